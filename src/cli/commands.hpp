@@ -1,0 +1,20 @@
+// Registration of the glutescope subcommands. Each add_*_command attaches one subcommand to the
+// app; its callback stores the process exit status in `exit_status` (0 = success).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace glutescope::cli {
+
+// Thrown by a subcommand for an error the user can act on; main prints "glutescope: <what>" and
+// exits with `status`.
+struct UserError : std::runtime_error {
+  explicit UserError(const std::string& what, int exit_status = 1)
+      : std::runtime_error(what), status(exit_status) {}
+  int status;
+};
+
+}  // namespace glutescope::cli

@@ -1,0 +1,29 @@
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"glutescope: do the glutes fire? Surface EMG + IMU recording and scoring for glute bridges "
+               "and clamshells."};
+  app.set_version_flag("--version", std::string("glutescope ") + GLUTESCOPE_VERSION);
+  app.require_subcommand(1);
+  int exit_status = 0;
+  (void)exit_status;
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const glutescope::cli::UserError& e) {
+    fmt::print(stderr, "glutescope: {}\n", e.what());
+    return e.status;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "glutescope: {}\n", e.what());
+    return 1;
+  }
+  return exit_status;
+}
