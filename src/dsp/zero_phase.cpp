@@ -65,19 +65,19 @@ std::vector<double> sosfiltfilt_interleaved(const SosCoefficients& sos, std::spa
   const std::size_t pad = sosfiltfilt_padlen(sos);
   check_input(x, channels, pad);
   const std::size_t n = x.size() / channels;
-  const std::size_t total = n + 2 * pad;
   const std::size_t sections = sos.size();
   const std::vector<double> zi = sosfilt_zi(sos);
 
-  // Odd extension: left[i] = 2 x[0] - x[pad - i], right[i] = 2 x[n-1] - x[n-2-i].
-  std::vector<double> ext(total * channels);
+  // Odd extension, kept in two small buffers so that the only large allocation is the result:
+  // left[i] = 2 x[0] - x[pad - i], right[i] = 2 x[n-1] - x[n-2-i].
+  std::vector<double> left(pad * channels), right(pad * channels);
   for (std::size_t i = 0; i < pad; ++i) {
     for (std::size_t c = 0; c < channels; ++c) {
-      ext[i * channels + c] = 2.0 * x[c] - x[(pad - i) * channels + c];
-      ext[(pad + n + i) * channels + c] = 2.0 * x[(n - 1) * channels + c] - x[(n - 2 - i) * channels + c];
+      left[i * channels + c] = 2.0 * x[c] - x[(pad - i) * channels + c];
+      right[i * channels + c] = 2.0 * x[(n - 1) * channels + c] - x[(n - 2 - i) * channels + c];
     }
   }
-  std::copy(x.begin(), x.end(), ext.begin() + static_cast<std::ptrdiff_t>(pad * channels));
+  std::vector<double> y(n * channels);
 
   std::vector<double> z1(sections * channels), z2(sections * channels);
   const auto init_state = [&](const double* first_row) {
@@ -89,16 +89,19 @@ std::vector<double> sosfiltfilt_interleaved(const SosCoefficients& sos, std::spa
     }
   };
   const auto stride = static_cast<std::ptrdiff_t>(channels);
-  // Forward pass in place, initial state zi * ext[0].
-  init_state(ext.data());
-  detail::sos_kernel(taps, z1.data(), z2.data(), ext.data(), ext.data(), total, channels, stride);
-  // Backward pass in place from the last row, initial state zi * y[last].
-  double* last = ext.data() + (total - 1) * channels;
+  // Forward pass over [left | x | right], initial state zi * left[0].
+  init_state(left.data());
+  detail::sos_kernel(taps, z1.data(), z2.data(), left.data(), left.data(), pad, channels, stride);
+  detail::sos_kernel(taps, z1.data(), z2.data(), x.data(), y.data(), n, channels, stride);
+  detail::sos_kernel(taps, z1.data(), z2.data(), right.data(), right.data(), pad, channels, stride);
+  // Backward pass from the last row, initial state zi * (last forward output). The left padding's
+  // backward outputs would be discarded, so that stretch is not computed.
+  double* last = right.data() + (pad - 1) * channels;
   init_state(last);
-  detail::sos_kernel(taps, z1.data(), z2.data(), last, last, total, channels, -stride);
-
-  return {ext.begin() + static_cast<std::ptrdiff_t>(pad * channels),
-          ext.begin() + static_cast<std::ptrdiff_t>((pad + n) * channels)};
+  detail::sos_kernel(taps, z1.data(), z2.data(), last, last, pad, channels, -stride);
+  double* y_last = y.data() + (n - 1) * channels;
+  detail::sos_kernel(taps, z1.data(), z2.data(), y_last, y_last, n, channels, -stride);
+  return y;
 }
 
 std::vector<double> sosfiltfilt(const SosCoefficients& sos, std::span<const double> x) {
