@@ -11,6 +11,9 @@ namespace glutescope::exercise {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// The flank level is used when it is below this fraction of the rep's peak (above it the low-pass has
+// rounded the corner of the plateau and the crossing is late).
+constexpr double kFlankClearance = 0.85;
 
 void require(bool ok, const char* field, double value, const char* rule) {
   if (!ok) {
@@ -86,6 +89,8 @@ RepSegmenter::RepSegmenter(const RepSegmenterSettings& settings, bool zero_phase
   require(s.exit_fraction > 0.0 && s.exit_fraction < s.enter_fraction, "exit_fraction", s.exit_fraction,
           "must be > 0 and below enter_fraction (hysteresis)");
   require(s.enter_fraction < 1.0, "enter_fraction", s.enter_fraction, "must be < 1");
+  require(s.flank_fraction > s.enter_fraction && s.flank_fraction < 1.0, "flank_fraction", s.flank_fraction,
+          "must be above enter_fraction and below 1");
   require(s.partial_fraction > 0.0 && s.partial_fraction <= 1.0, "partial_fraction", s.partial_fraction,
           "must be in (0, 1]");
   require(positive(s.hold_velocity_fraction_per_s), "hold_velocity_fraction_per_s", s.hold_velocity_fraction_per_s,
@@ -113,6 +118,7 @@ void RepSegmenter::set_reference(double rom_deg) noexcept {
   reference_rom_deg_ = rom_deg;
   enter_deg_ = settings_.enter_fraction * rom_deg;
   exit_deg_ = settings_.exit_fraction * rom_deg;
+  flank_deg_ = settings_.flank_fraction * rom_deg;
   still_dps_ = settings_.hold_velocity_fraction_per_s * rom_deg;
 }
 
@@ -129,7 +135,7 @@ void RepSegmenter::reset() noexcept {
   set_reference(reference_fixed_ ? settings_.rom_reference_deg : settings_.provisional_rom_deg);
   hist_count_ = 0;
   rest_since_s_ = -std::numeric_limits<double>::infinity();
-  rise_exit_ = rise_enter_ = fall_enter_ = fall_exit_ = Crossing{};
+  rise_exit_ = rise_enter_ = rise_flank_ = fall_flank_ = fall_enter_ = fall_exit_ = Crossing{};
   peak_x_ = peak_t_ = peak_sample_ = 0.0;
   max_tilt_ = max_roll_ = kNaN;
   reps_reported_ = 0;
@@ -206,6 +212,8 @@ std::optional<Repetition> RepSegmenter::step(double y_deg, double t_s, double ti
   };
   const bool up_enter = have_prev_ && prev_x_ <= enter_deg_ && x > enter_deg_;
   const bool down_enter = have_prev_ && prev_x_ >= enter_deg_ && x < enter_deg_;
+  const bool up_flank = have_prev_ && prev_x_ <= flank_deg_ && x > flank_deg_;
+  const bool down_flank = have_prev_ && prev_x_ >= flank_deg_ && x < flank_deg_;
 
   std::optional<Repetition> result;
   switch (phase_) {
@@ -219,7 +227,8 @@ std::optional<Repetition> RepSegmenter::step(double y_deg, double t_s, double ti
       if (x > enter_deg_ && t_s - rest_since_s_ >= settings_.refractory_s) {
         rise_enter_ = up_enter ? crossing(enter_deg_) : Crossing{t_s, sample, true};
         rise_velocity_dps_ = velocity;
-        fall_enter_ = fall_exit_ = Crossing{};
+        fall_enter_ = fall_exit_ = rise_flank_ = fall_flank_ = Crossing{};
+        if (up_flank) rise_flank_ = crossing(flank_deg_);
         peak_x_ = x;
         peak_t_ = t_s;
         peak_sample_ = sample;
@@ -240,6 +249,11 @@ std::optional<Repetition> RepSegmenter::step(double y_deg, double t_s, double ti
         fall_velocity_dps_ = velocity;
       }
       if (up_enter) fall_enter_.valid = false;  // rising again: a double peak within one rep
+      if (up_flank) {
+        if (!rise_flank_.valid) rise_flank_ = crossing(flank_deg_);  // first crossing: the rising flank
+        fall_flank_.valid = false;
+      }
+      if (down_flank) fall_flank_ = crossing(flank_deg_);
       if (x < exit_deg_) {
         fall_exit_ = crossing(exit_deg_);
         if (!fall_enter_.valid) fall_velocity_dps_ = velocity;
@@ -286,26 +300,35 @@ std::optional<Repetition> RepSegmenter::step(double y_deg, double t_s, double ti
 }
 
 std::optional<Repetition> RepSegmenter::finish_rep() noexcept {
-  const double enter = enter_deg_;
   const double exit = exit_deg_;
   const double tiny = 1e-9;
-  // Rising flank: slope of the line through the exit- and enter-level crossings (deg/s).
+  // The flank level is used only when the peak clears it comfortably (the filter rounds the corner).
+  const bool tall = peak_x_ * kFlankClearance >= flank_deg_;
+  const bool rise_flank = tall && rise_flank_.valid;
+  const bool fall_flank = tall && fall_flank_.valid;
+  const Crossing& rise_upper = rise_flank ? rise_flank_ : rise_enter_;
+  const double rise_level = rise_flank ? flank_deg_ : enter_deg_;
+  const Crossing& fall_upper = fall_flank ? fall_flank_ : fall_enter_;
+  const double fall_level = fall_flank ? flank_deg_ : enter_deg_;
+  // Rising flank: slope of the line through the exit-level and the upper-level crossings (deg/s).
   double up_slope = rise_velocity_dps_;
-  if (rise_exit_.valid && rise_enter_.t_s - rise_exit_.t_s > tiny) {
-    up_slope = (enter - exit) / (rise_enter_.t_s - rise_exit_.t_s);
+  if (rise_exit_.valid && rise_upper.t_s - rise_exit_.t_s > tiny) {
+    up_slope = (rise_level - exit) / (rise_upper.t_s - rise_exit_.t_s);
   }
   double down_slope = -fall_velocity_dps_;
-  if (fall_enter_.valid && fall_exit_.t_s - fall_enter_.t_s > tiny) {
-    down_slope = (enter - exit) / (fall_exit_.t_s - fall_enter_.t_s);
+  if (fall_upper.valid && fall_exit_.t_s - fall_upper.t_s > tiny) {
+    down_slope = (fall_level - exit) / (fall_exit_.t_s - fall_upper.t_s);
   }
   if (!(up_slope > tiny) || !(down_slope > tiny)) return std::nullopt;
+  const double enter = rise_level;
+  const Crossing& rise_anchor = rise_upper;
 
-  double start_s = rise_enter_.t_s - enter / up_slope;
+  double start_s = rise_anchor.t_s - enter / up_slope;
   if (std::isfinite(rest_since_s_)) start_s = std::max(start_s, rest_since_s_);
   const double end_s = fall_exit_.t_s + exit / down_slope;
-  double concentric_end_s = rise_enter_.t_s + (peak_x_ - enter) / up_slope;
-  double hold_end_s = fall_enter_.valid ? fall_enter_.t_s - (peak_x_ - enter) / down_slope
-                                        : fall_exit_.t_s - (peak_x_ - exit) / down_slope;
+  double concentric_end_s = rise_anchor.t_s + (peak_x_ - enter) / up_slope;
+  double hold_end_s = fall_upper.valid ? fall_upper.t_s - (peak_x_ - fall_level) / down_slope
+                                       : fall_exit_.t_s - (peak_x_ - exit) / down_slope;
   if (concentric_end_s > hold_end_s) concentric_end_s = hold_end_s = peak_t_;  // no plateau: meet at the peak
   concentric_end_s = std::clamp(concentric_end_s, start_s, end_s);
   hold_end_s = std::clamp(hold_end_s, concentric_end_s, end_s);

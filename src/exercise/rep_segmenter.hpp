@@ -6,8 +6,8 @@
 //     rest -> concentric -> hold -> eccentric -> rest
 // whose levels are fractions of a reference range of motion (ROM) calibrated per set, with duration guards
 // and a refractory period (research note imu-and-hdf5.md §1.4; docs/MOTION.md "Repetition segmentation").
-// Boundaries are tangent-line onsets: the lines through the exit- and enter-level crossings of the rising
-// and falling flanks, intersected with the baseline (start, end) and with the peak level (concentric end,
+// Boundaries are tangent-line onsets: the lines through the exit- and flank-level (or enter-level)
+// crossings of the rising and falling flanks, intersected with the baseline (start, end) and with the peak level (concentric end,
 // hold end); live times are corrected by the filter's group delay.
 //
 // Threading: one instance per set and driving angle, used from one thread. push() is noexcept and
@@ -32,6 +32,8 @@ struct RepSegmenterSettings {
   double provisional_rom_deg = 20.0;   // live, until the first good rep sets the reference (deg)
   double enter_fraction = 0.35;        // rest -> concentric above this fraction of the reference ROM
   double exit_fraction = 0.175;        // eccentric -> rest below this fraction of the reference ROM
+  double flank_fraction = 0.65;        // upper level for the flank lines when the rep's peak reaches it
+                                       // (wider level span = less noise in the extrapolated boundaries)
   double partial_fraction = 0.55;      // a rep whose ROM is below this fraction of the reference is partial
   double hold_velocity_fraction_per_s = 0.25;  // |velocity| below this x ROM per s counts as not moving
   double velocity_window_s = 0.1;      // velocity = difference of the filtered angle over this window (s)
@@ -151,12 +153,12 @@ class RepSegmenter {
   bool started_ = false;
   double reference_rom_deg_ = 0.0;
   bool reference_fixed_ = false;
-  double enter_deg_ = 0.0, exit_deg_ = 0.0, still_dps_ = 0.0;
+  double enter_deg_ = 0.0, exit_deg_ = 0.0, flank_deg_ = 0.0, still_dps_ = 0.0;
   std::array<double, kVelocityCapacity> hist_x_{};
   std::array<double, kVelocityCapacity> hist_t_{};
   std::size_t hist_count_ = 0;
   double rest_since_s_ = -std::numeric_limits<double>::infinity();
-  Crossing rise_exit_, rise_enter_, fall_enter_, fall_exit_;
+  Crossing rise_exit_, rise_enter_, rise_flank_, fall_flank_, fall_enter_, fall_exit_;
   double peak_x_ = 0.0, peak_t_ = 0.0, peak_sample_ = 0.0;
   double rep_entry_s_ = 0.0;
   double rise_velocity_dps_ = 0.0, fall_velocity_dps_ = 0.0;  // fallbacks when a crossing is missing

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <Eigen/LU>
+
 namespace glutescope::motion {
 
 namespace {

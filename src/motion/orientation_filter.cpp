@@ -57,6 +57,7 @@ OrientationFilter::OrientationFilter(const OrientationFilterSettings& settings)
 void OrientationFilter::restart_ramp() noexcept {
   flags_.startup = settings_.startup_period_s > 0.0;
   ramped_gain_ = flags_.startup ? settings_.startup_gain : settings_.gain;
+  ramp_elapsed_s_ = 0.0;
   flags_.recovery_trigger = 0;
   flags_.acceleration_recovery = false;
   flags_.accelerometer_ignored = false;
@@ -77,10 +78,13 @@ void OrientationFilter::update(const Eigen::Vector3d& gyro_dps, const Eigen::Vec
   }
   const double accel_norm = accel_g.norm();
   if (!initialised_) {
-    if (settings_.align_to_first_accelerometer_sample && accel_norm > 0.0) {
-      q_ = Eigen::Quaterniond::FromTwoVectors(accel_g / accel_norm, Eigen::Vector3d::UnitZ());
-    }
     initialised_ = true;
+    if (settings_.align_to_first_accelerometer_sample && accel_norm > 0.0) {
+      // This sample defines the state at its own time; its gyroscope rate (the interval before it) is
+      // already contained in the measured inclination, so it is not integrated.
+      q_ = Eigen::Quaterniond::FromTwoVectors(accel_g / accel_norm, Eigen::Vector3d::UnitZ());
+      return;
+    }
   }
 
   // Overrange: the measured rate may be clipped, so the integrated orientation is suspect: restart the ramp.
@@ -92,8 +96,10 @@ void OrientationFilter::update(const Eigen::Vector3d& gyro_dps, const Eigen::Vec
 
   double gain = settings_.gain;
   if (flags_.startup) {
-    ramped_gain_ -= ramp_step_per_s_ * dt_s;
-    if (ramped_gain_ <= settings_.gain) {
+    ramp_elapsed_s_ += dt_s;
+    ramped_gain_ = settings_.startup_gain - ramp_step_per_s_ * ramp_elapsed_s_;
+    // The tolerance absorbs the rounding of summed sample periods (300 x 0.01 s must end a 3 s ramp).
+    if (ramped_gain_ <= settings_.gain || ramp_elapsed_s_ >= settings_.startup_period_s - 1e-9) {
       ramped_gain_ = settings_.gain;
       flags_.startup = false;
     }

@@ -91,6 +91,7 @@ class OrientationFilter {
   OrientationFlags flags_;
   double ramped_gain_ = 0.0;
   double ramp_step_per_s_ = 0.0;
+  double ramp_elapsed_s_ = 0.0;
   int recovery_limit_ = 0;
   bool initialised_ = false;
 };
