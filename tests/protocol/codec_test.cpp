@@ -338,6 +338,15 @@ TEST(GoldenVectors, CoverEveryMessageType) {
   EXPECT_EQ(doc["crc32c_check"]["crc"].get<std::uint32_t>(), 0xE3069283u);
 }
 
+TEST(GoldenVectors, Crc32cOfEverySingleByteValue) {
+  const auto crcs = load_vectors()["crc32c_single_bytes"].get<std::vector<std::uint32_t>>();
+  ASSERT_EQ(crcs.size(), 256u);
+  for (std::size_t i = 0; i < 256; ++i) {
+    const auto byte = static_cast<std::uint8_t>(i);
+    EXPECT_EQ(gsp_crc32c(&byte, 1), crcs[i]) << "byte " << i;
+  }
+}
+
 TEST(GoldenVectors, DecodeGivesTheFields) {
   for (const auto& v : load_vectors()["vectors"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
@@ -392,7 +401,9 @@ TEST(GoldenVectors, InvalidFramesGiveTheirDistinctErrors) {
     const std::uint8_t* payload = nullptr;
     const gsp_result r = gsp_frame_decode(wire.data(), wire.size(), scratch.data(), scratch.size(), &h, &payload);
     EXPECT_EQ(r, result_code(v["error"])) << gsp_result_name(r);
-    if (r == GSP_OK) EXPECT_EQ(gsp_is_known_message_type(h.type), 0);
+    if (r == GSP_OK) {
+      EXPECT_EQ(gsp_is_known_message_type(h.type), 0);
+    }
   }
 }
 
