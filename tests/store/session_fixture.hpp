@@ -38,7 +38,7 @@ inline DeviceInfo make_device(std::size_t channels = 8, SampleFormat format = Sa
   d.emg_format = format;
   d.emg_rate_hz = rate_hz;
   for (std::size_t i = 0; i < channels; ++i) {
-    d.emg.push_back({"ch" + std::to_string(i), 1000.0 + static_cast<double>(i), 0.1 + 0.05 * static_cast<double>(i)});
+    d.emg.push_back({std::string("ch").append(std::to_string(i)), 1000.0 + static_cast<double>(i), 0.1 + 0.05 * static_cast<double>(i)});
   }
   if (with_imu) {
     ImuInfo a;
@@ -64,12 +64,12 @@ inline Montage make_montage(const DeviceInfo& device) {
   const Muscle muscles[] = {Muscle::gluteus_maximus, Muscle::gluteus_medius, Muscle::erector_spinae_lumbar,
                             Muscle::biceps_femoris, Muscle::tensor_fasciae_latae};
   for (std::size_t i = 0; i < device.emg.size(); ++i) {
-    m.emg.push_back({"M" + std::to_string(i), muscles[i % 5], i % 2 == 0 ? Side::left : Side::right,
-                     "site é " + std::to_string(i), device.emg[i].gain, device.emg[i].microvolts_per_count});
+    m.emg.push_back({std::string("M").append(std::to_string(i)), muscles[i % 5], i % 2 == 0 ? Side::left : Side::right,
+                     std::string("site é ").append(std::to_string(i)), device.emg[i].gain, device.emg[i].microvolts_per_count});
   }
   const Segment segments[] = {Segment::sacrum, Segment::thigh_left, Segment::thigh_right};
   for (std::size_t i = 0; i < device.imu.size(); ++i) {
-    m.imu.push_back({"imu_" + std::to_string(i), segments[i % 3], "placement " + std::to_string(i)});
+    m.imu.push_back({std::string("imu_").append(std::to_string(i)), segments[i % 3], std::string("placement ").append(std::to_string(i))});
   }
   return m;
 }
@@ -133,7 +133,8 @@ namespace glutescope::store::testing {
 
 // The reference session used by the round-trip and h5py tests (tests/store/check_session.py knows the same
 // rules): EMG 8 ch int16 2 kHz in 20-sample blocks, samples 0..5999 minus the gap 2000..2039; IMU 0 at 200 Hz
-// in 2-sample blocks (600 samples), IMU 1 at 100 Hz with magnetometer, 1-sample blocks (300 samples).
+// in 2-sample blocks, IMU 1 at 100 Hz with magnetometer in 1-sample blocks; for each EMG block number b
+// written, IMU 0 gets samples 2b and 2b+1 and IMU 1 sample b (so the skipped EMG blocks are IMU gaps too).
 struct ReferenceSession {
   static constexpr std::uint64_t kEmgSamples = 6000;
   static constexpr std::uint64_t kGapStart = 2000;
