@@ -76,12 +76,19 @@ TEST(SimulatorFrames, DecodedStreamEqualsTheInMemorySession) {
   EXPECT_EQ(starts, 6U);
   EXPECT_EQ(stops, 6U);
   EXPECT_EQ(lead_offs, 1U);
-  // The exercise set's start marker carries the exercise (bridge = 0) and no muscle (255).
-  const auto set_start = std::find_if(got.events.begin(), got.events.end(), [](const gsp_event& e) {
-    return e.kind == GSP_EVENT_BUTTON && e.arg == kButtonSetStart && (e.value & 0xFFU) == 0;
-  });
-  ASSERT_NE(set_start, got.events.end());
-  EXPECT_EQ((set_start->value >> 8U) & 0xFFU, 255U);
+  // Every set start is a BUTTON followed by a MARKER naming what starts: the MVC trials' muscles in
+  // montage order (GMax, GMed, ES, BF, TFL), then the exercise (bridge = 0); values stay 0 (PROTOCOL.md).
+  std::vector<std::uint16_t> markers;
+  for (std::size_t k = 0; k < got.events.size(); ++k) {
+    EXPECT_EQ(got.events[k].value, 0U);
+    if (got.events[k].kind != GSP_EVENT_MARKER) continue;
+    markers.push_back(got.events[k].arg);
+    ASSERT_GT(k, 0U);
+    EXPECT_EQ(got.events[k - 1].kind, GSP_EVENT_BUTTON);
+    EXPECT_EQ(got.events[k - 1].arg, kButtonSetStart);
+    EXPECT_EQ(got.event_times_us[k - 1], got.event_times_us[k]);
+  }
+  EXPECT_EQ(markers, (std::vector<std::uint16_t>{0x100, 0x101, 0x102, 0x103, 0x104, 0x200}));
 }
 
 TEST(SimulatorFrames, DurationLimitTruncatesStreamsAndTruth) {

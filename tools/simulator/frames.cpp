@@ -20,24 +20,36 @@ struct Planned {
 
 std::uint64_t to_us(double seconds) { return static_cast<std::uint64_t>(std::llround(seconds * 1e6)); }
 
-gsp_event wire_event(const Event& e) {
+// The EVENT payloads of one session event (a set start carries a BUTTON and a MARKER).
+std::vector<gsp_event> wire_events(const Event& e) {
   gsp_event out{};
   switch (e.kind) {
     case EventKind::lead_off:
       out.kind = GSP_EVENT_LEAD_OFF;
       out.arg = static_cast<std::uint16_t>(e.channel);
-      break;
+      return {out};
     case EventKind::lead_on:
       out.kind = GSP_EVENT_LEAD_ON;
       out.arg = static_cast<std::uint16_t>(e.channel);
-      break;
-    default:
+      return {out};
+    case EventKind::set_stop:
       out.kind = GSP_EVENT_BUTTON;
-      out.arg = e.kind == EventKind::set_stop ? kButtonSetStop : kButtonSetStart;
-      out.value = static_cast<std::uint32_t>(e.exercise) | (static_cast<std::uint32_t>(e.muscle) << 8U);
-      break;
+      out.arg = kButtonSetStop;
+      return {out};
+    case EventKind::set_start: {
+      out.kind = GSP_EVENT_BUTTON;
+      out.arg = kButtonSetStart;
+      gsp_event what{};
+      what.kind = GSP_EVENT_MARKER;
+      what.arg = e.exercise == Exercise::mvc
+                     ? static_cast<std::uint16_t>(kMarkerMvcBase + static_cast<std::uint16_t>(e.muscle))
+                     : static_cast<std::uint16_t>(kMarkerExerciseBase + static_cast<std::uint16_t>(e.exercise));
+      return {out, what};
+    }
+    default:
+      out.kind = GSP_EVENT_MARKER;
+      return {out};
   }
-  return out;
 }
 
 }  // namespace
@@ -93,8 +105,13 @@ std::vector<EncodedFrame> encode_frame_list(const SimulatedSession& session) {
       }
       case Source::event: {
         const Event& e = session.events[p.index];
+        const auto payloads = wire_events(e);
+        for (std::size_t k = 0; k + 1 < payloads.size(); ++k) {
+          frames.push_back({p.send_time_us, GSP_MSG_EVENT,
+                            protocol::encode_event(stamper.stamp(to_us(e.time_s)), payloads[k])});
+        }
         f.type = GSP_MSG_EVENT;
-        f.wire = protocol::encode_event(stamper.stamp(to_us(e.time_s)), wire_event(e));
+        f.wire = protocol::encode_event(stamper.stamp(to_us(e.time_s)), payloads.back());
         break;
       }
       case Source::status: {
