@@ -91,7 +91,8 @@ TEST(SimulatorEmg, SilentGluteStaysBelowFivePercentMvic) {
       const auto envelope = test::moving_rms(channel_uv(session, c), index_at(0.250, rate));
       double peak = 0.0;
       for (double v : envelope) peak = std::max(peak, v);
-      EXPECT_LT(100.0 * peak / session.truth.emg_channels[c].mvic_rms_uv, 5.0) << session.montage.emg[c].label;
+      EXPECT_LT(100.0 * peak / session.truth.emg_channels[c].mvic_rms_uv, 5.0)
+          << session.montage.emg[c].label;
     }
   }
 }
@@ -172,11 +173,14 @@ TEST(SimulatorEmg, MvcTrialsNormaliseRepsToTheirTruthLevel) {
       return t.muscle == session.montage.emg[c].muscle;
     });
     ASSERT_NE(trial, sch.mvc_trials.end());
-    const double mvc_rms = rms(x, index_at(trial->plateau_start_s, rate), index_at(trial->plateau_end_s, rate));
+    const double mvc_rms =
+        rms(x, index_at(trial->plateau_start_s, rate), index_at(trial->plateau_end_s, rate));
     EXPECT_NEAR(mvc_rms / session.truth.emg_channels[c].mvic_rms_uv, 1.0, 0.1);
     for (const RepPlan& rep : sch.reps) {
-      const double rep_rms = rms(x, index_at(rep.onset_s[c] + 0.15, rate), index_at(rep.concentric_end_s - 0.1, rate));
-      EXPECT_NEAR(rep_rms / mvc_rms, rep.level_mvic[c], 0.2 * rep.level_mvic[c]) << session.montage.emg[c].label;
+      const double rep_rms =
+          rms(x, index_at(rep.onset_s[c] + 0.15, rate), index_at(rep.concentric_end_s - 0.1, rate));
+      EXPECT_NEAR(rep_rms / mvc_rms, rep.level_mvic[c], 0.2 * rep.level_mvic[c])
+          << session.montage.emg[c].label;
     }
   }
   // Markers: set start/stop around each trial, then around the exercise set.
@@ -190,7 +194,8 @@ TEST(SimulatorEmg, MvcTrialsNormaliseRepsToTheirTruthLevel) {
 
 // Contaminants come from their own random streams: switching one on changes exactly the samples and
 // channels it should, which lets these tests look at the difference alone.
-std::vector<double> difference_uv(const SimulatedSession& with, const SimulatedSession& without, std::size_t c) {
+std::vector<double> difference_uv(const SimulatedSession& with, const SimulatedSession& without,
+                                  std::size_t c) {
   const auto a = channel_uv(with, c);
   const auto b = channel_uv(without, c);
   std::vector<double> d(a.size());
@@ -199,7 +204,8 @@ std::vector<double> difference_uv(const SimulatedSession& with, const SimulatedS
 }
 
 // Amplitude of the sinusoid at f_hz in x[begin, end) by least squares on sin and cos (whole cycles).
-double sinusoid_amplitude(const std::vector<double>& x, std::size_t begin, std::size_t end, double f_hz, double rate) {
+double sinusoid_amplitude(const std::vector<double>& x, std::size_t begin, std::size_t end, double f_hz,
+                          double rate) {
   double s = 0.0;
   double c = 0.0;
   for (std::size_t n = begin; n < end; ++n) {
@@ -287,7 +293,8 @@ TEST(SimulatorEmg, WanderIsSlowAndMotionArtefactsSitAtMovementOnsets) {
       EXPECT_GE(p.time_s, artefacts.truth.schedule.reps[&p - plans.data()].start_s);
       EXPECT_LE(p.time_s, artefacts.truth.schedule.reps[&p - plans.data()].start_s + 0.1);
       double peak = 0.0;
-      for (std::size_t n = index_at(p.time_s, 2000.0); n <= index_at(p.time_s + 10.0 * p.decay_s, 2000.0) + 1; ++n) {
+      for (std::size_t n = index_at(p.time_s, 2000.0); n <= index_at(p.time_s + 10.0 * p.decay_s, 2000.0) + 1;
+           ++n) {
         inside[n] = true;
         peak = std::max(peak, std::abs(a[n]));
       }

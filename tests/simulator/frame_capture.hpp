@@ -11,10 +11,10 @@
 namespace glutescope::sim::test {
 
 struct CapturedStream {
-  std::vector<std::uint8_t> types;            // message type per frame, in arrival order
+  std::vector<std::uint8_t> types;  // message type per frame, in arrival order
   std::vector<std::uint32_t> sequences;
-  std::vector<double> completion_s;           // device time at which each frame's content was complete
-  std::vector<std::int32_t> emg;              // [samples x channels]
+  std::vector<double> completion_s;  // device time at which each frame's content was complete
+  std::vector<std::int32_t> emg;     // [samples x channels]
   std::uint32_t emg_channels = 0;
   std::vector<std::int16_t> accel[3];
   std::vector<std::int16_t> gyro[3];
@@ -23,14 +23,16 @@ struct CapturedStream {
   std::vector<gsp_status> statuses;
   std::size_t device_infos = 0;
   gsp_device_info device_info{};
-  bool samples_contiguous = true;             // every block starts where the previous one of its stream ended
+  bool samples_contiguous = true;  // every block starts where the previous one of its stream ended
   protocol::StreamDecoderCounters counters;
 };
 
 class StreamCapture {
  public:
   StreamCapture()
-      : decoder_([this](const protocol::Frame& frame, const protocol::Message& message) { on_frame(frame, message); }) {}
+      : decoder_([this](const protocol::Frame& frame, const protocol::Message& message) {
+          on_frame(frame, message);
+        }) {}
 
   void feed(std::span<const std::uint8_t> bytes) { decoder_.feed(bytes); }
   CapturedStream finish() {
@@ -49,9 +51,11 @@ class StreamCapture {
       stream_.completion_s.push_back(0.0);
     } else if (const auto* emg = std::get_if<gsp_emg_block>(&message)) {
       stream_.emg_channels = emg->channel_count;
-      if (emg->first_sample * std::uint64_t{emg->channel_count} != stream_.emg.size()) stream_.samples_contiguous = false;
+      if (emg->first_sample * std::uint64_t{emg->channel_count} != stream_.emg.size())
+        stream_.samples_contiguous = false;
       for (std::size_t s = 0; s < emg->sample_count; ++s) {
-        for (std::size_t c = 0; c < emg->channel_count; ++c) stream_.emg.push_back(gsp_emg_block_sample(emg, s, c));
+        for (std::size_t c = 0; c < emg->channel_count; ++c)
+          stream_.emg.push_back(gsp_emg_block_sample(emg, s, c));
       }
       stream_.completion_s.push_back(static_cast<double>(emg->first_sample + emg->sample_count) / emg_rate);
     } else if (const auto* imu = std::get_if<gsp_imu_block>(&message)) {

@@ -27,7 +27,8 @@ TEST(SimulatorFrames, DecodedStreamEqualsTheInMemorySession) {
   test::StreamCapture capture;
   // Feed in odd-sized chunks, as a serial port would deliver them.
   for (std::size_t at = 0; at < bytes.size(); at += 333) {
-    capture.feed(std::span<const std::uint8_t>(bytes).subspan(at, std::min<std::size_t>(333, bytes.size() - at)));
+    capture.feed(
+        std::span<const std::uint8_t>(bytes).subspan(at, std::min<std::size_t>(333, bytes.size() - at)));
   }
   const test::CapturedStream got = capture.finish();
 

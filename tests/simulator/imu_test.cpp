@@ -77,7 +77,8 @@ TEST(SimulatorImu, GravityIsOneGAtRestAlongTheDocumentedAxis) {
 
 // Integrates (gyro - truth bias) about the segment's rotation axis and compares with the truth angle
 // change from the start, at every sample.
-void expect_gyro_integral_matches(const SimulatedSession& session, std::uint8_t sensor, const std::string& truth_name) {
+void expect_gyro_integral_matches(const SimulatedSession& session, std::uint8_t sensor,
+                                  const std::string& truth_name) {
   const auto gyro = session.imu_gyro(sensor);
   const ImuInfo scale;
   const double dt = 1.0 / session.settings.imu_rate_hz;
@@ -141,7 +142,8 @@ TEST(SimulatorImu, AccelerometerTiltDuringTheHoldMatchesTheTruth) {
     const Vec3 pelvis = mean_accel_g(bridge, 0, mid - 0.1, mid + 0.1);
     EXPECT_NEAR(std::atan2(-pelvis.y, pelvis.x) * kRadToDeg, angle(bridge, "pelvic_tilt_deg")[n], 1.0);
     const Vec3 thigh = mean_accel_g(bridge, 1, mid - 0.1, mid + 0.1);
-    EXPECT_NEAR(std::atan2(-thigh.y, thigh.x) * kRadToDeg, angle(bridge, "thigh_inclination_left_deg")[n], 1.0);
+    EXPECT_NEAR(std::atan2(-thigh.y, thigh.x) * kRadToDeg, angle(bridge, "thigh_inclination_left_deg")[n],
+                1.0);
     // Top of a good bridge: hip close to neutral (extension ~0 deg).
     EXPECT_NEAR(angle(bridge, "hip_extension_left_deg")[n], 0.0, 6.0);
   }
@@ -186,7 +188,8 @@ TEST(SimulatorImu, PartialRepsReachLessThanSixtyPercentOfTheRange) {
   double full_rom = 0.0;
   for (const RepPlan& rep : session.truth.schedule.reps) {
     double peak = -1e9;
-    for (auto n = static_cast<std::size_t>(rep.start_s * rate); n < static_cast<std::size_t>(rep.end_s * rate); ++n) {
+    for (auto n = static_cast<std::size_t>(rep.start_s * rate);
+         n < static_cast<std::size_t>(rep.end_s * rate); ++n) {
       peak = std::max(peak, hip[n]);
     }
     const double rom = peak - hip[static_cast<std::size_t>(rep.start_s * rate)];
@@ -196,7 +199,8 @@ TEST(SimulatorImu, PartialRepsReachLessThanSixtyPercentOfTheRange) {
   for (const RepPlan& rep : session.truth.schedule.reps) {
     if (!rep.partial) continue;
     double peak = -1e9;
-    for (auto n = static_cast<std::size_t>(rep.start_s * rate); n < static_cast<std::size_t>(rep.end_s * rate); ++n) {
+    for (auto n = static_cast<std::size_t>(rep.start_s * rate);
+         n < static_cast<std::size_t>(rep.end_s * rate); ++n) {
       peak = std::max(peak, hip[n]);
     }
     EXPECT_LT(peak - hip[static_cast<std::size_t>(rep.start_s * rate)], 0.6 * full_rom);

@@ -22,7 +22,9 @@ inline std::vector<double> channel_uv(const SimulatedSession& session, std::size
   return out;
 }
 
-inline std::size_t index_at(double t_s, double rate_hz) { return static_cast<std::size_t>(std::llround(t_s * rate_hz)); }
+inline std::size_t index_at(double t_s, double rate_hz) {
+  return static_cast<std::size_t>(std::llround(t_s * rate_hz));
+}
 
 // Mean square of x[begin, end).
 inline double mean_square(const std::vector<double>& x, std::size_t begin, std::size_t end) {
@@ -43,7 +45,8 @@ inline std::vector<double> moving_rms(const std::vector<double>& x, std::size_t 
   for (std::size_t n = 0; n < x.size(); ++n) {
     sum += x[n] * x[n];
     if (n >= window) sum -= x[n - window] * x[n - window];
-    if (n + 1 >= window) out[n + 1 - window + half] = std::sqrt(std::max(sum, 0.0) / static_cast<double>(window));
+    if (n + 1 >= window)
+      out[n + 1 - window + half] = std::sqrt(std::max(sum, 0.0) / static_cast<double>(window));
   }
   return out;
 }
@@ -53,7 +56,8 @@ class WelchPsd {
  public:
   explicit WelchPsd(std::size_t length) : length_(length), power_(length / 2 + 1, 0.0), window_(length) {
     for (std::size_t n = 0; n < length; ++n) {
-      window_[n] = 0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * static_cast<double>(n) / static_cast<double>(length));
+      window_[n] =
+          0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * static_cast<double>(n) / static_cast<double>(length));
     }
     cos_.resize(length);
     sin_.resize(length);

@@ -84,9 +84,10 @@ std::pair<int, std::string> run(const std::string& args) {
 }
 
 TEST(SimulateCli, PtyStreamDecodesBitExactToTheInMemorySession) {
-  const auto truth_path = std::filesystem::temp_directory_path() / ("sim_truth_" + std::to_string(::getpid()) + ".json");
-  Child child = spawn({"simulate", "--pty", "--seed", "7", "--reps", "2", "--speed", "0", "--ecg", "--mains", "50",
-                       "--lead-off", "ES_L3_R@12.5", "--truth", truth_path.string()});
+  const auto truth_path =
+      std::filesystem::temp_directory_path() / ("sim_truth_" + std::to_string(::getpid()) + ".json");
+  Child child = spawn({"simulate", "--pty", "--seed", "7", "--reps", "2", "--speed", "0", "--ecg", "--mains",
+                       "50", "--lead-off", "ES_L3_R@12.5", "--truth", truth_path.string()});
   const std::string line = read_line(child.stdout_fd, std::chrono::seconds(20));
   ASSERT_EQ(line.rfind("pty: /dev/", 0), 0U) << "got: " << line;
   const std::string path = line.substr(5);
@@ -144,7 +145,8 @@ TEST(SimulateCli, PtyStreamDecodesBitExactToTheInMemorySession) {
   EXPECT_EQ(truth["samples"]["emg"].get<std::uint64_t>(), expected.truth.emg_samples);
   EXPECT_EQ(truth["reps"].size(), 2U);
   EXPECT_EQ(truth["contaminants"]["lead_off"]["channel"].get<int>(), 5);
-  EXPECT_DOUBLE_EQ(truth["reps"][1]["muscles"][0]["onset_s"].get<double>(), expected.truth.schedule.reps[1].onset_s[0]);
+  EXPECT_DOUBLE_EQ(truth["reps"][1]["muscles"][0]["onset_s"].get<double>(),
+                   expected.truth.schedule.reps[1].onset_s[0]);
   EXPECT_EQ(truth["joint_angles"]["angles_deg"]["pelvic_tilt_deg"].size(), expected.truth.imu_samples);
   std::filesystem::remove(truth_path);
 }
@@ -185,10 +187,12 @@ TEST(SimulateCli, RealTimePacingTakesAtLeastTheScaledSessionTime) {
 TEST(SimulateCli, FileAndStdoutOutputAreTheEncodedSession) {
   const auto dir = std::filesystem::temp_directory_path();
   const auto out = dir / ("sim_out_" + std::to_string(::getpid()) + ".bin");
-  const auto [status, text] = run("simulate --exercise clamshell --scenario pelvic-roll --reps 2 --seed 5 --out " + out.string());
+  const auto [status, text] =
+      run("simulate --exercise clamshell --scenario pelvic-roll --reps 2 --seed 5 --out " + out.string());
   EXPECT_EQ(status, 0) << text;
   std::ifstream file(out, std::ios::binary);
-  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(file)),
+                                        std::istreambuf_iterator<char>());
   SimulatorSettings s;
   s.exercise = Exercise::clamshell;
   s.scenario = Scenario::pelvic_roll;
@@ -229,9 +233,10 @@ TEST(SimulateCli, MisuseGivesOneClearLineAndANonZeroStatus) {
   // --help documents every option with its unit and default.
   const auto [status, help] = run("simulate --help");
   EXPECT_EQ(status, 0);
-  for (const char* option : {"--exercise", "--scenario", "--reps", "--seed", "--emg-rate", "--imu-rate", "--snr",
-                             "--mains", "--wander", "--ecg", "--motion-artefacts", "--lead-off", "--gyro-bias", "--mvc",
-                             "--speed", "--pty", "--out", "--truth", "--duration-limit"}) {
+  for (const char* option :
+       {"--exercise", "--scenario", "--reps", "--seed", "--emg-rate", "--imu-rate", "--snr", "--mains",
+        "--wander", "--ecg", "--motion-artefacts", "--lead-off", "--gyro-bias", "--mvc", "--speed", "--pty",
+        "--out", "--truth", "--duration-limit"}) {
     EXPECT_NE(help.find(option), std::string::npos) << option;
   }
   EXPECT_NE(help.find("default: 2000"), std::string::npos);
