@@ -547,6 +547,36 @@ gsp_result gsp_device_info_decode(const uint8_t* payload, size_t length, gsp_dev
   return GSP_OK; /* trailing bytes: fields appended by a later minor revision */
 }
 
+size_t gsp_v1_payload_size(uint8_t type, const gsp_device_info* info) {
+  size_t size = 0;
+  size_t i;
+  switch (type) {
+    case GSP_MSG_EVENT:
+      return GSP_EVENT_SIZE;
+    case GSP_MSG_STATUS:
+      return GSP_STATUS_SIZE;
+    case GSP_MSG_COMMAND:
+      return GSP_COMMAND_SIZE;
+    case GSP_MSG_ACK:
+      return GSP_ACK_SIZE;
+    case GSP_MSG_DEVICE_INFO:
+      if (info == NULL) {
+        return 0u;
+      }
+      size = GSP_DEVICE_INFO_FIXED + 2u + bounded_strlen(info->firmware_version, GSP_MAX_STRING_LENGTH) +
+             bounded_strlen(info->serial_number, GSP_MAX_STRING_LENGTH);
+      for (i = 0; i < info->emg_channel_count && i < GSP_MAX_EMG_CHANNELS; ++i) {
+        size += 1u + bounded_strlen(info->emg[i].label, GSP_MAX_LABEL_LENGTH) + GSP_EMG_CHANNEL_FIXED;
+      }
+      for (i = 0; i < info->imu_count && i < GSP_MAX_IMUS; ++i) {
+        size += 1u + bounded_strlen(info->imu[i].label, GSP_MAX_LABEL_LENGTH) + GSP_IMU_FIXED;
+      }
+      return size;
+    default:
+      return 0u;
+  }
+}
+
 /* ---- EMG_BLOCK --------------------------------------------------------------------------------- */
 
 static size_t bytes_per_sample(uint8_t format) { return format == GSP_FORMAT_INT24 ? 3u : 2u; }

@@ -245,6 +245,10 @@ const char* gsp_result_name(gsp_result result);
 gsp_result gsp_device_info_encode(const gsp_device_info* info, uint8_t* payload, size_t capacity,
                                   size_t* length);
 gsp_result gsp_device_info_decode(const uint8_t* payload, size_t length, gsp_device_info* info);
+/* Bytes of the v1 fields of a payload of this type: a decoded payload longer than this came from a later
+ * minor revision (appended fields). DEVICE_INFO needs its decoded struct; other types ignore `info`.
+ * Returns 0 for unknown types and for EMG/IMU blocks (their data must fill the payload). */
+size_t gsp_v1_payload_size(uint8_t type, const gsp_device_info* info);
 
 /* counts: [sample_count x channel_count] row-major; every value must fit the format (int16 or int24). */
 gsp_result gsp_emg_block_encode(const gsp_emg_block* block, const int32_t* counts, uint8_t* payload,

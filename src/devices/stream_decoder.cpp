@@ -83,6 +83,11 @@ void StreamDecoder::finish_frame() noexcept {
     ++counters_.payload_errors;
     return;
   }
+  const gsp_device_info* info = std::get_if<gsp_device_info>(&message_);
+  const std::size_t v1_size = gsp_v1_payload_size(frame.header.type, info);
+  if (v1_size != 0 && frame.payload.size() > v1_size) {
+    ++counters_.extended_payloads;
+  }
   ++counters_.frames_ok;
   if (handler_) {
     handler_(frame, message_);

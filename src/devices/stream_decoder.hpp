@@ -17,10 +17,11 @@ struct StreamDecoderCounters {
   std::uint64_t frames_ok = 0;  // frames delivered to the callback
   std::uint64_t crc_errors = 0;
   std::uint64_t cobs_errors = 0;
-  std::uint64_t length_errors = 0;        // shorter than header + CRC, or payload_length mismatch
-  std::uint64_t too_long = 0;             // more than max_wire_size bytes before a delimiter
-  std::uint64_t payload_errors = 0;       // frame intact but its payload malformed for its type
-  std::uint64_t unknown_type = 0;         // intact frames of a type this decoder does not know (skipped)
+  std::uint64_t length_errors = 0;      // shorter than header + CRC, or payload_length mismatch
+  std::uint64_t too_long = 0;           // more than max_wire_size bytes before a delimiter
+  std::uint64_t payload_errors = 0;     // frame intact but its payload malformed for its type
+  std::uint64_t extended_payloads = 0;  // accepted frames carrying fields appended by a later minor revision
+  std::uint64_t unknown_type = 0;       // intact frames of a type this decoder does not know (skipped)
   std::uint64_t unsupported_version = 0;  // intact frames with header version != 1 (skipped)
   std::uint64_t garbage_bytes = 0;  // non-delimiter bytes of frames rejected for COBS/CRC/length/too_long
 };

@@ -424,6 +424,7 @@ TEST(ProtocolProperty, GarbageBetweenFramesYieldsExactlyTheValidFrames) {
   EXPECT_EQ(whole.counters.garbage_bytes, garbage);
   EXPECT_EQ(whole.counters.unknown_type + whole.counters.unsupported_version + whole.counters.payload_errors,
             0u);
+  EXPECT_EQ(whole.counters.extended_payloads, 0u);  // v1 frames carry exactly the v1 fields
   // Any split, down to one byte at a time, gives the same frames and counters.
   for (const std::size_t max_chunk :
        {std::size_t{1}, std::size_t{3}, std::size_t{20}, std::size_t{244}, std::size_t{5000}}) {
@@ -496,6 +497,27 @@ TEST(ProtocolProperty, LongerPayloadsFromALaterMinorRevisionAreAccepted) {
   ASSERT_EQ(decode_message(frame, message), GSP_OK);
   EXPECT_EQ(std::get<gsp_status>(message).battery_mv, 4000);
   EXPECT_EQ(std::get<gsp_status>(message).uptime_s, 60u);
+
+  // The stream decoder delivers such frames and counts them; DEVICE_INFO with an appended field too.
+  Bytes stream = encode_frame(GSP_MSG_STATUS, {1, 1, 0}, payload);
+  const Sample info = Generator(21).make(GSP_MSG_DEVICE_INFO, 2);
+  ASSERT_EQ(decode_frame(info.wire, scratch, frame), GSP_OK);
+  Bytes info_payload(frame.payload.begin(), frame.payload.end());
+  const Bytes plain_info = encode_frame(GSP_MSG_DEVICE_INFO, {1, 2, 0}, info_payload);
+  info_payload.push_back(0x01);
+  const Bytes extended_info = encode_frame(GSP_MSG_DEVICE_INFO, {1, 3, 0}, info_payload);
+  stream.insert(stream.end(), plain_info.begin(), plain_info.end());
+  stream.insert(stream.end(), extended_info.begin(), extended_info.end());
+  std::vector<std::string> serials;
+  StreamDecoder decoder([&](const Frame&, const Message& m) {
+    if (const auto* d = std::get_if<gsp_device_info>(&m)) {
+      serials.emplace_back(d->serial_number);
+    }
+  });
+  decoder.feed(stream);
+  EXPECT_EQ(decoder.counters().frames_ok, 3u);
+  EXPECT_EQ(decoder.counters().extended_payloads, 2u);
+  EXPECT_EQ(serials, (std::vector<std::string>{info.info.serial_number, info.info.serial_number}));
 }
 
 }  // namespace
