@@ -1,0 +1,255 @@
+#include "dsp/envelope.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "dsp/zero_phase.hpp"
+
+namespace glutescope::dsp {
+namespace {
+
+inline bool non_finite(double x) noexcept {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &x, sizeof bits);
+  return (bits & 0x7ff0000000000000ULL) == 0x7ff0000000000000ULL;
+}
+
+bool any_non_finite(const double* x, std::size_t n) noexcept {
+  unsigned bad = 0;
+  for (std::size_t i = 0; i < n; ++i) bad |= non_finite(x[i]) ? 1U : 0U;
+  return bad != 0;
+}
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+}  // namespace
+
+std::size_t window_samples(double window_ms, double rate_hz) {
+  if (!std::isfinite(rate_hz) || rate_hz <= 0.0) {
+    throw std::invalid_argument("rate_hz must be a finite positive sampling rate in Hz, got " +
+                                std::to_string(rate_hz));
+  }
+  if (!std::isfinite(window_ms) || window_ms <= 0.0) {
+    throw std::invalid_argument("window_ms must be a finite positive duration in ms, got " +
+                                std::to_string(window_ms));
+  }
+  const double samples = std::round(window_ms * rate_hz / 1000.0);
+  if (samples < 1.0) {
+    throw std::invalid_argument("window_ms = " + std::to_string(window_ms) + " is shorter than one sample at " +
+                                std::to_string(rate_hz) + " Hz (minimum " + std::to_string(500.0 / rate_hz) +
+                                " ms)");
+  }
+  return static_cast<std::size_t>(samples);
+}
+
+// ---------------------------------------------------------------------------------------- MovingRms
+
+MovingRms::MovingRms(const MovingRmsSettings& settings, double rate_hz, std::size_t channels)
+    : window_(window_samples(settings.window_ms, rate_hz)), channels_(channels) {
+  if (channels == 0) throw std::invalid_argument("channels must be at least 1, got 0");
+  squares_.assign(window_ * channels_, 0.0);
+  sums_.assign(channels_, 0.0);
+  fill_.assign(channels_, 0);
+  resets_.assign(channels_, 0);
+  reset();
+}
+
+void MovingRms::reset() noexcept {
+  std::fill(squares_.begin(), squares_.end(), 0.0);
+  std::fill(sums_.begin(), sums_.end(), 0.0);
+  std::fill(fill_.begin(), fill_.end(), 0);
+  position_ = 0;
+  channels_filling_ = window_ > 1 ? channels_ : 0;
+  if (window_ == 1) std::fill(fill_.begin(), fill_.end(), window_);
+}
+
+// Move to the next ring row; on wrap-around recompute every running sum exactly from the ring.
+void MovingRms::advance() noexcept {
+  if (++position_ < window_) return;
+  position_ = 0;
+  std::fill(sums_.begin(), sums_.end(), 0.0);
+  for (std::size_t k = 0; k < window_; ++k) {
+    const double* row = squares_.data() + k * channels_;
+    for (std::size_t c = 0; c < channels_; ++c) sums_[c] += row[c];
+  }
+}
+
+double MovingRms::step(std::size_t channel, double x, std::uint8_t& valid) noexcept {
+  double& slot = squares_[position_ * channels_ + channel];
+  if (non_finite(x)) {
+    for (std::size_t k = 0; k < window_; ++k) squares_[k * channels_ + channel] = 0.0;
+    sums_[channel] = 0.0;
+    if (fill_[channel] >= window_ && window_ > 1) ++channels_filling_;
+    fill_[channel] = 0;
+    ++resets_[channel];
+    valid = 0;
+    return kNaN;
+  }
+  const double square = x * x;
+  sums_[channel] += square - slot;
+  slot = square;
+  if (fill_[channel] < window_) {
+    if (++fill_[channel] == window_ && window_ > 1) --channels_filling_;
+  }
+  valid = fill_[channel] >= window_ ? 1 : 0;
+  return std::sqrt(std::max(sums_[channel], 0.0) / static_cast<double>(window_));
+}
+
+double MovingRms::process(double x) noexcept {
+  std::uint8_t valid = 0;
+  const double y = step(0, x, valid);
+  advance();
+  return y;
+}
+
+void MovingRms::process_interleaved(std::span<const double> in, std::span<double> out,
+                                    std::span<std::uint8_t> valid) noexcept {
+  const std::size_t rows = std::min(in.size(), out.size()) / channels_;
+  const std::size_t n = rows * channels_;
+  const bool with_mask = valid.size() >= n;
+  if (channels_filling_ == 0 && !any_non_finite(in.data(), n)) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      const double* __restrict x = in.data() + r * channels_;
+      double* __restrict y = out.data() + r * channels_;
+      double* __restrict ring = squares_.data() + position_ * channels_;
+      double* __restrict sums = sums_.data();
+      // Same expressions as step(): bit-identical whichever path a sample takes.
+      for (std::size_t c = 0; c < channels_; ++c) {
+        const double square = x[c] * x[c];
+        sums[c] += square - ring[c];
+        ring[c] = square;
+        y[c] = std::sqrt(std::max(sums[c], 0.0) / static_cast<double>(window_));
+      }
+      advance();
+    }
+    if (with_mask) std::fill_n(valid.begin(), n, std::uint8_t{1});
+    return;
+  }
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < channels_; ++c) {
+      std::uint8_t v = 0;
+      const std::size_t i = r * channels_ + c;
+      out[i] = step(c, in[i], v);
+      if (with_mask) valid[i] = v;
+    }
+    advance();
+  }
+}
+
+std::vector<double> moving_rms_centered(std::span<const double> x, const MovingRmsSettings& settings,
+                                        double rate_hz) {
+  const std::size_t window = window_samples(settings.window_ms, rate_hz);
+  const std::size_t n = x.size();
+  // Prefix sums of squares in long double limit cancellation over long records.
+  std::vector<long double> prefix(n + 1, 0.0L);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) {
+      throw std::invalid_argument("non-finite sample at index " + std::to_string(i) +
+                                  ": offline envelopes need finite input");
+    }
+    prefix[i + 1] = prefix[i] + static_cast<long double>(x[i]) * x[i];
+  }
+  std::vector<double> y(n);
+  const auto half = static_cast<std::ptrdiff_t>((window - 1) / 2);
+  const auto w = static_cast<std::ptrdiff_t>(window);
+  const auto len = static_cast<std::ptrdiff_t>(n);
+  for (std::ptrdiff_t i = 0; i < len; ++i) {
+    const std::ptrdiff_t last = std::min(i + half, len - 1);
+    const std::ptrdiff_t first = std::max<std::ptrdiff_t>(i + half - w + 1, 0);
+    const long double sum = last >= first ? prefix[static_cast<std::size_t>(last + 1)] -
+                                                prefix[static_cast<std::size_t>(first)]
+                                          : 0.0L;
+    y[static_cast<std::size_t>(i)] =
+        std::sqrt(std::max(static_cast<double>(sum), 0.0) / static_cast<double>(window));
+  }
+  return y;
+}
+
+// ----------------------------------------------------------------------------------- LinearEnvelope
+
+LinearEnvelope::LinearEnvelope(const LinearEnvelopeSettings& settings, double rate_hz, std::size_t channels)
+    : lowpass_(butterworth_lowpass(settings.order, settings.cutoff_hz, rate_hz), channels) {}
+
+double LinearEnvelope::process(std::size_t channel, double x) noexcept {
+  return lowpass_.process(channel, std::abs(x));
+}
+
+void LinearEnvelope::process_interleaved(std::span<const double> in, std::span<double> out,
+                                         std::span<std::uint8_t> valid) noexcept {
+  const std::size_t n = std::min(in.size(), out.size());
+  for (std::size_t i = 0; i < n; ++i) out[i] = std::abs(in[i]);  // NaN stays NaN, Inf stays Inf
+  lowpass_.process_interleaved(out.first(n), out.first(n), valid);
+}
+
+std::vector<double> linear_envelope_zero_phase(std::span<const double> x, const LinearEnvelopeSettings& settings,
+                                               double rate_hz) {
+  const SosCoefficients sos = butterworth_lowpass(settings.order, settings.cutoff_hz, rate_hz);
+  std::vector<double> rectified(x.size());
+  std::transform(x.begin(), x.end(), rectified.begin(), [](double v) { return std::abs(v); });
+  return sosfiltfilt(sos, rectified);
+}
+
+// --------------------------------------------------------------------------------------------- TKEO
+
+std::vector<double> tkeo(std::span<const double> x) {
+  if (x.size() < 3) {
+    throw std::invalid_argument("TKEO needs at least 3 samples, got " + std::to_string(x.size()));
+  }
+  const std::size_t n = x.size();
+  std::vector<double> psi(n);
+  for (std::size_t i = 1; i + 1 < n; ++i) psi[i] = x[i] * x[i] - x[i - 1] * x[i + 1];
+  psi[0] = psi[1];
+  psi[n - 1] = psi[n - 2];
+  return psi;
+}
+
+Tkeo::Tkeo(std::size_t channels)
+    : channels_(channels),
+      previous_(channels, 0.0),
+      before_previous_(channels, 0.0),
+      seen_(channels, 0),
+      resets_(channels, 0) {
+  if (channels == 0) throw std::invalid_argument("channels must be at least 1, got 0");
+}
+
+void Tkeo::reset() noexcept {
+  std::fill(previous_.begin(), previous_.end(), 0.0);
+  std::fill(before_previous_.begin(), before_previous_.end(), 0.0);
+  std::fill(seen_.begin(), seen_.end(), std::uint8_t{0});
+}
+
+double Tkeo::process(std::size_t channel, double x) noexcept {
+  if (non_finite(x)) {
+    previous_[channel] = 0.0;
+    before_previous_[channel] = 0.0;
+    seen_[channel] = 0;
+    ++resets_[channel];
+    return kNaN;
+  }
+  const double p = previous_[channel];
+  const double psi = p * p - before_previous_[channel] * x;  // psi[n-1]
+  before_previous_[channel] = p;
+  previous_[channel] = x;
+  if (seen_[channel] < 2) ++seen_[channel];
+  return psi;
+}
+
+void Tkeo::process_interleaved(std::span<const double> in, std::span<double> out,
+                               std::span<std::uint8_t> valid) noexcept {
+  const std::size_t rows = std::min(in.size(), out.size()) / channels_;
+  const std::size_t n = rows * channels_;
+  const bool with_mask = valid.size() >= n;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t c = i % channels_;
+    const std::uint8_t before = seen_[c];
+    out[i] = process(c, in[i]);
+    // psi[n-1] is valid once x[n-2] was a real sample: two samples seen before this one.
+    if (with_mask) valid[i] = (before >= 2 && !non_finite(in[i])) ? 1 : 0;
+  }
+}
+
+}  // namespace glutescope::dsp

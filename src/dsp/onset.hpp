@@ -1,0 +1,109 @@
+// EMG onset/offset detectors (offline, whole vectors). Each takes a processed signal, its rate and a
+// settings struct, and returns activity intervals plus the baseline it used. Durations are given in
+// ms in the settings and converted to samples once (round(ms * rate / 1000)).
+//
+// Deliberate differences from BioSPPy's ports (research notes emg-and-scoring.md §1.2): baseline
+// statistics are computed on the same processed signal the threshold is applied to (TKEO-domain for
+// Solnik, not raw volts); onsets and offsets are returned as paired half-open intervals, never as one
+// mixed list of crossings; durations are ms, not samples mislabelled as seconds.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace glutescope::dsp {
+
+// Half-open activity interval [onset_index, offset_index): onset_index is the first active sample,
+// offset_index the first sample back at rest (== signal length if still active at the end).
+struct ActivityInterval {
+  std::size_t onset_index = 0;
+  std::size_t offset_index = 0;
+  friend bool operator==(const ActivityInterval&, const ActivityInterval&) = default;
+};
+
+// Where the baseline (rest) statistics come from.
+struct BaselineSettings {
+  // If rest_end_index > rest_begin_index, the marked rest period [rest_begin_index, rest_end_index)
+  // (sample indices, e.g. from an operator marker) is used. Otherwise the quietest window of
+  // search_window_ms (lowest mean of the processed signal, earliest on ties) is found automatically.
+  std::size_t rest_begin_index = 0;
+  std::size_t rest_end_index = 0;
+  double search_window_ms = 500.0;  // glutescope default: half a second of rest between repetitions
+};
+
+struct Baseline {
+  double mean = 0.0;  // of the processed signal over [begin_index, end_index)
+  double sd = 0.0;    // population SD (ddof = 0)
+  std::size_t begin_index = 0;
+  std::size_t end_index = 0;
+};
+
+struct OnsetResult {
+  std::vector<ActivityInterval> intervals;
+  Baseline baseline;
+  double threshold = 0.0;  // in the units of the thresholded signal
+};
+
+// Baseline statistics of `signal` per BaselineSettings. Throws std::invalid_argument if the marked
+// period is outside the signal, or the search window is longer than the signal.
+[[nodiscard]] Baseline find_baseline(std::span<const double> signal, double rate_hz, const BaselineSettings& settings);
+
+// Hodges & Bui 1996 (Electroencephalogr Clin Neurophysiol 101:511-519): the (low-passed) envelope is
+// active where it exceeds baseline mean + k SD for at least min_active_ms. Gaps shorter than
+// min_rest_ms are bridged first (so a brief dip does not split a burst), then intervals shorter than
+// min_active_ms are dropped. Hodges & Bui compared 1-3 SD and 20-100 ms; defaults 3 SD / 50 ms.
+struct HodgesBuiSettings {
+  double k_sd = 3.0;            // threshold = mean + k_sd * sd of the baseline (same signal)
+  double min_active_ms = 50.0;  // minimum time above threshold for an onset
+  double min_rest_ms = 50.0;    // gaps shorter than this are bridged
+  BaselineSettings baseline{};
+};
+inline constexpr HodgesBuiSettings kDefaultHodgesBui{};
+[[nodiscard]] OnsetResult detect_hodges_bui(std::span<const double> envelope, double rate_hz,
+                                            const HodgesBuiSettings& settings = kDefaultHodgesBui);
+
+// Solnik et al. 2010 (Eur J Appl Physiol 110:489-498; Solnik 2008 Acta Bioeng Biomech 10(2):65):
+// band-passed EMG -> TKEO -> |.| (optionally low-passed, zero-phase, as in Li, Zhou & Aruin 2007),
+// thresholded at baseline mean + k SD of that same TKEO-domain signal, held min_active_ms.
+// The multiplier used in the paper is an open item in the research notes: k_sd = 3 is glutescope's
+// default (the notes' streaming profile), not a value taken from the paper.
+struct SolnikSettings {
+  double k_sd = 3.0;
+  double min_active_ms = 25.0;
+  double min_rest_ms = 25.0;
+  double smoothing_cutoff_hz = 50.0;  // low-pass of |TKEO| (order 2, zero-phase); 0 disables it
+  BaselineSettings baseline{};
+};
+inline constexpr SolnikSettings kDefaultSolnik{};
+// `emg` is the band-passed (not rectified) EMG. The result's baseline and threshold are in the
+// TKEO domain (squared signal units).
+[[nodiscard]] OnsetResult detect_solnik(std::span<const double> emg, double rate_hz,
+                                        const SolnikSettings& settings = kDefaultSolnik);
+
+// Bonato, D'Alessio & Knaflitz 1998 (IEEE Trans Biomed Eng 45(3):287-299) double threshold:
+// g_j = ((x[2j] - mu)^2 + (x[2j+1] - mu)^2) / sigma^2 over non-overlapping sample pairs (chi-square, 2
+// dof, for Gaussian rest noise), mu/sigma from the baseline of x. A pair is "above" if g_j >= zeta
+// (first threshold, zeta = -2 ln(p_false_alarm)); a window of m successive pairs is active if at
+// least r0 are above (second threshold). Activity starts at the first above pair of the first active
+// window, ends after the last above pair of the last active window, and must last min_active_ms.
+// Defaults are glutescope's (not verified against the paper): p = 0.05, m = 5, r0 = 3, 30 ms.
+struct BonatoSettings {
+  double first_threshold_false_alarm = 0.05;  // per-pair false-alarm probability -> zeta
+  int window_pairs = 5;                       // m
+  int min_pairs_above = 3;                    // r0, 1..m
+  double min_active_ms = 30.0;
+  double min_rest_ms = 30.0;
+  BaselineSettings baseline{};
+};
+inline constexpr BonatoSettings kDefaultBonato{};
+[[nodiscard]] OnsetResult detect_bonato(std::span<const double> emg, double rate_hz,
+                                        const BonatoSettings& settings = kDefaultBonato);
+
+// Shared post-processing: maximal runs of active[i] != 0, gaps shorter than min_rest_samples bridged,
+// then runs shorter than min_active_samples dropped.
+[[nodiscard]] std::vector<ActivityInterval> active_runs(std::span<const unsigned char> active,
+                                                        std::size_t min_active_samples,
+                                                        std::size_t min_rest_samples);
+
+}  // namespace glutescope::dsp

@@ -1,0 +1,96 @@
+// Stateful cascade of second-order sections (transposed direct form II, the recursion of
+// scipy.signal.sosfilt) for one or many channels. Streaming contract: the output is bit-identical
+// whatever the chunk sizes, because every sample goes through the same arithmetic in the same order
+// and the state lives in the object for the whole session.
+//
+// Threading: an SosFilter is not shared; one thread calls process*/reset (no locks, no atomics).
+// Per-sample and block paths are noexcept and never allocate (state is sized at construction).
+//
+// NaN policy (docs/DSP.md, "Invalid samples"): a non-finite input sample (NaN, +-Inf) on a channel
+// produces a NaN output for that sample, resets that channel's state to zero (counted by resets()),
+// and the filter restarts fresh at the channel's next finite sample. The output is flagged invalid
+// (valid mask 0) for the non-finite sample and for the following settling_samples() samples, and
+// also for the first settling_samples() samples after construction or reset() (start-up transient).
+// Other channels are not affected.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "dsp/filter_design.hpp"
+
+namespace glutescope::dsp {
+
+namespace detail {
+// Coefficients of a cascade in struct-of-arrays form (a0 == 1 folded in).
+struct SosTaps {
+  std::vector<double> b0, b1, b2, a1, a2;
+  [[nodiscard]] std::size_t sections() const noexcept { return b0.size(); }
+};
+SosTaps make_taps(const SosCoefficients& sos);
+
+// Runs `rows` rows of `channels` interleaved samples through the cascade. Rows are read from
+// in + r*row_stride and written to out + r*row_stride (row_stride may be negative to run backwards;
+// in == out is allowed). State z1/z2 is [section][channel]. Vectorised across channels.
+void sos_kernel(const SosTaps& taps, double* z1, double* z2, const double* in, double* out, std::size_t rows,
+                std::size_t channels, std::ptrdiff_t row_stride) noexcept;
+}  // namespace detail
+
+// Default settling tolerance for the valid mask: the impulse response has decayed to 1e-3 of its
+// initial scale (-60 dB) once settling_samples() have passed.
+inline constexpr double kDefaultSettlingTolerance = 1e-3;
+
+class SosFilter {
+ public:
+  // Throws std::invalid_argument if sos is invalid or unstable, or channels is 0.
+  explicit SosFilter(const SosCoefficients& sos, std::size_t channels = 1,
+                     double settling_tolerance = kDefaultSettlingTolerance);
+
+  [[nodiscard]] std::size_t channels() const noexcept { return channels_; }
+  [[nodiscard]] std::size_t sections() const noexcept { return taps_.sections(); }
+  [[nodiscard]] std::size_t settling_samples() const noexcept { return settling_; }
+
+  // One sample of one channel. Non-finite input: returns NaN and resets the channel (policy above).
+  double process(std::size_t channel, double x) noexcept;
+  // Single-channel convenience (channel 0).
+  double process(double x) noexcept { return process(0, x); }
+
+  // A run of samples of one channel; in.size() must equal out.size() (extra elements are ignored).
+  // valid (optional, same size) receives 1 for a valid output sample and 0 for an invalid one.
+  void process(std::size_t channel, std::span<const double> in, std::span<double> out,
+               std::span<std::uint8_t> valid = {}) noexcept;
+  void process(std::span<const double> in, std::span<double> out, std::span<std::uint8_t> valid = {}) noexcept {
+    process(0, in, out, valid);
+  }
+
+  // Interleaved block [samples x channels], channel index fastest; in and out may be the same
+  // buffer. Only whole rows of min(in.size(), out.size()) are processed. valid as above, same layout.
+  void process_interleaved(std::span<const double> in, std::span<double> out,
+                           std::span<std::uint8_t> valid = {}) noexcept;
+
+  // Zero state on every channel and restart the start-up transient; reset counters are kept.
+  void reset() noexcept;
+  // Set the state of one channel (two values per section, scipy's zi layout [section][2]);
+  // used by zero-phase filtering. Throws if zi.size() != 2 * sections().
+  void set_state(std::size_t channel, std::span<const double> zi);
+
+  // Number of NaN/Inf stretches (each resets the channel once) since construction.
+  [[nodiscard]] std::uint64_t resets(std::size_t channel) const noexcept { return resets_[channel]; }
+
+ private:
+  void reset_channel(std::size_t channel) noexcept;
+  double step(std::size_t channel, double x, std::uint8_t& valid) noexcept;
+
+  detail::SosTaps taps_;
+  std::size_t channels_ = 1;
+  std::size_t settling_ = 0;
+  std::vector<double> z1_, z2_;              // [section][channel]
+  std::vector<std::size_t> settle_left_;     // per channel: outputs still inside a transient
+  std::size_t channels_settling_ = 0;        // how many entries of settle_left_ are non-zero
+  std::vector<std::uint64_t> resets_;
+  std::vector<std::uint8_t> in_invalid_stretch_;  // previous sample of the channel was non-finite
+};
+
+}  // namespace glutescope::dsp

@@ -1,0 +1,106 @@
+// Onset detectors on synthetic EMG with known activity (ground truth by construction).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "dsp/envelope.hpp"
+#include "dsp/onset.hpp"
+
+namespace glutescope::dsp {
+namespace {
+
+constexpr double kRate = 2000.0;
+constexpr double kNoiseSd = 0.05;
+
+// Rest noise (SD 0.05) with two bursts of SD 1.0 at [4000, 5200) and [8000, 9000).
+std::vector<double> synthetic_emg() {
+  std::mt19937_64 rng(42);
+  std::normal_distribution<double> gauss(0.0, 1.0);
+  std::vector<double> x(12000);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const bool active = (i >= 4000 && i < 5200) || (i >= 8000 && i < 9000);
+    x[i] = (active ? 1.0 : kNoiseSd) * gauss(rng);
+  }
+  return x;
+}
+
+void expect_bursts(const OnsetResult& r, std::size_t tolerance_samples, std::size_t offset_tolerance_samples = 0) {
+  if (offset_tolerance_samples == 0) offset_tolerance_samples = tolerance_samples;
+  ASSERT_EQ(r.intervals.size(), 2U);
+  const std::size_t truth[2][2] = {{4000, 5200}, {8000, 9000}};
+  for (std::size_t k = 0; k < 2; ++k) {
+    EXPECT_NEAR(static_cast<double>(r.intervals[k].onset_index), static_cast<double>(truth[k][0]),
+                static_cast<double>(tolerance_samples));
+    EXPECT_NEAR(static_cast<double>(r.intervals[k].offset_index), static_cast<double>(truth[k][1]),
+                static_cast<double>(offset_tolerance_samples));
+  }
+}
+
+TEST(ActiveRuns, BridgesShortGapsThenDropsShortRuns) {
+  //                                0  1  2  3  4  5  6  7  8  9 10 11 12 13
+  const std::vector<unsigned char> a{0, 1, 1, 1, 0, 1, 1, 0, 0, 0, 1, 0, 1, 1};
+  // min rest 2: gap [4,5) bridged -> [1,7); gap [7,10) kept; [10,11) and [12,14) gap of 1 bridged -> [10,14).
+  const auto runs = active_runs(a, 3, 2);
+  ASSERT_EQ(runs.size(), 2U);
+  EXPECT_EQ(runs[0], (ActivityInterval{1, 7}));
+  EXPECT_EQ(runs[1], (ActivityInterval{10, 14}));
+  // min active 5 drops the second run (length 4).
+  EXPECT_EQ(active_runs(a, 5, 2).size(), 1U);
+}
+
+TEST(Baseline, MarkedRestAndQuietestWindowAgreeOnRestNoise) {
+  const auto x = synthetic_emg();
+  const auto env = moving_rms_centered(x, {.window_ms = 50.0}, kRate);
+  const Baseline marked = find_baseline(env, kRate, {.rest_begin_index = 500, .rest_end_index = 3500});
+  EXPECT_EQ(marked.begin_index, 500U);
+  EXPECT_NEAR(marked.mean, kNoiseSd, 0.1 * kNoiseSd);  // RMS of the rest noise
+  const Baseline automatic = find_baseline(env, kRate, {.search_window_ms = 500.0});
+  EXPECT_EQ(automatic.end_index - automatic.begin_index, 1000U);
+  const bool in_rest = automatic.end_index <= 3950 || (automatic.begin_index >= 5250 && automatic.end_index <= 7950) ||
+                       automatic.begin_index >= 9050;
+  EXPECT_TRUE(in_rest) << automatic.begin_index;
+  EXPECT_NEAR(automatic.mean, kNoiseSd, 0.1 * kNoiseSd);
+}
+
+TEST(HodgesBui, FindsBurstsOnTheRmsEnvelope) {
+  const auto x = synthetic_emg();
+  const auto env = moving_rms_centered(x, {.window_ms = 25.0}, kRate);
+  const auto r = detect_hodges_bui(env, kRate, {.k_sd = 3.0, .min_active_ms = 50.0, .min_rest_ms = 50.0,
+                                                .baseline = {.rest_begin_index = 500, .rest_end_index = 3500}});
+  EXPECT_DOUBLE_EQ(r.threshold, r.baseline.mean + 3.0 * r.baseline.sd);
+  expect_bursts(r, 40);  // 20 ms
+}
+
+TEST(Solnik, BaselineAndThresholdAreInTheTkeoDomain) {
+  const auto x = synthetic_emg();
+  const auto r = detect_solnik(x, kRate, {.baseline = {.rest_begin_index = 500, .rest_end_index = 3500}});
+  // For white rest noise, E[x^2 - x_{n-1}x_{n+1}] = sd^2 = 0.0025 (V^2), far from the raw 0.05 V:
+  // the BioSPPy pitfall would put the baseline mean near 0 and compare V^2 with V.
+  EXPECT_GT(r.baseline.mean, 0.5 * kNoiseSd * kNoiseSd);
+  EXPECT_LT(r.baseline.mean, 2.0 * kNoiseSd * kNoiseSd);
+  // Onsets within 20 ms; offsets within 30 ms (the 50 Hz smoothing tail of the squared-domain
+  // signal, 400x above rest here, stays over threshold for a few more ms).
+  expect_bursts(r, 40, 60);
+}
+
+TEST(Bonato, DoubleThresholdFindsBursts) {
+  const auto x = synthetic_emg();
+  const auto r = detect_bonato(x, kRate, {.baseline = {.rest_begin_index = 500, .rest_end_index = 3500}});
+  EXPECT_NEAR(r.baseline.sd, kNoiseSd, 0.05 * kNoiseSd);
+  EXPECT_NEAR(r.threshold, -2.0 * std::log(0.05), 1e-12);
+  expect_bursts(r, 40);
+}
+
+TEST(Detectors, PureNoiseGivesNoActivity) {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> gauss(0.0, kNoiseSd);
+  std::vector<double> x(8000);
+  for (double& v : x) v = gauss(rng);
+  EXPECT_TRUE(detect_bonato(x, kRate).intervals.empty());
+  EXPECT_TRUE(detect_solnik(x, kRate, {.k_sd = 6.0}).intervals.empty());
+}
+
+}  // namespace
+}  // namespace glutescope::dsp
