@@ -17,4 +17,7 @@ struct UserError : std::runtime_error {
   int status;
 };
 
+// `glutescope simulate`: the simulated wearable (cmd_simulate.cpp).
+void add_simulate_command(CLI::App& app, int& exit_status);
+
 }  // namespace glutescope::cli
