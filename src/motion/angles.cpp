@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include <Eigen/Geometry>
 #include <Eigen/LU>
 
 namespace glutescope::motion {
@@ -23,6 +24,13 @@ double relative(double value_deg, double neutral_deg) noexcept {
 }
 
 }  // namespace
+
+double signed_inclination_change_deg(const Eigen::Vector3d& up, const Eigen::Vector3d& up_neutral) noexcept {
+  // A rotation by theta about any horizontal axis turns the sensor-frame up vector by exactly theta, whatever
+  // the starting posture; the sign says whether the anterior (x) component grew.
+  const double angle = std::atan2(up.cross(up_neutral).norm(), up.dot(up_neutral)) * kRadToDeg;
+  return up.x() >= up_neutral.x() ? angle : -angle;
+}
 
 double wrap_deg(double angle_deg) noexcept {
   if (!std::isfinite(angle_deg)) return angle_deg;
@@ -98,6 +106,9 @@ void AngleCalculator::calibrate(const SegmentGravity& neutral) {
     }
   }
   neutral_ = absolute(neutral);
+  for (std::size_t i = 0; i < kBodySegmentCount; ++i) {
+    neutral_up_[i] = (settings_.sensor_to_segment[i] * neutral.up_sensor[i]).normalized();
+  }
   calibrated_ = true;
 }
 
@@ -148,7 +159,16 @@ JointAngles AngleCalculator::compute(const SegmentGravity& gravity) const noexce
   for (std::size_t s = 0; s < 2; ++s) {
     a.thigh_inclination_rel_deg[s] = rel(a.thigh_inclination_deg[s], n.thigh_inclination_deg[s]);
     a.hip_extension_rel_deg[s] = rel(a.hip_extension_deg[s], n.hip_extension_deg[s]);
-    a.thigh_opening_rel_deg[s] = rel(a.thigh_opening_deg[s], n.thigh_opening_deg[s]);
+    a.thigh_opening_rel_deg[s] = a.thigh_opening_deg[s];
+    const std::size_t seg = s == JointAngles::kLeft ? index_of(BodySegment::thigh_left)
+                                                    : index_of(BodySegment::thigh_right);
+    if (calibrated_ && !std::isnan(a.thigh_opening_deg[s])) {
+      a.thigh_opening_rel_deg[s] =
+          std::isnan(n.thigh_opening_deg[s])
+              ? kNaN
+              : signed_inclination_change_deg(
+                    (settings_.sensor_to_segment[seg] * gravity.up_sensor[seg]).normalized(), neutral_up_[seg]);
+    }
   }
   a.driving_deg = kNaN;
   if (settings_.exercise == Exercise::bridge) {

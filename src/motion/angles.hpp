@@ -33,8 +33,13 @@ double supine_roll_deg(const Eigen::Vector3d& up) noexcept;
 // Rotation about the segment's long (y) axis seen from side-lying with `upper_side` up,
 // atan2(up.x, s * up.z) with s = +1 for the right side up and -1 for the left (deg): 0 = the upper side's
 // lateral axis vertical; positive = anterior surface turning up (thigh: external rotation, the knee opens;
-// pelvis: rolling back). Clamshell thigh opening and pelvic roll.
+// pelvis: rolling back). Clamshell pelvic roll and absolute thigh opening.
 double side_lying_opening_deg(const Eigen::Vector3d& up, Side upper_side) noexcept;
+// Angle between `up` and `up_neutral` (deg), positive when the anterior (x) component grew. Equals the
+// rotation angle about ANY horizontal axis from the neutral posture, so it measures the clamshell opening
+// whether the thigh turns about its own long axis or (hip flexed) about the body's long axis.
+// Clamshell relative thigh opening (the driving angle).
+double signed_inclination_change_deg(const Eigen::Vector3d& up, const Eigen::Vector3d& up_neutral) noexcept;
 // Wrap an angle to (-180, 180] (deg).
 double wrap_deg(double angle_deg) noexcept;
 
@@ -79,7 +84,8 @@ struct JointAngles {
                                                     // line with the pelvis, + = extension
   std::array<double, 2> hip_extension_rel_deg;      // the bridge's driving angle: rises as the hips lift
   std::array<double, 2> thigh_opening_deg;          // clamshell only: side_lying_opening of the thigh
-  std::array<double, 2> thigh_opening_rel_deg;      // the clamshell's driving angle: rises as the knee opens
+  std::array<double, 2> thigh_opening_rel_deg;      // signed_inclination_change from the calibrated start
+                                                    // (not opening - neutral): the clamshell's driving angle
   // Signal for RepSegmenter: bridge = mean hip_extension_rel of the available thighs, else pelvic_tilt_rel;
   // clamshell = thigh_opening_rel of the upper thigh. NaN if none is available.
   double driving_deg;
@@ -123,6 +129,7 @@ class AngleCalculator {
 
   AngleSettings settings_;
   JointAngles neutral_{};
+  std::array<Eigen::Vector3d, kBodySegmentCount> neutral_up_{};  // segment frame
   bool calibrated_ = false;
 };
 

@@ -29,6 +29,14 @@ TEST(AngleFormulas, HandDerivedValues) {
   EXPECT_NEAR(side_lying_opening_deg({0, 0, 1}, Side::right), 0.0, 1e-12);
   EXPECT_NEAR(side_lying_opening_deg({1, 0, 1}, Side::right), 45.0, 1e-12);
   EXPECT_NEAR(side_lying_opening_deg({1, 0, -1}, Side::left), 45.0, 1e-12);
+  // Simulator's clamshell (lying on the right side, left hip flexed 45 deg about the segment z axis, thigh
+  // turned by 30 deg about the body's long axis): hand-derived up = (sin45 sin30, -sin45 sin30, -cos30).
+  const double t30 = 30.0 * std::numbers::pi / 180.0, s45 = std::sqrt(0.5);
+  EXPECT_NEAR(signed_inclination_change_deg({s45 * std::sin(t30), -s45 * std::sin(t30), -std::cos(t30)},
+                                           {0.0, 0.0, -1.0}),
+              30.0, 1e-9);
+  EXPECT_NEAR(signed_inclination_change_deg({0.0, 0.0, -1.0}, {0.5, 0.0, -std::sqrt(0.75)}), -30.0, 1e-9);
+  EXPECT_NEAR(side_lying_opening_deg({-0.5, 0.0, std::sqrt(0.75)}, Side::right), -30.0, 1e-9);
   EXPECT_NEAR(wrap_deg(190.0), -170.0, 1e-12);
   EXPECT_NEAR(wrap_deg(-180.0), 180.0, 1e-12);
 }
