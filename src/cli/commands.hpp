@@ -20,4 +20,7 @@ struct UserError : std::runtime_error {
 // `glutescope simulate`: the simulated wearable (cmd_simulate.cpp).
 void add_simulate_command(CLI::App& app, int& exit_status);
 
+// `glutescope validate`: analysis accuracy against the simulator's truth (cmd_validate.cpp).
+void add_validate_command(CLI::App& app, int& exit_status);
+
 }  // namespace glutescope::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_status = 0;
   glutescope::cli::add_simulate_command(app, exit_status);
+  glutescope::cli::add_validate_command(app, exit_status);
 
   try {
     app.parse(argc, argv);

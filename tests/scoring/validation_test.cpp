@@ -1,0 +1,39 @@
+// Accuracy targets against the simulator's ground truth on a reduced grid (seeds not used for tuning).
+// Targets (docs/VALIDATION.md) at SNR >= 20 dB: onset error median <= 20 ms and p95 <= 50 ms, rep F1 >= 0.98,
+// verdict accuracy >= 95 %.
+#include <gtest/gtest.h>
+
+#include "exercise/validation.hpp"
+
+namespace ex = glutescope::exercise;
+
+TEST(ScoringValidation, TargetsMetAtSnr20AndAbove) {
+  ex::ValidationSettings vs;
+  vs.seeds = {201, 202};
+  vs.snr_db = {30.0, 20.0};
+  vs.contaminants = {false, true};
+  vs.reps = 5;
+  vs.jobs = 2;
+  const ex::ValidationReport report = ex::run_validation(vs);
+  ASSERT_EQ(report.runs.size(), 12u * 2u * 2u * 2u);  // 6 scenarios per exercise x SNR x contaminants x seeds
+  const ex::Aggregate a = ex::aggregate_if(report.runs, 20.0, 1e9);
+  EXPECT_EQ(a.errors, 0);
+  EXPECT_GT(a.onset_count, 500);
+  EXPECT_LE(a.onset_median_abs_ms, 20.0);
+  EXPECT_LE(a.onset_p95_abs_ms, 50.0);
+  EXPECT_GE(a.rep_f1, 0.98);
+  EXPECT_GE(a.verdict_accuracy, 0.95);
+  for (int scenario = 0; scenario <= 6; ++scenario) {
+    const ex::Aggregate s = ex::aggregate_if(report.runs, 20.0, 1e9, -1, scenario);
+    EXPECT_GE(s.verdict_accuracy, 0.9) << "scenario " << scenario;
+  }
+  // Ideal sensor mounting in the simulator: the filter chain alone should be well under a degree.
+  EXPECT_LT(a.angle_rmse_deg, 1.0);
+}
+
+TEST(ScoringValidation, ExpectedVerdictPerScenario) {
+  using glutescope::sim::Scenario;
+  EXPECT_EQ(ex::expected_verdict(Scenario::lumbar_dominant).name, "lumbar_dominant");
+  EXPECT_FALSE(ex::expected_verdict(Scenario::silent_glute).expected);
+  EXPECT_EQ(ex::expected_verdict(Scenario::partial_reps).name, "clean");
+}
