@@ -49,7 +49,8 @@ void StreamDecoder::finish_frame() noexcept {
   Frame frame;
   const std::uint8_t* payload = nullptr;
   // In-place decode: COBS output never overtakes its input.
-  const gsp_result r = gsp_frame_decode(buffer_.data(), length, buffer_.data(), buffer_.size(), &frame.header, &payload);
+  const gsp_result r =
+      gsp_frame_decode(buffer_.data(), length, buffer_.data(), buffer_.size(), &frame.header, &payload);
   switch (r) {
     case GSP_OK:
       break;
@@ -83,7 +84,9 @@ void StreamDecoder::finish_frame() noexcept {
     return;
   }
   ++counters_.frames_ok;
-  if (handler_) handler_(frame, message_);
+  if (handler_) {
+    handler_(frame, message_);
+  }
 }
 
 SequenceTracker::Verdict SequenceTracker::observe(std::uint32_t sequence) noexcept {
@@ -111,7 +114,9 @@ SequenceTracker::Verdict SequenceTracker::observe(std::uint32_t sequence) noexce
       return Verdict::duplicate;
     }
     seen_ |= bit;
-    if (counters_.lost > 0) --counters_.lost;
+    if (counters_.lost > 0) {
+      --counters_.lost;
+    }
     ++counters_.reordered;
     return Verdict::late;
   }
