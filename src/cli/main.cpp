@@ -16,6 +16,11 @@ int main(int argc, char** argv) {
   glutescope::cli::add_info_command(app, exit_status);
   glutescope::cli::add_recover_command(app, exit_status);
   glutescope::cli::add_simulate_command(app, exit_status);
+  glutescope::cli::add_analyze_command(app, exit_status);
+  glutescope::cli::add_config_command(app, exit_status);
+  glutescope::cli::add_import_command(app, exit_status);
+  glutescope::cli::add_export_command(app, exit_status);
+  glutescope::cli::add_report_command(app, exit_status);
 
   try {
     app.parse(argc, argv);
