@@ -1,0 +1,74 @@
+// `glutescope validate`: accuracy of the analysis against the simulator's ground truth. Thin: parses the
+// options, calls exercise::run_validation and prints its table or JSON (docs/VALIDATION.md).
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "exercise/validation.hpp"
+
+namespace glutescope::cli {
+
+void add_validate_command(CLI::App& app, int& exit_status) {
+  struct Options {
+    int seeds = 3;
+    int first_seed = 101;
+    std::vector<double> snr{30.0, 20.0, 15.0, 10.0};
+    int jobs = 1;
+    int reps = 8;
+    bool json = false;
+    bool quick = false;
+    bool no_mvc = false;
+    std::string settings_file;
+  };
+  auto opt = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "validate", "Simulate every scenario of both exercises over seeds, SNRs and contaminants, analyse each run "
+                  "and print onset error, rep detection, verdict accuracy and angle RMSE against the truth");
+  cmd->add_option("--seeds", opt->seeds, "number of seeds per grid cell")->check(CLI::Range(1, 1000));
+  cmd->add_option("--first-seed", opt->first_seed, "first seed (seeds first-seed .. first-seed+N-1)");
+  cmd->add_option("--snr", opt->snr, "SNR list in dB, e.g. --snr 30,20,15,10")->delimiter(',')->check(CLI::Range(0.0, 60.0));
+  cmd->add_option("--jobs", opt->jobs, "worker threads")->check(CLI::Range(1, 256));
+  cmd->add_option("--reps", opt->reps, "repetitions per simulated set")->check(CLI::Range(1, 200));
+  cmd->add_option("--settings", opt->settings_file, "analysis settings TOML file (docs/SCORING.md)");
+  cmd->add_flag("--json", opt->json, "print the full report as JSON instead of tables");
+  cmd->add_flag("--quick", opt->quick, "reduced grid: 2 seeds, SNR 30 and 15 dB, 5 reps");
+  cmd->add_flag("--no-mvc", opt->no_mvc, "simulate without MVC trials (amplitude verdicts become not available)");
+  cmd->callback([opt, &exit_status]() {
+    exercise::ValidationSettings vs;
+    if (!opt->settings_file.empty()) {
+      std::ifstream in(opt->settings_file);
+      if (!in) throw UserError("cannot read settings file " + opt->settings_file);
+      std::stringstream text;
+      text << in.rdbuf();
+      try {
+        vs.analysis = exercise::analysis_settings_from_toml(text.str(), opt->settings_file);
+      } catch (const std::invalid_argument& e) {
+        throw UserError(e.what());
+      }
+    }
+    int seeds = opt->seeds;
+    vs.snr_db = opt->snr;
+    vs.reps = opt->reps;
+    if (opt->quick) {
+      seeds = 2;
+      vs.snr_db = {30.0, 15.0};
+      vs.reps = 5;
+    }
+    vs.seeds.clear();
+    for (int s = 0; s < seeds; ++s) vs.seeds.push_back(static_cast<std::uint64_t>(opt->first_seed + s));
+    vs.jobs = opt->jobs;
+    vs.mvc_trials = !opt->no_mvc;
+    const exercise::ValidationReport report = exercise::run_validation(vs);
+    if (opt->json) fmt::print("{}\n", exercise::to_json(report).dump(2));
+    else fmt::print("{}", exercise::format_validation_table(report));
+    exit_status = 0;
+  });
+}
+
+}  // namespace glutescope::cli

@@ -1,0 +1,912 @@
+#include "exercise/session_analysis.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "dsp/envelope.hpp"
+#include "dsp/filter_design.hpp"
+#include "dsp/onset.hpp"
+#include "dsp/spectrum.hpp"
+#include "dsp/zero_phase.hpp"
+#include "exercise/rep_segmenter.hpp"
+#include "motion/angles.hpp"
+#include "motion/orientation_filter.hpp"
+
+#ifndef GLUTESCOPE_VERSION
+#define GLUTESCOPE_VERSION "unknown"
+#endif
+
+namespace glutescope::exercise {
+
+std::string_view to_string(SetStatus status) noexcept {
+  switch (status) {
+    case SetStatus::ok: return "ok";
+    case SetStatus::no_movement: return "no_movement";
+    case SetStatus::no_imu: return "no_imu";
+    case SetStatus::unsupported: return "unsupported";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr std::size_t kLeft = 0;
+constexpr std::size_t kRight = 1;
+
+std::size_t side_index(Side s) { return s == Side::right ? kRight : kLeft; }
+
+std::size_t to_index(double t_s, double rate_hz, std::size_t limit) {
+  if (!(t_s > 0.0)) return 0;
+  const double i = std::round(t_s * rate_hz);
+  return std::min(limit, static_cast<std::size_t>(i));
+}
+
+// Conditioned EMG of the whole session, per channel (µV), with its amplitude and onset signals.
+struct ChannelSignals {
+  std::vector<double> filtered_uv;  // band-passed (and notched / ECG high-passed)
+  std::vector<double> smoothed_uv;  // moving average (peak_window_ms) of the moving RMS (rms_window_ms)
+  std::vector<double> rms_uv;       // moving RMS envelope
+  std::vector<double> onset_signal; // low-passed |TKEO| of filtered_uv
+};
+
+ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate, const AnalysisSettings& s) {
+  ChannelSignals out;
+  if (uv.empty()) return out;
+  // Remove the DC offset first so that filter start-up at the record edges is small.
+  double mean = 0.0;
+  for (double v : uv) mean += v;
+  mean /= static_cast<double>(uv.size());
+  for (double& v : uv) v -= mean;
+  dsp::SosCoefficients sos = dsp::butterworth_bandpass(s.emg.bandpass_order, s.emg.bandpass_low_hz,
+                                                       std::min(s.emg.bandpass_high_hz, 0.45 * rate), rate);
+  if (muscle == Muscle::erector_spinae_lumbar && s.emg.lumbar_highpass_hz > s.emg.bandpass_low_hz) {
+    sos = dsp::concatenate(sos, dsp::butterworth_highpass(s.emg.bandpass_order, s.emg.lumbar_highpass_hz, rate));
+  }
+  if (s.emg.mains_hz > 0.0) {
+    dsp::MainsNotchSettings notch;
+    notch.mains_hz = s.emg.mains_hz;
+    notch.quality = s.emg.notch_quality;
+    notch.harmonics = 0;
+    while ((notch.harmonics + 2) * s.emg.mains_hz < 0.5 * rate && notch.harmonics < 2) ++notch.harmonics;
+    sos = dsp::concatenate(sos, dsp::mains_notch_sos(notch, rate));
+  }
+  if (uv.size() <= dsp::sosfiltfilt_padlen(sos)) {
+    throw std::invalid_argument(fmt::format("EMG record of {} samples is too short to filter", uv.size()));
+  }
+  out.filtered_uv = dsp::sosfiltfilt(sos, uv);
+  out.rms_uv = dsp::moving_rms_centered(out.filtered_uv, dsp::MovingRmsSettings{s.emg.rms_window_ms}, rate);
+  out.smoothed_uv = moving_average_centered(out.rms_uv, dsp::window_samples(s.emg.peak_window_ms, rate));
+  std::vector<double> psi = dsp::tkeo(out.filtered_uv);
+  for (double& v : psi) v = std::abs(v);
+  if (s.onset.smoothing_cutoff_hz > 0.0) {
+    psi = dsp::sosfiltfilt(dsp::butterworth_lowpass(2, std::min(s.onset.smoothing_cutoff_hz, 0.45 * rate), rate), psi);
+  }
+  out.onset_signal = std::move(psi);
+  return out;
+}
+
+struct Interval {
+  std::size_t begin = 0, end = 0;  // sample indices, half-open
+  [[nodiscard]] bool overlaps(std::size_t b, std::size_t e) const { return begin < e && b < end; }
+};
+
+struct MarkedSet {
+  Exercise exercise = Exercise::other;
+  Muscle muscle = Muscle::other;
+  Side side = Side::unknown;
+  double start_s = 0.0, stop_s = 0.0;
+};
+
+std::vector<MarkedSet> pair_markers(const std::vector<Event>& events, double end_s, std::vector<std::string>& warnings) {
+  std::vector<const Event*> sorted;
+  for (const Event& e : events) {
+    if (e.kind == EventKind::set_start || e.kind == EventKind::set_stop) sorted.push_back(&e);
+  }
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Event* a, const Event* b) { return a->time_s < b->time_s; });
+  std::vector<MarkedSet> sets;
+  std::optional<MarkedSet> open;
+  for (const Event* e : sorted) {
+    if (e->kind == EventKind::set_start) {
+      if (open) {
+        warnings.push_back(fmt::format("set_start at {:.3f} s without set_stop: closed at the next set_start", open->start_s));
+        open->stop_s = e->time_s;
+        sets.push_back(*open);
+      }
+      open = MarkedSet{e->exercise, e->muscle, e->side, e->time_s, end_s};
+    } else if (open) {
+      open->stop_s = e->time_s;
+      sets.push_back(*open);
+      open.reset();
+    } else {
+      warnings.push_back(fmt::format("set_stop at {:.3f} s without a set_start: ignored", e->time_s));
+    }
+  }
+  if (open) {
+    warnings.push_back(fmt::format("set_start at {:.3f} s without set_stop: set runs to the end of the recording", open->start_s));
+    sets.push_back(*open);
+  }
+  return sets;
+}
+
+std::optional<motion::BodySegment> body_segment(Segment s) {
+  switch (s) {
+    case Segment::sacrum: return motion::BodySegment::pelvis;
+    case Segment::thigh_left: return motion::BodySegment::thigh_left;
+    case Segment::thigh_right: return motion::BodySegment::thigh_right;
+    default: return std::nullopt;
+  }
+}
+
+// Gravity direction of every IMU sample, per body segment (empty when the segment has no IMU).
+struct GravityTracks {
+  std::array<std::vector<Eigen::Vector3d>, motion::kBodySegmentCount> up;
+  std::size_t samples = 0;
+  double rate_hz = 0.0;
+};
+
+GravityTracks track_gravity(const SessionData& data, const AnalysisSettings& s) {
+  GravityTracks g;
+  if (data.imu.empty() || data.device.imu.empty()) return g;
+  g.rate_hz = data.device.imu.front().rate_hz;
+  g.samples = data.imu.front().samples();
+  for (std::size_t k = 0; k < data.imu.size() && k < data.montage.imu.size() && k < data.device.imu.size(); ++k) {
+    const auto seg = body_segment(data.montage.imu[k].segment);
+    if (!seg) continue;
+    const ImuStream& stream = data.imu[k];
+    const ImuInfo& info = data.device.imu[k];
+    motion::OrientationFilterSettings fs = motion::kDefaultOrientationFilterSettings;
+    fs.gain = s.motion.orientation_gain;
+    fs.sample_rate_hz = info.rate_hz;
+    fs.gyroscope_range_dps = info.gyro_range_dps;
+    motion::OrientationFilter filter(fs);
+    const double dt = 1.0 / info.rate_hz;
+    auto& up = g.up[static_cast<std::size_t>(*seg)];
+    up.resize(stream.samples());
+    for (std::size_t n = 0; n < stream.samples(); ++n) {
+      const Eigen::Vector3d gyro(stream.gyro[3 * n] * info.gyro_dps_per_count, stream.gyro[3 * n + 1] * info.gyro_dps_per_count,
+                                 stream.gyro[3 * n + 2] * info.gyro_dps_per_count);
+      const Eigen::Vector3d acc(stream.accel[3 * n] * info.accel_g_per_count, stream.accel[3 * n + 1] * info.accel_g_per_count,
+                                stream.accel[3 * n + 2] * info.accel_g_per_count);
+      filter.update(gyro, acc, dt);
+      up[n] = filter.gravity();
+    }
+  }
+  return g;
+}
+
+motion::SegmentGravity gravity_at(const GravityTracks& g, std::size_t n) {
+  motion::SegmentGravity out;
+  for (std::size_t k = 0; k < motion::kBodySegmentCount; ++k) {
+    if (n < g.up[k].size()) out.set(static_cast<motion::BodySegment>(k), g.up[k][n]);
+  }
+  return out;
+}
+
+struct ChannelInvalidity {
+  std::vector<std::vector<Interval>> lead_off;  // per channel, EMG sample intervals
+  std::vector<Interval> emg_gaps;
+  std::vector<Interval> imu_gaps;  // IMU sample intervals (any sensor)
+};
+
+ChannelInvalidity invalid_spans(const SessionData& data, double emg_rate, double imu_rate) {
+  ChannelInvalidity inv;
+  const std::size_t channels = data.emg_channels();
+  const std::size_t samples = data.emg_samples();
+  inv.lead_off.resize(channels);
+  std::vector<std::optional<std::size_t>> off_since(channels);
+  std::vector<const Event*> sorted;
+  for (const Event& e : data.events) sorted.push_back(&e);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Event* a, const Event* b) { return a->time_s < b->time_s; });
+  for (const Event* e : sorted) {
+    if (e->channel < 0 || static_cast<std::size_t>(e->channel) >= channels) continue;
+    const auto c = static_cast<std::size_t>(e->channel);
+    if (e->kind == EventKind::lead_off && !off_since[c]) off_since[c] = to_index(e->time_s, emg_rate, samples);
+    if (e->kind == EventKind::lead_on && off_since[c]) {
+      inv.lead_off[c].push_back({*off_since[c], to_index(e->time_s, emg_rate, samples)});
+      off_since[c].reset();
+    }
+  }
+  for (std::size_t c = 0; c < channels; ++c) {
+    if (off_since[c]) inv.lead_off[c].push_back({*off_since[c], samples});
+  }
+  for (const Gap& gap : data.gaps) {
+    const Interval iv{static_cast<std::size_t>(gap.start_sample), static_cast<std::size_t>(gap.start_sample + gap.count)};
+    (gap.stream == StreamKind::emg ? inv.emg_gaps : inv.imu_gaps).push_back(iv);
+  }
+  (void)imu_rate;
+  return inv;
+}
+
+double mean_over(std::span<const double> x, std::size_t begin, std::size_t end) {
+  end = std::min(end, x.size());
+  if (begin >= end) return kNaN;
+  double s = 0.0;
+  for (std::size_t i = begin; i < end; ++i) s += x[i];
+  return s / static_cast<double>(end - begin);
+}
+
+double mean_finite2(double a, double b) {
+  const bool fa = std::isfinite(a), fb = std::isfinite(b);
+  if (fa && fb) return 0.5 * (a + b);
+  if (fa) return a;
+  if (fb) return b;
+  return kNaN;
+}
+
+void count(VerdictCounts& c, VerdictState s) {
+  switch (s) {
+    case VerdictState::yes: ++c.yes; break;
+    case VerdictState::no: ++c.no; break;
+    case VerdictState::not_available: ++c.not_available; break;
+    case VerdictState::invalid: ++c.invalid; break;
+  }
+}
+
+struct SessionContext {
+  const SessionData& data;
+  const AnalysisSettings& settings;
+  double emg_rate = 0.0;
+  std::vector<ChannelSignals> signals;
+  std::vector<double> mvc_reference;
+  GravityTracks gravity;
+  ChannelInvalidity invalid;
+  std::int32_t rail_low = -32768, rail_high = 32767;
+};
+
+// Index of the channel recording (muscle, side), if any.
+std::optional<std::size_t> channel_of(const Montage& m, Muscle muscle, Side side) { return m.find(muscle, side); }
+
+void score_set(SessionContext& ctx, SetAnalysis& set) {
+  const AnalysisSettings& s = ctx.settings;
+  const SessionData& data = ctx.data;
+  const Montage& montage = data.montage;
+  const std::size_t channels = data.emg_channels();
+  const std::size_t emg_samples = data.emg_samples();
+  const double rate = ctx.emg_rate;
+
+  if (set.exercise != Exercise::bridge && set.exercise != Exercise::clamshell) {
+    set.status = SetStatus::unsupported;
+    set.status_message = fmt::format("exercise '{}' is not scored (bridge and clamshell only)", to_string(set.exercise));
+    return;
+  }
+  const GravityTracks& g = ctx.gravity;
+  const bool have_pelvis = !g.up[0].empty();
+  const bool have_left = !g.up[1].empty();
+  const bool have_right = !g.up[2].empty();
+  if (g.samples == 0 || (set.exercise == Exercise::clamshell && !have_left && !have_right) ||
+      (set.exercise == Exercise::bridge && !have_pelvis && !have_left && !have_right)) {
+    set.status = SetStatus::no_imu;
+    set.status_message = "no IMU on the pelvis or thighs: repetitions cannot be segmented";
+    return;
+  }
+
+  // --- Angles over the set --------------------------------------------------------------------------------
+  const double imu_rate = g.rate_hz;
+  const std::size_t i0 = to_index(set.start_s, imu_rate, g.samples);
+  const std::size_t i1 = to_index(set.stop_s, imu_rate, g.samples);
+  const std::size_t still_end = std::min(i1, i0 + std::max<std::size_t>(1, static_cast<std::size_t>(s.motion.still_period_s * imu_rate)));
+  if (i1 <= still_end + 2) {
+    set.status = SetStatus::no_movement;
+    set.status_message = "set shorter than its still period: no movement to analyse";
+    return;
+  }
+  motion::StillPeriodAverage still;
+  for (std::size_t n = i0; n < still_end; ++n) still.add(gravity_at(g, n));
+  const motion::SegmentGravity neutral = still.mean();
+
+  motion::AngleSettings angle_settings;
+  angle_settings.exercise = set.exercise;
+  if (set.exercise == Exercise::clamshell) {
+    // The upper leg is the one whose thigh rotates most during the set.
+    auto excursion = [&](std::size_t k) {
+      double worst = -1.0;
+      if (g.up[k].empty() || !neutral.valid[k]) return worst;
+      for (std::size_t n = still_end; n < i1; ++n) worst = std::max(worst, 1.0 - g.up[k][n].dot(neutral.up_sensor[k]));
+      return worst;
+    };
+    angle_settings.upper_side = excursion(1) >= excursion(2) ? Side::left : Side::right;
+    set.working_side = angle_settings.upper_side;
+  } else {
+    set.working_side = Side::midline;
+  }
+  motion::AngleCalculator angles(angle_settings);
+  angles.calibrate(neutral);
+  for (std::size_t n = i0; n < i1; ++n) {
+    const motion::JointAngles a = angles.compute(gravity_at(g, n));
+    set.angle_time_s.push_back(static_cast<double>(n) / imu_rate);
+    set.driving_angle_deg.push_back(a.driving_deg);
+    set.pelvic_tilt_rel_deg.push_back(a.pelvic_tilt_rel_deg);
+    set.pelvic_roll_rel_deg.push_back(a.pelvic_roll_rel_deg);
+  }
+  RepSegmenterSettings seg = s.motion.segmenter;
+  seg.sample_rate_hz = imu_rate;
+  std::vector<double> tilt = set.pelvic_tilt_rel_deg, roll = set.pelvic_roll_rel_deg;
+  if (!have_pelvis) tilt.clear(), roll.clear();
+  const std::vector<Repetition> reps = RepSegmenter::segment_set(set.driving_angle_deg, set.angle_time_s, seg, tilt, roll);
+  if (reps.empty()) {
+    double excursion = 0.0;
+    for (double a : set.driving_angle_deg) {
+      if (std::isfinite(a)) excursion = std::max(excursion, std::abs(a));
+    }
+    set.status = SetStatus::no_movement;
+    set.status_message = fmt::format(
+        "no repetition detected: the driving angle moved at most {:.1f} deg from the starting posture", excursion);
+    return;
+  }
+
+  // --- Normalisation and onset baseline -------------------------------------------------------------------
+  const std::size_t e0 = to_index(set.start_s, rate, emg_samples);
+  const std::size_t e1 = to_index(set.stop_s, rate, emg_samples);
+  std::vector<std::vector<double>> smoothed;
+  smoothed.reserve(channels);
+  for (const auto& sig : ctx.signals) smoothed.push_back(sig.smoothed_uv);
+  set.normalisation = choose_normalisation(montage, ctx.mvc_reference, smoothed, e0, e1);
+  const bool amplitudes_comparable =
+      set.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
+
+  // Baseline: the set's initial still period, ending well before the first movement.
+  const std::size_t b0 = std::min(e1, e0 + static_cast<std::size_t>(s.onset.baseline_offset_ms * rate / 1000.0));
+  const double first_move_s = reps.front().start_s - s.onset.pre_movement_ms / 1000.0;
+  std::size_t b1 = std::min(b0 + static_cast<std::size_t>(s.onset.baseline_ms * rate / 1000.0),
+                            to_index(first_move_s, rate, emg_samples));
+  std::vector<dsp::Baseline> baseline(channels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    dsp::BaselineSettings bs;
+    if (b1 > b0 + static_cast<std::size_t>(0.05 * rate)) {
+      bs.rest_begin_index = b0;
+      bs.rest_end_index = b1;
+      baseline[c] = dsp::find_baseline(ctx.signals[c].onset_signal, rate, bs);
+    } else {
+      // No still period before the first rep: the quietest window of the set (dsp's automatic baseline).
+      bs.search_window_ms = s.onset.baseline_ms;
+      const auto& sig = ctx.signals[c].onset_signal;
+      const std::span<const double> part(sig.data() + e0, e1 - e0);
+      baseline[c] = dsp::find_baseline(part, rate, bs);
+    }
+  }
+
+  const std::size_t min_active = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(s.onset.min_active_ms * rate / 1000.0)));
+  const std::size_t min_rest = static_cast<std::size_t>(std::lround(s.onset.min_rest_ms * rate / 1000.0));
+  const std::size_t fatigue_half = static_cast<std::size_t>(s.fatigue.window_ms * rate / 2000.0);
+  dsp::WelchSettings welch;
+  welch.segment_samples = static_cast<std::size_t>(s.fatigue.welch_segment_samples);
+  const dsp::SpectralBand band{s.fatigue.band_low_hz, std::min(s.fatigue.band_high_hz, 0.5 * rate)};
+
+  const Exercise ex = set.exercise;
+  const Muscle glute = ex == Exercise::bridge ? Muscle::gluteus_maximus : Muscle::gluteus_medius;
+  std::vector<Side> working_sides;
+  if (ex == Exercise::bridge) working_sides = {Side::left, Side::right};
+  else working_sides = {set.working_side};
+
+  // --- Per rep -----------------------------------------------------------------------------------------------
+  for (const Repetition& r : reps) {
+    RepScore rep;
+    rep.index = r.index;
+    rep.start_s = r.start_s;
+    rep.concentric_end_s = r.concentric_end_s;
+    rep.hold_end_s = r.hold_end_s;
+    rep.end_s = r.end_s;
+    rep.peak_s = r.peak_s;
+    rep.partial = r.partial;
+    rep.rom_deg = r.rom_deg;
+    rep.pelvic_roll_max_deg = r.max_pelvic_roll_deviation_deg;
+    {
+      double lowest = kNaN;
+      for (std::size_t k = 0; k < set.angle_time_s.size(); ++k) {
+        const double t = set.angle_time_s[k];
+        if (t < r.start_s || t > r.end_s || !std::isfinite(set.pelvic_tilt_rel_deg[k])) continue;
+        if (!std::isfinite(lowest) || set.pelvic_tilt_rel_deg[k] < lowest) lowest = set.pelvic_tilt_rel_deg[k];
+      }
+      rep.pelvic_tilt_min_deg = have_pelvis ? lowest : kNaN;
+    }
+    const std::size_t w0 = to_index(r.start_s - s.onset.pre_movement_ms / 1000.0, rate, emg_samples);
+    const std::size_t m0 = to_index(r.start_s, rate, emg_samples);
+    const std::size_t mc = to_index(r.concentric_end_s, rate, emg_samples);
+    const std::size_t mh = to_index(r.hold_end_s, rate, emg_samples);
+    const std::size_t m1 = to_index(r.end_s, rate, emg_samples);
+
+    // IMU gap inside the rep: boundaries cannot be trusted.
+    const std::size_t ri0 = to_index(r.start_s, imu_rate, g.samples), ri1 = to_index(r.end_s, imu_rate, g.samples) + 1;
+    for (const Interval& gap : ctx.invalid.imu_gaps) {
+      if (gap.overlaps(ri0, ri1)) {
+        rep.valid = false;
+        rep.invalid_reason = fmt::format("IMU data lost inside the rep ({} samples)", gap.end - gap.begin);
+      }
+    }
+    std::string emg_gap_reason;
+    for (const Interval& gap : ctx.invalid.emg_gaps) {
+      if (gap.overlaps(w0, m1)) emg_gap_reason = fmt::format("EMG data lost inside the rep ({} samples from {:.3f} s)",
+                                                             gap.end - gap.begin, static_cast<double>(gap.begin) / rate);
+    }
+
+    rep.channels.resize(channels);
+    for (std::size_t c = 0; c < channels; ++c) {
+      ChannelRepScore& cs = rep.channels[c];
+      const ChannelSignals& sig = ctx.signals[c];
+      if (!emg_gap_reason.empty()) {
+        cs.valid = false;
+        cs.invalid_reason = emg_gap_reason;
+      }
+      for (const Interval& off : ctx.invalid.lead_off[c]) {
+        if (off.overlaps(w0, m1)) {
+          cs.valid = false;
+          cs.invalid_reason = fmt::format("electrode {} off (lead-off at {:.3f} s)", montage.emg[c].label,
+                                          static_cast<double>(off.begin) / rate);
+        }
+      }
+      if (cs.valid) {
+        std::size_t railed = 0;
+        for (std::size_t n = w0; n < m1; ++n) {
+          const std::int32_t v = data.emg_counts[n * channels + c];
+          if (v <= ctx.rail_low || v >= ctx.rail_high) ++railed;
+        }
+        if (m1 > w0 && static_cast<double>(railed) > s.verdicts.saturation_fraction * static_cast<double>(m1 - w0)) {
+          cs.valid = false;
+          cs.invalid_reason = fmt::format("{} saturated in {:.0f} % of the rep (electrode off or clipping)",
+                                          montage.emg[c].label, 100.0 * static_cast<double>(railed) / static_cast<double>(m1 - w0));
+        }
+      }
+      if (!cs.valid || !rep.valid) continue;
+
+      // Onset: first run above baseline mean + k SD, from pre_movement_ms before the movement to the top.
+      const double threshold = baseline[c].mean + s.onset.k_sd * baseline[c].sd;
+      if (mc > w0) {
+        std::vector<unsigned char> active(mc - w0);
+        for (std::size_t n = w0; n < mc; ++n) active[n - w0] = sig.onset_signal[n] > threshold ? 1 : 0;
+        const auto runs = dsp::active_runs(active, min_active, min_rest);
+        if (!runs.empty()) {
+          cs.onset_detected = true;
+          cs.onset_s = static_cast<double>(w0 + runs.front().onset_index) / rate;
+          cs.onset_rel_ms = 1000.0 * (cs.onset_s - r.start_s);
+        }
+      }
+      const double ref = set.normalisation.reference_uv[c];
+      cs.mean_concentric_pct = percent_of_reference(mean_over(sig.rms_uv, m0, mc), ref);
+      cs.mean_hold_pct = percent_of_reference(mean_over(sig.rms_uv, mc, mh), ref);
+      cs.mean_pct = percent_of_reference(mean_over(sig.rms_uv, m0, mh), ref);
+      cs.peak_pct = percent_of_reference(peak_amplitude(sig.smoothed_uv, m0, mh), ref);
+      const std::size_t centre = to_index(r.peak_s, rate, emg_samples);
+      if (centre >= fatigue_half && centre + fatigue_half <= emg_samples && fatigue_half > 8) {
+        try {
+          const std::span<const double> win(sig.filtered_uv.data() + centre - fatigue_half, 2 * fatigue_half);
+          const dsp::SpectralIndices idx = dsp::spectral_indices(dsp::welch(win, rate, welch), band);
+          cs.median_frequency_hz = idx.median_hz;
+          cs.finsm5 = idx.finsm5;
+        } catch (const std::invalid_argument&) {
+          // A silent window (no power in the band) has no spectral indices: left NaN.
+        }
+      }
+    }
+
+    // Firing order.
+    for (std::size_t c = 0; c < channels; ++c) {
+      if (rep.channels[c].onset_detected) rep.firing_order.push_back(c);
+    }
+    std::stable_sort(rep.firing_order.begin(), rep.firing_order.end(),
+                     [&](std::size_t a, std::size_t b) { return rep.channels[a].onset_s < rep.channels[b].onset_s; });
+
+    // Per-side amplitudes and onsets of the muscles the verdicts compare.
+    auto channel_value = [&](Muscle m, Side side, auto field) -> double {
+      const auto c = channel_of(montage, m, side);
+      if (!c || !rep.channels[*c].valid) return kNaN;
+      return field(rep.channels[*c]);
+    };
+    auto mean_pct = [](const ChannelRepScore& cs) { return cs.mean_pct; };
+    auto onset = [](const ChannelRepScore& cs) { return cs.onset_s; };
+    std::array<double, 2> gmax{}, gmed{}, es{};
+    for (Side side : {Side::left, Side::right}) {
+      gmax[side_index(side)] = channel_value(Muscle::gluteus_maximus, side, mean_pct);
+      gmed[side_index(side)] = channel_value(Muscle::gluteus_medius, side, mean_pct);
+      es[side_index(side)] = channel_value(Muscle::erector_spinae_lumbar, side, mean_pct);
+    }
+    if (amplitudes_comparable) {
+      rep.gmax_to_es = side_ratios(gmax, es);
+      rep.gmed_to_es = side_ratios(gmed, es);
+    }
+
+    // Which channels each verdict needs, and whether any is missing or invalid.
+    auto requirement = [&](Muscle m, const std::vector<Side>& sides, std::string& reason) -> int {
+      // returns: 0 ok (at least one side present and all present valid), 1 missing, 2 invalid
+      bool any = false;
+      for (Side side : sides) {
+        const auto c = channel_of(montage, m, side);
+        if (!c) continue;
+        any = true;
+        if (!rep.channels[*c].valid) {
+          reason = rep.channels[*c].invalid_reason;
+          return 2;
+        }
+      }
+      if (!any) {
+        reason = fmt::format("no {} electrode{}", to_string(m),
+                             sides.size() == 1 ? fmt::format(" on the {} side", to_string(sides.front())) : "");
+        return 1;
+      }
+      return 0;
+    };
+    auto na = [](std::string reason) {
+      Verdict v;
+      v.state = VerdictState::not_available;
+      v.reason = std::move(reason);
+      return v;
+    };
+    auto invalid = [](std::string reason) {
+      Verdict v;
+      v.state = VerdictState::invalid;
+      v.reason = std::move(reason);
+      return v;
+    };
+    auto working_mean = [&](Muscle m, auto field) {
+      double a = kNaN, b = kNaN;
+      if (std::find(working_sides.begin(), working_sides.end(), Side::left) != working_sides.end()) a = channel_value(m, Side::left, field);
+      if (std::find(working_sides.begin(), working_sides.end(), Side::right) != working_sides.end()) b = channel_value(m, Side::right, field);
+      return mean_finite2(a, b);
+    };
+    const std::string no_mvc = "needs MVC normalisation (amplitudes are % of the set's peak; CEDE: cross-muscle "
+                               "comparisons need MVC)";
+    RepVerdicts& v = rep.verdicts;
+    std::string why;
+
+    // Glute fired.
+    if (!rep.valid) {
+      v.glute_fired = invalid(rep.invalid_reason);
+    } else if (int q = requirement(glute, working_sides, why); q != 0) {
+      v.glute_fired = q == 1 ? na(why) : invalid(why);
+    } else if (!amplitudes_comparable) {
+      v.glute_fired = na(no_mvc);
+    } else {
+      const double amp = working_mean(glute, mean_pct);
+      const double on = working_mean(glute, onset);
+      v.glute_fired.value = amp;
+      v.glute_fired.threshold = s.verdicts.glute_fired_min_pct_mvic;
+      const bool fired = std::isfinite(on) && amp >= s.verdicts.glute_fired_min_pct_mvic;
+      v.glute_fired.state = fired ? VerdictState::yes : VerdictState::no;
+      if (!std::isfinite(on)) v.glute_fired.reason = "no onset detected";
+      else if (!fired) v.glute_fired.reason = "amplitude below threshold";
+    }
+
+    // Lumbar dominance: ES / glute on the working side(s).
+    if (!rep.valid) {
+      v.lumbar_dominant = invalid(rep.invalid_reason);
+    } else if (int q = requirement(Muscle::erector_spinae_lumbar, working_sides, why); q != 0) {
+      v.lumbar_dominant = q == 1 ? na(why) : invalid(why);
+    } else if (int q2 = requirement(glute, working_sides, why); q2 != 0) {
+      v.lumbar_dominant = q2 == 1 ? na(why) : invalid(why);
+    } else if (!amplitudes_comparable) {
+      v.lumbar_dominant = na(no_mvc);
+    } else {
+      v.lumbar_dominant = ratio_verdict(working_mean(Muscle::erector_spinae_lumbar, mean_pct), working_mean(glute, mean_pct),
+                                        s.verdicts.lumbar_es_to_glute_ratio);
+    }
+
+    // Late glute onset relative to ES.
+    if (!rep.valid) {
+      v.late_glute = invalid(rep.invalid_reason);
+    } else if (int q = requirement(Muscle::erector_spinae_lumbar, working_sides, why); q != 0) {
+      v.late_glute = q == 1 ? na(why) : invalid(why);
+    } else if (int q2 = requirement(glute, working_sides, why); q2 != 0) {
+      v.late_glute = q2 == 1 ? na(why) : invalid(why);
+    } else {
+      v.late_glute = late_onset_verdict(working_mean(glute, onset), working_mean(Muscle::erector_spinae_lumbar, onset),
+                                        s.verdicts.late_glute_delay_ms);
+    }
+
+    // Pelvic compensation.
+    if (!rep.valid) {
+      v.pelvic_compensation = invalid(rep.invalid_reason);
+    } else if (!have_pelvis) {
+      v.pelvic_compensation = na("no sacral IMU");
+    } else {
+      Verdict& p = v.pelvic_compensation;
+      p.value = rep.pelvic_roll_max_deg;
+      p.threshold = s.verdicts.pelvic_roll_threshold_deg;
+      const bool rolled = std::isfinite(rep.pelvic_roll_max_deg) && rep.pelvic_roll_max_deg > s.verdicts.pelvic_roll_threshold_deg;
+      const bool tilted = ex == Exercise::bridge && std::isfinite(rep.pelvic_tilt_min_deg) &&
+                          -rep.pelvic_tilt_min_deg > s.verdicts.pelvic_tilt_threshold_deg;
+      p.state = rolled || tilted ? VerdictState::yes : VerdictState::no;
+      if (rolled) p.reason = fmt::format("pelvis rolled {:.1f} deg", rep.pelvic_roll_max_deg);
+      else if (tilted) p.reason = fmt::format("anterior pelvic tilt {:.1f} deg", -rep.pelvic_tilt_min_deg);
+    }
+
+    // Hamstring dominance (bridges) and TFL substitution (clamshells): same-side pairs on the working sides.
+    auto pair_verdict = [&](Muscle compensator, Muscle agonist, double threshold) {
+      if (!rep.valid) return invalid(rep.invalid_reason);
+      std::string r1, r2;
+      const int q = requirement(compensator, working_sides, r1);
+      if (q != 0) return q == 1 ? na(r1) : invalid(r1);
+      std::array<double, 2> num{kNaN, kNaN}, den{kNaN, kNaN};
+      for (Side side : working_sides) {
+        if (!channel_of(montage, compensator, side)) continue;
+        const auto a = channel_of(montage, agonist, side);
+        if (!a) continue;
+        if (!rep.channels[*a].valid) return invalid(rep.channels[*a].invalid_reason);
+        num[side_index(side)] = channel_value(compensator, side, mean_pct);
+        den[side_index(side)] = channel_value(agonist, side, mean_pct);
+      }
+      if (!amplitudes_comparable) return na(no_mvc);
+      if (std::isnan(ratio_of_means(num, den))) {
+        return na(fmt::format("no {} electrode on the side of the {} electrode", to_string(agonist), to_string(compensator)));
+      }
+      double sn = 0.0, sd = 0.0;
+      for (std::size_t k = 0; k < 2; ++k) {
+        if (std::isfinite(num[k]) && std::isfinite(den[k])) sn += num[k], sd += den[k];
+      }
+      return ratio_verdict(sn, sd, threshold);
+    };
+    v.hamstring_dominance = ex == Exercise::bridge
+                                ? pair_verdict(Muscle::biceps_femoris, Muscle::gluteus_maximus, s.verdicts.hamstring_to_gmax_ratio)
+                                : na("scored for bridges only");
+    v.tfl_substitution = ex == Exercise::clamshell
+                             ? pair_verdict(Muscle::tensor_fasciae_latae, Muscle::gluteus_medius, s.verdicts.tfl_to_gmed_ratio)
+                             : na("scored for clamshells only");
+    rep.summary = plain_language_summary(rep);
+    set.reps.push_back(std::move(rep));
+  }
+
+  // --- Set summary -------------------------------------------------------------------------------------------
+  SetSummary& sum = set.summary;
+  sum.reps = static_cast<int>(set.reps.size());
+  sum.median_mean_pct.assign(channels, kNaN);
+  sum.median_peak_pct.assign(channels, kNaN);
+  sum.median_onset_rel_ms.assign(channels, kNaN);
+  sum.median_frequency_trend_pct_per_rep.assign(channels, kNaN);
+  sum.finsm5_trend_pct_per_rep.assign(channels, kNaN);
+  for (const RepScore& rep : set.reps) {
+    sum.partial_reps += rep.partial ? 1 : 0;
+    sum.valid_reps += rep.valid ? 1 : 0;
+    for (std::size_t i = 0; i < kVerdictCount; ++i) count(sum.verdicts[i], verdict_at(rep.verdicts, i).state);
+  }
+  auto column = [&](std::size_t c, auto field) {
+    std::vector<double> x;
+    for (const RepScore& rep : set.reps) {
+      const ChannelRepScore& cs = rep.channels[c];
+      x.push_back(rep.valid && cs.valid ? field(cs) : kNaN);
+    }
+    return x;
+  };
+  for (std::size_t c = 0; c < channels; ++c) {
+    sum.median_mean_pct[c] = median_finite(column(c, [](const ChannelRepScore& x) { return x.mean_pct; }));
+    sum.median_peak_pct[c] = median_finite(column(c, [](const ChannelRepScore& x) { return x.peak_pct; }));
+    sum.median_onset_rel_ms[c] = median_finite(column(c, [](const ChannelRepScore& x) { return x.onset_rel_ms; }));
+    sum.median_frequency_trend_pct_per_rep[c] =
+        trend_pct_per_rep(column(c, [](const ChannelRepScore& x) { return x.median_frequency_hz; }));
+    sum.finsm5_trend_pct_per_rep[c] = trend_pct_per_rep(column(c, [](const ChannelRepScore& x) { return x.finsm5; }));
+  }
+  auto set_ratios = [&](Muscle g_muscle, SideRatios& out, double& mean_of_rep_ratios) {
+    if (!amplitudes_comparable) return;
+    std::array<double, 2> gm{kNaN, kNaN}, esm{kNaN, kNaN};
+    std::vector<double> per_rep;
+    for (Side side : {Side::left, Side::right}) {
+      const auto gc = channel_of(montage, g_muscle, side);
+      const auto ec = channel_of(montage, Muscle::erector_spinae_lumbar, side);
+      if (!gc || !ec) continue;
+      // Per side over reps: ratio of the mean amplitudes and, below, the mean of per-rep ratios.
+      const auto gcol = column(*gc, [](const ChannelRepScore& x) { return x.mean_pct; });
+      const auto ecol = column(*ec, [](const ChannelRepScore& x) { return x.mean_pct; });
+      out.per_side[side_index(side)] = ratio_of_means(gcol, ecol);
+      gm[side_index(side)] = mean_of_ratios(gcol, std::vector<double>(gcol.size(), 1.0));  // mean of glute
+      esm[side_index(side)] = mean_of_ratios(ecol, std::vector<double>(ecol.size(), 1.0));
+    }
+    out.ratio_of_means = ratio_of_means(gm, esm);
+    out.mean_of_ratios = mean_of_ratios(out.per_side, std::array<double, 2>{1.0, 1.0});
+    for (const RepScore& rep : set.reps) {
+      per_rep.push_back(g_muscle == Muscle::gluteus_maximus ? rep.gmax_to_es.ratio_of_means : rep.gmed_to_es.ratio_of_means);
+    }
+    mean_of_rep_ratios = mean_of_ratios(per_rep, std::vector<double>(per_rep.size(), 1.0));
+  };
+  set_ratios(Muscle::gluteus_maximus, sum.gmax_to_es, sum.gmax_to_es_mean_of_rep_ratios);
+  set_ratios(Muscle::gluteus_medius, sum.gmed_to_es, sum.gmed_to_es_mean_of_rep_ratios);
+  auto symmetry = [&](Muscle m) {
+    const auto l = channel_of(montage, m, Side::left), r = channel_of(montage, m, Side::right);
+    if (!l || !r) return kNaN;
+    return symmetry_index_pct(sum.median_mean_pct[*l], sum.median_mean_pct[*r]);
+  };
+  sum.gmax_symmetry_pct = symmetry(Muscle::gluteus_maximus);
+  sum.gmed_symmetry_pct = symmetry(Muscle::gluteus_medius);
+  set.status = SetStatus::ok;
+  set.status_message = fmt::format("{} reps ({} partial), {} scored", sum.reps, sum.partial_reps, sum.valid_reps);
+}
+
+}  // namespace
+
+SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings& settings) {
+  validate(settings);
+  const std::size_t channels = data.emg_channels();
+  if (channels == 0) throw std::invalid_argument("session has no EMG channels in its montage");
+  if (data.emg_counts.size() % channels != 0) {
+    throw std::invalid_argument(fmt::format("EMG counts ({}) are not a whole number of rows of {} channels",
+                                            data.emg_counts.size(), channels));
+  }
+  if (!(data.device.emg_rate_hz > 0.0) || !std::isfinite(data.device.emg_rate_hz)) {
+    throw std::invalid_argument("DeviceInfo::emg_rate_hz must be positive");
+  }
+  for (std::size_t k = 0; k < data.imu.size(); ++k) {
+    if (data.imu[k].accel.size() != data.imu[k].gyro.size() || data.imu[k].accel.size() % 3 != 0) {
+      throw std::invalid_argument(fmt::format("IMU {}: accelerometer and gyroscope streams differ in length", k));
+    }
+    if (data.imu[k].samples() != data.imu.front().samples()) {
+      throw std::invalid_argument("IMU streams of different lengths: expected one row per sample index for every sensor");
+    }
+    if (k >= data.device.imu.size() || !(data.device.imu[k].rate_hz > 0.0)) {
+      throw std::invalid_argument(fmt::format("IMU {} has no rate in DeviceInfo", k));
+    }
+  }
+
+  SessionAnalysis out;
+  out.software_version = GLUTESCOPE_VERSION;
+  out.settings = settings;
+  SessionContext ctx{data, settings, 0.0, {}, {}, {}, {}, -32768, 32767};
+  ctx.emg_rate = data.device.emg_rate_hz;
+  if (data.device.emg_format == SampleFormat::int24) ctx.rail_low = -8388608, ctx.rail_high = 8388607;
+  const std::size_t samples = data.emg_samples();
+  if (settings.emg.bandpass_high_hz >= 0.5 * ctx.emg_rate) {
+    out.warnings.push_back(fmt::format("emg.bandpass_high_hz = {} Hz is above Nyquist at {} Hz: using {} Hz",
+                                       settings.emg.bandpass_high_hz, ctx.emg_rate, 0.45 * ctx.emg_rate));
+  }
+
+  ctx.invalid = invalid_spans(data, ctx.emg_rate, data.device.imu.empty() ? 0.0 : data.device.imu.front().rate_hz);
+  ctx.signals.reserve(channels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    const double scale = c < data.device.emg.size() ? data.device.emg[c].microvolts_per_count
+                                                     : data.montage.emg[c].microvolts_per_count;
+    std::vector<double> uv(samples);
+    for (std::size_t n = 0; n < samples; ++n) uv[n] = data.emg_counts[n * channels + c] * scale;
+    // Samples inside gaps carry no data: hold them at zero (reps overlapping a gap are not scored).
+    for (const Interval& gap : ctx.invalid.emg_gaps) {
+      for (std::size_t n = gap.begin; n < std::min(gap.end, samples); ++n) uv[n] = 0.0;
+    }
+    ctx.signals.push_back(condition_channel(std::move(uv), data.montage.emg[c].muscle, ctx.emg_rate, settings));
+  }
+
+  const double end_s = static_cast<double>(samples) / ctx.emg_rate;
+  const std::vector<MarkedSet> marked = pair_markers(data.events, end_s, out.warnings);
+  for (const MarkedSet& m : marked) {
+    if (m.exercise != Exercise::mvc) continue;
+    MvcTrial t;
+    t.muscle = m.muscle;
+    t.side = m.side;
+    t.begin_sample = to_index(m.start_s, ctx.emg_rate, samples);
+    t.end_sample = to_index(m.stop_s, ctx.emg_rate, samples);
+    out.mvc_trials.push_back(t);
+  }
+  std::vector<std::vector<double>> smoothed;
+  for (const auto& sig : ctx.signals) smoothed.push_back(sig.smoothed_uv);
+  ctx.mvc_reference = mvc_references(data.montage, smoothed, out.mvc_trials);
+  out.mvc_reference_uv = ctx.mvc_reference;
+
+  ctx.gravity = track_gravity(data, settings);
+  if (marked.empty()) out.warnings.push_back("no set_start/set_stop markers: nothing to score");
+  for (const MarkedSet& m : marked) {
+    if (m.exercise == Exercise::mvc) continue;
+    SetAnalysis set;
+    set.exercise = m.exercise;
+    set.start_s = m.start_s;
+    set.stop_s = m.stop_s;
+    score_set(ctx, set);
+    for (const RepScore& rep : set.reps) {
+      ++out.reps;
+      for (std::size_t i = 0; i < kVerdictCount; ++i) count(out.verdicts[i], verdict_at(rep.verdicts, i).state);
+    }
+    out.sets.push_back(std::move(set));
+  }
+  return out;
+}
+
+namespace {
+nlohmann::json num(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
+nlohmann::json ratios_json(const SideRatios& r) {
+  return {{"left", num(r.per_side[0])}, {"right", num(r.per_side[1])}, {"ratio_of_means", num(r.ratio_of_means)},
+          {"mean_of_ratios", num(r.mean_of_ratios)}};
+}
+nlohmann::json counts_json(const std::array<VerdictCounts, kVerdictCount>& c) {
+  nlohmann::json j = nlohmann::json::object();
+  for (std::size_t i = 0; i < kVerdictCount; ++i) {
+    j[std::string(kVerdictNames[i])] = {{"yes", c[i].yes}, {"no", c[i].no}, {"not_available", c[i].not_available},
+                                        {"invalid", c[i].invalid}};
+  }
+  return j;
+}
+}  // namespace
+
+nlohmann::json to_json(const SessionAnalysis& a, const Montage& montage) {
+  using nlohmann::json;
+  json j;
+  j["software_version"] = a.software_version;
+  j["settings"] = to_json(a.settings);
+  j["warnings"] = a.warnings;
+  json mvc = json::object();
+  for (std::size_t c = 0; c < a.mvc_reference_uv.size() && c < montage.emg.size(); ++c) {
+    mvc[montage.emg[c].label] = num(a.mvc_reference_uv[c]);
+  }
+  j["mvc_reference_uv"] = mvc;
+  j["reps"] = a.reps;
+  j["verdict_counts"] = counts_json(a.verdicts);
+  json sets = json::array();
+  for (const SetAnalysis& s : a.sets) {
+    json js;
+    js["exercise"] = std::string(to_string(s.exercise));
+    js["start_s"] = s.start_s;
+    js["stop_s"] = s.stop_s;
+    js["status"] = std::string(to_string(s.status));
+    js["status_message"] = s.status_message;
+    js["working_side"] = std::string(to_string(s.working_side));
+    js["normalisation"] = {{"kind", std::string(to_string(s.normalisation.kind))}, {"note", s.normalisation.note}};
+    json reps = json::array();
+    for (const RepScore& r : s.reps) {
+      json jr;
+      jr["index"] = r.index;
+      jr["start_s"] = r.start_s;
+      jr["concentric_end_s"] = r.concentric_end_s;
+      jr["hold_end_s"] = r.hold_end_s;
+      jr["end_s"] = r.end_s;
+      jr["partial"] = r.partial;
+      jr["rom_deg"] = r.rom_deg;
+      jr["pelvic_roll_max_deg"] = num(r.pelvic_roll_max_deg);
+      jr["pelvic_tilt_min_deg"] = num(r.pelvic_tilt_min_deg);
+      jr["valid"] = r.valid;
+      if (!r.valid) jr["invalid_reason"] = r.invalid_reason;
+      jr["summary"] = r.summary;
+      json ch = json::object();
+      for (std::size_t c = 0; c < r.channels.size() && c < montage.emg.size(); ++c) {
+        const ChannelRepScore& cs = r.channels[c];
+        json jc = {{"valid", cs.valid},
+                   {"onset_rel_ms", num(cs.onset_rel_ms)},
+                   {"mean_concentric_pct", num(cs.mean_concentric_pct)},
+                   {"mean_hold_pct", num(cs.mean_hold_pct)},
+                   {"mean_pct", num(cs.mean_pct)},
+                   {"peak_pct", num(cs.peak_pct)},
+                   {"median_frequency_hz", num(cs.median_frequency_hz)},
+                   {"finsm5", num(cs.finsm5)}};
+        if (!cs.valid) jc["invalid_reason"] = cs.invalid_reason;
+        ch[montage.emg[c].label] = jc;
+      }
+      jr["channels"] = ch;
+      jr["gmax_to_es"] = ratios_json(r.gmax_to_es);
+      jr["gmed_to_es"] = ratios_json(r.gmed_to_es);
+      json order = json::array();
+      for (std::size_t c : r.firing_order) order.push_back(montage.emg[c].label);
+      jr["firing_order"] = order;
+      json verdicts = json::object();
+      for (std::size_t i = 0; i < kVerdictCount; ++i) {
+        const Verdict& v = verdict_at(r.verdicts, i);
+        verdicts[std::string(kVerdictNames[i])] = {{"state", std::string(to_string(v.state))}, {"value", num(v.value)},
+                                                   {"threshold", num(v.threshold)}, {"reason", v.reason}};
+      }
+      jr["verdicts"] = verdicts;
+      reps.push_back(jr);
+    }
+    js["reps"] = reps;
+    const SetSummary& sm = s.summary;
+    json jsum;
+    jsum["reps"] = sm.reps;
+    jsum["partial_reps"] = sm.partial_reps;
+    jsum["valid_reps"] = sm.valid_reps;
+    jsum["verdict_counts"] = counts_json(sm.verdicts);
+    json per_channel = json::object();
+    for (std::size_t c = 0; c < sm.median_mean_pct.size() && c < montage.emg.size(); ++c) {
+      per_channel[montage.emg[c].label] = {{"median_mean_pct", num(sm.median_mean_pct[c])},
+                                           {"median_peak_pct", num(sm.median_peak_pct[c])},
+                                           {"median_onset_rel_ms", num(sm.median_onset_rel_ms[c])},
+                                           {"median_frequency_trend_pct_per_rep", num(sm.median_frequency_trend_pct_per_rep[c])},
+                                           {"finsm5_trend_pct_per_rep", num(sm.finsm5_trend_pct_per_rep[c])}};
+    }
+    jsum["channels"] = per_channel;
+    jsum["gmax_to_es"] = ratios_json(sm.gmax_to_es);
+    jsum["gmed_to_es"] = ratios_json(sm.gmed_to_es);
+    jsum["gmax_to_es_mean_of_rep_ratios"] = num(sm.gmax_to_es_mean_of_rep_ratios);
+    jsum["gmed_to_es_mean_of_rep_ratios"] = num(sm.gmed_to_es_mean_of_rep_ratios);
+    jsum["gmax_symmetry_pct"] = num(sm.gmax_symmetry_pct);
+    jsum["gmed_symmetry_pct"] = num(sm.gmed_symmetry_pct);
+    js["summary"] = jsum;
+    sets.push_back(js);
+  }
+  j["sets"] = sets;
+  return j;
+}
+
+}  // namespace glutescope::exercise

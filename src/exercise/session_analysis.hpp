@@ -1,0 +1,79 @@
+// Offline analysis of one session: EMG conditioning, MVC normalisation, IMU angles and repetition
+// segmentation per exercise set, per-rep scores and verdicts, set and session summaries.
+// Entry point: analyse_session(SessionData, AnalysisSettings). Pure computation on in-memory data.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "exercise/analysis_settings.hpp"
+#include "exercise/normalisation.hpp"
+#include "exercise/rep_scores.hpp"
+#include "exercise/session_data.hpp"
+
+namespace glutescope::exercise {
+
+enum class SetStatus : std::uint8_t {
+  ok = 0,
+  no_movement = 1,  // the driving angle never made a repetition
+  no_imu = 2,       // the IMUs needed for the exercise's driving angle are missing
+  unsupported = 3,  // exercise other than bridge / clamshell
+};
+std::string_view to_string(SetStatus status) noexcept;
+
+struct VerdictCounts {
+  int yes = 0, no = 0, not_available = 0, invalid = 0;
+};
+
+struct SetSummary {
+  int reps = 0, partial_reps = 0, valid_reps = 0;
+  std::array<VerdictCounts, kVerdictCount> verdicts{};  // kVerdictNames order
+  std::vector<double> median_mean_pct;     // per channel: median over valid reps of mean (concentric+hold)
+  std::vector<double> median_peak_pct;     // per channel
+  std::vector<double> median_onset_rel_ms; // per channel
+  SideRatios gmax_to_es;                   // set level: per side and combined, over reps (see SCORING.md)
+  SideRatios gmed_to_es;
+  double gmax_to_es_mean_of_rep_ratios = kNaN;  // mean over reps of each rep's ratio_of_means
+  double gmed_to_es_mean_of_rep_ratios = kNaN;
+  double gmax_symmetry_pct = kNaN;         // Robinson 1987 SI on the median mean amplitudes, R vs L
+  double gmed_symmetry_pct = kNaN;
+  std::vector<double> median_frequency_trend_pct_per_rep;  // per channel
+  std::vector<double> finsm5_trend_pct_per_rep;            // per channel
+};
+
+struct SetAnalysis {
+  Exercise exercise = Exercise::other;
+  double start_s = 0.0, stop_s = 0.0;   // set markers
+  SetStatus status = SetStatus::ok;
+  std::string status_message;
+  Side working_side = Side::unknown;    // clamshell: the upper (moving) leg; bridge: midline (both)
+  Normalisation normalisation;
+  std::vector<RepScore> reps;
+  SetSummary summary;
+  // The driving angle and pelvic angles over the set at the IMU rate (for plots and validation).
+  std::vector<double> angle_time_s, driving_angle_deg, pelvic_tilt_rel_deg, pelvic_roll_rel_deg;
+};
+
+struct SessionAnalysis {
+  std::string software_version;
+  AnalysisSettings settings;
+  std::vector<MvcTrial> mvc_trials;
+  std::vector<double> mvc_reference_uv;  // per channel, NaN without a trial
+  std::vector<SetAnalysis> sets;         // exercise sets in time order (MVC trials are not sets here)
+  std::array<VerdictCounts, kVerdictCount> verdicts{};  // all sets together
+  int reps = 0;
+  std::vector<std::string> warnings;     // e.g. no set markers, unpaired markers
+};
+
+// Throws std::invalid_argument for unusable data (no EMG channels, counts not a whole number of rows, rates
+// not positive, IMU streams of different lengths) or invalid settings. A set that cannot be scored is not
+// an error: it carries a status and a message.
+SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings& settings = kDefaultAnalysisSettings);
+
+nlohmann::json to_json(const SessionAnalysis& analysis, const Montage& montage);
+
+}  // namespace glutescope::exercise
