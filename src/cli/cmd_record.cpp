@@ -5,6 +5,9 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "pipeline/analysis_settings.hpp"
+#include "pipeline/live_analysis.hpp"
+#include "pipeline/montage_file.hpp"
 #include "pipeline/recorder.hpp"
 
 namespace glutescope::cli {
@@ -51,12 +54,30 @@ void add_record_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--markers", options->markers_path, "Script of '<seconds> <command>' lines applied at those "
                                                       "session times");
   cmd->add_flag("!--no-keys", options->keyboard, "Do not read single-key markers from the terminal");
-  cmd->callback([options, out, &exit_status] {
+  auto live = std::make_shared<bool>(false);
+  auto live_config = std::make_shared<std::string>();
+  cmd->add_flag("--live", *live, "Print a verdict line per repetition while recording (docs/PIPELINE.md)");
+  cmd->add_option("--config", *live_config, "Analysis settings TOML for --live");
+  cmd->callback([options, out, live, live_config, &exit_status] {
     options->out = *out;
+    std::unique_ptr<pipeline::LiveAnalysis> live_analysis;
+    if (*live) {
+      try {
+        live_analysis = std::make_unique<pipeline::LiveAnalysis>(
+            options->montage_path.empty() ? default_montage() : pipeline::load_montage_file(options->montage_path),
+            live_config->empty() ? pipeline::kDefaultAnalysisPipelineSettings
+                                 : pipeline::load_analysis_settings(*live_config),
+            stdout);
+      } catch (const std::exception& e) {
+        throw UserError(e.what(), 1);
+      }
+      options->live_consumer = live_analysis.get();
+    }
     install_stop_handlers();
     pipeline::clear_stop_request();
     try {
       const pipeline::RecordSummary summary = pipeline::run_recording(*options);
+      if (live_analysis) live_analysis->stop();
       fmt::print(stdout, "{}", pipeline::format_summary(summary));
       std::fflush(stdout);
       exit_status = 0;

@@ -88,7 +88,8 @@ class RecordingSink final : public devices::DeviceSink {
       fmt::print(options_.log, "device {} (firmware {}): {} EMG channels at {} Hz, {} IMUs; recording to {}\n",
                  info.serial_number, info.firmware_version, info.emg.size(), info.emg_rate_hz, info.imu.size(),
                  options_.out.string());
-      for (const Event& e : pending_events_) output_->add_event(e);
+      if (options_.live_consumer != nullptr) options_.live_consumer->on_device_info(info);
+      for (const Event& e : pending_events_) add_event_to_consumers(e);
       pending_events_.clear();
     } catch (const std::exception& e) {
       error_ = e.what();
@@ -96,9 +97,11 @@ class RecordingSink final : public devices::DeviceSink {
   }
   void on_emg(const EmgBlock& block) override {
     if (output_) output_->append(block);
+    if (output_ && options_.live_consumer != nullptr) options_.live_consumer->on_emg(block);
   }
   void on_imu(const ImuBlock& block) override {
     if (output_) output_->append(block);
+    if (output_ && options_.live_consumer != nullptr) options_.live_consumer->on_imu(block);
   }
   void on_gap(const Gap& gap) override {
     if (output_) output_->add_gap(gap);
@@ -108,10 +111,15 @@ class RecordingSink final : public devices::DeviceSink {
   void add_event(const Event& event) {
     ++events_;
     if (output_) {
-      output_->add_event(event);
+      add_event_to_consumers(event);
     } else {
       pending_events_.push_back(event);
     }
+  }
+
+  void add_event_to_consumers(const Event& event) {
+    output_->add_event(event);
+    if (options_.live_consumer != nullptr) options_.live_consumer->on_event(event);
   }
 
   [[nodiscard]] const std::optional<std::string>& error() const noexcept { return error_; }

@@ -20,6 +20,10 @@
 
 #include "io/byte_source.hpp"
 
+namespace glutescope::devices {
+class DeviceSink;
+}
+
 namespace glutescope::pipeline {
 
 struct RecordOptions {
@@ -41,6 +45,9 @@ struct RecordOptions {
   bool end_when_source_closes = false;  // replay: the end of the byte stream ends the session
   // Stops the recording when it becomes true (besides request_stop()); may be null.
   const std::atomic<bool>* stop = nullptr;
+  // Extra consumer of the block flow (live analysis, pipeline/live_analysis.hpp), called on the acquisition
+  // thread after the writer got each item; it must never block (LiveAnalysis drops and counts). May be null.
+  devices::DeviceSink* live_consumer = nullptr;
 };
 // Documented defaults: 921600 Bd, built-in montage, stall after 2 s, reconnect backoff capped at 2 s.
 inline const RecordOptions kDefaultRecordOptions{};
