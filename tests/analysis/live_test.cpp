@@ -28,8 +28,13 @@ TEST(LiveAnalysis, VerdictPerRepWhileRecordingAndRecordingUnharmed) {
   sim::SimulatorSettings s;
   s.reps = 5;
   const sim::SimulatedSession session = sim::simulate(s);
+  double bytes_per_second = 0.0;
   {
     const auto bytes = sim::encode_frames(session);
+    // Replay at 8x the wire rate of the real device: fast, but paced like acquisition (an unpaced replay
+    // outruns any consumer and only exercises the drop-and-count path).
+    bytes_per_second = 8.0 * static_cast<double>(bytes.size()) /
+                       (static_cast<double>(session.truth.emg_samples) / session.device_info.emg_rate_hz);
     std::ofstream(dir / "frames.bin", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
                                                                static_cast<std::streamsize>(bytes.size()));
   }
@@ -41,7 +46,7 @@ TEST(LiveAnalysis, VerdictPerRepWhileRecordingAndRecordingUnharmed) {
   o.keyboard = false;
   o.log = std::tmpfile();
   o.end_when_source_closes = true;
-  o.source_factory = [&] { return std::make_unique<io::FileReplaySource>(io::FileReplaySettings{(dir / "frames.bin").string(), 4096, 0.0}); };
+  o.source_factory = [&] { return std::make_unique<io::FileReplaySource>(io::FileReplaySettings{(dir / "frames.bin").string(), 4096, bytes_per_second}); };
   o.live_consumer = &live;
   const auto summary = pipeline::run_recording(o);
   live.stop();
