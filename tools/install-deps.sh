@@ -20,6 +20,7 @@ packages=(
   libedf-dev              # EDF+/BDF+ export and import
   # Python used only by tests and reference-vector scripts (Debian's /usr/bin/python3)
   python3 python3-numpy python3-scipy python3-h5py python3-mne
+  chromium  # headless HTML report test (tests/analysis)
 )
 
 missing=()

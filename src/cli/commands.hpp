@@ -17,8 +17,18 @@ struct UserError : std::runtime_error {
   int status;
 };
 
+// glutescope record / info / recover (docs/RECORDING.md).
+void add_record_command(CLI::App& app, int& exit_status);
+void add_info_command(CLI::App& app, int& exit_status);
+void add_recover_command(CLI::App& app, int& exit_status);
 // `glutescope simulate`: the simulated wearable (cmd_simulate.cpp).
 void add_simulate_command(CLI::App& app, int& exit_status);
+// Analysis (docs/ANALYSIS.md): analyze / config / import / export / report.
+void add_analyze_command(CLI::App& app, int& exit_status);
+void add_config_command(CLI::App& app, int& exit_status);
+void add_import_command(CLI::App& app, int& exit_status);
+void add_export_command(CLI::App& app, int& exit_status);
+void add_report_command(CLI::App& app, int& exit_status);
 
 // `glutescope validate`: analysis accuracy against the simulator's truth (cmd_validate.cpp).
 void add_validate_command(CLI::App& app, int& exit_status);

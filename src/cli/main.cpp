@@ -12,7 +12,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("glutescope ") + GLUTESCOPE_VERSION);
   app.require_subcommand(1);
   int exit_status = 0;
+  glutescope::cli::add_record_command(app, exit_status);
+  glutescope::cli::add_info_command(app, exit_status);
+  glutescope::cli::add_recover_command(app, exit_status);
   glutescope::cli::add_simulate_command(app, exit_status);
+  glutescope::cli::add_analyze_command(app, exit_status);
+  glutescope::cli::add_config_command(app, exit_status);
+  glutescope::cli::add_import_command(app, exit_status);
+  glutescope::cli::add_export_command(app, exit_status);
+  glutescope::cli::add_report_command(app, exit_status);
   glutescope::cli::add_validate_command(app, exit_status);
 
   try {

@@ -1,0 +1,54 @@
+// glutescope import: CSV or EDF/BDF recordings of other systems into a session file (store/import.hpp).
+#include <fmt/core.h>
+
+#include "cli/commands.hpp"
+#include "store/import.hpp"
+
+namespace glutescope::cli {
+
+void add_import_command(CLI::App& app, int& exit_status) {
+  struct Args {
+    std::string csv, edf, montage, time_column, subject, out;
+    double rate_hz = 0.0;
+    bool force = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("import", "Import a CSV or EDF/BDF recording into a session file (docs/ANALYSIS.md)");
+  auto* csv = cmd->add_option("--csv", a->csv, "CSV file with a header row");
+  auto* edf = cmd->add_option("--edf", a->edf, "EDF/EDF+/BDF/BDF+ file");
+  csv->excludes(edf);
+  cmd->add_option("--montage", a->montage, "Import montage TOML: columns to muscles and sides (required for CSV)");
+  auto* rate = cmd->add_option("--rate", a->rate_hz, "CSV sample rate (Hz)");
+  auto* time = cmd->add_option("--time-column", a->time_column, "CSV column of uniform sample times (s)");
+  rate->excludes(time);
+  cmd->add_option("--subject", a->subject, "Pseudonymous subject code")->required();
+  cmd->add_option("--out", a->out, "Output session file (.h5)")->required();
+  cmd->add_flag("--force", a->force, "Replace an existing output file");
+  cmd->callback([a, rate, &exit_status] {
+    store::ImportOptions o;
+    o.montage = a->montage;
+    o.time_column = a->time_column;
+    if (rate->count() > 0) o.rate_hz = a->rate_hz;
+    o.subject_id = a->subject;
+    o.out = a->out;
+    o.force = a->force;
+    store::ImportSummary s;
+    try {
+      if (!a->csv.empty()) {
+        o.input = a->csv;
+        s = store::import_csv(o);
+      } else if (!a->edf.empty()) {
+        o.input = a->edf;
+        s = store::import_edf(o);
+      } else {
+        throw UserError("import: give --csv FILE or --edf FILE", 1);
+      }
+    } catch (const store::ImportError& e) {
+      throw UserError(e.what(), 1);
+    }
+    fmt::print("imported {} channels x {} samples at {} Hz into {}\n", s.channels, s.samples, s.rate_hz, a->out);
+    exit_status = 0;
+  });
+}
+
+}  // namespace glutescope::cli

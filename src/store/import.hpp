@@ -1,0 +1,56 @@
+// Import of recordings made with other systems into a session file of format v1, so that `analyze`,
+// `report` and `export` work on them (docs/ANALYSIS.md "Import").
+//
+// CSV: a header row of column names (or none: columns are then named "1", "2", ...), comma, semicolon, tab
+// or whitespace separated; lines starting with '#' are skipped (BioSPPy "Simple Text Format"). The sample
+// rate is given (rate_hz) or derived from a time column in seconds that must be uniform (±1 % of a period).
+// EDF/EDF+/BDF/BDF+ via EDFlib: every signal at the rate of the first mapped signal.
+//
+// Import montage (TOML), one [[emg]] per imported column:
+//   column = "VL"            CSV column name, or EDF signal label
+//   label = "VL_R"           channel label in the session (default: the column name)
+//   muscle = "other"         as docs/MONTAGE.md (gluteus_maximus, ..., other)
+//   side = "right"           left, right, midline, unknown
+//   site = "..."             optional electrode placement
+//   unit = "uV"              CSV values' unit: "uV" (default), "mV", "V" or "counts"
+//   microvolts_per_count = 1.0   only with unit = "counts"
+// Values are stored as int32 counts at a per-channel resolution (µV per count): CSV = 10^-d µV, d the most
+// decimals in the column limited so the largest value fits int32 (so values are kept to d decimals);
+// unit "counts" and EDF digital samples are kept exactly.
+//
+// Output is written to a temporary name and renamed: a failed import leaves no file behind.
+// Errors (ImportError) name the file and the problem: missing column, non-numeric cell, non-uniform time...
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace glutescope::store {
+
+class ImportError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ImportOptions {
+  std::filesystem::path input;        // CSV or EDF/BDF
+  std::filesystem::path montage;      // import montage TOML (required for CSV, optional for EDF)
+  std::optional<double> rate_hz;      // CSV: sample rate (Hz) ...
+  std::string time_column;            // ... or a time column in seconds
+  std::string subject_id;
+  std::filesystem::path out;
+  bool force = false;
+};
+
+struct ImportSummary {
+  std::size_t channels = 0;
+  std::uint64_t samples = 0;
+  double rate_hz = 0.0;
+};
+
+ImportSummary import_csv(const ImportOptions& options);
+ImportSummary import_edf(const ImportOptions& options);
+
+}  // namespace glutescope::store
