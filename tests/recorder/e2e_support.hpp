@@ -150,7 +150,10 @@ class FakeDevice {
   }
   bool write_all(const std::vector<std::uint8_t>& bytes) {
     std::size_t done = 0;
+    const int flags = ::fcntl(pty_->master_fd(), F_GETFL);
+    ::fcntl(pty_->master_fd(), F_SETFL, flags | O_NONBLOCK);
     while (done < bytes.size()) {
+      if (stop_) return false;
       const ssize_t n = ::write(pty_->master_fd(), bytes.data() + done, bytes.size() - done);
       if (n > 0) {
         done += static_cast<std::size_t>(n);
@@ -214,7 +217,7 @@ class FakeDevice {
         while (i + 1 < frames_.size() && static_cast<double>(frames_[i + 1].send_time_us) * 1e-6 < resume_device_s) ++i;
       }
     }
-    pty_->wait_until_drained(5s);
+    if (!stop_) pty_->wait_until_drained(5s);
     finished_ = true;
   }
 
