@@ -8,39 +8,41 @@
 
 /* ---- Little-endian packing (no unaligned access) ------------------------------------------------ */
 
-static void put_u16(uint8_t *p, uint16_t v) {
+static void put_u16(uint8_t* p, uint16_t v) {
   p[0] = (uint8_t)(v & 0xFFu);
   p[1] = (uint8_t)(v >> 8);
 }
 
-static void put_u32(uint8_t *p, uint32_t v) {
+static void put_u32(uint8_t* p, uint32_t v) {
   p[0] = (uint8_t)(v & 0xFFu);
   p[1] = (uint8_t)((v >> 8) & 0xFFu);
   p[2] = (uint8_t)((v >> 16) & 0xFFu);
   p[3] = (uint8_t)(v >> 24);
 }
 
-static void put_u64(uint8_t *p, uint64_t v) {
+static void put_u64(uint8_t* p, uint64_t v) {
   put_u32(p, (uint32_t)(v & 0xFFFFFFFFu));
   put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
-static uint16_t get_u16(const uint8_t *p) { return (uint16_t)((uint16_t)p[0] | (uint16_t)((uint16_t)p[1] << 8)); }
+static uint16_t get_u16(const uint8_t* p) {
+  return (uint16_t)((uint16_t)p[0] | (uint16_t)((uint16_t)p[1] << 8));
+}
 
-static uint32_t get_u32(const uint8_t *p) {
+static uint32_t get_u32(const uint8_t* p) {
   return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-static uint64_t get_u64(const uint8_t *p) { return (uint64_t)get_u32(p) | ((uint64_t)get_u32(p + 4) << 32); }
+static uint64_t get_u64(const uint8_t* p) { return (uint64_t)get_u32(p) | ((uint64_t)get_u32(p + 4) << 32); }
 
 /* float32 travels as its IEEE-754 bit pattern in a LE u32 (memcpy avoids aliasing and float maths). */
-static void put_f32(uint8_t *p, float v) {
+static void put_f32(uint8_t* p, float v) {
   uint32_t bits;
   memcpy(&bits, &v, sizeof bits);
   put_u32(p, bits);
 }
 
-static float get_f32(const uint8_t *p) {
+static float get_f32(const uint8_t* p) {
   uint32_t bits = get_u32(p);
   float v;
   memcpy(&v, &bits, sizeof v);
@@ -85,7 +87,7 @@ static const uint32_t crc32c_table[256] = {
     0xF36E6F75u, 0x0105EC76u, 0x12551F82u, 0xE03E9C81u, 0x34F4F86Au, 0xC69F7B69u, 0xD5CF889Du, 0x27A40B9Eu,
     0x79B737BAu, 0x8BDCB4B9u, 0x988C474Du, 0x6AE7C44Eu, 0xBE2DA0A5u, 0x4C4623A6u, 0x5F16D052u, 0xAD7D5351u};
 
-uint32_t gsp_crc32c_update(uint32_t state, const uint8_t *data, size_t length) {
+uint32_t gsp_crc32c_update(uint32_t state, const uint8_t* data, size_t length) {
   size_t i;
   for (i = 0; i < length; ++i) {
     state = crc32c_table[(state ^ data[i]) & 0xFFu] ^ (state >> 8);
@@ -93,7 +95,7 @@ uint32_t gsp_crc32c_update(uint32_t state, const uint8_t *data, size_t length) {
   return state;
 }
 
-uint32_t gsp_crc32c(const uint8_t *data, size_t length) {
+uint32_t gsp_crc32c(const uint8_t* data, size_t length) {
   return gsp_crc32c_update(0xFFFFFFFFu, data, length) ^ 0xFFFFFFFFu;
 }
 
@@ -101,7 +103,7 @@ uint32_t gsp_crc32c(const uint8_t *data, size_t length) {
  * Streaming encoder so a frame can be encoded from several pieces (header, payload, CRC) without an
  * intermediate buffer. `code_pos` is where the current block's code byte goes. */
 typedef struct {
-  uint8_t *out;
+  uint8_t* out;
   size_t capacity;
   size_t pos;
   size_t code_pos;
@@ -109,7 +111,7 @@ typedef struct {
   int overflow;
 } cobs_encoder;
 
-static void cobs_begin(cobs_encoder *e, uint8_t *out, size_t capacity) {
+static void cobs_begin(cobs_encoder* e, uint8_t* out, size_t capacity) {
   e->out = out;
   e->capacity = capacity;
   e->code_pos = 0;
@@ -120,7 +122,7 @@ static void cobs_begin(cobs_encoder *e, uint8_t *out, size_t capacity) {
 
 /* The slot for the next code byte is only reserved here; it is checked against the capacity when
  * written, so an output that exactly fills the buffer (after dropping a final empty block) succeeds. */
-static void cobs_close_block(cobs_encoder *e) {
+static void cobs_close_block(cobs_encoder* e) {
   if (e->code_pos >= e->capacity) {
     e->overflow = 1;
   } else if (!e->overflow) {
@@ -131,7 +133,7 @@ static void cobs_close_block(cobs_encoder *e) {
   e->code = 1;
 }
 
-static void cobs_put(cobs_encoder *e, const uint8_t *data, size_t length) {
+static void cobs_put(cobs_encoder* e, const uint8_t* data, size_t length) {
   size_t i;
   for (i = 0; i < length; ++i) {
     if (data[i] == 0u) {
@@ -144,7 +146,9 @@ static void cobs_put(cobs_encoder *e, const uint8_t *data, size_t length) {
       }
       e->pos += 1u;
       e->code += 1u;
-      if (e->code == 0xFFu) cobs_close_block(e);
+      if (e->code == 0xFFu) {
+        cobs_close_block(e);
+      }
     }
   }
 }
@@ -152,55 +156,75 @@ static void cobs_put(cobs_encoder *e, const uint8_t *data, size_t length) {
 /* Finishes the last block. A trailing block after exactly 254 non-zero bytes is the empty block "01",
  * which the standard allows to be dropped: we drop it so the output is the minimal encoding. Returns
  * the encoded length, or 0 on overflow. */
-static size_t cobs_end(cobs_encoder *e, int last_block_was_full) {
+static size_t cobs_end(cobs_encoder* e, int last_block_was_full) {
   if (last_block_was_full && e->code == 1u) {
     /* code_pos was reserved for a block that never got data: drop it. */
     e->pos = e->code_pos;
     return e->overflow ? 0u : e->pos;
   }
-  if (e->overflow || e->code_pos >= e->capacity) return 0u;
+  if (e->overflow || e->code_pos >= e->capacity) {
+    return 0u;
+  }
   e->out[e->code_pos] = e->code;
   return e->pos;
 }
 
-gsp_result gsp_cobs_encode(const uint8_t *in, size_t in_length, uint8_t *out, size_t out_capacity,
-                           size_t *out_length) {
+gsp_result gsp_cobs_encode(const uint8_t* in, size_t in_length, uint8_t* out, size_t out_capacity,
+                           size_t* out_length) {
   cobs_encoder e;
   size_t n;
   int full;
-  if ((in == NULL && in_length > 0u) || out == NULL || out_length == NULL) return GSP_ERR_INVALID_ARGUMENT;
+  if ((in == NULL && in_length > 0u) || out == NULL || out_length == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
   cobs_begin(&e, out, out_capacity);
   cobs_put(&e, in, in_length);
   /* The last block closed because it reached 254 data bytes (not because of a zero). */
   full = in_length > 0u && in[in_length - 1u] != 0u && e.code == 1u;
   n = cobs_end(&e, full);
-  if (n == 0u) return GSP_ERR_BUFFER_TOO_SMALL;
+  if (n == 0u) {
+    return GSP_ERR_BUFFER_TOO_SMALL;
+  }
   *out_length = n;
   return GSP_OK;
 }
 
-gsp_result gsp_cobs_decode(const uint8_t *in, size_t in_length, uint8_t *out, size_t out_capacity,
-                           size_t *out_length) {
+gsp_result gsp_cobs_decode(const uint8_t* in, size_t in_length, uint8_t* out, size_t out_capacity,
+                           size_t* out_length) {
   size_t read = 0;
   size_t write = 0;
-  if ((in == NULL && in_length > 0u) || out == NULL || out_length == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (in_length == 0u) return GSP_ERR_BAD_COBS;
+  if ((in == NULL && in_length > 0u) || out == NULL || out_length == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (in_length == 0u) {
+    return GSP_ERR_BAD_COBS;
+  }
   while (read < in_length) {
     uint8_t code = in[read];
     size_t i;
-    if (code == 0u) return GSP_ERR_BAD_COBS;
-    if (read + code > in_length) return GSP_ERR_BAD_COBS;
+    if (code == 0u) {
+      return GSP_ERR_BAD_COBS;
+    }
+    if (read + code > in_length) {
+      return GSP_ERR_BAD_COBS;
+    }
     read += 1u;
     for (i = 1; i < code; ++i) {
       uint8_t byte = in[read];
-      if (byte == 0u) return GSP_ERR_BAD_COBS;
-      if (write >= out_capacity) return GSP_ERR_BUFFER_TOO_SMALL;
+      if (byte == 0u) {
+        return GSP_ERR_BAD_COBS;
+      }
+      if (write >= out_capacity) {
+        return GSP_ERR_BUFFER_TOO_SMALL;
+      }
       out[write++] = byte; /* write <= read always, so in-place decoding is safe */
       read += 1u;
     }
     /* A block shorter than 254 data bytes stands for "data, then a zero", except at the very end. */
     if (code != 0xFFu && read < in_length) {
-      if (write >= out_capacity) return GSP_ERR_BUFFER_TOO_SMALL;
+      if (write >= out_capacity) {
+        return GSP_ERR_BUFFER_TOO_SMALL;
+      }
       out[write++] = 0u;
     }
   }
@@ -210,7 +234,7 @@ gsp_result gsp_cobs_decode(const uint8_t *in, size_t in_length, uint8_t *out, si
 
 /* ---- Frames ------------------------------------------------------------------------------------ */
 
-static void pack_header(const gsp_header *h, uint16_t payload_length, uint8_t *p) {
+static void pack_header(const gsp_header* h, uint16_t payload_length, uint8_t* p) {
   p[0] = (uint8_t)GSP_PROTOCOL_VERSION;
   p[1] = h->type;
   put_u16(p + 2, h->device_id);
@@ -219,8 +243,8 @@ static void pack_header(const gsp_header *h, uint16_t payload_length, uint8_t *p
   put_u16(p + 16, payload_length);
 }
 
-gsp_result gsp_frame_encode(const gsp_header *header, const uint8_t *payload, size_t payload_length,
-                            uint8_t *out, size_t out_capacity, size_t *out_length) {
+gsp_result gsp_frame_encode(const gsp_header* header, const uint8_t* payload, size_t payload_length,
+                            uint8_t* out, size_t out_capacity, size_t* out_length) {
   uint8_t head[GSP_HEADER_SIZE];
   uint8_t crc_bytes[GSP_CRC_SIZE];
   uint32_t crc;
@@ -229,42 +253,70 @@ gsp_result gsp_frame_encode(const gsp_header *header, const uint8_t *payload, si
   if (header == NULL || out == NULL || out_length == NULL || (payload == NULL && payload_length > 0u)) {
     return GSP_ERR_INVALID_ARGUMENT;
   }
-  if (payload_length > GSP_MAX_PAYLOAD_SIZE) return GSP_ERR_TOO_LONG;
+  if (payload_length > GSP_MAX_PAYLOAD_SIZE) {
+    return GSP_ERR_TOO_LONG;
+  }
   pack_header(header, (uint16_t)payload_length, head);
   crc = gsp_crc32c_update(0xFFFFFFFFu, head, sizeof head);
-  if (payload_length > 0u) crc = gsp_crc32c_update(crc, payload, payload_length);
+  if (payload_length > 0u) {
+    crc = gsp_crc32c_update(crc, payload, payload_length);
+  }
   put_u32(crc_bytes, crc ^ 0xFFFFFFFFu);
 
   cobs_begin(&e, out, out_capacity);
   cobs_put(&e, head, sizeof head);
-  if (payload_length > 0u) cobs_put(&e, payload, payload_length);
+  if (payload_length > 0u) {
+    cobs_put(&e, payload, payload_length);
+  }
   cobs_put(&e, crc_bytes, sizeof crc_bytes);
   n = cobs_end(&e, crc_bytes[3] != 0u && e.code == 1u);
-  if (n == 0u || n >= out_capacity) return GSP_ERR_BUFFER_TOO_SMALL;
+  if (n == 0u || n >= out_capacity) {
+    return GSP_ERR_BUFFER_TOO_SMALL;
+  }
   out[n] = GSP_DELIMITER;
   *out_length = n + 1u;
   return GSP_OK;
 }
 
-gsp_result gsp_frame_decode(const uint8_t *wire, size_t wire_length, uint8_t *scratch, size_t scratch_capacity,
-                            gsp_header *header, const uint8_t **payload) {
+gsp_result gsp_frame_decode(const uint8_t* wire, size_t wire_length, uint8_t* scratch,
+                            size_t scratch_capacity, gsp_header* header, const uint8_t** payload) {
   size_t raw_length = 0;
   gsp_result r;
   uint32_t crc_expected;
   uint16_t payload_length;
-  if (wire == NULL || scratch == NULL || header == NULL || payload == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (wire_length > 0u && wire[wire_length - 1u] == GSP_DELIMITER) wire_length -= 1u;
-  if (wire_length > GSP_COBS_MAX_ENCODED_SIZE(GSP_MAX_FRAME_SIZE)) return GSP_ERR_TOO_LONG;
-  if (wire_length == 0u) return GSP_ERR_TOO_SHORT;
+  if (wire == NULL || scratch == NULL || header == NULL || payload == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (wire_length > 0u && wire[wire_length - 1u] == GSP_DELIMITER) {
+    wire_length -= 1u;
+  }
+  if (wire_length > GSP_COBS_MAX_ENCODED_SIZE(GSP_MAX_FRAME_SIZE)) {
+    return GSP_ERR_TOO_LONG;
+  }
+  if (wire_length == 0u) {
+    return GSP_ERR_TOO_SHORT;
+  }
   r = gsp_cobs_decode(wire, wire_length, scratch, scratch_capacity, &raw_length);
-  if (r != GSP_OK) return r;
-  if (raw_length < GSP_HEADER_SIZE + GSP_CRC_SIZE) return GSP_ERR_TOO_SHORT;
-  if (raw_length > GSP_MAX_FRAME_SIZE) return GSP_ERR_TOO_LONG;
+  if (r != GSP_OK) {
+    return r;
+  }
+  if (raw_length < GSP_HEADER_SIZE + GSP_CRC_SIZE) {
+    return GSP_ERR_TOO_SHORT;
+  }
+  if (raw_length > GSP_MAX_FRAME_SIZE) {
+    return GSP_ERR_TOO_LONG;
+  }
   crc_expected = get_u32(scratch + raw_length - GSP_CRC_SIZE);
-  if (gsp_crc32c(scratch, raw_length - GSP_CRC_SIZE) != crc_expected) return GSP_ERR_BAD_CRC;
-  if (scratch[0] != GSP_PROTOCOL_VERSION) return GSP_ERR_UNSUPPORTED_VERSION;
+  if (gsp_crc32c(scratch, raw_length - GSP_CRC_SIZE) != crc_expected) {
+    return GSP_ERR_BAD_CRC;
+  }
+  if (scratch[0] != GSP_PROTOCOL_VERSION) {
+    return GSP_ERR_UNSUPPORTED_VERSION;
+  }
   payload_length = get_u16(scratch + 16);
-  if ((size_t)payload_length != raw_length - GSP_HEADER_SIZE - GSP_CRC_SIZE) return GSP_ERR_BAD_LENGTH;
+  if ((size_t)payload_length != raw_length - GSP_HEADER_SIZE - GSP_CRC_SIZE) {
+    return GSP_ERR_BAD_LENGTH;
+  }
   header->version = scratch[0];
   header->type = scratch[1];
   header->device_id = get_u16(scratch + 2);
@@ -290,18 +342,28 @@ int gsp_is_known_message_type(uint8_t type) {
   }
 }
 
-const char *gsp_result_name(gsp_result result) {
+const char* gsp_result_name(gsp_result result) {
   switch (result) {
-    case GSP_OK: return "ok";
-    case GSP_ERR_TOO_SHORT: return "frame too short";
-    case GSP_ERR_BAD_COBS: return "bad COBS encoding";
-    case GSP_ERR_BAD_CRC: return "bad CRC-32C";
-    case GSP_ERR_BAD_LENGTH: return "payload length mismatch";
-    case GSP_ERR_UNSUPPORTED_VERSION: return "unsupported protocol version";
-    case GSP_ERR_TOO_LONG: return "frame too long";
-    case GSP_ERR_BUFFER_TOO_SMALL: return "buffer too small";
-    case GSP_ERR_BAD_PAYLOAD: return "malformed payload";
-    case GSP_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case GSP_OK:
+      return "ok";
+    case GSP_ERR_TOO_SHORT:
+      return "frame too short";
+    case GSP_ERR_BAD_COBS:
+      return "bad COBS encoding";
+    case GSP_ERR_BAD_CRC:
+      return "bad CRC-32C";
+    case GSP_ERR_BAD_LENGTH:
+      return "payload length mismatch";
+    case GSP_ERR_UNSUPPORTED_VERSION:
+      return "unsupported protocol version";
+    case GSP_ERR_TOO_LONG:
+      return "frame too long";
+    case GSP_ERR_BUFFER_TOO_SMALL:
+      return "buffer too small";
+    case GSP_ERR_BAD_PAYLOAD:
+      return "malformed payload";
+    case GSP_ERR_INVALID_ARGUMENT:
+      return "invalid argument";
   }
   return "unknown result";
 }
@@ -309,30 +371,44 @@ const char *gsp_result_name(gsp_result result) {
 /* ---- DEVICE_INFO ------------------------------------------------------------------------------- */
 
 /* Length-prefixed string: u8 length, then the bytes (no NUL). */
-static size_t bounded_strlen(const char *s, size_t max) {
+static size_t bounded_strlen(const char* s, size_t max) {
   size_t n = 0;
-  while (n <= max && s[n] != '\0') ++n;
+  while (n <= max && s[n] != '\0') {
+    ++n;
+  }
   return n;
 }
 
-static int put_string(uint8_t *payload, size_t capacity, size_t *pos, const char *s, size_t max) {
+static int put_string(uint8_t* payload, size_t capacity, size_t* pos, const char* s, size_t max) {
   size_t n = bounded_strlen(s, max);
-  if (n > max) return 0;
-  if (*pos + 1u + n > capacity) return -1;
+  if (n > max) {
+    return 0;
+  }
+  if (*pos + 1u + n > capacity) {
+    return -1;
+  }
   payload[*pos] = (uint8_t)n;
-  if (n > 0u) memcpy(payload + *pos + 1u, s, n);
+  if (n > 0u) {
+    memcpy(payload + *pos + 1u, s, n);
+  }
   *pos += 1u + n;
   return 1;
 }
 
-static int get_string(const uint8_t *payload, size_t length, size_t *pos, char *s, size_t max) {
+static int get_string(const uint8_t* payload, size_t length, size_t* pos, char* s, size_t max) {
   size_t n;
   size_t i;
-  if (*pos + 1u > length) return 0;
+  if (*pos + 1u > length) {
+    return 0;
+  }
   n = payload[*pos];
-  if (n > max || *pos + 1u + n > length) return 0;
+  if (n > max || *pos + 1u + n > length) {
+    return 0;
+  }
   for (i = 0; i < n; ++i) {
-    if (payload[*pos + 1u + i] == 0u) return 0; /* no NUL inside: it would truncate the C string */
+    if (payload[*pos + 1u + i] == 0u) {
+      return 0; /* no NUL inside: it would truncate the C string */
+    }
   }
   memcpy(s, payload + *pos + 1u, n);
   s[n] = '\0';
@@ -340,20 +416,25 @@ static int get_string(const uint8_t *payload, size_t length, size_t *pos, char *
   return 1;
 }
 
-#define GSP_DEVICE_INFO_FIXED 8u  /* minor u8, format u8, n_emg u8, n_imu u8, emg_rate f32 */
-#define GSP_EMG_CHANNEL_FIXED 9u  /* kind u8, gain f32, uv/count f32 (after the label) */
-#define GSP_IMU_FIXED 25u         /* flags u8, 6 x f32 (after the label) */
+#define GSP_DEVICE_INFO_FIXED 8u /* minor u8, format u8, n_emg u8, n_imu u8, emg_rate f32 */
+#define GSP_EMG_CHANNEL_FIXED 9u /* kind u8, gain f32, uv/count f32 (after the label) */
+#define GSP_IMU_FIXED 25u        /* flags u8, 6 x f32 (after the label) */
 
-gsp_result gsp_device_info_encode(const gsp_device_info *info, uint8_t *payload, size_t capacity, size_t *length) {
+gsp_result gsp_device_info_encode(const gsp_device_info* info, uint8_t* payload, size_t capacity,
+                                  size_t* length) {
   size_t pos = 0;
   size_t i;
   int s;
-  if (info == NULL || payload == NULL || length == NULL) return GSP_ERR_INVALID_ARGUMENT;
+  if (info == NULL || payload == NULL || length == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
   if (info->emg_channel_count > GSP_MAX_EMG_CHANNELS || info->imu_count > GSP_MAX_IMUS ||
       info->emg_format > GSP_FORMAT_INT24) {
     return GSP_ERR_INVALID_ARGUMENT;
   }
-  if (capacity < GSP_DEVICE_INFO_FIXED) return GSP_ERR_BUFFER_TOO_SMALL;
+  if (capacity < GSP_DEVICE_INFO_FIXED) {
+    return GSP_ERR_BUFFER_TOO_SMALL;
+  }
   payload[0] = info->protocol_minor;
   payload[1] = info->emg_format;
   payload[2] = info->emg_channel_count;
@@ -361,24 +442,36 @@ gsp_result gsp_device_info_encode(const gsp_device_info *info, uint8_t *payload,
   put_f32(payload + 4, info->emg_rate_hz);
   pos = GSP_DEVICE_INFO_FIXED;
   s = put_string(payload, capacity, &pos, info->firmware_version, GSP_MAX_STRING_LENGTH);
-  if (s <= 0) return s == 0 ? GSP_ERR_INVALID_ARGUMENT : GSP_ERR_BUFFER_TOO_SMALL;
+  if (s <= 0) {
+    return s == 0 ? GSP_ERR_INVALID_ARGUMENT : GSP_ERR_BUFFER_TOO_SMALL;
+  }
   s = put_string(payload, capacity, &pos, info->serial_number, GSP_MAX_STRING_LENGTH);
-  if (s <= 0) return s == 0 ? GSP_ERR_INVALID_ARGUMENT : GSP_ERR_BUFFER_TOO_SMALL;
+  if (s <= 0) {
+    return s == 0 ? GSP_ERR_INVALID_ARGUMENT : GSP_ERR_BUFFER_TOO_SMALL;
+  }
   for (i = 0; i < info->emg_channel_count; ++i) {
-    const gsp_emg_channel_info *c = &info->emg[i];
+    const gsp_emg_channel_info* c = &info->emg[i];
     s = put_string(payload, capacity, &pos, c->label, GSP_MAX_LABEL_LENGTH);
-    if (s <= 0) return s == 0 ? GSP_ERR_INVALID_ARGUMENT : GSP_ERR_BUFFER_TOO_SMALL;
-    if (pos + GSP_EMG_CHANNEL_FIXED > capacity) return GSP_ERR_BUFFER_TOO_SMALL;
+    if (s <= 0) {
+      return s == 0 ? GSP_ERR_INVALID_ARGUMENT : GSP_ERR_BUFFER_TOO_SMALL;
+    }
+    if (pos + GSP_EMG_CHANNEL_FIXED > capacity) {
+      return GSP_ERR_BUFFER_TOO_SMALL;
+    }
     payload[pos] = c->kind;
     put_f32(payload + pos + 1u, c->gain);
     put_f32(payload + pos + 5u, c->microvolts_per_count);
     pos += GSP_EMG_CHANNEL_FIXED;
   }
   for (i = 0; i < info->imu_count; ++i) {
-    const gsp_imu_info *m = &info->imu[i];
+    const gsp_imu_info* m = &info->imu[i];
     s = put_string(payload, capacity, &pos, m->label, GSP_MAX_LABEL_LENGTH);
-    if (s <= 0) return s == 0 ? GSP_ERR_INVALID_ARGUMENT : GSP_ERR_BUFFER_TOO_SMALL;
-    if (pos + GSP_IMU_FIXED > capacity) return GSP_ERR_BUFFER_TOO_SMALL;
+    if (s <= 0) {
+      return s == 0 ? GSP_ERR_INVALID_ARGUMENT : GSP_ERR_BUFFER_TOO_SMALL;
+    }
+    if (pos + GSP_IMU_FIXED > capacity) {
+      return GSP_ERR_BUFFER_TOO_SMALL;
+    }
     payload[pos] = m->flags;
     put_f32(payload + pos + 1u, m->rate_hz);
     put_f32(payload + pos + 5u, m->accel_range_g);
@@ -388,17 +481,23 @@ gsp_result gsp_device_info_encode(const gsp_device_info *info, uint8_t *payload,
     put_f32(payload + pos + 21u, m->mag_ut_per_count);
     pos += GSP_IMU_FIXED;
   }
-  if (pos > GSP_MAX_PAYLOAD_SIZE) return GSP_ERR_TOO_LONG;
+  if (pos > GSP_MAX_PAYLOAD_SIZE) {
+    return GSP_ERR_TOO_LONG;
+  }
   *length = pos;
   return GSP_OK;
 }
 
-gsp_result gsp_device_info_decode(const uint8_t *payload, size_t length, gsp_device_info *info) {
+gsp_result gsp_device_info_decode(const uint8_t* payload, size_t length, gsp_device_info* info) {
   size_t pos;
   size_t i;
-  if (payload == NULL || info == NULL) return GSP_ERR_INVALID_ARGUMENT;
+  if (payload == NULL || info == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
   memset(info, 0, sizeof *info);
-  if (length < GSP_DEVICE_INFO_FIXED) return GSP_ERR_BAD_PAYLOAD;
+  if (length < GSP_DEVICE_INFO_FIXED) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   info->protocol_minor = payload[0];
   info->emg_format = payload[1];
   info->emg_channel_count = payload[2];
@@ -409,21 +508,33 @@ gsp_result gsp_device_info_decode(const uint8_t *payload, size_t length, gsp_dev
     return GSP_ERR_BAD_PAYLOAD;
   }
   pos = GSP_DEVICE_INFO_FIXED;
-  if (!get_string(payload, length, &pos, info->firmware_version, GSP_MAX_STRING_LENGTH)) return GSP_ERR_BAD_PAYLOAD;
-  if (!get_string(payload, length, &pos, info->serial_number, GSP_MAX_STRING_LENGTH)) return GSP_ERR_BAD_PAYLOAD;
+  if (!get_string(payload, length, &pos, info->firmware_version, GSP_MAX_STRING_LENGTH)) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
+  if (!get_string(payload, length, &pos, info->serial_number, GSP_MAX_STRING_LENGTH)) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   for (i = 0; i < info->emg_channel_count; ++i) {
-    gsp_emg_channel_info *c = &info->emg[i];
-    if (!get_string(payload, length, &pos, c->label, GSP_MAX_LABEL_LENGTH)) return GSP_ERR_BAD_PAYLOAD;
-    if (pos + GSP_EMG_CHANNEL_FIXED > length) return GSP_ERR_BAD_PAYLOAD;
+    gsp_emg_channel_info* c = &info->emg[i];
+    if (!get_string(payload, length, &pos, c->label, GSP_MAX_LABEL_LENGTH)) {
+      return GSP_ERR_BAD_PAYLOAD;
+    }
+    if (pos + GSP_EMG_CHANNEL_FIXED > length) {
+      return GSP_ERR_BAD_PAYLOAD;
+    }
     c->kind = payload[pos];
     c->gain = get_f32(payload + pos + 1u);
     c->microvolts_per_count = get_f32(payload + pos + 5u);
     pos += GSP_EMG_CHANNEL_FIXED;
   }
   for (i = 0; i < info->imu_count; ++i) {
-    gsp_imu_info *m = &info->imu[i];
-    if (!get_string(payload, length, &pos, m->label, GSP_MAX_LABEL_LENGTH)) return GSP_ERR_BAD_PAYLOAD;
-    if (pos + GSP_IMU_FIXED > length) return GSP_ERR_BAD_PAYLOAD;
+    gsp_imu_info* m = &info->imu[i];
+    if (!get_string(payload, length, &pos, m->label, GSP_MAX_LABEL_LENGTH)) {
+      return GSP_ERR_BAD_PAYLOAD;
+    }
+    if (pos + GSP_IMU_FIXED > length) {
+      return GSP_ERR_BAD_PAYLOAD;
+    }
     m->flags = payload[pos];
     m->rate_hz = get_f32(payload + pos + 1u);
     m->accel_range_g = get_f32(payload + pos + 5u);
@@ -436,35 +547,80 @@ gsp_result gsp_device_info_decode(const uint8_t *payload, size_t length, gsp_dev
   return GSP_OK; /* trailing bytes: fields appended by a later minor revision */
 }
 
+size_t gsp_v1_payload_size(uint8_t type, const gsp_device_info* info) {
+  size_t size = 0;
+  size_t i;
+  switch (type) {
+    case GSP_MSG_EVENT:
+      return GSP_EVENT_SIZE;
+    case GSP_MSG_STATUS:
+      return GSP_STATUS_SIZE;
+    case GSP_MSG_COMMAND:
+      return GSP_COMMAND_SIZE;
+    case GSP_MSG_ACK:
+      return GSP_ACK_SIZE;
+    case GSP_MSG_DEVICE_INFO:
+      if (info == NULL) {
+        return 0u;
+      }
+      size = GSP_DEVICE_INFO_FIXED + 2u + bounded_strlen(info->firmware_version, GSP_MAX_STRING_LENGTH) +
+             bounded_strlen(info->serial_number, GSP_MAX_STRING_LENGTH);
+      for (i = 0; i < info->emg_channel_count && i < GSP_MAX_EMG_CHANNELS; ++i) {
+        size += 1u + bounded_strlen(info->emg[i].label, GSP_MAX_LABEL_LENGTH) + GSP_EMG_CHANNEL_FIXED;
+      }
+      for (i = 0; i < info->imu_count && i < GSP_MAX_IMUS; ++i) {
+        size += 1u + bounded_strlen(info->imu[i].label, GSP_MAX_LABEL_LENGTH) + GSP_IMU_FIXED;
+      }
+      return size;
+    default:
+      return 0u;
+  }
+}
+
 /* ---- EMG_BLOCK --------------------------------------------------------------------------------- */
 
 static size_t bytes_per_sample(uint8_t format) { return format == GSP_FORMAT_INT24 ? 3u : 2u; }
 
 uint16_t gsp_emg_max_samples(uint8_t channel_count, uint8_t format) {
-  if (channel_count == 0u || format > GSP_FORMAT_INT24) return 0u;
-  return (uint16_t)((GSP_MAX_PAYLOAD_SIZE - GSP_EMG_BLOCK_HEADER_SIZE) / (channel_count * bytes_per_sample(format)));
+  if (channel_count == 0u || format > GSP_FORMAT_INT24) {
+    return 0u;
+  }
+  return (uint16_t)((GSP_MAX_PAYLOAD_SIZE - GSP_EMG_BLOCK_HEADER_SIZE) /
+                    (channel_count * bytes_per_sample(format)));
 }
 
-gsp_result gsp_emg_block_encode(const gsp_emg_block *block, const int32_t *counts, uint8_t *payload,
-                                size_t capacity, size_t *length) {
+gsp_result gsp_emg_block_encode(const gsp_emg_block* block, const int32_t* counts, uint8_t* payload,
+                                size_t capacity, size_t* length) {
   size_t values;
   size_t width;
   size_t total;
   size_t i;
   int32_t lo;
   int32_t hi;
-  if (block == NULL || payload == NULL || length == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (block->format > GSP_FORMAT_INT24 || block->channel_count == 0u) return GSP_ERR_INVALID_ARGUMENT;
+  if (block == NULL || payload == NULL || length == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (block->format > GSP_FORMAT_INT24 || block->channel_count == 0u) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
   values = (size_t)block->sample_count * block->channel_count;
-  if (counts == NULL && values > 0u) return GSP_ERR_INVALID_ARGUMENT;
+  if (counts == NULL && values > 0u) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
   width = bytes_per_sample(block->format);
   total = GSP_EMG_BLOCK_HEADER_SIZE + values * width;
-  if (total > GSP_MAX_PAYLOAD_SIZE) return GSP_ERR_TOO_LONG;
-  if (total > capacity) return GSP_ERR_BUFFER_TOO_SMALL;
+  if (total > GSP_MAX_PAYLOAD_SIZE) {
+    return GSP_ERR_TOO_LONG;
+  }
+  if (total > capacity) {
+    return GSP_ERR_BUFFER_TOO_SMALL;
+  }
   lo = block->format == GSP_FORMAT_INT24 ? -8388608 : -32768;
   hi = block->format == GSP_FORMAT_INT24 ? 8388607 : 32767;
   for (i = 0; i < values; ++i) {
-    if (counts[i] < lo || counts[i] > hi) return GSP_ERR_INVALID_ARGUMENT;
+    if (counts[i] < lo || counts[i] > hi) {
+      return GSP_ERR_INVALID_ARGUMENT;
+    }
   }
   put_u32(payload, block->first_sample);
   put_u16(payload + 4, block->sample_count);
@@ -472,35 +628,45 @@ gsp_result gsp_emg_block_encode(const gsp_emg_block *block, const int32_t *count
   payload[7] = block->format;
   for (i = 0; i < values; ++i) {
     uint32_t u = (uint32_t)counts[i]; /* two's complement bit pattern */
-    uint8_t *p = payload + GSP_EMG_BLOCK_HEADER_SIZE + i * width;
+    uint8_t* p = payload + GSP_EMG_BLOCK_HEADER_SIZE + i * width;
     p[0] = (uint8_t)(u & 0xFFu);
     p[1] = (uint8_t)((u >> 8) & 0xFFu);
-    if (width == 3u) p[2] = (uint8_t)((u >> 16) & 0xFFu);
+    if (width == 3u) {
+      p[2] = (uint8_t)((u >> 16) & 0xFFu);
+    }
   }
   *length = total;
   return GSP_OK;
 }
 
-gsp_result gsp_emg_block_decode(const uint8_t *payload, size_t length, gsp_emg_block *block) {
+gsp_result gsp_emg_block_decode(const uint8_t* payload, size_t length, gsp_emg_block* block) {
   size_t needed;
-  if (payload == NULL || block == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (length < GSP_EMG_BLOCK_HEADER_SIZE) return GSP_ERR_BAD_PAYLOAD;
+  if (payload == NULL || block == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (length < GSP_EMG_BLOCK_HEADER_SIZE) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   block->first_sample = get_u32(payload);
   block->sample_count = get_u16(payload + 4);
   block->channel_count = payload[6];
   block->format = payload[7];
   block->samples = payload + GSP_EMG_BLOCK_HEADER_SIZE;
-  if (block->format > GSP_FORMAT_INT24 || block->channel_count == 0u) return GSP_ERR_BAD_PAYLOAD;
+  if (block->format > GSP_FORMAT_INT24 || block->channel_count == 0u) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   needed = GSP_EMG_BLOCK_HEADER_SIZE +
            (size_t)block->sample_count * block->channel_count * bytes_per_sample(block->format);
   /* Sample data must fill the payload exactly: trailing bytes here would be ambiguous. */
-  if (needed != length) return GSP_ERR_BAD_PAYLOAD;
+  if (needed != length) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   return GSP_OK;
 }
 
-int32_t gsp_emg_block_sample(const gsp_emg_block *block, size_t sample, size_t channel) {
+int32_t gsp_emg_block_sample(const gsp_emg_block* block, size_t sample, size_t channel) {
   size_t width = bytes_per_sample(block->format);
-  const uint8_t *p = block->samples + (sample * block->channel_count + channel) * width;
+  const uint8_t* p = block->samples + (sample * block->channel_count + channel) * width;
   if (width == 2u) {
     uint16_t u = get_u16(p);
     return u >= 0x8000u ? (int32_t)u - 65536 : (int32_t)u;
@@ -520,71 +686,93 @@ uint16_t gsp_imu_max_samples(uint8_t flags) {
 
 static int16_t as_i16(uint16_t u) { return u >= 0x8000u ? (int16_t)((int32_t)u - 65536) : (int16_t)u; }
 
-gsp_result gsp_imu_block_encode(const gsp_imu_block *block, const int16_t *accel, const int16_t *gyro,
-                                const int16_t *mag, uint8_t *payload, size_t capacity, size_t *length) {
+gsp_result gsp_imu_block_encode(const gsp_imu_block* block, const int16_t* accel, const int16_t* gyro,
+                                const int16_t* mag, uint8_t* payload, size_t capacity, size_t* length) {
   size_t size;
   size_t total;
   size_t i;
   size_t k;
   int has_mag;
-  if (block == NULL || payload == NULL || length == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if ((block->flags & (uint8_t)~GSP_IMU_FLAG_HAS_MAG) != 0u) return GSP_ERR_INVALID_ARGUMENT;
+  if (block == NULL || payload == NULL || length == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if ((block->flags & (uint8_t)~GSP_IMU_FLAG_HAS_MAG) != 0u) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
   has_mag = (block->flags & GSP_IMU_FLAG_HAS_MAG) != 0u;
   if (block->sample_count > 0u && (accel == NULL || gyro == NULL || (has_mag && mag == NULL))) {
     return GSP_ERR_INVALID_ARGUMENT;
   }
   size = imu_sample_size(block->flags);
   total = GSP_IMU_BLOCK_HEADER_SIZE + (size_t)block->sample_count * size;
-  if (total > GSP_MAX_PAYLOAD_SIZE) return GSP_ERR_TOO_LONG;
-  if (total > capacity) return GSP_ERR_BUFFER_TOO_SMALL;
+  if (total > GSP_MAX_PAYLOAD_SIZE) {
+    return GSP_ERR_TOO_LONG;
+  }
+  if (total > capacity) {
+    return GSP_ERR_BUFFER_TOO_SMALL;
+  }
   payload[0] = block->sensor;
   payload[1] = block->flags;
   put_u16(payload + 2, block->sample_count);
   put_u32(payload + 4, block->first_sample);
   for (i = 0; i < block->sample_count; ++i) {
-    uint8_t *p = payload + GSP_IMU_BLOCK_HEADER_SIZE + i * size;
+    uint8_t* p = payload + GSP_IMU_BLOCK_HEADER_SIZE + i * size;
     for (k = 0; k < 3u; ++k) {
       put_u16(p + 2u * k, (uint16_t)accel[3u * i + k]);
       put_u16(p + 6u + 2u * k, (uint16_t)gyro[3u * i + k]);
-      if (has_mag) put_u16(p + 12u + 2u * k, (uint16_t)mag[3u * i + k]);
+      if (has_mag) {
+        put_u16(p + 12u + 2u * k, (uint16_t)mag[3u * i + k]);
+      }
     }
   }
   *length = total;
   return GSP_OK;
 }
 
-gsp_result gsp_imu_block_decode(const uint8_t *payload, size_t length, gsp_imu_block *block) {
-  if (payload == NULL || block == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (length < GSP_IMU_BLOCK_HEADER_SIZE) return GSP_ERR_BAD_PAYLOAD;
+gsp_result gsp_imu_block_decode(const uint8_t* payload, size_t length, gsp_imu_block* block) {
+  if (payload == NULL || block == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (length < GSP_IMU_BLOCK_HEADER_SIZE) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   block->sensor = payload[0];
   block->flags = payload[1];
   block->sample_count = get_u16(payload + 2);
   block->first_sample = get_u32(payload + 4);
   block->samples = payload + GSP_IMU_BLOCK_HEADER_SIZE;
-  if ((block->flags & (uint8_t)~GSP_IMU_FLAG_HAS_MAG) != 0u) return GSP_ERR_BAD_PAYLOAD;
+  if ((block->flags & (uint8_t)~GSP_IMU_FLAG_HAS_MAG) != 0u) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   if (GSP_IMU_BLOCK_HEADER_SIZE + (size_t)block->sample_count * imu_sample_size(block->flags) != length) {
     return GSP_ERR_BAD_PAYLOAD;
   }
   return GSP_OK;
 }
 
-void gsp_imu_block_sample(const gsp_imu_block *block, size_t sample, int16_t accel[3], int16_t gyro[3],
+void gsp_imu_block_sample(const gsp_imu_block* block, size_t sample, int16_t accel[3], int16_t gyro[3],
                           int16_t mag[3]) {
   size_t size = imu_sample_size(block->flags);
-  const uint8_t *p = block->samples + sample * size;
+  const uint8_t* p = block->samples + sample * size;
   size_t k;
   for (k = 0; k < 3u; ++k) {
     accel[k] = as_i16(get_u16(p + 2u * k));
     gyro[k] = as_i16(get_u16(p + 6u + 2u * k));
-    if (mag != NULL) mag[k] = size == 18u ? as_i16(get_u16(p + 12u + 2u * k)) : (int16_t)0;
+    if (mag != NULL) {
+      mag[k] = size == 18u ? as_i16(get_u16(p + 12u + 2u * k)) : (int16_t)0;
+    }
   }
 }
 
 /* ---- EVENT, STATUS, COMMAND, ACK -------------------------------------------------------------- */
 
-gsp_result gsp_event_encode(const gsp_event *event, uint8_t *payload, size_t capacity, size_t *length) {
-  if (event == NULL || payload == NULL || length == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (capacity < GSP_EVENT_SIZE) return GSP_ERR_BUFFER_TOO_SMALL;
+gsp_result gsp_event_encode(const gsp_event* event, uint8_t* payload, size_t capacity, size_t* length) {
+  if (event == NULL || payload == NULL || length == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (capacity < GSP_EVENT_SIZE) {
+    return GSP_ERR_BUFFER_TOO_SMALL;
+  }
   payload[0] = event->kind;
   payload[1] = 0u; /* reserved */
   put_u16(payload + 2, event->arg);
@@ -593,18 +781,26 @@ gsp_result gsp_event_encode(const gsp_event *event, uint8_t *payload, size_t cap
   return GSP_OK;
 }
 
-gsp_result gsp_event_decode(const uint8_t *payload, size_t length, gsp_event *event) {
-  if (payload == NULL || event == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (length < GSP_EVENT_SIZE) return GSP_ERR_BAD_PAYLOAD;
+gsp_result gsp_event_decode(const uint8_t* payload, size_t length, gsp_event* event) {
+  if (payload == NULL || event == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (length < GSP_EVENT_SIZE) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   event->kind = payload[0];
   event->arg = get_u16(payload + 2);
   event->value = get_u32(payload + 4);
   return GSP_OK;
 }
 
-gsp_result gsp_status_encode(const gsp_status *status, uint8_t *payload, size_t capacity, size_t *length) {
-  if (status == NULL || payload == NULL || length == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (capacity < GSP_STATUS_SIZE) return GSP_ERR_BUFFER_TOO_SMALL;
+gsp_result gsp_status_encode(const gsp_status* status, uint8_t* payload, size_t capacity, size_t* length) {
+  if (status == NULL || payload == NULL || length == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (capacity < GSP_STATUS_SIZE) {
+    return GSP_ERR_BUFFER_TOO_SMALL;
+  }
   payload[0] = status->battery_percent;
   payload[1] = status->state;
   put_u16(payload + 2, status->battery_mv);
@@ -614,9 +810,13 @@ gsp_result gsp_status_encode(const gsp_status *status, uint8_t *payload, size_t 
   return GSP_OK;
 }
 
-gsp_result gsp_status_decode(const uint8_t *payload, size_t length, gsp_status *status) {
-  if (payload == NULL || status == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (length < GSP_STATUS_SIZE) return GSP_ERR_BAD_PAYLOAD;
+gsp_result gsp_status_decode(const uint8_t* payload, size_t length, gsp_status* status) {
+  if (payload == NULL || status == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (length < GSP_STATUS_SIZE) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   status->battery_percent = payload[0];
   status->state = payload[1];
   status->battery_mv = get_u16(payload + 2);
@@ -625,9 +825,13 @@ gsp_result gsp_status_decode(const uint8_t *payload, size_t length, gsp_status *
   return GSP_OK;
 }
 
-gsp_result gsp_command_encode(const gsp_command *command, uint8_t *payload, size_t capacity, size_t *length) {
-  if (command == NULL || payload == NULL || length == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (capacity < GSP_COMMAND_SIZE) return GSP_ERR_BUFFER_TOO_SMALL;
+gsp_result gsp_command_encode(const gsp_command* command, uint8_t* payload, size_t capacity, size_t* length) {
+  if (command == NULL || payload == NULL || length == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (capacity < GSP_COMMAND_SIZE) {
+    return GSP_ERR_BUFFER_TOO_SMALL;
+  }
   put_u16(payload, command->command_id);
   payload[2] = command->opcode;
   payload[3] = command->target;
@@ -636,9 +840,13 @@ gsp_result gsp_command_encode(const gsp_command *command, uint8_t *payload, size
   return GSP_OK;
 }
 
-gsp_result gsp_command_decode(const uint8_t *payload, size_t length, gsp_command *command) {
-  if (payload == NULL || command == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (length < GSP_COMMAND_SIZE) return GSP_ERR_BAD_PAYLOAD;
+gsp_result gsp_command_decode(const uint8_t* payload, size_t length, gsp_command* command) {
+  if (payload == NULL || command == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (length < GSP_COMMAND_SIZE) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   command->command_id = get_u16(payload);
   command->opcode = payload[2];
   command->target = payload[3];
@@ -646,9 +854,13 @@ gsp_result gsp_command_decode(const uint8_t *payload, size_t length, gsp_command
   return GSP_OK;
 }
 
-gsp_result gsp_ack_encode(const gsp_ack *ack, uint8_t *payload, size_t capacity, size_t *length) {
-  if (ack == NULL || payload == NULL || length == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (capacity < GSP_ACK_SIZE) return GSP_ERR_BUFFER_TOO_SMALL;
+gsp_result gsp_ack_encode(const gsp_ack* ack, uint8_t* payload, size_t capacity, size_t* length) {
+  if (ack == NULL || payload == NULL || length == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (capacity < GSP_ACK_SIZE) {
+    return GSP_ERR_BUFFER_TOO_SMALL;
+  }
   put_u16(payload, ack->command_id);
   payload[2] = ack->opcode;
   payload[3] = ack->result;
@@ -656,9 +868,13 @@ gsp_result gsp_ack_encode(const gsp_ack *ack, uint8_t *payload, size_t capacity,
   return GSP_OK;
 }
 
-gsp_result gsp_ack_decode(const uint8_t *payload, size_t length, gsp_ack *ack) {
-  if (payload == NULL || ack == NULL) return GSP_ERR_INVALID_ARGUMENT;
-  if (length < GSP_ACK_SIZE) return GSP_ERR_BAD_PAYLOAD;
+gsp_result gsp_ack_decode(const uint8_t* payload, size_t length, gsp_ack* ack) {
+  if (payload == NULL || ack == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (length < GSP_ACK_SIZE) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   ack->command_id = get_u16(payload);
   ack->opcode = payload[2];
   ack->result = payload[3];

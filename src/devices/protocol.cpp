@@ -9,7 +9,8 @@ namespace glutescope::protocol {
 namespace {
 
 [[noreturn]] void fail(const char* what, gsp_result result) {
-  throw std::invalid_argument(std::string("protocol v1: cannot encode ") + what + ": " + gsp_result_name(result));
+  throw std::invalid_argument(std::string("protocol v1: cannot encode ") + what + ": " +
+                              gsp_result_name(result));
 }
 
 // Wraps a payload (already encoded) into a wire frame.
@@ -23,17 +24,22 @@ std::vector<std::uint8_t> frame_bytes(std::uint8_t type, const FrameStamp& stamp
   std::vector<std::uint8_t> wire(GSP_MAX_WIRE_SIZE);
   std::size_t length = 0;
   const gsp_result r = gsp_frame_encode(&header, payload, payload_length, wire.data(), wire.size(), &length);
-  if (r != GSP_OK) fail(what, r);
+  if (r != GSP_OK) {
+    fail(what, r);
+  }
   wire.resize(length);
   return wire;
 }
 
 template <typename Encode>
-std::vector<std::uint8_t> encode_with(std::uint8_t type, const FrameStamp& stamp, const char* what, Encode encode) {
+std::vector<std::uint8_t> encode_with(std::uint8_t type, const FrameStamp& stamp, const char* what,
+                                      Encode encode) {
   std::array<std::uint8_t, GSP_MAX_PAYLOAD_SIZE> payload{};
   std::size_t length = 0;
   const gsp_result r = encode(payload.data(), payload.size(), &length);
-  if (r != GSP_OK) fail(what, r);
+  if (r != GSP_OK) {
+    fail(what, r);
+  }
   return frame_bytes(type, stamp, payload.data(), length, what);
 }
 
@@ -57,15 +63,17 @@ std::vector<std::uint8_t> encode_frame(std::uint8_t type, const FrameStamp& stam
 }
 
 std::vector<std::uint8_t> encode_device_info(const FrameStamp& stamp, const gsp_device_info& info) {
-  return encode_with(GSP_MSG_DEVICE_INFO, stamp, "DEVICE_INFO", [&](std::uint8_t* p, std::size_t cap, std::size_t* n) {
-    return gsp_device_info_encode(&info, p, cap, n);
-  });
+  return encode_with(GSP_MSG_DEVICE_INFO, stamp, "DEVICE_INFO",
+                     [&](std::uint8_t* p, std::size_t cap, std::size_t* n) {
+                       return gsp_device_info_encode(&info, p, cap, n);
+                     });
 }
 
 std::vector<std::uint8_t> encode_device_info(const FrameStamp& stamp, const glutescope::DeviceInfo& info) {
   if (info.emg.size() > GSP_MAX_EMG_CHANNELS) {
     throw std::invalid_argument("protocol v1: DEVICE_INFO has " + std::to_string(info.emg.size()) +
-                                " EMG channels, at most " + std::to_string(GSP_MAX_EMG_CHANNELS) + " allowed");
+                                " EMG channels, at most " + std::to_string(GSP_MAX_EMG_CHANNELS) +
+                                " allowed");
   }
   if (info.imu.size() > GSP_MAX_IMUS) {
     throw std::invalid_argument("protocol v1: DEVICE_INFO has " + std::to_string(info.imu.size()) +
@@ -104,31 +112,36 @@ std::vector<std::uint8_t> encode_emg_block(const FrameStamp& stamp, std::uint32_
                                            std::uint8_t channels, SampleFormat format,
                                            std::span<const std::int32_t> counts) {
   if (channels == 0 || counts.size() % channels != 0) {
-    throw std::invalid_argument("protocol v1: EMG_BLOCK needs counts.size() (" + std::to_string(counts.size()) +
-                                ") to be a multiple of the channel count (" + std::to_string(channels) + ")");
+    throw std::invalid_argument("protocol v1: EMG_BLOCK needs counts.size() (" +
+                                std::to_string(counts.size()) + ") to be a multiple of the channel count (" +
+                                std::to_string(channels) + ")");
   }
   const std::size_t samples = counts.size() / channels;
   const std::uint16_t max = gsp_emg_max_samples(channels, static_cast<std::uint8_t>(format));
   if (samples > max) {
     throw std::invalid_argument("protocol v1: EMG_BLOCK of " + std::to_string(samples) + " samples exceeds " +
-                                std::to_string(max) + " per frame for " + std::to_string(channels) + " channels");
+                                std::to_string(max) + " per frame for " + std::to_string(channels) +
+                                " channels");
   }
   gsp_emg_block block{};
   block.first_sample = first_sample;
   block.sample_count = static_cast<std::uint16_t>(samples);
   block.channel_count = channels;
   block.format = static_cast<std::uint8_t>(format);
-  return encode_with(GSP_MSG_EMG_BLOCK, stamp, "EMG_BLOCK", [&](std::uint8_t* p, std::size_t cap, std::size_t* n) {
-    return gsp_emg_block_encode(&block, counts.data(), p, cap, n);
-  });
+  return encode_with(GSP_MSG_EMG_BLOCK, stamp, "EMG_BLOCK",
+                     [&](std::uint8_t* p, std::size_t cap, std::size_t* n) {
+                       return gsp_emg_block_encode(&block, counts.data(), p, cap, n);
+                     });
 }
 
 std::vector<std::uint8_t> encode_imu_block(const FrameStamp& stamp, std::uint8_t sensor,
                                            std::uint32_t first_sample, std::span<const std::int16_t> accel,
-                                           std::span<const std::int16_t> gyro, std::span<const std::int16_t> mag) {
+                                           std::span<const std::int16_t> gyro,
+                                           std::span<const std::int16_t> mag) {
   if (accel.size() % 3 != 0 || gyro.size() != accel.size() || (!mag.empty() && mag.size() != accel.size())) {
-    throw std::invalid_argument("protocol v1: IMU_BLOCK needs accel, gyro (and mag if given) of equal size, "
-                                "a multiple of 3");
+    throw std::invalid_argument(
+        "protocol v1: IMU_BLOCK needs accel, gyro (and mag if given) of equal size, "
+        "a multiple of 3");
   }
   gsp_imu_block block{};
   block.sensor = sensor;
@@ -140,9 +153,11 @@ std::vector<std::uint8_t> encode_imu_block(const FrameStamp& stamp, std::uint8_t
   }
   block.sample_count = static_cast<std::uint16_t>(samples);
   block.first_sample = first_sample;
-  return encode_with(GSP_MSG_IMU_BLOCK, stamp, "IMU_BLOCK", [&](std::uint8_t* p, std::size_t cap, std::size_t* n) {
-    return gsp_imu_block_encode(&block, accel.data(), gyro.data(), mag.empty() ? nullptr : mag.data(), p, cap, n);
-  });
+  return encode_with(GSP_MSG_IMU_BLOCK, stamp, "IMU_BLOCK",
+                     [&](std::uint8_t* p, std::size_t cap, std::size_t* n) {
+                       return gsp_imu_block_encode(&block, accel.data(), gyro.data(),
+                                                   mag.empty() ? nullptr : mag.data(), p, cap, n);
+                     });
 }
 
 std::vector<std::uint8_t> encode_event(const FrameStamp& stamp, const gsp_event& event) {
@@ -158,9 +173,10 @@ std::vector<std::uint8_t> encode_status(const FrameStamp& stamp, const gsp_statu
 }
 
 std::vector<std::uint8_t> encode_command(const FrameStamp& stamp, const gsp_command& command) {
-  return encode_with(GSP_MSG_COMMAND, stamp, "COMMAND", [&](std::uint8_t* p, std::size_t cap, std::size_t* n) {
-    return gsp_command_encode(&command, p, cap, n);
-  });
+  return encode_with(GSP_MSG_COMMAND, stamp, "COMMAND",
+                     [&](std::uint8_t* p, std::size_t cap, std::size_t* n) {
+                       return gsp_command_encode(&command, p, cap, n);
+                     });
 }
 
 std::vector<std::uint8_t> encode_ack(const FrameStamp& stamp, const gsp_ack& ack) {
@@ -170,11 +186,18 @@ std::vector<std::uint8_t> encode_ack(const FrameStamp& stamp, const gsp_ack& ack
 }
 
 gsp_result decode_frame(std::span<const std::uint8_t> wire, std::vector<std::uint8_t>& scratch, Frame& out) {
-  if (scratch.size() < wire.size()) scratch.resize(wire.size());
+  if (scratch.size() < wire.size()) {
+    scratch.resize(wire.size());
+  }
   const std::uint8_t* payload = nullptr;
-  if (scratch.empty()) scratch.resize(1);
-  const gsp_result r = gsp_frame_decode(wire.data(), wire.size(), scratch.data(), scratch.size(), &out.header, &payload);
-  if (r != GSP_OK) return r;
+  if (scratch.empty()) {
+    scratch.resize(1);
+  }
+  const gsp_result r =
+      gsp_frame_decode(wire.data(), wire.size(), scratch.data(), scratch.size(), &out.header, &payload);
+  if (r != GSP_OK) {
+    return r;
+  }
   out.payload = std::span<const std::uint8_t>(payload, out.header.payload_length);
   return GSP_OK;
 }
@@ -184,14 +207,22 @@ gsp_result decode_message(const Frame& frame, Message& out) noexcept {
   const std::size_t n = frame.payload.size();
   // emplace constructs the alternative in place: no allocation (all alternatives are trivially copyable).
   switch (frame.header.type) {
-    case GSP_MSG_DEVICE_INFO: return gsp_device_info_decode(p, n, &out.emplace<gsp_device_info>());
-    case GSP_MSG_EMG_BLOCK: return gsp_emg_block_decode(p, n, &out.emplace<gsp_emg_block>());
-    case GSP_MSG_IMU_BLOCK: return gsp_imu_block_decode(p, n, &out.emplace<gsp_imu_block>());
-    case GSP_MSG_EVENT: return gsp_event_decode(p, n, &out.emplace<gsp_event>());
-    case GSP_MSG_STATUS: return gsp_status_decode(p, n, &out.emplace<gsp_status>());
-    case GSP_MSG_COMMAND: return gsp_command_decode(p, n, &out.emplace<gsp_command>());
-    case GSP_MSG_ACK: return gsp_ack_decode(p, n, &out.emplace<gsp_ack>());
-    default: return GSP_ERR_BAD_PAYLOAD;
+    case GSP_MSG_DEVICE_INFO:
+      return gsp_device_info_decode(p, n, &out.emplace<gsp_device_info>());
+    case GSP_MSG_EMG_BLOCK:
+      return gsp_emg_block_decode(p, n, &out.emplace<gsp_emg_block>());
+    case GSP_MSG_IMU_BLOCK:
+      return gsp_imu_block_decode(p, n, &out.emplace<gsp_imu_block>());
+    case GSP_MSG_EVENT:
+      return gsp_event_decode(p, n, &out.emplace<gsp_event>());
+    case GSP_MSG_STATUS:
+      return gsp_status_decode(p, n, &out.emplace<gsp_status>());
+    case GSP_MSG_COMMAND:
+      return gsp_command_decode(p, n, &out.emplace<gsp_command>());
+    case GSP_MSG_ACK:
+      return gsp_ack_decode(p, n, &out.emplace<gsp_ack>());
+    default:
+      return GSP_ERR_BAD_PAYLOAD;
   }
 }
 
@@ -268,7 +299,9 @@ void to_imu_block(const gsp_imu_block& block, std::uint64_t first_sample, std::u
   std::int16_t mag[3] = {0, 0, 0};
   for (std::size_t s = 0; s < n; ++s) {
     gsp_imu_block_sample(&block, s, &out.accel[s * 3], &out.gyro[s * 3], mag);
-    if (has_mag) std::copy(mag, mag + 3, out.mag.begin() + static_cast<std::ptrdiff_t>(s * 3));
+    if (has_mag) {
+      std::copy(mag, mag + 3, out.mag.begin() + static_cast<std::ptrdiff_t>(s * 3));
+    }
   }
 }
 

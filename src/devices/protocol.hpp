@@ -40,7 +40,9 @@ class FrameStamper {
  public:
   explicit FrameStamper(std::uint16_t device_id, std::uint32_t first_sequence = 0) noexcept
       : device_id_(device_id), next_sequence_(first_sequence) {}
-  FrameStamp stamp(std::uint64_t timestamp_us) noexcept { return {device_id_, next_sequence_++, timestamp_us}; }
+  FrameStamp stamp(std::uint64_t timestamp_us) noexcept {
+    return {device_id_, next_sequence_++, timestamp_us};
+  }
   [[nodiscard]] std::uint32_t next_sequence() const noexcept { return next_sequence_; }
 
  private:
@@ -80,8 +82,8 @@ struct Frame {
 };
 
 // Decoded message. gsp_emg_block / gsp_imu_block point into the frame's payload (same lifetime).
-using Message = std::variant<gsp_device_info, gsp_emg_block, gsp_imu_block, gsp_event, gsp_status,
-                             gsp_command, gsp_ack>;
+using Message =
+    std::variant<gsp_device_info, gsp_emg_block, gsp_imu_block, gsp_event, gsp_status, gsp_command, gsp_ack>;
 
 // Decode one wire frame (with or without its trailing 0x00) into scratch (resized as needed).
 [[nodiscard]] gsp_result decode_frame(std::span<const std::uint8_t> wire, std::vector<std::uint8_t>& scratch,
@@ -99,7 +101,10 @@ glutescope::DeviceInfo to_device_info(const gsp_device_info& info, std::uint16_t
 class CounterUnwrapper {
  public:
   std::uint64_t unwrap(std::uint32_t counter) noexcept;
-  void reset() noexcept { started_ = false; highest_ = 0; }
+  void reset() noexcept {
+    started_ = false;
+    highest_ = 0;
+  }
   [[nodiscard]] bool started() const noexcept { return started_; }
 
  private:

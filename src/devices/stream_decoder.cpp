@@ -49,7 +49,8 @@ void StreamDecoder::finish_frame() noexcept {
   Frame frame;
   const std::uint8_t* payload = nullptr;
   // In-place decode: COBS output never overtakes its input.
-  const gsp_result r = gsp_frame_decode(buffer_.data(), length, buffer_.data(), buffer_.size(), &frame.header, &payload);
+  const gsp_result r =
+      gsp_frame_decode(buffer_.data(), length, buffer_.data(), buffer_.size(), &frame.header, &payload);
   switch (r) {
     case GSP_OK:
       break;
@@ -82,8 +83,15 @@ void StreamDecoder::finish_frame() noexcept {
     ++counters_.payload_errors;
     return;
   }
+  const gsp_device_info* info = std::get_if<gsp_device_info>(&message_);
+  const std::size_t v1_size = gsp_v1_payload_size(frame.header.type, info);
+  if (v1_size != 0 && frame.payload.size() > v1_size) {
+    ++counters_.extended_payloads;
+  }
   ++counters_.frames_ok;
-  if (handler_) handler_(frame, message_);
+  if (handler_) {
+    handler_(frame, message_);
+  }
 }
 
 SequenceTracker::Verdict SequenceTracker::observe(std::uint32_t sequence) noexcept {
@@ -111,7 +119,9 @@ SequenceTracker::Verdict SequenceTracker::observe(std::uint32_t sequence) noexce
       return Verdict::duplicate;
     }
     seen_ |= bit;
-    if (counters_.lost > 0) --counters_.lost;
+    if (counters_.lost > 0) {
+      --counters_.lost;
+    }
     ++counters_.reordered;
     return Verdict::late;
   }

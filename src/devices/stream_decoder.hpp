@@ -14,15 +14,16 @@
 namespace glutescope::protocol {
 
 struct StreamDecoderCounters {
-  std::uint64_t frames_ok = 0;            // frames delivered to the callback
+  std::uint64_t frames_ok = 0;  // frames delivered to the callback
   std::uint64_t crc_errors = 0;
   std::uint64_t cobs_errors = 0;
-  std::uint64_t length_errors = 0;        // shorter than header + CRC, or payload_length mismatch
-  std::uint64_t too_long = 0;             // more than max_wire_size bytes before a delimiter
-  std::uint64_t payload_errors = 0;       // frame intact but its payload malformed for its type
-  std::uint64_t unknown_type = 0;         // intact frames of a type this decoder does not know (skipped)
+  std::uint64_t length_errors = 0;      // shorter than header + CRC, or payload_length mismatch
+  std::uint64_t too_long = 0;           // more than max_wire_size bytes before a delimiter
+  std::uint64_t payload_errors = 0;     // frame intact but its payload malformed for its type
+  std::uint64_t extended_payloads = 0;  // accepted frames carrying fields appended by a later minor revision
+  std::uint64_t unknown_type = 0;       // intact frames of a type this decoder does not know (skipped)
   std::uint64_t unsupported_version = 0;  // intact frames with header version != 1 (skipped)
-  std::uint64_t garbage_bytes = 0;        // non-delimiter bytes of frames rejected for COBS/CRC/length/too_long
+  std::uint64_t garbage_bytes = 0;  // non-delimiter bytes of frames rejected for COBS/CRC/length/too_long
 };
 
 class StreamDecoder {
@@ -50,7 +51,7 @@ class StreamDecoder {
   FrameHandler handler_;
   std::vector<std::uint8_t> buffer_;  // COBS bytes of the current frame, decoded in place
   std::size_t size_ = 0;
-  bool discarding_ = false;           // frame exceeded the maximum: drop until the next delimiter
+  bool discarding_ = false;  // frame exceeded the maximum: drop until the next delimiter
   Message message_;
   StreamDecoderCounters counters_;
 };
@@ -63,10 +64,10 @@ class SequenceTracker {
   enum class Verdict : std::uint8_t { first, in_order, gap, duplicate, late, restart };
 
   struct Counters {
-    std::uint64_t received = 0;    // every observed sequence number
-    std::uint64_t lost = 0;        // frames skipped over and not (yet) arrived late
+    std::uint64_t received = 0;  // every observed sequence number
+    std::uint64_t lost = 0;      // frames skipped over and not (yet) arrived late
     std::uint64_t duplicates = 0;
-    std::uint64_t reordered = 0;   // arrived after a later frame (were counted lost, then un-counted)
+    std::uint64_t reordered = 0;  // arrived after a later frame (were counted lost, then un-counted)
     std::uint64_t restarts = 0;
   };
 

@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -135,9 +135,9 @@ TEST(Cobs, EncodeFitsExactCapacityAndReportsTooSmall) {
 }
 
 TEST(Cobs, RejectsMalformedInput) {
-  cobs_decode({0x05, 0x11, 0x22}, GSP_ERR_BAD_COBS);       // code points past the end
-  cobs_decode({0x03, 0x11, 0x00, 0x22}, GSP_ERR_BAD_COBS); // zero inside a block
-  cobs_decode({0x00}, GSP_ERR_BAD_COBS);                   // zero code
+  cobs_decode({0x05, 0x11, 0x22}, GSP_ERR_BAD_COBS);        // code points past the end
+  cobs_decode({0x03, 0x11, 0x00, 0x22}, GSP_ERR_BAD_COBS);  // zero inside a block
+  cobs_decode({0x00}, GSP_ERR_BAD_COBS);                    // zero code
   cobs_decode({}, GSP_ERR_BAD_COBS);
 }
 
@@ -216,8 +216,8 @@ Bytes encode_payload(const std::string& type, const nlohmann::json& f) {
     const auto accel = f["accel"].get<std::vector<std::int16_t>>();
     const auto gyro = f["gyro"].get<std::vector<std::int16_t>>();
     const auto mag = f["mag"].get<std::vector<std::int16_t>>();
-    r = gsp_imu_block_encode(&b, accel.data(), gyro.data(), mag.empty() ? nullptr : mag.data(), payload.data(),
-                             payload.size(), &n);
+    r = gsp_imu_block_encode(&b, accel.data(), gyro.data(), mag.empty() ? nullptr : mag.data(),
+                             payload.data(), payload.size(), &n);
   } else if (type == "EVENT") {
     gsp_event e{f["kind"], f["arg"], f["value"]};
     r = gsp_event_encode(&e, payload.data(), payload.size(), &n);
@@ -252,7 +252,8 @@ void check_decoded(const std::string& type, const std::uint8_t* p, std::size_t n
       EXPECT_EQ(std::string(info->emg[i].label), c["label"]);
       EXPECT_EQ(info->emg[i].kind, c["kind"]);
       EXPECT_EQ(static_cast<double>(info->emg[i].gain), c["gain"].get<double>());
-      EXPECT_EQ(static_cast<double>(info->emg[i].microvolts_per_count), c["microvolts_per_count"].get<double>());
+      EXPECT_EQ(static_cast<double>(info->emg[i].microvolts_per_count),
+                c["microvolts_per_count"].get<double>());
     }
     ASSERT_EQ(info->imu_count, f["imu"].size());
     for (std::size_t i = 0; i < f["imu"].size(); ++i) {
@@ -333,19 +334,30 @@ TEST(GoldenVectors, CoverEveryMessageType) {
   const auto doc = load_vectors();
   std::set<std::string> types;
   for (const auto& v : doc["vectors"]) types.insert(v["type"].get<std::string>());
-  EXPECT_EQ(types, (std::set<std::string>{"DEVICE_INFO", "EMG_BLOCK", "IMU_BLOCK", "EVENT", "STATUS", "COMMAND",
-                                          "ACK"}));
+  EXPECT_EQ(types, (std::set<std::string>{"DEVICE_INFO", "EMG_BLOCK", "IMU_BLOCK", "EVENT", "STATUS",
+                                          "COMMAND", "ACK"}));
   EXPECT_EQ(doc["crc32c_check"]["crc"].get<std::uint32_t>(), 0xE3069283u);
 }
 
+TEST(GoldenVectors, Crc32cOfEverySingleByteValue) {
+  const auto crcs = load_vectors()["crc32c_single_bytes"].get<std::vector<std::uint32_t>>();
+  ASSERT_EQ(crcs.size(), 256u);
+  for (std::size_t i = 0; i < 256; ++i) {
+    const auto byte = static_cast<std::uint8_t>(i);
+    EXPECT_EQ(gsp_crc32c(&byte, 1), crcs[i]) << "byte " << i;
+  }
+}
+
 TEST(GoldenVectors, DecodeGivesTheFields) {
-  for (const auto& v : load_vectors()["vectors"]) {
+  const auto doc = load_vectors();  // keep the document alive for the loop
+  for (const auto& v : doc["vectors"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
     const Bytes wire = from_hex(v["wire_hex"]);
     Bytes scratch(wire.size());
     gsp_header h{};
     const std::uint8_t* payload = nullptr;
-    ASSERT_EQ(gsp_frame_decode(wire.data(), wire.size(), scratch.data(), scratch.size(), &h, &payload), GSP_OK);
+    ASSERT_EQ(gsp_frame_decode(wire.data(), wire.size(), scratch.data(), scratch.size(), &h, &payload),
+              GSP_OK);
     EXPECT_EQ(h.version, 1u);
     EXPECT_EQ(h.type, type_code(v["type"]));
     EXPECT_EQ(h.device_id, v["header"]["device_id"]);
@@ -356,7 +368,8 @@ TEST(GoldenVectors, DecodeGivesTheFields) {
 }
 
 TEST(GoldenVectors, EncodeGivesTheWireBytes) {
-  for (const auto& v : load_vectors()["vectors"]) {
+  const auto doc = load_vectors();  // keep the document alive for the loop
+  for (const auto& v : doc["vectors"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
     const Bytes payload = encode_payload(v["type"], v["fields"]);
     gsp_header h{};
@@ -384,15 +397,19 @@ gsp_result result_code(const std::string& name) {
 }
 
 TEST(GoldenVectors, InvalidFramesGiveTheirDistinctErrors) {
-  for (const auto& v : load_vectors()["invalid"]) {
+  const auto doc = load_vectors();
+  for (const auto& v : doc["invalid"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
     const Bytes wire = from_hex(v["wire_hex"]);
     Bytes scratch(wire.size());
     gsp_header h{};
     const std::uint8_t* payload = nullptr;
-    const gsp_result r = gsp_frame_decode(wire.data(), wire.size(), scratch.data(), scratch.size(), &h, &payload);
+    const gsp_result r =
+        gsp_frame_decode(wire.data(), wire.size(), scratch.data(), scratch.size(), &h, &payload);
     EXPECT_EQ(r, result_code(v["error"])) << gsp_result_name(r);
-    if (r == GSP_OK) EXPECT_EQ(gsp_is_known_message_type(h.type), 0);
+    if (r == GSP_OK) {
+      EXPECT_EQ(gsp_is_known_message_type(h.type), 0);
+    }
   }
 }
 

@@ -66,9 +66,14 @@ class Generator {
         s.info.serial_number = text(GSP_MAX_STRING_LENGTH);
         s.info.emg_format = uniform<int>(0, 1) == 0 ? SampleFormat::int16 : SampleFormat::int24;
         s.info.emg_rate_hz = f32();
-        const std::size_t n_emg = size_mode == 1 ? 0 : size_mode == 2 ? GSP_MAX_EMG_CHANNELS : uniform<std::size_t>(0, 16);
-        for (std::size_t i = 0; i < n_emg; ++i) s.info.emg.push_back({text(GSP_MAX_LABEL_LENGTH), f32(), f32()});
-        const std::size_t n_imu = size_mode == 1 ? 0 : size_mode == 2 ? GSP_MAX_IMUS : uniform<std::size_t>(0, 4);
+        const std::size_t n_emg = size_mode == 1   ? 0
+                                  : size_mode == 2 ? GSP_MAX_EMG_CHANNELS
+                                                   : uniform<std::size_t>(0, 16);
+        for (std::size_t i = 0; i < n_emg; ++i)
+          s.info.emg.push_back({text(GSP_MAX_LABEL_LENGTH), f32(), f32()});
+        const std::size_t n_imu = size_mode == 1   ? 0
+                                  : size_mode == 2 ? GSP_MAX_IMUS
+                                                   : uniform<std::size_t>(0, 4);
         for (std::size_t i = 0; i < n_imu; ++i) {
           ImuInfo m;
           m.label = text(GSP_MAX_LABEL_LENGTH);
@@ -116,13 +121,13 @@ class Generator {
         s.wire = encode_event(s.stamp, s.event);
         break;
       case GSP_MSG_STATUS:
-        s.status = {uniform<std::uint8_t>(0, 255), uniform<std::uint8_t>(0, 1), static_cast<std::uint16_t>(u32()),
-                    u32(), u32()};
+        s.status = {uniform<std::uint8_t>(0, 255), uniform<std::uint8_t>(0, 1),
+                    static_cast<std::uint16_t>(u32()), u32(), u32()};
         s.wire = encode_status(s.stamp, s.status);
         break;
       case GSP_MSG_COMMAND:
-        s.command = {static_cast<std::uint16_t>(u32()), uniform<std::uint8_t>(1, 5), uniform<std::uint8_t>(0, 255),
-                     u32()};
+        s.command = {static_cast<std::uint16_t>(u32()), uniform<std::uint8_t>(1, 5),
+                     uniform<std::uint8_t>(0, 255), u32()};
         s.wire = encode_command(s.stamp, s.command);
         break;
       default:
@@ -135,8 +140,9 @@ class Generator {
   }
 
   Sample random_message() {
-    static constexpr std::uint8_t types[] = {GSP_MSG_DEVICE_INFO, GSP_MSG_EMG_BLOCK, GSP_MSG_IMU_BLOCK, GSP_MSG_EVENT,
-                                             GSP_MSG_STATUS,      GSP_MSG_COMMAND,   GSP_MSG_ACK};
+    static constexpr std::uint8_t types[] = {GSP_MSG_DEVICE_INFO, GSP_MSG_EMG_BLOCK, GSP_MSG_IMU_BLOCK,
+                                             GSP_MSG_EVENT,       GSP_MSG_STATUS,    GSP_MSG_COMMAND,
+                                             GSP_MSG_ACK};
     return make(types[uniform<std::size_t>(0, 6)], 0);
   }
 
@@ -144,8 +150,9 @@ class Generator {
   std::mt19937 rng_;
 };
 
-constexpr std::uint8_t all_types[] = {GSP_MSG_DEVICE_INFO, GSP_MSG_EMG_BLOCK, GSP_MSG_IMU_BLOCK, GSP_MSG_EVENT,
-                                      GSP_MSG_STATUS,      GSP_MSG_COMMAND,   GSP_MSG_ACK};
+constexpr std::uint8_t all_types[] = {GSP_MSG_DEVICE_INFO, GSP_MSG_EMG_BLOCK, GSP_MSG_IMU_BLOCK,
+                                      GSP_MSG_EVENT,       GSP_MSG_STATUS,    GSP_MSG_COMMAND,
+                                      GSP_MSG_ACK};
 
 // Field-by-field comparison of a decoded frame with the sample it came from.
 void expect_matches(const Sample& s, const Frame& frame, const Message& message) {
@@ -272,8 +279,9 @@ TEST(ProtocolProperty, EmptyAndMaximumSizesRoundTripForEveryType) {
       const std::vector<std::int32_t> counts(n * channels, -1);
       const auto wire = encode_emg_block({}, 0, channels, format, counts);
       EXPECT_LE(wire.size(), GSP_MAX_WIRE_SIZE);
-      EXPECT_THROW(encode_emg_block({}, 0, channels, format, std::vector<std::int32_t>((n + 1) * channels, 0)),
-                   std::invalid_argument);
+      EXPECT_THROW(
+          encode_emg_block({}, 0, channels, format, std::vector<std::int32_t>((n + 1) * channels, 0)),
+          std::invalid_argument);
     }
   }
 }
@@ -303,18 +311,21 @@ TEST(ProtocolProperty, EverySingleBitFlipIsRejected) {
         Bytes scratch(corrupted.size());
         gsp_header h{};
         const std::uint8_t* payload = nullptr;
-        ASSERT_NE(gsp_frame_decode(corrupted.data(), corrupted.size(), scratch.data(), scratch.size(), &h, &payload),
+        ASSERT_NE(gsp_frame_decode(corrupted.data(), corrupted.size(), scratch.data(), scratch.size(), &h,
+                                   &payload),
                   GSP_OK)
             << "byte " << byte << " bit " << bit;
         // Stream level: damaged frame, a delimiter, then a good frame. Only the good frame comes out, and
         // the damage is counted (a flip that makes a 0x00 splits the frame in two rejects).
         std::vector<std::uint32_t> delivered;
-        StreamDecoder decoder([&](const Frame& f, const Message&) { delivered.push_back(f.header.sequence); });
+        StreamDecoder decoder(
+            [&](const Frame& f, const Message&) { delivered.push_back(f.header.sequence); });
         decoder.feed(corrupted);
         const std::uint8_t delimiter = 0;
         decoder.feed(std::span(&delimiter, 1));
         decoder.feed(sentinel.wire);
-        ASSERT_EQ(delivered, std::vector<std::uint32_t>{sentinel.stamp.sequence}) << "byte " << byte << " bit " << bit;
+        ASSERT_EQ(delivered, std::vector<std::uint32_t>{sentinel.stamp.sequence})
+            << "byte " << byte << " bit " << bit;
         const auto& k = decoder.counters();
         EXPECT_GE(k.crc_errors + k.cobs_errors + k.length_errors + k.too_long, 1u);
         EXPECT_GT(k.garbage_bytes, 0u);
@@ -332,10 +343,12 @@ TEST(ProtocolProperty, EveryTruncationIsRejected) {
       Bytes scratch(truncated.size());
       gsp_header h{};
       const std::uint8_t* payload = nullptr;
-      ASSERT_NE(gsp_frame_decode(truncated.data(), truncated.size(), scratch.data(), scratch.size(), &h, &payload),
-                GSP_OK)
+      ASSERT_NE(
+          gsp_frame_decode(truncated.data(), truncated.size(), scratch.data(), scratch.size(), &h, &payload),
+          GSP_OK)
           << "kept " << keep << " of " << s.wire.size();
-      StreamDecoder decoder([](const Frame&, const Message&) { ADD_FAILURE() << "truncated frame accepted"; });
+      StreamDecoder decoder(
+          [](const Frame&, const Message&) { ADD_FAILURE() << "truncated frame accepted"; });
       decoder.feed(truncated);
       EXPECT_EQ(decoder.counters().garbage_bytes, keep);
     }
@@ -357,7 +370,8 @@ Delivered feed_in_chunks(const Bytes& stream, std::mt19937& rng, std::size_t max
   });
   std::size_t pos = 0;
   while (pos < stream.size()) {
-    const std::size_t n = std::min(stream.size() - pos, std::uniform_int_distribution<std::size_t>(1, max_chunk)(rng));
+    const std::size_t n =
+        std::min(stream.size() - pos, std::uniform_int_distribution<std::size_t>(1, max_chunk)(rng));
     decoder.feed(std::span(stream).subspan(pos, n));
     pos += n;
   }
@@ -397,9 +411,9 @@ TEST(ProtocolProperty, GarbageBetweenFramesYieldsExactlyTheValidFrames) {
     Frame frame;
     std::vector<std::uint8_t> scratch;
     ASSERT_EQ(decode_frame(s.wire, scratch, frame), GSP_OK);
-    const Bytes wire = encode_frame(frame.header.type, {frame.header.device_id, static_cast<std::uint32_t>(i),
-                                                       frame.header.timestamp_us},
-                                    frame.payload);
+    const Bytes wire = encode_frame(
+        frame.header.type, {frame.header.device_id, static_cast<std::uint32_t>(i), frame.header.timestamp_us},
+        frame.payload);
     stream.insert(stream.end(), wire.begin(), wire.end());
     expected.push_back(static_cast<std::uint32_t>(i));
   }
@@ -408,10 +422,12 @@ TEST(ProtocolProperty, GarbageBetweenFramesYieldsExactlyTheValidFrames) {
   EXPECT_EQ(whole.sequences, expected);
   EXPECT_EQ(whole.counters.frames_ok, 300u);
   EXPECT_EQ(whole.counters.garbage_bytes, garbage);
-  EXPECT_EQ(whole.counters.unknown_type + whole.counters.unsupported_version + whole.counters.payload_errors, 0u);
+  EXPECT_EQ(whole.counters.unknown_type + whole.counters.unsupported_version + whole.counters.payload_errors,
+            0u);
+  EXPECT_EQ(whole.counters.extended_payloads, 0u);  // v1 frames carry exactly the v1 fields
   // Any split, down to one byte at a time, gives the same frames and counters.
-  for (const std::size_t max_chunk : {std::size_t{1}, std::size_t{3}, std::size_t{20}, std::size_t{244},
-                                      std::size_t{5000}}) {
+  for (const std::size_t max_chunk :
+       {std::size_t{1}, std::size_t{3}, std::size_t{20}, std::size_t{244}, std::size_t{5000}}) {
     const Delivered split = feed_in_chunks(stream, rng, max_chunk);
     EXPECT_EQ(split.sequences, whole.sequences);
     EXPECT_EQ(split.payloads, whole.payloads);
@@ -423,7 +439,8 @@ TEST(ProtocolProperty, FrameSplitAtEveryBoundaryDecodesIdentically) {
   const Sample s = Generator(3).make(GSP_MSG_DEVICE_INFO, 2);
   for (std::size_t cut = 0; cut <= s.wire.size(); ++cut) {
     std::vector<Bytes> payloads;
-    StreamDecoder decoder([&](const Frame& f, const Message&) { payloads.emplace_back(f.payload.begin(), f.payload.end()); });
+    StreamDecoder decoder(
+        [&](const Frame& f, const Message&) { payloads.emplace_back(f.payload.begin(), f.payload.end()); });
     decoder.feed(std::span(s.wire).first(cut));
     decoder.feed(std::span(s.wire).subspan(cut));
     ASSERT_EQ(payloads.size(), 1u) << "cut at " << cut;
@@ -436,14 +453,15 @@ TEST(ProtocolProperty, UnknownTypesAndNewerVersionsAreSkippedAndCounted) {
   Bytes stream = encode_frame(0x7E, {1, 1, 0}, payload);
   // A version-2 frame with a correct CRC: patch the version byte in the raw frame and re-encode.
   {
-    Bytes raw(GSP_HEADER_SIZE + payload.size() + GSP_CRC_SIZE);
+    Bytes raw(GSP_MAX_FRAME_SIZE);
     const Bytes v1 = encode_frame(GSP_MSG_EVENT, {1, 2, 0}, Bytes(8, 0));
     std::size_t n = 0;
-    ASSERT_EQ(gsp_cobs_decode(v1.data(), v1.size() - 1, raw.data(), raw.size() + 8, &n), GSP_OK);
+    ASSERT_EQ(gsp_cobs_decode(v1.data(), v1.size() - 1, raw.data(), raw.size(), &n), GSP_OK);
     raw.resize(n);
     raw[0] = 2;
     const std::uint32_t crc = gsp_crc32c(raw.data(), raw.size() - 4);
-    for (int i = 0; i < 4; ++i) raw[raw.size() - 4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(crc >> (8 * i));
+    for (int i = 0; i < 4; ++i)
+      raw[raw.size() - 4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(crc >> (8 * i));
     Bytes encoded(GSP_COBS_MAX_ENCODED_SIZE(raw.size()));
     ASSERT_EQ(gsp_cobs_encode(raw.data(), raw.size(), encoded.data(), encoded.size(), &n), GSP_OK);
     encoded.resize(n);
@@ -479,6 +497,27 @@ TEST(ProtocolProperty, LongerPayloadsFromALaterMinorRevisionAreAccepted) {
   ASSERT_EQ(decode_message(frame, message), GSP_OK);
   EXPECT_EQ(std::get<gsp_status>(message).battery_mv, 4000);
   EXPECT_EQ(std::get<gsp_status>(message).uptime_s, 60u);
+
+  // The stream decoder delivers such frames and counts them; DEVICE_INFO with an appended field too.
+  Bytes stream = encode_frame(GSP_MSG_STATUS, {1, 1, 0}, payload);
+  const Sample info = Generator(21).make(GSP_MSG_DEVICE_INFO, 2);
+  ASSERT_EQ(decode_frame(info.wire, scratch, frame), GSP_OK);
+  Bytes info_payload(frame.payload.begin(), frame.payload.end());
+  const Bytes plain_info = encode_frame(GSP_MSG_DEVICE_INFO, {1, 2, 0}, info_payload);
+  info_payload.push_back(0x01);
+  const Bytes extended_info = encode_frame(GSP_MSG_DEVICE_INFO, {1, 3, 0}, info_payload);
+  stream.insert(stream.end(), plain_info.begin(), plain_info.end());
+  stream.insert(stream.end(), extended_info.begin(), extended_info.end());
+  std::vector<std::string> serials;
+  StreamDecoder decoder([&](const Frame&, const Message& m) {
+    if (const auto* d = std::get_if<gsp_device_info>(&m)) {
+      serials.emplace_back(d->serial_number);
+    }
+  });
+  decoder.feed(stream);
+  EXPECT_EQ(decoder.counters().frames_ok, 3u);
+  EXPECT_EQ(decoder.counters().extended_payloads, 2u);
+  EXPECT_EQ(serials, (std::vector<std::string>{info.info.serial_number, info.info.serial_number}));
 }
 
 }  // namespace
