@@ -21,5 +21,7 @@ struct UserError : std::runtime_error {
 void add_record_command(CLI::App& app, int& exit_status);
 void add_info_command(CLI::App& app, int& exit_status);
 void add_recover_command(CLI::App& app, int& exit_status);
+// `glutescope simulate`: the simulated wearable (cmd_simulate.cpp).
+void add_simulate_command(CLI::App& app, int& exit_status);
 
 }  // namespace glutescope::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   glutescope::cli::add_record_command(app, exit_status);
   glutescope::cli::add_info_command(app, exit_status);
   glutescope::cli::add_recover_command(app, exit_status);
+  glutescope::cli::add_simulate_command(app, exit_status);
 
   try {
     app.parse(argc, argv);

@@ -25,12 +25,18 @@ struct MuscleSpectrum {
 
 MuscleSpectrum spectrum_of(Muscle m) {
   switch (m) {
-    case Muscle::gluteus_maximus: return {600.0, 50.0, 120.0};
-    case Muscle::gluteus_medius: return {500.0, 45.0, 125.0};
-    case Muscle::erector_spinae_lumbar: return {450.0, 40.0, 110.0};
-    case Muscle::biceps_femoris: return {550.0, 50.0, 120.0};
-    case Muscle::tensor_fasciae_latae: return {450.0, 45.0, 120.0};
-    case Muscle::other: break;
+    case Muscle::gluteus_maximus:
+      return {600.0, 50.0, 120.0};
+    case Muscle::gluteus_medius:
+      return {500.0, 45.0, 125.0};
+    case Muscle::erector_spinae_lumbar:
+      return {450.0, 40.0, 110.0};
+    case Muscle::biceps_femoris:
+      return {550.0, 50.0, 120.0};
+    case Muscle::tensor_fasciae_latae:
+      return {450.0, 45.0, 120.0};
+    case Muscle::other:
+      break;
   }
   return {400.0, 45.0, 120.0};
 }
@@ -41,11 +47,11 @@ struct EcgWave {
   double offset_s, width_s, amplitude;
 };
 constexpr std::array<EcgWave, 5> kEcgWaves{{
-    {-0.20, 0.025, 0.12},   // P
-    {-0.035, 0.008, -0.15}, // Q
-    {0.0, 0.010, 1.0},      // R
-    {0.035, 0.009, -0.25},  // S
-    {0.30, 0.050, 0.30},    // T
+    {-0.20, 0.025, 0.12},    // P
+    {-0.035, 0.008, -0.15},  // Q
+    {0.0, 0.010, 1.0},       // R
+    {0.035, 0.009, -0.25},   // S
+    {0.30, 0.050, 0.30},     // T
 }};
 constexpr double kEcgRateBpm = 72.0;
 constexpr double kEcgRightFactor = 0.6;  // the heart lies left of the midline
@@ -143,11 +149,13 @@ EmgRender render_emg(const SimulatorSettings& settings, const Montage& montage, 
     RandomStream source(settings.seed, stream_id::emg_source + c);
     RandomStream noise(settings.seed, stream_id::emg_noise + c);
     // Settle the shaping filter so the session starts in its stationary state.
-    for (std::size_t n = 0; n < static_cast<std::size_t>(rate / 2.0); ++n) (void)shaping.process(source.normal());
+    for (std::size_t n = 0; n < static_cast<std::size_t>(rate / 2.0); ++n)
+      (void)shaping.process(source.normal());
 
     // Contaminant parameters of this channel.
     RandomStream mains_rng(settings.seed, stream_id::mains + c);
-    const double mains_gain = mains_rng.uniform(0.5, 1.5);  // electrode-impedance imbalance differs per channel
+    const double mains_gain =
+        mains_rng.uniform(0.5, 1.5);  // electrode-impedance imbalance differs per channel
     std::array<double, 3> mains_phase{};
     for (double& p : mains_phase) p = mains_rng.uniform(0.0, 2.0 * kPi);
     RandomStream wander_rng(settings.seed, stream_id::wander + c);
@@ -160,8 +168,10 @@ EmgRender render_emg(const SimulatorSettings& settings, const Montage& montage, 
       wander_phase[k] = wander_rng.uniform(0.0, 2.0 * kPi);
     }
     const bool lumbar = ch.muscle == Muscle::erector_spinae_lumbar;
-    const double ecg_gain = contaminants.ecg_r_amplitude_uv * (ch.side == Side::right ? kEcgRightFactor : 1.0);
-    const bool lead_off = contaminants.lead_off_channel && static_cast<std::size_t>(*contaminants.lead_off_channel) == c;
+    const double ecg_gain =
+        contaminants.ecg_r_amplitude_uv * (ch.side == Side::right ? kEcgRightFactor : 1.0);
+    const bool lead_off =
+        contaminants.lead_off_channel && static_cast<std::size_t>(*contaminants.lead_off_channel) == c;
     const double mains_hz = static_cast<double>(static_cast<int>(contaminants.mains));
 
     std::size_t beat = 0;
@@ -177,7 +187,8 @@ EmgRender render_emg(const SimulatorSettings& settings, const Montage& montage, 
               0.1 * std::sin(5.0 * w + mains_phase[2]));
       }
       if (contaminants.baseline_wander) {
-        for (std::size_t k = 0; k < 3; ++k) x += wander_uv[k] * std::sin(2.0 * kPi * wander_hz[k] * t + wander_phase[k]);
+        for (std::size_t k = 0; k < 3; ++k)
+          x += wander_uv[k] * std::sin(2.0 * kPi * wander_hz[k] * t + wander_phase[k]);
       }
       if (contaminants.ecg && lumbar) {
         // Waves lie within 0.5 s of their R peak: only beats with |t - R| < 0.5 s contribute.
@@ -203,8 +214,8 @@ EmgRender render_emg(const SimulatorSettings& settings, const Montage& montage, 
       } else {
         const double scaled = std::nearbyint(x / ch.microvolts_per_count);
         if (scaled > kCountMax || scaled < kCountMin) ++truth.clipped_samples;
-        count = static_cast<std::int32_t>(std::clamp(scaled, static_cast<double>(kCountMin),
-                                                     static_cast<double>(kCountMax)));
+        count = static_cast<std::int32_t>(
+            std::clamp(scaled, static_cast<double>(kCountMin), static_cast<double>(kCountMax)));
       }
       out.counts[n * out.channels + c] = count;
     }

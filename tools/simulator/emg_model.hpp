@@ -41,11 +41,11 @@ class ShwedykShapingFilter {
 
 // Per-channel facts of the rendered EMG (part of the ground truth).
 struct EmgChannelTruth {
-  double mvic_rms_uv = 0.0;        // RMS at 100 % MVIC (activation 1.0)
-  double spectrum_low_hz = 0.0;    // Shwedyk f_l
-  double spectrum_high_hz = 0.0;   // Shwedyk f_h
-  double active_power_uv2 = 0.0;   // expected muscle-signal power over the rep-active samples (SNR reference)
-  double noise_rms_uv = 0.0;       // instrumentation noise RMS
+  double mvic_rms_uv = 0.0;       // RMS at 100 % MVIC (activation 1.0)
+  double spectrum_low_hz = 0.0;   // Shwedyk f_l
+  double spectrum_high_hz = 0.0;  // Shwedyk f_h
+  double active_power_uv2 = 0.0;  // expected muscle-signal power over the rep-active samples (SNR reference)
+  double noise_rms_uv = 0.0;      // instrumentation noise RMS
   std::uint64_t clipped_samples = 0;  // samples clipped to the int16 range (lead-off samples excluded)
 };
 
@@ -54,7 +54,7 @@ struct EmgRender {
   std::size_t channels = 0;
   std::vector<std::int32_t> counts;  // [samples x channels] row-major, device counts (int16 range)
   std::vector<EmgChannelTruth> channel_truth;
-  std::vector<double> ecg_beats_s;   // R-peak times when the ECG contaminant is on
+  std::vector<double> ecg_beats_s;  // R-peak times when the ECG contaminant is on
 };
 
 // Renders floor(duration * rate) samples of every montage channel.

@@ -13,31 +13,44 @@ enum class Source : std::uint8_t { device_info, emg, imu, event, status };
 
 struct Planned {
   std::uint64_t send_time_us = 0;
-  int rank = 0;             // tie order at equal send times
+  int rank = 0;  // tie order at equal send times
   Source source = Source::device_info;
-  std::size_t index = 0;    // into the session's emg / imu / events, or the STATUS second
+  std::size_t index = 0;  // into the session's emg / imu / events, or the STATUS second
 };
 
 std::uint64_t to_us(double seconds) { return static_cast<std::uint64_t>(std::llround(seconds * 1e6)); }
 
-gsp_event wire_event(const Event& e) {
+// The EVENT payloads of one session event (a set start carries a BUTTON and a MARKER).
+std::vector<gsp_event> wire_events(const Event& e) {
   gsp_event out{};
   switch (e.kind) {
     case EventKind::lead_off:
       out.kind = GSP_EVENT_LEAD_OFF;
       out.arg = static_cast<std::uint16_t>(e.channel);
-      break;
+      return {out};
     case EventKind::lead_on:
       out.kind = GSP_EVENT_LEAD_ON;
       out.arg = static_cast<std::uint16_t>(e.channel);
-      break;
-    default:
+      return {out};
+    case EventKind::set_stop:
       out.kind = GSP_EVENT_BUTTON;
-      out.arg = e.kind == EventKind::set_stop ? kButtonSetStop : kButtonSetStart;
-      out.value = static_cast<std::uint32_t>(e.exercise) | (static_cast<std::uint32_t>(e.muscle) << 8U);
-      break;
+      out.arg = kButtonSetStop;
+      return {out};
+    case EventKind::set_start: {
+      out.kind = GSP_EVENT_BUTTON;
+      out.arg = kButtonSetStart;
+      gsp_event what{};
+      what.kind = GSP_EVENT_MARKER;
+      what.arg =
+          e.exercise == Exercise::mvc
+              ? static_cast<std::uint16_t>(kMarkerMvcBase + static_cast<std::uint16_t>(e.muscle))
+              : static_cast<std::uint16_t>(kMarkerExerciseBase + static_cast<std::uint16_t>(e.exercise));
+      return {out, what};
+    }
+    default:
+      out.kind = GSP_EVENT_MARKER;
+      return {out};
   }
-  return out;
 }
 
 }  // namespace
@@ -48,18 +61,20 @@ std::vector<EncodedFrame> encode_frame_list(const SimulatedSession& session) {
   plan.push_back({0, 0, Source::device_info, 0});
   for (std::size_t i = 0; i < session.emg.size(); ++i) {
     const EmgBlock& b = session.emg[i];
-    plan.push_back({to_us(static_cast<double>(b.first_sample + b.samples()) / s.emg_rate_hz), 1, Source::emg, i});
+    plan.push_back(
+        {to_us(static_cast<double>(b.first_sample + b.samples()) / s.emg_rate_hz), 1, Source::emg, i});
   }
   for (std::size_t i = 0; i < session.imu.size(); ++i) {
     const ImuBlock& b = session.imu[i];
-    plan.push_back(
-        {to_us(static_cast<double>(b.first_sample + b.samples()) / s.imu_rate_hz), 2 + b.sensor, Source::imu, i});
+    plan.push_back({to_us(static_cast<double>(b.first_sample + b.samples()) / s.imu_rate_hz), 2 + b.sensor,
+                    Source::imu, i});
   }
   for (std::size_t i = 0; i < session.events.size(); ++i) {
     plan.push_back({to_us(session.events[i].time_s), 10, Source::event, i});
   }
   const auto whole_seconds = static_cast<std::size_t>(std::floor(session.truth.schedule.duration_s));
-  for (std::size_t k = 1; k <= whole_seconds; ++k) plan.push_back({to_us(static_cast<double>(k)), 11, Source::status, k});
+  for (std::size_t k = 1; k <= whole_seconds; ++k)
+    plan.push_back({to_us(static_cast<double>(k)), 11, Source::status, k});
   std::stable_sort(plan.begin(), plan.end(), [](const Planned& a, const Planned& b) {
     return a.send_time_us != b.send_time_us ? a.send_time_us < b.send_time_us : a.rank < b.rank;
   });
@@ -78,7 +93,8 @@ std::vector<EncodedFrame> encode_frame_list(const SimulatedSession& session) {
       case Source::emg: {
         const EmgBlock& b = session.emg[p.index];
         f.type = GSP_MSG_EMG_BLOCK;
-        f.wire = protocol::encode_emg_block(stamper.stamp(b.device_time_us), static_cast<std::uint32_t>(b.first_sample),
+        f.wire = protocol::encode_emg_block(stamper.stamp(b.device_time_us),
+                                            static_cast<std::uint32_t>(b.first_sample),
                                             static_cast<std::uint8_t>(b.channels), SampleFormat::int16,
                                             std::span<const std::int32_t>(b.counts));
         break;
@@ -86,15 +102,20 @@ std::vector<EncodedFrame> encode_frame_list(const SimulatedSession& session) {
       case Source::imu: {
         const ImuBlock& b = session.imu[p.index];
         f.type = GSP_MSG_IMU_BLOCK;
-        f.wire = protocol::encode_imu_block(stamper.stamp(b.device_time_us), b.sensor,
-                                            static_cast<std::uint32_t>(b.first_sample),
-                                            std::span<const std::int16_t>(b.accel), std::span<const std::int16_t>(b.gyro));
+        f.wire = protocol::encode_imu_block(
+            stamper.stamp(b.device_time_us), b.sensor, static_cast<std::uint32_t>(b.first_sample),
+            std::span<const std::int16_t>(b.accel), std::span<const std::int16_t>(b.gyro));
         break;
       }
       case Source::event: {
         const Event& e = session.events[p.index];
+        const auto payloads = wire_events(e);
+        for (std::size_t k = 0; k + 1 < payloads.size(); ++k) {
+          frames.push_back({p.send_time_us, GSP_MSG_EVENT,
+                            protocol::encode_event(stamper.stamp(to_us(e.time_s)), payloads[k])});
+        }
         f.type = GSP_MSG_EVENT;
-        f.wire = protocol::encode_event(stamper.stamp(to_us(e.time_s)), wire_event(e));
+        f.wire = protocol::encode_event(stamper.stamp(to_us(e.time_s)), payloads.back());
         break;
       }
       case Source::status: {
@@ -117,7 +138,8 @@ std::vector<EncodedFrame> encode_frame_list(const SimulatedSession& session) {
 
 std::vector<std::uint8_t> encode_frames(const SimulatedSession& session) {
   std::vector<std::uint8_t> out;
-  for (const EncodedFrame& f : encode_frame_list(session)) out.insert(out.end(), f.wire.begin(), f.wire.end());
+  for (const EncodedFrame& f : encode_frame_list(session))
+    out.insert(out.end(), f.wire.begin(), f.wire.end());
   return out;
 }
 

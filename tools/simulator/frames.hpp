@@ -9,10 +9,14 @@
 
 namespace glutescope::sim {
 
-// Marker EVENT frames use GSP_EVENT_BUTTON with these button ids; value = exercise | muscle << 8
-// (glutescope::Exercise and glutescope::Muscle values; muscle 255 = none). docs/SIMULATOR.md §Frames.
+// Set markers (docs/SIMULATOR.md §Frames). PROTOCOL.md §4.4 gives BUTTON and MARKER events only an id
+// (value 0), so the simulator sends: set start = BUTTON kButtonSetStart, immediately followed by a MARKER
+// whose id says what starts (kMarkerMvcBase + glutescope::Muscle value for an MVC trial,
+// kMarkerExerciseBase + glutescope::Exercise value for the exercise set); set stop = BUTTON kButtonSetStop.
 inline constexpr std::uint16_t kButtonSetStart = 1;
 inline constexpr std::uint16_t kButtonSetStop = 2;
+inline constexpr std::uint16_t kMarkerMvcBase = 0x0100;
+inline constexpr std::uint16_t kMarkerExerciseBase = 0x0200;
 
 struct EncodedFrame {
   std::uint64_t send_time_us = 0;  // device time at which the frame is complete and sent

@@ -78,14 +78,18 @@ std::array<SensorState, 3> ExerciseKinematics::states_from(const PoseSample& pos
     thigh_l.world_from_sensor = rotation(axis, a.thigh_left_deg) * base;
     thigh_r.world_from_sensor = rotation(axis, a.thigh_right_deg) * base;
     const Eigen::Vector3d hip_centre =
-        kTrunkLength_m * Eigen::Vector3d(-std::cos(a.pelvis_deg * kDegToRad), 0.0, std::sin(a.pelvis_deg * kDegToRad));
-    sacrum.position_m = hip_centre + sacrum.world_from_sensor * Eigen::Vector3d(-kSacrumPosterior_m, 0.0, 0.0);
-    const Eigen::Vector3d hip_l = hip_centre + sacrum.world_from_sensor * Eigen::Vector3d(0.0, 0.0, -kHipHalfWidth_m);
-    const Eigen::Vector3d hip_r = hip_centre + sacrum.world_from_sensor * Eigen::Vector3d(0.0, 0.0, kHipHalfWidth_m);
-    thigh_l.position_m =
-        hip_l + thigh_l.world_from_sensor * Eigen::Vector3d(0.0, -kThighSensorDistance_m, -kThighSensorLateral_m);
-    thigh_r.position_m =
-        hip_r + thigh_r.world_from_sensor * Eigen::Vector3d(0.0, -kThighSensorDistance_m, kThighSensorLateral_m);
+        kTrunkLength_m *
+        Eigen::Vector3d(-std::cos(a.pelvis_deg * kDegToRad), 0.0, std::sin(a.pelvis_deg * kDegToRad));
+    sacrum.position_m =
+        hip_centre + sacrum.world_from_sensor * Eigen::Vector3d(-kSacrumPosterior_m, 0.0, 0.0);
+    const Eigen::Vector3d hip_l =
+        hip_centre + sacrum.world_from_sensor * Eigen::Vector3d(0.0, 0.0, -kHipHalfWidth_m);
+    const Eigen::Vector3d hip_r =
+        hip_centre + sacrum.world_from_sensor * Eigen::Vector3d(0.0, 0.0, kHipHalfWidth_m);
+    thigh_l.position_m = hip_l + thigh_l.world_from_sensor *
+                                     Eigen::Vector3d(0.0, -kThighSensorDistance_m, -kThighSensorLateral_m);
+    thigh_r.position_m = hip_r + thigh_r.world_from_sensor *
+                                     Eigen::Vector3d(0.0, -kThighSensorDistance_m, kThighSensorLateral_m);
   } else {
     // Side-lying on the right side, hips flexed 45 deg (about the segment z axis = -Z_w). The pelvis
     // rolls and the top thigh opens about the long axis X_w (+ = knee up / pelvis rolling back).
@@ -96,12 +100,14 @@ std::array<SensorState, 3> ExerciseKinematics::states_from(const PoseSample& pos
     thigh_r.world_from_sensor = rotation(axis, a.thigh_right_deg) * flexed;
     const Eigen::Vector3d centre(0.0, 0.0, kClamshellRollCentreHeight_m);
     sacrum.position_m = centre + sacrum.world_from_sensor * Eigen::Vector3d(-kSacrumPosterior_m, 0.0, 0.0);
-    const Eigen::Vector3d hip_l = centre + sacrum.world_from_sensor * Eigen::Vector3d(0.0, 0.0, -kHipHalfWidth_m);
-    const Eigen::Vector3d hip_r = centre + sacrum.world_from_sensor * Eigen::Vector3d(0.0, 0.0, kHipHalfWidth_m);
-    thigh_l.position_m =
-        hip_l + thigh_l.world_from_sensor * Eigen::Vector3d(0.0, -kThighSensorDistance_m, -kThighSensorLateral_m);
-    thigh_r.position_m =
-        hip_r + thigh_r.world_from_sensor * Eigen::Vector3d(0.0, -kThighSensorDistance_m, kThighSensorLateral_m);
+    const Eigen::Vector3d hip_l =
+        centre + sacrum.world_from_sensor * Eigen::Vector3d(0.0, 0.0, -kHipHalfWidth_m);
+    const Eigen::Vector3d hip_r =
+        centre + sacrum.world_from_sensor * Eigen::Vector3d(0.0, 0.0, kHipHalfWidth_m);
+    thigh_l.position_m = hip_l + thigh_l.world_from_sensor *
+                                     Eigen::Vector3d(0.0, -kThighSensorDistance_m, -kThighSensorLateral_m);
+    thigh_r.position_m = hip_r + thigh_r.world_from_sensor *
+                                     Eigen::Vector3d(0.0, -kThighSensorDistance_m, kThighSensorLateral_m);
   }
   // Each segment rotates about one fixed world axis, so its angular velocity is angle rate x axis.
   sacrum.angular_velocity_world_dps = rate.pelvis_deg * axis;
@@ -140,18 +146,19 @@ ImuRender render_imu(const SimulatorSettings& settings, const Schedule& schedule
   const auto start = kinematics.states_at(0.0);
   for (std::size_t i = 0; i < 3; ++i) {
     RandomStream bias_rng(settings.seed, stream_id::imu_bias + i);
-    for (int k = 0; k < 3; ++k) out.gyro_bias_dps[i][k] = settings.gyro_bias_dps * bias_rng.uniform(-1.0, 1.0);
+    for (int k = 0; k < 3; ++k)
+      out.gyro_bias_dps[i][k] = settings.gyro_bias_dps * bias_rng.uniform(-1.0, 1.0);
     out.rotation_axis_sensor[i] = start[i].world_from_sensor.transpose() * kinematics.rotation_axis_world();
     out.accel[i].resize(out.samples * 3);
     out.gyro[i].resize(out.samples * 3);
   }
 
   const bool bridge = settings.exercise == Exercise::bridge;
-  out.angles.names = bridge ? std::vector<std::string>{"pelvic_tilt_deg", "thigh_inclination_left_deg",
-                                                       "thigh_inclination_right_deg", "hip_extension_left_deg",
-                                                       "hip_extension_right_deg"}
-                            : std::vector<std::string>{"pelvic_roll_deg", "thigh_opening_left_deg",
-                                                       "hip_opening_left_deg"};
+  out.angles.names =
+      bridge ? std::vector<std::string>{"pelvic_tilt_deg", "thigh_inclination_left_deg",
+                                        "thigh_inclination_right_deg", "hip_extension_left_deg",
+                                        "hip_extension_right_deg"}
+             : std::vector<std::string>{"pelvic_roll_deg", "thigh_opening_left_deg", "hip_opening_left_deg"};
   out.angles.values_deg.assign(out.angles.names.size(), std::vector<double>(out.samples));
 
   std::size_t cursor = 0;
@@ -179,9 +186,12 @@ ImuRender render_imu(const SimulatorSettings& settings, const Schedule& schedule
       const Eigen::Vector3d rate_dps = sensor_from_world * states[i].angular_velocity_world_dps;
       for (int k = 0; k < 3; ++k) {
         const double accel = specific_force_g[k] + settings.accel_noise_g * noise[i].normal();
-        const double gyro = rate_dps[k] + out.gyro_bias_dps[i][k] + settings.gyro_noise_dps * noise[i].normal();
-        out.accel[i][n * 3 + static_cast<std::size_t>(k)] = quantise(accel, scale.accel_g_per_count, out.clipped_samples);
-        out.gyro[i][n * 3 + static_cast<std::size_t>(k)] = quantise(gyro, scale.gyro_dps_per_count, out.clipped_samples);
+        const double gyro =
+            rate_dps[k] + out.gyro_bias_dps[i][k] + settings.gyro_noise_dps * noise[i].normal();
+        out.accel[i][n * 3 + static_cast<std::size_t>(k)] =
+            quantise(accel, scale.accel_g_per_count, out.clipped_samples);
+        out.gyro[i][n * 3 + static_cast<std::size_t>(k)] =
+            quantise(gyro, scale.gyro_dps_per_count, out.clipped_samples);
       }
     }
   }

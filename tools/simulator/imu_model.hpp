@@ -62,10 +62,10 @@ struct JointAngleTrack {
 };
 
 struct ImuRender {
-  std::size_t samples = 0;  // per sensor
-  std::array<std::vector<std::int16_t>, 3> accel;  // per sensor [samples x 3] counts
-  std::array<std::vector<std::int16_t>, 3> gyro;   // per sensor [samples x 3] counts
-  std::array<Eigen::Vector3d, 3> gyro_bias_dps;    // constant bias added per sensor axis
+  std::size_t samples = 0;                              // per sensor
+  std::array<std::vector<std::int16_t>, 3> accel;       // per sensor [samples x 3] counts
+  std::array<std::vector<std::int16_t>, 3> gyro;        // per sensor [samples x 3] counts
+  std::array<Eigen::Vector3d, 3> gyro_bias_dps;         // constant bias added per sensor axis
   std::array<Eigen::Vector3d, 3> rotation_axis_sensor;  // each segment's rotation axis in its sensor frame
   std::uint64_t clipped_samples = 0;
   JointAngleTrack angles;

@@ -14,7 +14,9 @@
 namespace glutescope::sim {
 namespace {
 
-[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+[[noreturn]] void throw_errno(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
 
 bool hung_up(int fd) {
   pollfd p{fd, POLLOUT, 0};
@@ -27,8 +29,10 @@ StreamEnd write_frames(int fd, const std::vector<EncodedFrame>& frames, double s
   const auto start = std::chrono::steady_clock::now();
   for (const EncodedFrame& frame : frames) {
     if (speed > 0.0) {
-      const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                   std::chrono::duration<double, std::micro>(static_cast<double>(frame.send_time_us) / speed));
+      const auto due =
+          start +
+          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::duration<double, std::micro>(static_cast<double>(frame.send_time_us) / speed));
       std::this_thread::sleep_until(due);
     }
     std::size_t written = 0;

@@ -17,7 +17,8 @@ enum class StreamEnd { complete, reader_gone };
 // reader takes them; 1 = real time). Blocks while the reader is slower. If `stop_on_hangup`, a pty master
 // whose reader closed the slave ends the stream early (reader_gone). Throws std::system_error on write
 // errors (EPIPE included).
-StreamEnd write_frames(int fd, const std::vector<EncodedFrame>& frames, double speed, bool stop_on_hangup = false);
+StreamEnd write_frames(int fd, const std::vector<EncodedFrame>& frames, double speed,
+                       bool stop_on_hangup = false);
 
 // A pseudo-terminal pair whose slave looks like the wearable's serial port. The slave is put in raw mode
 // (no echo, no line editing, no CR/LF translation) and closed again, so the master sees POLLHUP until a

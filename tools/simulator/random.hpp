@@ -53,16 +53,16 @@ class RandomStream {
 
 // Stream identifiers (stable: changing them changes every session for a seed).
 namespace stream_id {
-inline constexpr std::uint64_t schedule = 1;           // phase durations, onsets, levels, ROM
-inline constexpr std::uint64_t emg_source = 100;       // + channel: the muscle signal
-inline constexpr std::uint64_t emg_noise = 200;        // + channel: instrumentation noise
-inline constexpr std::uint64_t mains = 300;            // + channel
-inline constexpr std::uint64_t wander = 400;           // + channel
+inline constexpr std::uint64_t schedule = 1;      // phase durations, onsets, levels, ROM
+inline constexpr std::uint64_t emg_source = 100;  // + channel: the muscle signal
+inline constexpr std::uint64_t emg_noise = 200;   // + channel: instrumentation noise
+inline constexpr std::uint64_t mains = 300;       // + channel
+inline constexpr std::uint64_t wander = 400;      // + channel
 inline constexpr std::uint64_t ecg = 500;
 inline constexpr std::uint64_t motion_artefact = 600;
-inline constexpr std::uint64_t imu_noise = 700;        // + sensor
-inline constexpr std::uint64_t imu_bias = 800;         // + sensor
-inline constexpr std::uint64_t spectrum = 900;         // per-channel spectral parameters
+inline constexpr std::uint64_t imu_noise = 700;  // + sensor
+inline constexpr std::uint64_t imu_bias = 800;   // + sensor
+inline constexpr std::uint64_t spectrum = 900;   // per-channel spectral parameters
 }  // namespace stream_id
 
 }  // namespace glutescope::sim

@@ -15,9 +15,9 @@ namespace {
 // bridge GMed 28, GMax 25 %MVIC, Ekstrom 2007; single-leg 40-55; clam GMed 38-67, GMax 34-53, gluteals >
 // TFL, Selkowitz 2013); compensation patterns exaggerate ES / BF / TFL as the scenario names say.
 struct MusclePattern {
-  double level_pct = 0.0;   // concentric activation, %MVIC
-  double onset_ms = 0.0;    // onset relative to movement onset (negative = before)
-  double offset_ms = 0.0;   // offset relative to the end of the eccentric phase
+  double level_pct = 0.0;  // concentric activation, %MVIC
+  double onset_ms = 0.0;   // onset relative to movement onset (negative = before)
+  double offset_ms = 0.0;  // offset relative to the end of the eccentric phase
 };
 
 constexpr std::size_t kMuscles = 5;  // gluteus_maximus .. tensor_fasciae_latae (Muscle values 0..4)
@@ -158,7 +158,8 @@ double jittered(RandomStream& rng, double nominal, double fraction) {
 }
 
 Pose interpolate(const Pose& a, const Pose& b, double f) {
-  return {a.pelvis_deg + f * (b.pelvis_deg - a.pelvis_deg), a.thigh_left_deg + f * (b.thigh_left_deg - a.thigh_left_deg),
+  return {a.pelvis_deg + f * (b.pelvis_deg - a.pelvis_deg),
+          a.thigh_left_deg + f * (b.thigh_left_deg - a.thigh_left_deg),
           a.thigh_right_deg + f * (b.thigh_right_deg - a.thigh_right_deg)};
 }
 
@@ -262,7 +263,8 @@ Schedule make_schedule(const SimulatorSettings& settings, const Montage& montage
       const double es_onset = muscle_onset[static_cast<std::size_t>(Muscle::erector_spinae_lumbar)];
       const double delay_s = rng.uniform(0.150, 0.300);
       muscle_onset[static_cast<std::size_t>(Muscle::gluteus_maximus)] = es_onset + delay_s;
-      muscle_onset[static_cast<std::size_t>(Muscle::gluteus_medius)] = es_onset + delay_s + rng.uniform(0.0, 0.03);
+      muscle_onset[static_cast<std::size_t>(Muscle::gluteus_medius)] =
+          es_onset + delay_s + rng.uniform(0.0, 0.03);
     }
 
     rep.onset_s.assign(channels, std::numeric_limits<double>::quiet_NaN());
@@ -377,8 +379,8 @@ PoseSample pose_at(const std::vector<PoseKnot>& knots, double t, std::size_t& cu
   };
   blend(a.pose.pelvis_deg, b.pose.pelvis_deg, out.angle_deg.pelvis_deg, out.rate_dps.pelvis_deg,
         out.accel_dps2.pelvis_deg);
-  blend(a.pose.thigh_left_deg, b.pose.thigh_left_deg, out.angle_deg.thigh_left_deg, out.rate_dps.thigh_left_deg,
-        out.accel_dps2.thigh_left_deg);
+  blend(a.pose.thigh_left_deg, b.pose.thigh_left_deg, out.angle_deg.thigh_left_deg,
+        out.rate_dps.thigh_left_deg, out.accel_dps2.thigh_left_deg);
   blend(a.pose.thigh_right_deg, b.pose.thigh_right_deg, out.angle_deg.thigh_right_deg,
         out.rate_dps.thigh_right_deg, out.accel_dps2.thigh_right_deg);
   return out;

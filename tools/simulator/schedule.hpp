@@ -39,8 +39,8 @@ struct PoseKnot {
 
 struct PoseSample {
   Pose angle_deg;
-  Pose rate_dps;      // first time derivative, deg/s
-  Pose accel_dps2;    // second time derivative, deg/s^2
+  Pose rate_dps;    // first time derivative, deg/s
+  Pose accel_dps2;  // second time derivative, deg/s^2
 };
 
 struct RepPlan {
@@ -51,7 +51,7 @@ struct RepPlan {
   double end_s = 0.0;             // back at the start pose
   double rest_end_s = 0.0;        // next rep may start
   bool partial = false;
-  double peak_fraction = 1.0;     // fraction of the full range reached
+  double peak_fraction = 1.0;  // fraction of the full range reached
   Pose start_pose;
   Pose peak_pose;
   std::vector<double> onset_s;     // per EMG channel: activation leaves 0 (start of the onset ramp)
@@ -64,24 +64,24 @@ struct MvcTrialPlan {
   double start_s = 0.0;          // set-start marker, contraction ramp begins
   double plateau_start_s = 0.0;  // 100 % MVIC reached
   double plateau_end_s = 0.0;
-  double stop_s = 0.0;           // contraction over, set-stop marker
+  double stop_s = 0.0;  // contraction over, set-stop marker
 };
 
 struct MotionArtefactPlan {
-  double time_s = 0.0;      // onset of the transient
+  double time_s = 0.0;               // onset of the transient
   std::vector<double> amplitude_uv;  // per channel, signed peak amplitude
   double frequency_hz = 3.0;         // oscillation frequency of the damped transient
   double decay_s = 0.12;             // exponential decay time constant
 };
 
 struct Schedule {
-  double duration_s = 0.0;       // session length (after any duration limit)
-  bool truncated = false;        // the duration limit cut the session short
+  double duration_s = 0.0;  // session length (after any duration limit)
+  bool truncated = false;   // the duration limit cut the session short
   double set_start_s = 0.0;
-  double set_stop_s = 0.0;       // < 0 when the limit cut the set before its stop marker
-  std::vector<RepPlan> reps;     // complete reps only
+  double set_stop_s = 0.0;    // < 0 when the limit cut the set before its stop marker
+  std::vector<RepPlan> reps;  // complete reps only
   std::vector<MvcTrialPlan> mvc_trials;
-  std::vector<Event> markers;    // set start/stop markers (MVC trials and the exercise set), time order
+  std::vector<Event> markers;  // set start/stop markers (MVC trials and the exercise set), time order
   std::vector<std::vector<ActivationKnot>> activation;  // per EMG channel
   std::vector<PoseKnot> motion;
   std::vector<MotionArtefactPlan> motion_artefacts;  // empty unless the contaminant is on

@@ -57,8 +57,9 @@ SimulatedSession simulate(const SimulatorSettings& settings) {
   if (montage.imu.size() != 3) throw std::logic_error("the simulator models exactly three IMUs");
   if (settings.contaminants.lead_off_channel &&
       static_cast<std::size_t>(*settings.contaminants.lead_off_channel) >= montage.emg.size()) {
-    throw std::invalid_argument(fmt::format("lead-off channel {} does not exist (the montage has {} channels)",
-                                            *settings.contaminants.lead_off_channel, montage.emg.size()));
+    throw std::invalid_argument(
+        fmt::format("lead-off channel {} does not exist (the montage has {} channels)",
+                    *settings.contaminants.lead_off_channel, montage.emg.size()));
   }
   session.device_info = simulated_device_info(settings, montage);
 
@@ -86,7 +87,8 @@ SimulatedSession simulate(const SimulatorSettings& settings) {
     EmgBlock block;
     block.first_sample = first;
     block.channels = static_cast<std::uint32_t>(channels);
-    block.device_time_us = static_cast<std::uint64_t>(std::llround(static_cast<double>(first) * 1e6 / emg_rate));
+    block.device_time_us =
+        static_cast<std::uint64_t>(std::llround(static_cast<double>(first) * 1e6 / emg_rate));
     block.counts.assign(emg.counts.begin() + static_cast<std::ptrdiff_t>(first * channels),
                         emg.counts.begin() + static_cast<std::ptrdiff_t>((first + count) * channels));
     session.emg.push_back(std::move(block));

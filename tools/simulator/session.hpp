@@ -26,14 +26,14 @@ struct LeadOffTruth {
 };
 
 struct SessionTruth {
-  Schedule schedule;                           // reps, MVC trials, markers, activation knots, poses
-  std::uint64_t emg_samples = 0;               // per channel
-  std::uint64_t imu_samples = 0;               // per sensor
-  std::vector<EmgChannelTruth> emg_channels;   // montage order
-  std::array<Eigen::Vector3d, 3> gyro_bias_dps{};          // per IMU, sensor axes
-  std::array<Eigen::Vector3d, 3> rotation_axis_sensor{};   // each segment's rotation axis, sensor frame
+  Schedule schedule;                               // reps, MVC trials, markers, activation knots, poses
+  std::uint64_t emg_samples = 0;                   // per channel
+  std::uint64_t imu_samples = 0;                   // per sensor
+  std::vector<EmgChannelTruth> emg_channels;       // montage order
+  std::array<Eigen::Vector3d, 3> gyro_bias_dps{};  // per IMU, sensor axes
+  std::array<Eigen::Vector3d, 3> rotation_axis_sensor{};  // each segment's rotation axis, sensor frame
   std::uint64_t imu_clipped_samples = 0;
-  JointAngleTrack joint_angles;                // at the IMU rate
+  JointAngleTrack joint_angles;  // at the IMU rate
   std::vector<double> ecg_beats_s;
   std::optional<LeadOffTruth> lead_off;
 };
@@ -42,9 +42,11 @@ struct SimulatedSession {
   SimulatorSettings settings;
   Montage montage;
   DeviceInfo device_info;
-  std::vector<EmgBlock> emg;    // consecutive blocks of settings.emg_samples_per_frame samples (last may be short)
-  std::vector<ImuBlock> imu;    // blocks of all sensors, each sensor's blocks consecutive, sorted by sensor then time
-  std::vector<Event> events;    // set start/stop markers and lead-off, time order; time_s = device time (s)
+  std::vector<EmgBlock>
+      emg;  // consecutive blocks of settings.emg_samples_per_frame samples (last may be short)
+  std::vector<ImuBlock>
+      imu;  // blocks of all sensors, each sensor's blocks consecutive, sorted by sensor then time
+  std::vector<Event> events;  // set start/stop markers and lead-off, time order; time_s = device time (s)
   SessionTruth truth;
 
   // The whole EMG stream as [samples x channels] counts (concatenated blocks).

@@ -34,10 +34,10 @@ bool scenario_applies(Scenario scenario, Exercise exercise) noexcept;
 // Movement timing of one repetition. Each phase duration is drawn per rep uniformly in
 // nominal * [1 - jitter_fraction, 1 + jitter_fraction].
 struct Tempo {
-  double concentric_s = 2.0;   // lifting (bridge: hips up; clamshell: knee opens)
-  double hold_s = 1.0;         // isometric hold at the top
-  double eccentric_s = 2.0;    // lowering
-  double rest_s = 2.0;         // still between reps
+  double concentric_s = 2.0;  // lifting (bridge: hips up; clamshell: knee opens)
+  double hold_s = 1.0;        // isometric hold at the top
+  double eccentric_s = 2.0;   // lowering
+  double rest_s = 2.0;        // still between reps
   double jitter_fraction = 0.1;
 };
 
@@ -60,26 +60,26 @@ struct Contaminants {
 struct SimulatorSettings {
   Exercise exercise = Exercise::bridge;  // bridge or clamshell
   Scenario scenario = Scenario::good;
-  int reps = 10;                         // repetitions in the set (1..200)
-  std::uint64_t seed = 1;                // same seed => identical samples and bytes
-  double emg_rate_hz = 2000.0;           // 1000..4000
-  double imu_rate_hz = 200.0;            // 50..1000
-  double snr_db = 30.0;                  // 10*log10(P_signal/P_noise) per channel during its activity; 0..60
+  int reps = 10;                // repetitions in the set (1..200)
+  std::uint64_t seed = 1;       // same seed => identical samples and bytes
+  double emg_rate_hz = 2000.0;  // 1000..4000
+  double imu_rate_hz = 200.0;   // 50..1000
+  double snr_db = 30.0;         // 10*log10(P_signal/P_noise) per channel during its activity; 0..60
   Contaminants contaminants;
   Tempo tempo;
-  double initial_still_s = 3.0;          // still before anything happens (IMU fusion start-up), >= 3
-  double lead_in_s = 1.0;                // set-start marker to the first rep's movement onset
-  double tail_s = 1.0;                   // set-stop marker to the end of the session
-  bool mvc_trials = false;               // prepend one 3-s maximal contraction per muscle
-  double mvc_contraction_s = 3.0;        // per MVC trial: ramp up 0.5 s, plateau, ramp down 0.5 s
-  double mvc_rest_s = 3.0;               // rest after each MVC trial
-  double gyro_bias_dps = 1.0;            // per-axis constant gyro bias drawn in [-x, +x] per IMU axis
-  double accel_noise_g = 0.002;          // white accelerometer noise, RMS per axis (g)
-  double gyro_noise_dps = 0.07;          // white gyroscope noise, RMS per axis (°/s)
-  int emg_samples_per_frame = 20;        // EMG_BLOCK size (10 ms at 2 kHz)
-  int imu_samples_per_frame = 4;         // IMU_BLOCK size (20 ms at 200 Hz)
-  double duration_limit_s = 0.0;         // > 0: stop the session at this device time (s)
-  std::uint16_t device_id = 0x5151;      // DEVICE_INFO / frame header device id
+  double initial_still_s = 3.0;      // still before anything happens (IMU fusion start-up), >= 3
+  double lead_in_s = 1.0;            // set-start marker to the first rep's movement onset
+  double tail_s = 1.0;               // set-stop marker to the end of the session
+  bool mvc_trials = false;           // prepend one 3-s maximal contraction per muscle
+  double mvc_contraction_s = 3.0;    // per MVC trial: ramp up 0.5 s, plateau, ramp down 0.5 s
+  double mvc_rest_s = 3.0;           // rest after each MVC trial
+  double gyro_bias_dps = 1.0;        // per-axis constant gyro bias drawn in [-x, +x] per IMU axis
+  double accel_noise_g = 0.002;      // white accelerometer noise, RMS per axis (g)
+  double gyro_noise_dps = 0.07;      // white gyroscope noise, RMS per axis (°/s)
+  int emg_samples_per_frame = 20;    // EMG_BLOCK size (10 ms at 2 kHz)
+  int imu_samples_per_frame = 4;     // IMU_BLOCK size (20 ms at 200 Hz)
+  double duration_limit_s = 0.0;     // > 0: stop the session at this device time (s)
+  std::uint16_t device_id = 0x5151;  // DEVICE_INFO / frame header device id
 };
 
 // Throws std::invalid_argument with a message a user can act on when a setting is out of range or the

@@ -119,10 +119,18 @@ json truth_to_json(const SimulatedSession& session) {
   for (const Event& e : session.events) {
     json je = {{"time_s", e.time_s}};
     switch (e.kind) {
-      case EventKind::set_start: je["kind"] = "set_start"; break;
-      case EventKind::set_stop: je["kind"] = "set_stop"; break;
-      case EventKind::lead_off: je["kind"] = "lead_off"; break;
-      default: je["kind"] = "other"; break;
+      case EventKind::set_start:
+        je["kind"] = "set_start";
+        break;
+      case EventKind::set_stop:
+        je["kind"] = "set_stop";
+        break;
+      case EventKind::lead_off:
+        je["kind"] = "lead_off";
+        break;
+      default:
+        je["kind"] = "other";
+        break;
     }
     if (e.kind == EventKind::lead_off) {
       je["channel"] = e.channel;
@@ -134,7 +142,8 @@ json truth_to_json(const SimulatedSession& session) {
   }
 
   json angles = json::object();
-  for (std::size_t a = 0; a < t.joint_angles.names.size(); ++a) angles[t.joint_angles.names[a]] = t.joint_angles.values_deg[a];
+  for (std::size_t a = 0; a < t.joint_angles.names.size(); ++a)
+    angles[t.joint_angles.names[a]] = t.joint_angles.values_deg[a];
 
   json imus = json::array();
   for (std::size_t i = 0; i < m.imu.size(); ++i) {
@@ -177,8 +186,9 @@ json truth_to_json(const SimulatedSession& session) {
       {"emg_channels", channels},
       {"imus", imus},
       {"imu_clipped_samples", t.imu_clipped_samples},
-      {"set", {{"start_s", sch.set_start_s >= 0 ? json(sch.set_start_s) : json(nullptr)},
-               {"stop_s", sch.set_stop_s >= 0 ? json(sch.set_stop_s) : json(nullptr)}}},
+      {"set",
+       {{"start_s", sch.set_start_s >= 0 ? json(sch.set_start_s) : json(nullptr)},
+        {"stop_s", sch.set_stop_s >= 0 ? json(sch.set_stop_s) : json(nullptr)}}},
       {"reps", reps},
       {"mvc_trials", mvc},
       {"events", events},
