@@ -144,6 +144,33 @@ TEST(RecordE2E, CleanSessionIsBitExactWithTheSimulator) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(RecordE2E, SimulateCommandOnAPtyIntoRecordIsBitExact) {
+  // Both real binaries: `glutescope simulate --pty` is the wearable, `glutescope record` reads it.
+  const auto dir = make_temp_dir("simcli");
+  Glutescope simulator({"simulate", "--pty", "--seed", "21", "--reps", "1", "--duration-limit", "3", "--speed", "4"},
+                       dir / "sim.txt");
+  std::string pty;
+  for (int i = 0; i < 500 && pty.empty(); ++i) {
+    const std::string out = simulator.output();
+    if (const auto at = out.find("pty: "); at != std::string::npos && out.find('\n', at) != std::string::npos) {
+      pty = out.substr(at + 5, out.find('\n', at) - at - 5);
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_FALSE(pty.empty()) << simulator.output();
+  Glutescope rec({"record", "--port", pty, "--subject", "S010", "--out", (dir / "s.h5").string()}, dir / "rec.txt");
+  ASSERT_EQ(simulator.wait(60s), 0) << simulator.output();  // exits once the recorder has read every byte
+  rec.signal(SIGINT);
+  ASSERT_EQ(rec.wait(), 0) << rec.output();
+  const auto session = sim::simulate(short_session(3.0, 21));
+  store::SessionReader r(dir / "s.h5");
+  EXPECT_EQ(r.emg_rows(), session.truth.emg_samples);
+  for (std::uint8_t s = 0; s < 3; ++s) EXPECT_EQ(r.imu_rows(s), session.truth.imu_samples);
+  expect_samples_match(r, session);
+  EXPECT_TRUE(r.gaps().empty());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(RecordE2E, CorruptionIsAccountedExactly) {
   const auto dir = make_temp_dir("corrupt");
   const auto session = sim::simulate(short_session(4.0, 5));
