@@ -6,6 +6,21 @@
 #include "store/session_writer_thread.hpp"
 
 namespace glutescope::pipeline {
+namespace {
+
+// The store's messages carry HDF5's whole error stack; the operator needs the cause in one line.
+std::string short_cause(const std::string& what) {
+  const std::string key = "error message = '";
+  if (const auto at = what.find(key); at != std::string::npos) {
+    const auto end = what.find('\'', at + key.size());
+    return what.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
+  }
+  std::string line = what.substr(0, what.find('\n'));
+  if (line.size() > 200) line = line.substr(0, 200) + "...";
+  return line;
+}
+
+}  // namespace
 
 SessionOutput::SessionOutput(const std::filesystem::path& path, const DeviceInfo& device, Montage montage,
                              const std::string& subject_id, bool force, double host_clock_at_start_s)
@@ -71,9 +86,9 @@ bool SessionOutput::close() noexcept {
     thread_->close();
   } catch (const std::exception& e) {
     failed_ = true;
-    failure_ = fmt::format("writing {} failed: {}. What was written before stays readable (glutescope info; "
-                           "glutescope recover {} if it says \"recording\")",
-                           path_.string(), e.what(), path_.string());
+    failure_ = fmt::format("writing {} failed ({}): recording stopped; what was written before is kept, run "
+                           "'glutescope recover {}' to close the file",
+                           path_.string(), short_cause(e.what()), path_.string());
   }
   if (failed_ && failure_.empty()) {
     failure_ = fmt::format("writing {} failed", path_.string());
