@@ -590,6 +590,31 @@ void BleTransport::write_control(std::span<const std::uint8_t> frame) {
   }
 }
 
+bool BleTransport::write_all(std::span<const std::uint8_t> bytes, std::chrono::milliseconds timeout) {
+  if (!link_) {
+    return false;
+  }
+  const auto saved = settings_.call_timeout;
+  settings_.call_timeout = timeout;
+  bool ok = true;
+  try {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      if (bytes[i] == 0x00) {
+        write_control(bytes.subspan(start, i + 1 - start));
+        start = i + 1;
+      }
+    }
+    if (start < bytes.size()) {
+      write_control(bytes.subspan(start));
+    }
+  } catch (const TransportError&) {
+    ok = false;
+  }
+  settings_.call_timeout = saved;
+  return ok;
+}
+
 std::uint16_t BleTransport::mtu() const noexcept { return link_ ? link_->mtu : 0; }
 
 BleNotifyPath BleTransport::notify_path() const noexcept { return link_ ? link_->path : BleNotifyPath::none; }

@@ -71,6 +71,9 @@ class BleTransport final : public ByteSource {
   // Returns concatenated notification payloads. A link loss (notification fd HUP, Device1.Connected
   // false, device object removed) returns ReadStatus::closed and closes the transport.
   ReadResult read_some(std::span<std::uint8_t> buffer, std::chrono::milliseconds timeout) override;
+  // Sends protocol frames to the control characteristic: each 0x00-terminated COBS frame in `bytes`
+  // is one WriteValue (type "request", acknowledged). False if the link is gone or a write failed.
+  bool write_all(std::span<const std::uint8_t> bytes, std::chrono::milliseconds timeout) override;
   void close() noexcept override;
   [[nodiscard]] bool is_open() const noexcept override;
   [[nodiscard]] std::string describe() const override;

@@ -1,5 +1,6 @@
 #include "ble/ble_test_support.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -82,6 +83,12 @@ PrivateSystemBus::PrivateSystemBus() {
   pid_ = ::fork();
   if (pid_ == 0) {
     ::close(pipe_fds[0]);
+    // dbus-daemon's own chatter (e.g. "Failed to set fd limit" when not privileged) goes to a log.
+    const std::string log = (dir_ / "dbus-daemon.log").string();
+    const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (log_fd >= 0) {
+      ::dup2(log_fd, STDERR_FILENO);
+    }
     const std::string config_arg = "--config-file=" + config.string();
     const std::string print_arg = "--print-address=" + std::to_string(pipe_fds[1]);
     ::execlp("dbus-daemon", "dbus-daemon", "--nofork", "--nopidfile", config_arg.c_str(), print_arg.c_str(),
