@@ -1,0 +1,127 @@
+#include "pipeline/montage_file.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/core.h>
+#include <toml++/toml.h>
+
+namespace glutescope::pipeline {
+namespace {
+
+std::string required_string(const toml::table& entry, const char* key, const std::string& where) {
+  const auto value = entry[key].value<std::string>();
+  if (!value || value->empty()) throw std::runtime_error(fmt::format("{}: missing or empty '{}'", where, key));
+  return *value;
+}
+
+std::string joined_labels(const auto& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item.label;
+  }
+  return out;
+}
+
+}  // namespace
+
+Montage parse_montage_toml(const std::string& text, const std::string& source_name) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw std::runtime_error(fmt::format("{}:{}: {}", source_name, e.source().begin.line, e.description()));
+  }
+  Montage m;
+  const toml::array* emg = doc["emg"].as_array();
+  if (emg == nullptr || emg->empty()) {
+    throw std::runtime_error(fmt::format("{}: no [[emg]] entries (one per device channel, in device order)",
+                                         source_name));
+  }
+  for (std::size_t i = 0; i < emg->size(); ++i) {
+    const std::string where = fmt::format("{}: [[emg]] entry {}", source_name, i + 1);
+    const toml::table* entry = (*emg)[i].as_table();
+    if (entry == nullptr) throw std::runtime_error(where + ": not a table");
+    EmgChannel c;
+    c.label = required_string(*entry, "label", where);
+    const std::string muscle = required_string(*entry, "muscle", where);
+    const auto parsed_muscle = parse_muscle(muscle);
+    if (!parsed_muscle) {
+      throw std::runtime_error(fmt::format(
+          "{} ({}): unknown muscle '{}' (gluteus_maximus, gluteus_medius, erector_spinae_lumbar, biceps_femoris, "
+          "tensor_fasciae_latae, other)", where, c.label, muscle));
+    }
+    c.muscle = *parsed_muscle;
+    const std::string side = required_string(*entry, "side", where);
+    const auto parsed_side = parse_side(side);
+    if (!parsed_side) {
+      throw std::runtime_error(
+          fmt::format("{} ({}): unknown side '{}' (left, right, midline, unknown)", where, c.label, side));
+    }
+    c.side = *parsed_side;
+    c.electrode_site = (*entry)["site"].value_or(std::string{});
+    m.emg.push_back(std::move(c));
+  }
+  if (const toml::array* imu = doc["imu"].as_array()) {
+    for (std::size_t i = 0; i < imu->size(); ++i) {
+      const std::string where = fmt::format("{}: [[imu]] entry {}", source_name, i + 1);
+      const toml::table* entry = (*imu)[i].as_table();
+      if (entry == nullptr) throw std::runtime_error(where + ": not a table");
+      ImuSensor s;
+      s.label = required_string(*entry, "label", where);
+      const std::string segment = required_string(*entry, "segment", where);
+      const auto parsed = parse_segment(segment);
+      if (!parsed) {
+        throw std::runtime_error(fmt::format(
+            "{} ({}): unknown segment '{}' (sacrum, thigh_left, thigh_right, other)", where, s.label, segment));
+      }
+      s.segment = *parsed;
+      s.site = (*entry)["site"].value_or(std::string{});
+      m.imu.push_back(std::move(s));
+    }
+  }
+  return m;
+}
+
+Montage load_montage_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("cannot read montage file {}", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_montage_toml(text.str(), path);
+}
+
+Montage match_montage(const Montage& montage, const DeviceInfo& device) {
+  if (montage.emg.size() != device.emg.size()) {
+    throw std::runtime_error(fmt::format(
+        "montage has {} EMG channels but the device reports {} ({}): use a montage made for this device",
+        montage.emg.size(), device.emg.size(), joined_labels(device.emg)));
+  }
+  for (std::size_t i = 0; i < montage.emg.size(); ++i) {
+    if (montage.emg[i].label != device.emg[i].label) {
+      throw std::runtime_error(fmt::format(
+          "montage channel {} is '{}' but the device calls it '{}' (device channels: {})", i + 1,
+          montage.emg[i].label, device.emg[i].label, joined_labels(device.emg)));
+    }
+  }
+  if (montage.imu.size() != device.imu.size()) {
+    throw std::runtime_error(fmt::format("montage has {} IMUs but the device reports {} ({})", montage.imu.size(),
+                                         device.imu.size(), joined_labels(device.imu)));
+  }
+  for (std::size_t i = 0; i < montage.imu.size(); ++i) {
+    if (montage.imu[i].label != device.imu[i].label) {
+      throw std::runtime_error(fmt::format("montage IMU {} is '{}' but the device calls it '{}'", i + 1,
+                                           montage.imu[i].label, device.imu[i].label));
+    }
+  }
+  Montage matched = montage;
+  for (std::size_t i = 0; i < matched.emg.size(); ++i) {
+    matched.emg[i].gain = device.emg[i].gain;
+    matched.emg[i].microvolts_per_count = device.emg[i].microvolts_per_count;
+  }
+  return matched;
+}
+
+}  // namespace glutescope::pipeline
