@@ -36,6 +36,8 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "io/ble_transport.hpp"
+#include "simulator/frames.hpp"
+#include "simulator/session.hpp"
 
 namespace {
 
@@ -48,6 +50,8 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string stream_file;              // bytes to notify (protocol v1 frames)
+  double simulate_s = 0.0;              // > 0: stream the simulator's session of this length instead
+  std::uint64_t seed = 1;               //      (glutescope::sim, bridge, good scenario, this seed)
   std::string address = "C0:FF:EE:00:00:01";
   std::string name = "glutescope-sim";
   int mtu = 185;                        // ATT MTU, 23..247 (notification payload = mtu - 3)
@@ -82,6 +86,8 @@ Options parse(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--stream") o.stream_file = value();
+    else if (a == "--simulate") o.simulate_s = std::stod(value());
+    else if (a == "--seed") o.seed = std::stoull(value());
     else if (a == "--address") o.address = value();
     else if (a == "--name") o.name = value();
     else if (a == "--mtu") o.mtu = std::stoi(value());
@@ -105,6 +111,15 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+// The session `--simulate S --seed N` streams; tests generate the same one in memory as ground truth.
+glutescope::sim::SimulatorSettings simulated_session_settings(const Options& o) {
+  glutescope::sim::SimulatorSettings settings;
+  settings.seed = o.seed;
+  settings.reps = 2;
+  settings.duration_limit_s = o.simulate_s;
+  return settings;
+}
+
 std::uint64_t monotonic_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -120,6 +135,8 @@ class FakePeripheral {
         usage("cannot read " + o_.stream_file);
       }
       stream_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } else if (o_.simulate_s > 0.0) {
+      stream_ = glutescope::sim::encode_frames(glutescope::sim::simulate(simulated_session_settings(o_)));
     }
     std::string dev = o_.address;
     std::replace(dev.begin(), dev.end(), ':', '_');
