@@ -17,4 +17,9 @@ struct UserError : std::runtime_error {
   int status;
 };
 
+// glutescope record / info / recover (docs/RECORDING.md).
+void add_record_command(CLI::App& app, int& exit_status);
+void add_info_command(CLI::App& app, int& exit_status);
+void add_recover_command(CLI::App& app, int& exit_status);
+
 }  // namespace glutescope::cli

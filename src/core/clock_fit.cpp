@@ -77,6 +77,12 @@ ClockMapping ClockFit::mapping() const noexcept {
   // delay = host − device = offset + drift·device  ⇒  host = offset + (1 + drift)·device.
   m.offset_s = mean_y - drift * mean_x;
   m.windows = n;
+  double sum_sq = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double r = point(i).delay_s - (m.offset_s + drift * point(i).device_s);
+    sum_sq += r * r;
+  }
+  m.residual_rms_s = std::sqrt(sum_sq / static_cast<double>(n));
   return m;
 }
 

@@ -92,7 +92,7 @@ void DeviceModel::consume(const protocol::Frame& frame, const protocol::Message&
 void DeviceModel::on_info(const gsp_device_info& wire, const gsp_header& header) {
   DeviceInfo info = protocol::to_device_info(wire, header.device_id);
   if (!info_) {
-    sink_.on_device_info(info);  // may throw: the device is rejected
+    sink_.on_device_info(info);
     info_ = std::move(info);
     return;
   }

@@ -15,8 +15,8 @@
 // Blocks that arrive before the first DEVICE_INFO cannot be interpreted safely (channel layout) and are
 // dropped and counted; the recorder asks for DEVICE_INFO whenever it (re)connects.
 //
-// Threading contract: one thread (the acquisition thread). consume() is noexcept apart from the sink's
-// on_device_info (which may throw to reject a device); after warm-up it does not allocate.
+// Threading contract: one thread (the acquisition thread). After warm-up consume() does not allocate
+// (DEVICE_INFO and event frames aside); it throws only what the sink throws, and sinks must not.
 #pragma once
 
 #include <array>
@@ -39,7 +39,8 @@ class DeviceSink {
   DeviceSink(const DeviceSink&) = delete;
   DeviceSink& operator=(const DeviceSink&) = delete;
 
-  // First DEVICE_INFO of the session. May throw (e.g. the montage does not match): consume() lets it through.
+  // First DEVICE_INFO of the session. Must not throw (the StreamDecoder calling consume() is noexcept):
+  // a sink that rejects the device (montage mismatch) keeps the error for its owner to raise.
   virtual void on_device_info(const DeviceInfo& info) = 0;
   virtual void on_emg(const EmgBlock& block) = 0;
   virtual void on_imu(const ImuBlock& block) = 0;

@@ -1,0 +1,69 @@
+// glutescope record: a thin wrapper around pipeline::run_recording (docs/RECORDING.md).
+#include <csignal>
+#include <cstdio>
+
+#include <fmt/core.h>
+
+#include "cli/commands.hpp"
+#include "pipeline/recorder.hpp"
+
+namespace glutescope::cli {
+namespace {
+
+extern "C" void on_stop_signal(int /*signal*/) { pipeline::request_stop(); }
+
+void install_stop_handlers() {
+  struct sigaction action{};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  // A vanished reader of our stdout/stderr must not kill the recording mid-write.
+  std::signal(SIGPIPE, SIG_IGN);
+  // A file size limit (ulimit -f) becomes a write error (EFBIG) the writer reports, not a silent kill.
+  std::signal(SIGXFSZ, SIG_IGN);
+}
+
+}  // namespace
+
+void add_record_command(CLI::App& app, int& exit_status) {
+  auto options = std::make_shared<pipeline::RecordOptions>(pipeline::kDefaultRecordOptions);
+  auto out = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("record", "Record a session from a glutescope wearable on a serial port into "
+                                               "an HDF5 session file (docs/RECORDING.md)");
+  cmd->add_option("--port", options->port, "Serial port of the wearable, e.g. /dev/ttyACM0 (a symlink is followed "
+                                           "again at every reconnect)")->required();
+  cmd->add_option("--baud", options->baud_rate, "Baud rate (ignored by USB CDC-ACM and pseudo-terminals)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--montage", options->montage_path,
+                  "Montage TOML (docs/MONTAGE.md); default: the built-in 8-channel montage "
+                  "(datasets/montage-default.toml)");
+  cmd->add_option("--subject", options->subject_id, "Pseudonymous subject code, e.g. S017 (no names)")->required();
+  cmd->add_option("--out", *out, "Output session file (.h5); never overwritten without --force")->required();
+  cmd->add_option("--duration", options->duration_s, "Stop after this many seconds (default: until Ctrl-C)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--force", options->force, "Replace an existing output file");
+  cmd->add_option("--stall-timeout", options->stall_timeout_s,
+                  "Seconds without data before the device counts as lost and is reopened")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--control", options->control_fifo,
+                  "Named pipe to create for marker commands ('start bridge', 'stop', 'note TEXT', ...)");
+  cmd->add_option("--markers", options->markers_path, "Script of '<seconds> <command>' lines applied at those "
+                                                      "session times");
+  cmd->add_flag("!--no-keys", options->keyboard, "Do not read single-key markers from the terminal");
+  cmd->callback([options, out, &exit_status] {
+    options->out = *out;
+    install_stop_handlers();
+    pipeline::clear_stop_request();
+    try {
+      const pipeline::RecordSummary summary = pipeline::run_recording(*options);
+      fmt::print(stdout, "{}", pipeline::format_summary(summary));
+      std::fflush(stdout);
+      exit_status = 0;
+    } catch (const pipeline::RecordingError& e) {
+      throw UserError(e.what(), 1);
+    }
+  });
+}
+
+}  // namespace glutescope::cli

@@ -1,0 +1,380 @@
+#include "pipeline/recorder.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "core/montage.hpp"
+#include "devices/device_model.hpp"
+#include "devices/stream_decoder.hpp"
+#include "io/serial_transport.hpp"
+#include "pipeline/control_input.hpp"
+#include "pipeline/link_supervisor.hpp"
+#include "pipeline/markers.hpp"
+#include "pipeline/montage_file.hpp"
+#include "pipeline/session_output.hpp"
+
+namespace glutescope::pipeline {
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "request_stop must be async-signal-safe");
+
+double steady_now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Fails early, before any device is touched, for an output that cannot be written.
+void check_output_path(const std::filesystem::path& out, bool force) {
+  if (out.empty()) throw RecordingError("no output file given (--out FILE.h5)");
+  std::error_code ec;
+  if (std::filesystem::exists(out, ec) && !force) {
+    throw RecordingError(fmt::format("{} already exists: choose another name or add --force to replace it",
+                                     out.string()));
+  }
+  if (std::filesystem::is_directory(out, ec)) throw RecordingError(fmt::format("{} is a directory", out.string()));
+  const std::filesystem::path dir = out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw RecordingError(fmt::format("cannot write {}: directory {} does not exist", out.string(), dir.string()));
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    throw RecordingError(fmt::format("cannot write {}: no write permission in {}", out.string(), dir.string()));
+  }
+}
+
+// One choice per (muscle, side) of the montage, for the 'm' key.
+std::vector<MarkerCommand> mvc_choices(const Montage& montage) {
+  std::vector<MarkerCommand> choices;
+  for (const EmgChannel& c : montage.emg) {
+    if (c.muscle == Muscle::other) continue;
+    const bool seen = std::any_of(choices.begin(), choices.end(), [&](const MarkerCommand& m) {
+      return m.muscle == c.muscle && m.side == c.side;
+    });
+    if (seen) continue;
+    MarkerCommand m;
+    m.verb = MarkerCommand::Verb::start;
+    m.exercise = Exercise::mvc;
+    m.muscle = c.muscle;
+    m.side = c.side;
+    choices.push_back(m);
+  }
+  return choices;
+}
+
+// Receives the device model's output on the acquisition thread and forwards it to the session writer
+// thread. DEVICE_INFO opens the session file; anything earlier (operator markers) waits for it.
+class RecordingSink final : public devices::DeviceSink {
+ public:
+  RecordingSink(const RecordOptions& options, Montage montage, double session_start_host_s)
+      : options_(options), montage_(std::move(montage)), session_start_host_s_(session_start_host_s) {}
+
+  // StreamDecoder::feed is noexcept: errors are kept and raised by the loop after feed returns.
+  void on_device_info(const DeviceInfo& info) override {
+    if (output_ || error_) return;
+    try {
+      Montage matched = match_montage(montage_, info);
+      emg_channels_ = static_cast<std::uint32_t>(info.emg.size());
+      emg_rate_hz_ = info.emg_rate_hz;
+      imu_count_ = info.imu.size();
+      output_ = std::make_unique<SessionOutput>(options_.out, info, std::move(matched), options_.subject_id,
+                                                options_.force, session_start_host_s_);
+      fmt::print(options_.log, "device {} (firmware {}): {} EMG channels at {} Hz, {} IMUs; recording to {}\n",
+                 info.serial_number, info.firmware_version, info.emg.size(), info.emg_rate_hz, info.imu.size(),
+                 options_.out.string());
+      for (const Event& e : pending_events_) output_->add_event(e);
+      pending_events_.clear();
+    } catch (const std::exception& e) {
+      error_ = e.what();
+    }
+  }
+  void on_emg(const EmgBlock& block) override {
+    if (output_) output_->append(block);
+  }
+  void on_imu(const ImuBlock& block) override {
+    if (output_) output_->append(block);
+  }
+  void on_gap(const Gap& gap) override {
+    if (output_) output_->add_gap(gap);
+  }
+  void on_event(const Event& event) override { add_event(event); }
+
+  void add_event(const Event& event) {
+    ++events_;
+    if (output_) {
+      output_->add_event(event);
+    } else {
+      pending_events_.push_back(event);
+    }
+  }
+
+  [[nodiscard]] const std::optional<std::string>& error() const noexcept { return error_; }
+  [[nodiscard]] SessionOutput* output() noexcept { return output_.get(); }
+  [[nodiscard]] std::uint64_t events() const noexcept { return events_; }
+  [[nodiscard]] std::uint32_t emg_channels() const noexcept { return emg_channels_; }
+  [[nodiscard]] double emg_rate_hz() const noexcept { return emg_rate_hz_; }
+  [[nodiscard]] std::size_t imu_count() const noexcept { return imu_count_; }
+
+ private:
+  const RecordOptions& options_;
+  Montage montage_;
+  double session_start_host_s_;
+  std::unique_ptr<SessionOutput> output_;
+  std::vector<Event> pending_events_;
+  std::optional<std::string> error_;
+  std::uint64_t events_ = 0;
+  std::uint32_t emg_channels_ = 0;
+  double emg_rate_hz_ = 0.0;
+  std::size_t imu_count_ = 0;
+};
+
+// Asks the device for its DEVICE_INFO and to stream (harmless if it already does).
+void greet_device(io::ByteSource& source, std::uint16_t& next_command_id) {
+  protocol::FrameStamper stamper(0, 0);
+  for (const auto opcode : {GSP_CMD_REQUEST_DEVICE_INFO, GSP_CMD_START}) {
+    gsp_command command{};
+    command.command_id = next_command_id++;
+    command.opcode = static_cast<std::uint8_t>(opcode);
+    const auto bytes = protocol::encode_command(stamper.stamp(0), command);
+    source.write_all(bytes, std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace
+
+void request_stop() noexcept { g_stop_requested.store(true); }
+void clear_stop_request() noexcept { g_stop_requested.store(false); }
+
+RecordSummary run_recording(const RecordOptions& options) {
+  // ---- Configuration: every check that needs no device comes first.
+  if (options.subject_id.empty()) throw RecordingError("no subject id given (--subject ID, a pseudonymous code)");
+  if (!(options.stall_timeout_s > 0.0)) throw RecordingError("--stall-timeout must be > 0 s");
+  if (options.duration_s < 0.0) throw RecordingError("--duration must be >= 0 s");
+  check_output_path(options.out, options.force);
+  Montage montage;
+  std::vector<ScriptedMarker> script;
+  try {
+    montage = options.montage_path.empty() ? default_montage() : load_montage_file(options.montage_path);
+    if (!options.markers_path.empty()) script = load_marker_script(options.markers_path);
+  } catch (const std::runtime_error& e) {
+    throw RecordingError(e.what());
+  }
+  std::unique_ptr<io::ByteSource> source;
+  if (options.source_factory) {
+    source = options.source_factory();
+  } else {
+    if (options.port.empty()) throw RecordingError("no serial port given (--port PATH)");
+    source = std::make_unique<io::SerialTransport>(io::SerialSettings{options.port, options.baud_rate, true});
+  }
+  // The first open must succeed: a wrong path or a busy port is the user's to fix, not to wait for.
+  try {
+    source->open();
+  } catch (const io::TransportError& e) {
+    throw RecordingError(e.what());
+  }
+
+  const double start_s = steady_now_s();
+  LinkSupervisor link(LinkSettings{options.stall_timeout_s, 0.1, std::max(options.retry_max_s, 0.1)});
+  link.on_opened(start_s);
+  RecordingSink sink(options, montage, start_s);
+  devices::DeviceModel model(sink, start_s);
+  double read_time_s = start_s;
+  protocol::StreamDecoder decoder(
+      [&](const protocol::Frame& frame, const protocol::Message& message) { model.consume(frame, message, read_time_s); });
+  std::unique_ptr<ControlInput> control;
+  try {
+    control = std::make_unique<ControlInput>(
+        ControlSettings{options.control_fifo, options.keyboard, mvc_choices(montage), options.log});
+  } catch (const std::runtime_error& e) {
+    throw RecordingError(e.what());
+  }
+  SetTracker sets;
+  std::size_t next_scripted = 0;
+  std::uint16_t next_command_id = 1;
+  std::uint64_t disconnects = 0;
+
+  fmt::print(options.log, "recording subject {} from {} into {}{}\n", options.subject_id, source->describe(),
+             options.out.string(),
+             options.duration_s > 0.0 ? fmt::format(" for {} s", options.duration_s) : std::string());
+  if (control->keyboard_active()) fmt::print(options.log, "{}\n", key_help());
+  if (!options.control_fifo.empty()) fmt::print(options.log, "control pipe: {}\n", options.control_fifo);
+  greet_device(*source, next_command_id);
+
+  auto record_event = [&](Event e) {
+    fmt::print(options.log, "[{:8.2f} s] {}\n", e.time_s, describe(e));
+    sink.add_event(e);
+  };
+  auto apply_command = [&](const MarkerCommand& command, double time_s) {
+    std::vector<Event> events;
+    if (auto warning = sets.apply(command, time_s, events)) fmt::print(options.log, "{}\n", *warning);
+    for (Event& e : events) record_event(std::move(e));
+  };
+  auto lose_link = [&](double now_s, const std::string& why) {
+    if (!link.on_closed(now_s)) return;
+    ++disconnects;
+    decoder.reset();
+    Event e;
+    e.time_s = now_s - start_s;
+    e.kind = EventKind::disconnect;
+    e.text = why;
+    record_event(e);
+    fmt::print(options.log, "reconnecting to {} (retrying until the device is back, Ctrl-C to stop)\n",
+               source->describe());
+  };
+
+  std::array<std::uint8_t, 65536> buffer{};
+  double last_sync_s = start_s;
+  bool source_ended = false;
+  std::optional<std::string> failure;
+  const auto stop_flag_set = [&] { return g_stop_requested.load() || (options.stop != nullptr && options.stop->load()); };
+
+  while (!stop_flag_set() && !control->quit_requested()) {
+    const double now_s = steady_now_s();
+    const double session_s = now_s - start_s;
+    if (options.duration_s > 0.0 && session_s >= options.duration_s) break;
+    if (sink.error()) {
+      failure = *sink.error();
+      break;
+    }
+    if (SessionOutput* out = sink.output(); out != nullptr && out->failed()) {
+      failure = out->failure_message();
+      break;
+    }
+    // Operator commands: keys and FIFO (stamped on arrival), then the script (stamped with its own time).
+    for (const TimedCommand& tc : control->take()) {
+      MarkerCommand command = tc.command;
+      if (tc.toggle && sets.open_set() && sets.open_set()->exercise == command.exercise) {
+        command.verb = MarkerCommand::Verb::stop;
+      }
+      apply_command(command, tc.host_time_s - start_s);
+    }
+    while (next_scripted < script.size() && script[next_scripted].time_s <= session_s) {
+      apply_command(script[next_scripted].command, script[next_scripted].time_s);
+      ++next_scripted;
+    }
+
+    if (!source->is_open()) {
+      if (source_ended) break;
+      if (!link.open_due(now_s)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      try {
+        source->open();
+        link.on_opened(steady_now_s());
+        greet_device(*source, next_command_id);
+      } catch (const io::TransportError&) {
+        link.on_open_failed(steady_now_s());
+      }
+      continue;
+    }
+    const io::ReadResult r = source->read_some(buffer, std::chrono::milliseconds(50));
+    read_time_s = steady_now_s();
+    if (r.status == io::ReadStatus::data) {
+      const std::uint64_t frames_before = decoder.counters().frames_ok;
+      decoder.feed(std::span<const std::uint8_t>(buffer.data(), r.bytes));
+      if (decoder.counters().frames_ok > frames_before && link.on_data(read_time_s)) {
+        Event e;
+        e.time_s = read_time_s - start_s;
+        e.kind = EventKind::reconnect;
+        e.text = fmt::format("device back after {:.1f} s", read_time_s - link.outage_started_s());
+        record_event(e);
+      }
+    } else if (r.status == io::ReadStatus::closed) {
+      if (options.end_when_source_closes) {
+        source_ended = true;
+        break;
+      }
+      lose_link(read_time_s, fmt::format("{} closed (device unplugged or powered off?)", source->describe()));
+    } else if (link.stalled(read_time_s)) {
+      source->close();
+      lose_link(read_time_s, fmt::format("no data from {} for {:.1f} s", source->describe(), options.stall_timeout_s));
+    }
+    if (read_time_s - last_sync_s >= 1.0) {
+      last_sync_s = read_time_s;
+      if (SessionOutput* out = sink.output()) out->set_timing(model.clock());
+    }
+  }
+  source->close();
+  const double end_s = steady_now_s();
+  control.reset();
+
+  // ---- Final statistics and close. Even after a failure the file keeps what was written.
+  const auto& dc = decoder.counters();
+  const auto& mc = model.counters();
+  RecordSummary summary;
+  summary.file = options.out;
+  summary.duration_s = end_s - start_s;
+  summary.emg_samples = mc.emg_samples;
+  summary.emg_channels = sink.emg_channels();
+  summary.emg_rate_hz = sink.emg_rate_hz();
+  summary.imu_samples.assign(mc.imu_samples.begin(), mc.imu_samples.begin() + static_cast<std::ptrdiff_t>(sink.imu_count()));
+  summary.imu_lost_samples.assign(mc.imu_lost_samples.begin(),
+                                  mc.imu_lost_samples.begin() + static_cast<std::ptrdiff_t>(sink.imu_count()));
+  summary.frames = mc.frames;
+  summary.lost_frames = mc.lost_frames;
+  summary.emg_lost_samples = mc.emg_lost_samples;
+  summary.duplicate_frames = mc.duplicate_frames;
+  summary.duplicate_samples = mc.duplicate_samples;
+  summary.gaps = mc.gaps;
+  summary.crc_errors = dc.crc_errors;
+  summary.garbage_bytes = dc.garbage_bytes;
+  summary.other_frame_errors = dc.cobs_errors + dc.length_errors + dc.too_long + dc.payload_errors +
+                               dc.unknown_type + dc.unsupported_version;
+  summary.disconnects = disconnects;
+  summary.events = sink.events();
+  summary.clock_drift_ppm = model.clock().drift_ppm();
+
+  SessionOutput* out = sink.output();
+  if (out == nullptr) {
+    if (failure) throw RecordingError(*failure);
+    throw RecordingError(fmt::format(
+        "no DEVICE_INFO received from {} in {:.1f} s: nothing recorded (is it a glutescope device, and the baud "
+        "rate right?)", options.port.empty() ? std::string("the source") : options.port, summary.duration_s));
+  }
+  if (!failure && sets.open_set()) {
+    MarkerCommand stop;
+    stop.verb = MarkerCommand::Verb::stop;
+    stop.text = "recording ended";
+    apply_command(stop, end_s - start_s);
+  }
+  store::SessionStatistics stats;
+  stats.frames_received = dc.frames_ok;
+  stats.crc_errors = dc.crc_errors;
+  stats.lost_frames = mc.lost_frames;
+  stats.device_overflows = mc.device_overflows;
+  out->set_timing(model.clock());
+  out->set_statistics(stats);
+  const bool closed_ok = out->close();
+  summary.queue_overflow_blocks = out->queue_overflow_blocks();
+  if (failure) throw RecordingError(*failure);
+  if (!closed_ok) throw RecordingError(out->failure_message());
+  return summary;
+}
+
+std::string format_summary(const RecordSummary& s) {
+  std::string text = fmt::format("recorded {:.1f} s into {}\n", s.duration_s, s.file.string());
+  text += fmt::format("  EMG: {} samples x {} channels at {} Hz, {} lost\n", s.emg_samples, s.emg_channels,
+                      s.emg_rate_hz, s.emg_lost_samples);
+  for (std::size_t i = 0; i < s.imu_samples.size(); ++i) {
+    text += fmt::format("  IMU {}: {} samples, {} lost\n", i, s.imu_samples[i],
+                        i < s.imu_lost_samples.size() ? s.imu_lost_samples[i] : 0);
+  }
+  text += fmt::format("  frames: {} received, {} lost, {} duplicate; {} gaps; {} CRC errors; {} garbage bytes; "
+                      "{} other bad frames\n",
+                      s.frames, s.lost_frames, s.duplicate_frames, s.gaps, s.crc_errors, s.garbage_bytes,
+                      s.other_frame_errors);
+  text += fmt::format("  {} disconnects; {} events; device clock drift {:+.1f} ppm", s.disconnects, s.events,
+                      s.clock_drift_ppm);
+  if (s.queue_overflow_blocks > 0) text += fmt::format("; {} blocks dropped by the writer queue", s.queue_overflow_blocks);
+  text += "\n";
+  return text;
+}
+
+}  // namespace glutescope::pipeline

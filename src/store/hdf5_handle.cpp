@@ -1,0 +1,275 @@
+#include "store/hdf5_handle.hpp"
+
+#include <cstdlib>
+
+namespace glutescope::store {
+namespace {
+
+herr_t collect_error(unsigned /*n*/, const H5E_error2_t* error, void* client_data) {
+  auto& text = *static_cast<std::string*>(client_data);
+  if (!text.empty()) text += "; ";
+  text += error->func_name != nullptr ? error->func_name : "?";
+  text += ": ";
+  text += error->desc != nullptr ? error->desc : "";
+  char minor[128] = {};
+  if (H5Eget_msg(error->min_num, nullptr, minor, sizeof minor) > 0) {
+    text += " (";
+    text += minor;
+    text += ")";
+  }
+  return 0;
+}
+
+Hdf5Where at(const Hdf5Where& where, const std::string& name) {
+  return Hdf5Where{where.file, where.object + (where.object.empty() || where.object.back() == '/' ? "" : "/") +
+                                   name};
+}
+
+DataspaceHandle scalar_space(const Hdf5Where& where) {
+  return DataspaceHandle(checked(H5Screate(H5S_SCALAR), "create dataspace for", where));
+}
+
+DataspaceHandle vector_space(std::size_t n, const Hdf5Where& where) {
+  const hsize_t dims[1] = {n};
+  return DataspaceHandle(checked(H5Screate_simple(1, dims, nullptr), "create dataspace for", where));
+}
+
+AttributeHandle replace_attribute(hid_t object, const std::string& name, hid_t type, hid_t space,
+                                  const Hdf5Where& where) {
+  if (has_attribute(object, name)) {
+    check_status(H5Adelete(object, name.c_str()), "delete old attribute", at(where, "@" + name));
+  }
+  return AttributeHandle(
+      checked(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "create attribute",
+              at(where, "@" + name)));
+}
+
+std::size_t element_count(hid_t space) {
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  return n < 0 ? 0 : static_cast<std::size_t>(n);
+}
+
+std::vector<std::string> read_vlen_strings(hid_t object, bool is_attribute, const Hdf5Where& where) {
+  DataspaceHandle space(checked(is_attribute ? H5Aget_space(object) : H5Dget_space(object), "get dataspace of",
+                                where));
+  const std::size_t n = element_count(space.get());
+  DatatypeHandle stored(checked(is_attribute ? H5Aget_type(object) : H5Dget_type(object), "get type of", where));
+  if (H5Tget_class(stored.get()) != H5T_STRING) {
+    throw Hdf5Error("read " + where.object + " in " + where.file + ": expected a string, found another type");
+  }
+  std::vector<std::string> out;
+  out.reserve(n);
+  if (H5Tis_variable_str(stored.get()) > 0) {
+    DatatypeHandle memtype = vlen_utf8_type(where);
+    std::vector<char*> raw(n, nullptr);
+    const herr_t status = is_attribute ? H5Aread(object, memtype.get(), raw.data())
+                                       : H5Dread(object, memtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data());
+    check_status(status, "read strings", where);
+    for (char* s : raw) out.emplace_back(s != nullptr ? s : "");
+    for (char* s : raw) H5free_memory(s);
+  } else {
+    // Fixed-length strings (written by other tools, e.g. MATLAB): read as given, trim NUL padding.
+    const std::size_t size = H5Tget_size(stored.get());
+    std::vector<char> raw(n * size);
+    const herr_t status = is_attribute ? H5Aread(object, stored.get(), raw.data())
+                                       : H5Dread(object, stored.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data());
+    check_status(status, "read strings", where);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string s(raw.data() + i * size, size);
+      s.erase(s.find_last_not_of('\0') + 1);
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void silence_hdf5_errors() noexcept { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+std::string take_hdf5_error_stack() {
+  std::string text;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &text);
+  H5Eclear2(H5E_DEFAULT);
+  return text.empty() ? "no HDF5 error detail" : text;
+}
+
+void throw_hdf5_error(std::string_view action, std::string_view object, std::string_view file) {
+  std::string message(action);
+  if (!object.empty()) message.append(" ").append(object);
+  message.append(" in ").append(file).append(": ").append(take_hdf5_error_stack());
+  throw Hdf5Error(message);
+}
+
+DatatypeHandle vlen_utf8_type(const Hdf5Where& where) {
+  DatatypeHandle type(checked(H5Tcopy(H5T_C_S1), "copy string type for", where));
+  check_status(H5Tset_size(type.get(), H5T_VARIABLE), "make variable-length string type for", where);
+  check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "set UTF-8 on string type for", where);
+  return type;
+}
+
+bool has_attribute(hid_t object, const std::string& name) { return H5Aexists(object, name.c_str()) > 0; }
+
+bool has_link(hid_t group, const std::string& path) {
+  // Check each path component: H5Lexists fails (not false) when an intermediate group is missing.
+  std::string prefix;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t slash = path.find('/', start);
+    const std::string part = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (!part.empty()) {
+      prefix += (prefix.empty() ? "" : "/") + part;
+      if (H5Lexists(group, prefix.c_str(), H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return false;
+      }
+    }
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return true;
+}
+
+void write_string_attribute(hid_t object, const std::string& name, const std::string& value,
+                            const Hdf5Where& where) {
+  DatatypeHandle type = vlen_utf8_type(where);
+  DataspaceHandle space = scalar_space(where);
+  AttributeHandle attribute = replace_attribute(object, name, type.get(), space.get(), where);
+  const char* data = value.c_str();
+  check_status(H5Awrite(attribute.get(), type.get(), &data), "write attribute", at(where, "@" + name));
+}
+
+void write_string_array_attribute(hid_t object, const std::string& name, const std::vector<std::string>& values,
+                                  const Hdf5Where& where) {
+  DatatypeHandle type = vlen_utf8_type(where);
+  DataspaceHandle space = vector_space(values.size(), where);
+  AttributeHandle attribute = replace_attribute(object, name, type.get(), space.get(), where);
+  std::vector<const char*> data;
+  data.reserve(values.size());
+  for (const auto& v : values) data.push_back(v.c_str());
+  check_status(H5Awrite(attribute.get(), type.get(), data.data()), "write attribute", at(where, "@" + name));
+}
+
+template <typename T>
+void write_scalar_attribute(hid_t object, const std::string& name, T value, const Hdf5Where& where) {
+  DataspaceHandle space = scalar_space(where);
+  AttributeHandle attribute = replace_attribute(object, name, native_type<T>(), space.get(), where);
+  check_status(H5Awrite(attribute.get(), native_type<T>(), &value), "write attribute", at(where, "@" + name));
+}
+
+template <typename T>
+void write_array_attribute(hid_t object, const std::string& name, const std::vector<T>& values,
+                           const Hdf5Where& where) {
+  DataspaceHandle space = vector_space(values.size(), where);
+  AttributeHandle attribute = replace_attribute(object, name, native_type<T>(), space.get(), where);
+  check_status(H5Awrite(attribute.get(), native_type<T>(), values.data()), "write attribute",
+               at(where, "@" + name));
+}
+
+std::string read_string_attribute(hid_t object, const std::string& name, const Hdf5Where& where) {
+  const Hdf5Where here = at(where, "@" + name);
+  if (!has_attribute(object, name)) {
+    throw Hdf5Error("missing attribute " + here.object + " in " + where.file);
+  }
+  AttributeHandle attribute(checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), "open attribute", here));
+  auto values = read_vlen_strings(attribute.get(), true, here);
+  if (values.size() != 1) throw Hdf5Error("attribute " + here.object + " in " + where.file + " is not scalar");
+  return values.front();
+}
+
+template <typename T>
+T read_scalar_attribute(hid_t object, const std::string& name, const Hdf5Where& where) {
+  const Hdf5Where here = at(where, "@" + name);
+  if (!has_attribute(object, name)) {
+    throw Hdf5Error("missing attribute " + here.object + " in " + where.file);
+  }
+  AttributeHandle attribute(checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), "open attribute", here));
+  T value{};
+  check_status(H5Aread(attribute.get(), native_type<T>(), &value), "read attribute", here);
+  return value;
+}
+
+template <typename T>
+std::vector<T> read_array_attribute(hid_t object, const std::string& name, const Hdf5Where& where) {
+  const Hdf5Where here = at(where, "@" + name);
+  if (!has_attribute(object, name)) {
+    throw Hdf5Error("missing attribute " + here.object + " in " + where.file);
+  }
+  AttributeHandle attribute(checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), "open attribute", here));
+  DataspaceHandle space(checked(H5Aget_space(attribute.get()), "get dataspace of", here));
+  std::vector<T> values(element_count(space.get()));
+  if (!values.empty()) {
+    check_status(H5Aread(attribute.get(), native_type<T>(), values.data()), "read attribute", here);
+  }
+  return values;
+}
+
+template <typename T>
+void write_column(hid_t group, const std::string& name, const std::vector<T>& values, const Hdf5Where& where) {
+  const Hdf5Where here = at(where, name);
+  DataspaceHandle space = vector_space(values.size(), here);
+  DatasetHandle dataset(checked(
+      H5Dcreate2(group, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      "create dataset", here));
+  if (!values.empty()) {
+    check_status(H5Dwrite(dataset.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                 "write dataset", here);
+  }
+}
+
+void write_string_column(hid_t group, const std::string& name, const std::vector<std::string>& values,
+                         const Hdf5Where& where) {
+  const Hdf5Where here = at(where, name);
+  DatatypeHandle type = vlen_utf8_type(here);
+  DataspaceHandle space = vector_space(values.size(), here);
+  DatasetHandle dataset(checked(
+      H5Dcreate2(group, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      "create dataset", here));
+  std::vector<const char*> data;
+  data.reserve(values.size());
+  for (const auto& v : values) data.push_back(v.c_str());
+  if (!data.empty()) {
+    check_status(H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
+                 "write dataset", here);
+  }
+}
+
+template <typename T>
+std::vector<T> read_column(hid_t group, const std::string& name, const Hdf5Where& where) {
+  const Hdf5Where here = at(where, name);
+  if (!has_link(group, name)) throw Hdf5Error("missing dataset " + here.object + " in " + where.file);
+  DatasetHandle dataset(checked(H5Dopen2(group, name.c_str(), H5P_DEFAULT), "open dataset", here));
+  DataspaceHandle space(checked(H5Dget_space(dataset.get()), "get dataspace of", here));
+  std::vector<T> values(element_count(space.get()));
+  if (!values.empty()) {
+    check_status(H5Dread(dataset.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                 "read dataset", here);
+  }
+  return values;
+}
+
+std::vector<std::string> read_string_column(hid_t group, const std::string& name, const Hdf5Where& where) {
+  const Hdf5Where here = at(where, name);
+  if (!has_link(group, name)) throw Hdf5Error("missing dataset " + here.object + " in " + where.file);
+  DatasetHandle dataset(checked(H5Dopen2(group, name.c_str(), H5P_DEFAULT), "open dataset", here));
+  return read_vlen_strings(dataset.get(), false, here);
+}
+
+#define GLUTESCOPE_STORE_INSTANTIATE(T)                                                                      \
+  template void write_scalar_attribute<T>(hid_t, const std::string&, T, const Hdf5Where&);                  \
+  template void write_array_attribute<T>(hid_t, const std::string&, const std::vector<T>&, const Hdf5Where&); \
+  template T read_scalar_attribute<T>(hid_t, const std::string&, const Hdf5Where&);                         \
+  template std::vector<T> read_array_attribute<T>(hid_t, const std::string&, const Hdf5Where&);             \
+  template void write_column<T>(hid_t, const std::string&, const std::vector<T>&, const Hdf5Where&);        \
+  template std::vector<T> read_column<T>(hid_t, const std::string&, const Hdf5Where&);
+
+GLUTESCOPE_STORE_INSTANTIATE(std::uint8_t)
+GLUTESCOPE_STORE_INSTANTIATE(std::uint16_t)
+GLUTESCOPE_STORE_INSTANTIATE(std::int32_t)
+GLUTESCOPE_STORE_INSTANTIATE(std::uint32_t)
+GLUTESCOPE_STORE_INSTANTIATE(std::int64_t)
+GLUTESCOPE_STORE_INSTANTIATE(std::uint64_t)
+GLUTESCOPE_STORE_INSTANTIATE(double)
+#undef GLUTESCOPE_STORE_INSTANTIATE
+
+}  // namespace glutescope::store

@@ -1,0 +1,122 @@
+// Crash journal: an append-only file of raw records beside the session file (FILE.h5.journal).
+//
+// Why: HDF5 data reach the file only in whole chunks (≈0.5–1 s) and H5Fflush does not fsync
+// (research/imu-and-hdf5.md §2.3), so everything appended since the last durable HDF5 checkpoint is also
+// written here, one record per call, and fsync'd at least every SessionWriterOptions::journal_sync_interval_s.
+// Events, gaps, the timing fit and statistics live only here until close (SWMR forbids creating the
+// variable-length strings they need while recording).
+//
+// File layout (little-endian): 8-byte magic "GSJRNL01", then records:
+//   u32 payload_length, u32 crc32(type byte + payload) (zlib/IEEE 802.3 polynomial), u8 type, payload.
+// A reader stops at the first record whose length runs past the end or whose CRC fails (torn tail).
+//
+// Threading: a JournalWriter belongs to the session writer's thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/session_types.hpp"
+#include "store/session_format.hpp"
+
+namespace glutescope::store {
+
+enum class JournalRecordType : std::uint8_t {
+  emg_block = 1,
+  imu_block = 2,
+  event = 3,
+  gap = 4,
+  timing_fit = 5,
+  statistics = 6,
+};
+
+// A block as journaled. `continuation` = these rows continue a block whose first rows (and block-table entry)
+// were already in the HDF5 file when the journal was rotated: recovery appends them without a new block entry.
+struct JournalEmgBlock {
+  EmgBlock block;
+  bool continuation = false;
+};
+struct JournalImuBlock {
+  ImuBlock block;
+  bool continuation = false;
+};
+
+using JournalRecord =
+    std::variant<JournalEmgBlock, JournalImuBlock, Event, Gap, TimingFit, SessionStatistics>;
+
+struct JournalContents {
+  std::vector<JournalRecord> records;
+  std::uint64_t valid_bytes = 0;   // bytes up to the end of the last good record
+  std::uint64_t file_bytes = 0;
+  bool torn_tail = false;          // bytes after the last good record (crash mid-write, or corruption)
+};
+
+// Reads a journal; throws std::runtime_error naming the path if it cannot be read or has no valid magic.
+JournalContents read_journal(const std::filesystem::path& path);
+
+std::filesystem::path journal_path_for(const std::filesystem::path& session_path);
+
+class JournalWriter {
+ public:
+  // Creates (truncates) the journal and fsyncs it and its directory. Throws std::runtime_error naming the
+  // path (e.g. unwritable directory).
+  explicit JournalWriter(std::filesystem::path path);
+  JournalWriter(const JournalWriter&) = delete;
+  JournalWriter& operator=(const JournalWriter&) = delete;
+  ~JournalWriter();
+
+  // Append one record with a single write(2) (data reach the page cache: they survive a process crash).
+  // EMG counts are stored as int16 when `emg_int16`, else int32. Throws std::runtime_error on I/O error
+  // (ENOSPC included), naming the path.
+  void append(const EmgBlock& block, bool emg_int16, bool continuation = false);
+  void append(const ImuBlock& block, bool continuation = false);
+  void append(const Event& event);
+  void append(const Gap& gap);
+  void append(const TimingFit& fit);
+  void append(const SessionStatistics& statistics);
+
+  // fdatasync: the records survive power loss once this returns.
+  void sync();
+
+  // Start a fresh journal: write the new contents to PATH.tmp with `fill` (which calls append on this
+  // object), fsync, atomically rename over PATH, fsync the directory. A crash at any point leaves either
+  // the old or the new journal complete.
+  template <typename Fill>
+  void rotate(Fill&& fill) {
+    begin_rotation();
+    try {
+      fill(*this);
+      finish_rotation();
+    } catch (...) {
+      abort_rotation();  // keep appending to the old, complete journal
+      throw;
+    }
+  }
+
+  // Delete the journal (after the session file was closed durably).
+  void remove();
+
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+  [[nodiscard]] std::uint64_t bytes() const noexcept { return bytes_; }
+
+ private:
+  void write_record(JournalRecordType type);
+  void begin_rotation();
+  void finish_rotation();
+  void abort_rotation() noexcept;
+  void open_new(const std::filesystem::path& path);
+
+  std::filesystem::path path_;
+  int fd_ = -1;
+  int old_fd_ = -1;  // during rotation
+  std::uint64_t bytes_ = 0;
+  std::vector<std::uint8_t> buffer_;  // reused record buffer (type byte + payload)
+};
+
+// fsync the directory that holds `path` (makes a create/rename/unlink durable). Throws on error.
+void sync_directory_of(const std::filesystem::path& path);
+
+}  // namespace glutescope::store

@@ -1,0 +1,473 @@
+#include "store/session_reader.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <system_error>
+
+#include "store/hdf5_handle.hpp"
+#include "store/session_layout.hpp"
+
+namespace glutescope::store {
+namespace {
+
+struct StreamDatasets {
+  std::string group_path;
+  std::vector<DatasetHandle> data;  // EMG: data; IMU: accelerometer, gyroscope[, magnetometer]
+  DatasetHandle sample_index, block_first_row, block_host_time, block_device_time_us;
+};
+
+std::uint64_t dataset_rows(hid_t dataset, const Hdf5Where& where) {
+  DataspaceHandle space(checked(H5Dget_space(dataset), "get dataspace of", where));
+  hsize_t dims[2] = {0, 0};
+  if (H5Sget_simple_extent_dims(space.get(), dims, nullptr) < 0) throw_hdf5_error("get size of", where.object, where.file);
+  return dims[0];
+}
+
+template <typename T>
+std::vector<T> read_rows(hid_t dataset, std::uint64_t first, std::uint64_t rows, std::size_t width,
+                         const Hdf5Where& where) {
+  std::vector<T> out(rows * std::max<std::size_t>(width, 1));
+  if (rows == 0) return out;
+  DataspaceHandle file_space(checked(H5Dget_space(dataset), "get dataspace of", where));
+  const int rank = width == 0 ? 1 : 2;
+  const hsize_t start[2] = {first, 0};
+  const hsize_t count[2] = {rows, width};
+  check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+               "select rows of", where);
+  DataspaceHandle mem_space(checked(H5Screate_simple(rank, count, nullptr), "create dataspace for", where));
+  check_status(H5Dread(dataset, native_type<T>(), mem_space.get(), file_space.get(), H5P_DEFAULT, out.data()),
+               "read rows of", where);
+  return out;
+}
+
+int major_version(const std::string& version) {
+  int major = -1;
+  const auto dot = version.find('.');
+  const std::string head = version.substr(0, dot);
+  const auto [ptr, ec] = std::from_chars(head.data(), head.data() + head.size(), major);
+  if (ec != std::errc() || ptr != head.data() + head.size()) return -1;
+  return major;
+}
+
+template <typename E>
+E enum_or(std::uint8_t value) {
+  return static_cast<E>(value);
+}
+
+}  // namespace
+
+struct SessionReader::Impl {
+  std::filesystem::path path;
+  std::string path_text;
+  FileHandle file;
+  bool swmr = false;
+  SessionInfo info;
+  std::size_t emg_channels = 0;
+  StreamDatasets emg;
+  std::vector<StreamDatasets> imu;
+  std::vector<std::string> imu_labels;
+
+  [[nodiscard]] Hdf5Where where(const std::string& object) const { return Hdf5Where{path_text, object}; }
+
+  DatasetHandle open_dataset(const std::string& object) const {
+    if (!has_link(file.get(), object)) {
+      throw SessionFormatError(path_text + " is damaged or not a v1 session: missing " + object);
+    }
+    return DatasetHandle(checked(H5Dopen2(file.get(), object.c_str(), H5P_DEFAULT), "open dataset", where(object)));
+  }
+
+  StreamDatasets open_stream(const std::string& group, const std::vector<std::string>& data_names) const {
+    StreamDatasets s;
+    s.group_path = group;
+    for (const auto& n : data_names) s.data.push_back(open_dataset(group + "/" + n));
+    s.sample_index = open_dataset(group + "/sample_index");
+    s.block_first_row = open_dataset(group + "/block_first_row");
+    s.block_host_time = open_dataset(group + "/block_host_time");
+    s.block_device_time_us = open_dataset(group + "/block_device_time_us");
+    return s;
+  }
+
+  // Rows consistently present in every row dataset (after a crash they may differ by a chunk).
+  std::uint64_t rows(const StreamDatasets& s) const {
+    std::uint64_t n = dataset_rows(s.sample_index.get(), where(s.group_path + "/sample_index"));
+    for (const auto& d : s.data) n = std::min(n, dataset_rows(d.get(), where(s.group_path)));
+    return n;
+  }
+
+  BlockTable blocks(const StreamDatasets& s) const {
+    const auto w = where(s.group_path);
+    std::uint64_t n = dataset_rows(s.block_first_row.get(), w);
+    n = std::min(n, dataset_rows(s.block_host_time.get(), w));
+    n = std::min(n, dataset_rows(s.block_device_time_us.get(), w));
+    BlockTable t;
+    t.first_row = read_rows<std::uint64_t>(s.block_first_row.get(), 0, n, 0, w);
+    t.host_time_s = read_rows<double>(s.block_host_time.get(), 0, n, 0, w);
+    t.device_time_us = read_rows<std::uint64_t>(s.block_device_time_us.get(), 0, n, 0, w);
+    // Keep only blocks whose first row is stored.
+    const std::uint64_t stored = rows(s);
+    std::size_t keep = 0;
+    while (keep < t.first_row.size() && t.first_row[keep] < stored) ++keep;
+    t.first_row.resize(keep);
+    t.host_time_s.resize(keep);
+    t.device_time_us.resize(keep);
+    return t;
+  }
+
+  std::pair<std::uint64_t, std::uint64_t> clamp(const StreamDatasets& s, std::uint64_t first, std::uint64_t n) const {
+    const std::uint64_t total = rows(s);
+    first = std::min(first, total);
+    return {first, std::min(n, total - first)};
+  }
+
+  const StreamDatasets& imu_stream(std::size_t sensor) const {
+    if (sensor >= imu.size()) {
+      throw std::out_of_range("IMU " + std::to_string(sensor) + " requested but " + path_text + " has " +
+                              std::to_string(imu.size()));
+    }
+    return imu[sensor];
+  }
+};
+
+SessionReader::SessionReader(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.path = path;
+  m.path_text = path.string();
+  silence_hdf5_errors();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw SessionFormatError("cannot open session " + m.path_text + ": no such file");
+  }
+  if (H5Fis_hdf5(m.path_text.c_str()) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw SessionFormatError(m.path_text + " is not an HDF5 file (no HDF5 signature); is it a session file?");
+  }
+  hid_t id = H5Fopen(m.path_text.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) {
+    const std::string first_error = take_hdf5_error_stack();
+    // A live or crashed SWMR writer leaves the file flagged as open: SWMR-read still reads it consistently.
+    id = H5Fopen(m.path_text.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    if (id < 0) {
+      const std::string second_error = take_hdf5_error_stack();
+      throw SessionFormatError("cannot open " + m.path_text +
+                               ": truncated or damaged HDF5 file (normal open: " + first_error +
+                               "; SWMR-read open: " + second_error + ")");
+    }
+    m.swmr = true;
+  }
+  m.file = FileHandle(id);
+  const hid_t f = m.file.get();
+  const auto root = m.where("/");
+  if (!has_attribute(f, "format") || !has_attribute(f, "format_version")) {
+    throw SessionFormatError(m.path_text + " is an HDF5 file but not a glutescope session (no 'format' / " +
+                             "'format_version' attributes on /)");
+  }
+  m.info.format = read_string_attribute(f, "format", root);
+  m.info.format_version = read_string_attribute(f, "format_version", root);
+  if (m.info.format != kFormatName) {
+    throw SessionFormatError(m.path_text + " is an HDF5 file of format \"" + m.info.format + "\", not a " +
+                             std::string(kFormatName) + " file");
+  }
+  const int major = major_version(m.info.format_version);
+  if (major < 0) {
+    throw SessionFormatError(m.path_text + " has an unreadable format_version \"" + m.info.format_version + "\"");
+  }
+  if (major > kFormatMajor) {
+    throw SessionFormatError(m.path_text + " uses session format " + m.info.format_version +
+                             ", newer than this glutescope reads (" + std::string(kFormatVersion) +
+                             "): upgrade glutescope to read it");
+  }
+  m.info.software_version = read_string_attribute(f, "software_version", root);
+  m.info.session_start_time = read_string_attribute(f, "session_start_time", root);
+  m.info.session_description = read_string_attribute(f, "session_description", root);
+  m.info.status = read_string_attribute(f, "status", root);
+  m.info.host_clock_at_start_s = read_scalar_attribute<double>(f, "host_clock_at_start_s", root);
+  {
+    GroupHandle g(checked(H5Gopen2(f, layout::kSubject, H5P_DEFAULT), "open group", m.where(layout::kSubject)));
+    m.info.subject_id = read_string_attribute(g.get(), "subject_id", m.where(layout::kSubject));
+  }
+  m.emg = m.open_stream(layout::kEmgGroup, {"data"});
+  {
+    DataspaceHandle space(checked(H5Dget_space(m.emg.data[0].get()), "get dataspace of", m.where("/acquisition/emg/data")));
+    hsize_t dims[2] = {0, 0};
+    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+    m.emg_channels = dims[1];
+  }
+  {
+    GroupHandle g(checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", m.where(layout::kImuSensors)));
+    m.imu_labels = read_string_column(g.get(), "label", m.where(layout::kImuSensors));
+    const auto has_mag = read_column<std::uint8_t>(g.get(), "has_magnetometer", m.where(layout::kImuSensors));
+    for (std::size_t i = 0; i < m.imu_labels.size(); ++i) {
+      std::vector<std::string> names = {"accelerometer", "gyroscope"};
+      if (i < has_mag.size() && has_mag[i] != 0) names.emplace_back("magnetometer");
+      m.imu.push_back(m.open_stream(std::string(layout::kImuGroup) + "/" + m.imu_labels[i], names));
+    }
+  }
+}
+
+SessionReader::SessionReader(SessionReader&&) noexcept = default;
+SessionReader& SessionReader::operator=(SessionReader&&) noexcept = default;
+SessionReader::~SessionReader() = default;
+
+const SessionInfo& SessionReader::info() const noexcept { return impl_->info; }
+bool SessionReader::opened_swmr() const noexcept { return impl_->swmr; }
+
+DeviceInfo SessionReader::device() const {
+  const Impl& m = *impl_;
+  const hid_t f = m.file.get();
+  DeviceInfo d;
+  {
+    const auto w = m.where(layout::kDevice);
+    GroupHandle g(checked(H5Gopen2(f, layout::kDevice, H5P_DEFAULT), "open group", w));
+    d.protocol_version = read_scalar_attribute<std::uint8_t>(g.get(), "protocol_version", w);
+    d.device_id = read_scalar_attribute<std::uint16_t>(g.get(), "device_id", w);
+    d.firmware_version = read_string_attribute(g.get(), "firmware_version", w);
+    d.serial_number = read_string_attribute(g.get(), "serial_number", w);
+    const std::string format = read_string_attribute(g.get(), "emg_format", w);
+    if (format == "int16") d.emg_format = SampleFormat::int16;
+    else if (format == "int24") d.emg_format = SampleFormat::int24;
+    else throw SessionFormatError(m.path_text + ": unknown emg_format \"" + format + "\" in " + layout::kDevice);
+    d.emg_rate_hz = read_scalar_attribute<double>(g.get(), "emg_rate_hz", w);
+  }
+  {
+    const auto w = m.where(layout::kChannels);
+    GroupHandle g(checked(H5Gopen2(f, layout::kChannels, H5P_DEFAULT), "open group", w));
+    const auto labels = read_string_column(g.get(), "device_label", w);
+    const auto gain = read_column<double>(g.get(), "gain", w);
+    const auto uv = read_column<double>(g.get(), "microvolts_per_count", w);
+    for (std::size_t i = 0; i < labels.size(); ++i) d.emg.push_back({labels[i], gain.at(i), uv.at(i)});
+  }
+  {
+    const auto w = m.where(layout::kImuSensors);
+    GroupHandle g(checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", w));
+    const auto labels = read_string_column(g.get(), "device_label", w);
+    const auto rate = read_column<double>(g.get(), "rate_hz", w);
+    const auto accel_range = read_column<double>(g.get(), "accel_range_g", w);
+    const auto gyro_range = read_column<double>(g.get(), "gyro_range_dps", w);
+    const auto accel_scale = read_column<double>(g.get(), "accel_g_per_count", w);
+    const auto gyro_scale = read_column<double>(g.get(), "gyro_dps_per_count", w);
+    const auto has_mag = read_column<std::uint8_t>(g.get(), "has_magnetometer", w);
+    const auto mag_scale = read_column<double>(g.get(), "mag_ut_per_count", w);
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      ImuInfo info;
+      info.label = labels[i];
+      info.rate_hz = rate.at(i);
+      info.accel_range_g = accel_range.at(i);
+      info.gyro_range_dps = gyro_range.at(i);
+      info.accel_g_per_count = accel_scale.at(i);
+      info.gyro_dps_per_count = gyro_scale.at(i);
+      info.has_magnetometer = has_mag.at(i) != 0;
+      info.mag_ut_per_count = mag_scale.at(i);
+      d.imu.push_back(info);
+    }
+  }
+  return d;
+}
+
+Montage SessionReader::montage() const {
+  const Impl& m = *impl_;
+  const hid_t f = m.file.get();
+  Montage montage;
+  {
+    const auto w = m.where(layout::kChannels);
+    GroupHandle g(checked(H5Gopen2(f, layout::kChannels, H5P_DEFAULT), "open group", w));
+    const auto label = read_string_column(g.get(), "label", w);
+    const auto muscle = read_string_column(g.get(), "muscle", w);
+    const auto side = read_string_column(g.get(), "side", w);
+    const auto site = read_string_column(g.get(), "electrode_site", w);
+    const auto gain = read_column<double>(g.get(), "gain", w);
+    const auto uv = read_column<double>(g.get(), "microvolts_per_count", w);
+    for (std::size_t i = 0; i < label.size(); ++i) {
+      EmgChannel c;
+      c.label = label[i];
+      c.muscle = parse_muscle(muscle.at(i)).value_or(Muscle::other);
+      c.side = parse_side(side.at(i)).value_or(Side::unknown);
+      c.electrode_site = site.at(i);
+      c.gain = gain.at(i);
+      c.microvolts_per_count = uv.at(i);
+      montage.emg.push_back(std::move(c));
+    }
+  }
+  {
+    const auto w = m.where(layout::kImuSensors);
+    GroupHandle g(checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", w));
+    const auto segment = read_string_column(g.get(), "segment", w);
+    const auto site = read_string_column(g.get(), "site", w);
+    for (std::size_t i = 0; i < m.imu_labels.size(); ++i) {
+      montage.imu.push_back(
+          {m.imu_labels[i], parse_segment(segment.at(i)).value_or(Segment::other), site.at(i)});
+    }
+  }
+  return montage;
+}
+
+std::uint64_t SessionReader::emg_rows() const { return impl_->rows(impl_->emg); }
+std::size_t SessionReader::emg_channels() const noexcept { return impl_->emg_channels; }
+
+std::vector<std::int32_t> SessionReader::emg_counts(std::uint64_t first_row, std::uint64_t rows) const {
+  const Impl& m = *impl_;
+  const auto [first, n] = m.clamp(m.emg, first_row, rows);
+  return read_rows<std::int32_t>(m.emg.data[0].get(), first, n, m.emg_channels, m.where("/acquisition/emg/data"));
+}
+
+std::vector<double> SessionReader::emg_microvolts(std::uint64_t first_row, std::uint64_t rows) const {
+  const Impl& m = *impl_;
+  const auto counts = emg_counts(first_row, rows);
+  const auto w = m.where("/acquisition/emg/data");
+  const double conversion = read_scalar_attribute<double>(m.emg.data[0].get(), "conversion", w);
+  const double offset = read_scalar_attribute<double>(m.emg.data[0].get(), "offset", w);
+  const auto channel_conversion = read_array_attribute<double>(m.emg.data[0].get(), "channel_conversion", w);
+  if (channel_conversion.size() != m.emg_channels) {
+    throw SessionFormatError(m.path_text + ": channel_conversion has " + std::to_string(channel_conversion.size()) +
+                             " values for " + std::to_string(m.emg_channels) + " channels");
+  }
+  std::vector<double> uv(counts.size());
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    const double volts = counts[i] * conversion * channel_conversion[i % m.emg_channels] + offset;
+    uv[i] = volts * 1e6;
+  }
+  return uv;
+}
+
+std::vector<std::uint64_t> SessionReader::emg_sample_index(std::uint64_t first_row, std::uint64_t rows) const {
+  const Impl& m = *impl_;
+  const auto [first, n] = m.clamp(m.emg, first_row, rows);
+  return read_rows<std::uint64_t>(m.emg.sample_index.get(), first, n, 0, m.where("/acquisition/emg/sample_index"));
+}
+
+BlockTable SessionReader::emg_blocks() const { return impl_->blocks(impl_->emg); }
+
+std::size_t SessionReader::imu_count() const noexcept { return impl_->imu.size(); }
+std::uint64_t SessionReader::imu_rows(std::size_t sensor) const { return impl_->rows(impl_->imu_stream(sensor)); }
+
+ImuRows<std::int16_t> SessionReader::imu_counts(std::size_t sensor, std::uint64_t first_row,
+                                                std::uint64_t rows) const {
+  const Impl& m = *impl_;
+  const auto& s = m.imu_stream(sensor);
+  const auto [first, n] = m.clamp(s, first_row, rows);
+  const auto w = m.where(s.group_path);
+  ImuRows<std::int16_t> out;
+  out.accel = read_rows<std::int16_t>(s.data[0].get(), first, n, 3, w);
+  out.gyro = read_rows<std::int16_t>(s.data[1].get(), first, n, 3, w);
+  if (s.data.size() == 3) out.mag = read_rows<std::int16_t>(s.data[2].get(), first, n, 3, w);
+  return out;
+}
+
+ImuRows<double> SessionReader::imu_physical(std::size_t sensor, std::uint64_t first_row, std::uint64_t rows) const {
+  const Impl& m = *impl_;
+  const auto& s = m.imu_stream(sensor);
+  const auto counts = imu_counts(sensor, first_row, rows);
+  const auto w = m.where(s.group_path);
+  auto scale = [&](const std::vector<std::int16_t>& in, std::size_t k) {
+    const double conversion = read_scalar_attribute<double>(s.data[k].get(), "conversion", w);
+    const double offset = read_scalar_attribute<double>(s.data[k].get(), "offset", w);
+    std::vector<double> out(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) out[i] = in[i] * conversion + offset;
+    return out;
+  };
+  ImuRows<double> out;
+  out.accel = scale(counts.accel, 0);
+  out.gyro = scale(counts.gyro, 1);
+  if (s.data.size() == 3) out.mag = scale(counts.mag, 2);
+  return out;
+}
+
+std::vector<std::uint64_t> SessionReader::imu_sample_index(std::size_t sensor, std::uint64_t first_row,
+                                                           std::uint64_t rows) const {
+  const Impl& m = *impl_;
+  const auto& s = m.imu_stream(sensor);
+  const auto [first, n] = m.clamp(s, first_row, rows);
+  return read_rows<std::uint64_t>(s.sample_index.get(), first, n, 0, m.where(s.group_path + "/sample_index"));
+}
+
+BlockTable SessionReader::imu_blocks(std::size_t sensor) const { return impl_->blocks(impl_->imu_stream(sensor)); }
+
+std::vector<Event> SessionReader::events() const {
+  const Impl& m = *impl_;
+  std::vector<Event> out;
+  if (!has_link(m.file.get(), layout::kEvents)) return out;
+  const auto w = m.where(layout::kEvents);
+  GroupHandle g(checked(H5Gopen2(m.file.get(), layout::kEvents, H5P_DEFAULT), "open group", w));
+  const auto time_s = read_column<double>(g.get(), "time_s", w);
+  const auto kind = read_column<std::uint8_t>(g.get(), "kind", w);
+  const auto exercise = read_column<std::uint8_t>(g.get(), "exercise", w);
+  const auto muscle = read_column<std::uint8_t>(g.get(), "muscle", w);
+  const auto side = read_column<std::uint8_t>(g.get(), "side", w);
+  const auto channel = read_column<std::int32_t>(g.get(), "channel", w);
+  const auto text = read_string_column(g.get(), "text", w);
+  for (std::size_t i = 0; i < time_s.size(); ++i) {
+    Event e;
+    e.time_s = time_s[i];
+    e.kind = enum_or<EventKind>(kind.at(i));
+    e.exercise = enum_or<Exercise>(exercise.at(i));
+    e.muscle = enum_or<Muscle>(muscle.at(i));
+    e.side = enum_or<Side>(side.at(i));
+    e.channel = channel.at(i);
+    e.text = text.at(i);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<Gap> SessionReader::gaps() const {
+  const Impl& m = *impl_;
+  std::vector<Gap> out;
+  if (!has_link(m.file.get(), layout::kGaps)) return out;
+  const auto w = m.where(layout::kGaps);
+  GroupHandle g(checked(H5Gopen2(m.file.get(), layout::kGaps, H5P_DEFAULT), "open group", w));
+  const auto stream = read_column<std::uint8_t>(g.get(), "stream", w);
+  const auto sensor = read_column<std::uint8_t>(g.get(), "sensor", w);
+  const auto start = read_column<std::uint64_t>(g.get(), "start_sample", w);
+  const auto count = read_column<std::uint64_t>(g.get(), "count", w);
+  const auto host = read_column<double>(g.get(), "host_time_s", w);
+  for (std::size_t i = 0; i < stream.size(); ++i) {
+    out.push_back({enum_or<StreamKind>(stream[i]), sensor.at(i), start.at(i), count.at(i), host.at(i)});
+  }
+  return out;
+}
+
+TimingFit SessionReader::timing_fit() const {
+  const Impl& m = *impl_;
+  TimingFit fit;
+  if (!has_link(m.file.get(), layout::kTimingFit)) return fit;
+  const auto w = m.where(layout::kTimingFit);
+  GroupHandle g(checked(H5Gopen2(m.file.get(), layout::kTimingFit, H5P_DEFAULT), "open group", w));
+  fit.offset_s = read_scalar_attribute<double>(g.get(), "offset_s", w);
+  fit.drift_ppm = read_scalar_attribute<double>(g.get(), "drift_ppm", w);
+  fit.residual_rms_s = read_scalar_attribute<double>(g.get(), "residual_rms_s", w);
+  fit.points = read_scalar_attribute<std::uint64_t>(g.get(), "points", w);
+  return fit;
+}
+
+SessionStatistics SessionReader::statistics() const {
+  const Impl& m = *impl_;
+  SessionStatistics s;
+  s.emg_samples = emg_rows();
+  for (std::size_t i = 0; i < m.imu.size(); ++i) s.imu_samples += imu_rows(i);
+  if (!has_link(m.file.get(), layout::kStatistics)) return s;
+  const auto w = m.where(layout::kStatistics);
+  GroupHandle g(checked(H5Gopen2(m.file.get(), layout::kStatistics, H5P_DEFAULT), "open group", w));
+  s.frames_received = read_scalar_attribute<std::uint64_t>(g.get(), "frames_received", w);
+  s.crc_errors = read_scalar_attribute<std::uint64_t>(g.get(), "crc_errors", w);
+  s.lost_frames = read_scalar_attribute<std::uint64_t>(g.get(), "lost_frames", w);
+  s.device_overflows = read_scalar_attribute<std::uint64_t>(g.get(), "device_overflows", w);
+  s.queue_overflow_blocks = read_scalar_attribute<std::uint64_t>(g.get(), "queue_overflow_blocks", w);
+  s.queue_overflow_samples = read_scalar_attribute<std::uint64_t>(g.get(), "queue_overflow_samples", w);
+  s.queue_overflow_bytes = read_scalar_attribute<std::uint64_t>(g.get(), "queue_overflow_bytes", w);
+  return s;
+}
+
+void SessionReader::refresh() {
+  Impl& m = *impl_;
+  if (!m.swmr) return;
+  auto refresh_stream = [&](StreamDatasets& s) {
+    for (auto& d : s.data) check_status(H5Drefresh(d.get()), "refresh", m.where(s.group_path));
+    for (hid_t id : {s.sample_index.get(), s.block_first_row.get(), s.block_host_time.get(),
+                     s.block_device_time_us.get()}) {
+      check_status(H5Drefresh(id), "refresh", m.where(s.group_path));
+    }
+  };
+  refresh_stream(m.emg);
+  for (auto& s : m.imu) refresh_stream(s);
+}
+
+}  // namespace glutescope::store
