@@ -230,6 +230,8 @@ def build() -> dict:
          "note": "intact frame of an unknown type: decodes, then is skipped and counted by the host"},
     ]
     return {"protocol_version": VERSION, "crc32c_check": {"input_ascii": "123456789", "crc": crc32c(b"123456789")},
+            # CRC-32C of each single byte 0x00..0xFF: touches every entry of a 256-entry lookup table.
+            "crc32c_single_bytes": [crc32c(bytes([i])) for i in range(256)],
             "vectors": vectors, "invalid": invalid}
 
 

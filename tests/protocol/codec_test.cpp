@@ -338,8 +338,18 @@ TEST(GoldenVectors, CoverEveryMessageType) {
   EXPECT_EQ(doc["crc32c_check"]["crc"].get<std::uint32_t>(), 0xE3069283u);
 }
 
+TEST(GoldenVectors, Crc32cOfEverySingleByteValue) {
+  const auto crcs = load_vectors()["crc32c_single_bytes"].get<std::vector<std::uint32_t>>();
+  ASSERT_EQ(crcs.size(), 256u);
+  for (std::size_t i = 0; i < 256; ++i) {
+    const auto byte = static_cast<std::uint8_t>(i);
+    EXPECT_EQ(gsp_crc32c(&byte, 1), crcs[i]) << "byte " << i;
+  }
+}
+
 TEST(GoldenVectors, DecodeGivesTheFields) {
-  for (const auto& v : load_vectors()["vectors"]) {
+  const auto doc = load_vectors();  // keep the document alive for the loop
+  for (const auto& v : doc["vectors"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
     const Bytes wire = from_hex(v["wire_hex"]);
     Bytes scratch(wire.size());
@@ -356,7 +366,8 @@ TEST(GoldenVectors, DecodeGivesTheFields) {
 }
 
 TEST(GoldenVectors, EncodeGivesTheWireBytes) {
-  for (const auto& v : load_vectors()["vectors"]) {
+  const auto doc = load_vectors();  // keep the document alive for the loop
+  for (const auto& v : doc["vectors"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
     const Bytes payload = encode_payload(v["type"], v["fields"]);
     gsp_header h{};
@@ -384,7 +395,8 @@ gsp_result result_code(const std::string& name) {
 }
 
 TEST(GoldenVectors, InvalidFramesGiveTheirDistinctErrors) {
-  for (const auto& v : load_vectors()["invalid"]) {
+  const auto doc = load_vectors();
+  for (const auto& v : doc["invalid"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
     const Bytes wire = from_hex(v["wire_hex"]);
     Bytes scratch(wire.size());
@@ -392,7 +404,9 @@ TEST(GoldenVectors, InvalidFramesGiveTheirDistinctErrors) {
     const std::uint8_t* payload = nullptr;
     const gsp_result r = gsp_frame_decode(wire.data(), wire.size(), scratch.data(), scratch.size(), &h, &payload);
     EXPECT_EQ(r, result_code(v["error"])) << gsp_result_name(r);
-    if (r == GSP_OK) EXPECT_EQ(gsp_is_known_message_type(h.type), 0);
+    if (r == GSP_OK) {
+      EXPECT_EQ(gsp_is_known_message_type(h.type), 0);
+    }
   }
 }
 
