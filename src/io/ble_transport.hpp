@@ -31,11 +31,11 @@
 
 namespace glutescope::io {
 
-// GATT layout of the glutescope wearable (firmware-protocol/PROTOCOL.md, "BLE GATT mapping").
-// Lower-case 128-bit UUIDs, as BlueZ reports them. PLACEHOLDERS until PROTOCOL.md's GATT section lands.
-inline constexpr const char* kGattServiceUuid = "9e5d0001-4a1b-4c6e-8f3a-1e5c0f9b2d01";
-inline constexpr const char* kGattDataCharacteristicUuid = "9e5d0002-4a1b-4c6e-8f3a-1e5c0f9b2d01";     // notify
-inline constexpr const char* kGattControlCharacteristicUuid = "9e5d0003-4a1b-4c6e-8f3a-1e5c0f9b2d01";  // write
+// GATT layout of the glutescope wearable (firmware-protocol/PROTOCOL.md §8, Bluetooth Low Energy
+// mapping). Lower-case 128-bit UUIDs, as BlueZ reports them.
+inline constexpr const char* kGattServiceUuid = "dbb50001-6189-4d06-8c7b-d598bf167934";
+inline constexpr const char* kGattDataCharacteristicUuid = "dbb50002-6189-4d06-8c7b-d598bf167934";     // notify
+inline constexpr const char* kGattControlCharacteristicUuid = "dbb50003-6189-4d06-8c7b-d598bf167934";  // write
 
 // How notifications reach the host.
 enum class BleNotifyPath : std::uint8_t {
