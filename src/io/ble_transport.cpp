@@ -69,16 +69,19 @@ TransportError bus_error(const sdbus::Error& error, const std::string& doing) {
                         "org.bluez in the D-Bus/polkit policy (docs/BLE.md, Permissions)",
                         doing, name, error.getMessage())};
   }
-  if (name == "org.freedesktop.DBus.Error.ServiceUnknown" || name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
+  if (name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
+      name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
     return {TransportErrorKind::not_found,
             fmt::format("BLE: BlueZ (bluetoothd) is not running on the system bus while {}; start it with "
                         "`systemctl start bluetooth`",
                         doing)};
   }
   if (name == "org.bluez.Error.NotReady") {
-    return {TransportErrorKind::configuration,
-            fmt::format("BLE: the Bluetooth adapter is not ready (powered off?) while {}; run `bluetoothctl power on`",
-                        doing)};
+    return {
+        TransportErrorKind::configuration,
+        fmt::format(
+            "BLE: the Bluetooth adapter is not ready (powered off?) while {}; run `bluetoothctl power on`",
+            doing)};
   }
   return {TransportErrorKind::io, fmt::format("BLE: {} failed ({}: {})", doing, name, error.getMessage())};
 }
@@ -157,8 +160,7 @@ struct BleTransport::Link {
         return false;
       }
       const auto poll_data = bus->getEventLoopPollData();
-      int wait_ms = static_cast<int>(
-          std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count());
+      int wait_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count());
       const int bus_ms = poll_data.getPollTimeout();
       if (bus_ms >= 0) {
         wait_ms = std::min(wait_ms, bus_ms);
@@ -171,7 +173,10 @@ struct BleTransport::Link {
   ObjectMap managed_objects(std::chrono::milliseconds timeout) {
     ObjectMap objects;
     try {
-      root->callMethod("GetManagedObjects").onInterface(kObjectManager).withTimeout(timeout).storeResultsTo(objects);
+      root->callMethod("GetManagedObjects")
+          .onInterface(kObjectManager)
+          .withTimeout(timeout)
+          .storeResultsTo(objects);
     } catch (const sdbus::Error& e) {
       throw bus_error(e, "listing BlueZ objects");
     }
@@ -230,8 +235,9 @@ void BleTransport::open() {
   try {
     link->bus = sdbus::createSystemBusConnection();
   } catch (const sdbus::Error& e) {
-    throw TransportError(TransportErrorKind::not_found,
-                         fmt::format("BLE: cannot connect to the D-Bus system bus ({}); is dbus running?", e.what()));
+    throw TransportError(
+        TransportErrorKind::not_found,
+        fmt::format("BLE: cannot connect to the D-Bus system bus ({}); is dbus running?", e.what()));
   }
   const std::string& wanted = settings_.device;
 
@@ -239,11 +245,14 @@ void BleTransport::open() {
   link->root = sdbus::createProxy(*link->bus, kBluezName, "/");
   link->root->uponSignal("InterfacesAdded")
       .onInterface(kObjectManager)
-      .call([l](const sdbus::ObjectPath& path, const InterfaceMap& interfaces) { l->added.emplace_back(path, interfaces); });
+      .call([l](const sdbus::ObjectPath& path, const InterfaceMap& interfaces) {
+        l->added.emplace_back(path, interfaces);
+      });
   link->root->uponSignal("InterfacesRemoved")
       .onInterface(kObjectManager)
       .call([l](const sdbus::ObjectPath& path, const std::vector<std::string>& interfaces) {
-        if (path == l->device_path && std::find(interfaces.begin(), interfaces.end(), kDevice) != interfaces.end()) {
+        if (path == l->device_path &&
+            std::find(interfaces.begin(), interfaces.end(), kDevice) != interfaces.end()) {
           l->mark_lost("BlueZ removed the device object");
         }
       });
@@ -264,15 +273,17 @@ void BleTransport::open() {
     throw TransportError(
         TransportErrorKind::not_found,
         settings_.adapter.empty()
-            ? std::string("BLE: BlueZ reports no Bluetooth adapter; check `bluetoothctl list` and `rfkill list`")
+            ? std::string(
+                  "BLE: BlueZ reports no Bluetooth adapter; check `bluetoothctl list` and `rfkill list`")
             : fmt::format("BLE: BlueZ has no adapter '{}'; check `bluetoothctl list`", settings_.adapter));
   }
   const std::string adapter_label = adapter_name(link->adapter_path);
   if (!property<bool>(*adapter, "Powered").value_or(false)) {
-    throw TransportError(TransportErrorKind::configuration,
-                         fmt::format("BLE: adapter {} is powered off; switch it on with `bluetoothctl power on` "
-                                     "(and check `rfkill list`)",
-                                     adapter_label));
+    throw TransportError(
+        TransportErrorKind::configuration,
+        fmt::format("BLE: adapter {} is powered off; switch it on with `bluetoothctl power on` "
+                    "(and check `rfkill list`)",
+                    adapter_label));
   }
 
   // Device: already known to BlueZ (bonded or recently seen), else discovered within scan_timeout.
@@ -314,11 +325,11 @@ void BleTransport::open() {
       // Discovery may already have stopped (another client, adapter reset): nothing to undo.
     }
     if (!device_path) {
-      throw TransportError(TransportErrorKind::not_found,
-                           fmt::format("BLE: device '{}' not found within {:.1f} s of scanning on {}; check that it "
-                                       "is switched on, advertising, in range and not connected to another host",
-                                       wanted, std::chrono::duration<double>(settings_.scan_timeout).count(),
-                                       adapter_label));
+      throw TransportError(
+          TransportErrorKind::not_found,
+          fmt::format("BLE: device '{}' not found within {:.1f} s of scanning on {}; check that it "
+                      "is switched on, advertising, in range and not connected to another host",
+                      wanted, std::chrono::duration<double>(settings_.scan_timeout).count(), adapter_label));
     }
   }
   link->device_path = *device_path;
@@ -345,8 +356,11 @@ void BleTransport::open() {
   const auto connect_deadline = Clock::now() + settings_.connect_timeout;
   try {
     PropertyMap state;
-    link->device->callMethod("GetAll").onInterface(kProperties).withArguments(std::string(kDevice))
-        .withTimeout(settings_.call_timeout).storeResultsTo(state);
+    link->device->callMethod("GetAll")
+        .onInterface(kProperties)
+        .withArguments(std::string(kDevice))
+        .withTimeout(settings_.call_timeout)
+        .storeResultsTo(state);
     link->connected = property<bool>(state, "Connected").value_or(false);
     link->services_resolved = property<bool>(state, "ServicesResolved").value_or(false);
     if (!link->connected) {
@@ -360,14 +374,15 @@ void BleTransport::open() {
   }
   link->lost = false;  // a stale disconnect from before Connect() does not concern this link
   if (!link->pump_until(connect_deadline, [l] { return l->services_resolved || l->lost; })) {
-    throw TransportError(TransportErrorKind::io,
-                         fmt::format("BLE: {} connected but its GATT services were not resolved within {:.1f} s",
-                                     wanted, std::chrono::duration<double>(settings_.connect_timeout).count()));
+    throw TransportError(
+        TransportErrorKind::io,
+        fmt::format("BLE: {} connected but its GATT services were not resolved within {:.1f} s", wanted,
+                    std::chrono::duration<double>(settings_.connect_timeout).count()));
   }
   if (link->lost) {
-    throw TransportError(TransportErrorKind::io,
-                         fmt::format("BLE: {} disconnected while its services were resolved ({})", wanted,
-                                     link->lost_reason));
+    throw TransportError(
+        TransportErrorKind::io,
+        fmt::format("BLE: {} disconnected while its services were resolved ({})", wanted, link->lost_reason));
   }
 
   // GATT service and characteristics, by UUID, below this device.
@@ -376,8 +391,9 @@ void BleTransport::open() {
   std::vector<std::string> services_seen;
   for (const auto& [path, interfaces] : objects) {
     const auto it = interfaces.find(kService);
-    if (it == interfaces.end() || property<sdbus::ObjectPath>(it->second, "Device").value_or(sdbus::ObjectPath{}) !=
-                                      link->device_path) {
+    if (it == interfaces.end() ||
+        property<sdbus::ObjectPath>(it->second, "Device").value_or(sdbus::ObjectPath{}) !=
+            link->device_path) {
       continue;
     }
     const std::string uuid = lower(property<std::string>(it->second, "UUID").value_or(""));
@@ -391,10 +407,11 @@ void BleTransport::open() {
     for (const auto& uuid : services_seen) {
       seen += (seen.empty() ? "" : ", ") + uuid;
     }
-    throw TransportError(TransportErrorKind::configuration,
-                         fmt::format("BLE: {} has no glutescope GATT service {} (services: {}); is it running "
-                                     "glutescope firmware (firmware-protocol/PROTOCOL.md)?",
-                                     wanted, settings_.service_uuid, seen.empty() ? "none" : seen));
+    throw TransportError(
+        TransportErrorKind::configuration,
+        fmt::format("BLE: {} has no glutescope GATT service {} (services: {}); is it running "
+                    "glutescope firmware (firmware-protocol/PROTOCOL.md)?",
+                    wanted, settings_.service_uuid, seen.empty() ? "none" : seen));
   }
   std::string data_path;
   std::string control_path;
@@ -412,11 +429,12 @@ void BleTransport::open() {
     }
   }
   if (data_path.empty() || control_path.empty()) {
-    throw TransportError(TransportErrorKind::configuration,
-                         fmt::format("BLE: {}'s glutescope service lacks its {} characteristic ({}); firmware and "
-                                     "host disagree on firmware-protocol/PROTOCOL.md's GATT mapping",
-                                     wanted, data_path.empty() ? "data" : "control",
-                                     data_path.empty() ? settings_.data_uuid : settings_.control_uuid));
+    throw TransportError(
+        TransportErrorKind::configuration,
+        fmt::format("BLE: {}'s glutescope service lacks its {} characteristic ({}); firmware and "
+                    "host disagree on firmware-protocol/PROTOCOL.md's GATT mapping",
+                    wanted, data_path.empty() ? "data" : "control",
+                    data_path.empty() ? settings_.data_uuid : settings_.control_uuid));
   }
   link->control = sdbus::createProxy(*link->bus, kBluezName, control_path);
   link->control->finishRegistration();
@@ -446,8 +464,11 @@ void BleTransport::open() {
     try {
       sdbus::UnixFd fd;
       std::uint16_t mtu = 0;
-      link->data->callMethod("AcquireNotify").onInterface(kCharacteristic).withArguments(PropertyMap{})
-          .withTimeout(settings_.call_timeout).storeResultsTo(fd, mtu);
+      link->data->callMethod("AcquireNotify")
+          .onInterface(kCharacteristic)
+          .withArguments(PropertyMap{})
+          .withTimeout(settings_.call_timeout)
+          .storeResultsTo(fd, mtu);
       link->notify_fd = fd.release();
       ::fcntl(link->notify_fd, F_SETFL, ::fcntl(link->notify_fd, F_GETFL) | O_NONBLOCK);
       link->mtu = mtu;
@@ -473,9 +494,11 @@ void BleTransport::open() {
     link->path = BleNotifyPath::properties_changed;
     try {
       sdbus::Variant mtu;
-      link->data->callMethod("Get").onInterface(kProperties)
+      link->data->callMethod("Get")
+          .onInterface(kProperties)
           .withArguments(std::string(kCharacteristic), std::string("MTU"))
-          .withTimeout(settings_.call_timeout).storeResultsTo(mtu);
+          .withTimeout(settings_.call_timeout)
+          .storeResultsTo(mtu);
       link->mtu = mtu.get<std::uint16_t>();
     } catch (const sdbus::Error&) {
       link->mtu = 0;  // MTU property appeared in BlueZ 5.62; unknown on older versions
@@ -577,7 +600,8 @@ std::string BleTransport::describe() const {
 
 void BleTransport::write_control(std::span<const std::uint8_t> frame) {
   if (!link_) {
-    throw TransportError(TransportErrorKind::io, fmt::format("BLE: cannot write to {}: not connected", settings_.device));
+    throw TransportError(TransportErrorKind::io,
+                         fmt::format("BLE: cannot write to {}: not connected", settings_.device));
   }
   try {
     link_->control->callMethod("WriteValue")

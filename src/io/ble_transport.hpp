@@ -34,8 +34,9 @@ namespace glutescope::io {
 // GATT layout of the glutescope wearable (firmware-protocol/PROTOCOL.md §8, Bluetooth Low Energy
 // mapping). Lower-case 128-bit UUIDs, as BlueZ reports them.
 inline constexpr const char* kGattServiceUuid = "dbb50001-6189-4d06-8c7b-d598bf167934";
-inline constexpr const char* kGattDataCharacteristicUuid = "dbb50002-6189-4d06-8c7b-d598bf167934";     // notify
-inline constexpr const char* kGattControlCharacteristicUuid = "dbb50003-6189-4d06-8c7b-d598bf167934";  // write
+inline constexpr const char* kGattDataCharacteristicUuid = "dbb50002-6189-4d06-8c7b-d598bf167934";  // notify
+inline constexpr const char* kGattControlCharacteristicUuid =
+    "dbb50003-6189-4d06-8c7b-d598bf167934";  // write
 
 // How notifications reach the host.
 enum class BleNotifyPath : std::uint8_t {
@@ -46,12 +47,12 @@ enum class BleNotifyPath : std::uint8_t {
 
 // Settings of one BLE link. Default instance: first powered adapter, 10 s scan, AcquireNotify.
 struct BleSettings {
-  std::string device;                                     // "AA:BB:CC:DD:EE:FF" or the advertised name / alias
-  std::string adapter;                                    // "hci0"; empty = the first adapter BlueZ lists
-  std::chrono::milliseconds scan_timeout{10'000};         // discovery time when the device is not known yet
-  std::chrono::milliseconds connect_timeout{20'000};      // Device1.Connect + ServicesResolved
-  std::chrono::milliseconds call_timeout{5'000};          // any other D-Bus method call
-  bool prefer_acquire_notify = true;                      // false forces StartNotify (benchmarks, debugging)
+  std::string device;                                 // "AA:BB:CC:DD:EE:FF" or the advertised name / alias
+  std::string adapter;                                // "hci0"; empty = the first adapter BlueZ lists
+  std::chrono::milliseconds scan_timeout{10'000};     // discovery time when the device is not known yet
+  std::chrono::milliseconds connect_timeout{20'000};  // Device1.Connect + ServicesResolved
+  std::chrono::milliseconds call_timeout{5'000};      // any other D-Bus method call
+  bool prefer_acquire_notify = true;                  // false forces StartNotify (benchmarks, debugging)
   std::string service_uuid = kGattServiceUuid;
   std::string data_uuid = kGattDataCharacteristicUuid;
   std::string control_uuid = kGattControlCharacteristicUuid;

@@ -93,8 +93,8 @@ TEST(BleRecordCli, RecordsTheSimulatedSessionWithOneGapAcrossADroppedLink) {
   const auto file = bus.directory() / "session.h5";
   // The fake streams the 4-s session in well under a second; 1.5 s of recording covers it, and the
   // stall timeout is longer so the idle tail is not taken for a second outage.
-  const CliRun run = run_glutescope({"record", "--ble", "glutescope-sim", "--subject", "S001", "--out", file.string(),
-                                     "--duration", "1.5", "--stall-timeout", "5", "--no-keys"},
+  const CliRun run = run_glutescope({"record", "--ble", "glutescope-sim", "--subject", "S001", "--out",
+                                     file.string(), "--duration", "1.5", "--stall-timeout", "5", "--no-keys"},
                                     bus.directory());
   ASSERT_EQ(run.exit_status, 0) << run.stderr_text;
 
@@ -108,7 +108,8 @@ TEST(BleRecordCli, RecordsTheSimulatedSessionWithOneGapAcrossADroppedLink) {
   for (std::size_t row = 0; row < index.size(); ++row) {
     ASSERT_FALSE(index[row] >= gap_start && index[row] < gap_start + gap_count) << index[row];
     for (std::size_t c = 0; c < ch; ++c) {
-      ASSERT_EQ(counts[row * ch + c], truth[index[row] * ch + c]) << "sample " << index[row] << " channel " << c;
+      ASSERT_EQ(counts[row * ch + c], truth[index[row] * ch + c])
+          << "sample " << index[row] << " channel " << c;
     }
   }
   std::vector<Gap> emg_gaps;
@@ -134,9 +135,10 @@ void expect_clear_failure(const std::vector<std::string>& fake_args, const std::
   bletest::PrivateSystemBus bus;
   bletest::FakeBluez fake(fake_args);
   const auto file = bus.directory() / "session.h5";
-  const CliRun run = run_glutescope({"record", "--ble", "C0:FF:EE:00:00:01", "--ble-scan-timeout", "0.3", "--subject",
-                                     "S001", "--out", file.string(), "--duration", "1", "--no-keys"},
-                                    bus.directory());
+  const CliRun run =
+      run_glutescope({"record", "--ble", "C0:FF:EE:00:00:01", "--ble-scan-timeout", "0.3", "--subject",
+                      "S001", "--out", file.string(), "--duration", "1", "--no-keys"},
+                     bus.directory());
   EXPECT_NE(run.exit_status, 0);
   EXPECT_NE(run.stderr_text.find("glutescope: BLE: "), std::string::npos) << run.stderr_text;
   EXPECT_NE(run.stderr_text.find(words), std::string::npos) << run.stderr_text;

@@ -21,7 +21,8 @@ std::string read_line(int fd, std::chrono::milliseconds timeout, const std::stri
   std::string line;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       throw std::runtime_error(what + ": timed out");
     }
@@ -65,7 +66,8 @@ PrivateSystemBus::PrivateSystemBus() {
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>glutescope-test</type>
-  <listen>unix:path=)" << (dir_ / "bus.socket").string() << R"(</listen>
+  <listen>unix:path=)"
+        << (dir_ / "bus.socket").string() << R"(</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>

@@ -132,8 +132,8 @@ TEST_F(BleTransportTest, NotificationsSentBeforeSubscriptionCompletesAreKept) {
 TEST_F(BleTransportTest, LinkLossIsReportedAndReopenResumesTheStream) {
   for (const bool acquire : {true, false}) {
     SCOPED_TRACE(acquire ? "AcquireNotify" : "StartNotify");
-    std::vector<std::string> args = {"--stream", stream_file_, "--mtu", "185", "--drop-after-frames", "150",
-                                     "--skip-frames", "25"};
+    std::vector<std::string> args = {"--stream", stream_file_,    "--mtu", "185", "--drop-after-frames",
+                                     "150",      "--skip-frames", "25"};
     if (!acquire) {
       args.emplace_back("--no-acquire-notify");
     }
@@ -179,7 +179,8 @@ TEST_F(BleTransportTest, ControlWritesReachTheControlCharacteristicAsRequests) {
   EXPECT_EQ(line, "request 0310012200");
 }
 
-void expect_open_error(const std::vector<std::string>& fake_args, TransportErrorKind kind, const std::string& words) {
+void expect_open_error(const std::vector<std::string>& fake_args, TransportErrorKind kind,
+                       const std::string& words) {
   FakeBluez fake(fake_args);
   BleTransport transport(settings_for("C0:FF:EE:00:00:01"));
   try {

@@ -49,25 +49,25 @@ using PropertyMap = std::map<std::string, sdbus::Variant>;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::string stream_file;              // bytes to notify (protocol v1 frames)
-  double simulate_s = 0.0;              // > 0: stream the simulator's session of this length instead
-  std::uint64_t seed = 1;               //      (glutescope::sim, bridge, good scenario, this seed)
+  std::string stream_file;  // bytes to notify (protocol v1 frames)
+  double simulate_s = 0.0;  // > 0: stream the simulator's session of this length instead
+  std::uint64_t seed = 1;   //      (glutescope::sim, bridge, good scenario, this seed)
   std::string address = "C0:FF:EE:00:00:01";
   std::string name = "glutescope-sim";
-  int mtu = 185;                        // ATT MTU, 23..247 (notification payload = mtu - 3)
-  bool acquire_notify = true;           // false: AcquireNotify answers org.bluez.Error.NotSupported
-  int early_notifications = 4;          // sent inside the subscribe call, before its reply
-  long drop_after_frames = -1;          // drop the link once, after this many complete frames
-  long skip_frames = 0;                 // frames "sampled" while the link is down (never sent)
+  int mtu = 185;                // ATT MTU, 23..247 (notification payload = mtu - 3)
+  bool acquire_notify = true;   // false: AcquireNotify answers org.bluez.Error.NotSupported
+  int early_notifications = 4;  // sent inside the subscribe call, before its reply
+  long drop_after_frames = -1;  // drop the link once, after this many complete frames
+  long skip_frames = 0;         // frames "sampled" while the link is down (never sent)
   bool device_absent = false;
-  int appear_on_scan_ms = -1;           // >= 0: device unknown until this long after StartDiscovery
-  bool not_authorized = false;          // Connect answers org.bluez.Error.NotAuthorized
+  int appear_on_scan_ms = -1;   // >= 0: device unknown until this long after StartDiscovery
+  bool not_authorized = false;  // Connect answers org.bluez.Error.NotAuthorized
   bool adapter_off = false;
   bool no_service = false;
-  std::string control_log;              // each WriteValue appended as a line of hex
-  long interval_us = 0;                 // pause between notifications (0: as fast as the socket takes)
-  long bench_notifications = 0;         // > 0: instead of --stream, this many MTU−3 byte notifications
-                                        //      starting with CLOCK_MONOTONIC ns at send (little-endian)
+  std::string control_log;       // each WriteValue appended as a line of hex
+  long interval_us = 0;          // pause between notifications (0: as fast as the socket takes)
+  long bench_notifications = 0;  // > 0: instead of --stream, this many MTU−3 byte notifications
+                                 //      starting with CLOCK_MONOTONIC ns at send (little-endian)
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -85,25 +85,44 @@ Options parse(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--stream") o.stream_file = value();
-    else if (a == "--simulate") o.simulate_s = std::stod(value());
-    else if (a == "--seed") o.seed = std::stoull(value());
-    else if (a == "--address") o.address = value();
-    else if (a == "--name") o.name = value();
-    else if (a == "--mtu") o.mtu = std::stoi(value());
-    else if (a == "--no-acquire-notify") o.acquire_notify = false;
-    else if (a == "--early-notifications") o.early_notifications = std::stoi(value());
-    else if (a == "--drop-after-frames") o.drop_after_frames = std::stol(value());
-    else if (a == "--skip-frames") o.skip_frames = std::stol(value());
-    else if (a == "--device-absent") o.device_absent = true;
-    else if (a == "--appear-on-scan-ms") o.appear_on_scan_ms = std::stoi(value());
-    else if (a == "--not-authorized") o.not_authorized = true;
-    else if (a == "--adapter-off") o.adapter_off = true;
-    else if (a == "--no-service") o.no_service = true;
-    else if (a == "--control-log") o.control_log = value();
-    else if (a == "--interval-us") o.interval_us = std::stol(value());
-    else if (a == "--bench-notifications") o.bench_notifications = std::stol(value());
-    else usage("unknown option " + a);
+    if (a == "--stream")
+      o.stream_file = value();
+    else if (a == "--simulate")
+      o.simulate_s = std::stod(value());
+    else if (a == "--seed")
+      o.seed = std::stoull(value());
+    else if (a == "--address")
+      o.address = value();
+    else if (a == "--name")
+      o.name = value();
+    else if (a == "--mtu")
+      o.mtu = std::stoi(value());
+    else if (a == "--no-acquire-notify")
+      o.acquire_notify = false;
+    else if (a == "--early-notifications")
+      o.early_notifications = std::stoi(value());
+    else if (a == "--drop-after-frames")
+      o.drop_after_frames = std::stol(value());
+    else if (a == "--skip-frames")
+      o.skip_frames = std::stol(value());
+    else if (a == "--device-absent")
+      o.device_absent = true;
+    else if (a == "--appear-on-scan-ms")
+      o.appear_on_scan_ms = std::stoi(value());
+    else if (a == "--not-authorized")
+      o.not_authorized = true;
+    else if (a == "--adapter-off")
+      o.adapter_off = true;
+    else if (a == "--no-service")
+      o.no_service = true;
+    else if (a == "--control-log")
+      o.control_log = value();
+    else if (a == "--interval-us")
+      o.interval_us = std::stol(value());
+    else if (a == "--bench-notifications")
+      o.bench_notifications = std::stol(value());
+    else
+      usage("unknown option " + a);
   }
   if (o.mtu < 23 || o.mtu > 247) {
     usage("--mtu must be 23..247");
@@ -180,12 +199,15 @@ class FakePeripheral {
           }
           timeout_ms = 0;
         } else {
-          timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(next_send_ - now).count());
+          timeout_ms =
+              static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(next_send_ - now).count());
         }
       }
       if (appear_at_) {
-        timeout_ms = std::min<int>(timeout_ms, static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(
-                                                   std::max(Clock::duration::zero(), *appear_at_ - now)).count()));
+        timeout_ms = std::min<int>(timeout_ms,
+                                   static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(
+                                                        std::max(Clock::duration::zero(), *appear_at_ - now))
+                                                        .count()));
       }
       if (timeout_ms == 0 && !want_write) {
         continue_bus_poll_nonblocking();
@@ -196,7 +218,8 @@ class FakePeripheral {
       if (bus_ms >= 0) {
         timeout_ms = std::min(timeout_ms, bus_ms);
       }
-      pollfd fds[2] = {{poll_data.fd, poll_data.events, 0}, {sub_fd_, static_cast<short>(want_write ? POLLOUT : 0), 0}};
+      pollfd fds[2] = {{poll_data.fd, poll_data.events, 0},
+                       {sub_fd_, static_cast<short>(want_write ? POLLOUT : 0), 0}};
       ::poll(fds, sub_fd_ >= 0 ? 2 : 1, want_write ? std::max(timeout_ms, 100) : timeout_ms);
       if (sub_fd_ >= 0 && (fds[1].revents & (POLLHUP | POLLERR)) != 0) {
         // The host closed its end: that is how an acquired notification is released.
@@ -241,7 +264,8 @@ class FakePeripheral {
         }
       }
     }
-    return {stream_.begin() + static_cast<std::ptrdiff_t>(pos_), stream_.begin() + static_cast<std::ptrdiff_t>(end)};
+    return {stream_.begin() + static_cast<std::ptrdiff_t>(pos_),
+            stream_.begin() + static_cast<std::ptrdiff_t>(end)};
   }
 
   void advance(std::size_t bytes) {
@@ -298,17 +322,24 @@ class FakePeripheral {
         ++skipped;
       }
     }
-    std::cerr << "fake_bluez: dropped the link after " << frames_sent_ << " frames, skipped " << o_.skip_frames
-              << "\n";
+    std::cerr << "fake_bluez: dropped the link after " << frames_sent_ << " frames, skipped "
+              << o_.skip_frames << "\n";
   }
 
   void make_adapter() {
     adapter_ = sdbus::createObject(bus_, "/org/bluez/hci0");
-    adapter_->registerProperty("Address").onInterface(kAdapter).withGetter([] { return std::string("00:1A:7D:DA:71:13"); });
-    adapter_->registerProperty("Name").onInterface(kAdapter).withGetter([] { return std::string("fake-hci0"); });
-    adapter_->registerProperty("Powered").onInterface(kAdapter).withGetter([this] { return !o_.adapter_off; });
-    adapter_->registerProperty("Discovering").onInterface(kAdapter).withGetter([this] { return discovering_; });
-    adapter_->registerMethod("SetDiscoveryFilter").onInterface(kAdapter).implementedAs([](const PropertyMap&) {});
+    adapter_->registerProperty("Address").onInterface(kAdapter).withGetter(
+        [] { return std::string("00:1A:7D:DA:71:13"); });
+    adapter_->registerProperty("Name").onInterface(kAdapter).withGetter(
+        [] { return std::string("fake-hci0"); });
+    adapter_->registerProperty("Powered").onInterface(kAdapter).withGetter(
+        [this] { return !o_.adapter_off; });
+    adapter_->registerProperty("Discovering").onInterface(kAdapter).withGetter([this] {
+      return discovering_;
+    });
+    adapter_->registerMethod("SetDiscoveryFilter")
+        .onInterface(kAdapter)
+        .implementedAs([](const PropertyMap&) {});
     adapter_->registerMethod("StartDiscovery").onInterface(kAdapter).implementedAs([this] {
       if (o_.adapter_off) {
         throw sdbus::Error("org.bluez.Error.NotReady", "Resource Not Ready");
@@ -332,9 +363,12 @@ class FakePeripheral {
     device_->registerProperty("Address").onInterface(kDevice).withGetter([this] { return o_.address; });
     device_->registerProperty("Name").onInterface(kDevice).withGetter([this] { return o_.name; });
     device_->registerProperty("Alias").onInterface(kDevice).withGetter([this] { return o_.name; });
-    device_->registerProperty("Adapter").onInterface(kDevice).withGetter([] { return sdbus::ObjectPath("/org/bluez/hci0"); });
+    device_->registerProperty("Adapter").onInterface(kDevice).withGetter(
+        [] { return sdbus::ObjectPath("/org/bluez/hci0"); });
     device_->registerProperty("Connected").onInterface(kDevice).withGetter([this] { return connected_; });
-    device_->registerProperty("ServicesResolved").onInterface(kDevice).withGetter([this] { return services_resolved_; });
+    device_->registerProperty("ServicesResolved").onInterface(kDevice).withGetter([this] {
+      return services_resolved_;
+    });
     device_->registerMethod("Connect").onInterface(kDevice).implementedAs([this] {
       if (o_.not_authorized) {
         throw sdbus::Error("org.bluez.Error.NotAuthorized", "Not Authorized");
@@ -367,39 +401,55 @@ class FakePeripheral {
 
   void make_gatt() {
     service_ = sdbus::createObject(bus_, service_path_);
-    service_->registerProperty("UUID").onInterface(kService).withGetter([] { return std::string(glutescope::io::kGattServiceUuid); });
-    service_->registerProperty("Device").onInterface(kService).withGetter([this] { return sdbus::ObjectPath(device_path_); });
+    service_->registerProperty("UUID").onInterface(kService).withGetter(
+        [] { return std::string(glutescope::io::kGattServiceUuid); });
+    service_->registerProperty("Device").onInterface(kService).withGetter(
+        [this] { return sdbus::ObjectPath(device_path_); });
     service_->registerProperty("Primary").onInterface(kService).withGetter([] { return true; });
     service_->finishRegistration();
 
     data_ = sdbus::createObject(bus_, data_path_);
-    data_->registerProperty("UUID").onInterface(kCharacteristic).withGetter([] { return std::string(glutescope::io::kGattDataCharacteristicUuid); });
-    data_->registerProperty("Service").onInterface(kCharacteristic).withGetter([this] { return sdbus::ObjectPath(service_path_); });
-    data_->registerProperty("Flags").onInterface(kCharacteristic).withGetter([] { return std::vector<std::string>{"notify"}; });
-    data_->registerProperty("Value").onInterface(kCharacteristic).withGetter([this] { return value_; });
-    data_->registerProperty("Notifying").onInterface(kCharacteristic).withGetter([this] { return notifying_; });
-    data_->registerProperty("NotifyAcquired").onInterface(kCharacteristic).withGetter([this] { return notify_acquired_; });
-    data_->registerProperty("MTU").onInterface(kCharacteristic).withGetter([this] { return static_cast<std::uint16_t>(o_.mtu); });
-    data_->registerMethod("AcquireNotify").onInterface(kCharacteristic).implementedAs([this](const PropertyMap&) {
-      if (!o_.acquire_notify) {
-        throw sdbus::Error("org.bluez.Error.NotSupported", "Operation is not supported");
-      }
-      if (!connected_) {
-        throw sdbus::Error("org.bluez.Error.NotConnected", "Not Connected");
-      }
-      if (notifying_ || sub_fd_ >= 0) {
-        throw sdbus::Error("org.bluez.Error.NotPermitted", "Notify acquired");
-      }
-      int pair[2];
-      if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-        throw sdbus::Error("org.bluez.Error.Failed", std::strerror(errno));
-      }
-      sub_fd_ = pair[0];
-      ::fcntl(sub_fd_, F_SETFL, ::fcntl(sub_fd_, F_GETFL) | O_NONBLOCK);
-      notify_acquired_ = true;
-      send_early();
-      return std::make_tuple(sdbus::UnixFd(pair[1], sdbus::adopt_fd), static_cast<std::uint16_t>(o_.mtu));
+    data_->registerProperty("UUID").onInterface(kCharacteristic).withGetter([] {
+      return std::string(glutescope::io::kGattDataCharacteristicUuid);
     });
+    data_->registerProperty("Service").onInterface(kCharacteristic).withGetter([this] {
+      return sdbus::ObjectPath(service_path_);
+    });
+    data_->registerProperty("Flags").onInterface(kCharacteristic).withGetter([] {
+      return std::vector<std::string>{"notify"};
+    });
+    data_->registerProperty("Value").onInterface(kCharacteristic).withGetter([this] { return value_; });
+    data_->registerProperty("Notifying").onInterface(kCharacteristic).withGetter([this] {
+      return notifying_;
+    });
+    data_->registerProperty("NotifyAcquired").onInterface(kCharacteristic).withGetter([this] {
+      return notify_acquired_;
+    });
+    data_->registerProperty("MTU").onInterface(kCharacteristic).withGetter([this] {
+      return static_cast<std::uint16_t>(o_.mtu);
+    });
+    data_->registerMethod("AcquireNotify")
+        .onInterface(kCharacteristic)
+        .implementedAs([this](const PropertyMap&) {
+          if (!o_.acquire_notify) {
+            throw sdbus::Error("org.bluez.Error.NotSupported", "Operation is not supported");
+          }
+          if (!connected_) {
+            throw sdbus::Error("org.bluez.Error.NotConnected", "Not Connected");
+          }
+          if (notifying_ || sub_fd_ >= 0) {
+            throw sdbus::Error("org.bluez.Error.NotPermitted", "Notify acquired");
+          }
+          int pair[2];
+          if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+            throw sdbus::Error("org.bluez.Error.Failed", std::strerror(errno));
+          }
+          sub_fd_ = pair[0];
+          ::fcntl(sub_fd_, F_SETFL, ::fcntl(sub_fd_, F_GETFL) | O_NONBLOCK);
+          notify_acquired_ = true;
+          send_early();
+          return std::make_tuple(sdbus::UnixFd(pair[1], sdbus::adopt_fd), static_cast<std::uint16_t>(o_.mtu));
+        });
     data_->registerMethod("StartNotify").onInterface(kCharacteristic).implementedAs([this] {
       if (!connected_) {
         throw sdbus::Error("org.bluez.Error.NotConnected", "Not Connected");
@@ -410,16 +460,27 @@ class FakePeripheral {
       notifying_ = true;
       send_early();
     });
-    data_->registerMethod("StopNotify").onInterface(kCharacteristic).implementedAs([this] { notifying_ = false; });
-    data_->registerMethod("ReadValue").onInterface(kCharacteristic).implementedAs([this](const PropertyMap&) { return value_; });
+    data_->registerMethod("StopNotify").onInterface(kCharacteristic).implementedAs([this] {
+      notifying_ = false;
+    });
+    data_->registerMethod("ReadValue").onInterface(kCharacteristic).implementedAs([this](const PropertyMap&) {
+      return value_;
+    });
     data_->finishRegistration();
 
     control_ = sdbus::createObject(bus_, control_path_);
-    control_->registerProperty("UUID").onInterface(kCharacteristic).withGetter([] { return std::string(glutescope::io::kGattControlCharacteristicUuid); });
-    control_->registerProperty("Service").onInterface(kCharacteristic).withGetter([this] { return sdbus::ObjectPath(service_path_); });
-    control_->registerProperty("Flags").onInterface(kCharacteristic).withGetter([] { return std::vector<std::string>{"write"}; });
-    control_->registerMethod("WriteValue").onInterface(kCharacteristic).implementedAs(
-        [this](const std::vector<std::uint8_t>& value, const PropertyMap& options) {
+    control_->registerProperty("UUID").onInterface(kCharacteristic).withGetter([] {
+      return std::string(glutescope::io::kGattControlCharacteristicUuid);
+    });
+    control_->registerProperty("Service").onInterface(kCharacteristic).withGetter([this] {
+      return sdbus::ObjectPath(service_path_);
+    });
+    control_->registerProperty("Flags").onInterface(kCharacteristic).withGetter([] {
+      return std::vector<std::string>{"write"};
+    });
+    control_->registerMethod("WriteValue")
+        .onInterface(kCharacteristic)
+        .implementedAs([this](const std::vector<std::uint8_t>& value, const PropertyMap& options) {
           if (!connected_) {
             throw sdbus::Error("org.bluez.Error.NotConnected", "Not Connected");
           }

@@ -48,9 +48,14 @@ struct Result {
 
 Result run(bool acquire, long notifications, int mtu, long interval_us) {
   glutescope::bletest::PrivateSystemBus bus;
-  std::vector<std::string> args = {"--bench-notifications", std::to_string(notifications), "--mtu",
-                                   std::to_string(mtu), "--interval-us", std::to_string(interval_us),
-                                   "--early-notifications", "0"};
+  std::vector<std::string> args = {"--bench-notifications",
+                                   std::to_string(notifications),
+                                   "--mtu",
+                                   std::to_string(mtu),
+                                   "--interval-us",
+                                   std::to_string(interval_us),
+                                   "--early-notifications",
+                                   "0"};
   if (!acquire) {
     args.emplace_back("--no-acquire-notify");
   }
@@ -126,8 +131,8 @@ int main(int argc, char** argv) {
                 t.notifications_per_s, t.bytes_per_s / 1e6, static_cast<unsigned long long>(t.received),
                 notifications);
     const Result l = run(acquire, 2000, kMtu, 1000);
-    std::printf("%-32s latency at 1 kHz: median %6.1f us  p99 %6.1f us  max %7.1f us\n", name, l.latency_median_us,
-                l.latency_p99_us, l.latency_max_us);
+    std::printf("%-32s latency at 1 kHz: median %6.1f us  p99 %6.1f us  max %7.1f us\n", name,
+                l.latency_median_us, l.latency_p99_us, l.latency_max_us);
   }
   return 0;
 }
