@@ -8,6 +8,7 @@
 #include "pipeline/analysis_settings.hpp"
 #include "pipeline/live_analysis.hpp"
 #include "pipeline/montage_file.hpp"
+#include "io/ble_transport.hpp"
 #include "pipeline/recorder.hpp"
 
 namespace glutescope::cli {
@@ -34,8 +35,14 @@ void add_record_command(CLI::App& app, int& exit_status) {
   auto out = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("record", "Record a session from a glutescope wearable on a serial port into "
                                                "an HDF5 session file (docs/RECORDING.md)");
-  cmd->add_option("--port", options->port, "Serial port of the wearable, e.g. /dev/ttyACM0 (a symlink is followed "
-                                           "again at every reconnect)")->required();
+  CLI::Option* port = cmd->add_option("--port", options->port, "Serial port of the wearable, e.g. /dev/ttyACM0 (a "
+                                                               "symlink is followed again at every reconnect)");
+  auto ble = std::make_shared<std::string>();  // docs/BLE.md
+  cmd->add_option("--ble", *ble, "Record over Bluetooth LE through BlueZ instead: the wearable's address "
+                                 "(AA:BB:CC:DD:EE:FF) or advertised name (docs/BLE.md)")->excludes(port);
+  auto ble_scan_s = std::make_shared<double>(10.0);
+  cmd->add_option("--ble-scan-timeout", *ble_scan_s, "Seconds to scan for a --ble device BlueZ does not know yet")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--baud", options->baud_rate, "Baud rate (ignored by USB CDC-ACM and pseudo-terminals)")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--montage", options->montage_path,
@@ -72,6 +79,16 @@ void add_record_command(CLI::App& app, int& exit_status) {
         throw UserError(e.what(), 1);
       }
       options->live_consumer = live_analysis.get();
+  cmd->callback([options, out, ble, ble_scan_s, &exit_status] {
+    options->out = *out;
+    if (options->port.empty() && ble->empty()) {
+      throw UserError("no device given: --port PATH (serial) or --ble ADDRESS_OR_NAME (Bluetooth LE)", 1);
+    }
+    if (!ble->empty()) {
+      io::BleSettings settings;
+      settings.device = *ble;
+      settings.scan_timeout = std::chrono::milliseconds(static_cast<long>(*ble_scan_s * 1000.0));
+      options->source_factory = [settings] { return std::make_unique<io::BleTransport>(settings); };
     }
     install_stop_handlers();
     pipeline::clear_stop_request();
