@@ -5,10 +5,10 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "io/ble_transport.hpp"
 #include "pipeline/analysis_settings.hpp"
 #include "pipeline/live_analysis.hpp"
 #include "pipeline/montage_file.hpp"
-#include "io/ble_transport.hpp"
 #include "pipeline/recorder.hpp"
 
 namespace glutescope::cli {
@@ -65,8 +65,17 @@ void add_record_command(CLI::App& app, int& exit_status) {
   auto live_config = std::make_shared<std::string>();
   cmd->add_flag("--live", *live, "Print a verdict line per repetition while recording (docs/PIPELINE.md)");
   cmd->add_option("--config", *live_config, "Analysis settings TOML for --live");
-  cmd->callback([options, out, live, live_config, &exit_status] {
+  cmd->callback([options, out, ble, ble_scan_s, live, live_config, &exit_status] {
     options->out = *out;
+    if (options->port.empty() && ble->empty()) {
+      throw UserError("no device given: --port PATH (serial) or --ble ADDRESS_OR_NAME (Bluetooth LE)", 1);
+    }
+    if (!ble->empty()) {
+      io::BleSettings settings;
+      settings.device = *ble;
+      settings.scan_timeout = std::chrono::milliseconds(static_cast<long>(*ble_scan_s * 1000.0));
+      options->source_factory = [settings] { return std::make_unique<io::BleTransport>(settings); };
+    }
     std::unique_ptr<pipeline::LiveAnalysis> live_analysis;
     if (*live) {
       try {
@@ -79,16 +88,6 @@ void add_record_command(CLI::App& app, int& exit_status) {
         throw UserError(e.what(), 1);
       }
       options->live_consumer = live_analysis.get();
-  cmd->callback([options, out, ble, ble_scan_s, &exit_status] {
-    options->out = *out;
-    if (options->port.empty() && ble->empty()) {
-      throw UserError("no device given: --port PATH (serial) or --ble ADDRESS_OR_NAME (Bluetooth LE)", 1);
-    }
-    if (!ble->empty()) {
-      io::BleSettings settings;
-      settings.device = *ble;
-      settings.scan_timeout = std::chrono::milliseconds(static_cast<long>(*ble_scan_s * 1000.0));
-      options->source_factory = [settings] { return std::make_unique<io::BleTransport>(settings); };
     }
     install_stop_handlers();
     pipeline::clear_stop_request();

@@ -17,6 +17,9 @@ struct UserError : std::runtime_error {
   int status;
 };
 
+// glutescope demo: simulator -> pty -> recorder -> session -> per-rep summary (README).
+void add_demo_command(CLI::App& app, int& exit_status);
+
 // glutescope record / info / recover (docs/RECORDING.md).
 void add_record_command(CLI::App& app, int& exit_status);
 void add_info_command(CLI::App& app, int& exit_status);

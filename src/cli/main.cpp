@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("glutescope ") + GLUTESCOPE_VERSION);
   app.require_subcommand(1);
   int exit_status = 0;
+  glutescope::cli::add_demo_command(app, exit_status);
   glutescope::cli::add_record_command(app, exit_status);
   glutescope::cli::add_info_command(app, exit_status);
   glutescope::cli::add_recover_command(app, exit_status);
