@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <iostream>
 #include <thread>
 
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "pipeline/analysis_report.hpp"
 #include "pipeline/recorder.hpp"
 #include "simulator/frames.hpp"
 #include "simulator/output.hpp"
@@ -101,7 +103,15 @@ int run_demo(const DemoOptions& options) {
   const pipeline::RecordSummary summary = pipeline::run_recording(record);
   wearable.join();
   fmt::print("{}", pipeline::format_summary(summary));
+  fmt::print("  (the simulated device runs at {}x real time, so the host/device clock drift above is expected)\n\n",
+             options.speed);
   std::fflush(stdout);
+
+  // Analyse the recorded file (not the in-memory simulation): the same path a saved session takes.
+  const std::filesystem::path html = dir / "report.html";
+  pipeline::print_session_report(file, std::cout, html);
+  std::cout.flush();
+  fmt::print("\nsession file: {}\nreport:       {}\n", file.string(), html.string());
   return 0;
 }
 
