@@ -130,8 +130,11 @@ TEST(RecordE2E, CleanSessionIsBitExactWithTheSimulator) {
   EXPECT_EQ(r.statistics().crc_errors, 0u);
   EXPECT_EQ(r.statistics().frames_received, frames.size());
   EXPECT_EQ(r.montage().emg[0].label, "GMax_L");
-  // The clock fit maps device time onto the host clock at 4x speed: slope 1/4 → drift −750000 ppm.
-  EXPECT_NEAR(r.timing_fit().drift_ppm, -750000.0, 2000.0);
+  // The clock fit maps device time onto the host clock at 4x speed: slope 1/4 → drift −750000 ppm. The
+  // fake device's pacing thread is at the mercy of the scheduler on a loaded 2-core machine (seen: 2800 ppm
+  // off), so this only checks that the fit found the 4x rate to within 1 %; ppm-level accuracy of the fit
+  // itself is tested on synthetic clocks in ClockFit.* (recorder_unit_test).
+  EXPECT_NEAR(r.timing_fit().drift_ppm, -750000.0, 10000.0);
 
   // glutescope info --json agrees with the file.
   const auto [info_status, info_out] = run_glutescope({"info", (dir / "s.h5").string(), "--json"}, dir / "info.txt");
