@@ -627,10 +627,13 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
   // --- Normalisation and onset baseline -------------------------------------------------------------------
   const std::size_t e0 = to_index(set.start_s, rate, emg_samples);
   const std::size_t e1 = to_index(set.stop_s, rate, emg_samples);
+  // The normalisation functions take the envelopes as vectors: lend them (move out and back) instead of
+  // copying every channel's full-length envelope.
   std::vector<std::vector<double>> smoothed;
   smoothed.reserve(channels);
-  for (const auto& sig : ctx.signals) smoothed.push_back(sig.smoothed_uv);
+  for (auto& sig : ctx.signals) smoothed.push_back(std::move(sig.smoothed_uv));
   set.normalisation = choose_normalisation(montage, ctx.mvc_reference, smoothed, e0, e1);
+  for (std::size_t c = 0; c < channels; ++c) ctx.signals[c].smoothed_uv = std::move(smoothed[c]);
   const bool amplitudes_comparable =
       set.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
 
@@ -825,9 +828,10 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     t.end_sample = to_index(m.stop_s, ctx.emg_rate, samples);
     out.mvc_trials.push_back(t);
   }
-  std::vector<std::vector<double>> smoothed;
-  for (const auto& sig : ctx.signals) smoothed.push_back(sig.smoothed_uv);
+  std::vector<std::vector<double>> smoothed;  // lent, not copied (see score_set)
+  for (auto& sig : ctx.signals) smoothed.push_back(std::move(sig.smoothed_uv));
   ctx.mvc_reference = mvc_references(data.montage, smoothed, out.mvc_trials);
+  for (std::size_t c = 0; c < channels; ++c) ctx.signals[c].smoothed_uv = std::move(smoothed[c]);
   out.mvc_reference_uv = ctx.mvc_reference;
 
   ctx.gravity = track_gravity(data, settings);
