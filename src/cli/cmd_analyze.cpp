@@ -28,7 +28,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--summary", a->summary, "Write one CSV row per rep and per set (long format) to this file");
   cmd->add_option("--shard", a->shard, "k/N: analyse only the k-th of N deterministic subsets (sorted path index mod N)")
       ->capture_default_str();
-  cmd->add_flag("--json", a->json, "Print one JSON object per file on stdout instead of text");
+  cmd->add_flag("--json", a->json, "Print one JSON object per file on stdout instead of text (with the whole analysis: sets, reps, verdicts)");
   cmd->callback([a, &exit_status] {
     pipeline::BatchOptions options;
     try {
@@ -41,6 +41,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     options.files = a->files;
     options.jobs = a->jobs;
     options.summary_csv = a->summary;
+    options.json = a->json;
     options.progress = ::isatty(STDERR_FILENO) != 0;
     std::vector<pipeline::FileOutcome> outcomes;
     try {
@@ -57,6 +58,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
           j["output"] = o.output;
           j["sets"] = o.sets;
           j["reps"] = o.reps;
+          j["analysis"] = nlohmann::json::parse(o.json);
         } else {
           j["error"] = o.error;
         }

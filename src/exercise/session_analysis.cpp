@@ -46,15 +46,10 @@ std::size_t to_index(double t_s, double rate_hz, std::size_t limit) {
   return std::min(limit, static_cast<std::size_t>(i));
 }
 
-// Conditioned EMG of the whole session, per channel (µV), with its amplitude and onset signals.
-struct ChannelSignals {
-  std::vector<double> filtered_uv;  // band-passed (and notched / ECG high-passed)
-  std::vector<double> smoothed_uv;  // moving average (peak_window_ms) of the moving RMS (rms_window_ms)
-  std::vector<double> rms_uv;       // moving RMS envelope
-  std::vector<double> onset_signal; // low-passed |TKEO| of filtered_uv
-};
+}  // namespace
 
-ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate, const AnalysisSettings& s) {
+ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate, const AnalysisSettings& s,
+                                 bool causal) {
   ChannelSignals out;
   if (uv.empty()) return out;
   // Remove the DC offset first so that filter start-up at the record edges is small.
@@ -80,25 +75,27 @@ ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double r
     // docs/VALIDATION.md). A notch's phase shift is confined to its narrow stop band.
     uv = dsp::sosfilt(dsp::mains_notch_sos(notch, rate), uv);
   }
-  if (uv.size() <= dsp::sosfiltfilt_padlen(sos)) {
-    throw std::invalid_argument(fmt::format("EMG record of {} samples is too short to filter", uv.size()));
+  if (causal) {
+    out.filtered_uv = dsp::sosfilt(sos, uv);
+  } else {
+    if (uv.size() <= dsp::sosfiltfilt_padlen(sos)) {
+      throw std::invalid_argument(fmt::format("EMG record of {} samples is too short to filter", uv.size()));
+    }
+    out.filtered_uv = dsp::sosfiltfilt(sos, uv);
   }
-  out.filtered_uv = dsp::sosfiltfilt(sos, uv);
   out.rms_uv = dsp::moving_rms_centered(out.filtered_uv, dsp::MovingRmsSettings{s.emg.rms_window_ms}, rate);
   out.smoothed_uv = moving_average_centered(out.rms_uv, dsp::window_samples(s.emg.peak_window_ms, rate));
   std::vector<double> psi = dsp::tkeo(out.filtered_uv);
   for (double& v : psi) v = std::abs(v);
   if (s.onset.smoothing_cutoff_hz > 0.0) {
-    psi = dsp::sosfiltfilt(dsp::butterworth_lowpass(2, std::min(s.onset.smoothing_cutoff_hz, 0.45 * rate), rate), psi);
+    const dsp::SosCoefficients lowpass = dsp::butterworth_lowpass(2, std::min(s.onset.smoothing_cutoff_hz, 0.45 * rate), rate);
+    psi = causal ? dsp::sosfilt(lowpass, psi) : dsp::sosfiltfilt(lowpass, psi);
   }
   out.onset_signal = std::move(psi);
   return out;
 }
 
-struct Interval {
-  std::size_t begin = 0, end = 0;  // sample indices, half-open
-  [[nodiscard]] bool overlaps(std::size_t b, std::size_t e) const { return begin < e && b < end; }
-};
+namespace {
 
 struct MarkedSet {
   Exercise exercise = Exercise::other;
@@ -266,6 +263,289 @@ struct SessionContext {
 // Index of the channel recording (muscle, side), if any.
 std::optional<std::size_t> channel_of(const Montage& m, Muscle muscle, Side side) { return m.find(muscle, side); }
 
+}  // namespace
+
+// Scores one repetition from the conditioned EMG around it (the per-rep entry point shared by the offline
+// per-set loop and the live consumer; see score_repetition in session_analysis.hpp).
+RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, double pelvic_tilt_min_deg) {
+  const AnalysisSettings& s = *ctx.settings;
+  const Montage& montage = *ctx.montage;
+  const std::size_t channels = montage.emg.size();
+  const double rate = ctx.emg_rate_hz;
+  const std::size_t off = ctx.first_sample;
+  const std::size_t emg_samples = ctx.end_sample;
+  const bool have_pelvis = ctx.have_pelvis;
+  const bool amplitudes_comparable = ctx.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
+  const std::size_t min_active = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(s.onset.min_active_ms * rate / 1000.0)));
+  const std::size_t min_rest = static_cast<std::size_t>(std::lround(s.onset.min_rest_ms * rate / 1000.0));
+  const std::size_t fatigue_half = static_cast<std::size_t>(s.fatigue.window_ms * rate / 2000.0);
+  dsp::WelchSettings welch;
+  welch.segment_samples = static_cast<std::size_t>(s.fatigue.welch_segment_samples);
+  const dsp::SpectralBand band{s.fatigue.band_low_hz, std::min(s.fatigue.band_high_hz, 0.5 * rate)};
+  const Exercise ex = ctx.exercise;
+  const Muscle glute = ex == Exercise::bridge ? Muscle::gluteus_maximus : Muscle::gluteus_medius;
+  std::vector<Side> working_sides;
+  if (ex == Exercise::bridge) working_sides = {Side::left, Side::right};
+  else working_sides = {ctx.working_side};
+
+  RepScore rep;
+  rep.index = r.index;
+  rep.start_s = r.start_s;
+  rep.concentric_end_s = r.concentric_end_s;
+  rep.hold_end_s = r.hold_end_s;
+  rep.end_s = r.end_s;
+  rep.peak_s = r.peak_s;
+  rep.partial = r.partial;
+  rep.rom_deg = r.rom_deg;
+  rep.pelvic_roll_max_deg = r.max_pelvic_roll_deviation_deg;
+  rep.pelvic_tilt_min_deg = have_pelvis ? pelvic_tilt_min_deg : kNaN;
+  const std::size_t w0 = to_index(r.start_s - s.onset.pre_movement_ms / 1000.0, rate, emg_samples);
+  const std::size_t m0 = to_index(r.start_s, rate, emg_samples);
+  const std::size_t mc = to_index(r.concentric_end_s, rate, emg_samples);
+  const std::size_t mh = to_index(r.hold_end_s, rate, emg_samples);
+  const std::size_t m1 = to_index(r.end_s, rate, emg_samples);
+
+  // IMU gap inside the rep: boundaries cannot be trusted.
+  const std::size_t ri0 = to_index(r.start_s, ctx.imu_rate_hz, ctx.imu_samples), ri1 = to_index(r.end_s, ctx.imu_rate_hz, ctx.imu_samples) + 1;
+  for (const Interval& gap : ctx.imu_gaps) {
+    if (gap.overlaps(ri0, ri1)) {
+      rep.valid = false;
+      rep.invalid_reason = fmt::format("IMU data lost inside the rep ({} samples)", gap.end - gap.begin);
+    }
+  }
+  std::string emg_gap_reason;
+  for (const Interval& gap : ctx.emg_gaps) {
+    if (gap.overlaps(w0, m1)) emg_gap_reason = fmt::format("EMG data lost inside the rep ({} samples from {:.3f} s)",
+                                                           gap.end - gap.begin, static_cast<double>(gap.begin) / rate);
+  }
+
+  rep.channels.resize(channels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    ChannelRepScore& cs = rep.channels[c];
+    const ChannelSignals& sig = ctx.signals[c];
+    if (!emg_gap_reason.empty()) {
+      cs.valid = false;
+      cs.invalid_reason = emg_gap_reason;
+    }
+    for (const Interval& span : ctx.lead_off[c]) {
+      if (span.overlaps(w0, m1)) {
+        cs.valid = false;
+        cs.invalid_reason = fmt::format("electrode {} off (lead-off at {:.3f} s)", montage.emg[c].label,
+                                        static_cast<double>(span.begin) / rate);
+      }
+    }
+    if (cs.valid) {
+      std::size_t railed = 0;
+      for (std::size_t n = w0; n < m1; ++n) {
+        const std::int32_t v = ctx.emg_counts[(n - off) * channels + c];
+        if (v <= ctx.rail_low || v >= ctx.rail_high) ++railed;
+      }
+      if (m1 > w0 && static_cast<double>(railed) > s.verdicts.saturation_fraction * static_cast<double>(m1 - w0)) {
+        cs.valid = false;
+        cs.invalid_reason = fmt::format("{} saturated in {:.0f} % of the rep (electrode off or clipping)",
+                                        montage.emg[c].label, 100.0 * static_cast<double>(railed) / static_cast<double>(m1 - w0));
+      }
+    }
+    if (!cs.valid || !rep.valid) continue;
+
+    // Onset: first run above baseline mean + k SD, from pre_movement_ms before the movement to the top.
+    const double threshold = ctx.baseline[c].mean + s.onset.k_sd * ctx.baseline[c].sd;
+    if (mc > w0) {
+      std::vector<unsigned char> active(mc - w0);
+      for (std::size_t n = w0; n < mc; ++n) active[n - w0] = sig.onset_signal[n - off] > threshold ? 1 : 0;
+      const auto runs = dsp::active_runs(active, min_active, min_rest);
+      if (!runs.empty()) {
+        cs.onset_detected = true;
+        cs.onset_s = static_cast<double>(w0 + runs.front().onset_index) / rate;
+        cs.onset_rel_ms = 1000.0 * (cs.onset_s - r.start_s);
+      }
+    }
+    const double ref = ctx.normalisation.reference_uv[c];
+    cs.mean_concentric_pct = percent_of_reference(mean_over(sig.rms_uv, m0 - off, mc - off), ref);
+    cs.mean_hold_pct = percent_of_reference(mean_over(sig.rms_uv, mc - off, mh - off), ref);
+    cs.mean_pct = percent_of_reference(mean_over(sig.rms_uv, m0 - off, mh - off), ref);
+    cs.peak_pct = percent_of_reference(peak_amplitude(sig.smoothed_uv, m0 - off, mh - off), ref);
+    const std::size_t centre = to_index(r.peak_s, rate, emg_samples);
+    if (centre >= off + fatigue_half && centre + fatigue_half <= off + sig.filtered_uv.size() && fatigue_half > 8) {
+      try {
+        const std::span<const double> win(sig.filtered_uv.data() + (centre - off) - fatigue_half, 2 * fatigue_half);
+        const dsp::SpectralIndices idx = dsp::spectral_indices(dsp::welch(win, rate, welch), band);
+        cs.median_frequency_hz = idx.median_hz;
+        cs.finsm5 = idx.finsm5;
+      } catch (const std::invalid_argument&) {
+        // A silent window (no power in the band) has no spectral indices: left NaN.
+      }
+    }
+  }
+
+  // Firing order.
+  for (std::size_t c = 0; c < channels; ++c) {
+    if (rep.channels[c].onset_detected) rep.firing_order.push_back(c);
+  }
+  std::stable_sort(rep.firing_order.begin(), rep.firing_order.end(),
+                   [&](std::size_t a, std::size_t b) { return rep.channels[a].onset_s < rep.channels[b].onset_s; });
+
+  // Per-side amplitudes and onsets of the muscles the verdicts compare.
+  auto channel_value = [&](Muscle m, Side side, auto field) -> double {
+    const auto c = channel_of(montage, m, side);
+    if (!c || !rep.channels[*c].valid) return kNaN;
+    return field(rep.channels[*c]);
+  };
+  auto mean_pct = [](const ChannelRepScore& cs) { return cs.mean_pct; };
+  auto onset = [](const ChannelRepScore& cs) { return cs.onset_s; };
+  std::array<double, 2> gmax{}, gmed{}, es{};
+  for (Side side : {Side::left, Side::right}) {
+    gmax[side_index(side)] = channel_value(Muscle::gluteus_maximus, side, mean_pct);
+    gmed[side_index(side)] = channel_value(Muscle::gluteus_medius, side, mean_pct);
+    es[side_index(side)] = channel_value(Muscle::erector_spinae_lumbar, side, mean_pct);
+  }
+  if (amplitudes_comparable) {
+    rep.gmax_to_es = side_ratios(gmax, es);
+    rep.gmed_to_es = side_ratios(gmed, es);
+  }
+
+  // Which channels each verdict needs, and whether any is missing or invalid.
+  auto requirement = [&](Muscle m, const std::vector<Side>& sides, std::string& reason) -> int {
+    // returns: 0 ok (at least one side present and all present valid), 1 missing, 2 invalid
+    bool any = false;
+    for (Side side : sides) {
+      const auto c = channel_of(montage, m, side);
+      if (!c) continue;
+      any = true;
+      if (!rep.channels[*c].valid) {
+        reason = rep.channels[*c].invalid_reason;
+        return 2;
+      }
+    }
+    if (!any) {
+      reason = fmt::format("no {} electrode{}", to_string(m),
+                           sides.size() == 1 ? fmt::format(" on the {} side", to_string(sides.front())) : "");
+      return 1;
+    }
+    return 0;
+  };
+  auto na = [](std::string reason) {
+    Verdict v;
+    v.state = VerdictState::not_available;
+    v.reason = std::move(reason);
+    return v;
+  };
+  auto invalid = [](std::string reason) {
+    Verdict v;
+    v.state = VerdictState::invalid;
+    v.reason = std::move(reason);
+    return v;
+  };
+  auto working_mean = [&](Muscle m, auto field) {
+    double a = kNaN, b = kNaN;
+    if (std::find(working_sides.begin(), working_sides.end(), Side::left) != working_sides.end()) a = channel_value(m, Side::left, field);
+    if (std::find(working_sides.begin(), working_sides.end(), Side::right) != working_sides.end()) b = channel_value(m, Side::right, field);
+    return mean_finite2(a, b);
+  };
+  const std::string no_mvc = "needs MVC normalisation (amplitudes are % of the set's peak; CEDE: cross-muscle "
+                             "comparisons need MVC)";
+  RepVerdicts& v = rep.verdicts;
+  std::string why;
+
+  // Glute fired.
+  if (!rep.valid) {
+    v.glute_fired = invalid(rep.invalid_reason);
+  } else if (int q = requirement(glute, working_sides, why); q != 0) {
+    v.glute_fired = q == 1 ? na(why) : invalid(why);
+  } else if (!amplitudes_comparable) {
+    v.glute_fired = na(no_mvc);
+  } else {
+    const double amp = working_mean(glute, mean_pct);
+    const double on = working_mean(glute, onset);
+    v.glute_fired.value = amp;
+    v.glute_fired.threshold = s.verdicts.glute_fired_min_pct_mvic;
+    const bool fired = std::isfinite(on) && amp >= s.verdicts.glute_fired_min_pct_mvic;
+    v.glute_fired.state = fired ? VerdictState::yes : VerdictState::no;
+    if (!std::isfinite(on)) v.glute_fired.reason = "no onset detected";
+    else if (!fired) v.glute_fired.reason = "amplitude below threshold";
+  }
+
+  // Lumbar dominance: ES / glute on the working side(s).
+  if (!rep.valid) {
+    v.lumbar_dominant = invalid(rep.invalid_reason);
+  } else if (int q = requirement(Muscle::erector_spinae_lumbar, working_sides, why); q != 0) {
+    v.lumbar_dominant = q == 1 ? na(why) : invalid(why);
+  } else if (int q2 = requirement(glute, working_sides, why); q2 != 0) {
+    v.lumbar_dominant = q2 == 1 ? na(why) : invalid(why);
+  } else if (!amplitudes_comparable) {
+    v.lumbar_dominant = na(no_mvc);
+  } else {
+    v.lumbar_dominant = ratio_verdict(working_mean(Muscle::erector_spinae_lumbar, mean_pct), working_mean(glute, mean_pct),
+                                      s.verdicts.lumbar_es_to_glute_ratio);
+  }
+
+  // Late glute onset relative to ES.
+  if (!rep.valid) {
+    v.late_glute = invalid(rep.invalid_reason);
+  } else if (int q = requirement(Muscle::erector_spinae_lumbar, working_sides, why); q != 0) {
+    v.late_glute = q == 1 ? na(why) : invalid(why);
+  } else if (int q2 = requirement(glute, working_sides, why); q2 != 0) {
+    v.late_glute = q2 == 1 ? na(why) : invalid(why);
+  } else {
+    v.late_glute = late_onset_verdict(working_mean(glute, onset), working_mean(Muscle::erector_spinae_lumbar, onset),
+                                      s.verdicts.late_glute_delay_ms);
+  }
+
+  // Pelvic compensation.
+  if (!rep.valid) {
+    v.pelvic_compensation = invalid(rep.invalid_reason);
+  } else if (!have_pelvis) {
+    v.pelvic_compensation = na("no sacral IMU");
+  } else {
+    Verdict& p = v.pelvic_compensation;
+    p.value = rep.pelvic_roll_max_deg;
+    p.threshold = s.verdicts.pelvic_roll_threshold_deg;
+    const bool rolled = std::isfinite(rep.pelvic_roll_max_deg) && rep.pelvic_roll_max_deg > s.verdicts.pelvic_roll_threshold_deg;
+    const bool tilted = ex == Exercise::bridge && std::isfinite(rep.pelvic_tilt_min_deg) &&
+                        -rep.pelvic_tilt_min_deg > s.verdicts.pelvic_tilt_threshold_deg;
+    p.state = rolled || tilted ? VerdictState::yes : VerdictState::no;
+    if (rolled) p.reason = fmt::format("pelvis rolled {:.1f} deg", rep.pelvic_roll_max_deg);
+    else if (tilted) p.reason = fmt::format("anterior pelvic tilt {:.1f} deg", -rep.pelvic_tilt_min_deg);
+  }
+
+  // Hamstring dominance (bridges) and TFL substitution (clamshells): same-side pairs on the working sides.
+  auto pair_verdict = [&](Muscle compensator, Muscle agonist, double threshold) {
+    if (!rep.valid) return invalid(rep.invalid_reason);
+    std::string r1, r2;
+    const int q = requirement(compensator, working_sides, r1);
+    if (q != 0) return q == 1 ? na(r1) : invalid(r1);
+    std::array<double, 2> num{kNaN, kNaN}, den{kNaN, kNaN};
+    for (Side side : working_sides) {
+      if (!channel_of(montage, compensator, side)) continue;
+      const auto a = channel_of(montage, agonist, side);
+      if (!a) continue;
+      if (!rep.channels[*a].valid) return invalid(rep.channels[*a].invalid_reason);
+      num[side_index(side)] = channel_value(compensator, side, mean_pct);
+      den[side_index(side)] = channel_value(agonist, side, mean_pct);
+    }
+    if (!amplitudes_comparable) return na(no_mvc);
+    if (std::isnan(ratio_of_means(num, den))) {
+      return na(fmt::format("no {} electrode on the side of the {} electrode", to_string(agonist), to_string(compensator)));
+    }
+    double sn = 0.0, sd = 0.0;
+    for (std::size_t k = 0; k < 2; ++k) {
+      if (std::isfinite(num[k]) && std::isfinite(den[k])) sn += num[k], sd += den[k];
+    }
+    return ratio_verdict(sn, sd, threshold);
+  };
+  v.hamstring_dominance = ex == Exercise::bridge
+                              ? pair_verdict(Muscle::biceps_femoris, Muscle::gluteus_maximus, s.verdicts.hamstring_to_gmax_ratio)
+                              : na("scored for bridges only");
+  v.tfl_substitution = ex == Exercise::clamshell
+                           ? pair_verdict(Muscle::tensor_fasciae_latae, Muscle::gluteus_medius, s.verdicts.tfl_to_gmed_ratio)
+                           : na("scored for clamshells only");
+  rep.summary = plain_language_summary(rep);
+
+  return rep;
+}
+
+namespace {
+
 void score_set(SessionContext& ctx, SetAnalysis& set) {
   const AnalysisSettings& s = ctx.settings;
   const SessionData& data = ctx.data;
@@ -347,10 +627,13 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
   // --- Normalisation and onset baseline -------------------------------------------------------------------
   const std::size_t e0 = to_index(set.start_s, rate, emg_samples);
   const std::size_t e1 = to_index(set.stop_s, rate, emg_samples);
+  // The normalisation functions take the envelopes as vectors: lend them (move out and back) instead of
+  // copying every channel's full-length envelope.
   std::vector<std::vector<double>> smoothed;
   smoothed.reserve(channels);
-  for (const auto& sig : ctx.signals) smoothed.push_back(sig.smoothed_uv);
+  for (auto& sig : ctx.signals) smoothed.push_back(std::move(sig.smoothed_uv));
   set.normalisation = choose_normalisation(montage, ctx.mvc_reference, smoothed, e0, e1);
+  for (std::size_t c = 0; c < channels; ++c) ctx.signals[c].smoothed_uv = std::move(smoothed[c]);
   const bool amplitudes_comparable =
       set.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
 
@@ -375,282 +658,34 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
     }
   }
 
-  const std::size_t min_active = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(s.onset.min_active_ms * rate / 1000.0)));
-  const std::size_t min_rest = static_cast<std::size_t>(std::lround(s.onset.min_rest_ms * rate / 1000.0));
-  const std::size_t fatigue_half = static_cast<std::size_t>(s.fatigue.window_ms * rate / 2000.0);
-  dsp::WelchSettings welch;
-  welch.segment_samples = static_cast<std::size_t>(s.fatigue.welch_segment_samples);
-  const dsp::SpectralBand band{s.fatigue.band_low_hz, std::min(s.fatigue.band_high_hz, 0.5 * rate)};
-
-  const Exercise ex = set.exercise;
-  const Muscle glute = ex == Exercise::bridge ? Muscle::gluteus_maximus : Muscle::gluteus_medius;
-  std::vector<Side> working_sides;
-  if (ex == Exercise::bridge) working_sides = {Side::left, Side::right};
-  else working_sides = {set.working_side};
-
-  // --- Per rep -----------------------------------------------------------------------------------------------
+  RepScoringContext rc;
+  rc.montage = &montage;
+  rc.settings = &s;
+  rc.exercise = set.exercise;
+  rc.working_side = set.working_side;
+  rc.emg_rate_hz = rate;
+  rc.first_sample = 0;
+  rc.end_sample = emg_samples;
+  rc.signals = ctx.signals;
+  rc.emg_counts = data.emg_counts;
+  rc.rail_low = ctx.rail_low;
+  rc.rail_high = ctx.rail_high;
+  rc.baseline = baseline;
+  rc.normalisation = set.normalisation;
+  rc.have_pelvis = have_pelvis;
+  rc.lead_off = ctx.invalid.lead_off;
+  rc.emg_gaps = ctx.invalid.emg_gaps;
+  rc.imu_gaps = ctx.invalid.imu_gaps;
+  rc.imu_rate_hz = imu_rate;
+  rc.imu_samples = g.samples;
   for (const Repetition& r : reps) {
-    RepScore rep;
-    rep.index = r.index;
-    rep.start_s = r.start_s;
-    rep.concentric_end_s = r.concentric_end_s;
-    rep.hold_end_s = r.hold_end_s;
-    rep.end_s = r.end_s;
-    rep.peak_s = r.peak_s;
-    rep.partial = r.partial;
-    rep.rom_deg = r.rom_deg;
-    rep.pelvic_roll_max_deg = r.max_pelvic_roll_deviation_deg;
-    {
-      double lowest = kNaN;
-      for (std::size_t k = 0; k < set.angle_time_s.size(); ++k) {
-        const double t = set.angle_time_s[k];
-        if (t < r.start_s || t > r.end_s || !std::isfinite(set.pelvic_tilt_rel_deg[k])) continue;
-        if (!std::isfinite(lowest) || set.pelvic_tilt_rel_deg[k] < lowest) lowest = set.pelvic_tilt_rel_deg[k];
-      }
-      rep.pelvic_tilt_min_deg = have_pelvis ? lowest : kNaN;
+    double lowest = kNaN;
+    for (std::size_t k = 0; k < set.angle_time_s.size(); ++k) {
+      const double t = set.angle_time_s[k];
+      if (t < r.start_s || t > r.end_s || !std::isfinite(set.pelvic_tilt_rel_deg[k])) continue;
+      if (!std::isfinite(lowest) || set.pelvic_tilt_rel_deg[k] < lowest) lowest = set.pelvic_tilt_rel_deg[k];
     }
-    const std::size_t w0 = to_index(r.start_s - s.onset.pre_movement_ms / 1000.0, rate, emg_samples);
-    const std::size_t m0 = to_index(r.start_s, rate, emg_samples);
-    const std::size_t mc = to_index(r.concentric_end_s, rate, emg_samples);
-    const std::size_t mh = to_index(r.hold_end_s, rate, emg_samples);
-    const std::size_t m1 = to_index(r.end_s, rate, emg_samples);
-
-    // IMU gap inside the rep: boundaries cannot be trusted.
-    const std::size_t ri0 = to_index(r.start_s, imu_rate, g.samples), ri1 = to_index(r.end_s, imu_rate, g.samples) + 1;
-    for (const Interval& gap : ctx.invalid.imu_gaps) {
-      if (gap.overlaps(ri0, ri1)) {
-        rep.valid = false;
-        rep.invalid_reason = fmt::format("IMU data lost inside the rep ({} samples)", gap.end - gap.begin);
-      }
-    }
-    std::string emg_gap_reason;
-    for (const Interval& gap : ctx.invalid.emg_gaps) {
-      if (gap.overlaps(w0, m1)) emg_gap_reason = fmt::format("EMG data lost inside the rep ({} samples from {:.3f} s)",
-                                                             gap.end - gap.begin, static_cast<double>(gap.begin) / rate);
-    }
-
-    rep.channels.resize(channels);
-    for (std::size_t c = 0; c < channels; ++c) {
-      ChannelRepScore& cs = rep.channels[c];
-      const ChannelSignals& sig = ctx.signals[c];
-      if (!emg_gap_reason.empty()) {
-        cs.valid = false;
-        cs.invalid_reason = emg_gap_reason;
-      }
-      for (const Interval& off : ctx.invalid.lead_off[c]) {
-        if (off.overlaps(w0, m1)) {
-          cs.valid = false;
-          cs.invalid_reason = fmt::format("electrode {} off (lead-off at {:.3f} s)", montage.emg[c].label,
-                                          static_cast<double>(off.begin) / rate);
-        }
-      }
-      if (cs.valid) {
-        std::size_t railed = 0;
-        for (std::size_t n = w0; n < m1; ++n) {
-          const std::int32_t v = data.emg_counts[n * channels + c];
-          if (v <= ctx.rail_low || v >= ctx.rail_high) ++railed;
-        }
-        if (m1 > w0 && static_cast<double>(railed) > s.verdicts.saturation_fraction * static_cast<double>(m1 - w0)) {
-          cs.valid = false;
-          cs.invalid_reason = fmt::format("{} saturated in {:.0f} % of the rep (electrode off or clipping)",
-                                          montage.emg[c].label, 100.0 * static_cast<double>(railed) / static_cast<double>(m1 - w0));
-        }
-      }
-      if (!cs.valid || !rep.valid) continue;
-
-      // Onset: first run above baseline mean + k SD, from pre_movement_ms before the movement to the top.
-      const double threshold = baseline[c].mean + s.onset.k_sd * baseline[c].sd;
-      if (mc > w0) {
-        std::vector<unsigned char> active(mc - w0);
-        for (std::size_t n = w0; n < mc; ++n) active[n - w0] = sig.onset_signal[n] > threshold ? 1 : 0;
-        const auto runs = dsp::active_runs(active, min_active, min_rest);
-        if (!runs.empty()) {
-          cs.onset_detected = true;
-          cs.onset_s = static_cast<double>(w0 + runs.front().onset_index) / rate;
-          cs.onset_rel_ms = 1000.0 * (cs.onset_s - r.start_s);
-        }
-      }
-      const double ref = set.normalisation.reference_uv[c];
-      cs.mean_concentric_pct = percent_of_reference(mean_over(sig.rms_uv, m0, mc), ref);
-      cs.mean_hold_pct = percent_of_reference(mean_over(sig.rms_uv, mc, mh), ref);
-      cs.mean_pct = percent_of_reference(mean_over(sig.rms_uv, m0, mh), ref);
-      cs.peak_pct = percent_of_reference(peak_amplitude(sig.smoothed_uv, m0, mh), ref);
-      const std::size_t centre = to_index(r.peak_s, rate, emg_samples);
-      if (centre >= fatigue_half && centre + fatigue_half <= emg_samples && fatigue_half > 8) {
-        try {
-          const std::span<const double> win(sig.filtered_uv.data() + centre - fatigue_half, 2 * fatigue_half);
-          const dsp::SpectralIndices idx = dsp::spectral_indices(dsp::welch(win, rate, welch), band);
-          cs.median_frequency_hz = idx.median_hz;
-          cs.finsm5 = idx.finsm5;
-        } catch (const std::invalid_argument&) {
-          // A silent window (no power in the band) has no spectral indices: left NaN.
-        }
-      }
-    }
-
-    // Firing order.
-    for (std::size_t c = 0; c < channels; ++c) {
-      if (rep.channels[c].onset_detected) rep.firing_order.push_back(c);
-    }
-    std::stable_sort(rep.firing_order.begin(), rep.firing_order.end(),
-                     [&](std::size_t a, std::size_t b) { return rep.channels[a].onset_s < rep.channels[b].onset_s; });
-
-    // Per-side amplitudes and onsets of the muscles the verdicts compare.
-    auto channel_value = [&](Muscle m, Side side, auto field) -> double {
-      const auto c = channel_of(montage, m, side);
-      if (!c || !rep.channels[*c].valid) return kNaN;
-      return field(rep.channels[*c]);
-    };
-    auto mean_pct = [](const ChannelRepScore& cs) { return cs.mean_pct; };
-    auto onset = [](const ChannelRepScore& cs) { return cs.onset_s; };
-    std::array<double, 2> gmax{}, gmed{}, es{};
-    for (Side side : {Side::left, Side::right}) {
-      gmax[side_index(side)] = channel_value(Muscle::gluteus_maximus, side, mean_pct);
-      gmed[side_index(side)] = channel_value(Muscle::gluteus_medius, side, mean_pct);
-      es[side_index(side)] = channel_value(Muscle::erector_spinae_lumbar, side, mean_pct);
-    }
-    if (amplitudes_comparable) {
-      rep.gmax_to_es = side_ratios(gmax, es);
-      rep.gmed_to_es = side_ratios(gmed, es);
-    }
-
-    // Which channels each verdict needs, and whether any is missing or invalid.
-    auto requirement = [&](Muscle m, const std::vector<Side>& sides, std::string& reason) -> int {
-      // returns: 0 ok (at least one side present and all present valid), 1 missing, 2 invalid
-      bool any = false;
-      for (Side side : sides) {
-        const auto c = channel_of(montage, m, side);
-        if (!c) continue;
-        any = true;
-        if (!rep.channels[*c].valid) {
-          reason = rep.channels[*c].invalid_reason;
-          return 2;
-        }
-      }
-      if (!any) {
-        reason = fmt::format("no {} electrode{}", to_string(m),
-                             sides.size() == 1 ? fmt::format(" on the {} side", to_string(sides.front())) : "");
-        return 1;
-      }
-      return 0;
-    };
-    auto na = [](std::string reason) {
-      Verdict v;
-      v.state = VerdictState::not_available;
-      v.reason = std::move(reason);
-      return v;
-    };
-    auto invalid = [](std::string reason) {
-      Verdict v;
-      v.state = VerdictState::invalid;
-      v.reason = std::move(reason);
-      return v;
-    };
-    auto working_mean = [&](Muscle m, auto field) {
-      double a = kNaN, b = kNaN;
-      if (std::find(working_sides.begin(), working_sides.end(), Side::left) != working_sides.end()) a = channel_value(m, Side::left, field);
-      if (std::find(working_sides.begin(), working_sides.end(), Side::right) != working_sides.end()) b = channel_value(m, Side::right, field);
-      return mean_finite2(a, b);
-    };
-    const std::string no_mvc = "needs MVC normalisation (amplitudes are % of the set's peak; CEDE: cross-muscle "
-                               "comparisons need MVC)";
-    RepVerdicts& v = rep.verdicts;
-    std::string why;
-
-    // Glute fired.
-    if (!rep.valid) {
-      v.glute_fired = invalid(rep.invalid_reason);
-    } else if (int q = requirement(glute, working_sides, why); q != 0) {
-      v.glute_fired = q == 1 ? na(why) : invalid(why);
-    } else if (!amplitudes_comparable) {
-      v.glute_fired = na(no_mvc);
-    } else {
-      const double amp = working_mean(glute, mean_pct);
-      const double on = working_mean(glute, onset);
-      v.glute_fired.value = amp;
-      v.glute_fired.threshold = s.verdicts.glute_fired_min_pct_mvic;
-      const bool fired = std::isfinite(on) && amp >= s.verdicts.glute_fired_min_pct_mvic;
-      v.glute_fired.state = fired ? VerdictState::yes : VerdictState::no;
-      if (!std::isfinite(on)) v.glute_fired.reason = "no onset detected";
-      else if (!fired) v.glute_fired.reason = "amplitude below threshold";
-    }
-
-    // Lumbar dominance: ES / glute on the working side(s).
-    if (!rep.valid) {
-      v.lumbar_dominant = invalid(rep.invalid_reason);
-    } else if (int q = requirement(Muscle::erector_spinae_lumbar, working_sides, why); q != 0) {
-      v.lumbar_dominant = q == 1 ? na(why) : invalid(why);
-    } else if (int q2 = requirement(glute, working_sides, why); q2 != 0) {
-      v.lumbar_dominant = q2 == 1 ? na(why) : invalid(why);
-    } else if (!amplitudes_comparable) {
-      v.lumbar_dominant = na(no_mvc);
-    } else {
-      v.lumbar_dominant = ratio_verdict(working_mean(Muscle::erector_spinae_lumbar, mean_pct), working_mean(glute, mean_pct),
-                                        s.verdicts.lumbar_es_to_glute_ratio);
-    }
-
-    // Late glute onset relative to ES.
-    if (!rep.valid) {
-      v.late_glute = invalid(rep.invalid_reason);
-    } else if (int q = requirement(Muscle::erector_spinae_lumbar, working_sides, why); q != 0) {
-      v.late_glute = q == 1 ? na(why) : invalid(why);
-    } else if (int q2 = requirement(glute, working_sides, why); q2 != 0) {
-      v.late_glute = q2 == 1 ? na(why) : invalid(why);
-    } else {
-      v.late_glute = late_onset_verdict(working_mean(glute, onset), working_mean(Muscle::erector_spinae_lumbar, onset),
-                                        s.verdicts.late_glute_delay_ms);
-    }
-
-    // Pelvic compensation.
-    if (!rep.valid) {
-      v.pelvic_compensation = invalid(rep.invalid_reason);
-    } else if (!have_pelvis) {
-      v.pelvic_compensation = na("no sacral IMU");
-    } else {
-      Verdict& p = v.pelvic_compensation;
-      p.value = rep.pelvic_roll_max_deg;
-      p.threshold = s.verdicts.pelvic_roll_threshold_deg;
-      const bool rolled = std::isfinite(rep.pelvic_roll_max_deg) && rep.pelvic_roll_max_deg > s.verdicts.pelvic_roll_threshold_deg;
-      const bool tilted = ex == Exercise::bridge && std::isfinite(rep.pelvic_tilt_min_deg) &&
-                          -rep.pelvic_tilt_min_deg > s.verdicts.pelvic_tilt_threshold_deg;
-      p.state = rolled || tilted ? VerdictState::yes : VerdictState::no;
-      if (rolled) p.reason = fmt::format("pelvis rolled {:.1f} deg", rep.pelvic_roll_max_deg);
-      else if (tilted) p.reason = fmt::format("anterior pelvic tilt {:.1f} deg", -rep.pelvic_tilt_min_deg);
-    }
-
-    // Hamstring dominance (bridges) and TFL substitution (clamshells): same-side pairs on the working sides.
-    auto pair_verdict = [&](Muscle compensator, Muscle agonist, double threshold) {
-      if (!rep.valid) return invalid(rep.invalid_reason);
-      std::string r1, r2;
-      const int q = requirement(compensator, working_sides, r1);
-      if (q != 0) return q == 1 ? na(r1) : invalid(r1);
-      std::array<double, 2> num{kNaN, kNaN}, den{kNaN, kNaN};
-      for (Side side : working_sides) {
-        if (!channel_of(montage, compensator, side)) continue;
-        const auto a = channel_of(montage, agonist, side);
-        if (!a) continue;
-        if (!rep.channels[*a].valid) return invalid(rep.channels[*a].invalid_reason);
-        num[side_index(side)] = channel_value(compensator, side, mean_pct);
-        den[side_index(side)] = channel_value(agonist, side, mean_pct);
-      }
-      if (!amplitudes_comparable) return na(no_mvc);
-      if (std::isnan(ratio_of_means(num, den))) {
-        return na(fmt::format("no {} electrode on the side of the {} electrode", to_string(agonist), to_string(compensator)));
-      }
-      double sn = 0.0, sd = 0.0;
-      for (std::size_t k = 0; k < 2; ++k) {
-        if (std::isfinite(num[k]) && std::isfinite(den[k])) sn += num[k], sd += den[k];
-      }
-      return ratio_verdict(sn, sd, threshold);
-    };
-    v.hamstring_dominance = ex == Exercise::bridge
-                                ? pair_verdict(Muscle::biceps_femoris, Muscle::gluteus_maximus, s.verdicts.hamstring_to_gmax_ratio)
-                                : na("scored for bridges only");
-    v.tfl_substitution = ex == Exercise::clamshell
-                             ? pair_verdict(Muscle::tensor_fasciae_latae, Muscle::gluteus_medius, s.verdicts.tfl_to_gmed_ratio)
-                             : na("scored for clamshells only");
-    rep.summary = plain_language_summary(rep);
-    set.reps.push_back(std::move(rep));
+    set.reps.push_back(score_repetition(rc, r, lowest));
   }
 
   // --- Set summary -------------------------------------------------------------------------------------------
@@ -719,7 +754,7 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
 
 }  // namespace
 
-SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings& settings) {
+SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings& settings, double envelope_rate_hz) {
   validate(settings);
   const std::size_t channels = data.emg_channels();
   if (channels == 0) throw std::invalid_argument("session has no EMG channels in its montage");
@@ -767,6 +802,20 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     }
     ctx.signals.push_back(condition_channel(std::move(uv), data.montage.emg[c].muscle, ctx.emg_rate, settings));
   }
+  if (envelope_rate_hz > 0.0) {
+    const auto block = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(ctx.emg_rate / envelope_rate_hz)));
+    const std::size_t rows = samples / block;
+    out.envelope_rate_hz = ctx.emg_rate / static_cast<double>(block);
+    out.envelope_uv.assign(rows * channels, 0.0f);
+    for (std::size_t c = 0; c < channels; ++c) {
+      const std::vector<double>& rms = ctx.signals[c].rms_uv;
+      for (std::size_t r = 0; r < rows; ++r) {
+        double sum = 0.0;
+        for (std::size_t n = r * block; n < (r + 1) * block; ++n) sum += rms[n];
+        out.envelope_uv[r * channels + c] = static_cast<float>(sum / static_cast<double>(block));
+      }
+    }
+  }
 
   const double end_s = static_cast<double>(samples) / ctx.emg_rate;
   const std::vector<MarkedSet> marked = pair_markers(data.events, end_s, out.warnings);
@@ -779,9 +828,10 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     t.end_sample = to_index(m.stop_s, ctx.emg_rate, samples);
     out.mvc_trials.push_back(t);
   }
-  std::vector<std::vector<double>> smoothed;
-  for (const auto& sig : ctx.signals) smoothed.push_back(sig.smoothed_uv);
+  std::vector<std::vector<double>> smoothed;  // lent, not copied (see score_set)
+  for (auto& sig : ctx.signals) smoothed.push_back(std::move(sig.smoothed_uv));
   ctx.mvc_reference = mvc_references(data.montage, smoothed, out.mvc_trials);
+  for (std::size_t c = 0; c < channels; ++c) ctx.signals[c].smoothed_uv = std::move(smoothed[c]);
   out.mvc_reference_uv = ctx.mvc_reference;
 
   ctx.gravity = track_gravity(data, settings);

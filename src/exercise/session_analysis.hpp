@@ -10,6 +10,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <span>
+
+#include "dsp/onset.hpp"
 #include "exercise/analysis_settings.hpp"
 #include "exercise/normalisation.hpp"
 #include "exercise/rep_scores.hpp"
@@ -67,12 +70,68 @@ struct SessionAnalysis {
   std::array<VerdictCounts, kVerdictCount> verdicts{};  // all sets together
   int reps = 0;
   std::vector<std::string> warnings;     // e.g. no set markers, unpaired markers
+  // Optional plot output (analyse_session's envelope_rate_hz > 0): block means of each channel's moving-RMS
+  // envelope (µV), [rows x channels], at envelope_rate_hz (EMG rate / whole block length).
+  double envelope_rate_hz = 0.0;
+  std::vector<float> envelope_uv;
 };
+
+// ---- Per-rep entry point (the offline per-set loop and the live consumer share it) ----------------------
+
+// Conditioned EMG of one channel over a run of samples (µV): band-pass (+ lumbar ECG high-pass, mains
+// notch), moving-RMS envelope, its peak_window_ms moving average, and the low-passed |TKEO| onset signal.
+struct ChannelSignals {
+  std::vector<double> filtered_uv;
+  std::vector<double> smoothed_uv;
+  std::vector<double> rms_uv;
+  std::vector<double> onset_signal;
+};
+// `uv`: raw µV of one channel. causal = false: zero-phase band-pass and TKEO low-pass (offline); true:
+// one forward pass of the same filters (live: the rep window plus a warm-up lead-in). The RMS and peak
+// windows are centred in both cases (they run on a closed window). Throws std::invalid_argument for a
+// zero-phase record shorter than the filter padding.
+ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate_hz, const AnalysisSettings& settings,
+                                 bool causal = false);
+
+// Half-open interval of sample indices.
+struct Interval {
+  std::size_t begin = 0, end = 0;
+  [[nodiscard]] bool overlaps(std::size_t b, std::size_t e) const { return begin < e && b < end; }
+};
+
+// Everything score_repetition needs about the set a rep belongs to. Sample indices are absolute (session
+// EMG sample index); signals[c] and emg_counts start at first_sample.
+struct RepScoringContext {
+  const Montage* montage = nullptr;
+  const AnalysisSettings* settings = nullptr;
+  Exercise exercise = Exercise::bridge;
+  Side working_side = Side::midline;       // clamshell: the upper leg
+  double emg_rate_hz = 0.0;
+  std::size_t first_sample = 0;            // EMG sample index of signals[c][0]
+  std::size_t end_sample = 0;              // one past the last EMG sample available
+  std::span<const ChannelSignals> signals; // montage order
+  std::span<const std::int32_t> emg_counts;  // [samples x channels] from first_sample (rail check)
+  std::int32_t rail_low = -32768, rail_high = 32767;
+  std::vector<dsp::Baseline> baseline;     // onset baseline per channel (the set's still period)
+  Normalisation normalisation;
+  bool have_pelvis = false;                // a sacral IMU exists
+  std::vector<std::vector<Interval>> lead_off;  // per channel, EMG samples
+  std::vector<Interval> emg_gaps;          // EMG samples
+  std::vector<Interval> imu_gaps;          // IMU samples
+  double imu_rate_hz = 0.0;
+  std::size_t imu_samples = 0;
+};
+
+// Scores one repetition (onsets, amplitudes, ratios, spectral indices, the six verdicts and the clinician's
+// line). pelvic_tilt_min_deg: most anterior pelvic tilt relative to the start during the rep (NaN if none).
+RepScore score_repetition(const RepScoringContext& context, const Repetition& rep, double pelvic_tilt_min_deg);
 
 // Throws std::invalid_argument for unusable data (no EMG channels, counts not a whole number of rows, rates
 // not positive, IMU streams of different lengths) or invalid settings. A set that cannot be scored is not
 // an error: it carries a status and a message.
-SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings& settings = kDefaultAnalysisSettings);
+// envelope_rate_hz > 0 also fills SessionAnalysis::envelope_uv (plots); 0 = not computed.
+SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings& settings = kDefaultAnalysisSettings,
+                                double envelope_rate_hz = 0.0);
 
 nlohmann::json to_json(const SessionAnalysis& analysis, const Montage& montage);
 

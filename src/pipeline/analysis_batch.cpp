@@ -7,9 +7,12 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <iterator>
+#include <limits>
 #include <thread>
 
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/analysis_file.hpp"
 
@@ -18,7 +21,7 @@ namespace {
 
 std::string num(double v) { return std::isfinite(v) ? fmt::format("{}", v) : std::string("NA"); }
 
-std::string quoted(const std::string& s) {
+std::string csv_quoted(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     if (c == '"') out += '"';
@@ -50,33 +53,114 @@ std::vector<std::string> select_shard(std::vector<std::string> files, const Shar
   return out;
 }
 
+namespace {
+
+// Fixed per-muscle column groups (the same header for every montage; NA where a session lacks the electrode).
+struct MuscleColumn {
+  Muscle muscle;
+  Side side;
+  const char* prefix;
+};
+constexpr MuscleColumn kMuscleColumns[] = {
+    {Muscle::gluteus_maximus, Side::left, "gmax_l"},       {Muscle::gluteus_maximus, Side::right, "gmax_r"},
+    {Muscle::gluteus_medius, Side::left, "gmed_l"},        {Muscle::gluteus_medius, Side::right, "gmed_r"},
+    {Muscle::erector_spinae_lumbar, Side::left, "es_l"},   {Muscle::erector_spinae_lumbar, Side::right, "es_r"},
+    {Muscle::biceps_femoris, Side::left, "bf_l"},          {Muscle::biceps_femoris, Side::right, "bf_r"},
+    {Muscle::tensor_fasciae_latae, Side::left, "tfl_l"},   {Muscle::tensor_fasciae_latae, Side::right, "tfl_r"},
+};
+constexpr const char* kChannelQuantities[] = {"onset_rel_ms", "mean_pct", "peak_pct", "mdf_trend_pct_per_rep"};
+
+std::string ratios(const exercise::SideRatios& r) {
+  return fmt::format("{},{},{},{}", num(r.per_side[0]), num(r.per_side[1]), num(r.ratio_of_means), num(r.mean_of_ratios));
+}
+
+}  // namespace
+
 std::string summary_csv_header() {
-  return "file,subject_id,input_hash,level,set,exercise,rep,start_s,end_s,duration_s,rom_deg,partial,"
-         "amplitude_unit,glute,lumbar,hamstring,tfl,glute_lumbar_ratio,verdict,normalisation,mode\n";
+  std::string h =
+      "file,subject_id,input_hash,level,set,exercise,set_status,working_side,normalisation,rep,start_s,end_s,"
+      "duration_s,rom_deg,partial,valid,invalid_reason,reps,valid_reps,"
+      "gmax_to_es_left,gmax_to_es_right,gmax_to_es_ratio_of_means,gmax_to_es_mean_of_ratios,"
+      "gmed_to_es_left,gmed_to_es_right,gmed_to_es_ratio_of_means,gmed_to_es_mean_of_ratios,"
+      "gmax_to_es_mean_of_rep_ratios,gmed_to_es_mean_of_rep_ratios,gmax_symmetry_pct,gmed_symmetry_pct";
+  for (auto v : exercise::kVerdictNames) h += fmt::format(",{0},{0}_value,{0}_reason", v);
+  h += ",clinician_line,firing_order";
+  for (const MuscleColumn& m : kMuscleColumns) {
+    for (const char* q : kChannelQuantities) h += fmt::format(",{}_{}", m.prefix, q);
+  }
+  return h + ",mode\n";
 }
 
 std::string summary_csv_rows(const AnalysisResult& r) {
   std::string out;
-  const std::string head = fmt::format("{},{},{}", quoted(r.source), quoted(r.subject_id), r.input_hash);
-  const std::string tail = fmt::format("{},{}", r.normalisation, r.mode);
-  for (const RepResult& x : r.reps) {
-    out += fmt::format("{},rep,{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", head, x.set_index + 1,
-                       to_string(x.exercise), x.rep_index + 1, num(x.start_s), num(x.end_s), num(x.end_s - x.start_s),
-                       num(x.rom_deg), x.partial ? "TRUE" : "FALSE", r.amplitude_unit, num(x.glute), num(x.lumbar),
-                       num(x.hamstring), num(x.tfl), num(x.glute_lumbar_ratio), to_string(x.verdict), tail);
-  }
-  for (const SetResult& s : r.sets) {
-    // Set rows: amplitudes are not repeated (NA); the ratio is the ratio of the set's mean amplitudes.
-    out += fmt::format("{},set,{},{},NA,{},{},{},NA,NA,{},NA,NA,NA,NA,{},{},{}\n", head, s.set_index + 1,
-                       to_string(s.exercise), num(s.start_s), num(s.end_s), num(s.end_s - s.start_s),
-                       r.amplitude_unit, num(s.ratio_of_means), to_string(s.verdict), tail);
+  const exercise::SessionAnalysis& a = r.analysis;
+  const std::string head = fmt::format("{},{},{}", csv_quoted(r.source), csv_quoted(r.subject_id), r.input_hash);
+  for (std::size_t si = 0; si < a.sets.size(); ++si) {
+    const exercise::SetAnalysis& s = a.sets[si];
+    const exercise::SetSummary& m = s.summary;
+    const std::string set_cols =
+        fmt::format("{},{},{},{},{}", si + 1, to_string(s.exercise), to_string(s.status), to_string(s.working_side),
+                    to_string(s.normalisation.kind));
+    // Per-channel columns of one rep (or of the set summary) in kMuscleColumns order.
+    auto channel_cols = [&](auto value) {
+      std::string cols;
+      for (const MuscleColumn& mc : kMuscleColumns) {
+        const auto c = r.montage.find(mc.muscle, mc.side);
+        for (std::size_t q = 0; q < std::size(kChannelQuantities); ++q) {
+          cols += ',';
+          cols += c ? num(value(*c, q)) : std::string("NA");
+        }
+      }
+      return cols;
+    };
+    for (const exercise::RepScore& x : s.reps) {
+      out += fmt::format("{},rep,{},{},{},{},{},{},{},{},{},NA,NA,{},{},NA,NA,NA,NA", head, set_cols, x.index + 1,
+                         num(x.start_s), num(x.end_s), num(x.end_s - x.start_s), num(x.rom_deg),
+                         x.partial ? "TRUE" : "FALSE", x.valid ? "TRUE" : "FALSE", csv_quoted(x.invalid_reason),
+                         ratios(x.gmax_to_es), ratios(x.gmed_to_es));
+      for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
+        const exercise::Verdict& vd = exercise::verdict_at(x.verdicts, v);
+        out += fmt::format(",{},{},{}", to_string(vd.state), num(vd.value), csv_quoted(vd.reason));
+      }
+      std::string order;
+      for (std::size_t c : x.firing_order) {
+        if (!order.empty()) order += '>';
+        order += r.montage.emg.at(c).label;
+      }
+      out += fmt::format(",{},{}", csv_quoted(x.summary), csv_quoted(order));
+      out += channel_cols([&](std::size_t c, std::size_t q) {
+        if (c >= x.channels.size()) return std::numeric_limits<double>::quiet_NaN();
+        const exercise::ChannelRepScore& cs = x.channels[c];
+        const double values[] = {cs.onset_rel_ms, cs.mean_pct, cs.peak_pct, std::numeric_limits<double>::quiet_NaN()};
+        return values[q];
+      });
+      out += fmt::format(",{}\n", r.mode);
+    }
+    // Set row: medians over the valid reps, set-level ratios, symmetry, fatigue trends; verdict columns hold
+    // the counts "yes/no/not_available/invalid".
+    out += fmt::format("{},set,{},NA,{},{},{},NA,NA,NA,{},{},{},{},{},{},{},{},{}", head, set_cols, num(s.start_s),
+                       num(s.stop_s), num(s.stop_s - s.start_s), csv_quoted(s.status_message), m.reps, m.valid_reps,
+                       ratios(m.gmax_to_es), ratios(m.gmed_to_es), num(m.gmax_to_es_mean_of_rep_ratios),
+                       num(m.gmed_to_es_mean_of_rep_ratios), num(m.gmax_symmetry_pct), num(m.gmed_symmetry_pct));
+    for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
+      const exercise::VerdictCounts& c = m.verdicts[v];
+      out += fmt::format(",{}/{}/{}/{},NA,", c.yes, c.no, c.not_available, c.invalid);
+    }
+    out += fmt::format(",{},", csv_quoted(set_verdict_line(s)));
+    out += channel_cols([&](std::size_t c, std::size_t q) {
+      auto at = [c](const std::vector<double>& v) { return c < v.size() ? v[c] : std::numeric_limits<double>::quiet_NaN(); };
+      const double values[] = {at(m.median_onset_rel_ms), at(m.median_mean_pct), at(m.median_peak_pct),
+                               at(m.median_frequency_trend_pct_per_rep)};
+      return values[q];
+    });
+    out += fmt::format(",{}\n", r.mode);
   }
   return out;
 }
 
 AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSettings& settings) {
   try {
-    const SessionData session = load_session(path);
+    const LoadedSession session = load_session(path);
     AnalysisResult result = analyse(session, settings);
     write_analysis_file(result, analysis_path_for(path));
     return result;
@@ -100,9 +184,10 @@ std::vector<FileOutcome> run_batch(const BatchOptions& options) {
         const AnalysisResult r = analyse_file(files[i], options.settings);
         o.ok = true;
         o.output = analysis_path_for(files[i]).string();
-        o.sets = r.sets.size();
-        o.reps = r.reps.size();
+        o.sets = r.analysis.sets.size();
+        o.reps = r.rep_count();
         o.csv_rows = summary_csv_rows(r);
+        if (options.json) o.json = to_json(r).dump();
       } catch (const std::exception& e) {
         o.error = e.what();
       }

@@ -4,9 +4,8 @@
 
 #include <fmt/core.h>
 
-#include "dsp/zero_phase.hpp"
+#include "exercise/session_analysis.hpp"
 #include "pipeline/analysis.hpp"
-#include "pipeline/analysis_stages.hpp"
 #include "store/export.hpp"
 #include "store/session_reader.hpp"
 
@@ -25,27 +24,40 @@ void export_session(const std::filesystem::path& session_path, ExportFormat form
       in.microvolts_per_count.push_back(c.microvolts_per_count);
     }
   }
-  const SessionData session = load_session(session_path);
+  const LoadedSession session = load_session(session_path);
   const AnalysisPipelineSettings& settings = kDefaultAnalysisPipelineSettings;
-  if (format == ExportFormat::csv && session.emg_channels > 0) {
-    // Full-rate envelope with the default offline chain (zero-phase band-pass → |x| → 6 Hz low-pass).
-    const EmgChain chain = design_emg_chain(settings.emg, session.emg_rate_hz);
-    const std::size_t rows = session.emg_samples();
-    if (rows > dsp::sosfiltfilt_padlen(chain.bandpass) && session.emg_gap_samples == 0) {
-      std::vector<double> env = dsp::sosfiltfilt_interleaved(chain.bandpass, session.emg_uv, session.emg_channels);
-      for (double& v : env) v = std::fabs(v);
-      in.envelope_uv = dsp::sosfiltfilt_interleaved(chain.envelope_lowpass, env, session.emg_channels);
+  const exercise::SessionData& d = session.data;
+  const std::size_t ch = d.emg_channels();
+  const std::size_t rows = d.emg_samples();
+  if (format == ExportFormat::csv && ch > 0 && session.emg_gap_samples == 0) {
+    // Full-rate moving-RMS envelope from the scoring module's own conditioning (exercise::condition_channel),
+    // so the exported envelope is the amplitude the verdicts used.
+    in.envelope_uv.assign(rows * ch, 0.0);
+    std::vector<double> uv(rows);
+    for (std::size_t c = 0; c < ch; ++c) {
+      const double scale = c < d.device.emg.size() ? d.device.emg[c].microvolts_per_count : d.montage.emg[c].microvolts_per_count;
+      for (std::size_t n = 0; n < rows; ++n) uv[n] = d.emg_counts[n * ch + c] * scale;
+      try {
+        const exercise::ChannelSignals sig = exercise::condition_channel(uv, d.montage.emg[c].muscle, d.device.emg_rate_hz,
+                                                                         settings.scoring);
+        for (std::size_t n = 0; n < rows; ++n) in.envelope_uv[n * ch + c] = sig.rms_uv[n];
+      } catch (const std::invalid_argument&) {
+        in.envelope_uv.clear();  // record too short to filter: export without envelopes
+        break;
+      }
     }
   }
   const AnalysisResult result = analyse(session, settings);
-  for (const SetResult& s : result.sets) {
-    in.annotations.push_back({s.start_s, s.end_s - s.start_s, fmt::format("set {} {}", s.set_index + 1, to_string(s.exercise))});
+  const exercise::SessionAnalysis& a = result.analysis;
+  for (std::size_t i = 0; i < a.sets.size(); ++i) {
+    const exercise::SetAnalysis& s = a.sets[i];
+    in.annotations.push_back({s.start_s, s.stop_s - s.start_s,
+                              fmt::format("set {} {}: {}", i + 1, to_string(s.exercise), set_verdict_line(s))});
+    for (const exercise::RepScore& r : s.reps) {
+      in.annotations.push_back({r.start_s, r.end_s - r.start_s, fmt::format("set {} rep {}: {}", i + 1, r.index + 1, r.summary)});
+    }
   }
-  for (const RepResult& r : result.reps) {
-    in.annotations.push_back({r.start_s, r.end_s - r.start_s,
-                              fmt::format("set {} rep {}: {}", r.set_index + 1, r.rep_index + 1, to_string(r.verdict))});
-  }
-  for (const Event& e : session.events) {
+  for (const Event& e : d.events) {
     if (e.kind == EventKind::marker || e.kind == EventKind::note) {
       in.annotations.push_back({e.time_s, 0.0, e.text.empty() ? std::string("marker") : e.text});
     }

@@ -17,7 +17,7 @@
 namespace glutescope::pipeline {
 
 inline constexpr std::string_view kAnalysisFormatName = "glutescope-analysis";
-inline constexpr std::string_view kAnalysisFormatVersion = "1.0";
+inline constexpr std::string_view kAnalysisFormatVersion = "2.0";
 inline constexpr std::string_view kAnalysisSuffix = ".analysis.h5";
 
 // FILE.h5 → FILE.analysis.h5 (any other name: NAME.analysis.h5).

@@ -1,42 +1,66 @@
 #include "pipeline/live_analysis.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 
 #include <fmt/core.h>
 
+#include "exercise/normalisation.hpp"
+#include "exercise/session_analysis.hpp"
+#include "motion/angles.hpp"
 #include "motion/orientation_filter.hpp"
-#include "pipeline/analysis_stages.hpp"
 
 namespace glutescope::pipeline {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::size_t to_sample(double t_s, double rate_hz) {
+  return t_s > 0.0 ? static_cast<std::size_t>(std::llround(t_s * rate_hz)) : 0;
+}
+
+}  // namespace
 
 // Worker-thread state (never touched by the acquisition thread).
 struct LiveAnalysis::State {
   std::optional<DeviceInfo> device;
-  std::unique_ptr<CausalEmgConditioner> emg;
-  std::vector<double> uv, envelope;
-  // Envelope history: block means over kHistoryBlock samples, with the EMG sample index of the first block.
-  static constexpr std::size_t kHistoryBlock = 20;
-  std::deque<std::vector<double>> history;
-  std::uint64_t history_first_sample = 0;
-  std::vector<double> block_sum;
-  std::size_t block_fill = 0;
-  std::uint64_t next_emg_sample = 0;
+  std::size_t channels = 0;
+  double emg_rate = 0.0;
+  // Raw EMG counts of the last `capacity` samples: sample n lives in row n % capacity.
+  std::vector<std::int32_t> ring;
+  std::size_t capacity = 0;
+  std::size_t emg_end = 0;  // one past the newest EMG sample index received
+  std::vector<exercise::Interval> emg_gaps;
+  std::vector<std::vector<exercise::Interval>> lead_off;
+  std::vector<std::optional<std::size_t>> lead_off_since;
   // Motion.
   std::vector<std::unique_ptr<motion::OrientationFilter>> orientation;
   motion::SegmentGravity gravity;
   int clock_sensor = -1;  // the IMU whose samples drive the angle/segmenter updates
-  // Current set.
+  double imu_rate = 0.0;
+  std::size_t imu_end = 0;
+  std::vector<exercise::Interval> imu_gaps;
+  bool have_pelvis = false;
+  // MVC references (per channel, µV), from the MVC trials seen so far.
+  std::vector<double> mvc_reference;
+  std::optional<Event> open_mvc;
+  // Current exercise set.
   bool in_set = false;
+  bool saw_set_marker = false;  // without operator set markers the whole recording is one set (as offline)
   Exercise exercise = Exercise::bridge;
-  Side upper_side = Side::left;
+  Side working_side = Side::midline;
   std::size_t set_index = 0;
+  std::size_t set_first_sample = 0;  // EMG sample of the set start
   motion::StillPeriodAverage still;
   std::size_t baseline_left = 0;
   std::unique_ptr<motion::AngleCalculator> angles;
   std::unique_ptr<exercise::RepSegmenter> segmenter;
-  bool saw_set_marker = false;  // without operator set markers the whole recording is one set (as offline)
+  std::vector<dsp::Baseline> baseline;  // onset baseline of the set, computed at its first rep
+  std::vector<std::pair<double, double>> tilt_history;  // (t_s, pelvic tilt rel) since the set start
 };
 
 LiveAnalysis::LiveAnalysis(Montage montage, AnalysisPipelineSettings settings, std::FILE* out)
@@ -65,9 +89,12 @@ void LiveAnalysis::push(Item item) noexcept {
 void LiveAnalysis::on_device_info(const DeviceInfo& info) { push(info); }
 void LiveAnalysis::on_emg(const EmgBlock& block) { push(block); }
 void LiveAnalysis::on_imu(const ImuBlock& block) { push(block); }
-void LiveAnalysis::on_gap(const Gap&) {}
+void LiveAnalysis::on_gap(const Gap& gap) { push(gap); }
 void LiveAnalysis::on_event(const Event& event) {
-  if (event.kind == EventKind::set_start || event.kind == EventKind::set_stop) push(event);
+  if (event.kind == EventKind::set_start || event.kind == EventKind::set_stop || event.kind == EventKind::lead_off ||
+      event.kind == EventKind::lead_on) {
+    push(event);
+  }
 }
 
 void LiveAnalysis::stop() {
@@ -84,56 +111,164 @@ void LiveAnalysis::stop() {
   }
 }
 
-std::vector<RepResult> LiveAnalysis::reps() const {
+std::vector<LiveRep> LiveAnalysis::reps() const {
   std::lock_guard lock(mutex_);
   return reps_;
 }
 
 void LiveAnalysis::run() {
   State st;
-  std::vector<Muscle> muscles;
-  std::vector<Side> sides;
-  for (const EmgChannel& c : montage_.emg) {
-    muscles.push_back(c.muscle);
-    sides.push_back(c.side);
-  }
+  const exercise::AnalysisSettings& scoring = settings_.scoring;
+  for (const ImuSensor& p : montage_.imu) st.have_pelvis = st.have_pelvis || p.segment == Segment::sacrum;
+
+  // Raw µV of channel c over EMG samples [begin, end) from the ring (0 for samples no longer / not yet held).
+  auto window_uv = [&](std::size_t c, std::size_t begin, std::size_t end) {
+    std::vector<double> uv(end - begin, 0.0);
+    const double scale = c < st.device->emg.size() ? st.device->emg[c].microvolts_per_count
+                                                   : montage_.emg[c].microvolts_per_count;
+    const std::size_t oldest = st.emg_end > st.capacity ? st.emg_end - st.capacity : 0;
+    for (std::size_t n = std::max(begin, oldest); n < std::min(end, st.emg_end); ++n) {
+      uv[n - begin] = st.ring[(n % st.capacity) * st.channels + c] * scale;
+    }
+    return uv;
+  };
+  auto window_counts = [&](std::size_t begin, std::size_t end) {
+    std::vector<std::int32_t> counts((end - begin) * st.channels, 0);
+    for (std::size_t n = begin; n < std::min(end, st.emg_end); ++n) {
+      std::copy_n(&st.ring[(n % st.capacity) * st.channels], st.channels, &counts[(n - begin) * st.channels]);
+    }
+    return counts;
+  };
+  // Causally conditioned signals of [begin, end) for every channel, after a lead-in so that the filters have
+  // settled at `begin`; the lead-in is cut off again.
+  auto condition_window = [&](std::size_t begin, std::size_t end) {
+    const std::size_t lead = std::min(begin, to_sample(settings_.live.filter_lead_in_s, st.emg_rate));
+    std::vector<exercise::ChannelSignals> signals;
+    for (std::size_t c = 0; c < st.channels; ++c) {
+      exercise::ChannelSignals sig = exercise::condition_channel(window_uv(c, begin - lead, end), montage_.emg[c].muscle,
+                                                                 st.emg_rate, scoring, /*causal=*/true);
+      for (auto* v : {&sig.filtered_uv, &sig.smoothed_uv, &sig.rms_uv, &sig.onset_signal}) {
+        v->erase(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(lead));
+      }
+      signals.push_back(std::move(sig));
+    }
+    return signals;
+  };
+
+  auto close_mvc_trial = [&](const Event& start, double stop_s) {
+    const std::size_t begin = to_sample(start.time_s, st.emg_rate), end = std::min(to_sample(stop_s, st.emg_rate), st.emg_end);
+    if (end <= begin + 1 || begin + st.capacity < st.emg_end) return;  // trial no longer in the history
+    const std::vector<exercise::ChannelSignals> sig = condition_window(begin, end);
+    std::vector<std::vector<double>> smoothed;
+    for (const auto& s : sig) smoothed.push_back(s.smoothed_uv);
+    exercise::MvcTrial trial{start.muscle, start.side, 0, end - begin};
+    const std::vector<double> ref = exercise::mvc_references(montage_, smoothed, std::span(&trial, 1));
+    for (std::size_t c = 0; c < st.channels; ++c) {
+      if (std::isfinite(ref[c]) && !(st.mvc_reference[c] >= ref[c])) st.mvc_reference[c] = ref[c];
+    }
+  };
+
   auto handle_rep = [&](const exercise::Repetition& r) {
-    RepResult rep;
-    rep.set_index = st.set_index;
-    rep.rep_index = r.index;
-    rep.exercise = st.exercise;
-    rep.start_s = r.start_s;
-    rep.concentric_end_s = r.concentric_end_s;
-    rep.hold_end_s = r.hold_end_s;
-    rep.end_s = r.end_s;
-    rep.peak_s = r.peak_s;
-    rep.rom_deg = r.rom_deg;
-    rep.partial = r.partial;
-    rep.pelvic_tilt_deviation_deg = r.max_pelvic_tilt_deviation_deg;
-    rep.pelvic_roll_deviation_deg = r.max_pelvic_roll_deviation_deg;
-    const double rate = st.device->emg_rate_hz;
-    const std::size_t ch = muscles.size();
-    rep.channel_amplitude.assign(ch, std::numeric_limits<double>::quiet_NaN());
-    const auto first = static_cast<std::int64_t>(std::floor(r.start_s * rate / State::kHistoryBlock)) -
-                       static_cast<std::int64_t>(st.history_first_sample / State::kHistoryBlock);
-    const auto last = static_cast<std::int64_t>(std::ceil(r.end_s * rate / State::kHistoryBlock)) -
-                      static_cast<std::int64_t>(st.history_first_sample / State::kHistoryBlock);
-    std::vector<double> sum(ch, 0.0);
-    int n = 0;
-    for (std::int64_t k = std::max<std::int64_t>(first, 0); k < last && k < static_cast<std::int64_t>(st.history.size()); ++k) {
-      for (std::size_t c = 0; c < ch; ++c) sum[c] += st.history[static_cast<std::size_t>(k)][c];
-      ++n;
+    const auto t_detected = std::chrono::steady_clock::now();
+    const double rate = st.emg_rate;
+    const std::size_t w0 = to_sample(r.start_s - scoring.onset.pre_movement_ms / 1000.0, rate);
+    const std::size_t end = std::min(st.emg_end, to_sample(r.end_s, rate) + to_sample(0.3, rate));
+    LiveRep live;
+    live.set_index = st.set_index;
+    live.exercise = st.exercise;
+    if (w0 + st.capacity < st.emg_end || end <= w0) {
+      live.score.index = r.index;
+      live.score.start_s = r.start_s;
+      live.score.end_s = r.end_s;
+      live.score.valid = false;
+      live.score.invalid_reason = "rep longer than the live EMG history (live.history_s)";
+      live.score.summary = "not scored: " + live.score.invalid_reason;
+    } else {
+      // Onset baseline of the set (once): its initial still period, as offline.
+      const std::size_t b0 = st.set_first_sample + to_sample(scoring.onset.baseline_offset_ms / 1000.0, rate);
+      if (st.baseline.empty()) {
+        const std::size_t b1 = std::min(b0 + to_sample(scoring.onset.baseline_ms / 1000.0, rate), w0);
+        st.baseline.assign(st.channels, dsp::Baseline{});
+        if (b1 > b0 + to_sample(0.05, rate) && b0 + st.capacity >= st.emg_end) {
+          const std::vector<exercise::ChannelSignals> sig = condition_window(b0, b1);
+          for (std::size_t c = 0; c < st.channels; ++c) {
+            dsp::BaselineSettings bs;
+            bs.rest_begin_index = 0;
+            bs.rest_end_index = b1 - b0;
+            st.baseline[c] = dsp::find_baseline(sig[c].onset_signal, rate, bs);
+          }
+        } else {
+          // No still period before the first rep: the quietest window before this rep (dsp's automatic baseline).
+          const std::vector<exercise::ChannelSignals> sig = condition_window(w0, end);
+          for (std::size_t c = 0; c < st.channels; ++c) {
+            dsp::BaselineSettings bs;
+            bs.search_window_ms = scoring.onset.baseline_ms;
+            st.baseline[c] = dsp::find_baseline(sig[c].onset_signal, rate, bs);
+          }
+        }
+      }
+      const std::vector<exercise::ChannelSignals> signals = condition_window(w0, end);
+      const std::vector<std::int32_t> counts = window_counts(w0, end);
+      std::vector<std::vector<double>> smoothed;
+      for (const auto& s : signals) smoothed.push_back(s.smoothed_uv);
+      exercise::RepScoringContext ctx;
+      ctx.montage = &montage_;
+      ctx.settings = &scoring;
+      ctx.exercise = st.exercise;
+      ctx.working_side = st.working_side;
+      ctx.emg_rate_hz = rate;
+      ctx.first_sample = w0;
+      ctx.end_sample = end;
+      ctx.signals = signals;
+      ctx.emg_counts = counts;
+      if (st.device->emg_format == SampleFormat::int24) ctx.rail_low = -8388608, ctx.rail_high = 8388607;
+      ctx.baseline = st.baseline;
+      // %MVIC when every scored channel has an MVC reference, otherwise the peak within this rep's window.
+      ctx.normalisation = exercise::choose_normalisation(montage_, st.mvc_reference, smoothed, 0, end - w0);
+      if (ctx.normalisation.kind == exercise::NormalisationKind::peak_of_set) {
+        ctx.normalisation.note += " (live: peak within this rep)";
+      }
+      ctx.have_pelvis = st.have_pelvis;
+      ctx.lead_off = st.lead_off;
+      for (std::size_t c = 0; c < st.channels; ++c) {
+        if (st.lead_off_since[c]) ctx.lead_off[c].push_back({*st.lead_off_since[c], st.emg_end});
+      }
+      ctx.emg_gaps = st.emg_gaps;
+      ctx.imu_gaps = st.imu_gaps;
+      ctx.imu_rate_hz = st.imu_rate;
+      ctx.imu_samples = st.imu_end;
+      double tilt_min = kNaN;
+      for (const auto& [t, tilt] : st.tilt_history) {
+        if (t >= r.start_s && t <= r.end_s && std::isfinite(tilt) && !(tilt >= tilt_min)) tilt_min = tilt;
+      }
+      live.normalisation = ctx.normalisation;
+      live.score = exercise::score_repetition(ctx, r, tilt_min);
     }
-    if (n > 0) {
-      for (std::size_t c = 0; c < ch; ++c) rep.channel_amplitude[c] = sum[c] / n;
-    }
-    score_rep(rep, muscles, sides, st.upper_side, false, settings_.scoring);
+    exercise::SetAnalysis set;  // for the line's wording only
+    set.exercise = st.exercise;
+    set.normalisation = live.normalisation;
+    live.line = format_rep_line(st.set_index, set, live.score);
+    live.scored_after_end_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_detected).count();
     if (out_ != nullptr) {
-      fmt::print(out_, "[live {:7.1f} s] {}\n", r.end_s, format_rep_line(rep, "uV"));
+      fmt::print(out_, "[live {:7.1f} s] {}\n", r.end_s, live.line);
       std::fflush(out_);
     }
     std::lock_guard lock(mutex_);
-    reps_.push_back(std::move(rep));
+    reps_.push_back(std::move(live));
+  };
+
+  auto start_set = [&](Exercise exercise, Side side, double t_s) {
+    st.in_set = true;
+    st.exercise = exercise;
+    st.working_side = exercise == Exercise::clamshell
+                          ? ((side == Side::left || side == Side::right) ? side : settings_.live.clamshell_upper_side)
+                          : Side::midline;
+    st.set_first_sample = to_sample(t_s, st.emg_rate);
+    st.still.reset();
+    st.baseline_left = std::max<std::size_t>(1, to_sample(scoring.motion.still_period_s, st.imu_rate > 0 ? st.imu_rate : 200.0));
+    st.segmenter.reset();
+    st.baseline.clear();
+    st.tilt_history.clear();
   };
 
   while (true) {
@@ -148,51 +283,41 @@ void LiveAnalysis::run() {
     if (auto* info = std::get_if<DeviceInfo>(&item)) {
       if (st.device) continue;
       st.device = *info;
-      st.emg = std::make_unique<CausalEmgConditioner>(settings_.emg, info->emg_rate_hz, info->emg.size());
-      st.block_sum.assign(info->emg.size(), 0.0);
+      st.channels = info->emg.size();
+      st.emg_rate = info->emg_rate_hz;
+      st.capacity = std::max<std::size_t>(1, to_sample(settings_.live.history_s, st.emg_rate));
+      st.ring.assign(st.capacity * st.channels, 0);
+      st.lead_off.assign(st.channels, {});
+      st.lead_off_since.assign(st.channels, std::nullopt);
+      st.mvc_reference.assign(st.channels, kNaN);
       for (std::size_t i = 0; i < info->imu.size(); ++i) {
         motion::OrientationFilterSettings fs = motion::kDefaultOrientationFilterSettings;
-        fs.gain = settings_.motion.orientation_gain;
+        fs.gain = scoring.motion.orientation_gain;
         fs.sample_rate_hz = info->imu[i].rate_hz;
+        fs.gyroscope_range_dps = info->imu[i].gyro_range_dps;
         st.orientation.push_back(std::make_unique<motion::OrientationFilter>(fs));
         if (st.clock_sensor < 0 && i < montage_.imu.size() && montage_.imu[i].segment != Segment::other) {
           st.clock_sensor = static_cast<int>(i);
+          st.imu_rate = info->imu[i].rate_hz;
         }
       }
     } else if (auto* emg = std::get_if<EmgBlock>(&item)) {
-      if (!st.emg || emg->channels != st.emg->channels()) continue;
-      const std::size_t ch = emg->channels;
-      st.uv.resize(emg->counts.size());
-      st.envelope.resize(emg->counts.size());
-      for (std::size_t i = 0; i < emg->counts.size(); ++i) {
-        st.uv[i] = emg->counts[i] * st.device->emg[i % ch].microvolts_per_count;
-      }
-      // A lost stretch: the envelope history keeps its time base (zeros for the missing samples).
-      if (emg->first_sample > st.next_emg_sample) {
-        for (std::uint64_t s = st.next_emg_sample; s < emg->first_sample; ++s) {
-          if (++st.block_fill == State::kHistoryBlock) {
-            st.history.emplace_back(ch, 0.0);
-            st.block_fill = 0;
-          }
+      if (!st.device || emg->channels != st.channels || st.channels != montage_.emg.size()) continue;
+      // A lost stretch: zeros in the ring and an EMG gap (reps overlapping it are marked invalid).
+      if (emg->first_sample > st.emg_end) {
+        st.emg_gaps.push_back({st.emg_end, static_cast<std::size_t>(emg->first_sample)});
+        for (std::size_t n = st.emg_end; n < emg->first_sample; ++n) {
+          std::fill_n(&st.ring[(n % st.capacity) * st.channels], st.channels, 0);
         }
       }
-      st.emg->process(st.uv, st.envelope);
       for (std::size_t r = 0; r < emg->samples(); ++r) {
-        for (std::size_t c = 0; c < ch; ++c) st.block_sum[c] += st.envelope[r * ch + c];
-        if (++st.block_fill == State::kHistoryBlock) {
-          std::vector<double> mean(ch);
-          for (std::size_t c = 0; c < ch; ++c) mean[c] = st.block_sum[c] / State::kHistoryBlock;
-          st.history.push_back(std::move(mean));
-          std::fill(st.block_sum.begin(), st.block_sum.end(), 0.0);
-          st.block_fill = 0;
-        }
+        const std::size_t n = emg->first_sample + r;
+        std::copy_n(&emg->counts[r * st.channels], st.channels, &st.ring[(n % st.capacity) * st.channels]);
       }
-      st.next_emg_sample = emg->first_sample + emg->samples();
-      // Keep about two minutes of history.
-      const std::size_t keep = static_cast<std::size_t>(120.0 * st.device->emg_rate_hz / State::kHistoryBlock);
-      while (st.history.size() > keep) {
-        st.history.pop_front();
-        st.history_first_sample += State::kHistoryBlock;
+      st.emg_end = std::max<std::size_t>(st.emg_end, emg->first_sample + emg->samples());
+    } else if (auto* gap = std::get_if<Gap>(&item)) {
+      if (gap->stream == StreamKind::imu && st.imu_rate > 0) {
+        st.imu_gaps.push_back({static_cast<std::size_t>(gap->start_sample), static_cast<std::size_t>(gap->start_sample + gap->count)});
       }
     } else if (auto* imu = std::get_if<ImuBlock>(&item)) {
       if (!st.device || imu->sensor >= st.orientation.size()) continue;
@@ -201,9 +326,9 @@ void LiveAnalysis::run() {
       const double gg = st.device->imu[imu->sensor].gyro_dps_per_count;
       const Segment seg = imu->sensor < montage_.imu.size() ? montage_.imu[imu->sensor].segment : Segment::other;
       int body = -1;
-      if (seg == Segment::sacrum) body = 0;
-      if (seg == Segment::thigh_left) body = 1;
-      if (seg == Segment::thigh_right) body = 2;
+      if (seg == Segment::sacrum) body = static_cast<int>(motion::BodySegment::pelvis);
+      if (seg == Segment::thigh_left) body = static_cast<int>(motion::BodySegment::thigh_left);
+      if (seg == Segment::thigh_right) body = static_cast<int>(motion::BodySegment::thigh_right);
       for (std::size_t k = 0; k < imu->samples(); ++k) {
         auto& f = *st.orientation[imu->sensor];
         f.update(Eigen::Vector3d(imu->gyro[k * 3] * gg, imu->gyro[k * 3 + 1] * gg, imu->gyro[k * 3 + 2] * gg),
@@ -211,12 +336,9 @@ void LiveAnalysis::run() {
                  1.0 / rate);
         if (body >= 0) st.gravity.set(static_cast<motion::BodySegment>(body), f.gravity());
         if (static_cast<int>(imu->sensor) != st.clock_sensor) continue;
-        if (!st.in_set && !st.saw_set_marker) {
-          st.in_set = true;
-          st.exercise = settings_.motion.default_exercise;
-          st.upper_side = settings_.motion.clamshell_upper_side;
-          st.still.reset();
-          st.baseline_left = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(settings_.motion.baseline_period_s * rate)));
+        st.imu_end = imu->first_sample + k + 1;
+        if (!st.in_set && !st.saw_set_marker && settings_.sets.score_without_markers) {
+          start_set(settings_.sets.exercise_without_markers, Side::unknown, 0.0);
         }
         if (!st.in_set) continue;
         const double t = static_cast<double>(imu->first_sample + k) / rate;
@@ -225,30 +347,51 @@ void LiveAnalysis::run() {
           if (--st.baseline_left == 0) {
             motion::AngleSettings as;
             as.exercise = st.exercise;
-            as.upper_side = st.exercise == Exercise::clamshell ? st.upper_side : Side::right;
+            as.upper_side = st.exercise == Exercise::clamshell ? st.working_side : Side::right;
             st.angles = std::make_unique<motion::AngleCalculator>(as);
             st.angles->calibrate(st.still.mean());
-            st.segmenter = std::make_unique<exercise::RepSegmenter>(segmenter_settings(settings_.motion, rate));
+            exercise::RepSegmenterSettings seg_settings = scoring.motion.segmenter;
+            seg_settings.sample_rate_hz = rate;
+            st.segmenter = std::make_unique<exercise::RepSegmenter>(seg_settings);
           }
           continue;
         }
         if (!st.segmenter) continue;
         const motion::JointAngles a = st.angles->compute(st.gravity);
-        if (auto rep = st.segmenter->push(a.driving_deg, t, a.pelvic_tilt_rel_deg, a.pelvic_roll_rel_deg)) {
+        st.tilt_history.emplace_back(t, a.pelvic_tilt_rel_deg);
+        const double keep_s = settings_.live.history_s;
+        if (st.tilt_history.size() > 2 * static_cast<std::size_t>(keep_s * rate)) {
+          st.tilt_history.erase(st.tilt_history.begin(), st.tilt_history.begin() + static_cast<std::ptrdiff_t>(keep_s * rate));
+        }
+        if (auto rep = st.segmenter->push(a.driving_deg, t, st.have_pelvis ? a.pelvic_tilt_rel_deg : kNaN,
+                                          st.have_pelvis ? a.pelvic_roll_rel_deg : kNaN)) {
           handle_rep(*rep);
         }
       }
     } else if (auto* ev = std::get_if<Event>(&item)) {
-      if (ev->kind == EventKind::set_start && (ev->exercise == Exercise::bridge || ev->exercise == Exercise::clamshell)) {
-        if (st.in_set) ++st.set_index;
+      if (!st.device) continue;
+      if (ev->kind == EventKind::lead_off && ev->channel >= 0 && static_cast<std::size_t>(ev->channel) < st.channels) {
+        auto& since = st.lead_off_since[static_cast<std::size_t>(ev->channel)];
+        if (!since) since = to_sample(ev->time_s, st.emg_rate);
+      } else if (ev->kind == EventKind::lead_on && ev->channel >= 0 && static_cast<std::size_t>(ev->channel) < st.channels) {
+        const auto c = static_cast<std::size_t>(ev->channel);
+        if (st.lead_off_since[c]) {
+          st.lead_off[c].push_back({*st.lead_off_since[c], to_sample(ev->time_s, st.emg_rate)});
+          st.lead_off_since[c].reset();
+        }
+      } else if (ev->kind == EventKind::set_start && ev->exercise == Exercise::mvc) {
+        // As offline: a session with any set marker has no implied whole-recording set.
+        if (!st.saw_set_marker) st.in_set = false;
         st.saw_set_marker = true;
-        st.in_set = true;
-        st.exercise = ev->exercise;
-        st.upper_side = (ev->side == Side::left || ev->side == Side::right) ? ev->side : settings_.motion.clamshell_upper_side;
-        st.still.reset();
-        const double rate = st.device && st.clock_sensor >= 0 ? st.device->imu[static_cast<std::size_t>(st.clock_sensor)].rate_hz : 200.0;
-        st.baseline_left = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(settings_.motion.baseline_period_s * rate)));
-        st.segmenter.reset();
+        st.open_mvc = *ev;
+      } else if (ev->kind == EventKind::set_stop && st.open_mvc) {
+        close_mvc_trial(*st.open_mvc, ev->time_s);
+        st.open_mvc.reset();
+      } else if (ev->kind == EventKind::set_start &&
+                 (ev->exercise == Exercise::bridge || ev->exercise == Exercise::clamshell)) {
+        if (st.in_set && st.saw_set_marker) ++st.set_index;
+        st.saw_set_marker = true;
+        start_set(ev->exercise, ev->side, ev->time_s);
       } else if (ev->kind == EventKind::set_stop && st.in_set) {
         st.in_set = false;
         ++st.set_index;

@@ -15,11 +15,13 @@
 #include "pipeline/analysis_report.hpp"
 #include "pipeline/analysis_settings.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace glutescope {
 namespace {
 
 namespace fs = std::filesystem;
-using pipeline::Verdict;
+using exercise::VerdictState;
 
 fs::path temp_dir(const std::string& name) {
   fs::path d = fs::temp_directory_path() / fmt::format("gs-analysis-{}-{}", name, ::getpid());
@@ -45,65 +47,156 @@ sim::SimulatorSettings bridge(sim::Scenario scenario, int reps, bool mvc, std::u
   return s;
 }
 
+// Runs a command and returns its stdout (the test fails on a non-zero exit).
+std::string run(const std::string& command) {
+  std::string out;
+  std::FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  EXPECT_EQ(status, 0) << command << "\n" << out;
+  return out;
+}
+
+const std::string kBinary = GLUTESCOPE_BINARY_DIR "/glutescope";
+
+std::size_t count_of(const std::vector<std::string>& v, const std::string& x) {
+  return static_cast<std::size_t>(std::count(v.begin(), v.end(), x));
+}
+
+// Fields of one CSV line (RFC 4180 quotes).
+std::size_t csv_fields(const std::string& line) {
+  std::size_t n = 1;
+  bool quoted = false;
+  for (char c : line) {
+    if (c == '"') quoted = !quoted;
+    if (c == ',' && !quoted) ++n;
+  }
+  return n;
+}
+
 TEST(AnalysisPipeline, FindsTheSimulatedRepsAndTheirTiming) {
   const fs::path dir = temp_dir("reps");
   const auto truth = test::write_simulated_session(dir / "s.h5", bridge(sim::Scenario::good, 6, true));
-  const pipeline::AnalysisResult r =
-      pipeline::analyse(pipeline::load_session(dir / "s.h5"), pipeline::kDefaultAnalysisPipelineSettings);
-  ASSERT_EQ(r.sets.size(), 1u);
-  ASSERT_EQ(r.reps.size(), truth.truth.schedule.reps.size());
-  EXPECT_EQ(r.normalisation, "mvc");
-  for (std::size_t i = 0; i < r.reps.size(); ++i) {
-    // Movement onset/end of the simulated rep (device time = session time) within 0.5 s: the segmenter
-    // (exercise/rep_segmenter) reports tangent-line boundaries of the filtered angle, measured ~0.45 s off here.
-    EXPECT_NEAR(r.reps[i].start_s, truth.truth.schedule.reps[i].start_s, 0.5) << "rep " << i;
-    EXPECT_NEAR(r.reps[i].end_s, truth.truth.schedule.reps[i].end_s, 0.5) << "rep " << i;
+  const auto r = pipeline::analyse(pipeline::load_session(dir / "s.h5"), pipeline::kDefaultAnalysisPipelineSettings);
+  ASSERT_EQ(r.analysis.sets.size(), 1u);
+  const auto& set = r.analysis.sets[0];
+  ASSERT_EQ(set.reps.size(), truth.truth.schedule.reps.size());
+  EXPECT_EQ(set.normalisation.kind, exercise::NormalisationKind::mvic);
+  for (std::size_t i = 0; i < set.reps.size(); ++i) {
+    EXPECT_NEAR(set.reps[i].start_s, truth.truth.schedule.reps[i].start_s, 0.5) << "rep " << i;
+    EXPECT_NEAR(set.reps[i].end_s, truth.truth.schedule.reps[i].end_s, 0.5) << "rep " << i;
   }
+  // The result is the exercise module's own analysis of the same data (one scoring implementation).
+  const auto loaded = pipeline::load_session(dir / "s.h5");
+  const auto direct = exercise::analyse_session(loaded.data, pipeline::kDefaultAnalysisPipelineSettings.scoring);
+  ASSERT_EQ(direct.sets.size(), 1u);
+  ASSERT_EQ(direct.sets[0].reps.size(), set.reps.size());
+  for (std::size_t i = 0; i < set.reps.size(); ++i) {
+    EXPECT_EQ(direct.sets[0].reps[i].summary, set.reps[i].summary);
+    EXPECT_EQ(direct.sets[0].reps[i].verdicts.lumbar_dominant.value, set.reps[i].verdicts.lumbar_dominant.value);
+  }
+  // Plot envelopes and driving angle cover the session.
+  EXPECT_NEAR(r.envelope_rate_hz, 50.0, 1e-9);
+  EXPECT_EQ(r.envelopes_uv.size() / r.channels(), r.driving_angle_deg.size());
   fs::remove_all(dir);
 }
 
-TEST(AnalysisPipeline, VerdictsFollowTheSimulatedScenario) {
+// `glutescope analyze` on simulated sessions of each scenario; the verdicts are read back from the sidecar with
+// h5py (tests/analysis/check_sidecar.py) and compared with the scenario the simulator was told to produce
+// (tools/simulator/schedule.cpp: good = GMax 40 vs ES 15 %MVIC; lumbar-dominant = GMax 22 vs ES 42; silent
+// glute = 3 %MVIC; hamstring-dominant = BF 48 vs GMax 20).
+TEST(AnalysisPipeline, AnalyzeVerdictsFollowTheSimulatedScenarioInTheSidecar) {
   const fs::path dir = temp_dir("verdicts");
   struct Case {
     sim::Scenario scenario;
-    Verdict expected;
+    const char* verdict;      // the verdict that must say "yes" (or "no" for glute_fired of silent glutes)
+    const char* state;
+    const char* words;        // in the clinician line of most reps
   };
-  // Scenario truth (tools/simulator/schedule.cpp): good = GMax 40 vs ES 15 %MVIC; lumbar-dominant = 22 vs 42;
-  // silent glute = 3 %MVIC; hamstring-dominant = BF 48 vs GMax 20.
-  for (const Case c : {Case{sim::Scenario::good, Verdict::glutes_led}, Case{sim::Scenario::lumbar_dominant, Verdict::back_dominant},
-                       Case{sim::Scenario::silent_glute, Verdict::glutes_silent},
-                       Case{sim::Scenario::hamstring_dominant, Verdict::hamstrings_dominant}}) {
-    test::write_simulated_session(dir / "s.h5", bridge(c.scenario, 4, true, 7));
-    const auto r = pipeline::analyse(pipeline::load_session(dir / "s.h5"), pipeline::kDefaultAnalysisPipelineSettings);
-    ASSERT_EQ(r.reps.size(), 4u) << sim::to_string(c.scenario);
-    std::size_t matching = 0;
-    for (const auto& rep : r.reps) matching += rep.verdict == c.expected;
-    EXPECT_GE(matching, 3u) << sim::to_string(c.scenario);
-    EXPECT_EQ(r.sets[0].verdict, c.expected) << sim::to_string(c.scenario);
+  const Case cases[] = {{sim::Scenario::good, "glute_fired", "yes", "glutes fired"},
+                        {sim::Scenario::lumbar_dominant, "lumbar_dominant", "yes", "back did the work"},
+                        {sim::Scenario::silent_glute, "glute_fired", "no", "glutes did not fire"},
+                        {sim::Scenario::hamstring_dominant, "hamstring_dominance", "yes", "hamstrings did the work"}};
+  for (const Case& c : cases) {
+    const std::string name = std::string(sim::to_string(c.scenario)) + ".h5";
+    test::write_simulated_session(dir / name, bridge(c.scenario, 4, true, 7));
+    const std::string json_lines = run(fmt::format("{} analyze --json {}", kBinary, (dir / name).string()));
+    const auto cli = nlohmann::json::parse(json_lines.substr(0, json_lines.find('\n')));
+    EXPECT_TRUE(cli["ok"].get<bool>()) << json_lines;
+    EXPECT_EQ(cli["reps"].get<int>(), 4) << sim::to_string(c.scenario);
+    const auto side = nlohmann::json::parse(run(fmt::format(
+        "{} {}/tests/analysis/check_sidecar.py {}", GLUTESCOPE_SYSTEM_PYTHON, GLUTESCOPE_SOURCE_DIR,
+        pipeline::analysis_path_for(dir / name).string())));
+    EXPECT_EQ(side["format_version"], "2.0");
+    EXPECT_EQ(side["normalisation"][0], "mvic") << sim::to_string(c.scenario);
+    const auto states = side["verdicts"][c.verdict].get<std::vector<std::string>>();
+    ASSERT_EQ(states.size(), 4u) << sim::to_string(c.scenario);
+    EXPECT_GE(count_of(states, c.state), 3u) << sim::to_string(c.scenario) << " " << c.verdict;
+    std::size_t worded = 0;
+    for (const auto& line : side["summary"]) worded += line.get<std::string>().find(c.words) != std::string::npos;
+    EXPECT_GE(worded, 3u) << sim::to_string(c.scenario) << ": " << side["summary"].dump();
+    if (c.scenario == sim::Scenario::good) {
+      // Good bridges: the back is not dominant and no rep is called "back did the work".
+      EXPECT_GE(count_of(side["verdicts"]["lumbar_dominant"].get<std::vector<std::string>>(), "no"), 3u);
+      for (const auto& line : side["summary"]) EXPECT_EQ(line.get<std::string>().find("back did the work"), std::string::npos);
+    }
+    if (c.scenario == sim::Scenario::lumbar_dominant) {
+      // The reported ES/glute ratio is above the threshold recorded in the sidecar's own settings.
+      EXPECT_NE(side["settings_toml"].get<std::string>().find("lumbar_es_to_glute_ratio = 1"), std::string::npos);
+    }
   }
   fs::remove_all(dir);
 }
 
-TEST(AnalysisSettings, DefaultsRoundTripAndStrictKeys) {
+TEST(AnalysisSettings, OneTomlWithTheExerciseTablesRoundTripsAndIsStrict) {
   const std::string text = pipeline::to_toml(pipeline::kDefaultAnalysisPipelineSettings);
   EXPECT_EQ(pipeline::to_toml(pipeline::parse_analysis_settings(text, "defaults")), text);
-  const auto changed = pipeline::parse_analysis_settings("[emg]\nenvelope_cutoff_hz = 8\n", "x.toml");
-  EXPECT_EQ(changed.emg.envelope_cutoff_hz, 8.0);
-  try {
-    (void)pipeline::parse_analysis_settings("[emg]\ncutoff = 8\n", "x.toml");
-    FAIL();
-  } catch (const pipeline::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("x.toml: unknown key 'emg.cutoff'"), std::string::npos) << e.what();
-  }
-  try {
-    (void)pipeline::parse_analysis_settings("[scoring]\nmin_glute_pct_mvc = 150\n", "y.toml");
-    FAIL();
-  } catch (const pipeline::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("y.toml: scoring.min_glute_pct_mvc = 150 is out of range"), std::string::npos)
-        << e.what();
-  }
-  EXPECT_THROW((void)pipeline::parse_analysis_settings("[emg]\nenvelope = \"fancy\"\n", "z"), pipeline::ConfigError);
-  EXPECT_THROW((void)pipeline::parse_analysis_settings("[nope]\nx = 1\n", "z"), pipeline::ConfigError);
+  // The exercise module's tables are the scoring settings (no second copy of any threshold).
+  EXPECT_NE(text.find("[verdicts]\n"), std::string::npos);
+  EXPECT_NE(text.find("[onset]\n"), std::string::npos);
+  EXPECT_NE(text.find("[motion.segmenter]\n"), std::string::npos);
+  EXPECT_NE(text.find("[live]\n"), std::string::npos);
+  const auto changed = pipeline::parse_analysis_settings(
+      "[verdicts]\nlumbar_es_to_glute_ratio = 1.5\n[output]\nenvelope_rate_hz = 20\n[live]\nhistory_s = 30\n", "x.toml");
+  EXPECT_EQ(changed.scoring.verdicts.lumbar_es_to_glute_ratio, 1.5);
+  EXPECT_EQ(changed.scoring.onset.k_sd, exercise::kDefaultAnalysisSettings.onset.k_sd);
+  EXPECT_EQ(changed.output.envelope_rate_hz, 20.0);
+  EXPECT_EQ(changed.live.history_s, 30.0);
+  auto error_of = [](const std::string& toml, const std::string& file) {
+    try {
+      (void)pipeline::parse_analysis_settings(toml, file);
+    } catch (const pipeline::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of("[verdicts]\ncutoff = 8\n", "x.toml").find("x.toml: unknown settings key 'verdicts.cutoff'"),
+            std::string::npos);
+  EXPECT_NE(error_of("[live]\nfoo = 1\n", "l.toml").find("l.toml: unknown settings key 'live.foo'"), std::string::npos);
+  EXPECT_NE(error_of("[verdicts]\nglute_fired_min_pct_mvic = 150\n", "y.toml")
+                .find("y.toml: verdicts.glute_fired_min_pct_mvic = 150"),
+            std::string::npos);
+  EXPECT_NE(error_of("[output]\nenvelope_rate_hz = 0\n", "o.toml").find("o.toml: output.envelope_rate_hz = 0"),
+            std::string::npos);
+  EXPECT_NE(error_of("[live]\nclamshell_upper_side = \"up\"\n", "c.toml").find("c.toml: live.clamshell_upper_side"),
+            std::string::npos);
+  // The former pipeline-only scoring table no longer exists: its thresholds live in [verdicts].
+  EXPECT_NE(error_of("[scoring]\nratio_glutes_led = 1.2\n", "s.toml").find("s.toml: unknown settings table [scoring]"),
+            std::string::npos);
+  EXPECT_NE(error_of("[emg\n", "t.toml").find("t.toml:1:"), std::string::npos);
+}
+
+TEST(AnalysisSettings, ConfigCommandPrintsDefaultsAndChecksFilesByName) {
+  const fs::path dir = temp_dir("config");
+  const std::string defaults = run(kBinary + " config --print-defaults");
+  EXPECT_EQ(defaults, pipeline::to_toml(pipeline::kDefaultAnalysisPipelineSettings));
+  { std::ofstream(dir / "bad.toml") << "[onset]\nk_sd = 100\n"; }
+  const std::string err = run(fmt::format("{} config --check {} 2>&1 || true", kBinary, (dir / "bad.toml").string()));
+  EXPECT_NE(err.find((dir / "bad.toml").string() + ": onset.k_sd = 100"), std::string::npos) << err;
+  fs::remove_all(dir);
 }
 
 TEST(AnalysisBatch, BitIdenticalAcrossJobsAndRunsAndBadFilesDoNotStopTheBatch) {
@@ -155,7 +248,9 @@ TEST(AnalysisBatch, BitIdenticalAcrossJobsAndRunsAndBadFilesDoNotStopTheBatch) {
   std::getline(csv, line);
   EXPECT_EQ(line + "\n", pipeline::summary_csv_header());
   int reps = 0, sets = 0;
+  const std::size_t columns = csv_fields(line);
   while (std::getline(csv, line)) {
+    EXPECT_EQ(csv_fields(line), columns) << line;
     reps += line.find(",rep,") != std::string::npos;
     sets += line.find(",set,") != std::string::npos;
   }
@@ -183,19 +278,44 @@ TEST(AnalysisFile, RoundTripAndReportText) {
   const auto back = pipeline::read_analysis_file(dir / "s.analysis.h5");
   EXPECT_EQ(back.input_hash, r.input_hash);
   EXPECT_EQ(back.settings_toml, r.settings_toml);
-  ASSERT_EQ(back.reps.size(), r.reps.size());
-  for (std::size_t i = 0; i < r.reps.size(); ++i) {
-    EXPECT_EQ(back.reps[i].start_s, r.reps[i].start_s);
-    EXPECT_EQ(back.reps[i].verdict, r.reps[i].verdict);
-    EXPECT_EQ(back.reps[i].channel_amplitude, r.reps[i].channel_amplitude);
+  EXPECT_EQ(back.analysis.warnings, r.analysis.warnings);
+  EXPECT_EQ(back.analysis.mvc_reference_uv, r.analysis.mvc_reference_uv);
+  ASSERT_EQ(back.analysis.sets.size(), r.analysis.sets.size());
+  ASSERT_EQ(back.rep_count(), r.rep_count());
+  for (std::size_t s = 0; s < r.analysis.sets.size(); ++s) {
+    const auto& a = r.analysis.sets[s];
+    const auto& b = back.analysis.sets[s];
+    EXPECT_EQ(b.normalisation.kind, a.normalisation.kind);
+    EXPECT_EQ(b.summary.gmax_symmetry_pct, a.summary.gmax_symmetry_pct);
+    EXPECT_EQ(b.summary.gmax_to_es.ratio_of_means, a.summary.gmax_to_es.ratio_of_means);
+    EXPECT_EQ(b.summary.median_frequency_trend_pct_per_rep, a.summary.median_frequency_trend_pct_per_rep);
+    for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) EXPECT_EQ(b.summary.verdicts[v].yes, a.summary.verdicts[v].yes);
+    for (std::size_t i = 0; i < a.reps.size(); ++i) {
+      const auto& x = a.reps[i];
+      const auto& y = b.reps[i];
+      EXPECT_EQ(y.start_s, x.start_s);
+      EXPECT_EQ(y.summary, x.summary);
+      EXPECT_EQ(y.firing_order, x.firing_order);
+      EXPECT_EQ(y.gmax_to_es.mean_of_ratios, x.gmax_to_es.mean_of_ratios);
+      for (std::size_t c = 0; c < x.channels.size(); ++c) {
+        EXPECT_EQ(y.channels[c].mean_pct, x.channels[c].mean_pct);
+        if (std::isfinite(x.channels[c].onset_rel_ms)) {
+          EXPECT_EQ(y.channels[c].onset_rel_ms, x.channels[c].onset_rel_ms);
+        }
+      }
+      for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
+        EXPECT_EQ(exercise::verdict_at(y.verdicts, v).state, exercise::verdict_at(x.verdicts, v).state);
+        EXPECT_EQ(exercise::verdict_at(y.verdicts, v).reason, exercise::verdict_at(x.verdicts, v).reason);
+      }
+    }
   }
   std::ostringstream out;
   pipeline::print_session_report(dir / "s.h5", out, dir / "r.html");
   const std::string text = out.str();
-  EXPECT_NE(text.find("normalisation: %MVC"), std::string::npos) << text;
-  EXPECT_NE(text.find("set 1 rep  3"), std::string::npos) << text;
+  EXPECT_NE(text.find("normalisation: %MVIC"), std::string::npos) << text;
+  EXPECT_NE(text.find("set 1 rep  3 (bridge): glutes fired"), std::string::npos) << text;
   EXPECT_TRUE(fs::exists(dir / "r.html"));
-  // Foreign and newer files are refused with the path in the message.
+  // Foreign files are refused with the path in the message.
   { std::ofstream(dir / "x.analysis.h5") << "junk"; }
   try {
     (void)pipeline::read_analysis_file(dir / "x.analysis.h5");

@@ -182,7 +182,7 @@ TEST(Report, HtmlRendersInHeadlessChromiumWithOneRowPerRep) {
   test::write_simulated_session(dir / "s.h5", s);
   std::ostringstream text;
   const auto r = pipeline::print_session_report(dir / "s.h5", text, dir / "report.html");
-  ASSERT_EQ(r.reps.size(), 5u);
+  ASSERT_EQ(r.rep_count(), 5u);
   const std::string html = slurp(dir / "report.html");
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // only the SVG namespace
