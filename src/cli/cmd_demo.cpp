@@ -84,6 +84,10 @@ int run_demo(const DemoOptions& options) {
   const std::filesystem::path dir = options.out_dir;
   std::filesystem::create_directories(dir);
   const std::filesystem::path file = dir / "session.h5";
+  // The demo owns these files: start clean so a previous run's outputs are never mistaken for this one's.
+  for (const char* name : {"session.h5", "session.h5.journal", "session.analysis.h5", "report.html"}) {
+    std::filesystem::remove(dir / name);
+  }
 
   fmt::print("glutescope demo: simulated wearable, {} glute-bridge reps at {}x real time\n", options.reps,
              options.speed);

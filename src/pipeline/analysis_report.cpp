@@ -262,10 +262,15 @@ AnalysisResult print_session_report(const std::filesystem::path& session_path, s
   const std::filesystem::path sidecar = analysis_path_for(session_path);
   bool have = false;
   if (std::filesystem::exists(sidecar)) {
-    result = read_analysis_file(sidecar);
-    // The sidecar must describe this very session (same raw data); otherwise reanalyse.
-    const LoadedSession session = load_session(session_path);
-    have = result.input_hash == session.input_hash;
+    // The sidecar is derived data: one from an older glutescope, or one that no longer describes this very
+    // session (different raw data), is replaced by a fresh analysis rather than trusted or refused.
+    try {
+      result = read_analysis_file(sidecar);
+      const LoadedSession session = load_session(session_path);
+      have = result.input_hash == session.input_hash;
+    } catch (const std::exception& e) {
+      out << fmt::format("note: {} not used ({}); analysing the session again\n", sidecar.string(), e.what());
+    }
   }
   if (!have) result = analyse_file(session_path.string(), kDefaultAnalysisPipelineSettings);
   out << format_text_report(result);
