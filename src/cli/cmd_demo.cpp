@@ -24,7 +24,7 @@ namespace {
 
 struct DemoOptions {
   std::string out_dir = "glutescope-demo";  // session.h5 (and the report) go here; replaced each run
-  double speed = 8.0;                        // × real time for the simulated wearable
+  double speed = 10.0;                       // × real time for the simulated wearable
   std::uint64_t seed = 7;
   int reps = 10;
 };
@@ -78,6 +78,7 @@ int run_demo(const DemoOptions& options) {
   settings.seed = options.seed;
   settings.reps = options.reps;
   settings.exercise = Exercise::bridge;
+  settings.mvc_trials = true;  // one maximal contraction per muscle first, so amplitudes are %MVIC
   sim::validate(settings);
   const sim::SimulatedSession session = sim::simulate(settings);
 
@@ -89,8 +90,9 @@ int run_demo(const DemoOptions& options) {
     std::filesystem::remove(dir / name);
   }
 
-  fmt::print("glutescope demo: simulated wearable, {} glute-bridge reps at {}x real time\n", options.reps,
-             options.speed);
+  fmt::print("glutescope demo: simulated wearable, one MVC trial per muscle then {} glute-bridge reps, at {}x "
+             "real time\n",
+             options.reps, options.speed);
   SimulatedWearable wearable(sim::encode_frame_list(session), options.speed);
   fmt::print("  device on pseudo-terminal {}\n", wearable.port());
   std::fflush(stdout);
