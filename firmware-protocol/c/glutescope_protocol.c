@@ -766,8 +766,37 @@ void gsp_imu_block_sample(const gsp_imu_block* block, size_t sample, int16_t acc
 
 /* ---- EVENT, STATUS, COMMAND, ACK -------------------------------------------------------------- */
 
+int gsp_is_known_event_kind(uint8_t kind) { return kind <= (uint8_t)GSP_EVENT_SET_STOP; }
+
+/* SET_START / SET_STOP fields against the code tables of PROTOCOL.md §4.4. Bits 16-31 of value are
+ * reserved: `strict` (encoding) requires them 0, a receiver ignores them. */
+static int set_event_fields_valid(const gsp_event* event, int strict) {
+  const uint16_t exercise = event->arg;
+  if (exercise != GSP_EXERCISE_BRIDGE && exercise != GSP_EXERCISE_CLAMSHELL && exercise != GSP_EXERCISE_MVC &&
+      exercise != GSP_EXERCISE_OTHER) {
+    return 0;
+  }
+  if (strict && (event->value >> 16) != 0u) {
+    return 0;
+  }
+  if (exercise != GSP_EXERCISE_MVC) {
+    return (event->value & 0xFFFFu) == 0u;
+  }
+  {
+    const uint32_t muscle = GSP_SET_VALUE_MUSCLE(event->value);
+    const uint32_t side = GSP_SET_VALUE_SIDE(event->value);
+    return (muscle <= (uint32_t)GSP_MUSCLE_TENSOR_FASCIAE_LATAE || muscle == (uint32_t)GSP_MUSCLE_OTHER) &&
+           side <= (uint32_t)GSP_SIDE_UNKNOWN;
+  }
+}
+
+static int is_set_event(uint8_t kind) { return kind == GSP_EVENT_SET_START || kind == GSP_EVENT_SET_STOP; }
+
 gsp_result gsp_event_encode(const gsp_event* event, uint8_t* payload, size_t capacity, size_t* length) {
   if (event == NULL || payload == NULL || length == NULL) {
+    return GSP_ERR_INVALID_ARGUMENT;
+  }
+  if (is_set_event(event->kind) && !set_event_fields_valid(event, 1)) {
     return GSP_ERR_INVALID_ARGUMENT;
   }
   if (capacity < GSP_EVENT_SIZE) {
@@ -791,6 +820,9 @@ gsp_result gsp_event_decode(const uint8_t* payload, size_t length, gsp_event* ev
   event->kind = payload[0];
   event->arg = get_u16(payload + 2);
   event->value = get_u32(payload + 4);
+  if (is_set_event(event->kind) && !set_event_fields_valid(event, 0)) {
+    return GSP_ERR_BAD_PAYLOAD;
+  }
   return GSP_OK;
 }
 

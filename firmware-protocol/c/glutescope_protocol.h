@@ -86,8 +86,36 @@ typedef enum {
   GSP_EVENT_LEAD_ON = 1,    /* arg = EMG channel index */
   GSP_EVENT_BUTTON = 2,     /* arg = button id */
   GSP_EVENT_MARKER = 3,     /* arg = marker id */
-  GSP_EVENT_BATTERY_LOW = 4 /* value = battery voltage, mV */
+  GSP_EVENT_BATTERY_LOW = 4, /* value = battery voltage, mV */
+  GSP_EVENT_SET_START = 5,   /* arg = gsp_exercise; value = gsp_set_value(muscle, side) for MVC, else 0 */
+  GSP_EVENT_SET_STOP = 6     /* same arg and value as the SET_START it closes */
 } gsp_event_kind;
+
+/* Codes of SET_START / SET_STOP (PROTOCOL.md §4.4); the same numbers as glutescope::Exercise, Muscle and
+ * Side (src/core/montage.hpp). */
+typedef enum {
+  GSP_EXERCISE_BRIDGE = 0,
+  GSP_EXERCISE_CLAMSHELL = 1,
+  GSP_EXERCISE_MVC = 2, /* maximal voluntary contraction trial: value names the muscle and side */
+  GSP_EXERCISE_OTHER = 255
+} gsp_exercise;
+
+typedef enum {
+  GSP_MUSCLE_GLUTEUS_MAXIMUS = 0,
+  GSP_MUSCLE_GLUTEUS_MEDIUS = 1,
+  GSP_MUSCLE_ERECTOR_SPINAE_LUMBAR = 2,
+  GSP_MUSCLE_BICEPS_FEMORIS = 3,
+  GSP_MUSCLE_TENSOR_FASCIAE_LATAE = 4,
+  GSP_MUSCLE_OTHER = 255
+} gsp_muscle;
+
+typedef enum { GSP_SIDE_LEFT = 0, GSP_SIDE_RIGHT = 1, GSP_SIDE_MIDLINE = 2, GSP_SIDE_UNKNOWN = 3 } gsp_side;
+
+/* SET_START/STOP `value` of an MVC trial: muscle in bits 0-7, side in bits 8-15, bits 16-31 reserved (0). */
+/* (Written without casts so that C++ users compile them cleanly at -Wold-style-cast.) */
+#define GSP_SET_VALUE(muscle, side) (((muscle)&0xFFu) | (((side)&0xFFu) << 8u))
+#define GSP_SET_VALUE_MUSCLE(value) ((value)&0xFFu)
+#define GSP_SET_VALUE_SIDE(value) (((value) >> 8u) & 0xFFu)
 
 typedef enum {
   GSP_CMD_START = 1,
@@ -176,8 +204,8 @@ typedef struct {
 
 typedef struct {
   uint8_t kind;   /* gsp_event_kind */
-  uint16_t arg;   /* channel index, button id or marker id */
-  uint32_t value; /* kind-specific (battery mV for BATTERY_LOW), else 0 */
+  uint16_t arg;   /* channel index, button id, marker id or exercise code (gsp_exercise) */
+  uint32_t value; /* kind-specific (battery mV for BATTERY_LOW, GSP_SET_VALUE for MVC sets), else 0 */
 } gsp_event;
 
 typedef struct {
@@ -269,8 +297,14 @@ void gsp_imu_block_sample(const gsp_imu_block* block, size_t sample, int16_t acc
                           int16_t mag[3]);
 uint16_t gsp_imu_max_samples(uint8_t flags);
 
+/* Encode: GSP_ERR_INVALID_ARGUMENT for a SET_START/SET_STOP whose exercise, muscle or side code is not in
+ * PROTOCOL.md §4.4, whose value is not 0 for a non-MVC exercise, or whose reserved value bits 16-31 are set.
+ * Decode: GSP_ERR_BAD_PAYLOAD for such a SET_START/SET_STOP (reserved bits 16-31 ignored). Other kinds,
+ * unknown ones included, decode as they are: a receiver skips and counts the kinds it does not know. */
 gsp_result gsp_event_encode(const gsp_event* event, uint8_t* payload, size_t capacity, size_t* length);
 gsp_result gsp_event_decode(const uint8_t* payload, size_t length, gsp_event* event);
+/* 1 if `kind` is a kind this codec knows (LEAD_OFF .. SET_STOP), else 0. */
+int gsp_is_known_event_kind(uint8_t kind);
 
 gsp_result gsp_status_encode(const gsp_status* status, uint8_t* payload, size_t capacity, size_t* length);
 gsp_result gsp_status_decode(const uint8_t* payload, size_t length, gsp_status* status);

@@ -127,6 +127,20 @@ def imu_block_payload(f: dict) -> bytes:
     return p
 
 
+# EVENT kinds SET_START / SET_STOP and their codes, written from the tables of PROTOCOL.md §4.4 (the same
+# numbers as glutescope::Exercise / Muscle / Side, src/core/montage.hpp).
+EVENT_SET_START = 5
+EVENT_SET_STOP = 6
+EXERCISE = {"bridge": 0, "clamshell": 1, "mvc": 2, "other": 255}
+MUSCLE = {"gluteus_maximus": 0, "gluteus_medius": 1, "erector_spinae_lumbar": 2, "biceps_femoris": 3,
+          "tensor_fasciae_latae": 4, "other": 255}
+SIDE = {"left": 0, "right": 1, "midline": 2, "unknown": 3}
+
+
+def mvc_target(muscle: str, side: str) -> int:
+    return MUSCLE[muscle] | SIDE[side] << 8
+
+
 def event_payload(f: dict) -> bytes:
     return struct.pack("<BBHI", f["kind"], 0, f["arg"], f["value"])
 
@@ -201,6 +215,18 @@ def build() -> dict:
                {"kind": 3, "arg": 513, "value": 0}),
         vector("event_battery_low", "EVENT", hdr(sequence=9, timestamp_us=1_800_000),
                {"kind": 4, "arg": 0, "value": 3400}),
+        # Set events (PROTOCOL.md §4.4): arg = exercise code, value = MVC muscle | side << 8.
+        vector("event_set_start_bridge", "EVENT", hdr(sequence=11, timestamp_us=2_100_000),
+               {"kind": EVENT_SET_START, "arg": EXERCISE["bridge"], "value": 0}),
+        vector("event_set_start_mvc", "EVENT", hdr(sequence=12, timestamp_us=2_200_000),
+               {"kind": EVENT_SET_START, "arg": EXERCISE["mvc"],
+                "value": mvc_target("gluteus_maximus", "left")}),
+        vector("event_set_stop_mvc", "EVENT", hdr(sequence=13, timestamp_us=5_200_000),
+               {"kind": EVENT_SET_STOP, "arg": EXERCISE["mvc"],
+                "value": mvc_target("gluteus_maximus", "left")}),
+        vector("event_set_start_mvc_gmed_right", "EVENT", hdr(sequence=14, timestamp_us=8_200_000),
+               {"kind": EVENT_SET_START, "arg": EXERCISE["mvc"],
+                "value": mvc_target("gluteus_medius", "right")}),
         vector("status", "STATUS", hdr(sequence=10, timestamp_us=2_000_000),
                {"battery_percent": 87, "state": 1, "battery_mv": 3987, "overflow_count": 5, "uptime_s": 3600}),
         vector("command_set_emg_rate", "COMMAND", hdr(sequence=0, timestamp_us=0),
@@ -211,7 +237,7 @@ def build() -> dict:
                {"command_id": 42, "opcode": 3, "result": 3}),
     ]
     # Frames a v1 decoder must reject (or skip), with the result it must report.
-    good = bytes.fromhex(vectors[10]["wire_hex"])  # event_battery_low
+    good = bytes.fromhex(next(v for v in vectors if v["name"] == "event_battery_low")["wire_hex"])
     raw = cobs_decode(good[:-1])
     bad_crc = bytearray(raw)
     bad_crc[-1] ^= 0x01

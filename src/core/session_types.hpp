@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/montage.hpp"
@@ -48,6 +49,11 @@ enum class EventKind : std::uint8_t {
   reconnect = 8,
   overflow = 9,     // a bounded queue dropped data (text says which and how much)
 };
+
+// Event::text of the set_start/set_stop events a device sent (protocol v1 EVENT SET_START/SET_STOP), so
+// that they can be told from operator markers of the same kinds, which never carry this text
+// (docs/RECORDING.md "Device and operator sets").
+inline constexpr std::string_view kDeviceSetEventText = "device";
 
 struct Event {
   double time_s = 0.0;              // seconds since session start on the host clock

@@ -79,7 +79,7 @@ void DeviceModel::consume(const protocol::Frame& frame, const protocol::Message&
   } else if (const auto* imu = std::get_if<gsp_imu_block>(&message)) {
     on_imu(*imu, frame.header, host_time_s);
   } else if (const auto* event = std::get_if<gsp_event>(&message)) {
-    on_device_event(*event, host_time_s);
+    on_device_event(*event, frame.header);
   } else if (const auto* status = std::get_if<gsp_status>(&message)) {
     if (!first_overflow_count_) first_overflow_count_ = status->overflow_count;
     if (status->overflow_count >= *first_overflow_count_) {
@@ -196,9 +196,15 @@ void DeviceModel::on_imu(const gsp_imu_block& block, const gsp_header& header, d
   sink_.on_imu(imu_block_);
 }
 
-void DeviceModel::on_device_event(const gsp_event& wire, double host_time_s) noexcept {
+void DeviceModel::on_device_event(const gsp_event& wire, const gsp_header& header) noexcept {
+  if (gsp_is_known_event_kind(wire.kind) == 0) {
+    ++counters_.unknown_event_kinds;  // PROTOCOL.md §4.4: skip and count kinds added by a later revision
+    return;
+  }
   Event e;
-  e.time_s = host_time_s - session_start_host_s_;
+  // The device stamps when the event happened (PROTOCOL.md §4.4); the clock fit (already fed this frame)
+  // puts it on the host clock without the transport delay, like the sample blocks' device times.
+  e.time_s = clock_.mapping().to_host_s(header.timestamp_us) - session_start_host_s_;
   switch (wire.kind) {
     case GSP_EVENT_LEAD_OFF:
     case GSP_EVENT_LEAD_ON:
@@ -218,9 +224,18 @@ void DeviceModel::on_device_event(const gsp_event& wire, double host_time_s) noe
       e.kind = EventKind::battery_low;
       e.text = fmt::format("{} mV", wire.value);
       break;
+    case GSP_EVENT_SET_START:
+    case GSP_EVENT_SET_STOP:
+      // The codec has checked the codes against PROTOCOL.md §4.4, whose values are glutescope's own.
+      e.kind = wire.kind == GSP_EVENT_SET_START ? EventKind::set_start : EventKind::set_stop;
+      e.exercise = static_cast<Exercise>(wire.arg);
+      if (e.exercise == Exercise::mvc) {
+        e.muscle = static_cast<Muscle>(GSP_SET_VALUE_MUSCLE(wire.value));
+        e.side = static_cast<Side>(GSP_SET_VALUE_SIDE(wire.value));
+      }
+      e.text = std::string(kDeviceSetEventText);
+      break;
     default:
-      e.kind = EventKind::note;
-      e.text = fmt::format("unknown device event {} (arg {}, value {})", wire.kind, wire.arg, wire.value);
       break;
   }
   sink_.on_event(e);

@@ -45,7 +45,8 @@ class DeviceSink {
   virtual void on_emg(const EmgBlock& block) = 0;
   virtual void on_imu(const ImuBlock& block) = 0;
   virtual void on_gap(const Gap& gap) = 0;
-  // Device events (lead off/on, button, battery low) and model notes (restart, configuration change).
+  // Device events (lead off/on, button, marker, battery low, set start/stop) and model notes (restart,
+  // configuration change). Device events are timed by their own device timestamp mapped to the host clock.
   virtual void on_event(const Event& event) = 0;
 };
 
@@ -65,6 +66,7 @@ struct DeviceModelCounters {
   std::uint64_t gaps = 0;
   std::uint64_t device_overflows = 0;    // STATUS overflow_count increase since the first STATUS
   std::uint64_t info_changes = 0;        // later DEVICE_INFO that differs from the first one
+  std::uint64_t unknown_event_kinds = 0; // EVENTs of a kind this host does not know (later minor revision): skipped
 };
 
 class DeviceModel {
@@ -98,7 +100,7 @@ class DeviceModel {
   void on_info(const gsp_device_info& info, const gsp_header& header);
   void on_emg(const gsp_emg_block& block, const gsp_header& header, double host_time_s) noexcept;
   void on_imu(const gsp_imu_block& block, const gsp_header& header, double host_time_s) noexcept;
-  void on_device_event(const gsp_event& event, double host_time_s) noexcept;
+  void on_device_event(const gsp_event& event, const gsp_header& header) noexcept;
   void note(std::string text, double host_time_s);
 
   DeviceSink& sink_;

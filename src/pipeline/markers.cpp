@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/core.h>
@@ -111,6 +112,8 @@ std::vector<ScriptedMarker> load_marker_script(const std::string& path) {
 std::optional<std::string> SetTracker::apply(const MarkerCommand& command, double time_s,
                                              std::vector<Event>& events) {
   auto set_event = [&](EventKind kind, const MarkerCommand& set, std::string text) {
+    // Operator text must never read as the device's tag (sets_for_analysis tells the sources apart by it).
+    if (text == kDeviceSetEventText) text = "operator: " + text;
     Event e;
     e.time_s = time_s;
     e.kind = kind;
@@ -161,6 +164,71 @@ std::string describe(const Event& event) {
     case EventKind::reconnect: return fmt::format("reconnected: {}", event.text);
     default: return event.text;
   }
+}
+
+bool is_device_set_event(const Event& event) noexcept {
+  return (event.kind == EventKind::set_start || event.kind == EventKind::set_stop) &&
+         event.text == kDeviceSetEventText;
+}
+
+std::vector<Event> sets_for_analysis(const std::vector<Event>& events) {
+  struct Interval {
+    double start_s, stop_s;
+    std::vector<std::size_t> members;  // indices into `events`
+  };
+  // Pairs one source's set events in time order: a start opens, a stop closes, a start while open closes
+  // the open set first; a stop with nothing open is an interval of its own (a point).
+  auto pair_source = [&](bool device) {
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const Event& e = events[i];
+      if ((e.kind == EventKind::set_start || e.kind == EventKind::set_stop) && is_device_set_event(e) == device) {
+        order.push_back(i);
+      }
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return events[a].time_s < events[b].time_s; });
+    std::vector<Interval> out;
+    std::optional<Interval> open;
+    constexpr double kOpenEnd = std::numeric_limits<double>::infinity();
+    for (const std::size_t i : order) {
+      const Event& e = events[i];
+      if (e.kind == EventKind::set_start) {
+        if (open) {
+          open->stop_s = e.time_s;
+          out.push_back(std::move(*open));
+        }
+        open = Interval{e.time_s, kOpenEnd, {i}};
+      } else if (open) {
+        open->stop_s = e.time_s;
+        open->members.push_back(i);
+        out.push_back(std::move(*open));
+        open.reset();
+      } else {
+        out.push_back(Interval{e.time_s, e.time_s, {i}});
+      }
+    }
+    if (open) out.push_back(std::move(*open));
+    return out;
+  };
+  const std::vector<Interval> device = pair_source(true);
+  std::vector<bool> drop(events.size(), false);
+  if (!device.empty()) {
+    for (const Interval& op : pair_source(false)) {
+      const bool overlaps = std::any_of(device.begin(), device.end(), [&](const Interval& d) {
+        return op.start_s <= d.stop_s && d.start_s <= op.stop_s;
+      });
+      if (overlaps) {
+        for (const std::size_t i : op.members) drop[i] = true;
+      }
+    }
+  }
+  std::vector<Event> out;
+  out.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (!drop[i]) out.push_back(events[i]);
+  }
+  return out;
 }
 
 }  // namespace glutescope::pipeline

@@ -57,4 +57,15 @@ class SetTracker {
 // One line for the operator: "bridge set started", "MVC gluteus_maximus left stopped".
 std::string describe(const Event& event);
 
+// True for a set_start/set_stop the device sent (EVENT SET_START/SET_STOP; text kDeviceSetEventText).
+bool is_device_set_event(const Event& event) noexcept;
+
+// Device and operator set events in one session (docs/RECORDING.md "Device and operator sets"): the file
+// stores both; for analysis the device's sets win. Returns `events` (order kept) without the operator
+// set_start/set_stop events that would collide with a device set: an operator set (start to its stop, or
+// to the next operator start) whose interval overlaps a device set interval, and unpaired operator set
+// events inside one. Operator sets that no device set overlaps are kept (e.g. MVC trials marked on the
+// keyboard while the wearable marks the exercise sets). A device set without a stop runs to the end.
+std::vector<Event> sets_for_analysis(const std::vector<Event>& events);
+
 }  // namespace glutescope::pipeline

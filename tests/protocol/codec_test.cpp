@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -427,6 +428,97 @@ TEST(GoldenVectors, CommittedFileMatchesGenerator) {
   std::stringstream committed;
   committed << file.rdbuf();
   EXPECT_EQ(generated, committed.str());
+}
+
+
+// ---- SET_START / SET_STOP (PROTOCOL.md §4.4) -------------------------------------------------------
+
+TEST(GoldenVectors, IncludeTheSetEvents) {
+  // The three set vectors the spec's example names, with their meaning written out by hand from §4.4.
+  std::map<std::string, std::array<std::uint32_t, 3>> expected = {
+      {"event_set_start_bridge", {5, 0, 0}},        // SET_START, bridge, value 0
+      {"event_set_start_mvc", {5, 2, 0x0000}},      // SET_START, mvc, gluteus_maximus (0) | left (0) << 8
+      {"event_set_stop_mvc", {6, 2, 0x0000}},       // SET_STOP with its SET_START's arg and value
+      {"event_set_start_mvc_gmed_right", {5, 2, 0x0101}},  // gluteus_medius (1) | right (1) << 8
+  };
+  const auto doc = load_vectors();
+  for (const auto& v : doc["vectors"]) {
+    const auto it = expected.find(v["name"].get<std::string>());
+    if (it == expected.end()) continue;
+    EXPECT_EQ(v["type"], "EVENT");
+    EXPECT_EQ(v["fields"]["kind"].get<std::uint32_t>(), it->second[0]) << it->first;
+    EXPECT_EQ(v["fields"]["arg"].get<std::uint32_t>(), it->second[1]) << it->first;
+    EXPECT_EQ(v["fields"]["value"].get<std::uint32_t>(), it->second[2]) << it->first;
+    expected.erase(it);
+  }
+  EXPECT_TRUE(expected.empty()) << expected.size() << " set vectors missing";
+}
+
+TEST(SetEvents, ValuePacksMuscleAndSideAsInTheSpec) {
+  EXPECT_EQ(GSP_SET_VALUE(GSP_MUSCLE_GLUTEUS_MEDIUS, GSP_SIDE_RIGHT), 0x0101u);
+  EXPECT_EQ(GSP_SET_VALUE(GSP_MUSCLE_OTHER, GSP_SIDE_MIDLINE), 0x02FFu);
+  EXPECT_EQ(GSP_SET_VALUE_MUSCLE(0x0204u), 4u);
+  EXPECT_EQ(GSP_SET_VALUE_SIDE(0x0204u), 2u);
+  EXPECT_EQ(GSP_SET_VALUE_SIDE(0xABCD0304u), 3u);  // reserved high bits do not leak into the side
+}
+
+TEST(SetEvents, EncoderRejectsFieldsOutsideTheCodeTables) {
+  Bytes p(GSP_EVENT_SIZE);
+  std::size_t n = 0;
+  auto encode = [&](std::uint8_t kind, std::uint16_t arg, std::uint32_t value) {
+    const gsp_event e{kind, arg, value};
+    return gsp_event_encode(&e, p.data(), p.size(), &n);
+  };
+  for (std::uint8_t kind : {std::uint8_t{GSP_EVENT_SET_START}, std::uint8_t{GSP_EVENT_SET_STOP}}) {
+    EXPECT_EQ(encode(kind, 0, 0), GSP_OK);
+    EXPECT_EQ(encode(kind, 1, 0), GSP_OK);
+    EXPECT_EQ(encode(kind, 255, 0), GSP_OK);
+    EXPECT_EQ(encode(kind, 2, 0x0304), GSP_OK);    // MVC tensor fasciae latae, side unknown
+    EXPECT_EQ(encode(kind, 2, 0x00FF), GSP_OK);    // MVC of an "other" muscle, left
+    EXPECT_EQ(encode(kind, 3, 0), GSP_ERR_INVALID_ARGUMENT);       // exercise 3 has no code
+    EXPECT_EQ(encode(kind, 254, 0), GSP_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(encode(kind, 0, 0x0001), GSP_ERR_INVALID_ARGUMENT);  // bridge carries no muscle
+    EXPECT_EQ(encode(kind, 1, 0x0100), GSP_ERR_INVALID_ARGUMENT);  // clamshell carries no side
+    EXPECT_EQ(encode(kind, 2, 0x0005), GSP_ERR_INVALID_ARGUMENT);  // muscle 5 has no code
+    EXPECT_EQ(encode(kind, 2, 0x0400), GSP_ERR_INVALID_ARGUMENT);  // side 4 has no code
+    EXPECT_EQ(encode(kind, 2, 0x10000), GSP_ERR_INVALID_ARGUMENT); // reserved bits must be sent as 0
+  }
+  // Other kinds keep their free-form fields.
+  EXPECT_EQ(encode(GSP_EVENT_MARKER, 0x0205, 0x12345678), GSP_OK);
+}
+
+TEST(SetEvents, DecoderRejectsInconsistentSetEventsAndIgnoresReservedBits) {
+  auto decode = [](std::uint8_t kind, std::uint16_t arg, std::uint32_t value, gsp_event* out) {
+    // Payload bytes written by hand from the §4.4 layout, not by the encoder under test.
+    const std::uint8_t p[8] = {kind,
+                               0,
+                               static_cast<std::uint8_t>(arg & 0xFF),
+                               static_cast<std::uint8_t>(arg >> 8),
+                               static_cast<std::uint8_t>(value & 0xFF),
+                               static_cast<std::uint8_t>((value >> 8) & 0xFF),
+                               static_cast<std::uint8_t>((value >> 16) & 0xFF),
+                               static_cast<std::uint8_t>(value >> 24)};
+    return gsp_event_decode(p, sizeof p, out);
+  };
+  gsp_event e{};
+  ASSERT_EQ(decode(GSP_EVENT_SET_STOP, 2, 0x0201, &e), GSP_OK);
+  EXPECT_EQ(e.kind, GSP_EVENT_SET_STOP);
+  EXPECT_EQ(e.arg, 2);
+  EXPECT_EQ(GSP_SET_VALUE_MUSCLE(e.value), GSP_MUSCLE_GLUTEUS_MEDIUS);
+  EXPECT_EQ(GSP_SET_VALUE_SIDE(e.value), GSP_SIDE_MIDLINE);
+  // Reserved bits 16-31 are ignored by receivers (a later minor revision may use them).
+  EXPECT_EQ(decode(GSP_EVENT_SET_START, 2, 0xFFFF0000u, &e), GSP_OK);
+  EXPECT_EQ(decode(GSP_EVENT_SET_START, 0, 0x00010000u, &e), GSP_OK);
+  EXPECT_EQ(decode(GSP_EVENT_SET_START, 7, 0, &e), GSP_ERR_BAD_PAYLOAD);
+  EXPECT_EQ(decode(GSP_EVENT_SET_START, 0, 0x0100, &e), GSP_ERR_BAD_PAYLOAD);
+  EXPECT_EQ(decode(GSP_EVENT_SET_STOP, 2, 0x0006, &e), GSP_ERR_BAD_PAYLOAD);
+  EXPECT_EQ(decode(GSP_EVENT_SET_STOP, 2, 0x0900, &e), GSP_ERR_BAD_PAYLOAD);
+  // A kind this codec does not know decodes as it is; the host skips and counts it.
+  ASSERT_EQ(decode(200, 0xFFFF, 0xFFFFFFFFu, &e), GSP_OK);
+  EXPECT_EQ(e.kind, 200);
+  EXPECT_FALSE(gsp_is_known_event_kind(7));
+  EXPECT_FALSE(gsp_is_known_event_kind(200));
+  for (std::uint8_t k = 0; k <= 6; ++k) EXPECT_TRUE(gsp_is_known_event_kind(k)) << int(k);
 }
 
 }  // namespace

@@ -116,10 +116,23 @@ class Generator {
         s.wire = encode_imu_block(s.stamp, s.sensor, s.first_sample, s.accel, s.gyro, s.mag);
         break;
       }
-      case GSP_MSG_EVENT:
-        s.event = {uniform<std::uint8_t>(0, 4), static_cast<std::uint16_t>(u32()), u32()};
+      case GSP_MSG_EVENT: {
+        // Every v1 kind (SET_START/STOP with fields from the PROTOCOL.md §4.4 code tables) and kinds a later
+        // minor revision may add (7-255: they decode as they are, the host skips them).
+        const auto kind = uniform<std::uint8_t>(0, 7);
+        s.event = {kind == 7 ? uniform<std::uint8_t>(7, 255) : kind, static_cast<std::uint16_t>(u32()), u32()};
+        if (kind == GSP_EVENT_SET_START || kind == GSP_EVENT_SET_STOP) {
+          static constexpr std::uint16_t kExercises[] = {GSP_EXERCISE_BRIDGE, GSP_EXERCISE_CLAMSHELL,
+                                                         GSP_EXERCISE_MVC, GSP_EXERCISE_OTHER};
+          static constexpr std::uint8_t kMuscles[] = {0, 1, 2, 3, 4, 255};
+          s.event.arg = kExercises[uniform<int>(0, 3)];
+          s.event.value = s.event.arg == GSP_EXERCISE_MVC
+                              ? GSP_SET_VALUE(kMuscles[uniform<int>(0, 5)], uniform<std::uint8_t>(0, 3))
+                              : 0u;
+        }
         s.wire = encode_event(s.stamp, s.event);
         break;
+      }
       case GSP_MSG_STATUS:
         s.status = {uniform<std::uint8_t>(0, 255), uniform<std::uint8_t>(0, 1),
                     static_cast<std::uint16_t>(u32()), u32(), u32()};

@@ -1,6 +1,7 @@
 // DeviceModel fed real wire frames (protocol encoders → StreamDecoder), expected losses derived by hand.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "devices/device_model.hpp"
@@ -173,14 +174,75 @@ TEST(DeviceModel, MismatchedBlocksAreDroppedAndDeviceEventsMapped) {
   std::vector<std::int32_t> three(3 * 2, 1);
   h.feed(protocol::encode_emg_block({7, 1, 0}, 0, 3, SampleFormat::int16, three));  // 3 channels, device has 2
   h.feed(imu_frame(2, 3, 0, 2));                                                     // sensor 3 does not exist
-  h.now_s = 101.5;
-  h.feed(protocol::encode_event({7, 3, 0}, gsp_event{GSP_EVENT_LEAD_OFF, 1, 0}));
+  // The lead-off happened at device time 1.5 s (host 101.5 s on the clock the first frame set: host = device
+  // + 100 s); it arrives 20 ms later. Its time is the device time on the session clock, not the arrival.
+  h.now_s = 101.52;
+  h.feed(protocol::encode_event({7, 3, 1'500'000}, gsp_event{GSP_EVENT_LEAD_OFF, 1, 0}));
   EXPECT_EQ(h.model.counters().malformed_blocks, 2u);
   ASSERT_EQ(h.sink.events.size(), 1u);
   EXPECT_EQ(h.sink.events[0].kind, EventKind::lead_off);
   EXPECT_EQ(h.sink.events[0].channel, 1);
   EXPECT_EQ(h.sink.events[0].text, "B");
-  EXPECT_DOUBLE_EQ(h.sink.events[0].time_s, 1.5);
+  EXPECT_NEAR(h.sink.events[0].time_s, 1.5, 1e-9);
+}
+
+TEST(DeviceModel, SetEventsBecomeSetStartAndStopWithExerciseMuscleSideAtTheirDeviceTime) {
+  // Device clock: host = device + 100 s (session starts at host 100 s), blocks arrive 2 ms after their
+  // first sample; set events arrive late (250 ms: a busy link) but are placed at their device time.
+  Harness h;
+  std::uint32_t seq = 0;
+  h.now_s = 100.002;
+  h.feed(protocol::encode_device_info({7, seq++, 0}, two_channel_device()));
+  auto event_at = [&](double device_s, double delay_s, std::uint8_t kind, std::uint16_t arg, std::uint32_t value) {
+    h.now_s = 100.0 + device_s + delay_s;
+    h.feed(protocol::encode_event({7, seq++, static_cast<std::uint64_t>(std::llround(device_s * 1e6))},
+                                  gsp_event{kind, arg, value}));
+  };
+  for (std::uint32_t first = 0; first < 5000; first += 10) {  // 5 s of EMG at 1 kHz, 10-sample blocks
+    h.now_s = 100.0 + first / 1000.0 + 0.002;
+    h.feed(emg_frame(seq++, first, 10));
+    if (first == 1000) event_at(0.75, 0.25, GSP_EVENT_SET_START, GSP_EXERCISE_MVC,
+                                GSP_SET_VALUE(GSP_MUSCLE_GLUTEUS_MEDIUS, GSP_SIDE_RIGHT));
+    if (first == 2000) event_at(1.80, 0.25, GSP_EVENT_SET_STOP, GSP_EXERCISE_MVC,
+                                GSP_SET_VALUE(GSP_MUSCLE_GLUTEUS_MEDIUS, GSP_SIDE_RIGHT));
+    if (first == 2500) event_at(2.40, 0.25, 9, 1, 2);  // kind 9: unknown to v1.0 hosts
+    if (first == 3000) event_at(3.10, 0.25, GSP_EVENT_SET_START, GSP_EXERCISE_BRIDGE, 0);
+    if (first == 3500) event_at(3.50, 0.25, GSP_EVENT_MARKER, 4, 0);  // a real marker stays a marker
+    if (first == 4000) {
+      // A set event with an exercise code outside the §4.4 table: bad payload, skipped by the decoder.
+      std::vector<std::uint8_t> payload = {GSP_EVENT_SET_START, 0, 7, 0, 0, 0, 0, 0};
+      h.feed(protocol::encode_frame(GSP_MSG_EVENT, {7, seq++, 3'900'000}, payload));
+    }
+    if (first == 4900) event_at(4.95, 0.25, GSP_EVENT_SET_STOP, GSP_EXERCISE_BRIDGE, 0);
+  }
+  EXPECT_EQ(h.model.counters().unknown_event_kinds, 1u);
+  EXPECT_EQ(h.decoder.counters().payload_errors, 1u);
+  ASSERT_EQ(h.sink.events.size(), 5u);
+  const Event& mvc_start = h.sink.events[0];
+  EXPECT_EQ(mvc_start.kind, EventKind::set_start);
+  EXPECT_EQ(mvc_start.exercise, Exercise::mvc);
+  EXPECT_EQ(mvc_start.muscle, Muscle::gluteus_medius);
+  EXPECT_EQ(mvc_start.side, Side::right);
+  EXPECT_EQ(mvc_start.text, kDeviceSetEventText);
+  // The fit's offset is the 2 ms minimum delay: the event lands 2 ms after its device time, not 250 ms.
+  EXPECT_NEAR(mvc_start.time_s, 0.752, 1e-6);
+  const Event& mvc_stop = h.sink.events[1];
+  EXPECT_EQ(mvc_stop.kind, EventKind::set_stop);
+  EXPECT_EQ(mvc_stop.exercise, Exercise::mvc);
+  EXPECT_EQ(mvc_stop.muscle, Muscle::gluteus_medius);
+  EXPECT_EQ(mvc_stop.side, Side::right);
+  EXPECT_NEAR(mvc_stop.time_s, 1.802, 1e-6);
+  const Event& bridge = h.sink.events[2];
+  EXPECT_EQ(bridge.kind, EventKind::set_start);
+  EXPECT_EQ(bridge.exercise, Exercise::bridge);
+  EXPECT_EQ(bridge.muscle, Muscle::other);
+  EXPECT_EQ(bridge.side, Side::unknown);
+  EXPECT_NEAR(bridge.time_s, 3.102, 1e-6);
+  EXPECT_EQ(h.sink.events[3].kind, EventKind::marker);
+  EXPECT_EQ(h.sink.events[3].text, "device marker 4");
+  EXPECT_EQ(h.sink.events[4].kind, EventKind::set_stop);
+  EXPECT_EQ(h.sink.events[4].exercise, Exercise::bridge);
+  EXPECT_NEAR(h.sink.events[4].time_s, 4.952, 1e-6);
 }
 
 }  // namespace

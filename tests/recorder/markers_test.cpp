@@ -96,3 +96,67 @@ TEST(MarkerScript, LoadsSortedAndReportsLineNumbers) {
 
 }  // namespace
 }  // namespace glutescope::pipeline
+
+namespace glutescope::pipeline {
+namespace {
+
+Event set_event(double t, EventKind kind, Exercise exercise, bool device, Muscle muscle = Muscle::other,
+                Side side = Side::unknown) {
+  Event e;
+  e.time_s = t;
+  e.kind = kind;
+  e.exercise = exercise;
+  e.muscle = muscle;
+  e.side = side;
+  if (device) e.text = std::string(kDeviceSetEventText);
+  return e;
+}
+
+std::vector<double> times_of(const std::vector<Event>& events) {
+  std::vector<double> t;
+  for (const Event& e : events) t.push_back(e.time_s);
+  return t;
+}
+
+TEST(SetsForAnalysis, DeviceSetsWinOverOverlappingOperatorSetsAndOthersAreKept) {
+  using K = EventKind;
+  std::vector<Event> events = {
+      // Operator MVC trial (keyboard) that no device set overlaps: kept.
+      set_event(1.0, K::set_start, Exercise::mvc, false, Muscle::gluteus_maximus, Side::left),
+      set_event(4.0, K::set_stop, Exercise::mvc, false, Muscle::gluteus_maximus, Side::left),
+      // The same bridge set marked twice: device 10.0-40.0, operator 10.3-40.4 (pressed a little late).
+      set_event(10.0, K::set_start, Exercise::bridge, true),
+      set_event(10.3, K::set_start, Exercise::bridge, false),
+      set_event(40.0, K::set_stop, Exercise::bridge, true),
+      set_event(40.4, K::set_stop, Exercise::bridge, false),
+      // A note and an operator stop with nothing open inside the device's open clamshell set: the note is kept.
+      set_event(50.0, K::set_start, Exercise::clamshell, true),
+      set_event(55.0, K::note, Exercise::clamshell, false),
+      set_event(56.0, K::set_stop, Exercise::clamshell, false),
+  };
+  const std::vector<Event> kept = sets_for_analysis(events);
+  EXPECT_EQ(times_of(kept), (std::vector<double>{1.0, 4.0, 10.0, 40.0, 50.0, 55.0}));
+  EXPECT_EQ(kept[0].exercise, Exercise::mvc);
+  EXPECT_FALSE(is_device_set_event(kept[0]));
+  EXPECT_TRUE(is_device_set_event(kept[2]));
+  EXPECT_EQ(kept[5].kind, EventKind::note);
+}
+
+TEST(SetsForAnalysis, WithoutDeviceSetsOperatorSetsAreUsedAsTheyAre) {
+  std::vector<Event> events = {set_event(2.0, EventKind::set_start, Exercise::bridge, false),
+                               set_event(9.0, EventKind::set_stop, Exercise::bridge, false)};
+  EXPECT_EQ(times_of(sets_for_analysis(events)), (std::vector<double>{2.0, 9.0}));
+}
+
+TEST(SetTracker, OperatorTextNeverPosesAsTheDeviceTag) {
+  SetTracker sets;
+  std::vector<Event> events;
+  sets.apply(parse_marker_command("start bridge"), 1.0, events);
+  sets.apply(parse_marker_command(std::string("stop ") + std::string(kDeviceSetEventText)), 2.0, events);
+  ASSERT_EQ(events.size(), 2u);
+  for (const Event& e : events) EXPECT_FALSE(is_device_set_event(e)) << e.text;
+  EXPECT_EQ(events[1].text, "operator: device");
+}
+
+}  // namespace
+}  // namespace glutescope::pipeline

@@ -306,8 +306,10 @@ TEST(RecordE2E, ControlFifoAndMarkerScriptBecomeEvents) {
   store::SessionReader r(dir / "s.h5");
   std::vector<Event> ops;
   for (const Event& e : r.events()) {
-    if (e.kind == EventKind::set_start || e.kind == EventKind::set_stop || e.kind == EventKind::note ||
-        (e.kind == EventKind::marker && e.text == "scripted")) {
+    // The simulated wearable marks its own bridge set (SET_START at 3 s): those events are the device's.
+    const bool operator_set = (e.kind == EventKind::set_start || e.kind == EventKind::set_stop) &&
+                              e.text != kDeviceSetEventText;
+    if (operator_set || e.kind == EventKind::note || (e.kind == EventKind::marker && e.text == "scripted")) {
       ops.push_back(e);
     }
   }
@@ -333,6 +335,73 @@ TEST(RecordE2E, ControlFifoAndMarkerScriptBecomeEvents) {
   EXPECT_EQ(ops[7].kind, EventKind::set_stop);
   EXPECT_EQ(ops[7].muscle, Muscle::gluteus_medius);
   for (std::size_t i = 1; i < ops.size(); ++i) EXPECT_GE(ops[i].time_s, ops[i - 1].time_s);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RecordE2E, DeviceSetEventsOfAnMvcSessionAreStoredAtTheSimulatorsTimes) {
+  // A simulated session with MVC trials streamed through a pty: every SET_START/SET_STOP the wearable
+  // sends must be stored once, as set_start/set_stop with its exercise, muscle and side, at the device
+  // time the simulator scheduled it (converted back from session time with the stored clock fit).
+  const auto dir = make_temp_dir("mvcsets");
+  sim::SimulatorSettings settings;
+  settings.seed = 17;
+  settings.reps = 1;
+  settings.mvc_trials = true;
+  const auto session = sim::simulate(settings);
+  const auto frames = sim::encode_frame_list(session);
+  FakeDevice::Settings play;
+  play.speed = 4.0;
+  FakeDevice device(frames, dir / "ttyWEAR", play);
+  Glutescope rec({"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S005", "--out",
+                  (dir / "s.h5").string()},
+                 dir / "log.txt");
+  device.start();
+  for (int i = 0; i < 600 && !device.finished(); ++i) std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(device.finished());
+  rec.signal(SIGINT);
+  ASSERT_EQ(rec.wait(), 0) << rec.output();
+
+  // Truth: the simulator's schedule (its MVC trial plans and set times), not the frames.
+  struct Expected {
+    EventKind kind;
+    Exercise exercise;
+    Muscle muscle;
+    Side side;
+    double time_s;  // device time
+  };
+  std::vector<Expected> expected;
+  const sim::Schedule& truth = session.truth.schedule;
+  ASSERT_EQ(truth.mvc_trials.size(), 5u);
+  for (const sim::MvcTrialPlan& t : truth.mvc_trials) {
+    expected.push_back({EventKind::set_start, Exercise::mvc, t.muscle, Side::midline, t.start_s});
+    expected.push_back({EventKind::set_stop, Exercise::mvc, t.muscle, Side::midline, t.stop_s});
+  }
+  expected.push_back({EventKind::set_start, Exercise::bridge, Muscle::other, Side::unknown, truth.set_start_s});
+  expected.push_back({EventKind::set_stop, Exercise::bridge, Muscle::other, Side::unknown, truth.set_stop_s});
+
+  store::SessionReader r(dir / "s.h5");
+  const store::TimingFit fit = r.timing_fit();
+  ASSERT_GT(fit.points, 0u);
+  const double slope = 1.0 + fit.drift_ppm * 1e-6;
+  const double host_at_start_s = r.info().host_clock_at_start_s;
+  std::vector<Event> sets;
+  for (const Event& e : r.events()) {
+    if (e.kind == EventKind::set_start || e.kind == EventKind::set_stop) sets.push_back(e);
+  }
+  ASSERT_EQ(sets.size(), expected.size());
+  const double frame_s = settings.emg_samples_per_frame / settings.emg_rate_hz;  // one EMG frame: 10 ms
+  double worst_s = 0.0;
+  for (std::size_t k = 0; k < expected.size(); ++k) {
+    EXPECT_EQ(sets[k].kind, expected[k].kind) << k;
+    EXPECT_EQ(sets[k].exercise, expected[k].exercise) << k;
+    EXPECT_EQ(sets[k].muscle, expected[k].muscle) << k;
+    EXPECT_EQ(sets[k].side, expected[k].side) << k;
+    EXPECT_EQ(sets[k].text, kDeviceSetEventText) << k;
+    const double device_s = (sets[k].time_s + host_at_start_s - fit.offset_s) / slope;
+    EXPECT_NEAR(device_s, expected[k].time_s, frame_s) << k;
+    worst_s = std::max(worst_s, std::abs(device_s - expected[k].time_s));
+  }
+  std::printf("set events: worst |device time - truth| = %.2f ms\n", worst_s * 1e3);
   std::filesystem::remove_all(dir);
 }
 

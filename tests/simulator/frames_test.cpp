@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "frame_capture.hpp"
 #include "simulator/frames.hpp"
@@ -60,36 +61,54 @@ TEST(SimulatorFrames, DecodedStreamEqualsTheInMemorySession) {
   // One STATUS per whole second.
   EXPECT_EQ(got.statuses.size(), static_cast<std::size_t>(std::floor(session.truth.schedule.duration_s)));
 
-  // Events: 5 MVC trials and the set (start + stop each), and the lead-off.
-  std::size_t starts = 0;
-  std::size_t stops = 0;
-  std::size_t lead_offs = 0;
-  for (std::size_t k = 0; k < got.events.size(); ++k) {
-    const gsp_event& e = got.events[k];
-    if (e.kind == GSP_EVENT_BUTTON && e.arg == kButtonSetStart) ++starts;
-    if (e.kind == GSP_EVENT_BUTTON && e.arg == kButtonSetStop) ++stops;
-    if (e.kind == GSP_EVENT_LEAD_OFF) {
-      ++lead_offs;
-      EXPECT_EQ(e.arg, 7);
-      EXPECT_EQ(got.event_times_us[k], 20'000'000U);
-    }
+  // Events, derived by hand from the documented defaults (docs/SIMULATOR.md §Timeline): 3 s still, then one
+  // MVC trial per muscle in glutescope::Muscle order, 3 s contraction + 3 s rest each (both sides at once:
+  // side midline = 2), then the bridge set at 3 + 5 x 6 = 33 s; lead-off of channel 7 at 20 s. Each set
+  // start/stop is exactly one SET_START/SET_STOP (PROTOCOL.md §4.4); no BUTTON or MARKER workaround.
+  struct Expected {
+    std::uint8_t kind;
+    std::uint16_t arg;
+    std::uint32_t value;
+    std::uint64_t time_us;
+  };
+  std::vector<Expected> expected;
+  for (std::uint32_t muscle = 0; muscle < 5; ++muscle) {
+    const std::uint32_t value = muscle | (2U << 8);
+    const std::uint64_t start_us = 3'000'000U + 6'000'000U * muscle;
+    expected.push_back({GSP_EVENT_SET_START, 2, value, start_us});
+    expected.push_back({GSP_EVENT_SET_STOP, 2, value, start_us + 3'000'000U});
+    if (muscle == 2) expected.push_back({GSP_EVENT_LEAD_OFF, 7, 0, 20'000'000U});
   }
-  EXPECT_EQ(starts, 6U);
-  EXPECT_EQ(stops, 6U);
-  EXPECT_EQ(lead_offs, 1U);
-  // Every set start is a BUTTON followed by a MARKER naming what starts: the MVC trials' muscles in
-  // montage order (GMax, GMed, ES, BF, TFL), then the exercise (bridge = 0); values stay 0 (PROTOCOL.md).
-  std::vector<std::uint16_t> markers;
-  for (std::size_t k = 0; k < got.events.size(); ++k) {
-    EXPECT_EQ(got.events[k].value, 0U);
-    if (got.events[k].kind != GSP_EVENT_MARKER) continue;
-    markers.push_back(got.events[k].arg);
-    ASSERT_GT(k, 0U);
-    EXPECT_EQ(got.events[k - 1].kind, GSP_EVENT_BUTTON);
-    EXPECT_EQ(got.events[k - 1].arg, kButtonSetStart);
-    EXPECT_EQ(got.event_times_us[k - 1], got.event_times_us[k]);
+  expected.push_back({GSP_EVENT_SET_START, 0, 0, 33'000'000U});
+  const auto set_stop_us = static_cast<std::uint64_t>(std::llround(session.truth.schedule.set_stop_s * 1e6));
+  ASSERT_GT(set_stop_us, 33'000'000U);
+  expected.push_back({GSP_EVENT_SET_STOP, 0, 0, set_stop_us});
+
+  ASSERT_EQ(got.events.size(), expected.size());
+  for (std::size_t k = 0; k < expected.size(); ++k) {
+    EXPECT_EQ(got.events[k].kind, expected[k].kind) << "event " << k;
+    EXPECT_EQ(got.events[k].arg, expected[k].arg) << "event " << k;
+    EXPECT_EQ(got.events[k].value, expected[k].value) << "event " << k;
+    EXPECT_EQ(got.event_times_us[k], expected[k].time_us) << "event " << k;
   }
-  EXPECT_EQ(markers, (std::vector<std::uint16_t>{0x100, 0x101, 0x102, 0x103, 0x104, 0x200}));
+}
+
+TEST(SimulatorFrames, ClamshellSetEventsCarryTheExerciseCode) {
+  SimulatorSettings s;
+  s.exercise = Exercise::clamshell;
+  s.reps = 1;
+  const SimulatedSession session = simulate(s);
+  test::StreamCapture capture;
+  capture.feed(encode_frames(session));
+  const test::CapturedStream got = capture.finish();
+  ASSERT_EQ(got.events.size(), 2U);
+  EXPECT_EQ(got.events[0].kind, GSP_EVENT_SET_START);
+  EXPECT_EQ(got.events[1].kind, GSP_EVENT_SET_STOP);
+  for (const gsp_event& e : got.events) {
+    EXPECT_EQ(e.arg, 1U);  // clamshell
+    EXPECT_EQ(e.value, 0U);
+  }
+  EXPECT_EQ(got.event_times_us[0], 3'000'000U);  // initial_still_s default, no MVC trials
 }
 
 TEST(SimulatorFrames, DurationLimitTruncatesStreamsAndTruth) {

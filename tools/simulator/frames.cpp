@@ -20,40 +20,29 @@ struct Planned {
 
 std::uint64_t to_us(double seconds) { return static_cast<std::uint64_t>(std::llround(seconds * 1e6)); }
 
-// The EVENT payloads of one session event (a set start carries a BUTTON and a MARKER).
-std::vector<gsp_event> wire_events(const Event& e) {
+}  // namespace
+
+std::optional<gsp_event> wire_event(const Event& e) noexcept {
   gsp_event out{};
   switch (e.kind) {
     case EventKind::lead_off:
-      out.kind = GSP_EVENT_LEAD_OFF;
-      out.arg = static_cast<std::uint16_t>(e.channel);
-      return {out};
     case EventKind::lead_on:
-      out.kind = GSP_EVENT_LEAD_ON;
+      out.kind = e.kind == EventKind::lead_off ? GSP_EVENT_LEAD_OFF : GSP_EVENT_LEAD_ON;
       out.arg = static_cast<std::uint16_t>(e.channel);
-      return {out};
+      return out;
+    case EventKind::set_start:
     case EventKind::set_stop:
-      out.kind = GSP_EVENT_BUTTON;
-      out.arg = kButtonSetStop;
-      return {out};
-    case EventKind::set_start: {
-      out.kind = GSP_EVENT_BUTTON;
-      out.arg = kButtonSetStart;
-      gsp_event what{};
-      what.kind = GSP_EVENT_MARKER;
-      what.arg =
-          e.exercise == Exercise::mvc
-              ? static_cast<std::uint16_t>(kMarkerMvcBase + static_cast<std::uint16_t>(e.muscle))
-              : static_cast<std::uint16_t>(kMarkerExerciseBase + static_cast<std::uint16_t>(e.exercise));
-      return {out, what};
-    }
+      out.kind = e.kind == EventKind::set_start ? GSP_EVENT_SET_START : GSP_EVENT_SET_STOP;
+      out.arg = static_cast<std::uint16_t>(e.exercise);
+      // A set stop repeats its start's fields (the schedule gives both the same exercise, muscle, side).
+      out.value = e.exercise == Exercise::mvc
+                      ? GSP_SET_VALUE(static_cast<std::uint32_t>(e.muscle), static_cast<std::uint32_t>(e.side))
+                      : 0U;
+      return out;
     default:
-      out.kind = GSP_EVENT_MARKER;
-      return {out};
+      return std::nullopt;
   }
 }
-
-}  // namespace
 
 std::vector<EncodedFrame> encode_frame_list(const SimulatedSession& session) {
   const SimulatorSettings& s = session.settings;
@@ -109,13 +98,10 @@ std::vector<EncodedFrame> encode_frame_list(const SimulatedSession& session) {
       }
       case Source::event: {
         const Event& e = session.events[p.index];
-        const auto payloads = wire_events(e);
-        for (std::size_t k = 0; k + 1 < payloads.size(); ++k) {
-          frames.push_back({p.send_time_us, GSP_MSG_EVENT,
-                            protocol::encode_event(stamper.stamp(to_us(e.time_s)), payloads[k])});
-        }
+        const std::optional<gsp_event> payload = wire_event(e);
+        if (!payload) continue;
         f.type = GSP_MSG_EVENT;
-        f.wire = protocol::encode_event(stamper.stamp(to_us(e.time_s)), payloads.back());
+        f.wire = protocol::encode_event(stamper.stamp(to_us(e.time_s)), *payload);
         break;
       }
       case Source::status: {

@@ -3,20 +3,20 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
+#include "glutescope_protocol.h"
 #include "simulator/session.hpp"
 
 namespace glutescope::sim {
 
-// Set markers (docs/SIMULATOR.md §Frames). PROTOCOL.md §4.4 gives BUTTON and MARKER events only an id
-// (value 0), so the simulator sends: set start = BUTTON kButtonSetStart, immediately followed by a MARKER
-// whose id says what starts (kMarkerMvcBase + glutescope::Muscle value for an MVC trial,
-// kMarkerExerciseBase + glutescope::Exercise value for the exercise set); set stop = BUTTON kButtonSetStop.
-inline constexpr std::uint16_t kButtonSetStart = 1;
-inline constexpr std::uint16_t kButtonSetStop = 2;
-inline constexpr std::uint16_t kMarkerMvcBase = 0x0100;
-inline constexpr std::uint16_t kMarkerExerciseBase = 0x0200;
+// Set markers (docs/SIMULATOR.md §Frames): each set start / stop of the session is one EVENT SET_START /
+// SET_STOP (PROTOCOL.md §4.4) with arg = glutescope::Exercise and, for an MVC trial, value =
+// GSP_SET_VALUE(glutescope::Muscle, glutescope::Side). The simulated wearable has no button: it sends no
+// BUTTON or MARKER events.
+// The EVENT payload of one session event, or std::nullopt for kinds the device does not send.
+std::optional<gsp_event> wire_event(const Event& event) noexcept;
 
 struct EncodedFrame {
   std::uint64_t send_time_us = 0;  // device time at which the frame is complete and sent

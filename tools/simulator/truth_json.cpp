@@ -137,6 +137,7 @@ json truth_to_json(const SimulatedSession& session) {
     } else {
       je["exercise"] = to_string(e.exercise);
       je["muscle"] = e.muscle == Muscle::other ? json(nullptr) : json(to_string(e.muscle));
+      je["side"] = e.side == Side::unknown ? json(nullptr) : json(to_string(e.side));
     }
     events.push_back(je);
   }
