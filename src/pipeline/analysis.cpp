@@ -10,6 +10,8 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "pipeline/markers.hpp"
+#include "pipeline/stream_clock.hpp"
 #include "store/session_reader.hpp"
 
 namespace glutescope::pipeline {
@@ -150,7 +152,16 @@ LoadedSession load_session(const std::filesystem::path& path) {
     }
     d.imu.push_back(std::move(stream));
   }
-  d.events = reader.events();
+  // Events are stored on the host clock; analysis places them against samples (stream_clock.hpp). Where
+  // the device and the operator both marked a set, the device's set wins (docs/RECORDING.md).
+  d.events = sets_for_analysis(reader.events());
+  const store::BlockTable emg_blocks = reader.emg_blocks();
+  const bool have_block = !emg_blocks.first_row.empty() && !index.empty();
+  const StreamClock clock = make_stream_clock(
+      reader.info().host_clock_at_start_s, reader.timing_fit(), have_block,
+      have_block ? emg_blocks.device_time_us.front() : 0, have_block ? index[emg_blocks.first_row.front()] : 0,
+      d.device.emg_rate_hz);
+  to_stream_clock(d.events, clock);
   s.input_hash = hash.text();
   return s;
 }
