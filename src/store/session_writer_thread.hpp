@@ -8,7 +8,7 @@
 // small and always admitted (never dropped).
 //
 // Threading contract:
-//   push(...), set_*(...), dropped_*(): any producer thread; they take a mutex held only for a queue
+//   push(...), set_*(...), dropped(), queued_bytes(), failed(), error_message(): any thread; they take a mutex held only for a queue
 //     operation (no I/O, no HDF5 call under it), never block on the writer, and are noexcept.
 //   close(): once, from the owning (non-acquisition) thread; drains the queue, writes the accounting, closes
 //     the writer (status "complete") and rethrows the writer thread's first error, if any.
@@ -21,6 +21,7 @@
 #include <deque>
 #include <exception>
 #include <memory>
+#include <string>
 #include <mutex>
 #include <thread>
 #include <variant>
@@ -62,6 +63,10 @@ class SessionWriterThread {
 
   [[nodiscard]] QueueOverflow dropped() const noexcept;
   [[nodiscard]] std::size_t queued_bytes() const noexcept;
+  // True once the writer has failed (full disk, I/O error): nothing more reaches the file, pushes are dropped,
+  // close() will rethrow the error. error_message() is its what() ("" while not failed).
+  [[nodiscard]] bool failed() const noexcept;
+  [[nodiscard]] std::string error_message() const;
 
   void close();
 
@@ -93,7 +98,9 @@ class SessionWriterThread {
   std::vector<DroppedRun> dropped_runs_;  // not yet turned into gaps by the writer thread
   bool stopping_ = false;
   bool writer_failed_ = false;
+  std::atomic<bool> failed_{false};  // writer_failed_, readable without the mutex
   std::exception_ptr error_;
+  std::string error_message_;
   SessionStatistics statistics_;  // last set_statistics (writer thread only)
   std::thread thread_;
 };
