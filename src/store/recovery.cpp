@@ -276,7 +276,8 @@ RecoveryReport recover(const std::filesystem::path& path) {
         if (end <= first) continue;
         if (batch_samples.empty() || first < batch_first || end > batch_first + batch_samples.size()) {
           batch_first = first;
-          const std::uint64_t n = std::max(kBatchRows, end - first);
+          // Never read past `rows`: what lies beyond may be missing from the disk (and is in the journal).
+          const std::uint64_t n = std::min(std::max(kBatchRows, end - first), rows - first);
           batch = source.emg_counts(first, n);
           batch_samples = source.emg_sample_index(first, n);
         }
@@ -342,7 +343,7 @@ RecoveryReport recover(const std::filesystem::path& path) {
         if (end <= first) continue;
         if (batch_samples.empty() || first < batch_first || end > batch_first + batch_samples.size()) {
           batch_first = first;
-          const std::uint64_t n = std::max(kBatchRows, end - first);
+          const std::uint64_t n = std::min(std::max(kBatchRows, end - first), rows - first);
           const auto counts = source.imu_counts(sensor, first, n);
           batch_samples = source.imu_sample_index(sensor, first, n);
           batch = interleave(counts.accel.data(), counts.gyro.data(), has_mag ? counts.mag.data() : nullptr,

@@ -1,5 +1,6 @@
 #include "store/session_writer.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -282,6 +283,7 @@ struct SessionWriter::Impl {
   bool emg_int16 = true;
   bool failed = false;
   bool closed = false;
+  bool frozen = false;  // HDF5's descriptor points at /dev/null (freeze_file)
   Clock::time_point last_journal_sync;
   Clock::time_point last_checkpoint;
   bool journal_dirty = false;
@@ -292,6 +294,7 @@ struct SessionWriter::Impl {
   void write_metadata();
   void create_streams();
   void fsync_file();
+  void freeze_file() noexcept;
   void maybe_sync();
   void do_checkpoint();
   void fill_journal(JournalWriter& j);
@@ -315,6 +318,7 @@ struct SessionWriter::Impl {
       // From here on the HDF5 file is not written again (its rows past the last checkpoint may be
       // incomplete, e.g. after ENOSPC); make what the journal acknowledged survive power loss too.
       failed = true;
+      freeze_file();
       if (journal) {
         try {
           journal->sync();
@@ -531,6 +535,28 @@ void SessionWriter::Impl::fsync_file() {
     throw std::runtime_error("cannot fsync session file " + path_text + ": " +
                              std::generic_category().message(error));
   }
+}
+
+void SessionWriter::Impl::freeze_file() noexcept {
+  // Why: closing an HDF5 file flushes its metadata cache, and HDF5 then rewrites durable metadata in place to
+  // point at space it allocates at that moment (measured: closing moved the chunk index of checkpointed rows
+  // past the checkpoint's end of file). After ENOSPC that space never reaches the disk, so rows the last
+  // checkpoint made durable would no longer read. And HDF5 1.10 cannot survive a close whose flush fails: it
+  // leaves a half-destroyed file that crashes the library's atexit cleanup (measured, H5F__close_cb).
+  // So the file is frozen as it is: the descriptor HDF5 writes through is pointed at /dev/null. The close then
+  // "succeeds" into nothing, and the file stays what SWMR had flushed, exactly as after kill -9 (status
+  // "recording", still flagged SWMR): recover() finishes it from the journal.
+  if (!file || frozen) return;
+  void* handle = nullptr;
+  if (H5Fget_vfd_handle(file.get(), fapl.get(), &handle) < 0 || handle == nullptr) {
+    H5Eclear2(H5E_DEFAULT);
+    return;
+  }
+  const int fd = *static_cast<int*>(handle);  // sec2 driver: the POSIX descriptor
+  const int sink = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (sink < 0) return;
+  if (::dup2(sink, fd) >= 0) frozen = true;
+  ::close(sink);
 }
 
 void SessionWriter::Impl::fill_journal(JournalWriter& j) {
@@ -801,9 +827,10 @@ SessionWriter::SessionWriter(std::filesystem::path path, DeviceInfo device, Mont
 
 SessionWriter::~SessionWriter() {
   if (!impl_ || impl_->closed) return;
-  // Not closed: leave the file as the last flush left it (status "recording") and keep the journal.
-  // Closing flushes HDF5's metadata; after an I/O error that fails again (and must not print, on this thread).
-  silence_hdf5_errors();
+  // Not closed: treated as a crash. The file stays as the last flush left it (status "recording", consistent
+  // thanks to SWMR), frozen so that closing cannot rewrite it, and the journal is kept for recover().
+  silence_hdf5_errors();  // this may be a thread that never called HDF5
+  impl_->freeze_file();
   impl_->emg.close();
   for (auto& s : impl_->imu) s.close();
   impl_->file.reset();

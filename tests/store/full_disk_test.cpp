@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <hdf5.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -242,7 +243,7 @@ TEST(FullDisk, EveryAcknowledgedBlockIsRecoveredBitExactAtFiveFillPoints) {
                 static_cast<unsigned long long>(p.emg_acked_end),
                 static_cast<unsigned long long>(report.emg_rows_from_file),
                 static_cast<unsigned long long>(report.emg_rows_from_journal),
-                report.file_was_truncated ? "claimed bytes the disk never got" : "opened normally");
+                report.file_was_truncated ? "claimed bytes the disk never got" : "opened as it was");
     SessionReader r(target);
     expect_recovered(r, p);
   }
@@ -250,6 +251,162 @@ TEST(FullDisk, EveryAcknowledgedBlockIsRecoveredBitExactAtFiveFillPoints) {
               "(none in the recovered ones); failures in: %s%s\n",
               truncated_files, fabricated_in_crashed_file, failure_kinds.count("hdf5") ? "HDF5 " : "",
               failure_kinds.count("journal") ? "journal" : "");
+}
+
+// A session written past a checkpoint and left unclosed, as a disk that filled up would leave it: returns the
+// file size right after the checkpoint (what was durable) and what was acknowledged.
+struct CutSession {
+  std::uintmax_t durable_bytes = 0;
+  Progress progress;
+  Progress at_journal_snapshot;  // what the journal snapshot holds (blocks up to 299)
+};
+
+// With `journal_snapshot`: the journal is copied there after block 299, then a second checkpoint at block 300
+// makes the superblock claim the file's size at that moment.
+CutSession write_past_checkpoint(const std::filesystem::path& path, const std::filesystem::path& journal_snapshot = {}) {
+  CutSession out;
+  const DeviceInfo device = testing::make_device(kChannels, SampleFormat::int16, 2000.0, true);
+  SessionWriterOptions options;
+  options.chunk_duration_s = 0.1;
+  options.checkpoint_interval_s = 3600.0;
+  SessionWriter writer(path, device, testing::make_montage(device), "S-cut", options);
+  Progress& p = out.progress;
+  for (std::uint64_t b = 0; b < 400; ++b) {
+    if (b != kSkippedBlock) writer.append(testing::make_emg_block(b * kEmgBlock, kEmgBlock, kChannels));
+    writer.append(testing::make_imu_block(0, b * kImu0Block, kImu0Block, false));
+    writer.append(testing::make_imu_block(1, b * kImu1Block, kImu1Block, true));
+    if (b == kSkippedBlock + 1) writer.add_gap({StreamKind::emg, 0, kSkippedBlock * kEmgBlock, kEmgBlock, 1.0});
+    if (b % kEventEvery == 0) writer.add_event(event_for_block(b));
+    if (b == 150) {
+      writer.checkpoint();
+      out.durable_bytes = std::filesystem::file_size(path);
+    }
+    if (b == 299 && !journal_snapshot.empty()) {
+      std::filesystem::copy_file(journal_path_for(path), journal_snapshot);
+      writer.checkpoint();
+    }
+  }
+  Progress& q = out.at_journal_snapshot;
+  q.emg_acked_end = q.emg_tried_end = 300 * kEmgBlock;
+  q.imu_acked_end[0] = q.imu_tried_end[0] = 300 * kImu0Block;
+  q.imu_acked_end[1] = q.imu_tried_end[1] = 300 * kImu1Block;
+  q.events_acked = q.events_tried = 300 / kEventEvery;
+  q.gap_acked = true;
+  p.emg_acked_end = p.emg_tried_end = 400 * kEmgBlock;
+  p.imu_acked_end[0] = p.imu_tried_end[0] = 400 * kImu0Block;
+  p.imu_acked_end[1] = p.imu_tried_end[1] = 400 * kImu1Block;
+  p.events_acked = p.events_tried = 400 / kEventEvery;
+  p.gap_acked = true;
+  return out;  // destroyed without close(): status "recording", journal kept
+}
+
+void copy_session(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::filesystem::copy_file(from, to);
+  std::filesystem::copy_file(journal_path_for(from), journal_path_for(to));
+}
+
+// Clears the "open for SWMR writing" flags in a copy's superblock (HDF5's private "clear_status_flags" file
+// access property, what h5clear -s sets), as a writer's close does: such a file is opened without SWMR-read,
+// so HDF5 checks its end of file.
+void clear_swmr_flags(const std::filesystem::path& path) {
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  const hbool_t clear = 1;
+  ASSERT_GE(H5Pset(fapl, "clear_status_flags", &clear), 0);
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
+  ASSERT_GE(f, 0);
+  H5Fclose(f);
+  H5Pclose(fapl);
+}
+
+// The bytes written after the last checkpoint never reached the disk: the file ends where it ended at the
+// checkpoint. Recovery takes the checkpointed rows from it and the rest from the journal, reading nothing past
+// the checkpoint.
+TEST(FullDisk, FileCutBackToItsLastCheckpointIsRecovered) {
+  TempDir dir;
+  const CutSession written = write_past_checkpoint(dir / "s.h5");
+  ASSERT_GT(written.durable_bytes, 0U);
+  ASSERT_GT(std::filesystem::file_size(dir / "s.h5"), written.durable_bytes);
+  copy_session(dir / "s.h5", dir / "cut.h5");
+  std::filesystem::resize_file(dir / "cut.h5", written.durable_bytes);
+  const RecoveryReport report = recover(dir / "cut.h5");
+  EXPECT_GT(report.emg_rows_from_file, 0U);
+  EXPECT_GT(report.emg_rows_from_journal, 0U);
+  SessionReader r(dir / "cut.h5");
+  expect_recovered(r, written.progress);
+}
+
+// A file whose superblock claims bytes the disk never got (what HDF5's own close did after ENOSPC before the
+// writer froze its files): a checkpoint wrote the superblock, the bytes after the previous one are lost, and
+// the superblock no longer says "open for SWMR writing". HDF5 refuses to open it ("truncated file"); recovery
+// opens it anyway (skip_eof_check) because the journal's checkpoint says which rows to trust, and checks them.
+// Rows the file holds past that checkpoint are not used: only the journal's.
+TEST(FullDisk, FileWhoseSuperblockClaimsMissingBytesIsRecovered) {
+  TempDir dir;
+  const CutSession written = write_past_checkpoint(dir / "s.h5", dir / "snapshot.journal");
+  std::filesystem::copy_file(dir / "s.h5", dir / "cut.h5");
+  std::filesystem::copy_file(dir / "snapshot.journal", journal_path_for(dir / "cut.h5"));
+  clear_swmr_flags(dir / "cut.h5");
+  std::filesystem::resize_file(dir / "cut.h5", written.durable_bytes);
+  try {
+    SessionReader plain(dir / "cut.h5");
+    FAIL() << "the cut file opens without recovery: this test tests nothing";
+  } catch (const SessionFormatError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("truncated"));
+  }
+  const RecoveryReport report = recover(dir / "cut.h5");
+  EXPECT_TRUE(report.file_was_truncated);
+  EXPECT_GT(report.emg_rows_from_file, 0U);
+  EXPECT_GT(report.emg_rows_from_journal, 0U);
+  SessionReader r(dir / "cut.h5");
+  expect_recovered(r, written.at_journal_snapshot);
+}
+
+// The bytes written after the checkpoint read back as zeros (a file padded to the size its superblock claims):
+// recovery must not copy one zero row.
+TEST(FullDisk, ZerosAfterTheLastCheckpointAreNotRecoveredAsData) {
+  TempDir dir;
+  const CutSession written = write_past_checkpoint(dir / "s.h5");
+  copy_session(dir / "s.h5", dir / "zeroed.h5");
+  const auto size = std::filesystem::file_size(dir / "zeroed.h5");
+  std::filesystem::resize_file(dir / "zeroed.h5", written.durable_bytes);
+  std::filesystem::resize_file(dir / "zeroed.h5", size);
+  const RecoveryReport report = recover(dir / "zeroed.h5");
+  EXPECT_FALSE(report.file_was_truncated);
+  SessionReader r(dir / "zeroed.h5");
+  expect_recovered(r, written.progress);
+}
+
+// A byte of a checkpointed (durable) EMG chunk changed on disk: recovery refuses, rather than copying wrong
+// data, and leaves the original and its journal as they were.
+TEST(FullDisk, DamagedDurableRowsAreRefusedNotCopied) {
+  TempDir dir;
+  write_past_checkpoint(dir / "s.h5");
+  copy_session(dir / "s.h5", dir / "damaged.h5");
+  // Find the first EMG chunk by its content (rows 0.. of channel 0..7 as int16 little-endian) and flip a bit.
+  std::string needle;
+  for (std::uint64_t s = 0; s < 4; ++s) {
+    for (std::uint32_t c = 0; c < kChannels; ++c) {
+      const auto v = static_cast<std::int16_t>(testing::emg_value(s, c));
+      needle.append(reinterpret_cast<const char*>(&v), 2);
+    }
+  }
+  std::fstream file(dir / "damaged.h5", std::ios::in | std::ios::out | std::ios::binary);
+  std::ostringstream all;
+  all << file.rdbuf();
+  const auto at = all.str().find(needle);
+  ASSERT_NE(at, std::string::npos);
+  file.seekp(static_cast<std::streamoff>(at + 5));
+  file.put(static_cast<char>(all.str()[at + 5] ^ 0x10));
+  file.close();
+  try {
+    recover(dir / "damaged.h5");
+    FAIL() << "recovered a file whose durable rows were changed";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("do not read back as written"));
+    EXPECT_THAT(e.what(), HasSubstr("/acquisition/emg"));
+  }
+  EXPECT_TRUE(std::filesystem::exists(journal_path_for(dir / "damaged.h5")));
+  EXPECT_FALSE(std::filesystem::exists(dir / "damaged.h5.orig"));
 }
 
 // The writer thread's HDF5 calls must not print HDF5's error stack (automatic printing is per thread in a
