@@ -433,6 +433,7 @@ TEST(FullDisk, WriterThreadReportsTheFailureAndPrintsNothing) {
     const DeviceInfo device = testing::make_device(kChannels, SampleFormat::int16, 2000.0, false);
     SessionWriterOptions options;
     options.chunk_duration_s = 0.1;
+    options.journal = false;  // so that the disk fills in an HDF5 call (the journal's error is ours, not HDF5's)
     auto writer = std::make_unique<SessionWriter>(path, device, testing::make_montage(device), "S-thread", options);
     SessionWriterThread thread(std::move(writer));
     failed_before = thread.failed();
@@ -458,6 +459,7 @@ TEST(FullDisk, WriterThreadReportsTheFailureAndPrintsNothing) {
   ASSERT_TRUE(failed) << "the 1 MiB disk never filled";
   EXPECT_THAT(message, HasSubstr(path.string()));
   EXPECT_THAT(message, HasSubstr("No space left on device"));
+  EXPECT_THAT(message, HasSubstr("H5D"));  // it failed inside HDF5, on the writer thread
   EXPECT_EQ(close_error, message);
   EXPECT_EQ(printed, "") << "HDF5 printed to stderr";
 }
