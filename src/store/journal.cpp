@@ -402,7 +402,8 @@ void JournalWriter::abort_rotation() noexcept {
   if (fd_ >= 0) ::close(fd_);  // -1 after a failed open(2)
   fd_ = std::exchange(old_fd_, -1);
   bytes_ = old_bytes_;
-  // Free the space of the incomplete new journal (the usual cause is a full disk); the old one stays complete.
+  // Free the space of the incomplete new journal (the usual cause is a full disk); the old one stays
+  // complete.
   std::filesystem::path tmp = path_;
   tmp += ".tmp";
   ::unlink(tmp.c_str());

@@ -46,8 +46,8 @@ struct JournalImuBlock {
 };
 
 // What the HDF5 file held durably (H5Fflush + fsync returned) when this journal was started: per stream (EMG,
-// then IMU sensors in order) the rows and block-table entries, and a CRC-32 of the native bytes handed to HDF5
-// for each of the stream's datasets (data datasets, sample_index, block_first_row, block_host_time,
+// then IMU sensors in order) the rows and block-table entries, and a CRC-32 of the native bytes handed to
+// HDF5 for each of the stream's datasets (data datasets, sample_index, block_first_row, block_host_time,
 // block_device_time_us; rows [0, rows) or blocks [0, blocks)). Recovery trusts the file only up to here,
 // and only if the bytes it reads back have these CRCs: the journal holds every row after this point.
 struct StreamCheckpoint {
@@ -59,8 +59,8 @@ struct JournalCheckpoint {
   std::vector<StreamCheckpoint> streams;
 };
 
-using JournalRecord =
-    std::variant<JournalEmgBlock, JournalImuBlock, Event, Gap, TimingFit, SessionStatistics, JournalCheckpoint>;
+using JournalRecord = std::variant<JournalEmgBlock, JournalImuBlock, Event, Gap, TimingFit, SessionStatistics,
+                                   JournalCheckpoint>;
 
 struct JournalContents {
   std::vector<JournalRecord> records;
@@ -130,7 +130,7 @@ class JournalWriter {
   int fd_ = -1;
   int old_fd_ = -1;  // during rotation
   std::uint64_t bytes_ = 0;
-  std::uint64_t old_bytes_ = 0;  // during rotation
+  std::uint64_t old_bytes_ = 0;       // during rotation
   std::vector<std::uint8_t> buffer_;  // reused record buffer (type byte + payload)
 };
 

@@ -130,11 +130,13 @@ std::uint32_t crc_of(std::uint32_t crc, const std::vector<T>& values, std::size_
 // `read_rows(first, n, crcs)` folds rows [first, first + n) of the data datasets and sample_index into crcs.
 template <typename ReadRows>
 void verify_stream(const std::string& path, const std::string& stream, const StreamCheckpoint& c,
-                   std::uint64_t file_rows, const BlockTable& blocks, std::size_t data_datasets, ReadRows&& read_rows) {
+                   std::uint64_t file_rows, const BlockTable& blocks, std::size_t data_datasets,
+                   ReadRows&& read_rows) {
   if (c.dataset_crc32.size() != data_datasets + 4) {
-    throw std::runtime_error("cannot recover " + path + ": the crash journal's checkpoint describes " + stream +
-                             " with " + std::to_string(c.dataset_crc32.size()) + " datasets, the file has " +
-                             std::to_string(data_datasets + 4) + " (journal of another session?)");
+    throw std::runtime_error("cannot recover " + path + ": the crash journal's checkpoint describes " +
+                             stream + " with " + std::to_string(c.dataset_crc32.size()) +
+                             " datasets, the file has " + std::to_string(data_datasets + 4) +
+                             " (journal of another session?)");
   }
   if (file_rows < c.rows || blocks.first_row.size() < c.blocks) throw_damaged(path, stream, "rows", c);
   std::vector<std::uint32_t> crc(data_datasets + 1, 0U);  // data datasets, sample_index
@@ -179,8 +181,8 @@ RecoveryReport recover(const std::filesystem::path& path) {
       report.journal_records = journal.records.size();
     }
     // The journal starts with what the file held durably when the journal was started (a checkpoint) and
-    // holds every row after it. With a checkpoint, the file is trusted only up to it (CRC-checked): rows past it
-    // may have been cut off by a full disk or a power loss. Without a journal, the file is all there is.
+    // holds every row after it. With a checkpoint, the file is trusted only up to it (CRC-checked): rows past
+    // it may have been cut off by a full disk or a power loss. Without a journal, the file is all there is.
     std::optional<JournalCheckpoint> checkpoint;
     for (const auto& record : journal.records) {
       if (const auto* c = std::get_if<JournalCheckpoint>(&record)) {
@@ -192,8 +194,8 @@ RecoveryReport recover(const std::filesystem::path& path) {
     open_options.allow_truncated = checkpoint.has_value();
     SessionReader source(path, open_options);
     if (source.info().status != kStatusRecording) {
-      throw std::runtime_error("nothing to recover in " + path_text + ": its status is \"" + source.info().status +
-                               "\" (only \"recording\" sessions are recovered)");
+      throw std::runtime_error("nothing to recover in " + path_text + ": its status is \"" +
+                               source.info().status + "\" (only \"recording\" sessions are recovered)");
     }
     report.file_was_truncated = source.opened_truncated();
 
@@ -206,7 +208,8 @@ RecoveryReport recover(const std::filesystem::path& path) {
                                  std::to_string(checkpoint->streams.size()) + " streams, the file has " +
                                  std::to_string(1 + device.imu.size()) + " (journal of another session?)");
       }
-      verify_stream(path_text, "/acquisition/emg", checkpoint->streams[0], source.emg_rows(), source.emg_blocks(checkpoint->streams[0].blocks), 1,
+      verify_stream(path_text, "/acquisition/emg", checkpoint->streams[0], source.emg_rows(),
+                    source.emg_blocks(checkpoint->streams[0].blocks), 1,
                     [&](std::uint64_t first, std::uint64_t n, std::vector<std::uint32_t>& crc) {
                       const auto counts = source.emg_counts(first, n);
                       if (emg_int16) {

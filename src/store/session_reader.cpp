@@ -353,7 +353,9 @@ std::vector<std::uint64_t> SessionReader::emg_sample_index(std::uint64_t first_r
   return read_rows<std::uint64_t>(m.emg.sample_index.get(), first, n, 0, m.where("/acquisition/emg/sample_index"));
 }
 
-BlockTable SessionReader::emg_blocks(std::uint64_t max_blocks) const { return impl_->blocks(impl_->emg, max_blocks); }
+BlockTable SessionReader::emg_blocks(std::uint64_t max_blocks) const {
+  return impl_->blocks(impl_->emg, max_blocks);
+}
 
 std::size_t SessionReader::imu_count() const noexcept { return impl_->imu.size(); }
 std::uint64_t SessionReader::imu_rows(std::size_t sensor) const { return impl_->rows(impl_->imu_stream(sensor)); }

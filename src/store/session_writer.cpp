@@ -96,7 +96,8 @@ struct ExtendibleDataset {
   std::size_t element_bytes = 0;
   std::size_t width = 0;  // 0 = 1-D
   std::uint64_t rows = 0;
-  std::uint32_t crc32 = 0;  // zlib CRC-32 of every byte handed to HDF5 (recovery verifies durable rows with it)
+  std::uint32_t crc32 =
+      0;  // zlib CRC-32 of every byte handed to HDF5 (recovery verifies durable rows with it)
   Hdf5Where where;
 
   void create(hid_t group, const std::string& group_path, const std::string& name, hid_t file_type,
@@ -139,7 +140,8 @@ struct ExtendibleDataset {
                  "write rows to", where);
     rows += n;
     crc32 = static_cast<std::uint32_t>(
-        ::crc32(crc32, static_cast<const Bytef*>(data), static_cast<uInt>(n * element_bytes * std::max<std::size_t>(width, 1))));
+        ::crc32(crc32, static_cast<const Bytef*>(data),
+                static_cast<uInt>(n * element_bytes * std::max<std::size_t>(width, 1))));
   }
 
   void flush() { check_status(H5Dflush(dataset.get()), "flush dataset", where); }
@@ -543,8 +545,8 @@ void SessionWriter::Impl::freeze_file() noexcept {
   // past the checkpoint's end of file). After ENOSPC that space never reaches the disk, so rows the last
   // checkpoint made durable would no longer read. And HDF5 1.10 cannot survive a close whose flush fails: it
   // leaves a half-destroyed file that crashes the library's atexit cleanup (measured, H5F__close_cb).
-  // So the file is frozen as it is: the descriptor HDF5 writes through is pointed at /dev/null. The close then
-  // "succeeds" into nothing, and the file stays what SWMR had flushed, exactly as after kill -9 (status
+  // So the file is frozen as it is: the descriptor HDF5 writes through is pointed at /dev/null. The close
+  // then "succeeds" into nothing, and the file stays what SWMR had flushed, exactly as after kill -9 (status
   // "recording", still flagged SWMR): recover() finishes it from the journal.
   if (!file || frozen) return;
   void* handle = nullptr;

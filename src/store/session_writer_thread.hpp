@@ -8,8 +8,9 @@
 // small and always admitted (never dropped).
 //
 // Threading contract:
-//   push(...), set_*(...), dropped(), queued_bytes(), failed(), error_message(): any thread; they take a mutex held only for a queue
-//     operation (no I/O, no HDF5 call under it), never block on the writer, and are noexcept.
+//   push(...), set_*(...), dropped(), queued_bytes(), failed(): any thread, noexcept; they take a mutex held
+//     only for a queue operation (no I/O, no HDF5 call under it) and never block on the writer.
+//     error_message(): any thread (copies a string under the same mutex).
 //   close(): once, from the owning (non-acquisition) thread; drains the queue, writes the accounting, closes
 //     the writer (status "complete") and rethrows the writer thread's first error, if any.
 //   After a writer error the thread stops writing and keeps counting pushes as dropped.
@@ -21,8 +22,8 @@
 #include <deque>
 #include <exception>
 #include <memory>
-#include <string>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -63,8 +64,8 @@ class SessionWriterThread {
 
   [[nodiscard]] QueueOverflow dropped() const noexcept;
   [[nodiscard]] std::size_t queued_bytes() const noexcept;
-  // True once the writer has failed (full disk, I/O error): nothing more reaches the file, pushes are dropped,
-  // close() will rethrow the error. error_message() is its what() ("" while not failed).
+  // True once the writer has failed (full disk, I/O error): nothing more reaches the file, pushes are
+  // dropped, close() will rethrow the error. error_message() is its what() ("" while not failed).
   [[nodiscard]] bool failed() const noexcept;
   [[nodiscard]] std::string error_message() const;
 

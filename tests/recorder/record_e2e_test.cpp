@@ -431,10 +431,12 @@ TEST(RecordE2E, FullDiskStopsWithAOneLineErrorAndKeepsTheJournal) {
   std::uint64_t acknowledged_end = 0;
   for (const auto& record : store::read_journal(roomy / "s.h5.journal").records) {
     if (const auto* b = std::get_if<store::JournalEmgBlock>(&record)) {
-      acknowledged_end = std::max<std::uint64_t>(acknowledged_end, b->block.first_sample + b->block.samples());
+      acknowledged_end =
+          std::max<std::uint64_t>(acknowledged_end, b->block.first_sample + b->block.samples());
     }
   }
-  const auto [recover_status, recover_out] = run_glutescope({"recover", (roomy / "s.h5").string()}, dir / "recover.txt");
+  const auto [recover_status, recover_out] =
+      run_glutescope({"recover", (roomy / "s.h5").string()}, dir / "recover.txt");
   ASSERT_EQ(recover_status, 0) << recover_out;
   store::SessionReader recovered(roomy / "s.h5");
   EXPECT_EQ(recovered.info().status, "recovered");
@@ -448,7 +450,8 @@ TEST(RecordE2E, FullDiskStopsWithAOneLineErrorAndKeepsTheJournal) {
     if (!lost) expected_index.push_back(k);
   }
   EXPECT_GT(acknowledged_end, 2000u) << "the disk filled before a second of EMG was acknowledged?";
-  EXPECT_EQ(recovered.emg_sample_index(), expected_index) << "acknowledged " << acknowledged_end << " samples";
+  EXPECT_EQ(recovered.emg_sample_index(), expected_index)
+      << "acknowledged " << acknowledged_end << " samples";
   std::filesystem::remove_all(dir);
 }
 

@@ -1,11 +1,11 @@
-// A disk that fills up mid-session, for real: a small tmpfs is filled by a SessionWriter (EMG, two IMUs, events,
-// a gap, checkpoints) until a call fails with ENOSPC; the files are then recovered and every block the writer
-// acknowledged (append returned) must come back bit-exact, with nothing else (no zero rows, no invented
-// blocks). Expected values are a pure function of sample index and channel (session_fixture.hpp), never the
-// writer's output.
+// A disk that fills up mid-session, for real: a small tmpfs is filled by a SessionWriter (EMG, two IMUs,
+// events, a gap, checkpoints) until a call fails with ENOSPC; the files are then recovered and every block
+// the writer acknowledged (append returned) must come back bit-exact, with nothing else (no zero rows, no
+// invented blocks). Expected values are a pure function of sample index and channel (session_fixture.hpp),
+// never the writer's output.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include <unistd.h>
 
@@ -25,15 +25,15 @@
 namespace glutescope::store {
 namespace {
 
-using testing::TempDir;
 using ::testing::HasSubstr;
+using testing::TempDir;
 
 constexpr std::uint32_t kChannels = 8;
-constexpr std::size_t kEmgBlock = 40;      // samples per EMG append (20 ms at 2 kHz)
-constexpr std::size_t kImu0Block = 4;      // IMU 0 (200 Hz) samples per EMG block
-constexpr std::size_t kImu1Block = 2;      // IMU 1 (100 Hz, magnetometer)
-constexpr std::uint64_t kSkippedBlock = 7; // EMG block never appended: a recorded gap
-constexpr std::uint64_t kEventEvery = 50;  // blocks
+constexpr std::size_t kEmgBlock = 40;       // samples per EMG append (20 ms at 2 kHz)
+constexpr std::size_t kImu0Block = 4;       // IMU 0 (200 Hz) samples per EMG block
+constexpr std::size_t kImu1Block = 2;       // IMU 1 (100 Hz, magnetometer)
+constexpr std::uint64_t kSkippedBlock = 7;  // EMG block never appended: a recorded gap
+constexpr std::uint64_t kEventEvery = 50;   // blocks
 
 struct FillCase {
   const char* tmpfs_size;
@@ -54,7 +54,8 @@ struct Progress {
 };
 
 Event event_for_block(std::uint64_t b) {
-  return {static_cast<double>(b) * 0.02, EventKind::marker, Exercise::bridge, Muscle::gluteus_maximus, Side::left, -1,
+  return {static_cast<double>(b) * 0.02, EventKind::marker, Exercise::bridge,
+          Muscle::gluteus_maximus,       Side::left,        -1,
           "block " + std::to_string(b)};
 }
 
@@ -99,8 +100,8 @@ Progress fill_until_full(const std::filesystem::path& path, const FillCase& c) {
   return p;
 }
 
-// Every row equals the fixture's value for its sample index; the indices are exactly the expected samples below
-// some end between what was acknowledged and what was tried; every block entry is the one written.
+// Every row equals the fixture's value for its sample index; the indices are exactly the expected samples
+// below some end between what was acknowledged and what was tried; every block entry is the one written.
 void expect_recovered(const SessionReader& r, const Progress& p) {
   EXPECT_EQ(r.info().status, "recovered");
   // EMG: all samples except the skipped block.
@@ -136,8 +137,10 @@ void expect_recovered(const SessionReader& r, const Progress& p) {
     for (std::size_t row = 0; row < idx.size(); ++row) {
       ASSERT_EQ(idx[row], row) << "IMU " << int(s);
       for (int k = 0; k < 3; ++k) {
-        ASSERT_EQ(rows.accel[row * 3 + k], testing::imu_value(row, s, k)) << "IMU " << int(s) << " row " << row;
-        ASSERT_EQ(rows.gyro[row * 3 + k], testing::imu_value(row, s, 3 + k)) << "IMU " << int(s) << " row " << row;
+        ASSERT_EQ(rows.accel[row * 3 + k], testing::imu_value(row, s, k))
+            << "IMU " << int(s) << " row " << row;
+        ASSERT_EQ(rows.gyro[row * 3 + k], testing::imu_value(row, s, 3 + k))
+            << "IMU " << int(s) << " row " << row;
         if (s == 1) {
           ASSERT_EQ(rows.mag[row * 3 + k], testing::imu_value(row, s, 6 + k)) << "IMU 1 row " << row;
         }
@@ -193,20 +196,18 @@ std::size_t count_wrong_rows(const std::filesystem::path& path) {
 void write_ballast(const std::filesystem::path& path, std::uintmax_t bytes) {
   std::ofstream out(path, std::ios::binary);
   const std::vector<char> block(64 * 1024, 'x');
-  for (std::uintmax_t written = 0; written < bytes; written += block.size()) out.write(block.data(), block.size());
+  for (std::uintmax_t written = 0; written < bytes; written += block.size())
+    out.write(block.data(), block.size());
   ASSERT_TRUE(out.good()) << "ballast does not fit";
 }
 
 TEST(FullDisk, EveryAcknowledgedBlockIsRecoveredBitExactAtFiveFillPoints) {
   GLUTESCOPE_SKIP_UNLESS_ROOT("FullDisk.EveryAcknowledgedBlockIsRecoveredBitExactAtFiveFillPoints");
-  // Sizes, chunking and checkpoint cadence vary so the disk runs out in different places: an HDF5 chunk write,
-  // a journal append, a journal rotation at a checkpoint, with and without compression.
+  // Sizes, chunking and checkpoint cadence vary so the disk runs out in different places: an HDF5 chunk
+  // write, a journal append, a journal rotation at a checkpoint, with and without compression.
   const FillCase cases[] = {
-      {"768k", 0, 0.1, 10, 0, false},
-      {"1m", 0, 0.25, 37, 0, false},
-      {"1536k", 0, 1.0, 5, 0, false},
-      {"2m", 0, 0.05, 1000, 1, false},
-      {"4m", 2560 * 1024, 0.5, 20, 0, true},
+      {"768k", 0, 0.1, 10, 0, false},  {"1m", 0, 0.25, 37, 0, false},         {"1536k", 0, 1.0, 5, 0, false},
+      {"2m", 0, 0.05, 1000, 1, false}, {"4m", 2560 * 1024, 0.5, 20, 0, true},
   };
   int truncated_files = 0;
   std::size_t fabricated_in_crashed_file = 0;
@@ -233,24 +234,28 @@ TEST(FullDisk, EveryAcknowledgedBlockIsRecoveredBitExactAtFiveFillPoints) {
       std::filesystem::copy_file(path, target);
       std::filesystem::copy_file(journal_path_for(path), journal_path_for(target));
     }
-    // For the record: what a reader of the crashed file itself would see (rows written after the last checkpoint
-    // can read back as zeros after ENOSPC: the reason recovery trusts the file only up to the checkpoint).
+    // For the record: what a reader of the crashed file itself would see (rows written after the last
+    // checkpoint can read back as zeros after ENOSPC: the reason recovery trusts the file only up to the
+    // checkpoint).
     fabricated_in_crashed_file += count_wrong_rows(target);
     const RecoveryReport report = recover(target);
     truncated_files += report.file_was_truncated ? 1 : 0;
-    std::printf("[ fill %-5s ] failed in %-7s acked EMG %6llu samples; from file %6llu, from journal %6llu; file %s\n",
-                c.tmpfs_size, p.error.find("crash journal") != std::string::npos ? "journal" : "HDF5",
-                static_cast<unsigned long long>(p.emg_acked_end),
-                static_cast<unsigned long long>(report.emg_rows_from_file),
-                static_cast<unsigned long long>(report.emg_rows_from_journal),
-                report.file_was_truncated ? "claimed bytes the disk never got" : "opened as it was");
+    std::printf(
+        "[ fill %-5s ] failed in %-7s acked EMG %6llu samples; from file %6llu, from journal %6llu; file "
+        "%s\n",
+        c.tmpfs_size, p.error.find("crash journal") != std::string::npos ? "journal" : "HDF5",
+        static_cast<unsigned long long>(p.emg_acked_end),
+        static_cast<unsigned long long>(report.emg_rows_from_file),
+        static_cast<unsigned long long>(report.emg_rows_from_journal),
+        report.file_was_truncated ? "claimed bytes the disk never got" : "opened as it was");
     SessionReader r(target);
     expect_recovered(r, p);
   }
-  std::printf("%d of 5 crashed files claimed more bytes than the disk held; %zu wrong EMG rows in the crashed files "
-              "(none in the recovered ones); failures in: %s%s\n",
-              truncated_files, fabricated_in_crashed_file, failure_kinds.count("hdf5") ? "HDF5 " : "",
-              failure_kinds.count("journal") ? "journal" : "");
+  std::printf(
+      "%d of 5 crashed files claimed more bytes than the disk held; %zu wrong EMG rows in the crashed files "
+      "(none in the recovered ones); failures in: %s%s\n",
+      truncated_files, fabricated_in_crashed_file, failure_kinds.count("hdf5") ? "HDF5 " : "",
+      failure_kinds.count("journal") ? "journal" : "");
 }
 
 // A session written past a checkpoint and left unclosed, as a disk that filled up would leave it: returns the
@@ -263,7 +268,8 @@ struct CutSession {
 
 // With `journal_snapshot`: the journal is copied there after block 299, then a second checkpoint at block 300
 // makes the superblock claim the file's size at that moment.
-CutSession write_past_checkpoint(const std::filesystem::path& path, const std::filesystem::path& journal_snapshot = {}) {
+CutSession write_past_checkpoint(const std::filesystem::path& path,
+                                 const std::filesystem::path& journal_snapshot = {}) {
   CutSession out;
   const DeviceInfo device = testing::make_device(kChannels, SampleFormat::int16, 2000.0, true);
   SessionWriterOptions options;
@@ -275,7 +281,8 @@ CutSession write_past_checkpoint(const std::filesystem::path& path, const std::f
     if (b != kSkippedBlock) writer.append(testing::make_emg_block(b * kEmgBlock, kEmgBlock, kChannels));
     writer.append(testing::make_imu_block(0, b * kImu0Block, kImu0Block, false));
     writer.append(testing::make_imu_block(1, b * kImu1Block, kImu1Block, true));
-    if (b == kSkippedBlock + 1) writer.add_gap({StreamKind::emg, 0, kSkippedBlock * kEmgBlock, kEmgBlock, 1.0});
+    if (b == kSkippedBlock + 1)
+      writer.add_gap({StreamKind::emg, 0, kSkippedBlock * kEmgBlock, kEmgBlock, 1.0});
     if (b % kEventEvery == 0) writer.add_event(event_for_block(b));
     if (b == 150) {
       writer.checkpoint();
@@ -319,8 +326,8 @@ void clear_swmr_flags(const std::filesystem::path& path) {
 }
 
 // The bytes written after the last checkpoint never reached the disk: the file ends where it ended at the
-// checkpoint. Recovery takes the checkpointed rows from it and the rest from the journal, reading nothing past
-// the checkpoint.
+// checkpoint. Recovery takes the checkpointed rows from it and the rest from the journal, reading nothing
+// past the checkpoint.
 TEST(FullDisk, FileCutBackToItsLastCheckpointIsRecovered) {
   TempDir dir;
   const CutSession written = write_past_checkpoint(dir / "s.h5");
@@ -338,8 +345,8 @@ TEST(FullDisk, FileCutBackToItsLastCheckpointIsRecovered) {
 // A file whose superblock claims bytes the disk never got (what HDF5's own close did after ENOSPC before the
 // writer froze its files): a checkpoint wrote the superblock, the bytes after the previous one are lost, and
 // the superblock no longer says "open for SWMR writing". HDF5 refuses to open it ("truncated file"); recovery
-// opens it anyway (skip_eof_check) because the journal's checkpoint says which rows to trust, and checks them.
-// Rows the file holds past that checkpoint are not used: only the journal's.
+// opens it anyway (skip_eof_check) because the journal's checkpoint says which rows to trust, and checks
+// them. Rows the file holds past that checkpoint are not used: only the journal's.
 TEST(FullDisk, FileWhoseSuperblockClaimsMissingBytesIsRecovered) {
   TempDir dir;
   const CutSession written = write_past_checkpoint(dir / "s.h5", dir / "snapshot.journal");
@@ -361,8 +368,8 @@ TEST(FullDisk, FileWhoseSuperblockClaimsMissingBytesIsRecovered) {
   expect_recovered(r, written.at_journal_snapshot);
 }
 
-// The bytes written after the checkpoint read back as zeros (a file padded to the size its superblock claims):
-// recovery must not copy one zero row.
+// The bytes written after the checkpoint read back as zeros (a file padded to the size its superblock
+// claims): recovery must not copy one zero row.
 TEST(FullDisk, ZerosAfterTheLastCheckpointAreNotRecoveredAsData) {
   TempDir dir;
   const CutSession written = write_past_checkpoint(dir / "s.h5");
@@ -433,8 +440,10 @@ TEST(FullDisk, WriterThreadReportsTheFailureAndPrintsNothing) {
     const DeviceInfo device = testing::make_device(kChannels, SampleFormat::int16, 2000.0, false);
     SessionWriterOptions options;
     options.chunk_duration_s = 0.1;
-    options.journal = false;  // so that the disk fills in an HDF5 call (the journal's error is ours, not HDF5's)
-    auto writer = std::make_unique<SessionWriter>(path, device, testing::make_montage(device), "S-thread", options);
+    options.journal =
+        false;  // so that the disk fills in an HDF5 call (the journal's error is ours, not HDF5's)
+    auto writer =
+        std::make_unique<SessionWriter>(path, device, testing::make_montage(device), "S-thread", options);
     SessionWriterThread thread(std::move(writer));
     failed_before = thread.failed();
     for (std::uint64_t b = 0; b < 200'000 && !thread.failed(); ++b) {

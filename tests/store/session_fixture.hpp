@@ -120,8 +120,8 @@ class SmallTmpfs {
     const std::string options = "size=" + size;
     if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, options.c_str()) != 0) {
       const int error = errno;
-      throw std::runtime_error("cannot mount a " + size + " tmpfs at " + path_.string() + " although running as root: " +
-                               std::strerror(error));
+      throw std::runtime_error("cannot mount a " + size + " tmpfs at " + path_.string() +
+                               " although running as root: " + std::strerror(error));
     }
   }
   SmallTmpfs(const SmallTmpfs&) = delete;
@@ -135,17 +135,19 @@ class SmallTmpfs {
 
 // Skips the calling test, loudly (on stderr as well as in GoogleTest's SKIPPED line), when not root; with
 // GLUTESCOPE_REQUIRE_ROOT_TESTS=1 in the environment (CI) it fails instead.
-#define GLUTESCOPE_SKIP_UNLESS_ROOT(what)                                                                     \
-  do {                                                                                                        \
-    if (::geteuid() != 0) {                                                                                   \
-      const std::string glutescope_why = std::string("SKIPPED: ") + (what) +                                  \
-                                         " needs root to mount a small tmpfs (run the tests as root, as CI does)"; \
-      if (const char* required = std::getenv("GLUTESCOPE_REQUIRE_ROOT_TESTS"); required && *required == '1') {  \
-        FAIL() << glutescope_why << "; GLUTESCOPE_REQUIRE_ROOT_TESTS=1 forbids skipping";                        \
-      }                                                                                                       \
-      std::fprintf(stderr, "\n*** %s ***\n\n", glutescope_why.c_str());                                       \
-      GTEST_SKIP() << glutescope_why;                                                                         \
-    }                                                                                                         \
+#define GLUTESCOPE_SKIP_UNLESS_ROOT(what)                                                 \
+  do {                                                                                    \
+    if (::geteuid() != 0) {                                                               \
+      const std::string glutescope_why =                                                  \
+          std::string("SKIPPED: ") + (what) +                                             \
+          " needs root to mount a small tmpfs (run the tests as root, as CI does)";       \
+      if (const char* required = std::getenv("GLUTESCOPE_REQUIRE_ROOT_TESTS");            \
+          required && *required == '1') {                                                 \
+        FAIL() << glutescope_why << "; GLUTESCOPE_REQUIRE_ROOT_TESTS=1 forbids skipping"; \
+      }                                                                                   \
+      std::fprintf(stderr, "\n*** %s ***\n\n", glutescope_why.c_str());                   \
+      GTEST_SKIP() << glutescope_why;                                                     \
+    }                                                                                     \
   } while (false)
 
 // A fresh directory under the system temp dir, removed at scope exit.
