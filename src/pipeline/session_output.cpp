@@ -62,17 +62,11 @@ void SessionOutput::set_statistics(const store::SessionStatistics& statistics) n
 
 bool SessionOutput::failed() noexcept {
   if (failed_ || closed_) return failed_;
-  // SessionWriterThread drops what it cannot queue: either the queue is full (overflow, counted and
-  // recorded as gaps by the store) or its writer has failed, after which it drains the queue and drops
-  // everything. Drops while the queue is far from full therefore mean a failed writer; close() then
-  // returns the writer's own error message.
-  const store::QueueOverflow dropped = thread_->dropped();
-  if (dropped.blocks > overflow_blocks_) {
-    overflow_blocks_ = dropped.blocks;
-    if (thread_->queued_bytes() < store::kDefaultSessionWriterThreadOptions.queue_capacity_bytes / 2) {
-      failed_ = true;
-      close();
-    }
+  overflow_blocks_ = thread_->dropped().blocks;
+  // The writer thread reports its own failure (full disk, I/O error); close() then returns its message.
+  if (thread_->failed()) {
+    failed_ = true;
+    close();
   }
   return failed_;
 }

@@ -85,7 +85,11 @@ std::vector<std::string> read_vlen_strings(hid_t object, bool is_attribute, cons
 
 }  // namespace
 
-void silence_hdf5_errors() noexcept { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void silence_hdf5_errors() noexcept {
+  // H5Eset_auto2 acts on the calling thread's error stack only (thread-safe build): once per thread suffices.
+  thread_local bool silenced = false;
+  if (!silenced) silenced = H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0;
+}
 
 std::string take_hdf5_error_stack() {
   std::string text;

@@ -27,7 +27,9 @@ class Hdf5Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Turn off HDF5's automatic error printing for the calling thread (idempotent, cheap).
+// Turn off HDF5's automatic error printing for the calling thread (idempotent, cheap). HDF5 keeps this
+// setting per thread in a thread-safe build, so every entry point that may run on a new thread calls it
+// first.
 void silence_hdf5_errors() noexcept;
 
 // The calling thread's HDF5 error stack as one line ("H5Dwrite: can't write data; ..."), then cleared.

@@ -163,6 +163,21 @@ JournalRecord decode(JournalRecordType type, PayloadReader& in) {
       s.queue_overflow_bytes = in.get<std::uint64_t>();
       return s;
     }
+    case JournalRecordType::checkpoint: {
+      JournalCheckpoint c;
+      const auto streams = in.get<std::uint32_t>();
+      for (std::uint32_t i = 0; i < streams; ++i) {
+        StreamCheckpoint s;
+        s.rows = in.get<std::uint64_t>();
+        s.blocks = in.get<std::uint64_t>();
+        const auto datasets = in.get<std::uint32_t>();
+        if (datasets > 16) throw std::length_error("implausible checkpoint record");
+        s.dataset_crc32.resize(datasets);
+        in.get_array(s.dataset_crc32.data(), datasets);
+        c.streams.push_back(std::move(s));
+      }
+      return c;
+    }
   }
   throw std::length_error("unknown journal record type");
 }
@@ -349,6 +364,18 @@ void JournalWriter::append(const SessionStatistics& s) {
   write_record(JournalRecordType::statistics);
 }
 
+void JournalWriter::append(const JournalCheckpoint& checkpoint) {
+  buffer_.assign(kHeaderBytes, 0);
+  put<std::uint32_t>(buffer_, static_cast<std::uint32_t>(checkpoint.streams.size()));
+  for (const auto& s : checkpoint.streams) {
+    put<std::uint64_t>(buffer_, s.rows);
+    put<std::uint64_t>(buffer_, s.blocks);
+    put<std::uint32_t>(buffer_, static_cast<std::uint32_t>(s.dataset_crc32.size()));
+    put_array(buffer_, s.dataset_crc32.data(), s.dataset_crc32.size());
+  }
+  write_record(JournalRecordType::checkpoint);
+}
+
 void JournalWriter::sync() {
   if (fd_ >= 0 && ::fdatasync(fd_) != 0) {
     const int error = errno;
@@ -358,21 +385,28 @@ void JournalWriter::sync() {
 
 void JournalWriter::begin_rotation() {
   old_fd_ = fd_;
+  old_bytes_ = bytes_;
   fd_ = -1;
   std::filesystem::path tmp = path_;
   tmp += ".tmp";
   try {
     open_new(tmp);
   } catch (...) {
-    fd_ = std::exchange(old_fd_, -1);
+    abort_rotation();
     throw;
   }
 }
 
 void JournalWriter::abort_rotation() noexcept {
   if (old_fd_ < 0) return;
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) ::close(fd_);  // -1 after a failed open(2)
   fd_ = std::exchange(old_fd_, -1);
+  bytes_ = old_bytes_;
+  // Free the space of the incomplete new journal (the usual cause is a full disk); the old one stays
+  // complete.
+  std::filesystem::path tmp = path_;
+  tmp += ".tmp";
+  ::unlink(tmp.c_str());
 }
 
 void JournalWriter::finish_rotation() {
@@ -383,9 +417,11 @@ void JournalWriter::finish_rotation() {
     const int error = errno;
     throw std::runtime_error("cannot replace crash journal " + path_.string() + ": " + errno_text(error));
   }
-  sync_directory_of(path_);
+  // The new journal is in place: commit before the directory sync so that a failing sync cannot send appends
+  // to the old, now unlinked, file.
   ::close(old_fd_);
   old_fd_ = -1;
+  sync_directory_of(path_);
 }
 
 void JournalWriter::remove() {

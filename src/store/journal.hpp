@@ -31,6 +31,7 @@ enum class JournalRecordType : std::uint8_t {
   gap = 4,
   timing_fit = 5,
   statistics = 6,
+  checkpoint = 7,
 };
 
 // A block as journaled. `continuation` = these rows continue a block whose first rows (and block-table entry)
@@ -44,8 +45,22 @@ struct JournalImuBlock {
   bool continuation = false;
 };
 
-using JournalRecord =
-    std::variant<JournalEmgBlock, JournalImuBlock, Event, Gap, TimingFit, SessionStatistics>;
+// What the HDF5 file held durably (H5Fflush + fsync returned) when this journal was started: per stream (EMG,
+// then IMU sensors in order) the rows and block-table entries, and a CRC-32 of the native bytes handed to
+// HDF5 for each of the stream's datasets (data datasets, sample_index, block_first_row, block_host_time,
+// block_device_time_us; rows [0, rows) or blocks [0, blocks)). Recovery trusts the file only up to here,
+// and only if the bytes it reads back have these CRCs: the journal holds every row after this point.
+struct StreamCheckpoint {
+  std::uint64_t rows = 0;
+  std::uint64_t blocks = 0;
+  std::vector<std::uint32_t> dataset_crc32;
+};
+struct JournalCheckpoint {
+  std::vector<StreamCheckpoint> streams;
+};
+
+using JournalRecord = std::variant<JournalEmgBlock, JournalImuBlock, Event, Gap, TimingFit, SessionStatistics,
+                                   JournalCheckpoint>;
 
 struct JournalContents {
   std::vector<JournalRecord> records;
@@ -77,13 +92,15 @@ class JournalWriter {
   void append(const Gap& gap);
   void append(const TimingFit& fit);
   void append(const SessionStatistics& statistics);
+  void append(const JournalCheckpoint& checkpoint);
 
   // fdatasync: the records survive power loss once this returns.
   void sync();
 
   // Start a fresh journal: write the new contents to PATH.tmp with `fill` (which calls append on this
   // object), fsync, atomically rename over PATH, fsync the directory. A crash at any point leaves either
-  // the old or the new journal complete.
+  // the old or the new journal complete. On an error (e.g. ENOSPC) PATH.tmp is deleted and appends go on to
+  // the old journal, which is still complete.
   template <typename Fill>
   void rotate(Fill&& fill) {
     begin_rotation();
@@ -113,6 +130,7 @@ class JournalWriter {
   int fd_ = -1;
   int old_fd_ = -1;  // during rotation
   std::uint64_t bytes_ = 0;
+  std::uint64_t old_bytes_ = 0;       // during rotation
   std::vector<std::uint8_t> buffer_;  // reused record buffer (type byte + payload)
 };
 

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <zlib.h>
+
 #include "store/journal.hpp"
 #include "store/session_reader.hpp"
 #include "store/session_writer.hpp"
@@ -101,6 +103,59 @@ class StreamMerger {
 
 constexpr std::uint64_t kBatchRows = 65536;
 
+// How much of one stream recovery takes from the crashed file: the rows [0, rows) and block entries
+// [0, blocks). Everything after comes from the journal.
+struct FileExtent {
+  std::uint64_t rows = 0;
+  std::uint64_t blocks = 0;
+};
+
+template <typename T>
+std::uint32_t crc_of(std::uint32_t crc, const std::vector<T>& values, std::size_t count) {
+  return static_cast<std::uint32_t>(
+      ::crc32(crc, reinterpret_cast<const Bytef*>(values.data()), static_cast<uInt>(count * sizeof(T))));
+}
+
+[[noreturn]] void throw_damaged(const std::string& path, const std::string& stream, const std::string& what,
+                                const StreamCheckpoint& c) {
+  throw std::runtime_error("cannot recover " + path + ": " + what + " of " + stream + " (the " +
+                           std::to_string(c.rows) + " rows the crash journal's last checkpoint recorded as " +
+                           "durable) do not read back as written; the file is damaged beyond what recovery " +
+                           "repairs (the original and its journal are left untouched)");
+}
+
+// Checks that the crashed file still holds, bit for bit, what it held at the journal's checkpoint (CRC-32 of
+// the native bytes of every dataset of the stream, as the writer computed them when it wrote them). Rows of a
+// file that hit a full disk can read back as zeros; this is what keeps recovery from copying them.
+// `read_rows(first, n, crcs)` folds rows [first, first + n) of the data datasets and sample_index into crcs.
+template <typename ReadRows>
+void verify_stream(const std::string& path, const std::string& stream, const StreamCheckpoint& c,
+                   std::uint64_t file_rows, const BlockTable& blocks, std::size_t data_datasets,
+                   ReadRows&& read_rows) {
+  if (c.dataset_crc32.size() != data_datasets + 4) {
+    throw std::runtime_error("cannot recover " + path + ": the crash journal's checkpoint describes " +
+                             stream + " with " + std::to_string(c.dataset_crc32.size()) +
+                             " datasets, the file has " + std::to_string(data_datasets + 4) +
+                             " (journal of another session?)");
+  }
+  if (file_rows < c.rows || blocks.first_row.size() < c.blocks) throw_damaged(path, stream, "rows", c);
+  std::vector<std::uint32_t> crc(data_datasets + 1, 0U);  // data datasets, sample_index
+  for (std::uint64_t first = 0; first < c.rows; first += kBatchRows) {
+    read_rows(first, std::min<std::uint64_t>(kBatchRows, c.rows - first), crc);
+  }
+  for (std::size_t k = 0; k <= data_datasets; ++k) {
+    if (crc[k] != c.dataset_crc32[k]) {
+      throw_damaged(path, stream, k < data_datasets ? "the data" : "the sample indices", c);
+    }
+  }
+  const auto n = static_cast<std::size_t>(c.blocks);
+  if (crc_of(0, blocks.first_row, n) != c.dataset_crc32[data_datasets + 1] ||
+      crc_of(0, blocks.host_time_s, n) != c.dataset_crc32[data_datasets + 2] ||
+      crc_of(0, blocks.device_time_us, n) != c.dataset_crc32[data_datasets + 3]) {
+    throw_damaged(path, stream, "the block table", c);
+  }
+}
+
 }  // namespace
 
 RecoveryReport recover(const std::filesystem::path& path) {
@@ -118,11 +173,6 @@ RecoveryReport recover(const std::filesystem::path& path) {
   }
 
   {
-    SessionReader source(path);
-    if (source.info().status != kStatusRecording) {
-      throw std::runtime_error("nothing to recover in " + path_text + ": its status is \"" + source.info().status +
-                               "\" (only \"recording\" sessions are recovered)");
-    }
     JournalContents journal;
     if (std::filesystem::exists(journal_file, ec)) {
       journal = read_journal(journal_file);
@@ -130,8 +180,68 @@ RecoveryReport recover(const std::filesystem::path& path) {
       report.journal_torn_tail = journal.torn_tail;
       report.journal_records = journal.records.size();
     }
+    // The journal starts with what the file held durably when the journal was started (a checkpoint) and
+    // holds every row after it. With a checkpoint, the file is trusted only up to it (CRC-checked): rows past
+    // it may have been cut off by a full disk or a power loss. Without a journal, the file is all there is.
+    std::optional<JournalCheckpoint> checkpoint;
+    for (const auto& record : journal.records) {
+      if (const auto* c = std::get_if<JournalCheckpoint>(&record)) {
+        checkpoint = *c;
+        break;
+      }
+    }
+    SessionReaderOpenOptions open_options;
+    open_options.allow_truncated = checkpoint.has_value();
+    SessionReader source(path, open_options);
+    if (source.info().status != kStatusRecording) {
+      throw std::runtime_error("nothing to recover in " + path_text + ": its status is \"" +
+                               source.info().status + "\" (only \"recording\" sessions are recovered)");
+    }
+    report.file_was_truncated = source.opened_truncated();
 
     const DeviceInfo device = source.device();
+    const bool emg_int16 = device.emg_format == SampleFormat::int16;
+    std::vector<FileExtent> extents;  // EMG, then IMU sensors
+    if (checkpoint) {
+      if (checkpoint->streams.size() != 1 + device.imu.size()) {
+        throw std::runtime_error("cannot recover " + path_text + ": its crash journal describes " +
+                                 std::to_string(checkpoint->streams.size()) + " streams, the file has " +
+                                 std::to_string(1 + device.imu.size()) + " (journal of another session?)");
+      }
+      verify_stream(path_text, "/acquisition/emg", checkpoint->streams[0], source.emg_rows(),
+                    source.emg_blocks(checkpoint->streams[0].blocks), 1,
+                    [&](std::uint64_t first, std::uint64_t n, std::vector<std::uint32_t>& crc) {
+                      const auto counts = source.emg_counts(first, n);
+                      if (emg_int16) {
+                        std::vector<std::int16_t> narrow(counts.begin(), counts.end());
+                        crc[0] = crc_of(crc[0], narrow, narrow.size());
+                      } else {
+                        crc[0] = crc_of(crc[0], counts, counts.size());
+                      }
+                      const auto index = source.emg_sample_index(first, n);
+                      crc[1] = crc_of(crc[1], index, index.size());
+                    });
+      for (std::size_t sensor = 0; sensor < device.imu.size(); ++sensor) {
+        const std::size_t datasets = device.imu[sensor].has_magnetometer ? 3 : 2;
+        verify_stream(path_text, "/acquisition/imu sensor " + std::to_string(sensor),
+                      checkpoint->streams[1 + sensor], source.imu_rows(sensor),
+                      source.imu_blocks(sensor, checkpoint->streams[1 + sensor].blocks), datasets,
+                      [&](std::uint64_t first, std::uint64_t n, std::vector<std::uint32_t>& crc) {
+                        const auto counts = source.imu_counts(sensor, first, n);
+                        crc[0] = crc_of(crc[0], counts.accel, counts.accel.size());
+                        crc[1] = crc_of(crc[1], counts.gyro, counts.gyro.size());
+                        if (datasets == 3) crc[2] = crc_of(crc[2], counts.mag, counts.mag.size());
+                        const auto index = source.imu_sample_index(sensor, first, n);
+                        crc[datasets] = crc_of(crc[datasets], index, index.size());
+                      });
+      }
+      for (const auto& c : checkpoint->streams) extents.push_back({c.rows, c.blocks});
+    } else {
+      extents.push_back({source.emg_rows(), source.emg_blocks().first_row.size()});
+      for (std::size_t sensor = 0; sensor < device.imu.size(); ++sensor) {
+        extents.push_back({source.imu_rows(sensor), source.imu_blocks(sensor).first_row.size()});
+      }
+    }
     SessionWriterOptions options;
     options.force = true;
     options.journal = false;
@@ -156,19 +266,21 @@ RecoveryReport recover(const std::filesystem::path& path) {
         block.host_time_s = b.host_time_s;
         writer.append(block);
       });
-      const BlockTable blocks = source.emg_blocks();
-      const std::uint64_t rows = source.emg_rows();
-      report.emg_rows_from_file = blocks.first_row.empty() ? 0 : rows - blocks.first_row.front();
+      const BlockTable blocks = source.emg_blocks(extents[0].blocks);
+      const std::uint64_t rows = extents[0].rows;
+      const auto block_count = std::min<std::size_t>(extents[0].blocks, blocks.first_row.size());
+      report.emg_rows_from_file = block_count == 0 ? 0 : rows - blocks.first_row.front();
       std::uint64_t batch_first = 0;
       std::vector<std::int32_t> batch;
       std::vector<std::uint64_t> batch_samples;
-      for (std::size_t b = 0; b < blocks.first_row.size(); ++b) {
+      for (std::size_t b = 0; b < block_count; ++b) {
         const std::uint64_t first = blocks.first_row[b];
-        const std::uint64_t end = b + 1 < blocks.first_row.size() ? blocks.first_row[b + 1] : rows;
+        const std::uint64_t end = b + 1 < block_count ? blocks.first_row[b + 1] : rows;
         if (end <= first) continue;
         if (batch_samples.empty() || first < batch_first || end > batch_first + batch_samples.size()) {
           batch_first = first;
-          const std::uint64_t n = std::max(kBatchRows, end - first);
+          // Never read past `rows`: what lies beyond may be missing from the disk (and is in the journal).
+          const std::uint64_t n = std::min(std::max(kBatchRows, end - first), rows - first);
           batch = source.emg_counts(first, n);
           batch_samples = source.emg_sample_index(first, n);
         }
@@ -221,19 +333,20 @@ RecoveryReport recover(const std::filesystem::path& path) {
         }
         return values;
       };
-      const BlockTable blocks = source.imu_blocks(sensor);
-      const std::uint64_t rows = source.imu_rows(sensor);
-      if (!blocks.first_row.empty()) report.imu_rows_from_file += rows - blocks.first_row.front();
+      const BlockTable blocks = source.imu_blocks(sensor, extents[1 + sensor].blocks);
+      const std::uint64_t rows = extents[1 + sensor].rows;
+      const auto block_count = std::min<std::size_t>(extents[1 + sensor].blocks, blocks.first_row.size());
+      if (block_count > 0) report.imu_rows_from_file += rows - blocks.first_row.front();
       std::uint64_t batch_first = 0;
       std::vector<std::int32_t> batch;
       std::vector<std::uint64_t> batch_samples;
-      for (std::size_t b = 0; b < blocks.first_row.size(); ++b) {
+      for (std::size_t b = 0; b < block_count; ++b) {
         const std::uint64_t first = blocks.first_row[b];
-        const std::uint64_t end = b + 1 < blocks.first_row.size() ? blocks.first_row[b + 1] : rows;
+        const std::uint64_t end = b + 1 < block_count ? blocks.first_row[b + 1] : rows;
         if (end <= first) continue;
         if (batch_samples.empty() || first < batch_first || end > batch_first + batch_samples.size()) {
           batch_first = first;
-          const std::uint64_t n = std::max(kBatchRows, end - first);
+          const std::uint64_t n = std::min(std::max(kBatchRows, end - first), rows - first);
           const auto counts = source.imu_counts(sensor, first, n);
           batch_samples = source.imu_sample_index(sensor, first, n);
           batch = interleave(counts.accel.data(), counts.gyro.data(), has_mag ? counts.mag.data() : nullptr,

@@ -1,12 +1,18 @@
 // Recovery of a session whose writer died (status "recording"): see docs/SESSION_FORMAT.md §Recovery.
 //
 // recover(FILE.h5):
-//   1. opens FILE.h5 read-only (SWMR-read when it is still flagged open; never `h5clear -s`, which truncated
-//      crashed SWMR files to their stale end-of-allocation in our measurements, research/imu-and-hdf5.md §2.3);
-//   2. reads FILE.h5.journal (records up to the first torn/corrupt one);
-//   3. writes a fresh v1 file FILE.h5.recovering with the original metadata, the rows found in FILE.h5, then
-//      the journal's rows not already present (deduplicated by sample index), the journal's events, gaps,
-//      timing fit and statistics; status "recovered";
+//   1. reads FILE.h5.journal (records up to the first torn/corrupt one); it starts with a checkpoint: the
+//   rows
+//      and block entries per stream the file held durably (fsync'ed) then, with the CRC-32 of their bytes;
+//   2. opens FILE.h5 read-only (SWMR-read when it is still flagged open; never `h5clear -s`, which truncated
+//      crashed SWMR files to their stale end-of-allocation in our measurements, research/imu-and-hdf5.md
+//      §2.3; with a checkpoint also a file whose superblock claims bytes a full disk never received) and
+//      checks that the checkpointed rows read back with the recorded CRCs (else it throws: nothing is
+//      fabricated);
+//   3. writes a fresh v1 file FILE.h5.recovering with the original metadata, the file's rows up to the
+//      checkpoint (all its rows when there is no journal), then the journal's rows not already present
+//      (deduplicated by sample index), the journal's events, gaps, timing fit and statistics; status
+//      "recovered";
 //   4. renames FILE.h5 → FILE.h5.orig (kept untouched for inspection), FILE.h5.recovering → FILE.h5, removes
 //      the journal. Until step 4 the original and its journal are never modified.
 // Throws std::runtime_error (SessionFormatError for unreadable files) naming the path; refuses a file whose
@@ -24,6 +30,7 @@ struct RecoveryReport {
   std::filesystem::path original_backup;  // FILE.h5.orig
   bool journal_found = false;
   bool journal_torn_tail = false;         // bytes after the last intact record were ignored
+  bool file_was_truncated = false;  // FILE.h5 claimed more bytes than the disk held (its disk filled up)
   std::uint64_t journal_records = 0;
   std::uint64_t emg_rows_from_file = 0;
   std::uint64_t emg_rows_from_journal = 0;

@@ -61,6 +61,7 @@ struct SessionReader::Impl {
   std::string path_text;
   FileHandle file;
   bool swmr = false;
+  bool truncated = false;
   SessionInfo info;
   std::size_t emg_channels = 0;
   StreamDatasets emg;
@@ -94,9 +95,9 @@ struct SessionReader::Impl {
     return n;
   }
 
-  BlockTable blocks(const StreamDatasets& s) const {
+  BlockTable blocks(const StreamDatasets& s, std::uint64_t max_blocks) const {
     const auto w = where(s.group_path);
-    std::uint64_t n = dataset_rows(s.block_first_row.get(), w);
+    std::uint64_t n = std::min(max_blocks, dataset_rows(s.block_first_row.get(), w));
     n = std::min(n, dataset_rows(s.block_host_time.get(), w));
     n = std::min(n, dataset_rows(s.block_device_time_us.get(), w));
     BlockTable t;
@@ -128,7 +129,8 @@ struct SessionReader::Impl {
   }
 };
 
-SessionReader::SessionReader(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
+SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpenOptions open_options)
+    : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.path = path;
   m.path_text = path.string();
@@ -146,13 +148,29 @@ SessionReader::SessionReader(const std::filesystem::path& path) : impl_(std::mak
     const std::string first_error = take_hdf5_error_stack();
     // A live or crashed SWMR writer leaves the file flagged as open: SWMR-read still reads it consistently.
     id = H5Fopen(m.path_text.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    std::string second_error;
+    if (id < 0) second_error = take_hdf5_error_stack();
+    if (id < 0 && open_options.allow_truncated) {
+      // "skip_eof_check" is the file-access property h5clear --filesize / --increment set (HDF5 ≥ 1.10.1,
+      // src/H5Pfapl.c, H5F_ACS_SKIP_EOF_CHECK_NAME): the superblock's end-of-file may lie past the real end.
+      PropListHandle fapl(checked(H5Pcreate(H5P_FILE_ACCESS), "create file access list for", m.where("/")));
+      const hbool_t skip = 1;
+      if (H5Pexist(fapl.get(), "skip_eof_check") > 0 && H5Pset(fapl.get(), "skip_eof_check", &skip) >= 0) {
+        id = H5Fopen(m.path_text.c_str(), H5F_ACC_RDONLY, fapl.get());
+        if (id < 0) {
+          H5Eclear2(H5E_DEFAULT);
+          id = H5Fopen(m.path_text.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get());
+        }
+        if (id >= 0) m.truncated = true;
+      }
+      if (id < 0) second_error += "; open ignoring the end of file: " + take_hdf5_error_stack();
+    }
     if (id < 0) {
-      const std::string second_error = take_hdf5_error_stack();
       throw SessionFormatError("cannot open " + m.path_text +
                                ": truncated or damaged HDF5 file (normal open: " + first_error +
                                "; SWMR-read open: " + second_error + ")");
     }
-    m.swmr = true;
+    m.swmr = !m.truncated;
   }
   m.file = FileHandle(id);
   const hid_t f = m.file.get();
@@ -210,6 +228,7 @@ SessionReader::~SessionReader() = default;
 
 const SessionInfo& SessionReader::info() const noexcept { return impl_->info; }
 bool SessionReader::opened_swmr() const noexcept { return impl_->swmr; }
+bool SessionReader::opened_truncated() const noexcept { return impl_->truncated; }
 
 DeviceInfo SessionReader::device() const {
   const Impl& m = *impl_;
@@ -334,7 +353,9 @@ std::vector<std::uint64_t> SessionReader::emg_sample_index(std::uint64_t first_r
   return read_rows<std::uint64_t>(m.emg.sample_index.get(), first, n, 0, m.where("/acquisition/emg/sample_index"));
 }
 
-BlockTable SessionReader::emg_blocks() const { return impl_->blocks(impl_->emg); }
+BlockTable SessionReader::emg_blocks(std::uint64_t max_blocks) const {
+  return impl_->blocks(impl_->emg, max_blocks);
+}
 
 std::size_t SessionReader::imu_count() const noexcept { return impl_->imu.size(); }
 std::uint64_t SessionReader::imu_rows(std::size_t sensor) const { return impl_->rows(impl_->imu_stream(sensor)); }
@@ -379,7 +400,9 @@ std::vector<std::uint64_t> SessionReader::imu_sample_index(std::size_t sensor, s
   return read_rows<std::uint64_t>(s.sample_index.get(), first, n, 0, m.where(s.group_path + "/sample_index"));
 }
 
-BlockTable SessionReader::imu_blocks(std::size_t sensor) const { return impl_->blocks(impl_->imu_stream(sensor)); }
+BlockTable SessionReader::imu_blocks(std::size_t sensor, std::uint64_t max_blocks) const {
+  return impl_->blocks(impl_->imu_stream(sensor), max_blocks);
+}
 
 std::vector<Event> SessionReader::events() const {
   const Impl& m = *impl_;

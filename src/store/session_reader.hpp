@@ -61,9 +61,21 @@ struct ImuRows {
 
 inline constexpr std::uint64_t kAllRows = std::numeric_limits<std::uint64_t>::max();
 
+// How to open a session.
+struct SessionReaderOpenOptions {
+  // Open a file whose superblock claims more bytes than the disk holds (its writer hit a full disk: HDF5 had
+  // allocated space that never reached the disk, and a normal open fails with "truncated file"). Reads past
+  // the real end of file return zeros, so only rows the crash journal's checkpoint vouches for (CRC-checked)
+  // may be trusted: recover() uses this, nothing else should.
+  bool allow_truncated = false;
+};
+
+inline const SessionReaderOpenOptions kDefaultSessionReaderOpenOptions{};
+
 class SessionReader {
  public:
-  explicit SessionReader(const std::filesystem::path& path);
+  explicit SessionReader(const std::filesystem::path& path,
+                         SessionReaderOpenOptions open_options = kDefaultSessionReaderOpenOptions);
   SessionReader(const SessionReader&) = delete;
   SessionReader& operator=(const SessionReader&) = delete;
   SessionReader(SessionReader&&) noexcept;
@@ -72,6 +84,7 @@ class SessionReader {
 
   [[nodiscard]] const SessionInfo& info() const noexcept;
   [[nodiscard]] bool opened_swmr() const noexcept;  // still flagged open by a writer (live or crashed)
+  [[nodiscard]] bool opened_truncated() const noexcept;  // allow_truncated was needed to open it
   [[nodiscard]] DeviceInfo device() const;
   [[nodiscard]] Montage montage() const;  // channel gain/µV per count are the device's, as stored
 
@@ -82,7 +95,7 @@ class SessionReader {
   [[nodiscard]] std::vector<double> emg_microvolts(std::uint64_t first_row = 0, std::uint64_t rows = kAllRows) const;
   [[nodiscard]] std::vector<std::uint64_t> emg_sample_index(std::uint64_t first_row = 0,
                                                             std::uint64_t rows = kAllRows) const;
-  [[nodiscard]] BlockTable emg_blocks() const;
+  [[nodiscard]] BlockTable emg_blocks(std::uint64_t max_blocks = kAllRows) const;  // the first max_blocks
 
   [[nodiscard]] std::size_t imu_count() const noexcept;
   [[nodiscard]] std::uint64_t imu_rows(std::size_t sensor) const;
@@ -92,7 +105,7 @@ class SessionReader {
                                              std::uint64_t rows = kAllRows) const;  // g, deg/s, µT
   [[nodiscard]] std::vector<std::uint64_t> imu_sample_index(std::size_t sensor, std::uint64_t first_row = 0,
                                                             std::uint64_t rows = kAllRows) const;
-  [[nodiscard]] BlockTable imu_blocks(std::size_t sensor) const;
+  [[nodiscard]] BlockTable imu_blocks(std::size_t sensor, std::uint64_t max_blocks = kAllRows) const;
 
   // Written at close: empty / default for a file still "recording".
   [[nodiscard]] std::vector<Event> events() const;

@@ -1,6 +1,8 @@
 #include "store/session_writer.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <cmath>
@@ -94,6 +96,8 @@ struct ExtendibleDataset {
   std::size_t element_bytes = 0;
   std::size_t width = 0;  // 0 = 1-D
   std::uint64_t rows = 0;
+  std::uint32_t crc32 =
+      0;  // zlib CRC-32 of every byte handed to HDF5 (recovery verifies durable rows with it)
   Hdf5Where where;
 
   void create(hid_t group, const std::string& group_path, const std::string& name, hid_t file_type,
@@ -135,6 +139,9 @@ struct ExtendibleDataset {
     check_status(H5Dwrite(dataset.get(), memtype, mem_space.get(), file_space.get(), H5P_DEFAULT, data),
                  "write rows to", where);
     rows += n;
+    crc32 = static_cast<std::uint32_t>(
+        ::crc32(crc32, static_cast<const Bytef*>(data),
+                static_cast<uInt>(n * element_bytes * std::max<std::size_t>(width, 1))));
   }
 
   void flush() { check_status(H5Dflush(dataset.get()), "flush dataset", where); }
@@ -193,6 +200,18 @@ struct Stream {
     block_first_row.flush();
     block_host_time.flush();
     block_device_time_us.flush();
+  }
+
+  // What HDF5 holds of this stream (durable once the file is flushed and fsync'ed).
+  [[nodiscard]] StreamCheckpoint checkpoint() const {
+    StreamCheckpoint c;
+    c.rows = rows_in_file;
+    c.blocks = block_first_row.rows;
+    for (const auto& d : data) c.dataset_crc32.push_back(d.crc32);
+    for (const auto* d : {&sample_index, &block_first_row, &block_host_time, &block_device_time_us}) {
+      c.dataset_crc32.push_back(d->crc32);
+    }
+    return c;
   }
 
   void write_full_chunks() {
@@ -266,6 +285,7 @@ struct SessionWriter::Impl {
   bool emg_int16 = true;
   bool failed = false;
   bool closed = false;
+  bool frozen = false;  // HDF5's descriptor points at /dev/null (freeze_file)
   Clock::time_point last_journal_sync;
   Clock::time_point last_checkpoint;
   bool journal_dirty = false;
@@ -276,9 +296,11 @@ struct SessionWriter::Impl {
   void write_metadata();
   void create_streams();
   void fsync_file();
+  void freeze_file() noexcept;
   void maybe_sync();
   void do_checkpoint();
   void fill_journal(JournalWriter& j);
+  [[nodiscard]] JournalCheckpoint durable_state() const;
   void finalize(FinalStatus status);
 
   template <typename F>
@@ -288,12 +310,24 @@ struct SessionWriter::Impl {
       throw std::runtime_error("session writer for " + path_text +
                                " failed earlier (see the first error); the file is recoverable with recover()");
     }
+    // HDF5's error printing is per thread (thread-safe build): the calling thread may be new.
+    silence_hdf5_errors();
     try {
       f();
     } catch (const std::invalid_argument&) {
       throw;  // caller's mistake, nothing written: the writer stays usable
     } catch (...) {
+      // From here on the HDF5 file is not written again (its rows past the last checkpoint may be
+      // incomplete, e.g. after ENOSPC); make what the journal acknowledged survive power loss too.
       failed = true;
+      freeze_file();
+      if (journal) {
+        try {
+          journal->sync();
+        } catch (...) {
+          // The records are in the page cache; a process crash still keeps them.
+        }
+      }
       throw;
     }
   }
@@ -505,9 +539,32 @@ void SessionWriter::Impl::fsync_file() {
   }
 }
 
+void SessionWriter::Impl::freeze_file() noexcept {
+  // Why: closing an HDF5 file flushes its metadata cache, and HDF5 then rewrites durable metadata in place to
+  // point at space it allocates at that moment (measured: closing moved the chunk index of checkpointed rows
+  // past the checkpoint's end of file). After ENOSPC that space never reaches the disk, so rows the last
+  // checkpoint made durable would no longer read. And HDF5 1.10 cannot survive a close whose flush fails: it
+  // leaves a half-destroyed file that crashes the library's atexit cleanup (measured, H5F__close_cb).
+  // So the file is frozen as it is: the descriptor HDF5 writes through is pointed at /dev/null. The close
+  // then "succeeds" into nothing, and the file stays what SWMR had flushed, exactly as after kill -9 (status
+  // "recording", still flagged SWMR): recover() finishes it from the journal.
+  if (!file || frozen) return;
+  void* handle = nullptr;
+  if (H5Fget_vfd_handle(file.get(), fapl.get(), &handle) < 0 || handle == nullptr) {
+    H5Eclear2(H5E_DEFAULT);
+    return;
+  }
+  const int fd = *static_cast<int*>(handle);  // sec2 driver: the POSIX descriptor
+  const int sink = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (sink < 0) return;
+  if (::dup2(sink, fd) >= 0) frozen = true;
+  ::close(sink);
+}
+
 void SessionWriter::Impl::fill_journal(JournalWriter& j) {
-  // Everything HDF5 does not durably hold yet: pending rows of each stream (as their blocks), then all
-  // events, gaps, the timing fit and statistics.
+  // First what HDF5 durably holds (just fsync'ed), then everything it does not: pending rows of each stream
+  // (as their blocks), then all events, gaps, the timing fit and statistics.
+  j.append(durable_state());
   auto pending_to_journal = [&](Stream& s, auto&& emit) {
     std::size_t row = 0;  // index into pending rows
     std::size_t b = 0;
@@ -564,6 +621,13 @@ void SessionWriter::Impl::fill_journal(JournalWriter& j) {
   for (const auto& g : gaps) j.append(g);
   if (has_timing_fit) j.append(timing_fit);
   j.append(stats);
+}
+
+JournalCheckpoint SessionWriter::Impl::durable_state() const {
+  JournalCheckpoint c;
+  c.streams.push_back(emg.checkpoint());
+  for (const auto& s : imu) c.streams.push_back(s.checkpoint());
+  return c;
 }
 
 void SessionWriter::Impl::do_checkpoint() {
@@ -746,6 +810,10 @@ SessionWriter::SessionWriter(std::filesystem::path path, DeviceInfo device, Mont
     // From here on only raw data may be appended (SWMR); every object above exists and is flushed.
     check_status(H5Fstart_swmr_write(m.file.get()), "start SWMR writing for", m.where("/"));
     m.fsync_file();
+    if (m.journal) {
+      m.journal->append(m.durable_state());  // no rows yet: recovery takes every row from the journal
+      m.journal->sync();
+    }
   } catch (...) {
     m.emg.close();
     for (auto& s : m.imu) s.close();
@@ -761,7 +829,10 @@ SessionWriter::SessionWriter(std::filesystem::path path, DeviceInfo device, Mont
 
 SessionWriter::~SessionWriter() {
   if (!impl_ || impl_->closed) return;
-  // Not closed: leave the file as the last flush left it (status "recording") and keep the journal.
+  // Not closed: treated as a crash. The file stays as the last flush left it (status "recording", consistent
+  // thanks to SWMR), frozen so that closing cannot rewrite it, and the journal is kept for recover().
+  silence_hdf5_errors();  // this may be a thread that never called HDF5
+  impl_->freeze_file();
   impl_->emg.close();
   for (auto& s : impl_->imu) s.close();
   impl_->file.reset();

@@ -60,13 +60,16 @@ class SessionWriter {
                 SessionWriterOptions options = kDefaultSessionWriterOptions);
   SessionWriter(const SessionWriter&) = delete;
   SessionWriter& operator=(const SessionWriter&) = delete;
-  ~SessionWriter();  // without close(): closes the HDF5 file as is (status "recording"), keeps the journal
+  // Without close(): treated as a crash. The HDF5 file is frozen as SWMR last flushed it (status "recording";
+  // HDF5's descriptor is pointed at /dev/null first, so the close cannot rewrite it) and the journal is kept.
+  ~SessionWriter();
 
   // Append samples. Blocks of one stream must come in increasing sample order without overlap
   // (first_sample > last sample written); holes are allowed and are gaps (add_gap records why).
   // Throws std::invalid_argument for a malformed block (wrong channel count, sensor index, overlap, int16
   // overflow) and std::runtime_error / Hdf5Error for I/O errors (full disk), naming the path. After an I/O
-  // error the writer is failed: further calls throw; what was written stays readable / recoverable.
+  // error the writer is failed: the HDF5 file is frozen (never written again), further calls throw, and every
+  // block whose append() returned is recoverable bit-exact (SESSION_FORMAT.md §3.1).
   void append(const EmgBlock& block);
   void append(const ImuBlock& block);
 

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <string>
 
+#include "store/hdf5_handle.hpp"
+
 namespace glutescope::store {
 
 SessionWriterThread::SessionWriterThread(std::unique_ptr<SessionWriter> writer, SessionWriterThreadOptions options)
@@ -107,6 +109,13 @@ QueueOverflow SessionWriterThread::dropped() const noexcept {
   return dropped_;
 }
 
+bool SessionWriterThread::failed() const noexcept { return failed_.load(std::memory_order_acquire); }
+
+std::string SessionWriterThread::error_message() const {
+  std::lock_guard lock(mutex_);
+  return error_message_;
+}
+
 std::size_t SessionWriterThread::queued_bytes() const noexcept {
   std::lock_guard lock(mutex_);
   return queued_bytes_;
@@ -138,6 +147,7 @@ void SessionWriterThread::account_drops(std::vector<DroppedRun>& runs, QueueOver
 }
 
 void SessionWriterThread::run() {
+  silence_hdf5_errors();  // per thread: errors become exceptions with messages, never stderr output
   const auto idle = std::chrono::duration<double>(options_.idle_sync_interval_s);
   std::deque<std::pair<Item, std::size_t>> batch;
   std::vector<DroppedRun> runs;
@@ -203,9 +213,18 @@ void SessionWriterThread::run() {
       }
       writer_->sync_if_due();
     } catch (...) {
+      std::string message = "session writer failed";
+      try {
+        throw;
+      } catch (const std::exception& e) {
+        message = e.what();
+      } catch (...) {
+      }
       std::lock_guard lock(mutex_);
       error_ = std::current_exception();
+      error_message_ = std::move(message);
       writer_failed_ = true;
+      failed_.store(true, std::memory_order_release);
       queued_bytes_ = 0;
       batch.clear();
       continue;

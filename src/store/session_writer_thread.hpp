@@ -8,8 +8,9 @@
 // small and always admitted (never dropped).
 //
 // Threading contract:
-//   push(...), set_*(...), dropped_*(): any producer thread; they take a mutex held only for a queue
-//     operation (no I/O, no HDF5 call under it), never block on the writer, and are noexcept.
+//   push(...), set_*(...), dropped(), queued_bytes(), failed(): any thread, noexcept; they take a mutex held
+//     only for a queue operation (no I/O, no HDF5 call under it) and never block on the writer.
+//     error_message(): any thread (copies a string under the same mutex).
 //   close(): once, from the owning (non-acquisition) thread; drains the queue, writes the accounting, closes
 //     the writer (status "complete") and rethrows the writer thread's first error, if any.
 //   After a writer error the thread stops writing and keeps counting pushes as dropped.
@@ -22,6 +23,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -62,6 +64,10 @@ class SessionWriterThread {
 
   [[nodiscard]] QueueOverflow dropped() const noexcept;
   [[nodiscard]] std::size_t queued_bytes() const noexcept;
+  // True once the writer has failed (full disk, I/O error): nothing more reaches the file, pushes are
+  // dropped, close() will rethrow the error. error_message() is its what() ("" while not failed).
+  [[nodiscard]] bool failed() const noexcept;
+  [[nodiscard]] std::string error_message() const;
 
   void close();
 
@@ -93,7 +99,9 @@ class SessionWriterThread {
   std::vector<DroppedRun> dropped_runs_;  // not yet turned into gaps by the writer thread
   bool stopping_ = false;
   bool writer_failed_ = false;
+  std::atomic<bool> failed_{false};  // writer_failed_, readable without the mutex
   std::exception_ptr error_;
+  std::string error_message_;
   SessionStatistics statistics_;  // last set_statistics (writer thread only)
   std::thread thread_;
 };

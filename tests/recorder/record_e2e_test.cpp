@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e_support.hpp"
+#include "store/journal.hpp"
 #include "store/session_reader.hpp"
 
 namespace glutescope::test {
@@ -490,10 +491,39 @@ TEST(RecordE2E, FullDiskStopsWithAOneLineErrorAndKeepsTheJournal) {
   const std::string last_line = out.substr(out.rfind("glutescope: "));
   EXPECT_NE(last_line.find("writing " + file.string() + " failed"), std::string::npos) << out;
   EXPECT_EQ(std::count(last_line.begin(), last_line.end(), '\n'), 1) << last_line;
-  // The journal beside the file holds the last blocks for `glutescope recover`. (Recovering a file whose
-  // HDF5 end-of-file lies past the bytes that reached the disk is the store's part; see docs/RECORDING.md.)
+  // The journal beside the file holds the last blocks for `glutescope recover`.
   EXPECT_TRUE(std::filesystem::exists(disk / "s.h5.journal"));
+  // Recover a copy on a roomy disk: every EMG sample up to the last one the writer acknowledged (journaled
+  // before append returned) comes back bit-exact against the simulator, none is invented.
+  const auto roomy = dir / "roomy";
+  std::filesystem::create_directories(roomy);
+  std::filesystem::copy_file(file, roomy / "s.h5");
+  std::filesystem::copy_file(disk / "s.h5.journal", roomy / "s.h5.journal");
   if (mounted) std::system(("umount " + disk.string()).c_str());
+  std::uint64_t acknowledged_end = 0;
+  for (const auto& record : store::read_journal(roomy / "s.h5.journal").records) {
+    if (const auto* b = std::get_if<store::JournalEmgBlock>(&record)) {
+      acknowledged_end =
+          std::max<std::uint64_t>(acknowledged_end, b->block.first_sample + b->block.samples());
+    }
+  }
+  const auto [recover_status, recover_out] =
+      run_glutescope({"recover", (roomy / "s.h5").string()}, dir / "recover.txt");
+  ASSERT_EQ(recover_status, 0) << recover_out;
+  store::SessionReader recovered(roomy / "s.h5");
+  EXPECT_EQ(recovered.info().status, "recovered");
+  expect_samples_match(recovered, session);
+  std::vector<std::uint64_t> expected_index;  // [0, acknowledged_end) minus the gaps the recorder recorded
+  const auto recovered_gaps = recovered.gaps();
+  for (std::uint64_t k = 0; k < acknowledged_end; ++k) {
+    const bool lost = std::any_of(recovered_gaps.begin(), recovered_gaps.end(), [&](const Gap& g) {
+      return g.stream == StreamKind::emg && k >= g.start_sample && k < g.start_sample + g.count;
+    });
+    if (!lost) expected_index.push_back(k);
+  }
+  EXPECT_GT(acknowledged_end, 2000u) << "the disk filled before a second of EMG was acknowledged?";
+  EXPECT_EQ(recovered.emg_sample_index(), expected_index)
+      << "acknowledged " << acknowledged_end << " samples";
   std::filesystem::remove_all(dir);
 }
 

@@ -2,7 +2,14 @@
 // computed independently of the writer (a pure function of sample index and channel).
 #pragma once
 
+#include <sys/mount.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
 
 #include <cstdint>
 #include <filesystem>
@@ -102,6 +109,46 @@ inline ImuBlock make_imu_block(std::uint8_t sensor, std::uint64_t first, std::si
   b.host_time_s = 100.0 + static_cast<double>(first) / 200.0;
   return b;
 }
+
+// A small tmpfs mounted for a real full-disk test, unmounted (lazily) at scope exit. Mounting needs root (the
+// build containers and CI run the tests as root); mount failing for root throws, so such a test never
+// silently stops testing. Use GLUTESCOPE_SKIP_UNLESS_ROOT() first.
+class SmallTmpfs {
+ public:
+  SmallTmpfs(std::filesystem::path mount_point, const std::string& size) : path_(std::move(mount_point)) {
+    std::filesystem::create_directories(path_);
+    const std::string options = "size=" + size;
+    if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, options.c_str()) != 0) {
+      const int error = errno;
+      throw std::runtime_error("cannot mount a " + size + " tmpfs at " + path_.string() +
+                               " although running as root: " + std::strerror(error));
+    }
+  }
+  SmallTmpfs(const SmallTmpfs&) = delete;
+  SmallTmpfs& operator=(const SmallTmpfs&) = delete;
+  ~SmallTmpfs() { ::umount2(path_.c_str(), MNT_DETACH); }
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Skips the calling test, loudly (on stderr as well as in GoogleTest's SKIPPED line), when not root; with
+// GLUTESCOPE_REQUIRE_ROOT_TESTS=1 in the environment (CI) it fails instead.
+#define GLUTESCOPE_SKIP_UNLESS_ROOT(what)                                                 \
+  do {                                                                                    \
+    if (::geteuid() != 0) {                                                               \
+      const std::string glutescope_why =                                                  \
+          std::string("SKIPPED: ") + (what) +                                             \
+          " needs root to mount a small tmpfs (run the tests as root, as CI does)";       \
+      if (const char* required = std::getenv("GLUTESCOPE_REQUIRE_ROOT_TESTS");            \
+          required && *required == '1') {                                                 \
+        FAIL() << glutescope_why << "; GLUTESCOPE_REQUIRE_ROOT_TESTS=1 forbids skipping"; \
+      }                                                                                   \
+      std::fprintf(stderr, "\n*** %s ***\n\n", glutescope_why.c_str());                   \
+      GTEST_SKIP() << glutescope_why;                                                     \
+    }                                                                                     \
+  } while (false)
 
 // A fresh directory under the system temp dir, removed at scope exit.
 class TempDir {

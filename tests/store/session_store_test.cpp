@@ -293,17 +293,10 @@ TEST(Journal, FullDeviceGivesClearError) {
 }
 
 TEST(SessionStore, FullDiskThrowsAndKeepsWrittenDataReadable) {
+  GLUTESCOPE_SKIP_UNLESS_ROOT("SessionStore.FullDiskThrowsAndKeepsWrittenDataReadable");
   TempDir dir;
-  const auto mount_point = dir / "small";
-  std::filesystem::create_directories(mount_point);
-  if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=2m") != 0) {
-    GTEST_SKIP() << "cannot mount a 2 MiB tmpfs here (needs root); Journal.FullDeviceGivesClearError covers ENOSPC";
-  }
-  struct Unmount {
-    std::filesystem::path p;
-    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } unmount{mount_point};
-  const auto path = mount_point / "s.h5";
+  const testing::SmallTmpfs disk(dir / "small", "2m");
+  const auto path = disk.path() / "s.h5";
   const DeviceInfo device = testing::make_device(8, SampleFormat::int16, 2000.0, false);
   std::uint64_t appended = 0;
   std::uint64_t in_file = 0;
