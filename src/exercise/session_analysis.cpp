@@ -1,7 +1,9 @@
 #include "exercise/session_analysis.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 
@@ -11,6 +13,7 @@
 #include "dsp/envelope.hpp"
 #include "dsp/filter_design.hpp"
 #include "dsp/onset.hpp"
+#include "dsp/sos_filter.hpp"
 #include "dsp/spectrum.hpp"
 #include "dsp/zero_phase.hpp"
 #include "exercise/rep_segmenter.hpp"
@@ -48,6 +51,33 @@ std::size_t to_index(double t_s, double rate_hz, std::size_t limit) {
 
 }  // namespace
 
+namespace {
+
+// The band-pass of one channel: Butterworth band-pass, plus the ECG high-pass on lumbar ES channels.
+dsp::SosCoefficients emg_bandpass_sos(Muscle muscle, double rate, const AnalysisSettings& s) {
+  dsp::SosCoefficients sos = dsp::butterworth_bandpass(s.emg.bandpass_order, s.emg.bandpass_low_hz,
+                                                       std::min(s.emg.bandpass_high_hz, 0.45 * rate), rate);
+  if (muscle == Muscle::erector_spinae_lumbar && s.emg.lumbar_highpass_hz > s.emg.bandpass_low_hz) {
+    sos = dsp::concatenate(sos, dsp::butterworth_highpass(s.emg.bandpass_order, s.emg.lumbar_highpass_hz, rate));
+  }
+  return sos;
+}
+
+// The mains notch cascade (empty when emg.mains_hz is 0).
+dsp::SosCoefficients emg_notch_sos(double rate, const AnalysisSettings& s) {
+  if (!(s.emg.mains_hz > 0.0)) return {};
+  dsp::MainsNotchSettings notch;
+  notch.mains_hz = s.emg.mains_hz;
+  notch.quality = s.emg.notch_quality;
+  // Notch the fundamental and every harmonic inside the pass band (odd harmonics of mains hum are strong).
+  const double top_hz = std::min(s.emg.bandpass_high_hz, 0.45 * rate);
+  notch.harmonics = 0;
+  while ((notch.harmonics + 2) * s.emg.mains_hz <= top_hz && notch.harmonics < 20) ++notch.harmonics;
+  return dsp::mains_notch_sos(notch, rate);
+}
+
+}  // namespace
+
 ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate, const AnalysisSettings& s,
                                  bool causal) {
   ChannelSignals out;
@@ -57,23 +87,12 @@ ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double r
   for (double v : uv) mean += v;
   mean /= static_cast<double>(uv.size());
   for (double& v : uv) v -= mean;
-  dsp::SosCoefficients sos = dsp::butterworth_bandpass(s.emg.bandpass_order, s.emg.bandpass_low_hz,
-                                                       std::min(s.emg.bandpass_high_hz, 0.45 * rate), rate);
-  if (muscle == Muscle::erector_spinae_lumbar && s.emg.lumbar_highpass_hz > s.emg.bandpass_low_hz) {
-    sos = dsp::concatenate(sos, dsp::butterworth_highpass(s.emg.bandpass_order, s.emg.lumbar_highpass_hz, rate));
-  }
-  if (s.emg.mains_hz > 0.0) {
-    dsp::MainsNotchSettings notch;
-    notch.mains_hz = s.emg.mains_hz;
-    notch.quality = s.emg.notch_quality;
-    // Notch the fundamental and every harmonic inside the pass band (odd harmonics of mains hum are strong).
-    const double top_hz = std::min(s.emg.bandpass_high_hz, 0.45 * rate);
-    notch.harmonics = 0;
-    while ((notch.harmonics + 2) * s.emg.mains_hz <= top_hz && notch.harmonics < 20) ++notch.harmonics;
+  const dsp::SosCoefficients sos = emg_bandpass_sos(muscle, rate, s);
+  if (const dsp::SosCoefficients notch = emg_notch_sos(rate, s); !notch.empty()) {
     // Causal (one pass): a high-Q notch rings for ~1/(pi * bandwidth) (~130 ms at 50 Hz, Q 20); run
     // forward-backward, that ringing would precede every burst and pull onsets early (measured in
     // docs/VALIDATION.md). A notch's phase shift is confined to its narrow stop band.
-    uv = dsp::sosfilt(dsp::mains_notch_sos(notch, rate), uv);
+    uv = dsp::sosfilt(notch, uv);
   }
   if (causal) {
     out.filtered_uv = dsp::sosfilt(sos, uv);
@@ -93,6 +112,166 @@ ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double r
   }
   out.onset_signal = std::move(psi);
   return out;
+}
+
+namespace {
+
+bool same_sos(const dsp::SosCoefficients& a, const dsp::SosCoefficients& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].b0 != b[i].b0 || a[i].b1 != b[i].b1 || a[i].b2 != b[i].b2 || a[i].a0 != b[i].a0 || a[i].a1 != b[i].a1 ||
+        a[i].a2 != b[i].a2) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Uninitialised buffer: every element is written before it is read, so the page-zeroing of a std::vector
+// of hundreds of MB would be wasted work.
+std::unique_ptr<double[]> uninitialised(std::size_t n) { return std::unique_ptr<double[]>(new double[n]); }
+
+}  // namespace
+
+void condition_session_offline(const SessionData& data, const AnalysisSettings& s,
+                               const std::function<void(std::size_t, const ChannelSignalsView&)>& visit) {
+  const std::size_t channels = data.emg_channels();
+  const std::size_t n = data.emg_samples();
+  if (channels == 0) return;
+  if (n == 0) {  // condition_channel's empty result
+    for (std::size_t c = 0; c < channels; ++c) visit(c, ChannelSignalsView{});
+    return;
+  }
+  const double rate = data.device.emg_rate_hz;
+  std::vector<Interval> gaps;
+  for (const Gap& gap : data.gaps) {
+    if (gap.stream == StreamKind::emg) {
+      gaps.push_back({static_cast<std::size_t>(gap.start_sample), static_cast<std::size_t>(gap.start_sample + gap.count)});
+    }
+  }
+  struct Group {
+    dsp::SosCoefficients bandpass;
+    std::vector<std::size_t> members;
+  };
+  std::vector<Group> groups;
+  for (std::size_t c = 0; c < channels; ++c) {
+    dsp::SosCoefficients sos = emg_bandpass_sos(data.montage.emg[c].muscle, rate, s);
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) {
+      return x.members.size() < kConditioningGroupChannels && same_sos(x.bandpass, sos);
+    });
+    if (g == groups.end()) g = groups.insert(groups.end(), Group{std::move(sos), {}});
+    g->members.push_back(c);
+  }
+  const dsp::SosCoefficients notch = emg_notch_sos(rate, s);
+  const dsp::SosCoefficients lowpass =
+      s.onset.smoothing_cutoff_hz > 0.0
+          ? dsp::butterworth_lowpass(2, std::min(s.onset.smoothing_cutoff_hz, 0.45 * rate), rate)
+          : dsp::SosCoefficients{};
+  const std::size_t rms_window = dsp::window_samples(s.emg.rms_window_ms, rate);
+  const std::size_t peak_window = std::max<std::size_t>(1, dsp::window_samples(s.emg.peak_window_ms, rate));
+  std::size_t widest = 0;
+  for (const Group& g : groups) widest = std::max(widest, g.members.size());
+  const auto filtered_buffer = uninitialised(widest * n);
+  const auto onset_buffer = uninitialised(widest * n);
+  const auto rms_buffer = uninitialised(n);
+  const auto smoothed_buffer = uninitialised(n);
+  // Prefix-sum rings (power-of-two sizes, at least window + 1: a centred window reaches back at most its
+  // length from the newest prefix it needs).
+  std::vector<long double> rms_ring(std::bit_ceil(rms_window + 1)), avg_ring(std::bit_ceil(peak_window + 1));
+  const std::size_t rms_mask = rms_ring.size() - 1, avg_mask = avg_ring.size() - 1;
+
+  for (const Group& group : groups) {
+    const std::size_t width = group.members.size();
+    if (n <= dsp::sosfiltfilt_padlen(group.bandpass)) {
+      throw std::invalid_argument(fmt::format("EMG record of {} samples is too short to filter", n));
+    }
+    const std::span<double> x(filtered_buffer.get(), width * n);
+    const std::span<double> psi(onset_buffer.get(), width * n);
+    // µV (counts x scale), gaps held at zero, then the DC offset removed: condition_channel's arithmetic and
+    // summation order per channel.
+    std::vector<double> scale(width), mean(width, 0.0);
+    for (std::size_t k = 0; k < width; ++k) {
+      const std::size_t c = group.members[k];
+      scale[k] = c < data.device.emg.size() ? data.device.emg[c].microvolts_per_count : data.montage.emg[c].microvolts_per_count;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int32_t* row = data.emg_counts.data() + i * channels;
+      for (std::size_t k = 0; k < width; ++k) x[i * width + k] = row[group.members[k]] * scale[k];
+    }
+    for (const Interval& gap : gaps) {
+      for (std::size_t i = gap.begin; i < std::min(gap.end, n); ++i) {
+        for (std::size_t k = 0; k < width; ++k) x[i * width + k] = 0.0;
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t k = 0; k < width; ++k) mean[k] += x[i * width + k];
+    }
+    for (std::size_t k = 0; k < width; ++k) mean[k] /= static_cast<double>(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t k = 0; k < width; ++k) x[i * width + k] -= mean[k];
+    }
+    if (!notch.empty()) {
+      // Causal notch from zero state (dsp::sosfilt per channel). SosFilter runs its per-sample path until
+      // the start-up transient has passed and the vectorised kernel after it; both round identically.
+      dsp::SosFilter filter(notch, width);
+      const std::size_t settle = std::min(n, filter.settling_samples()) * width;
+      filter.process_interleaved(x.first(settle), x.first(settle));
+      filter.process_interleaved(x.subspan(settle), x.subspan(settle));
+    }
+    dsp::sosfiltfilt_interleaved(group.bandpass, x, width, x);
+    // |TKEO| (dsp::tkeo: edges copied from their neighbours), then its zero-phase low-pass.
+    for (std::size_t i = 1; i + 1 < n; ++i) {
+      for (std::size_t k = 0; k < width; ++k) {
+        psi[i * width + k] = x[i * width + k] * x[i * width + k] - x[(i - 1) * width + k] * x[(i + 1) * width + k];
+      }
+    }
+    for (std::size_t k = 0; k < width; ++k) {
+      psi[k] = psi[width + k];
+      psi[(n - 1) * width + k] = psi[(n - 2) * width + k];
+    }
+    for (double& v : psi) v = std::abs(v);
+    if (!lowpass.empty()) dsp::sosfiltfilt_interleaved(lowpass, psi, width, psi);
+
+    for (std::size_t k = 0; k < width; ++k) {
+      const StridedSignal filtered{x.data() + k, width, n};
+      double* rms = rms_buffer.get();
+      double* smoothed = smoothed_buffer.get();
+      // Centred moving RMS (dsp::moving_rms_centered): output i covers [i + half + 1 - w, i + half] clipped
+      // to the record, from long-double prefix sums of squares.
+      {
+        const std::size_t w = rms_window, half = (w - 1) / 2;
+        rms_ring[0] = 0.0L;
+        std::size_t have = 1;  // prefix sums 0 .. have-1 computed
+        for (std::size_t i = 0; i < n; ++i) {
+          const std::size_t last = std::min(i + half, n - 1);
+          for (; have <= last + 1; ++have) {
+            const double v = filtered[have - 1];
+            rms_ring[have & rms_mask] = rms_ring[(have - 1) & rms_mask] + static_cast<long double>(v) * v;
+          }
+          const std::size_t first = i + half + 1 >= w ? i + half + 1 - w : 0;
+          const long double sum = last >= first ? rms_ring[(last + 1) & rms_mask] - rms_ring[first & rms_mask] : 0.0L;
+          rms[i] = std::sqrt(std::max(static_cast<double>(sum), 0.0) / static_cast<double>(w));
+        }
+      }
+      // Centred moving average of the RMS (moving_average_centered): [i - (w-1)/2, i + w/2] clipped, divided
+      // by the number of samples inside.
+      {
+        const std::size_t before = (peak_window - 1) / 2, after = peak_window / 2;
+        avg_ring[0] = 0.0L;
+        std::size_t have = 1;
+        for (std::size_t i = 0; i < n; ++i) {
+          const std::size_t lo = i >= before ? i - before : 0;
+          const std::size_t hi = std::min(n, i + after + 1);
+          for (; have <= hi; ++have) avg_ring[have & avg_mask] = avg_ring[(have - 1) & avg_mask] + rms[have - 1];
+          smoothed[i] = static_cast<double>((avg_ring[hi & avg_mask] - avg_ring[lo & avg_mask]) /
+                                            static_cast<long double>(hi - lo));
+        }
+      }
+      const ChannelSignalsView view{filtered, StridedSignal{psi.data() + k, width, n}, std::span<const double>(rms, n),
+                                    std::span<const double>(smoothed, n)};
+      visit(group.members[k], view);
+    }
+  }
 }
 
 namespace {
@@ -253,7 +432,6 @@ struct SessionContext {
   const SessionData& data;
   const AnalysisSettings& settings;
   double emg_rate = 0.0;
-  std::vector<ChannelSignals> signals;
   std::vector<double> mvc_reference;
   GravityTracks gravity;
   ChannelInvalidity invalid;
@@ -265,29 +443,47 @@ std::optional<std::size_t> channel_of(const Montage& m, Muscle muscle, Side side
 
 }  // namespace
 
-// Scores one repetition from the conditioned EMG around it (the per-rep entry point shared by the offline
-// per-set loop and the live consumer; see score_repetition in session_analysis.hpp).
-RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, double pelvic_tilt_min_deg) {
-  const AnalysisSettings& s = *ctx.settings;
-  const Montage& montage = *ctx.montage;
-  const std::size_t channels = montage.emg.size();
-  const double rate = ctx.emg_rate_hz;
-  const std::size_t off = ctx.first_sample;
-  const std::size_t emg_samples = ctx.end_sample;
-  const bool have_pelvis = ctx.have_pelvis;
-  const bool amplitudes_comparable = ctx.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
-  const std::size_t min_active = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(s.onset.min_active_ms * rate / 1000.0)));
-  const std::size_t min_rest = static_cast<std::size_t>(std::lround(s.onset.min_rest_ms * rate / 1000.0));
-  const std::size_t fatigue_half = static_cast<std::size_t>(s.fatigue.window_ms * rate / 2000.0);
-  dsp::WelchSettings welch;
-  welch.segment_samples = static_cast<std::size_t>(s.fatigue.welch_segment_samples);
-  const dsp::SpectralBand band{s.fatigue.band_low_hz, std::min(s.fatigue.band_high_hz, 0.5 * rate)};
-  const Exercise ex = ctx.exercise;
-  const Muscle glute = ex == Exercise::bridge ? Muscle::gluteus_maximus : Muscle::gluteus_medius;
-  std::vector<Side> working_sides;
-  if (ex == Exercise::bridge) working_sides = {Side::left, Side::right};
-  else working_sides = {ctx.working_side};
+namespace {
 
+// Read-only view of one channel's conditioned signals (see ChannelSignalsView); index 0 is the context's
+// first_sample.
+struct ChannelView {
+  StridedSignal filtered, onset;
+  std::span<const double> rms, smoothed;
+};
+
+ChannelView view_of(const ChannelSignals& s) {
+  return {{s.filtered_uv.data(), 1, s.filtered_uv.size()},
+          {s.onset_signal.data(), 1, s.onset_signal.size()},
+          s.rms_uv,
+          s.smoothed_uv};
+}
+
+// Sample indices of a rep (absolute): onset search from w0, movement m0, concentric end mc, hold end mh, end
+// m1, and the centre of the spectral window.
+struct RepWindow {
+  std::size_t w0 = 0, m0 = 0, mc = 0, mh = 0, m1 = 0, centre = 0;
+};
+
+RepWindow rep_window(const RepScoringContext& ctx, const Repetition& r) {
+  const AnalysisSettings& s = *ctx.settings;
+  const double rate = ctx.emg_rate_hz;
+  const std::size_t n = ctx.end_sample;
+  RepWindow w;
+  w.w0 = to_index(r.start_s - s.onset.pre_movement_ms / 1000.0, rate, n);
+  w.m0 = to_index(r.start_s, rate, n);
+  w.mc = to_index(r.concentric_end_s, rate, n);
+  w.mh = to_index(r.hold_end_s, rate, n);
+  w.m1 = to_index(r.end_s, rate, n);
+  w.centre = to_index(r.peak_s, rate, n);
+  return w;
+}
+
+// Rep fields from the segmenter, rep-level validity (IMU gaps) and, in emg_gap_reason, why every channel is
+// invalid (an EMG gap inside the rep; empty if none).
+RepScore begin_repetition(const RepScoringContext& ctx, const Repetition& r, double pelvic_tilt_min_deg,
+                          std::string& emg_gap_reason) {
+  const double rate = ctx.emg_rate_hz;
   RepScore rep;
   rep.index = r.index;
   rep.start_s = r.start_s;
@@ -298,12 +494,8 @@ RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, dou
   rep.partial = r.partial;
   rep.rom_deg = r.rom_deg;
   rep.pelvic_roll_max_deg = r.max_pelvic_roll_deviation_deg;
-  rep.pelvic_tilt_min_deg = have_pelvis ? pelvic_tilt_min_deg : kNaN;
-  const std::size_t w0 = to_index(r.start_s - s.onset.pre_movement_ms / 1000.0, rate, emg_samples);
-  const std::size_t m0 = to_index(r.start_s, rate, emg_samples);
-  const std::size_t mc = to_index(r.concentric_end_s, rate, emg_samples);
-  const std::size_t mh = to_index(r.hold_end_s, rate, emg_samples);
-  const std::size_t m1 = to_index(r.end_s, rate, emg_samples);
+  rep.pelvic_tilt_min_deg = ctx.have_pelvis ? pelvic_tilt_min_deg : kNaN;
+  const RepWindow w = rep_window(ctx, r);
 
   // IMU gap inside the rep: boundaries cannot be trusted.
   const std::size_t ri0 = to_index(r.start_s, ctx.imu_rate_hz, ctx.imu_samples), ri1 = to_index(r.end_s, ctx.imu_rate_hz, ctx.imu_samples) + 1;
@@ -313,69 +505,136 @@ RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, dou
       rep.invalid_reason = fmt::format("IMU data lost inside the rep ({} samples)", gap.end - gap.begin);
     }
   }
-  std::string emg_gap_reason;
+  emg_gap_reason.clear();
   for (const Interval& gap : ctx.emg_gaps) {
-    if (gap.overlaps(w0, m1)) emg_gap_reason = fmt::format("EMG data lost inside the rep ({} samples from {:.3f} s)",
-                                                           gap.end - gap.begin, static_cast<double>(gap.begin) / rate);
+    if (gap.overlaps(w.w0, w.m1)) emg_gap_reason = fmt::format("EMG data lost inside the rep ({} samples from {:.3f} s)",
+                                                               gap.end - gap.begin, static_cast<double>(gap.begin) / rate);
   }
+  rep.channels.resize(ctx.montage->emg.size());
+  return rep;
+}
 
-  rep.channels.resize(channels);
+// The per-channel part of a rep's score: validity (gap, lead-off, rails), onset, amplitudes and spectral
+// indices. The amplitude fields (mean_*_pct, peak_pct) hold µV here: finish_repetition divides them by the
+// set's normalisation reference, which is only known once every channel has been conditioned.
+// `scratch` holds the spectral window when the filtered signal is strided.
+void score_channel(const RepScoringContext& ctx, const Repetition& r, std::size_t c, const ChannelView& sig,
+                   const dsp::Baseline& baseline, bool rep_valid, const std::string& emg_gap_reason,
+                   ChannelRepScore& cs, std::vector<double>& scratch) {
+  const AnalysisSettings& s = *ctx.settings;
+  const Montage& montage = *ctx.montage;
+  const std::size_t channels = montage.emg.size();
+  const double rate = ctx.emg_rate_hz;
+  const std::size_t off = ctx.first_sample;
+  const RepWindow w = rep_window(ctx, r);
+  const std::size_t w0 = w.w0, m0 = w.m0, mc = w.mc, mh = w.mh, m1 = w.m1;
+  if (!emg_gap_reason.empty()) {
+    cs.valid = false;
+    cs.invalid_reason = emg_gap_reason;
+  }
+  for (const Interval& span : ctx.lead_off[c]) {
+    if (span.overlaps(w0, m1)) {
+      cs.valid = false;
+      cs.invalid_reason = fmt::format("electrode {} off (lead-off at {:.3f} s)", montage.emg[c].label,
+                                      static_cast<double>(span.begin) / rate);
+    }
+  }
+  if (cs.valid) {
+    std::size_t railed = 0;
+    for (std::size_t n = w0; n < m1; ++n) {
+      const std::int32_t v = ctx.emg_counts[(n - off) * channels + c];
+      if (v <= ctx.rail_low || v >= ctx.rail_high) ++railed;
+    }
+    if (m1 > w0 && static_cast<double>(railed) > s.verdicts.saturation_fraction * static_cast<double>(m1 - w0)) {
+      cs.valid = false;
+      cs.invalid_reason = fmt::format("{} saturated in {:.0f} % of the rep (electrode off or clipping)",
+                                      montage.emg[c].label, 100.0 * static_cast<double>(railed) / static_cast<double>(m1 - w0));
+    }
+  }
+  if (!cs.valid || !rep_valid) return;
+
+  // Onset: first run above baseline mean + k SD, from pre_movement_ms before the movement to the top.
+  const double threshold = baseline.mean + s.onset.k_sd * baseline.sd;
+  if (mc > w0) {
+    const std::size_t min_active = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(s.onset.min_active_ms * rate / 1000.0)));
+    const std::size_t min_rest = static_cast<std::size_t>(std::lround(s.onset.min_rest_ms * rate / 1000.0));
+    std::vector<unsigned char> active(mc - w0);
+    for (std::size_t n = w0; n < mc; ++n) active[n - w0] = sig.onset[n - off] > threshold ? 1 : 0;
+    const auto runs = dsp::active_runs(active, min_active, min_rest);
+    if (!runs.empty()) {
+      cs.onset_detected = true;
+      cs.onset_s = static_cast<double>(w0 + runs.front().onset_index) / rate;
+      cs.onset_rel_ms = 1000.0 * (cs.onset_s - r.start_s);
+    }
+  }
+  cs.mean_concentric_pct = mean_over(sig.rms, m0 - off, mc - off);
+  cs.mean_hold_pct = mean_over(sig.rms, mc - off, mh - off);
+  cs.mean_pct = mean_over(sig.rms, m0 - off, mh - off);
+  cs.peak_pct = peak_amplitude(sig.smoothed, m0 - off, mh - off);
+  const std::size_t fatigue_half = static_cast<std::size_t>(s.fatigue.window_ms * rate / 2000.0);
+  const std::size_t centre = w.centre;
+  if (centre >= off + fatigue_half && centre + fatigue_half <= off + sig.filtered.size && fatigue_half > 8) {
+    dsp::WelchSettings welch;
+    welch.segment_samples = static_cast<std::size_t>(s.fatigue.welch_segment_samples);
+    const dsp::SpectralBand band{s.fatigue.band_low_hz, std::min(s.fatigue.band_high_hz, 0.5 * rate)};
+    const std::size_t first = centre - off - fatigue_half;
+    std::span<const double> win;
+    if (sig.filtered.stride == 1) {
+      win = std::span<const double>(sig.filtered.data + first, 2 * fatigue_half);
+    } else {
+      scratch.resize(2 * fatigue_half);
+      for (std::size_t i = 0; i < scratch.size(); ++i) scratch[i] = sig.filtered[first + i];
+      win = scratch;
+    }
+    try {
+      const dsp::SpectralIndices idx = dsp::spectral_indices(dsp::welch(win, rate, welch), band);
+      cs.median_frequency_hz = idx.median_hz;
+      cs.finsm5 = idx.finsm5;
+    } catch (const std::invalid_argument&) {
+      // A silent window (no power in the band) has no spectral indices: left NaN.
+    }
+  }
+}
+
+// Normalisation (µV -> %), firing order, ratios, the six verdicts and the clinician's line.
+void finish_repetition(const RepScoringContext& ctx, RepScore& rep);
+
+}  // namespace
+
+// Scores one repetition from the conditioned EMG around it (the per-rep entry point shared by the offline
+// per-set loop and the live consumer; see score_repetition in session_analysis.hpp).
+RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, double pelvic_tilt_min_deg) {
+  std::string emg_gap_reason;
+  RepScore rep = begin_repetition(ctx, r, pelvic_tilt_min_deg, emg_gap_reason);
+  std::vector<double> scratch;
+  for (std::size_t c = 0; c < rep.channels.size(); ++c) {
+    score_channel(ctx, r, c, view_of(ctx.signals[c]), ctx.baseline[c], rep.valid, emg_gap_reason, rep.channels[c],
+                  scratch);
+  }
+  finish_repetition(ctx, rep);
+  return rep;
+}
+
+namespace {
+
+void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
+  const AnalysisSettings& s = *ctx.settings;
+  const Montage& montage = *ctx.montage;
+  const std::size_t channels = montage.emg.size();
+  const bool have_pelvis = ctx.have_pelvis;
+  const bool amplitudes_comparable = ctx.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
+  const Exercise ex = ctx.exercise;
+  const Muscle glute = ex == Exercise::bridge ? Muscle::gluteus_maximus : Muscle::gluteus_medius;
+  std::vector<Side> working_sides;
+  if (ex == Exercise::bridge) working_sides = {Side::left, Side::right};
+  else working_sides = {ctx.working_side};
   for (std::size_t c = 0; c < channels; ++c) {
     ChannelRepScore& cs = rep.channels[c];
-    const ChannelSignals& sig = ctx.signals[c];
-    if (!emg_gap_reason.empty()) {
-      cs.valid = false;
-      cs.invalid_reason = emg_gap_reason;
-    }
-    for (const Interval& span : ctx.lead_off[c]) {
-      if (span.overlaps(w0, m1)) {
-        cs.valid = false;
-        cs.invalid_reason = fmt::format("electrode {} off (lead-off at {:.3f} s)", montage.emg[c].label,
-                                        static_cast<double>(span.begin) / rate);
-      }
-    }
-    if (cs.valid) {
-      std::size_t railed = 0;
-      for (std::size_t n = w0; n < m1; ++n) {
-        const std::int32_t v = ctx.emg_counts[(n - off) * channels + c];
-        if (v <= ctx.rail_low || v >= ctx.rail_high) ++railed;
-      }
-      if (m1 > w0 && static_cast<double>(railed) > s.verdicts.saturation_fraction * static_cast<double>(m1 - w0)) {
-        cs.valid = false;
-        cs.invalid_reason = fmt::format("{} saturated in {:.0f} % of the rep (electrode off or clipping)",
-                                        montage.emg[c].label, 100.0 * static_cast<double>(railed) / static_cast<double>(m1 - w0));
-      }
-    }
-    if (!cs.valid || !rep.valid) continue;
-
-    // Onset: first run above baseline mean + k SD, from pre_movement_ms before the movement to the top.
-    const double threshold = ctx.baseline[c].mean + s.onset.k_sd * ctx.baseline[c].sd;
-    if (mc > w0) {
-      std::vector<unsigned char> active(mc - w0);
-      for (std::size_t n = w0; n < mc; ++n) active[n - w0] = sig.onset_signal[n - off] > threshold ? 1 : 0;
-      const auto runs = dsp::active_runs(active, min_active, min_rest);
-      if (!runs.empty()) {
-        cs.onset_detected = true;
-        cs.onset_s = static_cast<double>(w0 + runs.front().onset_index) / rate;
-        cs.onset_rel_ms = 1000.0 * (cs.onset_s - r.start_s);
-      }
-    }
     const double ref = ctx.normalisation.reference_uv[c];
-    cs.mean_concentric_pct = percent_of_reference(mean_over(sig.rms_uv, m0 - off, mc - off), ref);
-    cs.mean_hold_pct = percent_of_reference(mean_over(sig.rms_uv, mc - off, mh - off), ref);
-    cs.mean_pct = percent_of_reference(mean_over(sig.rms_uv, m0 - off, mh - off), ref);
-    cs.peak_pct = percent_of_reference(peak_amplitude(sig.smoothed_uv, m0 - off, mh - off), ref);
-    const std::size_t centre = to_index(r.peak_s, rate, emg_samples);
-    if (centre >= off + fatigue_half && centre + fatigue_half <= off + sig.filtered_uv.size() && fatigue_half > 8) {
-      try {
-        const std::span<const double> win(sig.filtered_uv.data() + (centre - off) - fatigue_half, 2 * fatigue_half);
-        const dsp::SpectralIndices idx = dsp::spectral_indices(dsp::welch(win, rate, welch), band);
-        cs.median_frequency_hz = idx.median_hz;
-        cs.finsm5 = idx.finsm5;
-      } catch (const std::invalid_argument&) {
-        // A silent window (no power in the band) has no spectral indices: left NaN.
-      }
-    }
+    cs.mean_concentric_pct = percent_of_reference(cs.mean_concentric_pct, ref);
+    cs.mean_hold_pct = percent_of_reference(cs.mean_hold_pct, ref);
+    cs.mean_pct = percent_of_reference(cs.mean_pct, ref);
+    cs.peak_pct = percent_of_reference(cs.peak_pct, ref);
   }
 
   // Firing order.
@@ -540,13 +799,28 @@ RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, dou
                            ? pair_verdict(Muscle::tensor_fasciae_latae, Muscle::gluteus_medius, s.verdicts.tfl_to_gmed_ratio)
                            : na("scored for clamshells only");
   rep.summary = plain_language_summary(rep);
-
-  return rep;
 }
 
-namespace {
 
-void score_set(SessionContext& ctx, SetAnalysis& set) {
+// What score_set decided from the IMU alone, and what the per-channel pass fills in: everything a set needs
+// before and after the EMG conditioning (analyse_session conditions one channel group at a time).
+struct SetPlan {
+  bool scored = false;                 // status ok and reps found: EMG work to do
+  std::vector<Repetition> reps;
+  std::vector<RepScore> scores;        // begun (begin_repetition), channels filled per channel
+  std::vector<std::string> emg_gap_reason;  // per rep
+  std::size_t e0 = 0, e1 = 0;          // the set in EMG samples
+  bool marked_baseline = false;        // [b0, b1) is the still period; otherwise the set's quietest window
+  std::size_t b0 = 0, b1 = 0;
+  bool amplitudes_comparable = false;
+  RepScoringContext rc;                // signals/baseline unused (per-channel pass); normalisation at the end
+  std::vector<dsp::Baseline> baseline; // per channel
+  std::vector<double> set_peak_uv;     // per channel: peak_amplitude over [e0, e1) (fallback normalisation)
+};
+
+// IMU part of a set: angles, repetitions, baseline window. Sets set.status for sets that cannot be scored.
+SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
+  SetPlan plan;
   const AnalysisSettings& s = ctx.settings;
   const SessionData& data = ctx.data;
   const Montage& montage = data.montage;
@@ -557,7 +831,7 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
   if (set.exercise != Exercise::bridge && set.exercise != Exercise::clamshell) {
     set.status = SetStatus::unsupported;
     set.status_message = fmt::format("exercise '{}' is not scored (bridge and clamshell only)", to_string(set.exercise));
-    return;
+    return plan;
   }
   const GravityTracks& g = ctx.gravity;
   const bool have_pelvis = !g.up[0].empty();
@@ -567,7 +841,7 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
       (set.exercise == Exercise::bridge && !have_pelvis && !have_left && !have_right)) {
     set.status = SetStatus::no_imu;
     set.status_message = "no IMU on the pelvis or thighs: repetitions cannot be segmented";
-    return;
+    return plan;
   }
 
   // --- Angles over the set --------------------------------------------------------------------------------
@@ -578,7 +852,7 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
   if (i1 <= still_end + 2) {
     set.status = SetStatus::no_movement;
     set.status_message = "set shorter than its still period: no movement to analyse";
-    return;
+    return plan;
   }
   motion::StillPeriodAverage still;
   for (std::size_t n = i0; n < still_end; ++n) still.add(gravity_at(g, n));
@@ -621,44 +895,22 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
     set.status = SetStatus::no_movement;
     set.status_message = fmt::format(
         "no repetition detected: the driving angle moved at most {:.1f} deg from the starting posture", excursion);
-    return;
+    return plan;
   }
 
-  // --- Normalisation and onset baseline -------------------------------------------------------------------
-  const std::size_t e0 = to_index(set.start_s, rate, emg_samples);
-  const std::size_t e1 = to_index(set.stop_s, rate, emg_samples);
-  // The normalisation functions take the envelopes as vectors: lend them (move out and back) instead of
-  // copying every channel's full-length envelope.
-  std::vector<std::vector<double>> smoothed;
-  smoothed.reserve(channels);
-  for (auto& sig : ctx.signals) smoothed.push_back(std::move(sig.smoothed_uv));
-  set.normalisation = choose_normalisation(montage, ctx.mvc_reference, smoothed, e0, e1);
-  for (std::size_t c = 0; c < channels; ++c) ctx.signals[c].smoothed_uv = std::move(smoothed[c]);
-  const bool amplitudes_comparable =
-      set.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
-
+  // --- Onset baseline window and the scoring context ------------------------------------------------------
+  plan.e0 = to_index(set.start_s, rate, emg_samples);
+  plan.e1 = to_index(set.stop_s, rate, emg_samples);
   // Baseline: the set's initial still period, ending well before the first movement.
-  const std::size_t b0 = std::min(e1, e0 + static_cast<std::size_t>(s.onset.baseline_offset_ms * rate / 1000.0));
+  const std::size_t b0 = std::min(plan.e1, plan.e0 + static_cast<std::size_t>(s.onset.baseline_offset_ms * rate / 1000.0));
   const double first_move_s = reps.front().start_s - s.onset.pre_movement_ms / 1000.0;
   std::size_t b1 = std::min(b0 + static_cast<std::size_t>(s.onset.baseline_ms * rate / 1000.0),
                             to_index(first_move_s, rate, emg_samples));
-  std::vector<dsp::Baseline> baseline(channels);
-  for (std::size_t c = 0; c < channels; ++c) {
-    dsp::BaselineSettings bs;
-    if (b1 > b0 + static_cast<std::size_t>(0.05 * rate)) {
-      bs.rest_begin_index = b0;
-      bs.rest_end_index = b1;
-      baseline[c] = dsp::find_baseline(ctx.signals[c].onset_signal, rate, bs);
-    } else {
-      // No still period before the first rep: the quietest window of the set (dsp's automatic baseline).
-      bs.search_window_ms = s.onset.baseline_ms;
-      const auto& sig = ctx.signals[c].onset_signal;
-      const std::span<const double> part(sig.data() + e0, e1 - e0);
-      baseline[c] = dsp::find_baseline(part, rate, bs);
-    }
-  }
+  plan.marked_baseline = b1 > b0 + static_cast<std::size_t>(0.05 * rate);
+  plan.b0 = b0;
+  plan.b1 = b1;
 
-  RepScoringContext rc;
+  RepScoringContext& rc = plan.rc;
   rc.montage = &montage;
   rc.settings = &s;
   rc.exercise = set.exercise;
@@ -666,18 +918,17 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
   rc.emg_rate_hz = rate;
   rc.first_sample = 0;
   rc.end_sample = emg_samples;
-  rc.signals = ctx.signals;
   rc.emg_counts = data.emg_counts;
   rc.rail_low = ctx.rail_low;
   rc.rail_high = ctx.rail_high;
-  rc.baseline = baseline;
-  rc.normalisation = set.normalisation;
   rc.have_pelvis = have_pelvis;
   rc.lead_off = ctx.invalid.lead_off;
   rc.emg_gaps = ctx.invalid.emg_gaps;
   rc.imu_gaps = ctx.invalid.imu_gaps;
   rc.imu_rate_hz = imu_rate;
   rc.imu_samples = g.samples;
+  plan.baseline.resize(channels);
+  plan.set_peak_uv.assign(channels, kNaN);
   for (const Repetition& r : reps) {
     double lowest = kNaN;
     for (std::size_t k = 0; k < set.angle_time_s.size(); ++k) {
@@ -685,7 +936,57 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
       if (t < r.start_s || t > r.end_s || !std::isfinite(set.pelvic_tilt_rel_deg[k])) continue;
       if (!std::isfinite(lowest) || set.pelvic_tilt_rel_deg[k] < lowest) lowest = set.pelvic_tilt_rel_deg[k];
     }
-    set.reps.push_back(score_repetition(rc, r, lowest));
+    plan.emg_gap_reason.emplace_back();
+    plan.scores.push_back(begin_repetition(rc, r, lowest, plan.emg_gap_reason.back()));
+  }
+  plan.reps = reps;
+  plan.scored = true;
+  return plan;
+}
+
+// The per-channel part of a planned set: onset baseline, set peak, and every rep's channel score.
+void score_set_channel(SetPlan& plan, std::size_t c, const ChannelSignalsView& sig, double rate,
+                       std::vector<double>& scratch) {
+  const AnalysisSettings& s = *plan.rc.settings;
+  dsp::BaselineSettings bs;
+  if (plan.marked_baseline) {
+    // The onset signal may be strided: copy the still period (statistics over the same samples in the same
+    // order as over the whole signal).
+    scratch.resize(plan.b1 - plan.b0);
+    for (std::size_t i = 0; i < scratch.size(); ++i) scratch[i] = sig.onset_signal[plan.b0 + i];
+    bs.rest_begin_index = 0;
+    bs.rest_end_index = scratch.size();
+    dsp::Baseline b = dsp::find_baseline(scratch, rate, bs);
+    b.begin_index += plan.b0;
+    b.end_index += plan.b0;
+    plan.baseline[c] = b;
+  } else {
+    // No still period before the first rep: the quietest window of the set (dsp's automatic baseline).
+    bs.search_window_ms = s.onset.baseline_ms;
+    scratch.resize(plan.e1 - plan.e0);
+    for (std::size_t i = 0; i < scratch.size(); ++i) scratch[i] = sig.onset_signal[plan.e0 + i];
+    plan.baseline[c] = dsp::find_baseline(scratch, rate, bs);
+  }
+  plan.set_peak_uv[c] = peak_amplitude(sig.smoothed_uv, plan.e0, plan.e1);
+  const ChannelView view{sig.filtered_uv, sig.onset_signal, sig.rms_uv, sig.smoothed_uv};
+  for (std::size_t k = 0; k < plan.reps.size(); ++k) {
+    score_channel(plan.rc, plan.reps[k], c, view, plan.baseline[c], plan.scores[k].valid, plan.emg_gap_reason[k],
+                  plan.scores[k].channels[c], scratch);
+  }
+}
+
+// Normalisation, verdicts and the set summary once every channel has been scored.
+void finish_set(SessionContext& ctx, SetAnalysis& set, SetPlan& plan) {
+  const AnalysisSettings& s = ctx.settings;
+  const Montage& montage = ctx.data.montage;
+  const std::size_t channels = ctx.data.emg_channels();
+  set.normalisation = choose_normalisation(montage, ctx.mvc_reference, plan.set_peak_uv);
+  const bool amplitudes_comparable =
+      set.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
+  plan.rc.normalisation = set.normalisation;
+  for (RepScore& rep : plan.scores) {
+    finish_repetition(plan.rc, rep);
+    set.reps.push_back(std::move(rep));
   }
 
   // --- Set summary -------------------------------------------------------------------------------------------
@@ -780,7 +1081,7 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
   SessionAnalysis out;
   out.software_version = GLUTESCOPE_VERSION;
   out.settings = settings;
-  SessionContext ctx{data, settings, 0.0, {}, {}, {}, {}, -32768, 32767};
+  SessionContext ctx{data, settings, 0.0, {}, {}, {}, -32768, 32767};
   ctx.emg_rate = data.device.emg_rate_hz;
   if (data.device.emg_format == SampleFormat::int24) ctx.rail_low = -8388608, ctx.rail_high = 8388607;
   const std::size_t samples = data.emg_samples();
@@ -790,33 +1091,6 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
   }
 
   ctx.invalid = invalid_spans(data, ctx.emg_rate, data.device.imu.empty() ? 0.0 : data.device.imu.front().rate_hz);
-  ctx.signals.reserve(channels);
-  for (std::size_t c = 0; c < channels; ++c) {
-    const double scale = c < data.device.emg.size() ? data.device.emg[c].microvolts_per_count
-                                                     : data.montage.emg[c].microvolts_per_count;
-    std::vector<double> uv(samples);
-    for (std::size_t n = 0; n < samples; ++n) uv[n] = data.emg_counts[n * channels + c] * scale;
-    // Samples inside gaps carry no data: hold them at zero (reps overlapping a gap are not scored).
-    for (const Interval& gap : ctx.invalid.emg_gaps) {
-      for (std::size_t n = gap.begin; n < std::min(gap.end, samples); ++n) uv[n] = 0.0;
-    }
-    ctx.signals.push_back(condition_channel(std::move(uv), data.montage.emg[c].muscle, ctx.emg_rate, settings));
-  }
-  if (envelope_rate_hz > 0.0) {
-    const auto block = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(ctx.emg_rate / envelope_rate_hz)));
-    const std::size_t rows = samples / block;
-    out.envelope_rate_hz = ctx.emg_rate / static_cast<double>(block);
-    out.envelope_uv.assign(rows * channels, 0.0f);
-    for (std::size_t c = 0; c < channels; ++c) {
-      const std::vector<double>& rms = ctx.signals[c].rms_uv;
-      for (std::size_t r = 0; r < rows; ++r) {
-        double sum = 0.0;
-        for (std::size_t n = r * block; n < (r + 1) * block; ++n) sum += rms[n];
-        out.envelope_uv[r * channels + c] = static_cast<float>(sum / static_cast<double>(block));
-      }
-    }
-  }
-
   const double end_s = static_cast<double>(samples) / ctx.emg_rate;
   const std::vector<MarkedSet> marked = pair_markers(data.events, end_s, out.warnings);
   for (const MarkedSet& m : marked) {
@@ -828,26 +1102,53 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     t.end_sample = to_index(m.stop_s, ctx.emg_rate, samples);
     out.mvc_trials.push_back(t);
   }
-  std::vector<std::vector<double>> smoothed;  // lent, not copied (see score_set)
-  for (auto& sig : ctx.signals) smoothed.push_back(std::move(sig.smoothed_uv));
-  ctx.mvc_reference = mvc_references(data.montage, smoothed, out.mvc_trials);
-  for (std::size_t c = 0; c < channels; ++c) ctx.signals[c].smoothed_uv = std::move(smoothed[c]);
-  out.mvc_reference_uv = ctx.mvc_reference;
 
+  // IMU first (orientation, angles, repetitions): it tells the EMG pass which windows each set scores.
   ctx.gravity = track_gravity(data, settings);
   if (marked.empty()) out.warnings.push_back("no set_start/set_stop markers: nothing to score");
+  std::vector<SetPlan> plans;
   for (const MarkedSet& m : marked) {
     if (m.exercise == Exercise::mvc) continue;
     SetAnalysis set;
     set.exercise = m.exercise;
     set.start_s = m.start_s;
     set.stop_s = m.stop_s;
-    score_set(ctx, set);
+    plans.push_back(plan_set(ctx, set));
+    out.sets.push_back(std::move(set));
+  }
+
+  // EMG, one channel group at a time: MVC reference, plot envelope, and each set's channel scores.
+  ctx.mvc_reference.assign(channels, kNaN);
+  std::size_t block = 0, rows = 0;
+  if (envelope_rate_hz > 0.0) {
+    block = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(ctx.emg_rate / envelope_rate_hz)));
+    rows = samples / block;
+    out.envelope_rate_hz = ctx.emg_rate / static_cast<double>(block);
+    out.envelope_uv.assign(rows * channels, 0.0f);
+  }
+  std::vector<double> scratch;
+  condition_session_offline(data, settings, [&](std::size_t c, const ChannelSignalsView& sig) {
+    if (block > 0) {
+      for (std::size_t r = 0; r < rows; ++r) {
+        double sum = 0.0;
+        for (std::size_t n = r * block; n < (r + 1) * block; ++n) sum += sig.rms_uv[n];
+        out.envelope_uv[r * channels + c] = static_cast<float>(sum / static_cast<double>(block));
+      }
+    }
+    ctx.mvc_reference[c] = mvc_reference(data.montage.emg[c], sig.smoothed_uv, out.mvc_trials);
+    for (SetPlan& plan : plans) {
+      if (plan.scored) score_set_channel(plan, c, sig, ctx.emg_rate, scratch);
+    }
+  });
+  out.mvc_reference_uv = ctx.mvc_reference;
+
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    SetAnalysis& set = out.sets[i];
+    if (plans[i].scored) finish_set(ctx, set, plans[i]);
     for (const RepScore& rep : set.reps) {
       ++out.reps;
-      for (std::size_t i = 0; i < kVerdictCount; ++i) count(out.verdicts[i], verdict_at(rep.verdicts, i).state);
+      for (std::size_t k = 0; k < kVerdictCount; ++k) count(out.verdicts[k], verdict_at(rep.verdicts, k).state);
     }
-    out.sets.push_back(std::move(set));
   }
   return out;
 }

@@ -3,13 +3,19 @@
 //     simulator and written to a temporary session file; time load + analyse + write sidecar on one core;
 //  2. 8 sessions of 5 minutes analysed with run_batch --jobs 1 and --jobs 2.
 // Files are generated in a temporary directory and removed; nothing large is committed.
+// Usage: bench_analysis [--keep DIR] [--hour-only] [--runs N]
+//   --keep DIR   generate the sessions in DIR and keep them; reuse them on the next run (for profiling)
+//   --hour-only  skip the 8-file batch part
+//   --runs N     timed runs of the 1-hour session (default 5; the median is reported)
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <vector>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <fmt/core.h>
 
@@ -40,8 +46,24 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-int main() {
-  const fs::path dir = fs::temp_directory_path() / fmt::format("gs-bench-analysis-{}", ::getpid());
+int main(int argc, char** argv) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("gs-bench-analysis-{}", ::getpid());
+  bool keep = false, hour_only = false;
+  int runs = 5;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--keep" && i + 1 < argc) {
+      dir = argv[++i];
+      keep = true;
+    } else if (a == "--hour-only") {
+      hour_only = true;
+    } else if (a == "--runs" && i + 1 < argc) {
+      runs = std::max(1, std::atoi(argv[++i]));
+    } else {
+      std::fprintf(stderr, "usage: bench_analysis [--keep DIR] [--hour-only] [--runs N]\n");
+      return 2;
+    }
+  }
   fs::create_directories(dir);
   // 1-hour session: 200 reps of 5 s movement + 13 s rest.
   sim::SimulatorSettings hour;
@@ -50,12 +72,12 @@ int main() {
   hour.mvc_trials = true;
   const fs::path big = dir / "hour.h5";
   auto t0 = std::chrono::steady_clock::now();
-  write_session(big, hour);
-  std::printf("generated 1-hour session in %.1f s\n", seconds_since(t0));
-  const double session_s = static_cast<double>(std::filesystem::file_size(big)) > 0 ? 0 : 0;
-  (void)session_s;
+  if (!keep || !fs::exists(big)) {
+    write_session(big, hour);
+    std::printf("generated 1-hour session in %.1f s\n", seconds_since(t0));
+  }
   std::vector<double> times;
-  for (int run = 0; run < 5; ++run) {
+  for (int run = 0; run < runs; ++run) {
     t0 = std::chrono::steady_clock::now();
     const auto r = pipeline::analyse_file(big.string(), pipeline::kDefaultAnalysisPipelineSettings);
     const double dt = seconds_since(t0);
@@ -66,6 +88,10 @@ int main() {
   }
   std::sort(times.begin(), times.end());
   std::printf("1-hour session: median of %zu runs %.3f s\n", times.size(), times[times.size() / 2]);
+  if (hour_only) {
+    if (!keep) fs::remove_all(dir);
+    return 0;
+  }
   std::vector<std::string> files;
   for (int i = 0; i < 8; ++i) {
     sim::SimulatorSettings five;
@@ -73,7 +99,7 @@ int main() {
     five.seed = static_cast<std::uint64_t>(i + 1);
     five.tempo.rest_s = 1.0;  // 40 x 8 s = 320 s
     const fs::path p = dir / fmt::format("five{}.h5", i);
-    write_session(p, five);
+    if (!keep || !fs::exists(p)) write_session(p, five);
     files.push_back(p.string());
   }
   for (unsigned jobs : {1u, 2u}) {
@@ -88,6 +114,6 @@ int main() {
     for (const auto& x : outcomes) ok += x.ok;
     std::printf("8 files x 5 min, --jobs %u: %.3f s (%zu ok)\n", jobs, dt, ok);
   }
-  fs::remove_all(dir);
+  if (!keep) fs::remove_all(dir);
   return 0;
 }
