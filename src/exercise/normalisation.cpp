@@ -43,16 +43,25 @@ double peak_amplitude(std::span<const double> smoothed_envelope, std::size_t beg
 
 bool is_scored_muscle(Muscle muscle) noexcept { return muscle != Muscle::other; }
 
-double mvc_reference(const EmgChannel& ch, std::span<const double> smoothed_envelope,
-                     std::span<const MvcTrial> trials) {
+double mvc_reference(const EmgChannel& ch, std::span<const MvcTrial> trials, std::span<const double> trial_peak_uv) {
   double ref = std::numeric_limits<double>::quiet_NaN();
-  for (const MvcTrial& t : trials) {
+  for (std::size_t k = 0; k < trials.size() && k < trial_peak_uv.size(); ++k) {
+    const MvcTrial& t = trials[k];
     if (t.muscle != ch.muscle) continue;
     if (t.side != Side::midline && t.side != Side::unknown && t.side != ch.side) continue;
-    const double peak = peak_amplitude(smoothed_envelope, t.begin_sample, t.end_sample);
+    const double peak = trial_peak_uv[k];
     if (std::isfinite(peak) && (!std::isfinite(ref) || peak > ref)) ref = peak;
   }
   return ref;
+}
+
+double mvc_reference(const EmgChannel& ch, std::span<const double> smoothed_envelope,
+                     std::span<const MvcTrial> trials) {
+  std::vector<double> peaks(trials.size());
+  for (std::size_t k = 0; k < trials.size(); ++k) {
+    peaks[k] = peak_amplitude(smoothed_envelope, trials[k].begin_sample, trials[k].end_sample);
+  }
+  return mvc_reference(ch, trials, peaks);
 }
 
 std::vector<double> mvc_references(const Montage& montage, std::span<const std::vector<double>> smoothed_envelopes,

@@ -53,6 +53,8 @@ std::vector<double> mvc_references(const Montage& montage, std::span<const std::
 // The same for one channel (batch analysis conditions one channel at a time).
 double mvc_reference(const EmgChannel& channel, std::span<const double> smoothed_envelope,
                      std::span<const MvcTrial> trials);
+// The same from each trial's peak_amplitude, computed beforehand (trial_peak_uv[k] for trials[k]).
+double mvc_reference(const EmgChannel& channel, std::span<const MvcTrial> trials, std::span<const double> trial_peak_uv);
 
 // Chooses the normalisation of one exercise set: %MVIC if every scored channel has a finite positive MVC
 // reference, otherwise the fallback for all channels (peak over [set_begin, set_end) of each channel), so

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <memory>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 
@@ -133,13 +134,16 @@ std::unique_ptr<double[]> uninitialised(std::size_t n) { return std::unique_ptr<
 
 }  // namespace
 
-void condition_session_offline(const SessionData& data, const AnalysisSettings& s,
+void condition_session_offline(const SessionData& data, const AnalysisSettings& s, std::span<const Interval> peak_ranges,
                                const std::function<void(std::size_t, const ChannelSignalsView&)>& visit) {
   const std::size_t channels = data.emg_channels();
   const std::size_t n = data.emg_samples();
   if (channels == 0) return;
-  if (n == 0) {  // condition_channel's empty result
-    for (std::size_t c = 0; c < channels; ++c) visit(c, ChannelSignalsView{});
+  if (n == 0) {  // condition_channel's empty result: every peak over an empty record is NaN
+    const std::vector<double> no_peaks(peak_ranges.size(), kNaN);
+    ChannelSignalsView empty;
+    empty.range_peaks_uv = no_peaks;
+    for (std::size_t c = 0; c < channels; ++c) visit(c, empty);
     return;
   }
   const double rate = data.device.emg_rate_hz;
@@ -174,7 +178,28 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
   const auto filtered_buffer = uninitialised(widest * n);
   const auto onset_buffer = uninitialised(widest * n);
   const auto rms_buffer = uninitialised(n);
-  const auto smoothed_buffer = uninitialised(n);
+  // Requested peak ranges clipped to the record (peak_amplitude clips the end), cut into elementary pieces
+  // at every range boundary; range_piece[r] = the pieces [first, last) that make up range r.
+  std::vector<Interval> ranges(peak_ranges.begin(), peak_ranges.end());
+  std::vector<std::size_t> piece_bounds;
+  for (Interval& r : ranges) {
+    r.end = std::min(r.end, n);
+    if (r.begin < r.end) piece_bounds.insert(piece_bounds.end(), {r.begin, r.end});
+  }
+  std::sort(piece_bounds.begin(), piece_bounds.end());
+  piece_bounds.erase(std::unique(piece_bounds.begin(), piece_bounds.end()), piece_bounds.end());
+  const std::size_t pieces = piece_bounds.empty() ? 0 : piece_bounds.size() - 1;
+  std::vector<std::uint8_t> piece_covered(pieces, 0);
+  std::vector<Interval> range_piece(ranges.size());
+  for (std::size_t r = 0; r < ranges.size(); ++r) {
+    if (ranges[r].begin >= ranges[r].end) continue;
+    const auto piece = [&](std::size_t at) {
+      return static_cast<std::size_t>(std::lower_bound(piece_bounds.begin(), piece_bounds.end(), at) - piece_bounds.begin());
+    };
+    range_piece[r] = {piece(ranges[r].begin), piece(ranges[r].end)};
+    for (std::size_t j = range_piece[r].begin; j < range_piece[r].end; ++j) piece_covered[j] = 1;
+  }
+  std::vector<double> piece_peak(pieces), range_peaks(ranges.size());
   // Prefix-sum rings (power-of-two sizes, at least window + 1: a centred window reaches back at most its
   // length from the newest prefix it needs).
   std::vector<long double> rms_ring(std::bit_ceil(rms_window + 1)), avg_ring(std::bit_ceil(peak_window + 1));
@@ -235,40 +260,100 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
     for (std::size_t k = 0; k < width; ++k) {
       const StridedSignal filtered{x.data() + k, width, n};
       double* rms = rms_buffer.get();
-      double* smoothed = smoothed_buffer.get();
       // Centred moving RMS (dsp::moving_rms_centered): output i covers [i + half + 1 - w, i + half] clipped
-      // to the record, from long-double prefix sums of squares.
+      // to the record, from long-double prefix sums of squares. The window sums go to rms[] first and the
+      // square root in a second, vectorisable pass (same operations per sample).
       {
         const std::size_t w = rms_window, half = (w - 1) / 2;
         rms_ring[0] = 0.0L;
         std::size_t have = 1;  // prefix sums 0 .. have-1 computed
-        for (std::size_t i = 0; i < n; ++i) {
-          const std::size_t last = std::min(i + half, n - 1);
-          for (; have <= last + 1; ++have) {
+        auto extend = [&](std::size_t upto) {  // prefix sums up to index upto (inclusive)
+          for (; have <= upto; ++have) {
             const double v = filtered[have - 1];
             rms_ring[have & rms_mask] = rms_ring[(have - 1) & rms_mask] + static_cast<long double>(v) * v;
           }
+        };
+        auto window_sum = [&](std::size_t i) {
+          const std::size_t last = std::min(i + half, n - 1);
+          extend(last + 1);
           const std::size_t first = i + half + 1 >= w ? i + half + 1 - w : 0;
           const long double sum = last >= first ? rms_ring[(last + 1) & rms_mask] - rms_ring[first & rms_mask] : 0.0L;
-          rms[i] = std::sqrt(std::max(static_cast<double>(sum), 0.0) / static_cast<double>(w));
+          return static_cast<double>(sum);
+        };
+        // Steady state (whole window inside the record): one new prefix sum per sample, kept in a register.
+        const std::size_t steady_begin = std::min(n, w > half + 1 ? w - half - 1 : 0);
+        const std::size_t steady_end = n > half ? n - half : 0;
+        std::size_t i = 0;
+        for (; i < steady_begin; ++i) rms[i] = window_sum(i);
+        if (i < steady_end) {
+          extend(i + half);
+          long double acc = rms_ring[(i + half) & rms_mask];
+          for (; i < steady_end; ++i) {
+            const std::size_t newest = i + half + 1;
+            const double v = filtered[newest - 1];
+            acc = acc + static_cast<long double>(v) * v;
+            rms_ring[newest & rms_mask] = acc;
+            rms[i] = static_cast<double>(acc - rms_ring[(newest - w) & rms_mask]);
+          }
+          have = i + half + 1;
         }
+        for (; i < n; ++i) rms[i] = window_sum(i);
+        const double wd = static_cast<double>(w);
+        for (std::size_t j = 0; j < n; ++j) rms[j] = std::sqrt(std::max(rms[j], 0.0) / wd);
       }
-      // Centred moving average of the RMS (moving_average_centered): [i - (w-1)/2, i + w/2] clipped, divided
-      // by the number of samples inside.
+      // Peaks of the centred moving average of the RMS (moving_average_centered: [i - (w-1)/2, i + w/2] clipped,
+      // long-double prefix sums divided by the number of samples inside) over each elementary piece of the
+      // requested ranges. Inside the record the divisor is the full window, and x -> double(x / w) is
+      // monotonic, so the piece's largest window sum gives its largest average: one division per piece.
       {
-        const std::size_t before = (peak_window - 1) / 2, after = peak_window / 2;
+        const std::size_t w = peak_window, before = (w - 1) / 2, after = w / 2;
+        // acc = prefix sum P[have - 1] in a register (a long double stored and reloaded every sample would
+        // serialise on the 80-bit store); the ring keeps the last P values a window can still reach.
+        long double acc = 0.0L;
         avg_ring[0] = 0.0L;
         std::size_t have = 1;
-        for (std::size_t i = 0; i < n; ++i) {
-          const std::size_t lo = i >= before ? i - before : 0;
-          const std::size_t hi = std::min(n, i + after + 1);
-          for (; have <= hi; ++have) avg_ring[have & avg_mask] = avg_ring[(have - 1) & avg_mask] + rms[have - 1];
-          smoothed[i] = static_cast<double>((avg_ring[hi & avg_mask] - avg_ring[lo & avg_mask]) /
-                                            static_cast<long double>(hi - lo));
+        auto advance = [&](std::size_t upto) {  // P up to index upto; older than upto - w is never read again
+          const std::size_t keep_from = upto > w ? upto - w : 0;
+          for (; have < keep_from; ++have) acc = acc + rms[have - 1];
+          for (; have <= upto; ++have) {
+            acc = acc + rms[have - 1];
+            avg_ring[have & avg_mask] = acc;
+          }
+        };
+        for (std::size_t j = 0; j + 1 < piece_bounds.size(); ++j) {
+          piece_peak[j] = kNaN;
+          if (!piece_covered[j]) continue;
+          bool any_full = false;
+          long double best_full = 0.0L;
+          double best_edge = -std::numeric_limits<double>::infinity();
+          for (std::size_t i = piece_bounds[j]; i < piece_bounds[j + 1]; ++i) {
+            const std::size_t lo = i >= before ? i - before : 0;
+            const std::size_t hi = std::min(n, i + after + 1);
+            advance(hi);  // now have == hi + 1: acc == P[hi]
+            const long double sum = acc - avg_ring[lo & avg_mask];
+            if (hi - lo == w) {
+              if (!any_full || sum > best_full) best_full = sum;
+              any_full = true;
+            } else {
+              best_edge = std::max(best_edge, static_cast<double>(sum / static_cast<long double>(hi - lo)));
+            }
+          }
+          const double full = any_full ? static_cast<double>(best_full / static_cast<long double>(w))
+                                       : -std::numeric_limits<double>::infinity();
+          piece_peak[j] = std::max(full, best_edge);
         }
       }
+      for (std::size_t r = 0; r < ranges.size(); ++r) {
+        double peak = kNaN;
+        if (ranges[r].begin < ranges[r].end) {
+          for (std::size_t j = range_piece[r].begin; j < range_piece[r].end; ++j) {
+            if (!(peak >= piece_peak[j])) peak = piece_peak[j];
+          }
+        }
+        range_peaks[r] = peak;
+      }
       const ChannelSignalsView view{filtered, StridedSignal{psi.data() + k, width, n}, std::span<const double>(rms, n),
-                                    std::span<const double>(smoothed, n)};
+                                    range_peaks};
       visit(group.members[k], view);
     }
   }
@@ -449,14 +534,11 @@ namespace {
 // first_sample.
 struct ChannelView {
   StridedSignal filtered, onset;
-  std::span<const double> rms, smoothed;
+  std::span<const double> rms;
 };
 
 ChannelView view_of(const ChannelSignals& s) {
-  return {{s.filtered_uv.data(), 1, s.filtered_uv.size()},
-          {s.onset_signal.data(), 1, s.onset_signal.size()},
-          s.rms_uv,
-          s.smoothed_uv};
+  return {{s.filtered_uv.data(), 1, s.filtered_uv.size()}, {s.onset_signal.data(), 1, s.onset_signal.size()}, s.rms_uv};
 }
 
 // Sample indices of a rep (absolute): onset search from w0, movement m0, concentric end mc, hold end mh, end
@@ -517,9 +599,10 @@ RepScore begin_repetition(const RepScoringContext& ctx, const Repetition& r, dou
 // The per-channel part of a rep's score: validity (gap, lead-off, rails), onset, amplitudes and spectral
 // indices. The amplitude fields (mean_*_pct, peak_pct) hold µV here: finish_repetition divides them by the
 // set's normalisation reference, which is only known once every channel has been conditioned.
-// `scratch` holds the spectral window when the filtered signal is strided.
+// peak_uv: peak_amplitude of the smoothed envelope over [m0, mh). `scratch` holds the spectral window when
+// the filtered signal is strided.
 void score_channel(const RepScoringContext& ctx, const Repetition& r, std::size_t c, const ChannelView& sig,
-                   const dsp::Baseline& baseline, bool rep_valid, const std::string& emg_gap_reason,
+                   double peak_uv, const dsp::Baseline& baseline, bool rep_valid, const std::string& emg_gap_reason,
                    ChannelRepScore& cs, std::vector<double>& scratch) {
   const AnalysisSettings& s = *ctx.settings;
   const Montage& montage = *ctx.montage;
@@ -570,7 +653,7 @@ void score_channel(const RepScoringContext& ctx, const Repetition& r, std::size_
   cs.mean_concentric_pct = mean_over(sig.rms, m0 - off, mc - off);
   cs.mean_hold_pct = mean_over(sig.rms, mc - off, mh - off);
   cs.mean_pct = mean_over(sig.rms, m0 - off, mh - off);
-  cs.peak_pct = peak_amplitude(sig.smoothed, m0 - off, mh - off);
+  cs.peak_pct = peak_uv;
   const std::size_t fatigue_half = static_cast<std::size_t>(s.fatigue.window_ms * rate / 2000.0);
   const std::size_t centre = w.centre;
   if (centre >= off + fatigue_half && centre + fatigue_half <= off + sig.filtered.size && fatigue_half > 8) {
@@ -607,9 +690,11 @@ RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, dou
   std::string emg_gap_reason;
   RepScore rep = begin_repetition(ctx, r, pelvic_tilt_min_deg, emg_gap_reason);
   std::vector<double> scratch;
+  const RepWindow w = rep_window(ctx, r);
   for (std::size_t c = 0; c < rep.channels.size(); ++c) {
-    score_channel(ctx, r, c, view_of(ctx.signals[c]), ctx.baseline[c], rep.valid, emg_gap_reason, rep.channels[c],
-                  scratch);
+    const ChannelSignals& sig = ctx.signals[c];
+    const double peak = peak_amplitude(sig.smoothed_uv, w.m0 - ctx.first_sample, w.mh - ctx.first_sample);
+    score_channel(ctx, r, c, view_of(sig), peak, ctx.baseline[c], rep.valid, emg_gap_reason, rep.channels[c], scratch);
   }
   finish_repetition(ctx, rep);
   return rep;
@@ -816,6 +901,7 @@ struct SetPlan {
   RepScoringContext rc;                // signals/baseline unused (per-channel pass); normalisation at the end
   std::vector<dsp::Baseline> baseline; // per channel
   std::vector<double> set_peak_uv;     // per channel: peak_amplitude over [e0, e1) (fallback normalisation)
+  std::size_t set_range = 0;           // index of [e0, e1) in the peak ranges; reps' [m0, mh) follow it
 };
 
 // IMU part of a set: angles, repetitions, baseline window. Sets set.status for sets that cannot be scored.
@@ -967,11 +1053,11 @@ void score_set_channel(SetPlan& plan, std::size_t c, const ChannelSignalsView& s
     for (std::size_t i = 0; i < scratch.size(); ++i) scratch[i] = sig.onset_signal[plan.e0 + i];
     plan.baseline[c] = dsp::find_baseline(scratch, rate, bs);
   }
-  plan.set_peak_uv[c] = peak_amplitude(sig.smoothed_uv, plan.e0, plan.e1);
-  const ChannelView view{sig.filtered_uv, sig.onset_signal, sig.rms_uv, sig.smoothed_uv};
+  plan.set_peak_uv[c] = sig.range_peaks_uv[plan.set_range];
+  const ChannelView view{sig.filtered_uv, sig.onset_signal, sig.rms_uv};
   for (std::size_t k = 0; k < plan.reps.size(); ++k) {
-    score_channel(plan.rc, plan.reps[k], c, view, plan.baseline[c], plan.scores[k].valid, plan.emg_gap_reason[k],
-                  plan.scores[k].channels[c], scratch);
+    score_channel(plan.rc, plan.reps[k], c, view, sig.range_peaks_uv[plan.set_range + 1 + k], plan.baseline[c],
+                  plan.scores[k].valid, plan.emg_gap_reason[k], plan.scores[k].channels[c], scratch);
   }
 }
 
@@ -1126,8 +1212,21 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     out.envelope_rate_hz = ctx.emg_rate / static_cast<double>(block);
     out.envelope_uv.assign(rows * channels, 0.0f);
   }
+  // Ranges whose peak of the smoothed envelope is needed: the MVC trials, then per scored set the set and each
+  // rep's movement (concentric + hold).
+  std::vector<Interval> peak_ranges;
+  for (const MvcTrial& t : out.mvc_trials) peak_ranges.push_back({t.begin_sample, t.end_sample});
+  for (SetPlan& plan : plans) {
+    if (!plan.scored) continue;
+    plan.set_range = peak_ranges.size();
+    peak_ranges.push_back({plan.e0, plan.e1});
+    for (const Repetition& r : plan.reps) {
+      const RepWindow w = rep_window(plan.rc, r);
+      peak_ranges.push_back({w.m0, w.mh});
+    }
+  }
   std::vector<double> scratch;
-  condition_session_offline(data, settings, [&](std::size_t c, const ChannelSignalsView& sig) {
+  condition_session_offline(data, settings, peak_ranges, [&](std::size_t c, const ChannelSignalsView& sig) {
     if (block > 0) {
       for (std::size_t r = 0; r < rows; ++r) {
         double sum = 0.0;
@@ -1135,7 +1234,8 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
         out.envelope_uv[r * channels + c] = static_cast<float>(sum / static_cast<double>(block));
       }
     }
-    ctx.mvc_reference[c] = mvc_reference(data.montage.emg[c], sig.smoothed_uv, out.mvc_trials);
+    ctx.mvc_reference[c] =
+        mvc_reference(data.montage.emg[c], out.mvc_trials, sig.range_peaks_uv.first(out.mvc_trials.size()));
     for (SetPlan& plan : plans) {
       if (plan.scored) score_set_channel(plan, c, sig, ctx.emg_rate, scratch);
     }
