@@ -1,7 +1,6 @@
 #include "exercise/session_analysis.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <memory>
 #include <limits>
@@ -132,6 +131,99 @@ bool same_sos(const dsp::SosCoefficients& a, const dsp::SosCoefficients& b) {
 // of hundreds of MB would be wasted work.
 std::unique_ptr<double[]> uninitialised(std::size_t n) { return std::unique_ptr<double[]>(new double[n]); }
 
+// The requested peak ranges cut into elementary pieces (see condition_session_offline).
+struct PeakPieces {
+  std::vector<std::size_t> bounds;      // sorted, unique; piece j = [bounds[j], bounds[j + 1])
+  std::vector<std::uint8_t> covered;    // piece j lies inside at least one range
+};
+
+// Moving RMS and smoothed-envelope peaks of W channels in lockstep (W independent long-double chains hide the
+// x87 add latency; W = 1 or 2 keeps every running sum in a register of the 8-deep x87 stack).
+//
+// Centred moving RMS (dsp::moving_rms_centered): output i covers [i + half + 1 - w, i + half] clipped to the
+// record: sqrt(max(P[last + 1] - P[first], 0) / w) with long-double prefix sums of squares
+// P[k + 1] = P[k] + x[k]^2. Instead of storing P, two running sums walk the same sequence: `head` at last + 1
+// and `tail` at first; both add the same terms in the same order, so each equals P at its index exactly, and
+// nothing long-double goes through memory. The window sums go to rms[] first and the square roots in a
+// second, vectorisable pass (same operations per sample).
+//
+// Peaks of the centred moving average of the RMS (moving_average_centered: [i - (w-1)/2, i + w/2] clipped,
+// (P[hi] - P[lo]) / (hi - lo) with long-double prefix sums of the RMS) over each covered piece, with the same
+// two running sums. Inside the record the divisor is the full window and x -> double(x / w) is monotonic, so
+// the piece's largest window sum gives its largest average: one division per piece.
+template <std::size_t W>
+void rms_and_piece_peaks(const std::array<StridedSignal, W>& filtered, const std::array<double*, W>& rms,
+                         std::size_t n, std::size_t rms_window, std::size_t peak_window, const PeakPieces& pieces,
+                         const std::array<double*, W>& piece_peak) {
+  {
+    const std::size_t w = rms_window, half = (w - 1) / 2;
+    std::array<long double, W> head{}, tail{};
+    std::size_t head_at = 0, tail_at = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t last = std::min(i + half, n - 1);
+      const std::size_t first = i + half + 1 >= w ? i + half + 1 - w : 0;
+      for (; head_at <= last; ++head_at) {
+        for (std::size_t k = 0; k < W; ++k) {
+          const double v = filtered[k][head_at];
+          head[k] = head[k] + static_cast<long double>(v) * v;
+        }
+      }
+      for (; tail_at < first; ++tail_at) {
+        for (std::size_t k = 0; k < W; ++k) {
+          const double v = filtered[k][tail_at];
+          tail[k] = tail[k] + static_cast<long double>(v) * v;
+        }
+      }
+      for (std::size_t k = 0; k < W; ++k) rms[k][i] = static_cast<double>(head[k] - tail[k]);
+    }
+    const double wd = static_cast<double>(w);
+    for (std::size_t k = 0; k < W; ++k) {
+      double* r = rms[k];
+      for (std::size_t j = 0; j < n; ++j) r[j] = std::sqrt(std::max(r[j], 0.0) / wd);
+    }
+  }
+  {
+    const std::size_t w = peak_window, before = (w - 1) / 2, after = w / 2;
+    std::array<long double, W> head{}, tail{};  // P[head_at], P[tail_at]
+    std::size_t head_at = 0, tail_at = 0;
+    for (std::size_t j = 0; j + 1 < pieces.bounds.size(); ++j) {
+      for (std::size_t k = 0; k < W; ++k) piece_peak[k][j] = kNaN;
+      if (!pieces.covered[j]) continue;
+      bool any_full = false;
+      std::array<long double, W> best_full{};
+      std::array<double, W> best_edge;
+      best_edge.fill(-std::numeric_limits<double>::infinity());
+      for (std::size_t i = pieces.bounds[j]; i < pieces.bounds[j + 1]; ++i) {
+        const std::size_t lo = i >= before ? i - before : 0;
+        const std::size_t hi = std::min(n, i + after + 1);
+        for (; head_at < hi; ++head_at) {
+          for (std::size_t k = 0; k < W; ++k) head[k] = head[k] + rms[k][head_at];
+        }
+        for (; tail_at < lo; ++tail_at) {
+          for (std::size_t k = 0; k < W; ++k) tail[k] = tail[k] + rms[k][tail_at];
+        }
+        if (hi - lo == w) {
+          for (std::size_t k = 0; k < W; ++k) {
+            const long double sum = head[k] - tail[k];
+            if (!any_full || sum > best_full[k]) best_full[k] = sum;
+          }
+          any_full = true;
+        } else {
+          for (std::size_t k = 0; k < W; ++k) {
+            const long double sum = head[k] - tail[k];
+            best_edge[k] = std::max(best_edge[k], static_cast<double>(sum / static_cast<long double>(hi - lo)));
+          }
+        }
+      }
+      for (std::size_t k = 0; k < W; ++k) {
+        const double full = any_full ? static_cast<double>(best_full[k] / static_cast<long double>(w))
+                                     : -std::numeric_limits<double>::infinity();
+        piece_peak[k][j] = std::max(full, best_edge[k]);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void condition_session_offline(const SessionData& data, const AnalysisSettings& s, std::span<const Interval> peak_ranges,
@@ -177,33 +269,60 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
   for (const Group& g : groups) widest = std::max(widest, g.members.size());
   const auto filtered_buffer = uninitialised(widest * n);
   const auto onset_buffer = uninitialised(widest * n);
-  const auto rms_buffer = uninitialised(n);
+  const auto rms_buffer = uninitialised(2 * n);  // two channels in lockstep
   // Requested peak ranges clipped to the record (peak_amplitude clips the end), cut into elementary pieces
   // at every range boundary; range_piece[r] = the pieces [first, last) that make up range r.
   std::vector<Interval> ranges(peak_ranges.begin(), peak_ranges.end());
-  std::vector<std::size_t> piece_bounds;
+  PeakPieces pieces;
   for (Interval& r : ranges) {
     r.end = std::min(r.end, n);
-    if (r.begin < r.end) piece_bounds.insert(piece_bounds.end(), {r.begin, r.end});
+    if (r.begin < r.end) pieces.bounds.insert(pieces.bounds.end(), {r.begin, r.end});
   }
-  std::sort(piece_bounds.begin(), piece_bounds.end());
-  piece_bounds.erase(std::unique(piece_bounds.begin(), piece_bounds.end()), piece_bounds.end());
-  const std::size_t pieces = piece_bounds.empty() ? 0 : piece_bounds.size() - 1;
-  std::vector<std::uint8_t> piece_covered(pieces, 0);
+  std::sort(pieces.bounds.begin(), pieces.bounds.end());
+  pieces.bounds.erase(std::unique(pieces.bounds.begin(), pieces.bounds.end()), pieces.bounds.end());
+  const std::size_t piece_count = pieces.bounds.empty() ? 0 : pieces.bounds.size() - 1;
+  pieces.covered.assign(piece_count, 0);
   std::vector<Interval> range_piece(ranges.size());
   for (std::size_t r = 0; r < ranges.size(); ++r) {
     if (ranges[r].begin >= ranges[r].end) continue;
     const auto piece = [&](std::size_t at) {
-      return static_cast<std::size_t>(std::lower_bound(piece_bounds.begin(), piece_bounds.end(), at) - piece_bounds.begin());
+      return static_cast<std::size_t>(std::lower_bound(pieces.bounds.begin(), pieces.bounds.end(), at) -
+                                      pieces.bounds.begin());
     };
     range_piece[r] = {piece(ranges[r].begin), piece(ranges[r].end)};
-    for (std::size_t j = range_piece[r].begin; j < range_piece[r].end; ++j) piece_covered[j] = 1;
+    for (std::size_t j = range_piece[r].begin; j < range_piece[r].end; ++j) pieces.covered[j] = 1;
   }
-  std::vector<double> piece_peak(pieces), range_peaks(ranges.size());
-  // Prefix-sum rings (power-of-two sizes, at least window + 1: a centred window reaches back at most its
-  // length from the newest prefix it needs).
-  std::vector<long double> rms_ring(std::bit_ceil(rms_window + 1)), avg_ring(std::bit_ceil(peak_window + 1));
-  const std::size_t rms_mask = rms_ring.size() - 1, avg_mask = avg_ring.size() - 1;
+  std::vector<double> piece_peak(2 * piece_count), range_peaks(ranges.size());
+
+  // Each channel's DC offset: the mean of its µV with gap samples at zero, summed in sample order as
+  // condition_channel does (one pass over the counts for every channel; gaps merged and sorted).
+  std::sort(gaps.begin(), gaps.end(), [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+  {
+    std::vector<Interval> merged;
+    for (const Interval& gap : gaps) {
+      if (gap.begin >= gap.end) continue;
+      if (!merged.empty() && gap.begin <= merged.back().end) merged.back().end = std::max(merged.back().end, gap.end);
+      else merged.push_back(gap);
+    }
+    gaps = std::move(merged);
+  }
+  std::vector<double> scale(channels), mean(channels, 0.0);
+  for (std::size_t c = 0; c < channels; ++c) {
+    scale[c] = c < data.device.emg.size() ? data.device.emg[c].microvolts_per_count : data.montage.emg[c].microvolts_per_count;
+  }
+  {
+    std::size_t g = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      while (g < gaps.size() && gaps[g].end <= i) ++g;
+      if (g < gaps.size() && gaps[g].begin <= i) {
+        for (std::size_t c = 0; c < channels; ++c) mean[c] += 0.0;
+      } else {
+        const std::int32_t* row = data.emg_counts.data() + i * channels;
+        for (std::size_t c = 0; c < channels; ++c) mean[c] += row[c] * scale[c];
+      }
+    }
+    for (double& m : mean) m /= static_cast<double>(n);
+  }
 
   for (const Group& group : groups) {
     const std::size_t width = group.members.size();
@@ -212,28 +331,23 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
     }
     const std::span<double> x(filtered_buffer.get(), width * n);
     const std::span<double> psi(onset_buffer.get(), width * n);
-    // µV (counts x scale), gaps held at zero, then the DC offset removed: condition_channel's arithmetic and
-    // summation order per channel.
-    std::vector<double> scale(width), mean(width, 0.0);
-    for (std::size_t k = 0; k < width; ++k) {
-      const std::size_t c = group.members[k];
-      scale[k] = c < data.device.emg.size() ? data.device.emg[c].microvolts_per_count : data.montage.emg[c].microvolts_per_count;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::int32_t* row = data.emg_counts.data() + i * channels;
-      for (std::size_t k = 0; k < width; ++k) x[i * width + k] = row[group.members[k]] * scale[k];
-    }
-    for (const Interval& gap : gaps) {
-      for (std::size_t i = gap.begin; i < std::min(gap.end, n); ++i) {
-        for (std::size_t k = 0; k < width; ++k) x[i * width + k] = 0.0;
+    // µV (counts x scale), gaps at zero, minus the channel's mean (computed above).
+    {
+      std::size_t g = 0;  // next merged gap
+      for (std::size_t i = 0; i < n; ++i) {
+        while (g < gaps.size() && gaps[g].end <= i) ++g;
+        double* out = x.data() + i * width;
+        if (g < gaps.size() && gaps[g].begin <= i) {
+          for (std::size_t k = 0; k < width; ++k) out[k] = 0.0 - mean[group.members[k]];
+        } else {
+          const std::int32_t* row = data.emg_counts.data() + i * channels;
+          for (std::size_t k = 0; k < width; ++k) {
+            const std::size_t c = group.members[k];
+            const double uv = row[c] * scale[c];
+            out[k] = uv - mean[c];
+          }
+        }
       }
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      for (std::size_t k = 0; k < width; ++k) mean[k] += x[i * width + k];
-    }
-    for (std::size_t k = 0; k < width; ++k) mean[k] /= static_cast<double>(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      for (std::size_t k = 0; k < width; ++k) x[i * width + k] -= mean[k];
     }
     if (!notch.empty()) {
       // Causal notch from zero state (dsp::sosfilt per channel). SosFilter runs its per-sample path until
@@ -257,104 +371,34 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
     for (double& v : psi) v = std::abs(v);
     if (!lowpass.empty()) dsp::sosfiltfilt_interleaved(lowpass, psi, width, psi);
 
-    for (std::size_t k = 0; k < width; ++k) {
-      const StridedSignal filtered{x.data() + k, width, n};
-      double* rms = rms_buffer.get();
-      // Centred moving RMS (dsp::moving_rms_centered): output i covers [i + half + 1 - w, i + half] clipped
-      // to the record, from long-double prefix sums of squares. The window sums go to rms[] first and the
-      // square root in a second, vectorisable pass (same operations per sample).
-      {
-        const std::size_t w = rms_window, half = (w - 1) / 2;
-        rms_ring[0] = 0.0L;
-        std::size_t have = 1;  // prefix sums 0 .. have-1 computed
-        auto extend = [&](std::size_t upto) {  // prefix sums up to index upto (inclusive)
-          for (; have <= upto; ++have) {
-            const double v = filtered[have - 1];
-            rms_ring[have & rms_mask] = rms_ring[(have - 1) & rms_mask] + static_cast<long double>(v) * v;
-          }
-        };
-        auto window_sum = [&](std::size_t i) {
-          const std::size_t last = std::min(i + half, n - 1);
-          extend(last + 1);
-          const std::size_t first = i + half + 1 >= w ? i + half + 1 - w : 0;
-          const long double sum = last >= first ? rms_ring[(last + 1) & rms_mask] - rms_ring[first & rms_mask] : 0.0L;
-          return static_cast<double>(sum);
-        };
-        // Steady state (whole window inside the record): one new prefix sum per sample, kept in a register.
-        const std::size_t steady_begin = std::min(n, w > half + 1 ? w - half - 1 : 0);
-        const std::size_t steady_end = n > half ? n - half : 0;
-        std::size_t i = 0;
-        for (; i < steady_begin; ++i) rms[i] = window_sum(i);
-        if (i < steady_end) {
-          extend(i + half);
-          long double acc = rms_ring[(i + half) & rms_mask];
-          for (; i < steady_end; ++i) {
-            const std::size_t newest = i + half + 1;
-            const double v = filtered[newest - 1];
-            acc = acc + static_cast<long double>(v) * v;
-            rms_ring[newest & rms_mask] = acc;
-            rms[i] = static_cast<double>(acc - rms_ring[(newest - w) & rms_mask]);
-          }
-          have = i + half + 1;
-        }
-        for (; i < n; ++i) rms[i] = window_sum(i);
-        const double wd = static_cast<double>(w);
-        for (std::size_t j = 0; j < n; ++j) rms[j] = std::sqrt(std::max(rms[j], 0.0) / wd);
+    for (std::size_t k = 0; k < width; k += 2) {
+      const std::size_t lanes = std::min<std::size_t>(2, width - k);
+      const StridedSignal f0{x.data() + k, width, n};
+      double* const r0 = rms_buffer.get();
+      double* const p0 = piece_peak.data();
+      if (lanes == 2) {
+        const StridedSignal f1{x.data() + k + 1, width, n};
+        rms_and_piece_peaks<2>({f0, f1}, {r0, r0 + n}, n, rms_window, peak_window, pieces,
+                               {p0, p0 + piece_count});
+      } else {
+        rms_and_piece_peaks<1>({f0}, {r0}, n, rms_window, peak_window, pieces, {p0});
       }
-      // Peaks of the centred moving average of the RMS (moving_average_centered: [i - (w-1)/2, i + w/2] clipped,
-      // long-double prefix sums divided by the number of samples inside) over each elementary piece of the
-      // requested ranges. Inside the record the divisor is the full window, and x -> double(x / w) is
-      // monotonic, so the piece's largest window sum gives its largest average: one division per piece.
-      {
-        const std::size_t w = peak_window, before = (w - 1) / 2, after = w / 2;
-        // acc = prefix sum P[have - 1] in a register (a long double stored and reloaded every sample would
-        // serialise on the 80-bit store); the ring keeps the last P values a window can still reach.
-        long double acc = 0.0L;
-        avg_ring[0] = 0.0L;
-        std::size_t have = 1;
-        auto advance = [&](std::size_t upto) {  // P up to index upto; older than upto - w is never read again
-          const std::size_t keep_from = upto > w ? upto - w : 0;
-          for (; have < keep_from; ++have) acc = acc + rms[have - 1];
-          for (; have <= upto; ++have) {
-            acc = acc + rms[have - 1];
-            avg_ring[have & avg_mask] = acc;
-          }
-        };
-        for (std::size_t j = 0; j + 1 < piece_bounds.size(); ++j) {
-          piece_peak[j] = kNaN;
-          if (!piece_covered[j]) continue;
-          bool any_full = false;
-          long double best_full = 0.0L;
-          double best_edge = -std::numeric_limits<double>::infinity();
-          for (std::size_t i = piece_bounds[j]; i < piece_bounds[j + 1]; ++i) {
-            const std::size_t lo = i >= before ? i - before : 0;
-            const std::size_t hi = std::min(n, i + after + 1);
-            advance(hi);  // now have == hi + 1: acc == P[hi]
-            const long double sum = acc - avg_ring[lo & avg_mask];
-            if (hi - lo == w) {
-              if (!any_full || sum > best_full) best_full = sum;
-              any_full = true;
-            } else {
-              best_edge = std::max(best_edge, static_cast<double>(sum / static_cast<long double>(hi - lo)));
+      for (std::size_t lane = 0; lane < lanes; ++lane) {
+        const double* lane_peak = piece_peak.data() + lane * piece_count;
+        for (std::size_t r = 0; r < ranges.size(); ++r) {
+          double peak = kNaN;
+          if (ranges[r].begin < ranges[r].end) {
+            for (std::size_t j = range_piece[r].begin; j < range_piece[r].end; ++j) {
+              if (!(peak >= lane_peak[j])) peak = lane_peak[j];
             }
           }
-          const double full = any_full ? static_cast<double>(best_full / static_cast<long double>(w))
-                                       : -std::numeric_limits<double>::infinity();
-          piece_peak[j] = std::max(full, best_edge);
+          range_peaks[r] = peak;
         }
+        const ChannelSignalsView view{StridedSignal{x.data() + k + lane, width, n},
+                                      StridedSignal{psi.data() + k + lane, width, n},
+                                      std::span<const double>(r0 + lane * n, n), range_peaks};
+        visit(group.members[k + lane], view);
       }
-      for (std::size_t r = 0; r < ranges.size(); ++r) {
-        double peak = kNaN;
-        if (ranges[r].begin < ranges[r].end) {
-          for (std::size_t j = range_piece[r].begin; j < range_piece[r].end; ++j) {
-            if (!(peak >= piece_peak[j])) peak = piece_peak[j];
-          }
-        }
-        range_peaks[r] = peak;
-      }
-      const ChannelSignalsView view{filtered, StridedSignal{psi.data() + k, width, n}, std::span<const double>(rms, n),
-                                    range_peaks};
-      visit(group.members[k], view);
     }
   }
 }

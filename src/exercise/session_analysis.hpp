@@ -120,11 +120,11 @@ struct ChannelSignalsView {
 // Offline (zero-phase) conditioning of every EMG channel of a session, bit-identical to condition_channel
 // (causal = false) on each channel's µV (counts x scale, samples inside EMG gaps held at 0), but cheaper:
 // channels sharing a band-pass are filtered together, interleaved, so the filter kernels vectorise across
-// channels (dsp::sosfiltfilt_interleaved, in place); the centred moving RMS keeps its long-double prefix sums
-// in a ring of one window instead of a samples-long array; and the peaks of the smoothed envelope over
-// peak_ranges are found from the prefix sums of the RMS without dividing at every sample (for a full window
-// the division by the window length is monotonic, so the largest sum gives the largest average: one division
-// per range piece, the same value peak_amplitude finds). Only one group of at most kConditioningGroupChannels
+// channels (dsp::sosfiltfilt_interleaved, in place); the centred moving RMS takes its long-double prefix sums
+// from two running sums (window head and tail) instead of a samples-long array; and the peaks of the smoothed
+// envelope over peak_ranges are found from the prefix sums of the RMS without dividing at every sample (for a
+// full window the division by the window length is monotonic, so the largest sum gives the largest average:
+// one division per range piece, the same value peak_amplitude finds). Only one group of at most kConditioningGroupChannels
 // channels is alive at a time (two [samples x group] buffers and one samples-long buffer, allocated once, not
 // zeroed). visit(channel, view) is called once per channel, in group order; the view is valid only during the
 // call. Throws std::invalid_argument as condition_channel does.
