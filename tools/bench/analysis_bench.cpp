@@ -8,6 +8,7 @@
 //   --keep DIR   generate the sessions in DIR and keep them; reuse them on the next run (for profiling)
 //   --hour-only  skip the 8-file batch part
 //   --runs N     timed runs of the 1-hour session (default 5; the median is reported)
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,6 +48,19 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// CPU time (user + system) and minor page faults of this process so far: on a shared machine the wall time
+// also counts time spent waiting for a core, the CPU time does not.
+struct ProcessUsage {
+  double cpu_s = 0.0;
+  long minor_faults = 0;
+};
+ProcessUsage usage() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  const auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return {s(u.ru_utime) + s(u.ru_stime), u.ru_minflt};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,7 +93,7 @@ int main(int argc, char** argv) {
     write_session(big, hour);
     std::printf("generated 1-hour session in %.1f s\n", seconds_since(t0));
   }
-  std::vector<double> times, load_s, analyse_s, write_s;
+  std::vector<double> times, cpu_times, load_s, analyse_s, write_s;
   for (int run = 0; run < runs; ++run) {
     // The same three steps as analyse_file, timed one by one (medians printed below).
     {
@@ -93,20 +107,24 @@ int main(int argc, char** argv) {
       pipeline::write_analysis_file(r, pipeline::analysis_path_for(big));
       write_s.push_back(seconds_since(s0));
     }
+    const ProcessUsage u0 = usage();
     t0 = std::chrono::steady_clock::now();
     const auto r = pipeline::analyse_file(big.string(), pipeline::kDefaultAnalysisPipelineSettings);
     const double dt = seconds_since(t0);
+    const ProcessUsage u1 = usage();
     const double duration_s = static_cast<double>(r.envelopes_uv.size() / r.channels()) / r.envelope_rate_hz;
-    std::printf("1-hour session (%.0f s, %zu reps): load + analyse + write %.3f s = %.0fx real time\n", duration_s,
-                r.rep_count(), dt, duration_s / dt);
+    std::printf("1-hour session (%.0f s, %zu reps): load + analyse + write %.3f s = %.0fx real time (CPU %.3f s, "
+                "%ld minor page faults)\n",
+                duration_s, r.rep_count(), dt, duration_s / dt, u1.cpu_s - u0.cpu_s, u1.minor_faults - u0.minor_faults);
     times.push_back(dt);
+    cpu_times.push_back(u1.cpu_s - u0.cpu_s);
   }
-  std::sort(times.begin(), times.end());
-  std::printf("1-hour session: median of %zu runs %.3f s\n", times.size(), times[times.size() / 2]);
   const auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
+  std::printf("1-hour session: median of %zu runs %.3f s (CPU time median %.3f s)\n", times.size(), median(times),
+              median(cpu_times));
   std::printf("1-hour session steps (medians, timed separately): load_session %.3f s, analyse %.3f s, write %.3f s\n",
               median(load_s), median(analyse_s), median(write_s));
   if (hour_only) {
