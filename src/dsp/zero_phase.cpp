@@ -61,6 +61,17 @@ void check_input(std::span<const double> x, std::size_t channels, std::size_t pa
 
 std::vector<double> sosfiltfilt_interleaved(const SosCoefficients& sos, std::span<const double> x,
                                             std::size_t channels) {
+  std::vector<double> y(x.size());
+  sosfiltfilt_interleaved(sos, x, channels, y);
+  return y;
+}
+
+void sosfiltfilt_interleaved(const SosCoefficients& sos, std::span<const double> x, std::size_t channels,
+                             std::span<double> y) {
+  if (y.size() != x.size()) {
+    throw std::invalid_argument("zero-phase output buffer of " + std::to_string(y.size()) +
+                                " samples for an input of " + std::to_string(x.size()));
+  }
   const detail::SosTaps taps = detail::make_taps(sos);
   const std::size_t pad = sosfiltfilt_padlen(sos);
   check_input(x, channels, pad);
@@ -77,8 +88,8 @@ std::vector<double> sosfiltfilt_interleaved(const SosCoefficients& sos, std::spa
       right[i * channels + c] = 2.0 * x[(n - 1) * channels + c] - x[(n - 2 - i) * channels + c];
     }
   }
-  std::vector<double> y(n * channels);
-
+  // (x is not read after this point except by the forward pass below, row by row before y's row is
+  // written, so y may alias x.)
   std::vector<double> z1(sections * channels), z2(sections * channels);
   const auto init_state = [&](const double* first_row) {
     for (std::size_t s = 0; s < sections; ++s) {
@@ -101,7 +112,6 @@ std::vector<double> sosfiltfilt_interleaved(const SosCoefficients& sos, std::spa
   detail::sos_kernel(taps, z1.data(), z2.data(), last, last, pad, channels, -stride);
   double* y_last = y.data() + (n - 1) * channels;
   detail::sos_kernel(taps, z1.data(), z2.data(), y_last, y_last, n, channels, -stride);
-  return y;
 }
 
 std::vector<double> sosfiltfilt(const SosCoefficients& sos, std::span<const double> x) {

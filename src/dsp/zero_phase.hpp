@@ -27,6 +27,11 @@ namespace glutescope::dsp {
 // vectorised across channels. Same preconditions per channel.
 [[nodiscard]] std::vector<double> sosfiltfilt_interleaved(const SosCoefficients& sos, std::span<const double> x,
                                                           std::size_t channels);
+// The same into a caller-owned buffer (y.size() == x.size(); y may be x itself: in-place), so that batch
+// analysis can reuse one buffer per channel group instead of allocating and zeroing a result per call.
+// Bit-identical to the returning overload. Throws std::invalid_argument as above or on a size mismatch.
+void sosfiltfilt_interleaved(const SosCoefficients& sos, std::span<const double> x, std::size_t channels,
+                             std::span<double> y);
 
 // Causal one-pass filtering of a whole vector from zero state, equal to scipy.signal.sosfilt(sos, x).
 [[nodiscard]] std::vector<double> sosfilt(const SosCoefficients& sos, std::span<const double> x);

@@ -43,17 +43,32 @@ double peak_amplitude(std::span<const double> smoothed_envelope, std::size_t beg
 
 bool is_scored_muscle(Muscle muscle) noexcept { return muscle != Muscle::other; }
 
+double mvc_reference(const EmgChannel& ch, std::span<const MvcTrial> trials, std::span<const double> trial_peak_uv) {
+  double ref = std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t k = 0; k < trials.size() && k < trial_peak_uv.size(); ++k) {
+    const MvcTrial& t = trials[k];
+    if (t.muscle != ch.muscle) continue;
+    if (t.side != Side::midline && t.side != Side::unknown && t.side != ch.side) continue;
+    const double peak = trial_peak_uv[k];
+    if (std::isfinite(peak) && (!std::isfinite(ref) || peak > ref)) ref = peak;
+  }
+  return ref;
+}
+
+double mvc_reference(const EmgChannel& ch, std::span<const double> smoothed_envelope,
+                     std::span<const MvcTrial> trials) {
+  std::vector<double> peaks(trials.size());
+  for (std::size_t k = 0; k < trials.size(); ++k) {
+    peaks[k] = peak_amplitude(smoothed_envelope, trials[k].begin_sample, trials[k].end_sample);
+  }
+  return mvc_reference(ch, trials, peaks);
+}
+
 std::vector<double> mvc_references(const Montage& montage, std::span<const std::vector<double>> smoothed_envelopes,
                                    std::span<const MvcTrial> trials) {
   std::vector<double> ref(montage.emg.size(), std::numeric_limits<double>::quiet_NaN());
   for (std::size_t c = 0; c < montage.emg.size() && c < smoothed_envelopes.size(); ++c) {
-    const EmgChannel& ch = montage.emg[c];
-    for (const MvcTrial& t : trials) {
-      if (t.muscle != ch.muscle) continue;
-      if (t.side != Side::midline && t.side != Side::unknown && t.side != ch.side) continue;
-      const double peak = peak_amplitude(smoothed_envelopes[c], t.begin_sample, t.end_sample);
-      if (std::isfinite(peak) && (!std::isfinite(ref[c]) || peak > ref[c])) ref[c] = peak;
-    }
+    ref[c] = mvc_reference(montage.emg[c], smoothed_envelopes[c], trials);
   }
   return ref;
 }
@@ -61,6 +76,15 @@ std::vector<double> mvc_references(const Montage& montage, std::span<const std::
 Normalisation choose_normalisation(const Montage& montage, std::span<const double> mvc_reference_uv,
                                    std::span<const std::vector<double>> smoothed_envelopes, std::size_t set_begin,
                                    std::size_t set_end) {
+  std::vector<double> set_peak(montage.emg.size(), std::numeric_limits<double>::quiet_NaN());
+  for (std::size_t c = 0; c < montage.emg.size() && c < smoothed_envelopes.size(); ++c) {
+    set_peak[c] = peak_amplitude(smoothed_envelopes[c], set_begin, set_end);
+  }
+  return choose_normalisation(montage, mvc_reference_uv, set_peak);
+}
+
+Normalisation choose_normalisation(const Montage& montage, std::span<const double> mvc_reference_uv,
+                                   std::span<const double> set_peak_uv) {
   Normalisation n;
   const std::size_t channels = montage.emg.size();
   n.reference_uv.assign(channels, std::numeric_limits<double>::quiet_NaN());
@@ -81,8 +105,8 @@ Normalisation choose_normalisation(const Montage& montage, std::span<const doubl
     return n;
   }
   n.kind = NormalisationKind::peak_of_set;
-  for (std::size_t c = 0; c < channels && c < smoothed_envelopes.size(); ++c) {
-    if (is_scored_muscle(montage.emg[c].muscle)) n.reference_uv[c] = peak_amplitude(smoothed_envelopes[c], set_begin, set_end);
+  for (std::size_t c = 0; c < channels && c < set_peak_uv.size(); ++c) {
+    if (is_scored_muscle(montage.emg[c].muscle)) n.reference_uv[c] = set_peak_uv[c];
   }
   std::string list;
   for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;

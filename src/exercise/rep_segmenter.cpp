@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <stdexcept>
 #include <string>
+
+#include "dsp/zero_phase.hpp"
 
 namespace glutescope::exercise {
 
@@ -43,44 +44,50 @@ double percentile(std::vector<double> values, double p) {
 
 namespace detail {
 
-ButterworthLowpass2::ButterworthLowpass2(double cutoff_hz, double sample_rate_hz) {
-  if (!(positive(cutoff_hz) && positive(sample_rate_hz) && cutoff_hz < 0.5 * sample_rate_hz)) {
+dsp::SosCoefficients segmenter_lowpass(double cutoff_hz, double sample_rate_hz) {
+  require(positive(sample_rate_hz), "sample_rate_hz", sample_rate_hz, "must be > 0");
+  if (!(positive(cutoff_hz) && cutoff_hz < 0.5 * sample_rate_hz)) {
     throw std::invalid_argument("low-pass cutoff " + std::to_string(cutoff_hz) +
                                 " Hz must be positive and below the Nyquist frequency of " +
                                 std::to_string(sample_rate_hz) + " Hz");
   }
-  // Bilinear transform of H(s) = 1 / (s^2 + sqrt(2) s + 1) with pre-warped corner K = tan(pi fc / fs).
-  const double k = std::tan(std::numbers::pi * cutoff_hz / sample_rate_hz);
-  const double norm = 1.0 / (1.0 + std::numbers::sqrt2 * k + k * k);
-  b0_ = k * k * norm;
-  b1_ = 2.0 * b0_;
-  b2_ = b0_;
-  a1_ = 2.0 * (k * k - 1.0) * norm;
-  a2_ = (1.0 - std::numbers::sqrt2 * k + k * k) * norm;
+  return dsp::butterworth_lowpass(2, cutoff_hz, sample_rate_hz);
 }
 
-void ButterworthLowpass2::settle(double x0) noexcept {
-  // Steady state of the transposed direct form II for a constant input (DC gain 1, so y = x0).
-  s2_ = (b2_ - a2_) * x0;
-  s1_ = (b1_ - a1_) * x0 + s2_;
-}
-
-double ButterworthLowpass2::dc_group_delay_samples() const noexcept {
-  const double num = (b1_ + 2.0 * b2_) / (b0_ + b1_ + b2_);
-  const double den = (a1_ + 2.0 * a2_) / (1.0 + a1_ + a2_);
+double dc_group_delay_samples(const dsp::Biquad& s) noexcept {
+  const double num = (s.b1 + 2.0 * s.b2) / (s.b0 + s.b1 + s.b2);
+  const double den = (s.a1 + 2.0 * s.a2) / (s.a0 + s.a1 + s.a2);
   return num - den;
 }
 
 }  // namespace detail
 
+namespace {
+
+// Starts `filter` in the steady state of a constant input x0 (no start-up transient): scipy's sosfilt_zi
+// scaled by x0.
+void settle(dsp::SosFilter& filter, const std::array<double, 2>& unit_step_state, double x0) noexcept {
+  const std::array<double, 2> zi{unit_step_state[0] * x0, unit_step_state[1] * x0};
+  filter.set_state(0, zi);  // sizes match: cannot throw
+}
+
+std::array<double, 2> unit_step_state(const dsp::SosCoefficients& sos) {
+  const std::vector<double> zi = dsp::sosfilt_zi(sos);
+  return {zi.at(0), zi.at(1)};
+}
+
+}  // namespace
+
 RepSegmenter::RepSegmenter(const RepSegmenterSettings& settings) : RepSegmenter(settings, false, 0.0) {}
 
 RepSegmenter::RepSegmenter(const RepSegmenterSettings& settings, bool zero_phase_input,
                            double fixed_reference_rom_deg)
-    : settings_(settings), filter_input_(!zero_phase_input) {
+    : settings_(settings),
+      lowpass_(detail::segmenter_lowpass(settings.lowpass_cutoff_hz, settings.sample_rate_hz)),
+      filter_input_(!zero_phase_input) {
   const auto& s = settings;
-  require(positive(s.sample_rate_hz), "sample_rate_hz", s.sample_rate_hz, "must be > 0");
-  lowpass_ = detail::ButterworthLowpass2(s.lowpass_cutoff_hz, s.sample_rate_hz);
+  const dsp::SosCoefficients sos = detail::segmenter_lowpass(s.lowpass_cutoff_hz, s.sample_rate_hz);
+  unit_step_state_ = unit_step_state(sos);
   require(std::isfinite(s.baseline_period_s) && s.baseline_period_s >= 0.0, "baseline_period_s",
           s.baseline_period_s, "must be >= 0");
   require(std::isfinite(s.rom_reference_deg) && s.rom_reference_deg >= 0.0, "rom_reference_deg",
@@ -107,7 +114,7 @@ RepSegmenter::RepSegmenter(const RepSegmenterSettings& settings, bool zero_phase
           "times sample_rate_hz must be between 1 and 127 samples");
   velocity_lag_ = static_cast<std::size_t>(lag);
   if (filter_input_) {
-    delay_samples_ = lowpass_.dc_group_delay_samples();
+    delay_samples_ = detail::dc_group_delay_samples(sos.front());
     delay_s_ = delay_samples_ / s.sample_rate_hz;
   }
   if (fixed_reference_rom_deg > 0.0) settings_.rom_reference_deg = fixed_reference_rom_deg;
@@ -152,8 +159,8 @@ std::optional<Repetition> RepSegmenter::push(double angle_deg, double t_s, doubl
   if (!std::isfinite(t_s)) return std::nullopt;
   double y = last_input_deg_;
   if (filter_input_) {
-    if (!started_) lowpass_.settle(y);
-    y = lowpass_.step(y);
+    if (!started_) settle(lowpass_, unit_step_state_, y);
+    y = lowpass_.process(y);
   }
   return step(y, t_s, pelvic_tilt_deg, pelvic_roll_deg);
 }
@@ -392,11 +399,13 @@ std::vector<Repetition> RepSegmenter::segment_set(std::span<const double> angle_
     }
   }
   // Zero-phase: forward then backward through the same biquad, each started in its steady state.
-  detail::ButterworthLowpass2 lp(settings.lowpass_cutoff_hz, settings.sample_rate_hz);
-  lp.settle(y.front());
-  for (double& v : y) v = lp.step(v);
-  lp.settle(y.back());
-  for (auto it = y.rbegin(); it != y.rend(); ++it) *it = lp.step(*it);
+  const dsp::SosCoefficients sos = detail::segmenter_lowpass(settings.lowpass_cutoff_hz, settings.sample_rate_hz);
+  const std::array<double, 2> step_state = unit_step_state(sos);
+  dsp::SosFilter lp(sos);
+  settle(lp, step_state, y.front());
+  for (double& v : y) v = lp.process(v);
+  settle(lp, step_state, y.back());
+  for (auto it = y.rbegin(); it != y.rend(); ++it) *it = lp.process(*it);
 
   const auto run = [&](double reference_rom_deg) {
     RepSegmenter segmenter(settings, true, reference_rom_deg);

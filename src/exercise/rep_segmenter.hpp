@@ -22,6 +22,9 @@
 #include <span>
 #include <vector>
 
+#include "dsp/filter_design.hpp"
+#include "dsp/sos_filter.hpp"
+
 namespace glutescope::exercise {
 
 struct RepSegmenterSettings {
@@ -66,26 +69,11 @@ struct Repetition {
 };
 
 namespace detail {
-// 2nd-order Butterworth low-pass, bilinear transform, transposed direct form II.
-class ButterworthLowpass2 {
- public:
-  ButterworthLowpass2() = default;
-  ButterworthLowpass2(double cutoff_hz, double sample_rate_hz);  // throws std::invalid_argument
-  // Start in the steady state of a constant input x0 (no start-up transient).
-  void settle(double x0) noexcept;
-  double step(double x) noexcept {
-    const double y = b0_ * x + s1_;
-    s1_ = b1_ * x - a1_ * y + s2_;
-    s2_ = b2_ * x - a2_ * y;
-    return y;
-  }
-  // Group delay at 0 Hz (samples): sum(k b_k)/sum(b_k) - sum(k a_k)/sum(a_k).
-  [[nodiscard]] double dc_group_delay_samples() const noexcept;
-
- private:
-  double b0_ = 1.0, b1_ = 0.0, b2_ = 0.0, a1_ = 0.0, a2_ = 0.0;
-  double s1_ = 0.0, s2_ = 0.0;
-};
+// The segmenter's low-pass: 2nd-order Butterworth (dsp::butterworth_lowpass, one section, run by
+// dsp::SosFilter). Throws std::invalid_argument unless the rate is positive and 0 < cutoff < Nyquist.
+dsp::SosCoefficients segmenter_lowpass(double cutoff_hz, double sample_rate_hz);
+// Group delay at 0 Hz (samples) of one section: sum(k b_k)/sum(b_k) - sum(k a_k)/sum(a_k).
+double dc_group_delay_samples(const dsp::Biquad& section) noexcept;
 }  // namespace detail
 
 class RepSegmenter {
@@ -134,7 +122,8 @@ class RepSegmenter {
   void set_reference(double rom_deg) noexcept;
 
   RepSegmenterSettings settings_;
-  detail::ButterworthLowpass2 lowpass_;
+  dsp::SosFilter lowpass_;                 // detail::segmenter_lowpass
+  std::array<double, 2> unit_step_state_{};  // dsp::sosfilt_zi of lowpass_: the state after a long unit input
   bool filter_input_ = true;
   double delay_s_ = 0.0;        // group delay subtracted from live boundary times (s)
   double delay_samples_ = 0.0;

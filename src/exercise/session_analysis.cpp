@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <memory>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 
@@ -11,6 +14,7 @@
 #include "dsp/envelope.hpp"
 #include "dsp/filter_design.hpp"
 #include "dsp/onset.hpp"
+#include "dsp/sos_filter.hpp"
 #include "dsp/spectrum.hpp"
 #include "dsp/zero_phase.hpp"
 #include "exercise/rep_segmenter.hpp"
@@ -48,6 +52,33 @@ std::size_t to_index(double t_s, double rate_hz, std::size_t limit) {
 
 }  // namespace
 
+namespace {
+
+// The band-pass of one channel: Butterworth band-pass, plus the ECG high-pass on lumbar ES channels.
+dsp::SosCoefficients emg_bandpass_sos(Muscle muscle, double rate, const AnalysisSettings& s) {
+  dsp::SosCoefficients sos = dsp::butterworth_bandpass(s.emg.bandpass_order, s.emg.bandpass_low_hz,
+                                                       std::min(s.emg.bandpass_high_hz, 0.45 * rate), rate);
+  if (muscle == Muscle::erector_spinae_lumbar && s.emg.lumbar_highpass_hz > s.emg.bandpass_low_hz) {
+    sos = dsp::concatenate(sos, dsp::butterworth_highpass(s.emg.bandpass_order, s.emg.lumbar_highpass_hz, rate));
+  }
+  return sos;
+}
+
+// The mains notch cascade (empty when emg.mains_hz is 0).
+dsp::SosCoefficients emg_notch_sos(double rate, const AnalysisSettings& s) {
+  if (!(s.emg.mains_hz > 0.0)) return {};
+  dsp::MainsNotchSettings notch;
+  notch.mains_hz = s.emg.mains_hz;
+  notch.quality = s.emg.notch_quality;
+  // Notch the fundamental and every harmonic inside the pass band (odd harmonics of mains hum are strong).
+  const double top_hz = std::min(s.emg.bandpass_high_hz, 0.45 * rate);
+  notch.harmonics = 0;
+  while ((notch.harmonics + 2) * s.emg.mains_hz <= top_hz && notch.harmonics < 20) ++notch.harmonics;
+  return dsp::mains_notch_sos(notch, rate);
+}
+
+}  // namespace
+
 ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate, const AnalysisSettings& s,
                                  bool causal) {
   ChannelSignals out;
@@ -57,23 +88,12 @@ ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double r
   for (double v : uv) mean += v;
   mean /= static_cast<double>(uv.size());
   for (double& v : uv) v -= mean;
-  dsp::SosCoefficients sos = dsp::butterworth_bandpass(s.emg.bandpass_order, s.emg.bandpass_low_hz,
-                                                       std::min(s.emg.bandpass_high_hz, 0.45 * rate), rate);
-  if (muscle == Muscle::erector_spinae_lumbar && s.emg.lumbar_highpass_hz > s.emg.bandpass_low_hz) {
-    sos = dsp::concatenate(sos, dsp::butterworth_highpass(s.emg.bandpass_order, s.emg.lumbar_highpass_hz, rate));
-  }
-  if (s.emg.mains_hz > 0.0) {
-    dsp::MainsNotchSettings notch;
-    notch.mains_hz = s.emg.mains_hz;
-    notch.quality = s.emg.notch_quality;
-    // Notch the fundamental and every harmonic inside the pass band (odd harmonics of mains hum are strong).
-    const double top_hz = std::min(s.emg.bandpass_high_hz, 0.45 * rate);
-    notch.harmonics = 0;
-    while ((notch.harmonics + 2) * s.emg.mains_hz <= top_hz && notch.harmonics < 20) ++notch.harmonics;
+  const dsp::SosCoefficients sos = emg_bandpass_sos(muscle, rate, s);
+  if (const dsp::SosCoefficients notch = emg_notch_sos(rate, s); !notch.empty()) {
     // Causal (one pass): a high-Q notch rings for ~1/(pi * bandwidth) (~130 ms at 50 Hz, Q 20); run
     // forward-backward, that ringing would precede every burst and pull onsets early (measured in
     // docs/VALIDATION.md). A notch's phase shift is confined to its narrow stop band.
-    uv = dsp::sosfilt(dsp::mains_notch_sos(notch, rate), uv);
+    uv = dsp::sosfilt(notch, uv);
   }
   if (causal) {
     out.filtered_uv = dsp::sosfilt(sos, uv);
@@ -93,6 +113,301 @@ ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double r
   }
   out.onset_signal = std::move(psi);
   return out;
+}
+
+namespace {
+
+bool same_sos(const dsp::SosCoefficients& a, const dsp::SosCoefficients& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].b0 != b[i].b0 || a[i].b1 != b[i].b1 || a[i].b2 != b[i].b2 || a[i].a0 != b[i].a0 || a[i].a1 != b[i].a1 ||
+        a[i].a2 != b[i].a2) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Uninitialised buffer: every element is written before it is read, so the zeroing of a std::vector of
+// hundreds of MB would be wasted work. (Transparent huge pages were tried for these buffers: a third of the
+// page faults, but the kernel's huge-page clearing cost more than it saved on this machine.)
+std::unique_ptr<double[]> uninitialised(std::size_t n) { return std::unique_ptr<double[]>(new double[n]); }
+
+// The requested peak ranges cut into elementary pieces (see condition_session_offline).
+struct PeakPieces {
+  std::vector<std::size_t> bounds;      // sorted, unique; piece j = [bounds[j], bounds[j + 1])
+  std::vector<std::uint8_t> covered;    // piece j lies inside at least one range
+};
+
+// Moving RMS and smoothed-envelope peaks of W channels in lockstep (W independent long-double chains hide the
+// x87 add latency; W = 1 or 2 keeps every running sum in a register of the 8-deep x87 stack).
+//
+// Centred moving RMS (dsp::moving_rms_centered): output i covers [i + half + 1 - w, i + half] clipped to the
+// record: sqrt(max(P[last + 1] - P[first], 0) / w) with long-double prefix sums of squares
+// P[k + 1] = P[k] + x[k]^2. Instead of storing P, two running sums walk the same sequence: `head` at last + 1
+// and `tail` at first; both add the same terms in the same order, so each equals P at its index exactly, and
+// nothing long-double goes through memory. The window sums go to rms[] first and the square roots in a
+// second, vectorisable pass (same operations per sample).
+//
+// Peaks of the centred moving average of the RMS (moving_average_centered: [i - (w-1)/2, i + w/2] clipped,
+// (P[hi] - P[lo]) / (hi - lo) with long-double prefix sums of the RMS) over each covered piece, with the same
+// two running sums. Inside the record the divisor is the full window and x -> double(x / w) is monotonic, so
+// the piece's largest window sum gives its largest average: one division per piece.
+template <std::size_t W>
+void rms_and_piece_peaks(const std::array<StridedSignal, W>& filtered, const std::array<double*, W>& rms,
+                         std::size_t n, std::size_t rms_window, std::size_t peak_window, const PeakPieces& pieces,
+                         const std::array<double*, W>& piece_peak) {
+  {
+    const std::size_t w = rms_window, half = (w - 1) / 2;
+    std::array<long double, W> head{}, tail{};
+    std::size_t head_at = 0, tail_at = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t last = std::min(i + half, n - 1);
+      const std::size_t first = i + half + 1 >= w ? i + half + 1 - w : 0;
+      for (; head_at <= last; ++head_at) {
+        for (std::size_t k = 0; k < W; ++k) {
+          const double v = filtered[k][head_at];
+          head[k] = head[k] + static_cast<long double>(v) * v;
+        }
+      }
+      for (; tail_at < first; ++tail_at) {
+        for (std::size_t k = 0; k < W; ++k) {
+          const double v = filtered[k][tail_at];
+          tail[k] = tail[k] + static_cast<long double>(v) * v;
+        }
+      }
+      for (std::size_t k = 0; k < W; ++k) rms[k][i] = static_cast<double>(head[k] - tail[k]);
+    }
+    const double wd = static_cast<double>(w);
+    for (std::size_t k = 0; k < W; ++k) {
+      double* r = rms[k];
+      for (std::size_t j = 0; j < n; ++j) r[j] = std::sqrt(std::max(r[j], 0.0) / wd);
+    }
+  }
+  {
+    const std::size_t w = peak_window, before = (w - 1) / 2, after = w / 2;
+    std::array<long double, W> head{}, tail{};  // P[head_at], P[tail_at]
+    std::size_t head_at = 0, tail_at = 0;
+    for (std::size_t j = 0; j + 1 < pieces.bounds.size(); ++j) {
+      for (std::size_t k = 0; k < W; ++k) piece_peak[k][j] = kNaN;
+      if (!pieces.covered[j]) continue;
+      bool any_full = false;
+      std::array<long double, W> best_full{};
+      std::array<double, W> best_edge;
+      best_edge.fill(-std::numeric_limits<double>::infinity());
+      for (std::size_t i = pieces.bounds[j]; i < pieces.bounds[j + 1]; ++i) {
+        const std::size_t lo = i >= before ? i - before : 0;
+        const std::size_t hi = std::min(n, i + after + 1);
+        for (; head_at < hi; ++head_at) {
+          for (std::size_t k = 0; k < W; ++k) head[k] = head[k] + rms[k][head_at];
+        }
+        for (; tail_at < lo; ++tail_at) {
+          for (std::size_t k = 0; k < W; ++k) tail[k] = tail[k] + rms[k][tail_at];
+        }
+        if (hi - lo == w) {
+          for (std::size_t k = 0; k < W; ++k) {
+            const long double sum = head[k] - tail[k];
+            if (!any_full || sum > best_full[k]) best_full[k] = sum;
+          }
+          any_full = true;
+        } else {
+          for (std::size_t k = 0; k < W; ++k) {
+            const long double sum = head[k] - tail[k];
+            best_edge[k] = std::max(best_edge[k], static_cast<double>(sum / static_cast<long double>(hi - lo)));
+          }
+        }
+      }
+      for (std::size_t k = 0; k < W; ++k) {
+        const double full = any_full ? static_cast<double>(best_full[k] / static_cast<long double>(w))
+                                     : -std::numeric_limits<double>::infinity();
+        piece_peak[k][j] = std::max(full, best_edge[k]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void condition_session_offline(const SessionData& data, const AnalysisSettings& s, std::span<const Interval> peak_ranges,
+                               const std::function<void(std::size_t, const ChannelSignalsView&)>& visit) {
+  const std::size_t channels = data.emg_channels();
+  const std::size_t n = data.emg_samples();
+  if (channels == 0) return;
+  if (n == 0) {  // condition_channel's empty result: every peak over an empty record is NaN
+    const std::vector<double> no_peaks(peak_ranges.size(), kNaN);
+    ChannelSignalsView empty;
+    empty.range_peaks_uv = no_peaks;
+    for (std::size_t c = 0; c < channels; ++c) visit(c, empty);
+    return;
+  }
+  const double rate = data.device.emg_rate_hz;
+  std::vector<Interval> gaps;
+  for (const Gap& gap : data.gaps) {
+    if (gap.stream == StreamKind::emg) {
+      gaps.push_back({static_cast<std::size_t>(gap.start_sample), static_cast<std::size_t>(gap.start_sample + gap.count)});
+    }
+  }
+  struct Group {
+    dsp::SosCoefficients bandpass;
+    std::vector<std::size_t> members;
+  };
+  std::vector<Group> groups;
+  for (std::size_t c = 0; c < channels; ++c) {
+    dsp::SosCoefficients sos = emg_bandpass_sos(data.montage.emg[c].muscle, rate, s);
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) {
+      return x.members.size() < kConditioningGroupChannels && same_sos(x.bandpass, sos);
+    });
+    if (g == groups.end()) g = groups.insert(groups.end(), Group{std::move(sos), {}});
+    g->members.push_back(c);
+  }
+  const dsp::SosCoefficients notch = emg_notch_sos(rate, s);
+  const dsp::SosCoefficients lowpass =
+      s.onset.smoothing_cutoff_hz > 0.0
+          ? dsp::butterworth_lowpass(2, std::min(s.onset.smoothing_cutoff_hz, 0.45 * rate), rate)
+          : dsp::SosCoefficients{};
+  const std::size_t rms_window = dsp::window_samples(s.emg.rms_window_ms, rate);
+  const std::size_t peak_window = std::max<std::size_t>(1, dsp::window_samples(s.emg.peak_window_ms, rate));
+  std::size_t widest = 0;
+  for (const Group& g : groups) widest = std::max(widest, (g.members.size() + 3) / 4 * 4);
+  const auto filtered_buffer = uninitialised(widest * n);
+  const auto onset_buffer = uninitialised(widest * n);
+  const auto rms_buffer = uninitialised(2 * n);  // two channels in lockstep
+  // Requested peak ranges clipped to the record (peak_amplitude clips the end), cut into elementary pieces
+  // at every range boundary; range_piece[r] = the pieces [first, last) that make up range r.
+  std::vector<Interval> ranges(peak_ranges.begin(), peak_ranges.end());
+  PeakPieces pieces;
+  for (Interval& r : ranges) {
+    r.end = std::min(r.end, n);
+    if (r.begin < r.end) pieces.bounds.insert(pieces.bounds.end(), {r.begin, r.end});
+  }
+  std::sort(pieces.bounds.begin(), pieces.bounds.end());
+  pieces.bounds.erase(std::unique(pieces.bounds.begin(), pieces.bounds.end()), pieces.bounds.end());
+  const std::size_t piece_count = pieces.bounds.empty() ? 0 : pieces.bounds.size() - 1;
+  pieces.covered.assign(piece_count, 0);
+  std::vector<Interval> range_piece(ranges.size());
+  for (std::size_t r = 0; r < ranges.size(); ++r) {
+    if (ranges[r].begin >= ranges[r].end) continue;
+    const auto piece = [&](std::size_t at) {
+      return static_cast<std::size_t>(std::lower_bound(pieces.bounds.begin(), pieces.bounds.end(), at) -
+                                      pieces.bounds.begin());
+    };
+    range_piece[r] = {piece(ranges[r].begin), piece(ranges[r].end)};
+    for (std::size_t j = range_piece[r].begin; j < range_piece[r].end; ++j) pieces.covered[j] = 1;
+  }
+  std::vector<double> piece_peak(2 * piece_count), range_peaks(ranges.size());
+
+  // Each channel's DC offset: the mean of its µV with gap samples at zero, summed in sample order as
+  // condition_channel does (one pass over the counts for every channel; gaps merged and sorted).
+  std::sort(gaps.begin(), gaps.end(), [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+  {
+    std::vector<Interval> merged;
+    for (const Interval& gap : gaps) {
+      if (gap.begin >= gap.end) continue;
+      if (!merged.empty() && gap.begin <= merged.back().end) merged.back().end = std::max(merged.back().end, gap.end);
+      else merged.push_back(gap);
+    }
+    gaps = std::move(merged);
+  }
+  std::vector<double> scale(channels), mean(channels, 0.0);
+  for (std::size_t c = 0; c < channels; ++c) {
+    scale[c] = c < data.device.emg.size() ? data.device.emg[c].microvolts_per_count : data.montage.emg[c].microvolts_per_count;
+  }
+  {
+    std::size_t g = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      while (g < gaps.size() && gaps[g].end <= i) ++g;
+      if (g < gaps.size() && gaps[g].begin <= i) {
+        for (std::size_t c = 0; c < channels; ++c) mean[c] += 0.0;
+      } else {
+        const std::int32_t* row = data.emg_counts.data() + i * channels;
+        for (std::size_t c = 0; c < channels; ++c) mean[c] += row[c] * scale[c];
+      }
+    }
+    for (double& m : mean) m /= static_cast<double>(n);
+  }
+
+  for (const Group& group : groups) {
+    // Interleave `lanes` channels: the group's members padded with silent (all-zero) channels to a multiple of
+    // 4, so that every group takes dsp's four-rows-at-a-time vector path (3 channels or fewer would take the
+    // row-at-a-time path, several times slower per channel). Lanes never mix: padding changes no result.
+    const std::size_t width = group.members.size();
+    const std::size_t lanes = (width + 3) / 4 * 4;
+    if (n <= dsp::sosfiltfilt_padlen(group.bandpass)) {
+      throw std::invalid_argument(fmt::format("EMG record of {} samples is too short to filter", n));
+    }
+    const std::span<double> x(filtered_buffer.get(), lanes * n);
+    const std::span<double> psi(onset_buffer.get(), lanes * n);
+    // µV (counts x scale), gaps at zero, minus the channel's mean (computed above).
+    {
+      std::size_t g = 0;  // next merged gap
+      for (std::size_t i = 0; i < n; ++i) {
+        while (g < gaps.size() && gaps[g].end <= i) ++g;
+        double* out = x.data() + i * lanes;
+        for (std::size_t k = width; k < lanes; ++k) out[k] = 0.0;
+        if (g < gaps.size() && gaps[g].begin <= i) {
+          for (std::size_t k = 0; k < width; ++k) out[k] = 0.0 - mean[group.members[k]];
+        } else {
+          const std::int32_t* row = data.emg_counts.data() + i * channels;
+          for (std::size_t k = 0; k < width; ++k) {
+            const std::size_t c = group.members[k];
+            const double uv = row[c] * scale[c];
+            out[k] = uv - mean[c];
+          }
+        }
+      }
+    }
+    if (!notch.empty()) {
+      // Causal notch from zero state (dsp::sosfilt per channel). SosFilter runs its per-sample path until
+      // the start-up transient has passed and the vectorised kernel after it; both round identically.
+      dsp::SosFilter filter(notch, lanes);
+      const std::size_t settle = std::min(n, filter.settling_samples()) * lanes;
+      filter.process_interleaved(x.first(settle), x.first(settle));
+      filter.process_interleaved(x.subspan(settle), x.subspan(settle));
+    }
+    dsp::sosfiltfilt_interleaved(group.bandpass, x, lanes, x);
+    // |TKEO| (dsp::tkeo: edges copied from their neighbours), then its zero-phase low-pass.
+    for (std::size_t i = 1; i + 1 < n; ++i) {
+      for (std::size_t k = 0; k < lanes; ++k) {
+        psi[i * lanes + k] =
+            std::abs(x[i * lanes + k] * x[i * lanes + k] - x[(i - 1) * lanes + k] * x[(i + 1) * lanes + k]);
+      }
+    }
+    for (std::size_t k = 0; k < lanes; ++k) {
+      psi[k] = psi[lanes + k];
+      psi[(n - 1) * lanes + k] = psi[(n - 2) * lanes + k];
+    }
+    if (!lowpass.empty()) dsp::sosfiltfilt_interleaved(lowpass, psi, lanes, psi);
+
+    for (std::size_t k = 0; k < width; k += 2) {
+      const std::size_t pair = std::min<std::size_t>(2, width - k);
+      const StridedSignal f0{x.data() + k, lanes, n};
+      double* const r0 = rms_buffer.get();
+      double* const p0 = piece_peak.data();
+      if (pair == 2) {
+        const StridedSignal f1{x.data() + k + 1, lanes, n};
+        rms_and_piece_peaks<2>({f0, f1}, {r0, r0 + n}, n, rms_window, peak_window, pieces,
+                               {p0, p0 + piece_count});
+      } else {
+        rms_and_piece_peaks<1>({f0}, {r0}, n, rms_window, peak_window, pieces, {p0});
+      }
+      for (std::size_t lane = 0; lane < pair; ++lane) {
+        const double* lane_peak = piece_peak.data() + lane * piece_count;
+        for (std::size_t r = 0; r < ranges.size(); ++r) {
+          double peak = kNaN;
+          if (ranges[r].begin < ranges[r].end) {
+            for (std::size_t j = range_piece[r].begin; j < range_piece[r].end; ++j) {
+              if (!(peak >= lane_peak[j])) peak = lane_peak[j];
+            }
+          }
+          range_peaks[r] = peak;
+        }
+        const ChannelSignalsView view{StridedSignal{x.data() + k + lane, lanes, n},
+                                      StridedSignal{psi.data() + k + lane, lanes, n},
+                                      std::span<const double>(r0 + lane * n, n), range_peaks};
+        visit(group.members[k + lane], view);
+      }
+    }
+  }
 }
 
 namespace {
@@ -253,7 +568,6 @@ struct SessionContext {
   const SessionData& data;
   const AnalysisSettings& settings;
   double emg_rate = 0.0;
-  std::vector<ChannelSignals> signals;
   std::vector<double> mvc_reference;
   GravityTracks gravity;
   ChannelInvalidity invalid;
@@ -265,29 +579,44 @@ std::optional<std::size_t> channel_of(const Montage& m, Muscle muscle, Side side
 
 }  // namespace
 
-// Scores one repetition from the conditioned EMG around it (the per-rep entry point shared by the offline
-// per-set loop and the live consumer; see score_repetition in session_analysis.hpp).
-RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, double pelvic_tilt_min_deg) {
-  const AnalysisSettings& s = *ctx.settings;
-  const Montage& montage = *ctx.montage;
-  const std::size_t channels = montage.emg.size();
-  const double rate = ctx.emg_rate_hz;
-  const std::size_t off = ctx.first_sample;
-  const std::size_t emg_samples = ctx.end_sample;
-  const bool have_pelvis = ctx.have_pelvis;
-  const bool amplitudes_comparable = ctx.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
-  const std::size_t min_active = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(s.onset.min_active_ms * rate / 1000.0)));
-  const std::size_t min_rest = static_cast<std::size_t>(std::lround(s.onset.min_rest_ms * rate / 1000.0));
-  const std::size_t fatigue_half = static_cast<std::size_t>(s.fatigue.window_ms * rate / 2000.0);
-  dsp::WelchSettings welch;
-  welch.segment_samples = static_cast<std::size_t>(s.fatigue.welch_segment_samples);
-  const dsp::SpectralBand band{s.fatigue.band_low_hz, std::min(s.fatigue.band_high_hz, 0.5 * rate)};
-  const Exercise ex = ctx.exercise;
-  const Muscle glute = ex == Exercise::bridge ? Muscle::gluteus_maximus : Muscle::gluteus_medius;
-  std::vector<Side> working_sides;
-  if (ex == Exercise::bridge) working_sides = {Side::left, Side::right};
-  else working_sides = {ctx.working_side};
+namespace {
 
+// Read-only view of one channel's conditioned signals (see ChannelSignalsView); index 0 is the context's
+// first_sample.
+struct ChannelView {
+  StridedSignal filtered, onset;
+  std::span<const double> rms;
+};
+
+ChannelView view_of(const ChannelSignals& s) {
+  return {{s.filtered_uv.data(), 1, s.filtered_uv.size()}, {s.onset_signal.data(), 1, s.onset_signal.size()}, s.rms_uv};
+}
+
+// Sample indices of a rep (absolute): onset search from w0, movement m0, concentric end mc, hold end mh, end
+// m1, and the centre of the spectral window.
+struct RepWindow {
+  std::size_t w0 = 0, m0 = 0, mc = 0, mh = 0, m1 = 0, centre = 0;
+};
+
+RepWindow rep_window(const RepScoringContext& ctx, const Repetition& r) {
+  const AnalysisSettings& s = *ctx.settings;
+  const double rate = ctx.emg_rate_hz;
+  const std::size_t n = ctx.end_sample;
+  RepWindow w;
+  w.w0 = to_index(r.start_s - s.onset.pre_movement_ms / 1000.0, rate, n);
+  w.m0 = to_index(r.start_s, rate, n);
+  w.mc = to_index(r.concentric_end_s, rate, n);
+  w.mh = to_index(r.hold_end_s, rate, n);
+  w.m1 = to_index(r.end_s, rate, n);
+  w.centre = to_index(r.peak_s, rate, n);
+  return w;
+}
+
+// Rep fields from the segmenter, rep-level validity (IMU gaps) and, in emg_gap_reason, why every channel is
+// invalid (an EMG gap inside the rep; empty if none).
+RepScore begin_repetition(const RepScoringContext& ctx, const Repetition& r, double pelvic_tilt_min_deg,
+                          std::string& emg_gap_reason) {
+  const double rate = ctx.emg_rate_hz;
   RepScore rep;
   rep.index = r.index;
   rep.start_s = r.start_s;
@@ -298,12 +627,8 @@ RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, dou
   rep.partial = r.partial;
   rep.rom_deg = r.rom_deg;
   rep.pelvic_roll_max_deg = r.max_pelvic_roll_deviation_deg;
-  rep.pelvic_tilt_min_deg = have_pelvis ? pelvic_tilt_min_deg : kNaN;
-  const std::size_t w0 = to_index(r.start_s - s.onset.pre_movement_ms / 1000.0, rate, emg_samples);
-  const std::size_t m0 = to_index(r.start_s, rate, emg_samples);
-  const std::size_t mc = to_index(r.concentric_end_s, rate, emg_samples);
-  const std::size_t mh = to_index(r.hold_end_s, rate, emg_samples);
-  const std::size_t m1 = to_index(r.end_s, rate, emg_samples);
+  rep.pelvic_tilt_min_deg = ctx.have_pelvis ? pelvic_tilt_min_deg : kNaN;
+  const RepWindow w = rep_window(ctx, r);
 
   // IMU gap inside the rep: boundaries cannot be trusted.
   const std::size_t ri0 = to_index(r.start_s, ctx.imu_rate_hz, ctx.imu_samples), ri1 = to_index(r.end_s, ctx.imu_rate_hz, ctx.imu_samples) + 1;
@@ -313,69 +638,139 @@ RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, dou
       rep.invalid_reason = fmt::format("IMU data lost inside the rep ({} samples)", gap.end - gap.begin);
     }
   }
-  std::string emg_gap_reason;
+  emg_gap_reason.clear();
   for (const Interval& gap : ctx.emg_gaps) {
-    if (gap.overlaps(w0, m1)) emg_gap_reason = fmt::format("EMG data lost inside the rep ({} samples from {:.3f} s)",
-                                                           gap.end - gap.begin, static_cast<double>(gap.begin) / rate);
+    if (gap.overlaps(w.w0, w.m1)) emg_gap_reason = fmt::format("EMG data lost inside the rep ({} samples from {:.3f} s)",
+                                                               gap.end - gap.begin, static_cast<double>(gap.begin) / rate);
   }
+  rep.channels.resize(ctx.montage->emg.size());
+  return rep;
+}
 
-  rep.channels.resize(channels);
+// The per-channel part of a rep's score: validity (gap, lead-off, rails), onset, amplitudes and spectral
+// indices. The amplitude fields (mean_*_pct, peak_pct) hold µV here: finish_repetition divides them by the
+// set's normalisation reference, which is only known once every channel has been conditioned.
+// peak_uv: peak_amplitude of the smoothed envelope over [m0, mh). `scratch` holds the spectral window when
+// the filtered signal is strided.
+void score_channel(const RepScoringContext& ctx, const Repetition& r, std::size_t c, const ChannelView& sig,
+                   double peak_uv, const dsp::Baseline& baseline, bool rep_valid, const std::string& emg_gap_reason,
+                   ChannelRepScore& cs, std::vector<double>& scratch) {
+  const AnalysisSettings& s = *ctx.settings;
+  const Montage& montage = *ctx.montage;
+  const std::size_t channels = montage.emg.size();
+  const double rate = ctx.emg_rate_hz;
+  const std::size_t off = ctx.first_sample;
+  const RepWindow w = rep_window(ctx, r);
+  const std::size_t w0 = w.w0, m0 = w.m0, mc = w.mc, mh = w.mh, m1 = w.m1;
+  if (!emg_gap_reason.empty()) {
+    cs.valid = false;
+    cs.invalid_reason = emg_gap_reason;
+  }
+  for (const Interval& span : ctx.lead_off[c]) {
+    if (span.overlaps(w0, m1)) {
+      cs.valid = false;
+      cs.invalid_reason = fmt::format("electrode {} off (lead-off at {:.3f} s)", montage.emg[c].label,
+                                      static_cast<double>(span.begin) / rate);
+    }
+  }
+  if (cs.valid) {
+    std::size_t railed = 0;
+    for (std::size_t n = w0; n < m1; ++n) {
+      const std::int32_t v = ctx.emg_counts[(n - off) * channels + c];
+      if (v <= ctx.rail_low || v >= ctx.rail_high) ++railed;
+    }
+    if (m1 > w0 && static_cast<double>(railed) > s.verdicts.saturation_fraction * static_cast<double>(m1 - w0)) {
+      cs.valid = false;
+      cs.invalid_reason = fmt::format("{} saturated in {:.0f} % of the rep (electrode off or clipping)",
+                                      montage.emg[c].label, 100.0 * static_cast<double>(railed) / static_cast<double>(m1 - w0));
+    }
+  }
+  if (!cs.valid || !rep_valid) return;
+
+  // Onset: first run above baseline mean + k SD, from pre_movement_ms before the movement to the top.
+  const double threshold = baseline.mean + s.onset.k_sd * baseline.sd;
+  if (mc > w0) {
+    const std::size_t min_active = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(s.onset.min_active_ms * rate / 1000.0)));
+    const std::size_t min_rest = static_cast<std::size_t>(std::lround(s.onset.min_rest_ms * rate / 1000.0));
+    std::vector<unsigned char> active(mc - w0);
+    for (std::size_t n = w0; n < mc; ++n) active[n - w0] = sig.onset[n - off] > threshold ? 1 : 0;
+    const auto runs = dsp::active_runs(active, min_active, min_rest);
+    if (!runs.empty()) {
+      cs.onset_detected = true;
+      cs.onset_s = static_cast<double>(w0 + runs.front().onset_index) / rate;
+      cs.onset_rel_ms = 1000.0 * (cs.onset_s - r.start_s);
+    }
+  }
+  cs.mean_concentric_pct = mean_over(sig.rms, m0 - off, mc - off);
+  cs.mean_hold_pct = mean_over(sig.rms, mc - off, mh - off);
+  cs.mean_pct = mean_over(sig.rms, m0 - off, mh - off);
+  cs.peak_pct = peak_uv;
+  const std::size_t fatigue_half = static_cast<std::size_t>(s.fatigue.window_ms * rate / 2000.0);
+  const std::size_t centre = w.centre;
+  if (centre >= off + fatigue_half && centre + fatigue_half <= off + sig.filtered.size && fatigue_half > 8) {
+    dsp::WelchSettings welch;
+    welch.segment_samples = static_cast<std::size_t>(s.fatigue.welch_segment_samples);
+    const dsp::SpectralBand band{s.fatigue.band_low_hz, std::min(s.fatigue.band_high_hz, 0.5 * rate)};
+    const std::size_t first = centre - off - fatigue_half;
+    std::span<const double> win;
+    if (sig.filtered.stride == 1) {
+      win = std::span<const double>(sig.filtered.data + first, 2 * fatigue_half);
+    } else {
+      scratch.resize(2 * fatigue_half);
+      for (std::size_t i = 0; i < scratch.size(); ++i) scratch[i] = sig.filtered[first + i];
+      win = scratch;
+    }
+    try {
+      const dsp::SpectralIndices idx = dsp::spectral_indices(dsp::welch(win, rate, welch), band);
+      cs.median_frequency_hz = idx.median_hz;
+      cs.finsm5 = idx.finsm5;
+    } catch (const std::invalid_argument&) {
+      // A silent window (no power in the band) has no spectral indices: left NaN.
+    }
+  }
+}
+
+// Normalisation (µV -> %), firing order, ratios, the six verdicts and the clinician's line.
+void finish_repetition(const RepScoringContext& ctx, RepScore& rep);
+
+}  // namespace
+
+// Scores one repetition from the conditioned EMG around it (the per-rep entry point shared by the offline
+// per-set loop and the live consumer; see score_repetition in session_analysis.hpp).
+RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, double pelvic_tilt_min_deg) {
+  std::string emg_gap_reason;
+  RepScore rep = begin_repetition(ctx, r, pelvic_tilt_min_deg, emg_gap_reason);
+  std::vector<double> scratch;
+  const RepWindow w = rep_window(ctx, r);
+  for (std::size_t c = 0; c < rep.channels.size(); ++c) {
+    const ChannelSignals& sig = ctx.signals[c];
+    const double peak = peak_amplitude(sig.smoothed_uv, w.m0 - ctx.first_sample, w.mh - ctx.first_sample);
+    score_channel(ctx, r, c, view_of(sig), peak, ctx.baseline[c], rep.valid, emg_gap_reason, rep.channels[c], scratch);
+  }
+  finish_repetition(ctx, rep);
+  return rep;
+}
+
+namespace {
+
+void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
+  const AnalysisSettings& s = *ctx.settings;
+  const Montage& montage = *ctx.montage;
+  const std::size_t channels = montage.emg.size();
+  const bool have_pelvis = ctx.have_pelvis;
+  const bool amplitudes_comparable = ctx.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
+  const Exercise ex = ctx.exercise;
+  const Muscle glute = ex == Exercise::bridge ? Muscle::gluteus_maximus : Muscle::gluteus_medius;
+  std::vector<Side> working_sides;
+  if (ex == Exercise::bridge) working_sides = {Side::left, Side::right};
+  else working_sides = {ctx.working_side};
   for (std::size_t c = 0; c < channels; ++c) {
     ChannelRepScore& cs = rep.channels[c];
-    const ChannelSignals& sig = ctx.signals[c];
-    if (!emg_gap_reason.empty()) {
-      cs.valid = false;
-      cs.invalid_reason = emg_gap_reason;
-    }
-    for (const Interval& span : ctx.lead_off[c]) {
-      if (span.overlaps(w0, m1)) {
-        cs.valid = false;
-        cs.invalid_reason = fmt::format("electrode {} off (lead-off at {:.3f} s)", montage.emg[c].label,
-                                        static_cast<double>(span.begin) / rate);
-      }
-    }
-    if (cs.valid) {
-      std::size_t railed = 0;
-      for (std::size_t n = w0; n < m1; ++n) {
-        const std::int32_t v = ctx.emg_counts[(n - off) * channels + c];
-        if (v <= ctx.rail_low || v >= ctx.rail_high) ++railed;
-      }
-      if (m1 > w0 && static_cast<double>(railed) > s.verdicts.saturation_fraction * static_cast<double>(m1 - w0)) {
-        cs.valid = false;
-        cs.invalid_reason = fmt::format("{} saturated in {:.0f} % of the rep (electrode off or clipping)",
-                                        montage.emg[c].label, 100.0 * static_cast<double>(railed) / static_cast<double>(m1 - w0));
-      }
-    }
-    if (!cs.valid || !rep.valid) continue;
-
-    // Onset: first run above baseline mean + k SD, from pre_movement_ms before the movement to the top.
-    const double threshold = ctx.baseline[c].mean + s.onset.k_sd * ctx.baseline[c].sd;
-    if (mc > w0) {
-      std::vector<unsigned char> active(mc - w0);
-      for (std::size_t n = w0; n < mc; ++n) active[n - w0] = sig.onset_signal[n - off] > threshold ? 1 : 0;
-      const auto runs = dsp::active_runs(active, min_active, min_rest);
-      if (!runs.empty()) {
-        cs.onset_detected = true;
-        cs.onset_s = static_cast<double>(w0 + runs.front().onset_index) / rate;
-        cs.onset_rel_ms = 1000.0 * (cs.onset_s - r.start_s);
-      }
-    }
     const double ref = ctx.normalisation.reference_uv[c];
-    cs.mean_concentric_pct = percent_of_reference(mean_over(sig.rms_uv, m0 - off, mc - off), ref);
-    cs.mean_hold_pct = percent_of_reference(mean_over(sig.rms_uv, mc - off, mh - off), ref);
-    cs.mean_pct = percent_of_reference(mean_over(sig.rms_uv, m0 - off, mh - off), ref);
-    cs.peak_pct = percent_of_reference(peak_amplitude(sig.smoothed_uv, m0 - off, mh - off), ref);
-    const std::size_t centre = to_index(r.peak_s, rate, emg_samples);
-    if (centre >= off + fatigue_half && centre + fatigue_half <= off + sig.filtered_uv.size() && fatigue_half > 8) {
-      try {
-        const std::span<const double> win(sig.filtered_uv.data() + (centre - off) - fatigue_half, 2 * fatigue_half);
-        const dsp::SpectralIndices idx = dsp::spectral_indices(dsp::welch(win, rate, welch), band);
-        cs.median_frequency_hz = idx.median_hz;
-        cs.finsm5 = idx.finsm5;
-      } catch (const std::invalid_argument&) {
-        // A silent window (no power in the band) has no spectral indices: left NaN.
-      }
-    }
+    cs.mean_concentric_pct = percent_of_reference(cs.mean_concentric_pct, ref);
+    cs.mean_hold_pct = percent_of_reference(cs.mean_hold_pct, ref);
+    cs.mean_pct = percent_of_reference(cs.mean_pct, ref);
+    cs.peak_pct = percent_of_reference(cs.peak_pct, ref);
   }
 
   // Firing order.
@@ -540,13 +935,29 @@ RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, dou
                            ? pair_verdict(Muscle::tensor_fasciae_latae, Muscle::gluteus_medius, s.verdicts.tfl_to_gmed_ratio)
                            : na("scored for clamshells only");
   rep.summary = plain_language_summary(rep);
-
-  return rep;
 }
 
-namespace {
 
-void score_set(SessionContext& ctx, SetAnalysis& set) {
+// What score_set decided from the IMU alone, and what the per-channel pass fills in: everything a set needs
+// before and after the EMG conditioning (analyse_session conditions one channel group at a time).
+struct SetPlan {
+  bool scored = false;                 // status ok and reps found: EMG work to do
+  std::vector<Repetition> reps;
+  std::vector<RepScore> scores;        // begun (begin_repetition), channels filled per channel
+  std::vector<std::string> emg_gap_reason;  // per rep
+  std::size_t e0 = 0, e1 = 0;          // the set in EMG samples
+  bool marked_baseline = false;        // [b0, b1) is the still period; otherwise the set's quietest window
+  std::size_t b0 = 0, b1 = 0;
+  bool amplitudes_comparable = false;
+  RepScoringContext rc;                // signals/baseline unused (per-channel pass); normalisation at the end
+  std::vector<dsp::Baseline> baseline; // per channel
+  std::vector<double> set_peak_uv;     // per channel: peak_amplitude over [e0, e1) (fallback normalisation)
+  std::size_t set_range = 0;           // index of [e0, e1) in the peak ranges; reps' [m0, mh) follow it
+};
+
+// IMU part of a set: angles, repetitions, baseline window. Sets set.status for sets that cannot be scored.
+SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
+  SetPlan plan;
   const AnalysisSettings& s = ctx.settings;
   const SessionData& data = ctx.data;
   const Montage& montage = data.montage;
@@ -557,7 +968,7 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
   if (set.exercise != Exercise::bridge && set.exercise != Exercise::clamshell) {
     set.status = SetStatus::unsupported;
     set.status_message = fmt::format("exercise '{}' is not scored (bridge and clamshell only)", to_string(set.exercise));
-    return;
+    return plan;
   }
   const GravityTracks& g = ctx.gravity;
   const bool have_pelvis = !g.up[0].empty();
@@ -567,7 +978,7 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
       (set.exercise == Exercise::bridge && !have_pelvis && !have_left && !have_right)) {
     set.status = SetStatus::no_imu;
     set.status_message = "no IMU on the pelvis or thighs: repetitions cannot be segmented";
-    return;
+    return plan;
   }
 
   // --- Angles over the set --------------------------------------------------------------------------------
@@ -578,7 +989,7 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
   if (i1 <= still_end + 2) {
     set.status = SetStatus::no_movement;
     set.status_message = "set shorter than its still period: no movement to analyse";
-    return;
+    return plan;
   }
   motion::StillPeriodAverage still;
   for (std::size_t n = i0; n < still_end; ++n) still.add(gravity_at(g, n));
@@ -621,44 +1032,22 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
     set.status = SetStatus::no_movement;
     set.status_message = fmt::format(
         "no repetition detected: the driving angle moved at most {:.1f} deg from the starting posture", excursion);
-    return;
+    return plan;
   }
 
-  // --- Normalisation and onset baseline -------------------------------------------------------------------
-  const std::size_t e0 = to_index(set.start_s, rate, emg_samples);
-  const std::size_t e1 = to_index(set.stop_s, rate, emg_samples);
-  // The normalisation functions take the envelopes as vectors: lend them (move out and back) instead of
-  // copying every channel's full-length envelope.
-  std::vector<std::vector<double>> smoothed;
-  smoothed.reserve(channels);
-  for (auto& sig : ctx.signals) smoothed.push_back(std::move(sig.smoothed_uv));
-  set.normalisation = choose_normalisation(montage, ctx.mvc_reference, smoothed, e0, e1);
-  for (std::size_t c = 0; c < channels; ++c) ctx.signals[c].smoothed_uv = std::move(smoothed[c]);
-  const bool amplitudes_comparable =
-      set.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
-
+  // --- Onset baseline window and the scoring context ------------------------------------------------------
+  plan.e0 = to_index(set.start_s, rate, emg_samples);
+  plan.e1 = to_index(set.stop_s, rate, emg_samples);
   // Baseline: the set's initial still period, ending well before the first movement.
-  const std::size_t b0 = std::min(e1, e0 + static_cast<std::size_t>(s.onset.baseline_offset_ms * rate / 1000.0));
+  const std::size_t b0 = std::min(plan.e1, plan.e0 + static_cast<std::size_t>(s.onset.baseline_offset_ms * rate / 1000.0));
   const double first_move_s = reps.front().start_s - s.onset.pre_movement_ms / 1000.0;
   std::size_t b1 = std::min(b0 + static_cast<std::size_t>(s.onset.baseline_ms * rate / 1000.0),
                             to_index(first_move_s, rate, emg_samples));
-  std::vector<dsp::Baseline> baseline(channels);
-  for (std::size_t c = 0; c < channels; ++c) {
-    dsp::BaselineSettings bs;
-    if (b1 > b0 + static_cast<std::size_t>(0.05 * rate)) {
-      bs.rest_begin_index = b0;
-      bs.rest_end_index = b1;
-      baseline[c] = dsp::find_baseline(ctx.signals[c].onset_signal, rate, bs);
-    } else {
-      // No still period before the first rep: the quietest window of the set (dsp's automatic baseline).
-      bs.search_window_ms = s.onset.baseline_ms;
-      const auto& sig = ctx.signals[c].onset_signal;
-      const std::span<const double> part(sig.data() + e0, e1 - e0);
-      baseline[c] = dsp::find_baseline(part, rate, bs);
-    }
-  }
+  plan.marked_baseline = b1 > b0 + static_cast<std::size_t>(0.05 * rate);
+  plan.b0 = b0;
+  plan.b1 = b1;
 
-  RepScoringContext rc;
+  RepScoringContext& rc = plan.rc;
   rc.montage = &montage;
   rc.settings = &s;
   rc.exercise = set.exercise;
@@ -666,26 +1055,78 @@ void score_set(SessionContext& ctx, SetAnalysis& set) {
   rc.emg_rate_hz = rate;
   rc.first_sample = 0;
   rc.end_sample = emg_samples;
-  rc.signals = ctx.signals;
   rc.emg_counts = data.emg_counts;
   rc.rail_low = ctx.rail_low;
   rc.rail_high = ctx.rail_high;
-  rc.baseline = baseline;
-  rc.normalisation = set.normalisation;
   rc.have_pelvis = have_pelvis;
   rc.lead_off = ctx.invalid.lead_off;
   rc.emg_gaps = ctx.invalid.emg_gaps;
   rc.imu_gaps = ctx.invalid.imu_gaps;
   rc.imu_rate_hz = imu_rate;
   rc.imu_samples = g.samples;
+  plan.baseline.resize(channels);
+  plan.set_peak_uv.assign(channels, kNaN);
   for (const Repetition& r : reps) {
     double lowest = kNaN;
-    for (std::size_t k = 0; k < set.angle_time_s.size(); ++k) {
+    // angle_time_s increases with k: only the samples inside [start_s, end_s] are visited.
+    const auto from = std::lower_bound(set.angle_time_s.begin(), set.angle_time_s.end(), r.start_s);
+    for (auto k = static_cast<std::size_t>(from - set.angle_time_s.begin()); k < set.angle_time_s.size(); ++k) {
       const double t = set.angle_time_s[k];
-      if (t < r.start_s || t > r.end_s || !std::isfinite(set.pelvic_tilt_rel_deg[k])) continue;
+      if (t > r.end_s) break;
+      if (t < r.start_s || !std::isfinite(set.pelvic_tilt_rel_deg[k])) continue;
       if (!std::isfinite(lowest) || set.pelvic_tilt_rel_deg[k] < lowest) lowest = set.pelvic_tilt_rel_deg[k];
     }
-    set.reps.push_back(score_repetition(rc, r, lowest));
+    plan.emg_gap_reason.emplace_back();
+    plan.scores.push_back(begin_repetition(rc, r, lowest, plan.emg_gap_reason.back()));
+  }
+  plan.reps = reps;
+  plan.scored = true;
+  return plan;
+}
+
+// The per-channel part of a planned set: onset baseline, set peak, and every rep's channel score.
+void score_set_channel(SetPlan& plan, std::size_t c, const ChannelSignalsView& sig, double rate,
+                       std::vector<double>& scratch) {
+  const AnalysisSettings& s = *plan.rc.settings;
+  dsp::BaselineSettings bs;
+  if (plan.marked_baseline) {
+    // The onset signal may be strided: copy the still period (statistics over the same samples in the same
+    // order as over the whole signal).
+    scratch.resize(plan.b1 - plan.b0);
+    for (std::size_t i = 0; i < scratch.size(); ++i) scratch[i] = sig.onset_signal[plan.b0 + i];
+    bs.rest_begin_index = 0;
+    bs.rest_end_index = scratch.size();
+    dsp::Baseline b = dsp::find_baseline(scratch, rate, bs);
+    b.begin_index += plan.b0;
+    b.end_index += plan.b0;
+    plan.baseline[c] = b;
+  } else {
+    // No still period before the first rep: the quietest window of the set (dsp's automatic baseline).
+    bs.search_window_ms = s.onset.baseline_ms;
+    scratch.resize(plan.e1 - plan.e0);
+    for (std::size_t i = 0; i < scratch.size(); ++i) scratch[i] = sig.onset_signal[plan.e0 + i];
+    plan.baseline[c] = dsp::find_baseline(scratch, rate, bs);
+  }
+  plan.set_peak_uv[c] = sig.range_peaks_uv[plan.set_range];
+  const ChannelView view{sig.filtered_uv, sig.onset_signal, sig.rms_uv};
+  for (std::size_t k = 0; k < plan.reps.size(); ++k) {
+    score_channel(plan.rc, plan.reps[k], c, view, sig.range_peaks_uv[plan.set_range + 1 + k], plan.baseline[c],
+                  plan.scores[k].valid, plan.emg_gap_reason[k], plan.scores[k].channels[c], scratch);
+  }
+}
+
+// Normalisation, verdicts and the set summary once every channel has been scored.
+void finish_set(SessionContext& ctx, SetAnalysis& set, SetPlan& plan) {
+  const AnalysisSettings& s = ctx.settings;
+  const Montage& montage = ctx.data.montage;
+  const std::size_t channels = ctx.data.emg_channels();
+  set.normalisation = choose_normalisation(montage, ctx.mvc_reference, plan.set_peak_uv);
+  const bool amplitudes_comparable =
+      set.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
+  plan.rc.normalisation = set.normalisation;
+  for (RepScore& rep : plan.scores) {
+    finish_repetition(plan.rc, rep);
+    set.reps.push_back(std::move(rep));
   }
 
   // --- Set summary -------------------------------------------------------------------------------------------
@@ -780,7 +1221,7 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
   SessionAnalysis out;
   out.software_version = GLUTESCOPE_VERSION;
   out.settings = settings;
-  SessionContext ctx{data, settings, 0.0, {}, {}, {}, {}, -32768, 32767};
+  SessionContext ctx{data, settings, 0.0, {}, {}, {}, -32768, 32767};
   ctx.emg_rate = data.device.emg_rate_hz;
   if (data.device.emg_format == SampleFormat::int24) ctx.rail_low = -8388608, ctx.rail_high = 8388607;
   const std::size_t samples = data.emg_samples();
@@ -790,33 +1231,6 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
   }
 
   ctx.invalid = invalid_spans(data, ctx.emg_rate, data.device.imu.empty() ? 0.0 : data.device.imu.front().rate_hz);
-  ctx.signals.reserve(channels);
-  for (std::size_t c = 0; c < channels; ++c) {
-    const double scale = c < data.device.emg.size() ? data.device.emg[c].microvolts_per_count
-                                                     : data.montage.emg[c].microvolts_per_count;
-    std::vector<double> uv(samples);
-    for (std::size_t n = 0; n < samples; ++n) uv[n] = data.emg_counts[n * channels + c] * scale;
-    // Samples inside gaps carry no data: hold them at zero (reps overlapping a gap are not scored).
-    for (const Interval& gap : ctx.invalid.emg_gaps) {
-      for (std::size_t n = gap.begin; n < std::min(gap.end, samples); ++n) uv[n] = 0.0;
-    }
-    ctx.signals.push_back(condition_channel(std::move(uv), data.montage.emg[c].muscle, ctx.emg_rate, settings));
-  }
-  if (envelope_rate_hz > 0.0) {
-    const auto block = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(ctx.emg_rate / envelope_rate_hz)));
-    const std::size_t rows = samples / block;
-    out.envelope_rate_hz = ctx.emg_rate / static_cast<double>(block);
-    out.envelope_uv.assign(rows * channels, 0.0f);
-    for (std::size_t c = 0; c < channels; ++c) {
-      const std::vector<double>& rms = ctx.signals[c].rms_uv;
-      for (std::size_t r = 0; r < rows; ++r) {
-        double sum = 0.0;
-        for (std::size_t n = r * block; n < (r + 1) * block; ++n) sum += rms[n];
-        out.envelope_uv[r * channels + c] = static_cast<float>(sum / static_cast<double>(block));
-      }
-    }
-  }
-
   const double end_s = static_cast<double>(samples) / ctx.emg_rate;
   const std::vector<MarkedSet> marked = pair_markers(data.events, end_s, out.warnings);
   for (const MarkedSet& m : marked) {
@@ -828,26 +1242,67 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     t.end_sample = to_index(m.stop_s, ctx.emg_rate, samples);
     out.mvc_trials.push_back(t);
   }
-  std::vector<std::vector<double>> smoothed;  // lent, not copied (see score_set)
-  for (auto& sig : ctx.signals) smoothed.push_back(std::move(sig.smoothed_uv));
-  ctx.mvc_reference = mvc_references(data.montage, smoothed, out.mvc_trials);
-  for (std::size_t c = 0; c < channels; ++c) ctx.signals[c].smoothed_uv = std::move(smoothed[c]);
-  out.mvc_reference_uv = ctx.mvc_reference;
 
+  // IMU first (orientation, angles, repetitions): it tells the EMG pass which windows each set scores.
   ctx.gravity = track_gravity(data, settings);
   if (marked.empty()) out.warnings.push_back("no set_start/set_stop markers: nothing to score");
+  std::vector<SetPlan> plans;
   for (const MarkedSet& m : marked) {
     if (m.exercise == Exercise::mvc) continue;
     SetAnalysis set;
     set.exercise = m.exercise;
     set.start_s = m.start_s;
     set.stop_s = m.stop_s;
-    score_set(ctx, set);
+    plans.push_back(plan_set(ctx, set));
+    out.sets.push_back(std::move(set));
+  }
+
+  // EMG, one channel group at a time: MVC reference, plot envelope, and each set's channel scores.
+  ctx.mvc_reference.assign(channels, kNaN);
+  std::size_t block = 0, rows = 0;
+  if (envelope_rate_hz > 0.0) {
+    block = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(ctx.emg_rate / envelope_rate_hz)));
+    rows = samples / block;
+    out.envelope_rate_hz = ctx.emg_rate / static_cast<double>(block);
+    out.envelope_uv.assign(rows * channels, 0.0f);
+  }
+  // Ranges whose peak of the smoothed envelope is needed: the MVC trials, then per scored set the set and each
+  // rep's movement (concentric + hold).
+  std::vector<Interval> peak_ranges;
+  for (const MvcTrial& t : out.mvc_trials) peak_ranges.push_back({t.begin_sample, t.end_sample});
+  for (SetPlan& plan : plans) {
+    if (!plan.scored) continue;
+    plan.set_range = peak_ranges.size();
+    peak_ranges.push_back({plan.e0, plan.e1});
+    for (const Repetition& r : plan.reps) {
+      const RepWindow w = rep_window(plan.rc, r);
+      peak_ranges.push_back({w.m0, w.mh});
+    }
+  }
+  std::vector<double> scratch;
+  condition_session_offline(data, settings, peak_ranges, [&](std::size_t c, const ChannelSignalsView& sig) {
+    if (block > 0) {
+      for (std::size_t r = 0; r < rows; ++r) {
+        double sum = 0.0;
+        for (std::size_t n = r * block; n < (r + 1) * block; ++n) sum += sig.rms_uv[n];
+        out.envelope_uv[r * channels + c] = static_cast<float>(sum / static_cast<double>(block));
+      }
+    }
+    ctx.mvc_reference[c] =
+        mvc_reference(data.montage.emg[c], out.mvc_trials, sig.range_peaks_uv.first(out.mvc_trials.size()));
+    for (SetPlan& plan : plans) {
+      if (plan.scored) score_set_channel(plan, c, sig, ctx.emg_rate, scratch);
+    }
+  });
+  out.mvc_reference_uv = ctx.mvc_reference;
+
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    SetAnalysis& set = out.sets[i];
+    if (plans[i].scored) finish_set(ctx, set, plans[i]);
     for (const RepScore& rep : set.reps) {
       ++out.reps;
-      for (std::size_t i = 0; i < kVerdictCount; ++i) count(out.verdicts[i], verdict_at(rep.verdicts, i).state);
+      for (std::size_t k = 0; k < kVerdictCount; ++k) count(out.verdicts[k], verdict_at(rep.verdicts, k).state);
     }
-    out.sets.push_back(std::move(set));
   }
   return out;
 }

@@ -86,14 +86,16 @@ LoadedSession load_session(const std::filesystem::path& path) {
   ContentHash hash;
   // EMG: the counts as stored; rows are moved into place by sample index only when samples were lost (the
   // common case, no gap, keeps the one buffer read from the file: no second copy, no µV conversion here).
+  // The sample index is strictly increasing (sorted, unique), so its last value alone says whether any row is
+  // missing: the whole index (8 bytes a row) is read only then.
   std::vector<std::int32_t> counts = reader.emg_counts();
   hash.add(counts);
-  const std::vector<std::uint64_t> index = reader.emg_sample_index();
   const std::size_t rows = ch == 0 ? 0 : counts.size() / ch;
-  const std::uint64_t span = rows == 0 ? 0 : index.back() + 1;
+  const std::uint64_t span = rows == 0 ? 0 : reader.emg_sample_index(rows - 1, 1).at(0) + 1;
   if (span == rows) {
     d.emg_counts = std::move(counts);
   } else {
+    const std::vector<std::uint64_t> index = reader.emg_sample_index();
     d.emg_counts.assign(span * ch, 0);
     for (std::size_t r = 0; r < rows; ++r) {
       std::copy_n(&counts[r * ch], ch, &d.emg_counts[index[r] * ch]);
@@ -107,17 +109,21 @@ LoadedSession load_session(const std::filesystem::path& path) {
   std::uint64_t imu_span = 0;
   std::vector<store::ImuRows<std::int16_t>> raw(reader.imu_count());
   std::vector<std::vector<std::uint64_t>> imu_index(reader.imu_count());
+  std::vector<std::size_t> imu_rows(reader.imu_count(), 0);
   for (std::size_t i = 0; i < reader.imu_count(); ++i) {
     raw[i] = reader.imu_counts(i);
     hash.add(raw[i].accel);
     hash.add(raw[i].gyro);
-    imu_index[i] = reader.imu_sample_index(i);
-    if (!imu_index[i].empty()) imu_span = std::max<std::uint64_t>(imu_span, imu_index[i].back() + 1);
+    imu_rows[i] = static_cast<std::size_t>(reader.imu_rows(i));
+    if (imu_rows[i] > 0) {
+      imu_span = std::max<std::uint64_t>(imu_span, reader.imu_sample_index(i, imu_rows[i] - 1, 1).at(0) + 1);
+    }
   }
   for (std::size_t i = 0; i < raw.size(); ++i) {
     exercise::ImuStream stream;
+    if (imu_rows[i] != imu_span) imu_index[i] = reader.imu_sample_index(i);  // rows missing: where
     const std::vector<std::uint64_t>& idx = imu_index[i];
-    if (idx.size() == imu_span) {
+    if (imu_rows[i] == imu_span) {
       stream.accel = std::move(raw[i].accel);
       stream.gyro = std::move(raw[i].gyro);
     } else {

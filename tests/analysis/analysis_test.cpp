@@ -77,6 +77,83 @@ std::size_t csv_fields(const std::string& line) {
   return n;
 }
 
+// load_session reads the whole sample index only when rows are missing (its last value says so): rows lost in
+// the file are placed by sample index (EMG zeros, IMU holds the previous sample) and listed as gaps; a complete
+// file has no gaps and keeps the counts exactly. Ground truth: the simulated blocks written to the file.
+TEST(AnalysisLoad, MissingRowsArePlacedBySampleIndexAndListedAsGaps) {
+  const fs::path dir = temp_dir("load-gaps");
+  const sim::SimulatedSession session = sim::simulate(bridge(sim::Scenario::good, 2, false));
+  const std::size_t ch = session.montage.emg.size();
+  ASSERT_GT(session.emg.size(), 10u);
+  ASSERT_GE(session.montage.imu.size(), 2u);
+  const std::size_t lost_emg = 5;  // block indices left out of the file
+  std::size_t lost_imu = 0, imu1_blocks = 0;
+  for (const ImuBlock& b : session.imu) imu1_blocks += b.sensor == 1 ? 1 : 0;
+  ASSERT_GT(imu1_blocks, 10u);
+  auto write = [&](const fs::path& path, bool drop) {
+    store::SessionWriterOptions o;
+    o.force = true;
+    o.journal = false;
+    store::SessionWriter writer(path, session.device_info, session.montage, "S001", o);
+    for (std::size_t i = 0; i < session.emg.size(); ++i) {
+      if (!drop || i != lost_emg) writer.append(session.emg[i]);
+    }
+    std::size_t k = 0;
+    for (const ImuBlock& b : session.imu) {
+      if (b.sensor == 1 && k++ == 7 && drop) {
+        lost_imu = b.first_sample;
+        continue;
+      }
+      writer.append(b);
+    }
+    for (const Event& e : session.events) writer.add_event(e);
+    writer.close();
+  };
+  write(dir / "complete.h5", false);
+  write(dir / "lossy.h5", true);
+
+  std::size_t emg_rows = 0;
+  for (const EmgBlock& b : session.emg) emg_rows = std::max<std::size_t>(emg_rows, b.first_sample + b.samples());
+  const pipeline::LoadedSession complete = pipeline::load_session(dir / "complete.h5");
+  EXPECT_TRUE(complete.data.gaps.empty());
+  EXPECT_EQ(complete.emg_gap_samples, 0u);
+  ASSERT_EQ(complete.data.emg_samples(), emg_rows);
+
+  const pipeline::LoadedSession lossy = pipeline::load_session(dir / "lossy.h5");
+  const EmgBlock& gone = session.emg[lost_emg];
+  ASSERT_EQ(lossy.data.emg_samples(), emg_rows);
+  EXPECT_EQ(lossy.emg_gap_samples, gone.samples());
+  for (const EmgBlock& b : session.emg) {
+    for (std::size_t r = 0; r < b.samples(); ++r) {
+      for (std::size_t c = 0; c < ch; ++c) {
+        const std::int32_t expected = &b == &gone ? 0 : b.counts[r * ch + c];
+        ASSERT_EQ(lossy.data.emg_counts[(b.first_sample + r) * ch + c], expected) << b.first_sample + r;
+        ASSERT_EQ(complete.data.emg_counts[(b.first_sample + r) * ch + c], b.counts[r * ch + c]);
+      }
+    }
+  }
+  bool emg_gap = false, imu_gap = false;
+  for (const Gap& g : lossy.data.gaps) {
+    if (g.stream == StreamKind::emg) {
+      emg_gap = g.start_sample == gone.first_sample && g.count == gone.samples();
+    } else if (g.stream == StreamKind::imu && g.sensor == 1) {
+      imu_gap = g.start_sample == lost_imu && g.count > 0;
+      // The missing IMU rows hold the sample before them.
+      const exercise::ImuStream& s = lossy.data.imu[1];
+      for (std::uint64_t r = g.start_sample; r < g.start_sample + g.count; ++r) {
+        for (int a = 0; a < 3; ++a) {
+          EXPECT_EQ(s.accel[r * 3 + a], s.accel[(g.start_sample - 1) * 3 + a]);
+          EXPECT_EQ(s.gyro[r * 3 + a], s.gyro[(g.start_sample - 1) * 3 + a]);
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(emg_gap);
+  EXPECT_TRUE(imu_gap);
+  EXPECT_EQ(lossy.data.imu[0].samples(), lossy.data.imu[1].samples());
+  fs::remove_all(dir);
+}
+
 TEST(AnalysisPipeline, FindsTheSimulatedRepsAndTheirTiming) {
   const fs::path dir = temp_dir("reps");
   const auto truth = test::write_simulated_session(dir / "s.h5", bridge(sim::Scenario::good, 6, true));
