@@ -161,12 +161,12 @@ LoadedSession load_session(const std::filesystem::path& path) {
   // Events are stored on the host clock; analysis places them against samples (stream_clock.hpp). Where
   // the device and the operator both marked a set, the device's set wins (docs/RECORDING.md).
   d.events = sets_for_analysis(reader.events());
-  const store::BlockTable emg_blocks = reader.emg_blocks();
-  const bool have_block = !emg_blocks.first_row.empty() && !index.empty();
+  const store::BlockTable first_block = reader.emg_blocks(1);  // only the first block's timing is needed
+  const bool have_block = !first_block.first_row.empty() && rows > 0;
   const StreamClock clock = make_stream_clock(
       reader.info().host_clock_at_start_s, reader.timing_fit(), have_block,
-      have_block ? emg_blocks.device_time_us.front() : 0, have_block ? index[emg_blocks.first_row.front()] : 0,
-      d.device.emg_rate_hz);
+      have_block ? first_block.device_time_us.front() : 0,
+      have_block ? reader.emg_sample_index(first_block.first_row.front(), 1).at(0) : 0, d.device.emg_rate_hz);
   to_stream_clock(d.events, clock);
   s.input_hash = hash.text();
   return s;

@@ -52,7 +52,7 @@ TEST(AnalyzeE2E, SimulatedMvcSessionRecordedOverAPtyIsNormalisedToMvcWithOneBrid
                         "--truth", (dir / "truth.json").string()},
                        dir / "sim.txt");
   std::string pty;
-  for (int i = 0; i < 500 && pty.empty(); ++i) {
+  for (int i = 0; i < 3000 && pty.empty(); ++i) {  // up to 30 s: slow sanitizer builds
     const std::string out = simulator.output();
     if (const auto at = out.find("pty: "); at != std::string::npos && out.find('\n', at) != std::string::npos) {
       pty = out.substr(at + 5, out.find('\n', at) - at - 5);

@@ -399,7 +399,11 @@ TEST(RecordE2E, DeviceSetEventsOfAnMvcSessionAreStoredAtTheSimulatorsTimes) {
     EXPECT_EQ(sets[k].side, expected[k].side) << k;
     EXPECT_EQ(sets[k].text, kDeviceSetEventText) << k;
     const double device_s = (sets[k].time_s + host_at_start_s - fit.offset_s) / slope;
-    EXPECT_NEAR(device_s, expected[k].time_s, frame_s) << k;
+    // Within 3 EMG frames: the recorder maps each event with the fit of that moment, this test with the final
+    // fit, and the test's pacing thread wobbles on a loaded machine (seen: 28 ms under a sanitizer build). An
+    // event timed by its arrival instead would be off by the pty's buffering; exact mapping is unit-tested in
+    // DeviceModel.SetEventsBecomeSetStartAndStop*.
+    EXPECT_NEAR(device_s, expected[k].time_s, 3.0 * frame_s) << k;
     worst_s = std::max(worst_s, std::abs(device_s - expected[k].time_s));
   }
   std::printf("set events: worst |device time - truth| = %.2f ms\n", worst_s * 1e3);
