@@ -24,7 +24,9 @@ bool same_layout(const DeviceInfo& a, const DeviceInfo& b) noexcept {
 }
 
 DeviceModel::DeviceModel(DeviceSink& sink, double session_start_host_s, ClockFitSettings clock_settings)
-    : sink_(sink), session_start_host_s_(session_start_host_s), clock_(clock_settings) {}
+    : sink_(sink), session_start_host_s_(session_start_host_s), clock_(clock_settings) {
+  pending_events_.reserve(64);  // a session's first seconds rarely carry more events
+}
 
 std::optional<std::uint64_t> DeviceModel::emg_next_sample() const noexcept {
   if (!emg_.started) return std::nullopt;
@@ -39,7 +41,8 @@ void DeviceModel::note(std::string text, double host_time_s) {
   sink_.on_event(e);
 }
 
-void DeviceModel::consume(const protocol::Frame& frame, const protocol::Message& message, double host_time_s) {
+void DeviceModel::consume(const protocol::Frame& frame, const protocol::Message& message,
+                          double host_time_s) {
   ++counters_.frames;
   using Verdict = protocol::SequenceTracker::Verdict;
   const Verdict verdict = sequence_.observe(frame.header.sequence);
@@ -58,11 +61,13 @@ void DeviceModel::consume(const protocol::Frame& frame, const protocol::Message&
         s.rebase_pending = s.started;
         s.unwrapper.reset();
       }
+      flush_pending_events();  // time them with the fit of the clock they were stamped on
       clock_.reset();
       first_overflow_count_.reset();
-      note("device restarted (frame counter went back): sample counters re-based, samples lost during the "
-           "restart are not known",
-           host_time_s);
+      note(
+          "device restarted (frame counter went back): sample counters re-based, samples lost during the "
+          "restart are not known",
+          host_time_s);
       break;
     default:
       break;
@@ -71,6 +76,7 @@ void DeviceModel::consume(const protocol::Frame& frame, const protocol::Message&
   // stay lost for the session).
   counters_.lost_frames = sequence_.counters().lost + counters_.late_frames;
   clock_.add(frame.header.timestamp_us, host_time_s);
+  if (!pending_events_.empty() && clock_.mapping().windows >= kEventClockWindows) flush_pending_events();
 
   if (const auto* info = std::get_if<gsp_device_info>(&message)) {
     on_info(*info, frame.header);
@@ -103,7 +109,8 @@ void DeviceModel::on_info(const gsp_device_info& wire, const gsp_header& header)
 
 std::optional<std::size_t> DeviceModel::admit(StreamState& s, std::uint32_t raw_first, std::size_t samples,
                                               StreamKind kind, std::uint8_t sensor, double host_time_s,
-                                              std::uint64_t& first_out, std::uint64_t& lost_counter) noexcept {
+                                              std::uint64_t& first_out,
+                                              std::uint64_t& lost_counter) noexcept {
   const std::uint64_t device_index = s.unwrapper.unwrap(raw_first);
   if (s.rebase_pending) {
     s.rebase = static_cast<std::int64_t>(s.next) - static_cast<std::int64_t>(device_index);
@@ -144,18 +151,20 @@ void DeviceModel::on_emg(const gsp_emg_block& block, const gsp_header& header, d
     return;
   }
   const auto expected_format = info_->emg_format == SampleFormat::int24 ? GSP_FORMAT_INT24 : GSP_FORMAT_INT16;
-  if (block.channel_count != info_->emg.size() || block.format != expected_format || block.sample_count == 0) {
+  if (block.channel_count != info_->emg.size() || block.format != expected_format ||
+      block.sample_count == 0) {
     ++counters_.malformed_blocks;
     return;
   }
   std::uint64_t first = 0;
-  const auto skip = admit(emg_, block.first_sample, block.sample_count, StreamKind::emg, 0, host_time_s, first,
-                          counters_.emg_lost_samples);
+  const auto skip = admit(emg_, block.first_sample, block.sample_count, StreamKind::emg, 0, host_time_s,
+                          first, counters_.emg_lost_samples);
   if (!skip) return;
   protocol::to_emg_block(block, first, header.timestamp_us, emg_block_);
   if (*skip > 0) {
-    emg_block_.counts.erase(emg_block_.counts.begin(),
-                            emg_block_.counts.begin() + static_cast<std::ptrdiff_t>(*skip * block.channel_count));
+    emg_block_.counts.erase(
+        emg_block_.counts.begin(),
+        emg_block_.counts.begin() + static_cast<std::ptrdiff_t>(*skip * block.channel_count));
     // The device clock stamps the block's first sample; shift it to the first kept one.
     emg_block_.device_time_us +=
         static_cast<std::uint64_t>(static_cast<double>(*skip) * 1e6 / info_->emg_rate_hz + 0.5);
@@ -178,8 +187,8 @@ void DeviceModel::on_imu(const gsp_imu_block& block, const gsp_header& header, d
     return;
   }
   std::uint64_t first = 0;
-  const auto skip = admit(imu_[block.sensor], block.first_sample, block.sample_count, StreamKind::imu, block.sensor,
-                          host_time_s, first, counters_.imu_lost_samples[block.sensor]);
+  const auto skip = admit(imu_[block.sensor], block.first_sample, block.sample_count, StreamKind::imu,
+                          block.sensor, host_time_s, first, counters_.imu_lost_samples[block.sensor]);
   if (!skip) return;
   protocol::to_imu_block(block, first, header.timestamp_us, imu_block_);
   if (*skip > 0) {
@@ -187,8 +196,8 @@ void DeviceModel::on_imu(const gsp_imu_block& block, const gsp_header& header, d
     imu_block_.accel.erase(imu_block_.accel.begin(), imu_block_.accel.begin() + values);
     imu_block_.gyro.erase(imu_block_.gyro.begin(), imu_block_.gyro.begin() + values);
     if (has_mag) imu_block_.mag.erase(imu_block_.mag.begin(), imu_block_.mag.begin() + values);
-    imu_block_.device_time_us += static_cast<std::uint64_t>(
-        static_cast<double>(*skip) * 1e6 / info_->imu[block.sensor].rate_hz + 0.5);
+    imu_block_.device_time_us +=
+        static_cast<std::uint64_t>(static_cast<double>(*skip) * 1e6 / info_->imu[block.sensor].rate_hz + 0.5);
   }
   imu_block_.first_sample = first;
   imu_block_.host_time_s = host_time_s;
@@ -201,10 +210,25 @@ void DeviceModel::on_device_event(const gsp_event& wire, const gsp_header& heade
     ++counters_.unknown_event_kinds;  // PROTOCOL.md §4.4: skip and count kinds added by a later revision
     return;
   }
+  if (clock_.mapping().windows < kEventClockWindows) {
+    pending_events_.emplace_back(wire, header.timestamp_us);  // timed once the fit knows the drift
+    return;
+  }
+  emit_device_event(wire, header.timestamp_us);
+}
+
+void DeviceModel::flush_pending_events() noexcept {
+  for (const auto& [wire, device_time_us] : pending_events_) emit_device_event(wire, device_time_us);
+  pending_events_.clear();
+}
+
+void DeviceModel::finish() noexcept { flush_pending_events(); }
+
+void DeviceModel::emit_device_event(const gsp_event& wire, std::uint64_t device_time_us) noexcept {
   Event e;
-  // The device stamps when the event happened (PROTOCOL.md §4.4); the clock fit (already fed this frame)
-  // puts it on the host clock without the transport delay, like the sample blocks' device times.
-  e.time_s = clock_.mapping().to_host_s(header.timestamp_us) - session_start_host_s_;
+  // The device stamps when the event happened (PROTOCOL.md §4.4); the clock fit puts it on the host clock
+  // without the transport delay, like the sample blocks' device times.
+  e.time_s = clock_.mapping().to_host_s(device_time_us) - session_start_host_s_;
   switch (wire.kind) {
     case GSP_EVENT_LEAD_OFF:
     case GSP_EVENT_LEAD_ON:

@@ -22,6 +22,8 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "core/clock_fit.hpp"
 #include "core/device_info.hpp"
@@ -51,22 +53,23 @@ class DeviceSink {
 };
 
 struct DeviceModelCounters {
-  std::uint64_t frames = 0;              // frames consumed (all types)
-  std::uint64_t lost_frames = 0;         // sequence numbers skipped
-  std::uint64_t duplicate_frames = 0;    // dropped
-  std::uint64_t late_frames = 0;         // arrived after a later frame; their samples were already a gap: dropped
+  std::uint64_t frames = 0;            // frames consumed (all types)
+  std::uint64_t lost_frames = 0;       // sequence numbers skipped
+  std::uint64_t duplicate_frames = 0;  // dropped
+  std::uint64_t late_frames = 0;  // arrived after a later frame; their samples were already a gap: dropped
   std::uint64_t device_restarts = 0;     // sequence number jumped back
   std::uint64_t blocks_before_info = 0;  // EMG/IMU blocks dropped because DEVICE_INFO had not arrived
-  std::uint64_t malformed_blocks = 0;    // block disagrees with DEVICE_INFO (channels, sensor, format): dropped
-  std::uint64_t emg_samples = 0;         // delivered to the sink
+  std::uint64_t malformed_blocks = 0;  // block disagrees with DEVICE_INFO (channels, sensor, format): dropped
+  std::uint64_t emg_samples = 0;       // delivered to the sink
   std::array<std::uint64_t, GSP_MAX_IMUS> imu_samples{};
-  std::uint64_t emg_lost_samples = 0;    // sum of EMG gap counts
+  std::uint64_t emg_lost_samples = 0;  // sum of EMG gap counts
   std::array<std::uint64_t, GSP_MAX_IMUS> imu_lost_samples{};
-  std::uint64_t duplicate_samples = 0;   // samples dropped because already delivered (all streams)
+  std::uint64_t duplicate_samples = 0;  // samples dropped because already delivered (all streams)
   std::uint64_t gaps = 0;
-  std::uint64_t device_overflows = 0;    // STATUS overflow_count increase since the first STATUS
-  std::uint64_t info_changes = 0;        // later DEVICE_INFO that differs from the first one
-  std::uint64_t unknown_event_kinds = 0; // EVENTs of a kind this host does not know (later minor revision): skipped
+  std::uint64_t device_overflows = 0;  // STATUS overflow_count increase since the first STATUS
+  std::uint64_t info_changes = 0;      // later DEVICE_INFO that differs from the first one
+  std::uint64_t unknown_event_kinds =
+      0;  // EVENTs of a kind this host does not know (later minor revision): skipped
 };
 
 class DeviceModel {
@@ -84,23 +87,34 @@ class DeviceModel {
   // Next expected EMG sample index (one past the last delivered), if EMG has started.
   [[nodiscard]] std::optional<std::uint64_t> emg_next_sample() const noexcept;
 
+  // Emits device events still waiting for the clock fit (see on_device_event), with the fit as it is.
+  // The recorder calls it when the session ends.
+  void finish() noexcept;
+
+  // Completed clock-fit windows a device event waits for before it is timed: with fewer, the fit has no
+  // drift yet, and a device clock far from host speed (a replay faster than real time) would be mapped
+  // seconds off; the session's stored fit could then not map the event back onto the sample clock.
+  static constexpr std::size_t kEventClockWindows = 2;
+
  private:
   struct StreamState {
     protocol::CounterUnwrapper unwrapper;
     bool started = false;
-    bool rebase_pending = false;   // set at a device restart: continue after `next`
-    std::int64_t rebase = 0;       // added to unwrapped device indices
-    std::uint64_t next = 0;        // next expected sample index
+    bool rebase_pending = false;  // set at a device restart: continue after `next`
+    std::int64_t rebase = 0;      // added to unwrapped device indices
+    std::uint64_t next = 0;       // next expected sample index
   };
   // Returns how many leading samples to skip (duplicates), or nullopt to drop the block entirely.
   // Emits a gap when samples are missing before `index`.
-  std::optional<std::size_t> admit(StreamState& s, std::uint32_t raw_first, std::size_t samples, StreamKind kind,
-                                   std::uint8_t sensor, double host_time_s, std::uint64_t& first_out,
-                                   std::uint64_t& lost_counter) noexcept;
+  std::optional<std::size_t> admit(StreamState& s, std::uint32_t raw_first, std::size_t samples,
+                                   StreamKind kind, std::uint8_t sensor, double host_time_s,
+                                   std::uint64_t& first_out, std::uint64_t& lost_counter) noexcept;
   void on_info(const gsp_device_info& info, const gsp_header& header);
   void on_emg(const gsp_emg_block& block, const gsp_header& header, double host_time_s) noexcept;
   void on_imu(const gsp_imu_block& block, const gsp_header& header, double host_time_s) noexcept;
   void on_device_event(const gsp_event& event, const gsp_header& header) noexcept;
+  void emit_device_event(const gsp_event& event, std::uint64_t device_time_us) noexcept;
+  void flush_pending_events() noexcept;
   void note(std::string text, double host_time_s);
 
   DeviceSink& sink_;
@@ -114,6 +128,8 @@ class DeviceModel {
   EmgBlock emg_block_;  // scratch, capacity reused
   ImuBlock imu_block_;
   DeviceModelCounters counters_;
+  // Device events received before the clock fit had kEventClockWindows windows (wire event, device µs).
+  std::vector<std::pair<gsp_event, std::uint64_t>> pending_events_;
 };
 
 // True if two DEVICE_INFOs describe the same stream layout (channels, labels, rates, formats, IMUs).

@@ -36,16 +36,19 @@ void check_output_path(const std::filesystem::path& out, bool force) {
   if (out.empty()) throw RecordingError("no output file given (--out FILE.h5)");
   std::error_code ec;
   if (std::filesystem::exists(out, ec) && !force) {
-    throw RecordingError(fmt::format("{} already exists: choose another name or add --force to replace it",
-                                     out.string()));
+    throw RecordingError(
+        fmt::format("{} already exists: choose another name or add --force to replace it", out.string()));
   }
-  if (std::filesystem::is_directory(out, ec)) throw RecordingError(fmt::format("{} is a directory", out.string()));
+  if (std::filesystem::is_directory(out, ec))
+    throw RecordingError(fmt::format("{} is a directory", out.string()));
   const std::filesystem::path dir = out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");
   if (!std::filesystem::is_directory(dir, ec)) {
-    throw RecordingError(fmt::format("cannot write {}: directory {} does not exist", out.string(), dir.string()));
+    throw RecordingError(
+        fmt::format("cannot write {}: directory {} does not exist", out.string(), dir.string()));
   }
   if (::access(dir.c_str(), W_OK) != 0) {
-    throw RecordingError(fmt::format("cannot write {}: no write permission in {}", out.string(), dir.string()));
+    throw RecordingError(
+        fmt::format("cannot write {}: no write permission in {}", out.string(), dir.string()));
   }
 }
 
@@ -85,9 +88,10 @@ class RecordingSink final : public devices::DeviceSink {
       imu_count_ = info.imu.size();
       output_ = std::make_unique<SessionOutput>(options_.out, info, std::move(matched), options_.subject_id,
                                                 options_.force, session_start_host_s_);
-      fmt::print(options_.log, "device {} (firmware {}): {} EMG channels at {} Hz, {} IMUs; recording to {}\n",
-                 info.serial_number, info.firmware_version, info.emg.size(), info.emg_rate_hz, info.imu.size(),
-                 options_.out.string());
+      fmt::print(options_.log,
+                 "device {} (firmware {}): {} EMG channels at {} Hz, {} IMUs; recording to {}\n",
+                 info.serial_number, info.firmware_version, info.emg.size(), info.emg_rate_hz,
+                 info.imu.size(), options_.out.string());
       if (options_.live_consumer != nullptr) options_.live_consumer->on_device_info(info);
       for (const Event& e : pending_events_) add_event_to_consumers(e);
       pending_events_.clear();
@@ -161,7 +165,8 @@ void clear_stop_request() noexcept { g_stop_requested.store(false); }
 
 RecordSummary run_recording(const RecordOptions& options) {
   // ---- Configuration: every check that needs no device comes first.
-  if (options.subject_id.empty()) throw RecordingError("no subject id given (--subject ID, a pseudonymous code)");
+  if (options.subject_id.empty())
+    throw RecordingError("no subject id given (--subject ID, a pseudonymous code)");
   if (!(options.stall_timeout_s > 0.0)) throw RecordingError("--stall-timeout must be > 0 s");
   if (options.duration_s < 0.0) throw RecordingError("--duration must be >= 0 s");
   check_output_path(options.out, options.force);
@@ -193,8 +198,9 @@ RecordSummary run_recording(const RecordOptions& options) {
   RecordingSink sink(options, montage, start_s);
   devices::DeviceModel model(sink, start_s);
   double read_time_s = start_s;
-  protocol::StreamDecoder decoder(
-      [&](const protocol::Frame& frame, const protocol::Message& message) { model.consume(frame, message, read_time_s); });
+  protocol::StreamDecoder decoder([&](const protocol::Frame& frame, const protocol::Message& message) {
+    model.consume(frame, message, read_time_s);
+  });
   std::unique_ptr<ControlInput> control;
   try {
     control = std::make_unique<ControlInput>(
@@ -240,7 +246,9 @@ RecordSummary run_recording(const RecordOptions& options) {
   double last_sync_s = start_s;
   bool source_ended = false;
   std::optional<std::string> failure;
-  const auto stop_flag_set = [&] { return g_stop_requested.load() || (options.stop != nullptr && options.stop->load()); };
+  const auto stop_flag_set = [&] {
+    return g_stop_requested.load() || (options.stop != nullptr && options.stop->load());
+  };
 
   while (!stop_flag_set() && !control->quit_requested()) {
     const double now_s = steady_now_s();
@@ -302,7 +310,8 @@ RecordSummary run_recording(const RecordOptions& options) {
       lose_link(read_time_s, fmt::format("{} closed (device unplugged or powered off?)", source->describe()));
     } else if (link.stalled(read_time_s)) {
       source->close();
-      lose_link(read_time_s, fmt::format("no data from {} for {:.1f} s", source->describe(), options.stall_timeout_s));
+      lose_link(read_time_s,
+                fmt::format("no data from {} for {:.1f} s", source->describe(), options.stall_timeout_s));
     }
     if (read_time_s - last_sync_s >= 1.0) {
       last_sync_s = read_time_s;
@@ -310,6 +319,7 @@ RecordSummary run_recording(const RecordOptions& options) {
     }
   }
   source->close();
+  model.finish();  // device events still waiting for the clock fit (a session shorter than two windows)
   const double end_s = steady_now_s();
   control.reset();
 
@@ -322,9 +332,11 @@ RecordSummary run_recording(const RecordOptions& options) {
   summary.emg_samples = mc.emg_samples;
   summary.emg_channels = sink.emg_channels();
   summary.emg_rate_hz = sink.emg_rate_hz();
-  summary.imu_samples.assign(mc.imu_samples.begin(), mc.imu_samples.begin() + static_cast<std::ptrdiff_t>(sink.imu_count()));
-  summary.imu_lost_samples.assign(mc.imu_lost_samples.begin(),
-                                  mc.imu_lost_samples.begin() + static_cast<std::ptrdiff_t>(sink.imu_count()));
+  summary.imu_samples.assign(mc.imu_samples.begin(),
+                             mc.imu_samples.begin() + static_cast<std::ptrdiff_t>(sink.imu_count()));
+  summary.imu_lost_samples.assign(
+      mc.imu_lost_samples.begin(),
+      mc.imu_lost_samples.begin() + static_cast<std::ptrdiff_t>(sink.imu_count()));
   summary.frames = mc.frames;
   summary.lost_frames = mc.lost_frames;
   summary.emg_lost_samples = mc.emg_lost_samples;
@@ -342,9 +354,11 @@ RecordSummary run_recording(const RecordOptions& options) {
   SessionOutput* out = sink.output();
   if (out == nullptr) {
     if (failure) throw RecordingError(*failure);
-    throw RecordingError(fmt::format(
-        "no DEVICE_INFO received from {} in {:.1f} s: nothing recorded (is it a glutescope device, and the baud "
-        "rate right?)", options.port.empty() ? std::string("the source") : options.port, summary.duration_s));
+    throw RecordingError(
+        fmt::format("no DEVICE_INFO received from {} in {:.1f} s: nothing recorded (is it a glutescope "
+                    "device, and the baud "
+                    "rate right?)",
+                    options.port.empty() ? std::string("the source") : options.port, summary.duration_s));
   }
   if (!failure && sets.open_set()) {
     MarkerCommand stop;
@@ -374,13 +388,15 @@ std::string format_summary(const RecordSummary& s) {
     text += fmt::format("  IMU {}: {} samples, {} lost\n", i, s.imu_samples[i],
                         i < s.imu_lost_samples.size() ? s.imu_lost_samples[i] : 0);
   }
-  text += fmt::format("  frames: {} received, {} lost, {} duplicate; {} gaps; {} CRC errors; {} garbage bytes; "
-                      "{} other bad frames\n",
-                      s.frames, s.lost_frames, s.duplicate_frames, s.gaps, s.crc_errors, s.garbage_bytes,
-                      s.other_frame_errors);
+  text += fmt::format(
+      "  frames: {} received, {} lost, {} duplicate; {} gaps; {} CRC errors; {} garbage bytes; "
+      "{} other bad frames\n",
+      s.frames, s.lost_frames, s.duplicate_frames, s.gaps, s.crc_errors, s.garbage_bytes,
+      s.other_frame_errors);
   text += fmt::format("  {} disconnects; {} events; device clock drift {:+.1f} ppm", s.disconnects, s.events,
                       s.clock_drift_ppm);
-  if (s.queue_overflow_blocks > 0) text += fmt::format("; {} blocks dropped by the writer queue", s.queue_overflow_blocks);
+  if (s.queue_overflow_blocks > 0)
+    text += fmt::format("; {} blocks dropped by the writer queue", s.queue_overflow_blocks);
   text += "\n";
   return text;
 }

@@ -42,27 +42,29 @@ DeviceInfo two_channel_device() {
 std::vector<std::uint8_t> emg_frame(std::uint32_t seq, std::uint32_t first, std::size_t n) {
   std::vector<std::int32_t> counts;
   for (std::size_t s = 0; s < n; ++s) {
-    for (int c = 0; c < 2; ++c) counts.push_back(static_cast<std::int16_t>((first + s) * 10 + static_cast<unsigned>(c)));
+    for (int c = 0; c < 2; ++c)
+      counts.push_back(static_cast<std::int16_t>((first + s) * 10 + static_cast<unsigned>(c)));
   }
   return protocol::encode_emg_block({7, seq, static_cast<std::uint64_t>(first) * 1000}, first, 2,
                                     SampleFormat::int16, counts);
 }
 
-std::vector<std::uint8_t> imu_frame(std::uint32_t seq, std::uint8_t sensor, std::uint32_t first, std::size_t n) {
+std::vector<std::uint8_t> imu_frame(std::uint32_t seq, std::uint8_t sensor, std::uint32_t first,
+                                    std::size_t n) {
   std::vector<std::int16_t> accel(n * 3), gyro(n * 3);
   for (std::size_t i = 0; i < n * 3; ++i) {
     accel[i] = static_cast<std::int16_t>(first * 3 + i);
     gyro[i] = static_cast<std::int16_t>(-static_cast<int>(first * 3 + i));
   }
-  return protocol::encode_imu_block({7, seq, static_cast<std::uint64_t>(first) * 10000}, sensor, first, accel, gyro);
+  return protocol::encode_imu_block({7, seq, static_cast<std::uint64_t>(first) * 10000}, sensor, first, accel,
+                                    gyro);
 }
 
 struct Harness {
   RecordingSink sink;
   DeviceModel model{sink, 100.0};
-  protocol::StreamDecoder decoder{[this](const protocol::Frame& f, const protocol::Message& m) {
-    model.consume(f, m, now_s);
-  }};
+  protocol::StreamDecoder decoder{
+      [this](const protocol::Frame& f, const protocol::Message& m) { model.consume(f, m, now_s); }};
   double now_s = 100.0;
   void feed(const std::vector<std::uint8_t>& bytes) { decoder.feed(bytes); }
 };
@@ -124,7 +126,7 @@ TEST(DeviceModel, DuplicatesAreDroppedAndOverlapsTrimmed) {
   ASSERT_EQ(h.sink.emg.size(), 2u);
   EXPECT_EQ(h.sink.emg[1].first_sample, 10u);
   ASSERT_EQ(h.sink.emg[1].samples(), 6u);
-  EXPECT_EQ(h.sink.emg[1].counts[0], 100);         // sample 10, channel 0
+  EXPECT_EQ(h.sink.emg[1].counts[0], 100);          // sample 10, channel 0
   EXPECT_EQ(h.sink.emg[1].device_time_us, 10000u);  // shifted by 4 samples at 1 kHz from 6000 µs
 }
 
@@ -146,7 +148,7 @@ TEST(DeviceModel, SampleCounterWrapsWithoutAFalseGap) {
   Harness h;
   h.feed(protocol::encode_device_info({7, 0, 0}, two_channel_device()));
   const std::uint32_t near_wrap = 0xFFFFFFFAu;
-  h.feed(emg_frame(1, near_wrap, 10));  // 0xFFFFFFFA .. 0x100000003
+  h.feed(emg_frame(1, near_wrap, 10));        // 0xFFFFFFFA .. 0x100000003
   h.feed(emg_frame(2, near_wrap + 10u, 10));  // wrapped u32: 4
   EXPECT_TRUE(h.sink.gaps.empty());
   ASSERT_EQ(h.sink.emg.size(), 2u);
@@ -172,18 +174,45 @@ TEST(DeviceModel, MismatchedBlocksAreDroppedAndDeviceEventsMapped) {
   Harness h;
   h.feed(protocol::encode_device_info({7, 0, 0}, two_channel_device()));
   std::vector<std::int32_t> three(3 * 2, 1);
-  h.feed(protocol::encode_emg_block({7, 1, 0}, 0, 3, SampleFormat::int16, three));  // 3 channels, device has 2
-  h.feed(imu_frame(2, 3, 0, 2));                                                     // sensor 3 does not exist
+  h.feed(
+      protocol::encode_emg_block({7, 1, 0}, 0, 3, SampleFormat::int16, three));  // 3 channels, device has 2
+  h.feed(imu_frame(2, 3, 0, 2));                                                 // sensor 3 does not exist
   // The lead-off happened at device time 1.5 s (host 101.5 s on the clock the first frame set: host = device
   // + 100 s); it arrives 20 ms later. Its time is the device time on the session clock, not the arrival.
   h.now_s = 101.52;
   h.feed(protocol::encode_event({7, 3, 1'500'000}, gsp_event{GSP_EVENT_LEAD_OFF, 1, 0}));
   EXPECT_EQ(h.model.counters().malformed_blocks, 2u);
+  // The fit has no completed window yet, so the event waits; the end of the session times it.
+  EXPECT_TRUE(h.sink.events.empty());
+  h.model.finish();
   ASSERT_EQ(h.sink.events.size(), 1u);
   EXPECT_EQ(h.sink.events[0].kind, EventKind::lead_off);
   EXPECT_EQ(h.sink.events[0].channel, 1);
   EXPECT_EQ(h.sink.events[0].text, "B");
   EXPECT_NEAR(h.sink.events[0].time_s, 1.5, 1e-9);
+}
+
+TEST(DeviceModel, EarlyEventsOfAFastDeviceClockWaitForTheFitAndLandAtTheirDeviceTime) {
+  // A device replayed at 4x real time (host = 100 s + device / 4): an event stamped at device 0.3 s, before
+  // the fit has seen a whole window, must still end up at host 100.075 s, i.e. session time 0.075 s.
+  Harness h;
+  h.feed(protocol::encode_device_info({7, 0, 0}, two_channel_device()));
+  std::uint32_t seq = 1;
+  bool event_sent = false;
+  for (std::uint32_t first = 0; first < 8000; first += 20) {  // 4 s of device time at 2 kHz
+    const double device_s = first / 2000.0;
+    h.now_s = 100.0 + device_s / 4.0 + 0.002;  // 2 ms transport delay
+    std::vector<std::int32_t> counts(20 * 2, 0);
+    h.feed(protocol::encode_emg_block({7, seq++, static_cast<std::uint64_t>(std::llround(device_s * 1e6))}, first,
+                                      2, SampleFormat::int16, counts));
+    if (!event_sent && device_s >= 0.3) {
+      h.feed(protocol::encode_event({7, seq++, 300'000}, gsp_event{GSP_EVENT_LEAD_OFF, 0, 0}));
+      event_sent = true;
+      EXPECT_TRUE(h.sink.events.empty());  // held back: no drift known yet
+    }
+  }
+  ASSERT_EQ(h.sink.events.size(), 1u);  // released once two windows completed, without finish()
+  EXPECT_NEAR(h.sink.events[0].time_s, 0.075 + 0.002, 1e-3);
 }
 
 TEST(DeviceModel, SetEventsBecomeSetStartAndStopWithExerciseMuscleSideAtTheirDeviceTime) {
@@ -193,7 +222,8 @@ TEST(DeviceModel, SetEventsBecomeSetStartAndStopWithExerciseMuscleSideAtTheirDev
   std::uint32_t seq = 0;
   h.now_s = 100.002;
   h.feed(protocol::encode_device_info({7, seq++, 0}, two_channel_device()));
-  auto event_at = [&](double device_s, double delay_s, std::uint8_t kind, std::uint16_t arg, std::uint32_t value) {
+  auto event_at = [&](double device_s, double delay_s, std::uint8_t kind, std::uint16_t arg,
+                      std::uint32_t value) {
     h.now_s = 100.0 + device_s + delay_s;
     h.feed(protocol::encode_event({7, seq++, static_cast<std::uint64_t>(std::llround(device_s * 1e6))},
                                   gsp_event{kind, arg, value}));
@@ -201,10 +231,12 @@ TEST(DeviceModel, SetEventsBecomeSetStartAndStopWithExerciseMuscleSideAtTheirDev
   for (std::uint32_t first = 0; first < 5000; first += 10) {  // 5 s of EMG at 1 kHz, 10-sample blocks
     h.now_s = 100.0 + first / 1000.0 + 0.002;
     h.feed(emg_frame(seq++, first, 10));
-    if (first == 1000) event_at(0.75, 0.25, GSP_EVENT_SET_START, GSP_EXERCISE_MVC,
-                                GSP_SET_VALUE(GSP_MUSCLE_GLUTEUS_MEDIUS, GSP_SIDE_RIGHT));
-    if (first == 2000) event_at(1.80, 0.25, GSP_EVENT_SET_STOP, GSP_EXERCISE_MVC,
-                                GSP_SET_VALUE(GSP_MUSCLE_GLUTEUS_MEDIUS, GSP_SIDE_RIGHT));
+    if (first == 1000)
+      event_at(0.75, 0.25, GSP_EVENT_SET_START, GSP_EXERCISE_MVC,
+               GSP_SET_VALUE(GSP_MUSCLE_GLUTEUS_MEDIUS, GSP_SIDE_RIGHT));
+    if (first == 2000)
+      event_at(1.80, 0.25, GSP_EVENT_SET_STOP, GSP_EXERCISE_MVC,
+               GSP_SET_VALUE(GSP_MUSCLE_GLUTEUS_MEDIUS, GSP_SIDE_RIGHT));
     if (first == 2500) event_at(2.40, 0.25, 9, 1, 2);  // kind 9: unknown to v1.0 hosts
     if (first == 3000) event_at(3.10, 0.25, GSP_EVENT_SET_START, GSP_EXERCISE_BRIDGE, 0);
     if (first == 3500) event_at(3.50, 0.25, GSP_EVENT_MARKER, 4, 0);  // a real marker stays a marker
