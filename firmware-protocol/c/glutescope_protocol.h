@@ -82,10 +82,10 @@ typedef enum {
 } gsp_channel_kind;
 
 typedef enum {
-  GSP_EVENT_LEAD_OFF = 0,   /* arg = EMG channel index */
-  GSP_EVENT_LEAD_ON = 1,    /* arg = EMG channel index */
-  GSP_EVENT_BUTTON = 2,     /* arg = button id */
-  GSP_EVENT_MARKER = 3,     /* arg = marker id */
+  GSP_EVENT_LEAD_OFF = 0,    /* arg = EMG channel index */
+  GSP_EVENT_LEAD_ON = 1,     /* arg = EMG channel index */
+  GSP_EVENT_BUTTON = 2,      /* arg = button id */
+  GSP_EVENT_MARKER = 3,      /* arg = marker id */
   GSP_EVENT_BATTERY_LOW = 4, /* value = battery voltage, mV */
   GSP_EVENT_SET_START = 5,   /* arg = gsp_exercise; value = gsp_set_value(muscle, side) for MVC, else 0 */
   GSP_EVENT_SET_STOP = 6     /* same arg and value as the SET_START it closes */

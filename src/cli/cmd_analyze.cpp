@@ -20,15 +20,22 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     bool json = false;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand("analyze", "Reanalyse saved sessions (raw data untouched): writes FILE.analysis.h5 "
-                                                "beside each FILE.h5 (docs/ANALYSIS.md)");
+  CLI::App* cmd = app.add_subcommand("analyze",
+                                     "Reanalyse saved sessions (raw data untouched): writes FILE.analysis.h5 "
+                                     "beside each FILE.h5 (docs/ANALYSIS.md)");
   cmd->add_option("files", a->files, "Session files (.h5)")->required();
   cmd->add_option("--config", a->config, "Analysis settings TOML (glutescope config --print-defaults)");
-  cmd->add_option("--jobs,-j", a->jobs, "Files analysed in parallel")->capture_default_str()->check(CLI::Range(1u, 256u));
-  cmd->add_option("--summary", a->summary, "Write one CSV row per rep and per set (long format) to this file");
-  cmd->add_option("--shard", a->shard, "k/N: analyse only the k-th of N deterministic subsets (sorted path index mod N)")
+  cmd->add_option("--jobs,-j", a->jobs, "Files analysed in parallel")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 256u));
+  cmd->add_option("--summary", a->summary,
+                  "Write one CSV row per rep and per set (long format) to this file");
+  cmd->add_option("--shard", a->shard,
+                  "k/N: analyse only the k-th of N deterministic subsets (sorted path index mod N)")
       ->capture_default_str();
-  cmd->add_flag("--json", a->json, "Print one JSON object per file on stdout instead of text (with the whole analysis: sets, reps, verdicts)");
+  cmd->add_flag("--json", a->json,
+                "Print one JSON object per file on stdout instead of text (with the whole analysis: sets, "
+                "reps, verdicts)");
   cmd->callback([a, &exit_status] {
     pipeline::BatchOptions options;
     try {

@@ -9,8 +9,10 @@ namespace glutescope::cli {
 void add_config_command(CLI::App& app, int& exit_status) {
   auto print_defaults = std::make_shared<bool>(false);
   auto check = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("config", "Analysis settings: print the defaults as TOML or check a file");
-  cmd->add_flag("--print-defaults", *print_defaults, "Print the full default settings TOML (every key, with units)");
+  CLI::App* cmd =
+      app.add_subcommand("config", "Analysis settings: print the defaults as TOML or check a file");
+  cmd->add_flag("--print-defaults", *print_defaults,
+                "Print the full default settings TOML (every key, with units)");
   cmd->add_option("--check", *check, "Check a settings TOML file and print its effective settings");
   cmd->callback([print_defaults, check, &exit_status] {
     if (!check->empty()) {

@@ -24,7 +24,7 @@ namespace {
 
 struct DemoOptions {
   std::string out_dir = "glutescope-demo";  // session.h5 (and the report) go here; replaced each run
-  double speed = 10.0;                       // × real time for the simulated wearable
+  double speed = 10.0;                      // × real time for the simulated wearable
   std::uint64_t seed = 7;
   int reps = 10;
 };
@@ -90,9 +90,10 @@ int run_demo(const DemoOptions& options) {
     std::filesystem::remove(dir / name);
   }
 
-  fmt::print("glutescope demo: simulated wearable, one MVC trial per muscle then {} glute-bridge reps, at {}x "
-             "real time\n",
-             options.reps, options.speed);
+  fmt::print(
+      "glutescope demo: simulated wearable, one MVC trial per muscle then {} glute-bridge reps, at {}x "
+      "real time\n",
+      options.reps, options.speed);
   SimulatedWearable wearable(sim::encode_frame_list(session), options.speed);
   fmt::print("  device on pseudo-terminal {}\n", wearable.port());
   std::fflush(stdout);
@@ -109,8 +110,9 @@ int run_demo(const DemoOptions& options) {
   const pipeline::RecordSummary summary = pipeline::run_recording(record);
   wearable.join();
   fmt::print("{}", pipeline::format_summary(summary));
-  fmt::print("  (the simulated device runs at {}x real time, so the host/device clock drift above is expected)\n\n",
-             options.speed);
+  fmt::print(
+      "  (the simulated device runs at {}x real time, so the host/device clock drift above is expected)\n\n",
+      options.speed);
   std::fflush(stdout);
 
   // Analyse the recorded file (not the in-memory simulation): the same path a saved session takes.

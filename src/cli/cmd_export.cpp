@@ -10,7 +10,8 @@ void add_export_command(CLI::App& app, int& exit_status) {
   auto file = std::make_shared<std::string>();
   auto csv = std::make_shared<std::string>();
   auto bdf = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("export", "Export a session to CSV (µV and envelopes) or BDF+ (EMG-BIDS)");
+  CLI::App* cmd =
+      app.add_subcommand("export", "Export a session to CSV (µV and envelopes) or BDF+ (EMG-BIDS)");
   cmd->add_option("file", *file, "Session file (.h5)")->required();
   auto* c = cmd->add_option("--csv", *csv, "Write CSV here");
   auto* b = cmd->add_option("--bdf", *bdf, "Write BDF+ here");
@@ -18,7 +19,8 @@ void add_export_command(CLI::App& app, int& exit_status) {
   cmd->callback([=, &exit_status] {
     if (csv->empty() && bdf->empty()) throw UserError("export: give --csv OUT.csv or --bdf OUT.bdf", 1);
     try {
-      pipeline::export_session(*file, csv->empty() ? pipeline::ExportFormat::bdf : pipeline::ExportFormat::csv,
+      pipeline::export_session(*file,
+                               csv->empty() ? pipeline::ExportFormat::bdf : pipeline::ExportFormat::csv,
                                csv->empty() ? *bdf : *csv);
     } catch (const std::exception& e) {
       throw UserError(e.what(), 1);

@@ -13,11 +13,13 @@ void add_import_command(CLI::App& app, int& exit_status) {
     bool force = false;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand("import", "Import a CSV or EDF/BDF recording into a session file (docs/ANALYSIS.md)");
+  CLI::App* cmd = app.add_subcommand(
+      "import", "Import a CSV or EDF/BDF recording into a session file (docs/ANALYSIS.md)");
   auto* csv = cmd->add_option("--csv", a->csv, "CSV file with a header row");
   auto* edf = cmd->add_option("--edf", a->edf, "EDF/EDF+/BDF/BDF+ file");
   csv->excludes(edf);
-  cmd->add_option("--montage", a->montage, "Import montage TOML: columns to muscles and sides (required for CSV)");
+  cmd->add_option("--montage", a->montage,
+                  "Import montage TOML: columns to muscles and sides (required for CSV)");
   auto* rate = cmd->add_option("--rate", a->rate_hz, "CSV sample rate (Hz)");
   auto* time = cmd->add_option("--time-column", a->time_column, "CSV column of uniform sample times (s)");
   rate->excludes(time);
@@ -46,7 +48,8 @@ void add_import_command(CLI::App& app, int& exit_status) {
     } catch (const store::ImportError& e) {
       throw UserError(e.what(), 1);
     }
-    fmt::print("imported {} channels x {} samples at {} Hz into {}\n", s.channels, s.samples, s.rate_hz, a->out);
+    fmt::print("imported {} channels x {} samples at {} Hz into {}\n", s.channels, s.samples, s.rate_hz,
+               a->out);
     exit_status = 0;
   });
 }

@@ -27,7 +27,8 @@ nlohmann::json describe(const std::string& path) {
   j["software_version"] = info.software_version;
   j["session_start_time"] = info.session_start_time;
   j["subject_id"] = info.subject_id;
-  j["device"] = {{"serial_number", device.serial_number}, {"firmware_version", device.firmware_version},
+  j["device"] = {{"serial_number", device.serial_number},
+                 {"firmware_version", device.firmware_version},
                  {"device_id", device.device_id}};
   const std::uint64_t emg_rows = reader.emg_rows();
   std::uint64_t emg_lost = 0;
@@ -35,16 +36,19 @@ nlohmann::json describe(const std::string& path) {
     if (g.stream == StreamKind::emg) emg_lost += g.count;
   }
   // Duration from the sample index span: stored rows plus the samples the gaps say are missing.
-  const double emg_span_s = device.emg_rate_hz > 0.0
-                                ? static_cast<double>(emg_rows + emg_lost) / device.emg_rate_hz
-                                : 0.0;
+  const double emg_span_s =
+      device.emg_rate_hz > 0.0 ? static_cast<double>(emg_rows + emg_lost) / device.emg_rate_hz : 0.0;
   j["duration_s"] = emg_span_s;
   nlohmann::json channels = nlohmann::json::array();
   for (const EmgChannel& c : montage.emg) {
-    channels.push_back({{"label", c.label}, {"muscle", std::string(to_string(c.muscle))},
-                        {"side", std::string(to_string(c.side))}, {"microvolts_per_count", c.microvolts_per_count}});
+    channels.push_back({{"label", c.label},
+                        {"muscle", std::string(to_string(c.muscle))},
+                        {"side", std::string(to_string(c.side))},
+                        {"microvolts_per_count", c.microvolts_per_count}});
   }
-  j["emg"] = {{"rate_hz", device.emg_rate_hz}, {"channels", channels}, {"samples", emg_rows},
+  j["emg"] = {{"rate_hz", device.emg_rate_hz},
+              {"channels", channels},
+              {"samples", emg_rows},
               {"lost_samples", emg_lost}};
   nlohmann::json imus = nlohmann::json::array();
   for (std::size_t i = 0; i < reader.imu_count(); ++i) {
@@ -52,28 +56,35 @@ nlohmann::json describe(const std::string& path) {
     for (const Gap& g : gaps) {
       if (g.stream == StreamKind::imu && g.sensor == i) lost += g.count;
     }
-    imus.push_back({{"label", i < montage.imu.size() ? montage.imu[i].label : std::string()},
-                    {"segment", i < montage.imu.size() ? std::string(to_string(montage.imu[i].segment)) : "other"},
-                    {"rate_hz", i < device.imu.size() ? device.imu[i].rate_hz : 0.0},
-                    {"samples", reader.imu_rows(i)},
-                    {"lost_samples", lost}});
+    imus.push_back(
+        {{"label", i < montage.imu.size() ? montage.imu[i].label : std::string()},
+         {"segment", i < montage.imu.size() ? std::string(to_string(montage.imu[i].segment)) : "other"},
+         {"rate_hz", i < device.imu.size() ? device.imu[i].rate_hz : 0.0},
+         {"samples", reader.imu_rows(i)},
+         {"lost_samples", lost}});
   }
   j["imu"] = imus;
-  j["statistics"] = {{"frames_received", stats.frames_received}, {"crc_errors", stats.crc_errors},
-                     {"lost_frames", stats.lost_frames}, {"device_overflows", stats.device_overflows},
+  j["statistics"] = {{"frames_received", stats.frames_received},
+                     {"crc_errors", stats.crc_errors},
+                     {"lost_frames", stats.lost_frames},
+                     {"device_overflows", stats.device_overflows},
                      {"queue_overflow_blocks", stats.queue_overflow_blocks}};
-  j["timing_fit"] = {{"offset_s", fit.offset_s}, {"drift_ppm", fit.drift_ppm},
-                     {"residual_rms_s", fit.residual_rms_s}, {"points", fit.points}};
+  j["timing_fit"] = {{"offset_s", fit.offset_s},
+                     {"drift_ppm", fit.drift_ppm},
+                     {"residual_rms_s", fit.residual_rms_s},
+                     {"points", fit.points}};
   nlohmann::json gap_list = nlohmann::json::array();
   for (const Gap& g : gaps) {
-    gap_list.push_back({{"stream", g.stream == StreamKind::emg ? "emg" : "imu"}, {"sensor", g.sensor},
-                        {"start_sample", g.start_sample}, {"count", g.count}});
+    gap_list.push_back({{"stream", g.stream == StreamKind::emg ? "emg" : "imu"},
+                        {"sensor", g.sensor},
+                        {"start_sample", g.start_sample},
+                        {"count", g.count}});
   }
   j["gaps"] = gap_list;
   nlohmann::json event_list = nlohmann::json::array();
   for (const Event& e : events) {
-    static constexpr const char* kKinds[] = {"marker", "set_start", "set_stop",  "note",       "lead_off", "lead_on",
-                                             "battery_low", "disconnect", "reconnect", "overflow"};
+    static constexpr const char* kKinds[] = {"marker",  "set_start",   "set_stop",   "note",      "lead_off",
+                                             "lead_on", "battery_low", "disconnect", "reconnect", "overflow"};
     const auto k = static_cast<std::size_t>(e.kind);
     event_list.push_back({{"time_s", e.time_s},
                           {"kind", k < std::size(kKinds) ? kKinds[k] : "unknown"},
@@ -106,8 +117,8 @@ void print_text(const nlohmann::json& j) {
              emg["lost_samples"].get<std::uint64_t>(), labels);
   for (const auto& imu : j["imu"]) {
     fmt::print("  IMU {} ({}): {} Hz, {} samples, {} lost\n", imu["label"].get<std::string>(),
-               imu["segment"].get<std::string>(), imu["rate_hz"].get<double>(), imu["samples"].get<std::uint64_t>(),
-               imu["lost_samples"].get<std::uint64_t>());
+               imu["segment"].get<std::string>(), imu["rate_hz"].get<double>(),
+               imu["samples"].get<std::uint64_t>(), imu["lost_samples"].get<std::uint64_t>());
   }
   const auto& st = j["statistics"];
   fmt::print("  frames {} received, {} lost, {} CRC errors; device overflows {}; writer queue drops {}\n",
@@ -138,8 +149,9 @@ void print_text(const nlohmann::json& j) {
 void add_info_command(CLI::App& app, int& exit_status) {
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  CLI::App* cmd = app.add_subcommand("info", "Summarise a session file: duration, channels, rates, samples, "
-                                             "losses, gaps, events");
+  CLI::App* cmd = app.add_subcommand("info",
+                                     "Summarise a session file: duration, channels, rates, samples, "
+                                     "losses, gaps, events");
   cmd->add_option("file", *path, "Session file (.h5)")->required();
   cmd->add_flag("--json", *json, "Print JSON instead of text");
   cmd->callback([path, json, &exit_status] {

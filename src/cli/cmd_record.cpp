@@ -17,7 +17,7 @@ namespace {
 extern "C" void on_stop_signal(int /*signal*/) { pipeline::request_stop(); }
 
 void install_stop_handlers() {
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
@@ -33,33 +33,43 @@ void install_stop_handlers() {
 void add_record_command(CLI::App& app, int& exit_status) {
   auto options = std::make_shared<pipeline::RecordOptions>(pipeline::kDefaultRecordOptions);
   auto out = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("record", "Record a session from a glutescope wearable on a serial port into "
-                                               "an HDF5 session file (docs/RECORDING.md)");
-  CLI::Option* port = cmd->add_option("--port", options->port, "Serial port of the wearable, e.g. /dev/ttyACM0 (a "
-                                                               "symlink is followed again at every reconnect)");
+  CLI::App* cmd = app.add_subcommand("record",
+                                     "Record a session from a glutescope wearable on a serial port into "
+                                     "an HDF5 session file (docs/RECORDING.md)");
+  CLI::Option* port = cmd->add_option("--port", options->port,
+                                      "Serial port of the wearable, e.g. /dev/ttyACM0 (a "
+                                      "symlink is followed again at every reconnect)");
   auto ble = std::make_shared<std::string>();  // docs/BLE.md
-  cmd->add_option("--ble", *ble, "Record over Bluetooth LE through BlueZ instead: the wearable's address "
-                                 "(AA:BB:CC:DD:EE:FF) or advertised name (docs/BLE.md)")->excludes(port);
+  cmd->add_option("--ble", *ble,
+                  "Record over Bluetooth LE through BlueZ instead: the wearable's address "
+                  "(AA:BB:CC:DD:EE:FF) or advertised name (docs/BLE.md)")
+      ->excludes(port);
   auto ble_scan_s = std::make_shared<double>(10.0);
-  cmd->add_option("--ble-scan-timeout", *ble_scan_s, "Seconds to scan for a --ble device BlueZ does not know yet")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--ble-scan-timeout", *ble_scan_s,
+                  "Seconds to scan for a --ble device BlueZ does not know yet")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--baud", options->baud_rate, "Baud rate (ignored by USB CDC-ACM and pseudo-terminals)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--montage", options->montage_path,
                   "Montage TOML (docs/MONTAGE.md); default: the built-in 8-channel montage "
                   "(datasets/montage-default.toml)");
-  cmd->add_option("--subject", options->subject_id, "Pseudonymous subject code, e.g. S017 (no names)")->required();
+  cmd->add_option("--subject", options->subject_id, "Pseudonymous subject code, e.g. S017 (no names)")
+      ->required();
   cmd->add_option("--out", *out, "Output session file (.h5); never overwritten without --force")->required();
   cmd->add_option("--duration", options->duration_s, "Stop after this many seconds (default: until Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--force", options->force, "Replace an existing output file");
   cmd->add_option("--stall-timeout", options->stall_timeout_s,
                   "Seconds without data before the device counts as lost and is reopened")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--control", options->control_fifo,
                   "Named pipe to create for marker commands ('start bridge', 'stop', 'note TEXT', ...)");
-  cmd->add_option("--markers", options->markers_path, "Script of '<seconds> <command>' lines applied at those "
-                                                      "session times");
+  cmd->add_option("--markers", options->markers_path,
+                  "Script of '<seconds> <command>' lines applied at those "
+                  "session times");
   cmd->add_flag("!--no-keys", options->keyboard, "Do not read single-key markers from the terminal");
   auto live = std::make_shared<bool>(false);
   auto live_config = std::make_shared<std::string>();
@@ -80,7 +90,8 @@ void add_record_command(CLI::App& app, int& exit_status) {
     if (*live) {
       try {
         live_analysis = std::make_unique<pipeline::LiveAnalysis>(
-            options->montage_path.empty() ? default_montage() : pipeline::load_montage_file(options->montage_path),
+            options->montage_path.empty() ? default_montage()
+                                          : pipeline::load_montage_file(options->montage_path),
             live_config->empty() ? pipeline::kDefaultAnalysisPipelineSettings
                                  : pipeline::load_analysis_settings(*live_config),
             stdout);

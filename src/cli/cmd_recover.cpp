@@ -9,16 +9,18 @@ namespace glutescope::cli {
 
 void add_recover_command(CLI::App& app, int& exit_status) {
   auto path = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("recover", "Recover a session file left \"recording\" by a crash or kill; the "
-                                                "original is kept as FILE.h5.orig");
+  CLI::App* cmd = app.add_subcommand("recover",
+                                     "Recover a session file left \"recording\" by a crash or kill; the "
+                                     "original is kept as FILE.h5.orig");
   cmd->add_option("file", *path, "Session file (.h5)")->required();
   cmd->callback([path, &exit_status] {
     try {
       const store::RecoveryReport r = store::recover(*path);
-      fmt::print("recovered {}: {} EMG rows from the file + {} from the journal, {} IMU rows + {}, {} events, "
-                 "{} gaps{}; original kept as {}\n",
-                 *path, r.emg_rows_from_file, r.emg_rows_from_journal, r.imu_rows_from_file, r.imu_rows_from_journal,
-                 r.events, r.gaps, r.journal_found ? "" : " (no journal found)", r.original_backup.string());
+      fmt::print(
+          "recovered {}: {} EMG rows from the file + {} from the journal, {} IMU rows + {}, {} events, "
+          "{} gaps{}; original kept as {}\n",
+          *path, r.emg_rows_from_file, r.emg_rows_from_journal, r.imu_rows_from_file, r.imu_rows_from_journal,
+          r.events, r.gaps, r.journal_found ? "" : " (no journal found)", r.original_backup.string());
       exit_status = 0;
     } catch (const std::exception& e) {
       throw UserError(fmt::format("cannot recover {}: {}", *path, e.what()), 1);

@@ -9,14 +9,15 @@ namespace glutescope::cli {
 void add_report_command(CLI::App& app, int& exit_status) {
   auto file = std::make_shared<std::string>();
   auto html = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("report", "Per-rep verdicts and set summaries of a session (analyses it first "
-                                               "if FILE.analysis.h5 is missing or stale)");
+  CLI::App* cmd = app.add_subcommand("report",
+                                     "Per-rep verdicts and set summaries of a session (analyses it first "
+                                     "if FILE.analysis.h5 is missing or stale)");
   cmd->add_option("file", *file, "Session file (.h5)")->required();
   cmd->add_option("--html", *html, "Also write a self-contained HTML report with plots to this file");
   cmd->callback([file, html, &exit_status] {
     try {
-      pipeline::print_session_report(*file, std::cout,
-                                     html->empty() ? std::nullopt : std::optional<std::filesystem::path>(*html));
+      pipeline::print_session_report(
+          *file, std::cout, html->empty() ? std::nullopt : std::optional<std::filesystem::path>(*html));
     } catch (const std::exception& e) {
       throw UserError(e.what(), 1);
     }

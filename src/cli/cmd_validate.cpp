@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -28,17 +28,21 @@ void add_validate_command(CLI::App& app, int& exit_status) {
   };
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
-      "validate", "Simulate every scenario of both exercises over seeds, SNRs and contaminants, analyse each run "
-                  "and print onset error, rep detection, verdict accuracy and angle RMSE against the truth");
+      "validate",
+      "Simulate every scenario of both exercises over seeds, SNRs and contaminants, analyse each run "
+      "and print onset error, rep detection, verdict accuracy and angle RMSE against the truth");
   cmd->add_option("--seeds", opt->seeds, "number of seeds per grid cell")->check(CLI::Range(1, 1000));
   cmd->add_option("--first-seed", opt->first_seed, "first seed (seeds first-seed .. first-seed+N-1)");
-  cmd->add_option("--snr", opt->snr, "SNR list in dB, e.g. --snr 30,20,15,10")->delimiter(',')->check(CLI::Range(0.0, 60.0));
+  cmd->add_option("--snr", opt->snr, "SNR list in dB, e.g. --snr 30,20,15,10")
+      ->delimiter(',')
+      ->check(CLI::Range(0.0, 60.0));
   cmd->add_option("--jobs", opt->jobs, "worker threads")->check(CLI::Range(1, 256));
   cmd->add_option("--reps", opt->reps, "repetitions per simulated set")->check(CLI::Range(1, 200));
   cmd->add_option("--settings", opt->settings_file, "analysis settings TOML file (docs/SCORING.md)");
   cmd->add_flag("--json", opt->json, "print the full report as JSON instead of tables");
   cmd->add_flag("--quick", opt->quick, "reduced grid: 2 seeds, SNR 30 and 15 dB, 5 reps");
-  cmd->add_flag("--no-mvc", opt->no_mvc, "simulate without MVC trials (amplitude verdicts become not available)");
+  cmd->add_flag("--no-mvc", opt->no_mvc,
+                "simulate without MVC trials (amplitude verdicts become not available)");
   cmd->callback([opt, &exit_status]() {
     exercise::ValidationSettings vs;
     if (!opt->settings_file.empty()) {
@@ -65,8 +69,10 @@ void add_validate_command(CLI::App& app, int& exit_status) {
     vs.jobs = opt->jobs;
     vs.mvc_trials = !opt->no_mvc;
     const exercise::ValidationReport report = exercise::run_validation(vs);
-    if (opt->json) fmt::print("{}\n", exercise::to_json(report).dump(2));
-    else fmt::print("{}", exercise::format_validation_table(report));
+    if (opt->json)
+      fmt::print("{}\n", exercise::to_json(report).dump(2));
+    else
+      fmt::print("{}", exercise::format_validation_table(report));
     exit_status = 0;
   });
 }

@@ -1,14 +1,15 @@
 #include <cstdio>
 #include <exception>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"glutescope: do the glutes fire? Surface EMG + IMU recording and scoring for glute bridges "
-               "and clamshells."};
+  CLI::App app{
+      "glutescope: do the glutes fire? Surface EMG + IMU recording and scoring for glute bridges "
+      "and clamshells."};
   app.set_version_flag("--version", std::string("glutescope ") + GLUTESCOPE_VERSION);
   app.require_subcommand(1);
   int exit_status = 0;

@@ -28,9 +28,9 @@ inline constexpr ClockFitSettings kDefaultClockFitSettings{};
 // host_s = offset_s + slope * device_s (device_s = device_time_us / 1e6).
 struct ClockMapping {
   double offset_s = 0.0;
-  double slope = 1.0;             // host seconds per device second
-  std::size_t windows = 0;        // minima the fit rests on (0 = no data yet)
-  double residual_rms_s = 0.0;    // RMS distance of those minima from the line (s)
+  double slope = 1.0;           // host seconds per device second
+  std::size_t windows = 0;      // minima the fit rests on (0 = no data yet)
+  double residual_rms_s = 0.0;  // RMS distance of those minima from the line (s)
 
   [[nodiscard]] double drift_ppm() const noexcept { return (slope - 1.0) * 1e6; }
   [[nodiscard]] double to_host_s(std::uint64_t device_time_us) const noexcept {

@@ -11,20 +11,20 @@ namespace glutescope {
 enum class SampleFormat : std::uint8_t { int16 = 0, int24 = 1 };
 
 struct EmgChannelInfo {
-  std::string label;                 // device's own channel name
-  double gain = 1.0;                 // amplifier gain (V/V)
-  double microvolts_per_count = 1.0; // referred to the electrode
+  std::string label;                  // device's own channel name
+  double gain = 1.0;                  // amplifier gain (V/V)
+  double microvolts_per_count = 1.0;  // referred to the electrode
 };
 
 struct ImuInfo {
   std::string label;
   double rate_hz = 200.0;
-  double accel_range_g = 8.0;        // full scale ±
-  double gyro_range_dps = 2000.0;    // full scale ±
+  double accel_range_g = 8.0;      // full scale ±
+  double gyro_range_dps = 2000.0;  // full scale ±
   double accel_g_per_count = 8.0 / 32768.0;
   double gyro_dps_per_count = 2000.0 / 32768.0;
   bool has_magnetometer = false;
-  double mag_ut_per_count = 0.0;     // µT per count when has_magnetometer
+  double mag_ut_per_count = 0.0;  // µT per count when has_magnetometer
 };
 
 struct DeviceInfo {

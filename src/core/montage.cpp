@@ -23,24 +23,27 @@ std::optional<E> value_of(const std::array<std::pair<E, std::string_view>, N>& t
   return std::nullopt;
 }
 
-constexpr std::array<std::pair<Side, std::string_view>, 4> kSides{{
-    {Side::left, "left"}, {Side::right, "right"}, {Side::midline, "midline"}, {Side::unknown, "unknown"}}};
+constexpr std::array<std::pair<Side, std::string_view>, 4> kSides{
+    {{Side::left, "left"}, {Side::right, "right"}, {Side::midline, "midline"}, {Side::unknown, "unknown"}}};
 
-constexpr std::array<std::pair<Muscle, std::string_view>, 6> kMuscles{{
-    {Muscle::gluteus_maximus, "gluteus_maximus"},
-    {Muscle::gluteus_medius, "gluteus_medius"},
-    {Muscle::erector_spinae_lumbar, "erector_spinae_lumbar"},
-    {Muscle::biceps_femoris, "biceps_femoris"},
-    {Muscle::tensor_fasciae_latae, "tensor_fasciae_latae"},
-    {Muscle::other, "other"}}};
+constexpr std::array<std::pair<Muscle, std::string_view>, 6> kMuscles{
+    {{Muscle::gluteus_maximus, "gluteus_maximus"},
+     {Muscle::gluteus_medius, "gluteus_medius"},
+     {Muscle::erector_spinae_lumbar, "erector_spinae_lumbar"},
+     {Muscle::biceps_femoris, "biceps_femoris"},
+     {Muscle::tensor_fasciae_latae, "tensor_fasciae_latae"},
+     {Muscle::other, "other"}}};
 
-constexpr std::array<std::pair<Exercise, std::string_view>, 4> kExercises{{
-    {Exercise::bridge, "bridge"}, {Exercise::clamshell, "clamshell"}, {Exercise::mvc, "mvc"},
-    {Exercise::other, "other"}}};
+constexpr std::array<std::pair<Exercise, std::string_view>, 4> kExercises{{{Exercise::bridge, "bridge"},
+                                                                           {Exercise::clamshell, "clamshell"},
+                                                                           {Exercise::mvc, "mvc"},
+                                                                           {Exercise::other, "other"}}};
 
-constexpr std::array<std::pair<Segment, std::string_view>, 4> kSegments{{
-    {Segment::sacrum, "sacrum"}, {Segment::thigh_left, "thigh_left"}, {Segment::thigh_right, "thigh_right"},
-    {Segment::other, "other"}}};
+constexpr std::array<std::pair<Segment, std::string_view>, 4> kSegments{
+    {{Segment::sacrum, "sacrum"},
+     {Segment::thigh_left, "thigh_left"},
+     {Segment::thigh_right, "thigh_right"},
+     {Segment::other, "other"}}};
 
 }  // namespace
 
@@ -87,7 +90,8 @@ Montage default_montage() {
       {"ES_L3_R", Muscle::erector_spinae_lumbar, Side::right, "3 cm lateral to the L3 spinous process", kGain,
        kUvPerCount},
       {"BF_L", Muscle::biceps_femoris, Side::left,
-       "50% on the line between the ischial tuberosity and the lateral epicondyle of the tibia", kGain, kUvPerCount},
+       "50% on the line between the ischial tuberosity and the lateral epicondyle of the tibia", kGain,
+       kUvPerCount},
       {"TFL_L", Muscle::tensor_fasciae_latae, Side::left,
        "2 cm below the anterior superior iliac spine, over the muscle belly", kGain, kUvPerCount},
   };

@@ -33,11 +33,11 @@ std::optional<Muscle> parse_muscle(std::string_view text) noexcept;
 std::optional<Exercise> parse_exercise(std::string_view text) noexcept;
 
 struct EmgChannel {
-  std::string label;           // e.g. "GMax_L"
+  std::string label;  // e.g. "GMax_L"
   Muscle muscle = Muscle::other;
   Side side = Side::unknown;
-  std::string electrode_site;  // placement in words (SENIAM where it exists)
-  double gain = 1.0;           // amplifier gain (V/V)
+  std::string electrode_site;         // placement in words (SENIAM where it exists)
+  double gain = 1.0;                  // amplifier gain (V/V)
   double microvolts_per_count = 1.0;  // ADC scale referred to the electrode (µV per count)
 };
 
@@ -49,7 +49,7 @@ std::optional<Segment> parse_segment(std::string_view text) noexcept;
 struct ImuSensor {
   std::string label;  // e.g. "imu_sacrum"
   Segment segment = Segment::other;
-  std::string site;   // placement in words
+  std::string site;  // placement in words
 };
 
 struct Montage {

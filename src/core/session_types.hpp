@@ -14,7 +14,7 @@ namespace glutescope {
 
 // A block of consecutive EMG samples from one device frame.
 struct EmgBlock {
-  std::uint64_t first_sample = 0;    // index of the first sample in the session's EMG stream (unwrapped)
+  std::uint64_t first_sample = 0;  // index of the first sample in the session's EMG stream (unwrapped)
   std::uint32_t channels = 0;
   std::vector<std::int32_t> counts;  // [samples x channels], row-major, device ADC counts
   std::uint64_t device_time_us = 0;  // device clock at the first sample (µs)
@@ -25,11 +25,11 @@ struct EmgBlock {
 
 // A block of consecutive samples from one six-axis (optionally nine-axis) IMU.
 struct ImuBlock {
-  std::uint8_t sensor = 0;           // index into Montage::imu / DEVICE_INFO's IMU list
-  std::uint64_t first_sample = 0;    // index of the first sample in this sensor's stream (unwrapped)
-  std::vector<std::int16_t> accel;   // [samples x 3] counts
-  std::vector<std::int16_t> gyro;    // [samples x 3] counts
-  std::vector<std::int16_t> mag;     // empty, or [samples x 3] counts
+  std::uint8_t sensor = 0;          // index into Montage::imu / DEVICE_INFO's IMU list
+  std::uint64_t first_sample = 0;   // index of the first sample in this sensor's stream (unwrapped)
+  std::vector<std::int16_t> accel;  // [samples x 3] counts
+  std::vector<std::int16_t> gyro;   // [samples x 3] counts
+  std::vector<std::int16_t> mag;    // empty, or [samples x 3] counts
   std::uint64_t device_time_us = 0;
   double host_time_s = 0.0;
 
@@ -38,16 +38,16 @@ struct ImuBlock {
 
 // Kinds of event stored in the session's events table. Values are stored in files: append only.
 enum class EventKind : std::uint8_t {
-  marker = 0,       // operator or device button marker
-  set_start = 1,    // exercise set begins (exercise, and muscle for MVC trials)
+  marker = 0,     // operator or device button marker
+  set_start = 1,  // exercise set begins (exercise, and muscle for MVC trials)
   set_stop = 2,
-  note = 3,         // free text from the operator
-  lead_off = 4,     // electrode lost skin contact (channel)
+  note = 3,      // free text from the operator
+  lead_off = 4,  // electrode lost skin contact (channel)
   lead_on = 5,
   battery_low = 6,
-  disconnect = 7,   // transport lost
+  disconnect = 7,  // transport lost
   reconnect = 8,
-  overflow = 9,     // a bounded queue dropped data (text says which and how much)
+  overflow = 9,  // a bounded queue dropped data (text says which and how much)
 };
 
 // Event::text of the set_start/set_stop events a device sent (protocol v1 EVENT SET_START/SET_STOP), so
@@ -56,12 +56,12 @@ enum class EventKind : std::uint8_t {
 inline constexpr std::string_view kDeviceSetEventText = "device";
 
 struct Event {
-  double time_s = 0.0;              // seconds since session start on the host clock
+  double time_s = 0.0;  // seconds since session start on the host clock
   EventKind kind = EventKind::marker;
   Exercise exercise = Exercise::other;
-  Muscle muscle = Muscle::other;    // MVC target muscle, or the muscle of a lead-off channel
+  Muscle muscle = Muscle::other;  // MVC target muscle, or the muscle of a lead-off channel
   Side side = Side::unknown;
-  std::int32_t channel = -1;        // EMG channel for lead-off/lead-on, else -1
+  std::int32_t channel = -1;  // EMG channel for lead-off/lead-on, else -1
   std::string text;
 };
 
@@ -71,10 +71,10 @@ enum class StreamKind : std::uint8_t { emg = 0, imu = 1 };
 // A run of samples the device produced but the host never received (never interpolated).
 struct Gap {
   StreamKind stream = StreamKind::emg;
-  std::uint8_t sensor = 0;          // IMU index when stream == imu
-  std::uint64_t start_sample = 0;   // first missing sample index
-  std::uint64_t count = 0;          // number of missing samples
-  double host_time_s = 0.0;         // when the gap was detected
+  std::uint8_t sensor = 0;         // IMU index when stream == imu
+  std::uint64_t start_sample = 0;  // first missing sample index
+  std::uint64_t count = 0;         // number of missing samples
+  double host_time_s = 0.0;        // when the gap was detected
 };
 
 }  // namespace glutescope

@@ -39,9 +39,9 @@ std::size_t window_samples(double window_ms, double rate_hz) {
   }
   const double samples = std::round(window_ms * rate_hz / 1000.0);
   if (samples < 1.0) {
-    throw std::invalid_argument("window_ms = " + std::to_string(window_ms) + " is shorter than one sample at " +
-                                std::to_string(rate_hz) + " Hz (minimum " + std::to_string(500.0 / rate_hz) +
-                                " ms)");
+    throw std::invalid_argument("window_ms = " + std::to_string(window_ms) +
+                                " is shorter than one sample at " + std::to_string(rate_hz) +
+                                " Hz (minimum " + std::to_string(500.0 / rate_hz) + " ms)");
   }
   return static_cast<std::size_t>(samples);
 }
@@ -160,9 +160,9 @@ std::vector<double> moving_rms_centered(std::span<const double> x, const MovingR
   for (std::ptrdiff_t i = 0; i < len; ++i) {
     const std::ptrdiff_t last = std::min(i + half, len - 1);
     const std::ptrdiff_t first = std::max<std::ptrdiff_t>(i + half - w + 1, 0);
-    const long double sum = last >= first ? prefix[static_cast<std::size_t>(last + 1)] -
-                                                prefix[static_cast<std::size_t>(first)]
-                                          : 0.0L;
+    const long double sum =
+        last >= first ? prefix[static_cast<std::size_t>(last + 1)] - prefix[static_cast<std::size_t>(first)]
+                      : 0.0L;
     y[static_cast<std::size_t>(i)] =
         std::sqrt(std::max(static_cast<double>(sum), 0.0) / static_cast<double>(window));
   }
@@ -185,8 +185,8 @@ void LinearEnvelope::process_interleaved(std::span<const double> in, std::span<d
   lowpass_.process_interleaved(out.first(n), out.first(n), valid);
 }
 
-std::vector<double> linear_envelope_zero_phase(std::span<const double> x, const LinearEnvelopeSettings& settings,
-                                               double rate_hz) {
+std::vector<double> linear_envelope_zero_phase(std::span<const double> x,
+                                               const LinearEnvelopeSettings& settings, double rate_hz) {
   const SosCoefficients sos = butterworth_lowpass(settings.order, settings.cutoff_hz, rate_hz);
   std::vector<double> rectified(x.size());
   std::transform(x.begin(), x.end(), rectified.begin(), [](double v) { return std::abs(v); });

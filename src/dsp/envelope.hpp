@@ -52,18 +52,18 @@ class MovingRms {
 
   std::size_t window_ = 1;
   std::size_t channels_ = 1;
-  std::size_t position_ = 0;             // ring row written next
-  std::size_t channels_filling_ = 0;     // channels whose window is not yet full of real samples
-  std::vector<double> squares_;          // ring [window][channel]
-  std::vector<double> sums_;             // running sum of the ring per channel
-  std::vector<std::size_t> fill_;        // per channel: samples since start/reset, saturating at window
+  std::size_t position_ = 0;          // ring row written next
+  std::size_t channels_filling_ = 0;  // channels whose window is not yet full of real samples
+  std::vector<double> squares_;       // ring [window][channel]
+  std::vector<double> sums_;          // running sum of the ring per channel
+  std::vector<std::size_t> fill_;     // per channel: samples since start/reset, saturating at window
   std::vector<std::uint64_t> resets_;
 };
 
 // Offline centred moving RMS: sqrt(np.convolve(x**2, ones(N)/N, mode='same')), i.e. zero outside the
 // record; output i covers samples [i + (N-1)//2 - N + 1, i + (N-1)//2] (centred for odd N).
-[[nodiscard]] std::vector<double> moving_rms_centered(std::span<const double> x, const MovingRmsSettings& settings,
-                                                      double rate_hz);
+[[nodiscard]] std::vector<double> moving_rms_centered(std::span<const double> x,
+                                                      const MovingRmsSettings& settings, double rate_hz);
 
 struct LinearEnvelopeSettings {
   int order = 2;           // Butterworth order of the low-pass (pyemgpipeline: N = 2 with filtfilt)
@@ -88,7 +88,8 @@ class LinearEnvelope {
 
 // Offline linear envelope: sosfiltfilt(butter(order, cutoff_hz, 'low', output='sos'), |x|).
 [[nodiscard]] std::vector<double> linear_envelope_zero_phase(std::span<const double> x,
-                                                             const LinearEnvelopeSettings& settings, double rate_hz);
+                                                             const LinearEnvelopeSettings& settings,
+                                                             double rate_hz);
 
 // Teager-Kaiser energy operator psi[n] = x[n]^2 - x[n-1] x[n+1] (Kaiser 1990; Li, Zhou & Aruin 2007
 // for EMG onset). Offline: edges copied from their neighbours as NeuroKit2 does (psi[0] = psi[1],

@@ -30,8 +30,8 @@ void check_rate(double rate_hz) {
 void check_frequency(const char* name, double value_hz, double rate_hz) {
   const double nyquist_hz = rate_hz / 2.0;
   if (!std::isfinite(value_hz) || value_hz <= 0.0 || value_hz >= nyquist_hz) {
-    fail(std::string(name) + " must lie in (0, " + std::to_string(nyquist_hz) + ") Hz (below Nyquist for rate " +
-         std::to_string(rate_hz) + " Hz), got " + std::to_string(value_hz));
+    fail(std::string(name) + " must lie in (0, " + std::to_string(nyquist_hz) +
+         ") Hz (below Nyquist for rate " + std::to_string(rate_hz) + " Hz), got " + std::to_string(value_hz));
   }
 }
 
@@ -73,7 +73,8 @@ Roots cplxreal(Roots z) {
     start = stop;
   }
   Roots out;
-  for (std::size_t i = 0; i < positive.size(); ++i) out.push_back((positive[i] + std::conj(negative[i])) / 2.0);
+  for (std::size_t i = 0; i < positive.size(); ++i)
+    out.push_back((positive[i] + std::conj(negative[i])) / 2.0);
   out.insert(out.end(), real_roots.begin(), real_roots.end());
   return out;
 }
@@ -93,8 +94,9 @@ enum class Which { real, complex, any };
 std::size_t nearest_index(const Roots& from, Complex to, Which which) {
   std::vector<std::size_t> order(from.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return std::abs(from[a] - to) < std::abs(from[b] - to); });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::abs(from[a] - to) < std::abs(from[b] - to);
+  });
   for (const std::size_t i : order) {
     if (which == Which::any || (which == Which::real) == is_real(from[i])) return i;
   }
@@ -316,7 +318,8 @@ Biquad iir_notch(double notch_hz, double quality, double rate_hz) {
   const double gb = 1.0 / std::sqrt(2.0);
   const double beta = (std::sqrt(1.0 - gb * gb) / gb) * std::tan(bw / 2.0);
   const double gain = 1.0 / (1.0 + beta);
-  return Biquad{gain, gain * (-2.0 * std::cos(w0_rad)), gain, 1.0, -2.0 * gain * std::cos(w0_rad), 2.0 * gain - 1.0};
+  return Biquad{gain, gain * (-2.0 * std::cos(w0_rad)), gain,
+                1.0,  -2.0 * gain * std::cos(w0_rad),   2.0 * gain - 1.0};
 }
 
 SosCoefficients mains_notch_sos(const MainsNotchSettings& settings, double rate_hz) {
@@ -349,7 +352,8 @@ void validate_sos(const SosCoefficients& sos) {
     for (const double c : {s.b0, s.b1, s.b2, s.a0, s.a1, s.a2}) {
       if (!std::isfinite(c)) fail("sos section " + std::to_string(i) + " has a non-finite coefficient");
     }
-    if (s.a0 != 1.0) fail("sos section " + std::to_string(i) + " must have a0 == 1 (scipy's normalised form)");
+    if (s.a0 != 1.0)
+      fail("sos section " + std::to_string(i) + " must have a0 == 1 (scipy's normalised form)");
   }
 }
 

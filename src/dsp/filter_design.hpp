@@ -53,9 +53,9 @@ inline constexpr MainsNotchSettings kDefaultMainsNotch{};
 
 // Band-pass settings used by the live and offline chains (libemg's default: order 4, 20-450 Hz).
 struct BandPassSettings {
-  int order = 4;          // scipy's N: the band-pass has 2N poles in N sections
-  double low_hz = 20.0;   // high-pass edge (Hz)
-  double high_hz = 450.0; // low-pass edge (Hz); must be below rate/2
+  int order = 4;           // scipy's N: the band-pass has 2N poles in N sections
+  double low_hz = 20.0;    // high-pass edge (Hz)
+  double high_hz = 450.0;  // low-pass edge (Hz); must be below rate/2
 };
 inline constexpr BandPassSettings kDefaultBandPass{};
 
@@ -64,8 +64,8 @@ inline constexpr BandPassSettings kDefaultBandPass{};
 
 // Number of samples after which the response of the cascade has decayed to about `tolerance` of
 // its initial scale: ceil(log(tolerance) / log(r_max)) for the largest pole radius r_max, plus one
-// sample per section (the settling time used by the NaN policy's valid mask). Throws if a pole is on or outside
-// the unit circle or tolerance is not in (0, 1).
+// sample per section (the settling time used by the NaN policy's valid mask). Throws if a pole is on or
+// outside the unit circle or tolerance is not in (0, 1).
 [[nodiscard]] std::size_t settling_samples(const SosCoefficients& sos, double tolerance = 1e-6);
 
 // Throws std::invalid_argument if the cascade is empty, a coefficient is not finite or a0 != 1.

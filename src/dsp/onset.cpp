@@ -22,7 +22,8 @@ void check_rate(double rate_hz) {
 // The single ms -> samples conversion used by every detector.
 std::size_t duration_samples(const char* name, double ms, double rate_hz) {
   if (!std::isfinite(ms) || ms < 0.0) {
-    throw std::invalid_argument(std::string(name) + " must be a finite duration >= 0 ms, got " + std::to_string(ms));
+    throw std::invalid_argument(std::string(name) + " must be a finite duration >= 0 ms, got " +
+                                std::to_string(ms));
   }
   return static_cast<std::size_t>(std::llround(ms * rate_hz / 1000.0));
 }
@@ -53,8 +54,9 @@ Baseline stats(std::span<const double> x, std::size_t begin, std::size_t end) {
   return Baseline{static_cast<double>(mean), static_cast<double>(std::sqrt(squares / count)), begin, end};
 }
 
-OnsetResult threshold_detector(std::span<const double> signal, double rate_hz, double k_sd, double min_active_ms,
-                               double min_rest_ms, const BaselineSettings& baseline_settings) {
+OnsetResult threshold_detector(std::span<const double> signal, double rate_hz, double k_sd,
+                               double min_active_ms, double min_rest_ms,
+                               const BaselineSettings& baseline_settings) {
   check_k(k_sd);
   const std::size_t min_active = duration_samples("min_active_ms", min_active_ms, rate_hz);
   const std::size_t min_rest = duration_samples("min_rest_ms", min_rest_ms, rate_hz);
@@ -101,8 +103,8 @@ Baseline find_baseline(std::span<const double> signal, double rate_hz, const Bas
   return stats(signal, best, best + window);
 }
 
-std::vector<ActivityInterval> active_runs(std::span<const unsigned char> active, std::size_t min_active_samples,
-                                          std::size_t min_rest_samples) {
+std::vector<ActivityInterval> active_runs(std::span<const unsigned char> active,
+                                          std::size_t min_active_samples, std::size_t min_rest_samples) {
   std::vector<ActivityInterval> runs;
   std::size_t i = 0;
   const std::size_t n = active.size();
@@ -120,11 +122,13 @@ std::vector<ActivityInterval> active_runs(std::span<const unsigned char> active,
     }
     i = end;
   }
-  std::erase_if(runs, [&](const ActivityInterval& r) { return r.offset_index - r.onset_index < min_active_samples; });
+  std::erase_if(
+      runs, [&](const ActivityInterval& r) { return r.offset_index - r.onset_index < min_active_samples; });
   return runs;
 }
 
-OnsetResult detect_hodges_bui(std::span<const double> envelope, double rate_hz, const HodgesBuiSettings& settings) {
+OnsetResult detect_hodges_bui(std::span<const double> envelope, double rate_hz,
+                              const HodgesBuiSettings& settings) {
   check_rate(rate_hz);
   check_signal(envelope);
   return threshold_detector(envelope, rate_hz, settings.k_sd, settings.min_active_ms, settings.min_rest_ms,
@@ -152,7 +156,8 @@ OnsetResult detect_bonato(std::span<const double> emg, double rate_hz, const Bon
     throw std::invalid_argument("first_threshold_false_alarm must be in (0, 1), got " + std::to_string(p));
   }
   if (settings.window_pairs < 1 || settings.window_pairs > 1000) {
-    throw std::invalid_argument("window_pairs (m) must be in 1..1000, got " + std::to_string(settings.window_pairs));
+    throw std::invalid_argument("window_pairs (m) must be in 1..1000, got " +
+                                std::to_string(settings.window_pairs));
   }
   if (settings.min_pairs_above < 1 || settings.min_pairs_above > settings.window_pairs) {
     throw std::invalid_argument("min_pairs_above (r0) must be in 1..window_pairs (" +

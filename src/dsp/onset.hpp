@@ -47,7 +47,8 @@ struct OnsetResult {
 
 // Baseline statistics of `signal` per BaselineSettings. Throws std::invalid_argument if the marked
 // period is outside the signal, or the search window is longer than the signal.
-[[nodiscard]] Baseline find_baseline(std::span<const double> signal, double rate_hz, const BaselineSettings& settings);
+[[nodiscard]] Baseline find_baseline(std::span<const double> signal, double rate_hz,
+                                     const BaselineSettings& settings);
 
 // Hodges & Bui 1996 (Electroencephalogr Clin Neurophysiol 101:511-519): the (low-passed) envelope is
 // active where it exceeds baseline mean + k SD for at least min_active_ms. Gaps shorter than

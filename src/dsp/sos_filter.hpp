@@ -61,7 +61,8 @@ class SosFilter {
   // valid (optional, same size) receives 1 for a valid output sample and 0 for an invalid one.
   void process(std::size_t channel, std::span<const double> in, std::span<double> out,
                std::span<std::uint8_t> valid = {}) noexcept;
-  void process(std::span<const double> in, std::span<double> out, std::span<std::uint8_t> valid = {}) noexcept {
+  void process(std::span<const double> in, std::span<double> out,
+               std::span<std::uint8_t> valid = {}) noexcept {
     process(0, in, out, valid);
   }
 
@@ -86,9 +87,9 @@ class SosFilter {
   detail::SosTaps taps_;
   std::size_t channels_ = 1;
   std::size_t settling_ = 0;
-  std::vector<double> z1_, z2_;              // [section][channel]
-  std::vector<std::size_t> settle_left_;     // per channel: outputs still inside a transient
-  std::size_t channels_settling_ = 0;        // how many entries of settle_left_ are non-zero
+  std::vector<double> z1_, z2_;           // [section][channel]
+  std::vector<std::size_t> settle_left_;  // per channel: outputs still inside a transient
+  std::size_t channels_settling_ = 0;     // how many entries of settle_left_ are non-zero
   std::vector<std::uint64_t> resets_;
   std::vector<std::uint8_t> in_invalid_stretch_;  // previous sample of the channel was non-finite
 };

@@ -18,12 +18,15 @@ PowerSpectrum welch(std::span<const double> x, double rate_hz, const WelchSettin
                                 std::to_string(rate_hz));
   }
   if (settings.segment_samples < 2) {
-    throw std::invalid_argument("segment_samples must be at least 2, got " + std::to_string(settings.segment_samples));
+    throw std::invalid_argument("segment_samples must be at least 2, got " +
+                                std::to_string(settings.segment_samples));
   }
-  if (x.size() < 2) throw std::invalid_argument("welch needs at least 2 samples, got " + std::to_string(x.size()));
+  if (x.size() < 2)
+    throw std::invalid_argument("welch needs at least 2 samples, got " + std::to_string(x.size()));
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (!std::isfinite(x[i])) {
-      throw std::invalid_argument("non-finite sample at index " + std::to_string(i) + ": spectra need finite input");
+      throw std::invalid_argument("non-finite sample at index " + std::to_string(i) +
+                                  ": spectra need finite input");
     }
   }
   const std::size_t nperseg = std::min(settings.segment_samples, x.size());
@@ -35,7 +38,8 @@ PowerSpectrum welch(std::span<const double> x, double rate_hz, const WelchSettin
   std::vector<double> window(nperseg);
   double window_power = 0.0;
   for (std::size_t i = 0; i < nperseg; ++i) {
-    window[i] = 0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * static_cast<double>(i) / static_cast<double>(nperseg));
+    window[i] =
+        0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * static_cast<double>(i) / static_cast<double>(nperseg));
     window_power += window[i] * window[i];
   }
   const double scale = 1.0 / (rate_hz * window_power);
@@ -55,7 +59,8 @@ PowerSpectrum welch(std::span<const double> x, double rate_hz, const WelchSettin
     double mean = 0.0;
     for (std::size_t i = 0; i < nperseg; ++i) mean += start[i];
     mean /= static_cast<double>(nperseg);
-    for (std::size_t i = 0; i < nperseg; ++i) segment[i] = (start[i] - mean) * window[i];  // 'constant' detrend
+    for (std::size_t i = 0; i < nperseg; ++i)
+      segment[i] = (start[i] - mean) * window[i];  // 'constant' detrend
     fft.fwd(transform, segment);
     for (std::size_t k = 0; k < bins; ++k) spectrum.density[k] += std::norm(transform[k]) * scale;
   }
@@ -71,8 +76,8 @@ PowerSpectrum welch(std::span<const double> x, double rate_hz, const WelchSettin
 
 SpectralIndices spectral_indices(const PowerSpectrum& spectrum, const SpectralBand& band) {
   if (!(band.low_hz > 0.0) || !(band.high_hz > band.low_hz)) {
-    throw std::invalid_argument("spectral band must satisfy 0 < low_hz < high_hz, got [" + std::to_string(band.low_hz) +
-                                ", " + std::to_string(band.high_hz) + "] Hz");
+    throw std::invalid_argument("spectral band must satisfy 0 < low_hz < high_hz, got [" +
+                                std::to_string(band.low_hz) + ", " + std::to_string(band.high_hz) + "] Hz");
   }
   double power = 0.0, first_moment = 0.0, moment_minus1 = 0.0, moment5 = 0.0;
   std::size_t first = spectrum.frequency_hz.size(), last = 0;
@@ -104,8 +109,9 @@ SpectralIndices spectral_indices(const PowerSpectrum& spectrum, const SpectralBa
   return out;
 }
 
-std::vector<WindowedIndices> spectral_indices_per_window(std::span<const double> x, double rate_hz, double window_ms,
-                                                         double hop_ms, const WelchSettings& welch_settings,
+std::vector<WindowedIndices> spectral_indices_per_window(std::span<const double> x, double rate_hz,
+                                                         double window_ms, double hop_ms,
+                                                         const WelchSettings& welch_settings,
                                                          const SpectralBand& band) {
   const std::size_t window = window_samples(window_ms, rate_hz);
   const std::size_t hop = window_samples(hop_ms, rate_hz);

@@ -23,7 +23,8 @@ struct PowerSpectrum {
 
 // Throws std::invalid_argument for a rate <= 0, segment_samples < 2, fewer than 2 samples, or a
 // non-finite sample.
-[[nodiscard]] PowerSpectrum welch(std::span<const double> x, double rate_hz, const WelchSettings& settings = kDefaultWelch);
+[[nodiscard]] PowerSpectrum welch(std::span<const double> x, double rate_hz,
+                                  const WelchSettings& settings = kDefaultWelch);
 
 // Frequency band over which the indices are computed: 20-450 Hz, the band-pass of the research notes'
 // default profile (emg-and-scoring.md §4-5); Dimitrov's own band is an open item (≈8-500 Hz).
@@ -41,7 +42,8 @@ struct SpectralIndices {
 
 // Indices of a spectrum over the band (bins with low_hz <= f <= high_hz). Throws if the band is empty,
 // low_hz <= 0 (f^-1 needs f > 0), or the band holds no power.
-[[nodiscard]] SpectralIndices spectral_indices(const PowerSpectrum& spectrum, const SpectralBand& band = kDefaultSpectralBand);
+[[nodiscard]] SpectralIndices spectral_indices(const PowerSpectrum& spectrum,
+                                               const SpectralBand& band = kDefaultSpectralBand);
 
 struct WindowedIndices {
   std::size_t start_index = 0;  // first sample of the window
@@ -50,9 +52,8 @@ struct WindowedIndices {
 
 // Welch spectrum and indices for each window of window_ms starting every hop_ms (windows that fit
 // entirely in x). Throws for non-positive window_ms/hop_ms or a window longer than x.
-[[nodiscard]] std::vector<WindowedIndices> spectral_indices_per_window(std::span<const double> x, double rate_hz,
-                                                                       double window_ms, double hop_ms,
-                                                                       const WelchSettings& welch_settings = kDefaultWelch,
-                                                                       const SpectralBand& band = kDefaultSpectralBand);
+[[nodiscard]] std::vector<WindowedIndices> spectral_indices_per_window(
+    std::span<const double> x, double rate_hz, double window_ms, double hop_ms,
+    const WelchSettings& welch_settings = kDefaultWelch, const SpectralBand& band = kDefaultSpectralBand);
 
 }  // namespace glutescope::dsp

@@ -50,8 +50,8 @@ void check_input(std::span<const double> x, std::size_t channels, std::size_t pa
   }
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (!std::isfinite(x[i])) {
-      throw std::invalid_argument("non-finite sample at index " + std::to_string(i / channels) + " of channel " +
-                                  std::to_string(i % channels) +
+      throw std::invalid_argument("non-finite sample at index " + std::to_string(i / channels) +
+                                  " of channel " + std::to_string(i % channels) +
                                   ": offline filtering needs finite input (split at invalid stretches)");
     }
   }

@@ -25,8 +25,8 @@ namespace glutescope::dsp {
 
 // Zero-phase filtering of an interleaved block [samples x channels]; each channel independently,
 // vectorised across channels. Same preconditions per channel.
-[[nodiscard]] std::vector<double> sosfiltfilt_interleaved(const SosCoefficients& sos, std::span<const double> x,
-                                                          std::size_t channels);
+[[nodiscard]] std::vector<double> sosfiltfilt_interleaved(const SosCoefficients& sos,
+                                                          std::span<const double> x, std::size_t channels);
 // The same into a caller-owned buffer (y.size() == x.size(); y may be x itself: in-place), so that batch
 // analysis can reuse one buffer per channel group instead of allocating and zeroing a result per call.
 // Bit-identical to the returning overload. Throws std::invalid_argument as above or on a size mismatch.

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 namespace glutescope::exercise {
 namespace {
@@ -95,9 +95,12 @@ std::string format_value(const Field& f) {
   return std::visit(
       [](auto* p) -> std::string {
         using T = std::remove_pointer_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
-        else if constexpr (std::is_same_v<T, int>) return std::to_string(*p);
-        else return fmt::format("{}", *p);
+        if constexpr (std::is_same_v<T, bool>)
+          return *p ? "true" : "false";
+        else if constexpr (std::is_same_v<T, int>)
+          return std::to_string(*p);
+        else
+          return fmt::format("{}", *p);
       },
       f.value);
 }
@@ -114,12 +117,14 @@ void check_ranges(const AnalysisSettings& settings, const std::string& source) {
     if (!std::isfinite(v) || v < f.min || v > f.max) range_error(f, source);
   }
   if (s.emg.bandpass_low_hz >= s.emg.bandpass_high_hz) {
-    throw std::invalid_argument(fmt::format("{}: emg.bandpass_low_hz = {} Hz must be below emg.bandpass_high_hz = {} Hz",
-                                            source, s.emg.bandpass_low_hz, s.emg.bandpass_high_hz));
+    throw std::invalid_argument(
+        fmt::format("{}: emg.bandpass_low_hz = {} Hz must be below emg.bandpass_high_hz = {} Hz", source,
+                    s.emg.bandpass_low_hz, s.emg.bandpass_high_hz));
   }
   if (s.fatigue.band_low_hz >= s.fatigue.band_high_hz) {
-    throw std::invalid_argument(fmt::format("{}: fatigue.band_low_hz = {} Hz must be below fatigue.band_high_hz = {} Hz",
-                                            source, s.fatigue.band_low_hz, s.fatigue.band_high_hz));
+    throw std::invalid_argument(
+        fmt::format("{}: fatigue.band_low_hz = {} Hz must be below fatigue.band_high_hz = {} Hz", source,
+                    s.fatigue.band_low_hz, s.fatigue.band_high_hz));
   }
   if (s.motion.segmenter.exit_fraction >= s.motion.segmenter.enter_fraction) {
     throw std::invalid_argument(fmt::format(
@@ -127,8 +132,9 @@ void check_ranges(const AnalysisSettings& settings, const std::string& source) {
         s.motion.segmenter.exit_fraction, s.motion.segmenter.enter_fraction));
   }
   if (s.motion.segmenter.min_rep_s >= s.motion.segmenter.max_rep_s) {
-    throw std::invalid_argument(fmt::format("{}: motion.segmenter.min_rep_s = {} s must be below max_rep_s = {} s",
-                                            source, s.motion.segmenter.min_rep_s, s.motion.segmenter.max_rep_s));
+    throw std::invalid_argument(
+        fmt::format("{}: motion.segmenter.min_rep_s = {} s must be below max_rep_s = {} s", source,
+                    s.motion.segmenter.min_rep_s, s.motion.segmenter.max_rep_s));
   }
 }
 
@@ -164,7 +170,8 @@ AnalysisSettings analysis_settings_from_toml(std::string_view toml_text, std::st
           // "motion" is both a table of keys and the parent of "motion.segmenter".
           bool is_parent = false;
           for (const auto& [t, unused] : tables) is_parent = is_parent || t.rfind(name + ".", 0) == 0;
-          if (!is_parent) throw std::invalid_argument(fmt::format("{}: unknown settings table [{}]", source, name));
+          if (!is_parent)
+            throw std::invalid_argument(fmt::format("{}: unknown settings table [{}]", source, name));
         }
         self(self, *sub, name);
         continue;
@@ -178,20 +185,26 @@ AnalysisSettings analysis_settings_from_toml(std::string_view toml_text, std::st
           [&](auto* p) {
             using T = std::remove_pointer_t<decltype(p)>;
             if constexpr (std::is_same_v<T, bool>) {
-              if (!node.is_boolean()) throw std::invalid_argument(fmt::format("{}: {} must be true or false", source, name));
+              if (!node.is_boolean())
+                throw std::invalid_argument(fmt::format("{}: {} must be true or false", source, name));
               *p = node.as_boolean()->get();
             } else if constexpr (std::is_same_v<T, int>) {
-              if (!node.is_integer()) throw std::invalid_argument(fmt::format("{}: {} must be an integer", source, name));
+              if (!node.is_integer())
+                throw std::invalid_argument(fmt::format("{}: {} must be an integer", source, name));
               const auto v = node.as_integer()->get();
               if (v < static_cast<std::int64_t>(f.min) || v > static_cast<std::int64_t>(f.max)) {
-                throw std::invalid_argument(fmt::format("{}: {} = {}: must be between {} and {}", source, name, v,
-                                                        f.min, f.max));
+                throw std::invalid_argument(
+                    fmt::format("{}: {} = {}: must be between {} and {}", source, name, v, f.min, f.max));
               }
               *p = static_cast<int>(v);
             } else {
-              if (node.is_integer()) *p = static_cast<double>(node.as_integer()->get());
-              else if (node.is_floating_point()) *p = node.as_floating_point()->get();
-              else throw std::invalid_argument(fmt::format("{}: {} must be a number ({})", source, name, f.unit));
+              if (node.is_integer())
+                *p = static_cast<double>(node.as_integer()->get());
+              else if (node.is_floating_point())
+                *p = node.as_floating_point()->get();
+              else
+                throw std::invalid_argument(
+                    fmt::format("{}: {} must be a number ({})", source, name, f.unit));
             }
           },
           f.value);

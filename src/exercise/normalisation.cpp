@@ -10,8 +10,10 @@ namespace glutescope::exercise {
 
 std::string_view to_string(NormalisationKind kind) noexcept {
   switch (kind) {
-    case NormalisationKind::mvic: return "mvic";
-    case NormalisationKind::peak_of_set: return "peak_of_set";
+    case NormalisationKind::mvic:
+      return "mvic";
+    case NormalisationKind::peak_of_set:
+      return "peak_of_set";
   }
   return "unknown";
 }
@@ -34,7 +36,8 @@ std::vector<double> moving_average_centered(std::span<const double> x, std::size
   return out;
 }
 
-double peak_amplitude(std::span<const double> smoothed_envelope, std::size_t begin, std::size_t end) noexcept {
+double peak_amplitude(std::span<const double> smoothed_envelope, std::size_t begin,
+                      std::size_t end) noexcept {
   end = std::min(end, smoothed_envelope.size());
   if (begin >= end) return std::numeric_limits<double>::quiet_NaN();
   return *std::max_element(smoothed_envelope.begin() + static_cast<std::ptrdiff_t>(begin),
@@ -43,7 +46,8 @@ double peak_amplitude(std::span<const double> smoothed_envelope, std::size_t beg
 
 bool is_scored_muscle(Muscle muscle) noexcept { return muscle != Muscle::other; }
 
-double mvc_reference(const EmgChannel& ch, std::span<const MvcTrial> trials, std::span<const double> trial_peak_uv) {
+double mvc_reference(const EmgChannel& ch, std::span<const MvcTrial> trials,
+                     std::span<const double> trial_peak_uv) {
   double ref = std::numeric_limits<double>::quiet_NaN();
   for (std::size_t k = 0; k < trials.size() && k < trial_peak_uv.size(); ++k) {
     const MvcTrial& t = trials[k];
@@ -64,7 +68,8 @@ double mvc_reference(const EmgChannel& ch, std::span<const double> smoothed_enve
   return mvc_reference(ch, trials, peaks);
 }
 
-std::vector<double> mvc_references(const Montage& montage, std::span<const std::vector<double>> smoothed_envelopes,
+std::vector<double> mvc_references(const Montage& montage,
+                                   std::span<const std::vector<double>> smoothed_envelopes,
                                    std::span<const MvcTrial> trials) {
   std::vector<double> ref(montage.emg.size(), std::numeric_limits<double>::quiet_NaN());
   for (std::size_t c = 0; c < montage.emg.size() && c < smoothed_envelopes.size(); ++c) {
@@ -74,8 +79,8 @@ std::vector<double> mvc_references(const Montage& montage, std::span<const std::
 }
 
 Normalisation choose_normalisation(const Montage& montage, std::span<const double> mvc_reference_uv,
-                                   std::span<const std::vector<double>> smoothed_envelopes, std::size_t set_begin,
-                                   std::size_t set_end) {
+                                   std::span<const std::vector<double>> smoothed_envelopes,
+                                   std::size_t set_begin, std::size_t set_end) {
   std::vector<double> set_peak(montage.emg.size(), std::numeric_limits<double>::quiet_NaN());
   for (std::size_t c = 0; c < montage.emg.size() && c < smoothed_envelopes.size(); ++c) {
     set_peak[c] = peak_amplitude(smoothed_envelopes[c], set_begin, set_end);
@@ -93,7 +98,8 @@ Normalisation choose_normalisation(const Montage& montage, std::span<const doubl
   for (std::size_t c = 0; c < channels; ++c) {
     if (!is_scored_muscle(montage.emg[c].muscle)) continue;
     ++scored;
-    const double r = c < mvc_reference_uv.size() ? mvc_reference_uv[c] : std::numeric_limits<double>::quiet_NaN();
+    const double r =
+        c < mvc_reference_uv.size() ? mvc_reference_uv[c] : std::numeric_limits<double>::quiet_NaN();
     if (!(std::isfinite(r) && r > 0.0)) missing.push_back(montage.emg[c].label);
   }
   if (scored > 0 && missing.empty()) {
@@ -111,12 +117,14 @@ Normalisation choose_normalisation(const Montage& montage, std::span<const doubl
   std::string list;
   for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
   if (missing.size() == scored) {
-    n.note = "no MVC trials: amplitudes are % of each channel's peak in this set (CEDE approach 4); "
-             "ratios between muscles are not comparable";
+    n.note =
+        "no MVC trials: amplitudes are % of each channel's peak in this set (CEDE approach 4); "
+        "ratios between muscles are not comparable";
   } else {
-    n.note = fmt::format("no MVC trial for {}: all channels fall back to % of their peak in this set (CEDE approach "
-                         "4) so that every ratio uses one normalisation",
-                         list);
+    n.note = fmt::format(
+        "no MVC trial for {}: all channels fall back to % of their peak in this set (CEDE approach "
+        "4) so that every ratio uses one normalisation",
+        list);
   }
   return n;
 }

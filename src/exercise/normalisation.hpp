@@ -24,7 +24,7 @@ std::string_view to_string(NormalisationKind kind) noexcept;
 // An MVC trial: the interval between set_start and set_stop events with exercise = mvc.
 struct MvcTrial {
   Muscle muscle = Muscle::other;
-  Side side = Side::unknown;  // midline/unknown: both sides at once
+  Side side = Side::unknown;     // midline/unknown: both sides at once
   std::size_t begin_sample = 0;  // EMG sample indices, half-open
   std::size_t end_sample = 0;
 };
@@ -48,20 +48,22 @@ bool is_scored_muscle(Muscle muscle) noexcept;
 
 // MVC reference per channel: the largest peak_amplitude over the trials of the channel's muscle (and side,
 // unless the trial's side is midline/unknown). NaN where no trial applies.
-std::vector<double> mvc_references(const Montage& montage, std::span<const std::vector<double>> smoothed_envelopes,
+std::vector<double> mvc_references(const Montage& montage,
+                                   std::span<const std::vector<double>> smoothed_envelopes,
                                    std::span<const MvcTrial> trials);
 // The same for one channel (batch analysis conditions one channel at a time).
 double mvc_reference(const EmgChannel& channel, std::span<const double> smoothed_envelope,
                      std::span<const MvcTrial> trials);
 // The same from each trial's peak_amplitude, computed beforehand (trial_peak_uv[k] for trials[k]).
-double mvc_reference(const EmgChannel& channel, std::span<const MvcTrial> trials, std::span<const double> trial_peak_uv);
+double mvc_reference(const EmgChannel& channel, std::span<const MvcTrial> trials,
+                     std::span<const double> trial_peak_uv);
 
 // Chooses the normalisation of one exercise set: %MVIC if every scored channel has a finite positive MVC
 // reference, otherwise the fallback for all channels (peak over [set_begin, set_end) of each channel), so
 // that ratios between muscles are always computed on a common normalisation.
 Normalisation choose_normalisation(const Montage& montage, std::span<const double> mvc_reference_uv,
-                                   std::span<const std::vector<double>> smoothed_envelopes, std::size_t set_begin,
-                                   std::size_t set_end);
+                                   std::span<const std::vector<double>> smoothed_envelopes,
+                                   std::size_t set_begin, std::size_t set_end);
 // The same from each channel's peak_amplitude over the set, computed beforehand (set_peak_uv, montage order).
 Normalisation choose_normalisation(const Montage& montage, std::span<const double> mvc_reference_uv,
                                    std::span<const double> set_peak_uv);

@@ -9,22 +9,32 @@ namespace glutescope::exercise {
 
 std::string_view to_string(VerdictState state) noexcept {
   switch (state) {
-    case VerdictState::no: return "no";
-    case VerdictState::yes: return "yes";
-    case VerdictState::not_available: return "not_available";
-    case VerdictState::invalid: return "invalid";
+    case VerdictState::no:
+      return "no";
+    case VerdictState::yes:
+      return "yes";
+    case VerdictState::not_available:
+      return "not_available";
+    case VerdictState::invalid:
+      return "invalid";
   }
   return "unknown";
 }
 
 const Verdict& verdict_at(const RepVerdicts& v, std::size_t i) noexcept {
   switch (i) {
-    case 0: return v.glute_fired;
-    case 1: return v.lumbar_dominant;
-    case 2: return v.late_glute;
-    case 3: return v.pelvic_compensation;
-    case 4: return v.hamstring_dominance;
-    default: return v.tfl_substitution;
+    case 0:
+      return v.glute_fired;
+    case 1:
+      return v.lumbar_dominant;
+    case 2:
+      return v.late_glute;
+    case 3:
+      return v.pelvic_compensation;
+    case 4:
+      return v.hamstring_dominance;
+    default:
+      return v.tfl_substitution;
   }
 }
 
@@ -145,9 +155,12 @@ std::string plain_language_summary(const RepScore& rep) {
     line = "not scored: " + v.glute_fired.reason;
   } else if (v.glute_fired.state == VerdictState::no) {
     line = "glutes did not fire";
-    if (yes(v.lumbar_dominant)) line += ", back did the work";
-    else if (yes(v.hamstring_dominance)) line += ", hamstrings did the work";
-    else if (yes(v.tfl_substitution)) line += ", TFL did the work";
+    if (yes(v.lumbar_dominant))
+      line += ", back did the work";
+    else if (yes(v.hamstring_dominance))
+      line += ", hamstrings did the work";
+    else if (yes(v.tfl_substitution))
+      line += ", TFL did the work";
   } else if (yes(v.lumbar_dominant)) {
     line = "back did the work";
   } else if (yes(v.hamstring_dominance)) {

@@ -33,15 +33,15 @@ struct Verdict {
 // set's peak: see Normalisation::kind).
 struct ChannelRepScore {
   bool valid = true;
-  std::string invalid_reason;     // lead-off, gap, saturation
+  std::string invalid_reason;  // lead-off, gap, saturation
   bool onset_detected = false;
-  double onset_s = kNaN;          // absolute time of the detected onset (s, session clock)
-  double onset_rel_ms = kNaN;     // onset minus the rep's movement onset (ms; negative = before the movement)
+  double onset_s = kNaN;       // absolute time of the detected onset (s, session clock)
+  double onset_rel_ms = kNaN;  // onset minus the rep's movement onset (ms; negative = before the movement)
   double mean_concentric_pct = kNaN;
   double mean_hold_pct = kNaN;
-  double mean_pct = kNaN;         // mean over concentric + hold
-  double peak_pct = kNaN;         // max of the peak estimator (500 ms average of the RMS envelope) over
-                                  // concentric + hold
+  double mean_pct = kNaN;             // mean over concentric + hold
+  double peak_pct = kNaN;             // max of the peak estimator (500 ms average of the RMS envelope) over
+                                      // concentric + hold
   double median_frequency_hz = kNaN;  // spectral window centred on the rep's peak
   double finsm5 = kNaN;
 };
@@ -65,7 +65,8 @@ struct RepVerdicts {
 inline constexpr std::size_t kVerdictCount = 6;
 // Names used in JSON and tables, in RepVerdicts order.
 inline constexpr std::array<std::string_view, kVerdictCount> kVerdictNames{
-    "glute_fired", "lumbar_dominant", "late_glute", "pelvic_compensation", "hamstring_dominance", "tfl_substitution"};
+    "glute_fired",         "lumbar_dominant",     "late_glute",
+    "pelvic_compensation", "hamstring_dominance", "tfl_substitution"};
 const Verdict& verdict_at(const RepVerdicts& v, std::size_t i) noexcept;
 
 struct RepScore {
@@ -73,16 +74,16 @@ struct RepScore {
   double start_s = 0.0, concentric_end_s = 0.0, hold_end_s = 0.0, end_s = 0.0, peak_s = 0.0;  // from the IMU
   bool partial = false;
   double rom_deg = 0.0;
-  double pelvic_roll_max_deg = kNaN;      // largest |roll| relative to the starting posture
-  double pelvic_tilt_min_deg = kNaN;      // most anterior (lowest) tilt relative to the starting posture
-  bool valid = true;                      // false when the whole rep could not be scored (IMU gap)
+  double pelvic_roll_max_deg = kNaN;  // largest |roll| relative to the starting posture
+  double pelvic_tilt_min_deg = kNaN;  // most anterior (lowest) tilt relative to the starting posture
+  bool valid = true;                  // false when the whole rep could not be scored (IMU gap)
   std::string invalid_reason;
   std::vector<ChannelRepScore> channels;  // montage order
   SideRatios gmax_to_es;
   SideRatios gmed_to_es;
   std::vector<std::size_t> firing_order;  // channel indices with a detected onset, earliest first
   RepVerdicts verdicts;
-  std::string summary;                    // one plain-language line for clinicians
+  std::string summary;  // one plain-language line for clinicians
 };
 
 // ---- Formulas (pure; docs/SCORING.md) -------------------------------------------------------------------
@@ -103,7 +104,8 @@ double median_finite(std::span<const double> values);
 // mean_of_ratios = mean(numerator_i / denominator_i) over the same pairs.
 double ratio_of_means(std::span<const double> numerators, std::span<const double> denominators) noexcept;
 double mean_of_ratios(std::span<const double> numerators, std::span<const double> denominators) noexcept;
-// Per-side glute/ES ratios of one rep from (left, right) mean amplitudes; a side missing either channel is NaN.
+// Per-side glute/ES ratios of one rep from (left, right) mean amplitudes; a side missing either channel is
+// NaN.
 SideRatios side_ratios(std::array<double, 2> glute, std::array<double, 2> es) noexcept;
 
 // Threshold verdicts. ratio_verdict: yes if numerator / denominator >= threshold.
@@ -111,8 +113,8 @@ Verdict ratio_verdict(double numerator, double denominator, double threshold);
 // late: yes if glute_onset_s - es_onset_s > threshold_ms / 1000.
 Verdict late_onset_verdict(double glute_onset_s, double es_onset_s, double threshold_ms);
 
-// The clinician's line for one rep, from its verdicts (priority: invalid > glutes silent > back > hamstrings >
-// TFL > late; pelvis and partial are appended).
+// The clinician's line for one rep, from its verdicts (priority: invalid > glutes silent > back > hamstrings
+// > TFL > late; pelvis and partial are appended).
 std::string plain_language_summary(const RepScore& rep);
 
 }  // namespace glutescope::exercise

@@ -18,8 +18,8 @@ constexpr double kFlankClearance = 0.85;
 
 void require(bool ok, const char* field, double value, const char* rule) {
   if (!ok) {
-    throw std::invalid_argument(std::string("rep segmenter setting ") + field + " = " + std::to_string(value) +
-                                ": " + rule);
+    throw std::invalid_argument(std::string("rep segmenter setting ") + field + " = " +
+                                std::to_string(value) + ": " + rule);
   }
 }
 
@@ -100,18 +100,20 @@ RepSegmenter::RepSegmenter(const RepSegmenterSettings& settings, bool zero_phase
           "must be above enter_fraction and below 1");
   require(s.partial_fraction > 0.0 && s.partial_fraction <= 1.0, "partial_fraction", s.partial_fraction,
           "must be in (0, 1]");
-  require(positive(s.hold_velocity_fraction_per_s), "hold_velocity_fraction_per_s", s.hold_velocity_fraction_per_s,
-          "must be > 0");
+  require(positive(s.hold_velocity_fraction_per_s), "hold_velocity_fraction_per_s",
+          s.hold_velocity_fraction_per_s, "must be > 0");
   require(positive(s.velocity_window_s), "velocity_window_s", s.velocity_window_s, "must be > 0");
   require(std::isfinite(s.min_phase_s) && s.min_phase_s >= 0.0, "min_phase_s", s.min_phase_s, "must be >= 0");
   require(std::isfinite(s.min_rep_s) && s.min_rep_s >= 0.0, "min_rep_s", s.min_rep_s, "must be >= 0");
-  require(positive(s.max_rep_s) && s.max_rep_s > s.min_rep_s, "max_rep_s", s.max_rep_s, "must exceed min_rep_s");
-  require(std::isfinite(s.refractory_s) && s.refractory_s >= 0.0, "refractory_s", s.refractory_s, "must be >= 0");
+  require(positive(s.max_rep_s) && s.max_rep_s > s.min_rep_s, "max_rep_s", s.max_rep_s,
+          "must exceed min_rep_s");
+  require(std::isfinite(s.refractory_s) && s.refractory_s >= 0.0, "refractory_s", s.refractory_s,
+          "must be >= 0");
   require(s.offline_rom_percentile >= 0.0 && s.offline_rom_percentile <= 100.0, "offline_rom_percentile",
           s.offline_rom_percentile, "must be in [0, 100]");
   const double lag = std::round(s.velocity_window_s * s.sample_rate_hz);
-  require(lag >= 1.0 && lag < static_cast<double>(kVelocityCapacity), "velocity_window_s", s.velocity_window_s,
-          "times sample_rate_hz must be between 1 and 127 samples");
+  require(lag >= 1.0 && lag < static_cast<double>(kVelocityCapacity), "velocity_window_s",
+          s.velocity_window_s, "times sample_rate_hz must be between 1 and 127 samples");
   velocity_lag_ = static_cast<std::size_t>(lag);
   if (filter_input_) {
     delay_samples_ = detail::dc_group_delay_samples(sos.front());
@@ -168,7 +170,8 @@ std::optional<Repetition> RepSegmenter::push(double angle_deg, double t_s, doubl
 void RepSegmenter::push_block(std::span<const double> angle_deg, std::span<const double> t_s,
                               std::vector<Repetition>& out, std::span<const double> pelvic_tilt_deg,
                               std::span<const double> pelvic_roll_deg) {
-  if (t_s.size() != angle_deg.size() || (!pelvic_tilt_deg.empty() && pelvic_tilt_deg.size() != angle_deg.size()) ||
+  if (t_s.size() != angle_deg.size() ||
+      (!pelvic_tilt_deg.empty() && pelvic_tilt_deg.size() != angle_deg.size()) ||
       (!pelvic_roll_deg.empty() && pelvic_roll_deg.size() != angle_deg.size())) {
     throw std::invalid_argument("push_block: angle, time and pelvic spans must have the same length");
   }
@@ -179,7 +182,8 @@ void RepSegmenter::push_block(std::span<const double> angle_deg, std::span<const
   }
 }
 
-std::optional<Repetition> RepSegmenter::step(double y_deg, double t_s, double tilt_deg, double roll_deg) noexcept {
+std::optional<Repetition> RepSegmenter::step(double y_deg, double t_s, double tilt_deg,
+                                             double roll_deg) noexcept {
   if (!started_) {
     started_ = true;
     baseline_end_s_ = t_s + settings_.baseline_period_s;
@@ -203,7 +207,8 @@ std::optional<Repetition> RepSegmenter::step(double y_deg, double t_s, double ti
   hist_t_[slot] = t_s;
   hist_count_ = std::min(hist_count_ + 1, kVelocityCapacity);
   const std::size_t lag = std::min(velocity_lag_, hist_count_ - 1);
-  const std::size_t old_slot = (static_cast<std::size_t>(sample_) + kVelocityCapacity - lag) % kVelocityCapacity;
+  const std::size_t old_slot =
+      (static_cast<std::size_t>(sample_) + kVelocityCapacity - lag) % kVelocityCapacity;
   const double span_s = t_s - hist_t_[old_slot];
   const double velocity = lag > 0 && span_s > 0.0 ? (x - hist_x_[old_slot]) / span_s : 0.0;
 
@@ -377,11 +382,13 @@ std::optional<Repetition> RepSegmenter::finish_rep() noexcept {
   return rep;
 }
 
-std::vector<Repetition> RepSegmenter::segment_set(std::span<const double> angle_deg, std::span<const double> t_s,
+std::vector<Repetition> RepSegmenter::segment_set(std::span<const double> angle_deg,
+                                                  std::span<const double> t_s,
                                                   const RepSegmenterSettings& settings,
                                                   std::span<const double> pelvic_tilt_deg,
                                                   std::span<const double> pelvic_roll_deg) {
-  if (t_s.size() != angle_deg.size() || (!pelvic_tilt_deg.empty() && pelvic_tilt_deg.size() != angle_deg.size()) ||
+  if (t_s.size() != angle_deg.size() ||
+      (!pelvic_tilt_deg.empty() && pelvic_tilt_deg.size() != angle_deg.size()) ||
       (!pelvic_roll_deg.empty() && pelvic_roll_deg.size() != angle_deg.size())) {
     throw std::invalid_argument("segment_set: angle, time and pelvic arrays must have the same length");
   }
@@ -399,7 +406,8 @@ std::vector<Repetition> RepSegmenter::segment_set(std::span<const double> angle_
     }
   }
   // Zero-phase: forward then backward through the same biquad, each started in its steady state.
-  const dsp::SosCoefficients sos = detail::segmenter_lowpass(settings.lowpass_cutoff_hz, settings.sample_rate_hz);
+  const dsp::SosCoefficients sos =
+      detail::segmenter_lowpass(settings.lowpass_cutoff_hz, settings.sample_rate_hz);
   const std::array<double, 2> step_state = unit_step_state(sos);
   dsp::SosFilter lp(sos);
   settle(lp, step_state, y.front());

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <memory>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 
@@ -29,10 +29,14 @@ namespace glutescope::exercise {
 
 std::string_view to_string(SetStatus status) noexcept {
   switch (status) {
-    case SetStatus::ok: return "ok";
-    case SetStatus::no_movement: return "no_movement";
-    case SetStatus::no_imu: return "no_imu";
-    case SetStatus::unsupported: return "unsupported";
+    case SetStatus::ok:
+      return "ok";
+    case SetStatus::no_movement:
+      return "no_movement";
+    case SetStatus::no_imu:
+      return "no_imu";
+    case SetStatus::unsupported:
+      return "unsupported";
   }
   return "unknown";
 }
@@ -59,7 +63,8 @@ dsp::SosCoefficients emg_bandpass_sos(Muscle muscle, double rate, const Analysis
   dsp::SosCoefficients sos = dsp::butterworth_bandpass(s.emg.bandpass_order, s.emg.bandpass_low_hz,
                                                        std::min(s.emg.bandpass_high_hz, 0.45 * rate), rate);
   if (muscle == Muscle::erector_spinae_lumbar && s.emg.lumbar_highpass_hz > s.emg.bandpass_low_hz) {
-    sos = dsp::concatenate(sos, dsp::butterworth_highpass(s.emg.bandpass_order, s.emg.lumbar_highpass_hz, rate));
+    sos = dsp::concatenate(sos,
+                           dsp::butterworth_highpass(s.emg.bandpass_order, s.emg.lumbar_highpass_hz, rate));
   }
   return sos;
 }
@@ -79,8 +84,8 @@ dsp::SosCoefficients emg_notch_sos(double rate, const AnalysisSettings& s) {
 
 }  // namespace
 
-ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate, const AnalysisSettings& s,
-                                 bool causal) {
+ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate,
+                                 const AnalysisSettings& s, bool causal) {
   ChannelSignals out;
   if (uv.empty()) return out;
   // Remove the DC offset first so that filter start-up at the record edges is small.
@@ -108,7 +113,8 @@ ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double r
   std::vector<double> psi = dsp::tkeo(out.filtered_uv);
   for (double& v : psi) v = std::abs(v);
   if (s.onset.smoothing_cutoff_hz > 0.0) {
-    const dsp::SosCoefficients lowpass = dsp::butterworth_lowpass(2, std::min(s.onset.smoothing_cutoff_hz, 0.45 * rate), rate);
+    const dsp::SosCoefficients lowpass =
+        dsp::butterworth_lowpass(2, std::min(s.onset.smoothing_cutoff_hz, 0.45 * rate), rate);
     psi = causal ? dsp::sosfilt(lowpass, psi) : dsp::sosfiltfilt(lowpass, psi);
   }
   out.onset_signal = std::move(psi);
@@ -120,8 +126,8 @@ namespace {
 bool same_sos(const dsp::SosCoefficients& a, const dsp::SosCoefficients& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].b0 != b[i].b0 || a[i].b1 != b[i].b1 || a[i].b2 != b[i].b2 || a[i].a0 != b[i].a0 || a[i].a1 != b[i].a1 ||
-        a[i].a2 != b[i].a2) {
+    if (a[i].b0 != b[i].b0 || a[i].b1 != b[i].b1 || a[i].b2 != b[i].b2 || a[i].a0 != b[i].a0 ||
+        a[i].a1 != b[i].a1 || a[i].a2 != b[i].a2) {
       return false;
     }
   }
@@ -135,8 +141,8 @@ std::unique_ptr<double[]> uninitialised(std::size_t n) { return std::unique_ptr<
 
 // The requested peak ranges cut into elementary pieces (see condition_session_offline).
 struct PeakPieces {
-  std::vector<std::size_t> bounds;      // sorted, unique; piece j = [bounds[j], bounds[j + 1])
-  std::vector<std::uint8_t> covered;    // piece j lies inside at least one range
+  std::vector<std::size_t> bounds;    // sorted, unique; piece j = [bounds[j], bounds[j + 1])
+  std::vector<std::uint8_t> covered;  // piece j lies inside at least one range
 };
 
 // Moving RMS and smoothed-envelope peaks of W channels in lockstep (W independent long-double chains hide the
@@ -155,8 +161,8 @@ struct PeakPieces {
 // the piece's largest window sum gives its largest average: one division per piece.
 template <std::size_t W>
 void rms_and_piece_peaks(const std::array<StridedSignal, W>& filtered, const std::array<double*, W>& rms,
-                         std::size_t n, std::size_t rms_window, std::size_t peak_window, const PeakPieces& pieces,
-                         const std::array<double*, W>& piece_peak) {
+                         std::size_t n, std::size_t rms_window, std::size_t peak_window,
+                         const PeakPieces& pieces, const std::array<double*, W>& piece_peak) {
   {
     const std::size_t w = rms_window, half = (w - 1) / 2;
     std::array<long double, W> head{}, tail{};
@@ -213,7 +219,8 @@ void rms_and_piece_peaks(const std::array<StridedSignal, W>& filtered, const std
         } else {
           for (std::size_t k = 0; k < W; ++k) {
             const long double sum = head[k] - tail[k];
-            best_edge[k] = std::max(best_edge[k], static_cast<double>(sum / static_cast<long double>(hi - lo)));
+            best_edge[k] =
+                std::max(best_edge[k], static_cast<double>(sum / static_cast<long double>(hi - lo)));
           }
         }
       }
@@ -228,7 +235,8 @@ void rms_and_piece_peaks(const std::array<StridedSignal, W>& filtered, const std
 
 }  // namespace
 
-void condition_session_offline(const SessionData& data, const AnalysisSettings& s, std::span<const Interval> peak_ranges,
+void condition_session_offline(const SessionData& data, const AnalysisSettings& s,
+                               std::span<const Interval> peak_ranges,
                                const std::function<void(std::size_t, const ChannelSignalsView&)>& visit) {
   const std::size_t channels = data.emg_channels();
   const std::size_t n = data.emg_samples();
@@ -244,7 +252,8 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
   std::vector<Interval> gaps;
   for (const Gap& gap : data.gaps) {
     if (gap.stream == StreamKind::emg) {
-      gaps.push_back({static_cast<std::size_t>(gap.start_sample), static_cast<std::size_t>(gap.start_sample + gap.count)});
+      gaps.push_back({static_cast<std::size_t>(gap.start_sample),
+                      static_cast<std::size_t>(gap.start_sample + gap.count)});
     }
   }
   struct Group {
@@ -303,14 +312,17 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
     std::vector<Interval> merged;
     for (const Interval& gap : gaps) {
       if (gap.begin >= gap.end) continue;
-      if (!merged.empty() && gap.begin <= merged.back().end) merged.back().end = std::max(merged.back().end, gap.end);
-      else merged.push_back(gap);
+      if (!merged.empty() && gap.begin <= merged.back().end)
+        merged.back().end = std::max(merged.back().end, gap.end);
+      else
+        merged.push_back(gap);
     }
     gaps = std::move(merged);
   }
   std::vector<double> scale(channels), mean(channels, 0.0);
   for (std::size_t c = 0; c < channels; ++c) {
-    scale[c] = c < data.device.emg.size() ? data.device.emg[c].microvolts_per_count : data.montage.emg[c].microvolts_per_count;
+    scale[c] = c < data.device.emg.size() ? data.device.emg[c].microvolts_per_count
+                                          : data.montage.emg[c].microvolts_per_count;
   }
   {
     std::size_t g = 0;
@@ -327,9 +339,9 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
   }
 
   for (const Group& group : groups) {
-    // Interleave `lanes` channels: the group's members padded with silent (all-zero) channels to a multiple of
-    // 4, so that every group takes dsp's four-rows-at-a-time vector path (3 channels or fewer would take the
-    // row-at-a-time path, several times slower per channel). Lanes never mix: padding changes no result.
+    // Interleave `lanes` channels: the group's members padded with silent (all-zero) channels to a multiple
+    // of 4, so that every group takes dsp's four-rows-at-a-time vector path (3 channels or fewer would take
+    // the row-at-a-time path, several times slower per channel). Lanes never mix: padding changes no result.
     const std::size_t width = group.members.size();
     const std::size_t lanes = (width + 3) / 4 * 4;
     if (n <= dsp::sosfiltfilt_padlen(group.bandpass)) {
@@ -419,18 +431,21 @@ struct MarkedSet {
   double start_s = 0.0, stop_s = 0.0;
 };
 
-std::vector<MarkedSet> pair_markers(const std::vector<Event>& events, double end_s, std::vector<std::string>& warnings) {
+std::vector<MarkedSet> pair_markers(const std::vector<Event>& events, double end_s,
+                                    std::vector<std::string>& warnings) {
   std::vector<const Event*> sorted;
   for (const Event& e : events) {
     if (e.kind == EventKind::set_start || e.kind == EventKind::set_stop) sorted.push_back(&e);
   }
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Event* a, const Event* b) { return a->time_s < b->time_s; });
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Event* a, const Event* b) { return a->time_s < b->time_s; });
   std::vector<MarkedSet> sets;
   std::optional<MarkedSet> open;
   for (const Event* e : sorted) {
     if (e->kind == EventKind::set_start) {
       if (open) {
-        warnings.push_back(fmt::format("set_start at {:.3f} s without set_stop: closed at the next set_start", open->start_s));
+        warnings.push_back(fmt::format("set_start at {:.3f} s without set_stop: closed at the next set_start",
+                                       open->start_s));
         open->stop_s = e->time_s;
         sets.push_back(*open);
       }
@@ -444,7 +459,8 @@ std::vector<MarkedSet> pair_markers(const std::vector<Event>& events, double end
     }
   }
   if (open) {
-    warnings.push_back(fmt::format("set_start at {:.3f} s without set_stop: set runs to the end of the recording", open->start_s));
+    warnings.push_back(fmt::format(
+        "set_start at {:.3f} s without set_stop: set runs to the end of the recording", open->start_s));
     sets.push_back(*open);
   }
   return sets;
@@ -452,10 +468,14 @@ std::vector<MarkedSet> pair_markers(const std::vector<Event>& events, double end
 
 std::optional<motion::BodySegment> body_segment(Segment s) {
   switch (s) {
-    case Segment::sacrum: return motion::BodySegment::pelvis;
-    case Segment::thigh_left: return motion::BodySegment::thigh_left;
-    case Segment::thigh_right: return motion::BodySegment::thigh_right;
-    default: return std::nullopt;
+    case Segment::sacrum:
+      return motion::BodySegment::pelvis;
+    case Segment::thigh_left:
+      return motion::BodySegment::thigh_left;
+    case Segment::thigh_right:
+      return motion::BodySegment::thigh_right;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -471,7 +491,8 @@ GravityTracks track_gravity(const SessionData& data, const AnalysisSettings& s) 
   if (data.imu.empty() || data.device.imu.empty()) return g;
   g.rate_hz = data.device.imu.front().rate_hz;
   g.samples = data.imu.front().samples();
-  for (std::size_t k = 0; k < data.imu.size() && k < data.montage.imu.size() && k < data.device.imu.size(); ++k) {
+  for (std::size_t k = 0; k < data.imu.size() && k < data.montage.imu.size() && k < data.device.imu.size();
+       ++k) {
     const auto seg = body_segment(data.montage.imu[k].segment);
     if (!seg) continue;
     const ImuStream& stream = data.imu[k];
@@ -485,9 +506,11 @@ GravityTracks track_gravity(const SessionData& data, const AnalysisSettings& s) 
     auto& up = g.up[static_cast<std::size_t>(*seg)];
     up.resize(stream.samples());
     for (std::size_t n = 0; n < stream.samples(); ++n) {
-      const Eigen::Vector3d gyro(stream.gyro[3 * n] * info.gyro_dps_per_count, stream.gyro[3 * n + 1] * info.gyro_dps_per_count,
+      const Eigen::Vector3d gyro(stream.gyro[3 * n] * info.gyro_dps_per_count,
+                                 stream.gyro[3 * n + 1] * info.gyro_dps_per_count,
                                  stream.gyro[3 * n + 2] * info.gyro_dps_per_count);
-      const Eigen::Vector3d acc(stream.accel[3 * n] * info.accel_g_per_count, stream.accel[3 * n + 1] * info.accel_g_per_count,
+      const Eigen::Vector3d acc(stream.accel[3 * n] * info.accel_g_per_count,
+                                stream.accel[3 * n + 1] * info.accel_g_per_count,
                                 stream.accel[3 * n + 2] * info.accel_g_per_count);
       filter.update(gyro, acc, dt);
       up[n] = filter.gravity();
@@ -518,11 +541,13 @@ ChannelInvalidity invalid_spans(const SessionData& data, double emg_rate, double
   std::vector<std::optional<std::size_t>> off_since(channels);
   std::vector<const Event*> sorted;
   for (const Event& e : data.events) sorted.push_back(&e);
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Event* a, const Event* b) { return a->time_s < b->time_s; });
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Event* a, const Event* b) { return a->time_s < b->time_s; });
   for (const Event* e : sorted) {
     if (e->channel < 0 || static_cast<std::size_t>(e->channel) >= channels) continue;
     const auto c = static_cast<std::size_t>(e->channel);
-    if (e->kind == EventKind::lead_off && !off_since[c]) off_since[c] = to_index(e->time_s, emg_rate, samples);
+    if (e->kind == EventKind::lead_off && !off_since[c])
+      off_since[c] = to_index(e->time_s, emg_rate, samples);
     if (e->kind == EventKind::lead_on && off_since[c]) {
       inv.lead_off[c].push_back({*off_since[c], to_index(e->time_s, emg_rate, samples)});
       off_since[c].reset();
@@ -532,7 +557,8 @@ ChannelInvalidity invalid_spans(const SessionData& data, double emg_rate, double
     if (off_since[c]) inv.lead_off[c].push_back({*off_since[c], samples});
   }
   for (const Gap& gap : data.gaps) {
-    const Interval iv{static_cast<std::size_t>(gap.start_sample), static_cast<std::size_t>(gap.start_sample + gap.count)};
+    const Interval iv{static_cast<std::size_t>(gap.start_sample),
+                      static_cast<std::size_t>(gap.start_sample + gap.count)};
     (gap.stream == StreamKind::emg ? inv.emg_gaps : inv.imu_gaps).push_back(iv);
   }
   (void)imu_rate;
@@ -557,10 +583,18 @@ double mean_finite2(double a, double b) {
 
 void count(VerdictCounts& c, VerdictState s) {
   switch (s) {
-    case VerdictState::yes: ++c.yes; break;
-    case VerdictState::no: ++c.no; break;
-    case VerdictState::not_available: ++c.not_available; break;
-    case VerdictState::invalid: ++c.invalid; break;
+    case VerdictState::yes:
+      ++c.yes;
+      break;
+    case VerdictState::no:
+      ++c.no;
+      break;
+    case VerdictState::not_available:
+      ++c.not_available;
+      break;
+    case VerdictState::invalid:
+      ++c.invalid;
+      break;
   }
 }
 
@@ -575,7 +609,9 @@ struct SessionContext {
 };
 
 // Index of the channel recording (muscle, side), if any.
-std::optional<std::size_t> channel_of(const Montage& m, Muscle muscle, Side side) { return m.find(muscle, side); }
+std::optional<std::size_t> channel_of(const Montage& m, Muscle muscle, Side side) {
+  return m.find(muscle, side);
+}
 
 }  // namespace
 
@@ -589,7 +625,9 @@ struct ChannelView {
 };
 
 ChannelView view_of(const ChannelSignals& s) {
-  return {{s.filtered_uv.data(), 1, s.filtered_uv.size()}, {s.onset_signal.data(), 1, s.onset_signal.size()}, s.rms_uv};
+  return {{s.filtered_uv.data(), 1, s.filtered_uv.size()},
+          {s.onset_signal.data(), 1, s.onset_signal.size()},
+          s.rms_uv};
 }
 
 // Sample indices of a rep (absolute): onset search from w0, movement m0, concentric end mc, hold end mh, end
@@ -631,7 +669,8 @@ RepScore begin_repetition(const RepScoringContext& ctx, const Repetition& r, dou
   const RepWindow w = rep_window(ctx, r);
 
   // IMU gap inside the rep: boundaries cannot be trusted.
-  const std::size_t ri0 = to_index(r.start_s, ctx.imu_rate_hz, ctx.imu_samples), ri1 = to_index(r.end_s, ctx.imu_rate_hz, ctx.imu_samples) + 1;
+  const std::size_t ri0 = to_index(r.start_s, ctx.imu_rate_hz, ctx.imu_samples),
+                    ri1 = to_index(r.end_s, ctx.imu_rate_hz, ctx.imu_samples) + 1;
   for (const Interval& gap : ctx.imu_gaps) {
     if (gap.overlaps(ri0, ri1)) {
       rep.valid = false;
@@ -640,8 +679,9 @@ RepScore begin_repetition(const RepScoringContext& ctx, const Repetition& r, dou
   }
   emg_gap_reason.clear();
   for (const Interval& gap : ctx.emg_gaps) {
-    if (gap.overlaps(w.w0, w.m1)) emg_gap_reason = fmt::format("EMG data lost inside the rep ({} samples from {:.3f} s)",
-                                                               gap.end - gap.begin, static_cast<double>(gap.begin) / rate);
+    if (gap.overlaps(w.w0, w.m1))
+      emg_gap_reason = fmt::format("EMG data lost inside the rep ({} samples from {:.3f} s)",
+                                   gap.end - gap.begin, static_cast<double>(gap.begin) / rate);
   }
   rep.channels.resize(ctx.montage->emg.size());
   return rep;
@@ -653,8 +693,8 @@ RepScore begin_repetition(const RepScoringContext& ctx, const Repetition& r, dou
 // peak_uv: peak_amplitude of the smoothed envelope over [m0, mh). `scratch` holds the spectral window when
 // the filtered signal is strided.
 void score_channel(const RepScoringContext& ctx, const Repetition& r, std::size_t c, const ChannelView& sig,
-                   double peak_uv, const dsp::Baseline& baseline, bool rep_valid, const std::string& emg_gap_reason,
-                   ChannelRepScore& cs, std::vector<double>& scratch) {
+                   double peak_uv, const dsp::Baseline& baseline, bool rep_valid,
+                   const std::string& emg_gap_reason, ChannelRepScore& cs, std::vector<double>& scratch) {
   const AnalysisSettings& s = *ctx.settings;
   const Montage& montage = *ctx.montage;
   const std::size_t channels = montage.emg.size();
@@ -679,10 +719,12 @@ void score_channel(const RepScoringContext& ctx, const Repetition& r, std::size_
       const std::int32_t v = ctx.emg_counts[(n - off) * channels + c];
       if (v <= ctx.rail_low || v >= ctx.rail_high) ++railed;
     }
-    if (m1 > w0 && static_cast<double>(railed) > s.verdicts.saturation_fraction * static_cast<double>(m1 - w0)) {
+    if (m1 > w0 &&
+        static_cast<double>(railed) > s.verdicts.saturation_fraction * static_cast<double>(m1 - w0)) {
       cs.valid = false;
-      cs.invalid_reason = fmt::format("{} saturated in {:.0f} % of the rep (electrode off or clipping)",
-                                      montage.emg[c].label, 100.0 * static_cast<double>(railed) / static_cast<double>(m1 - w0));
+      cs.invalid_reason =
+          fmt::format("{} saturated in {:.0f} % of the rep (electrode off or clipping)", montage.emg[c].label,
+                      100.0 * static_cast<double>(railed) / static_cast<double>(m1 - w0));
     }
   }
   if (!cs.valid || !rep_valid) return;
@@ -690,7 +732,8 @@ void score_channel(const RepScoringContext& ctx, const Repetition& r, std::size_
   // Onset: first run above baseline mean + k SD, from pre_movement_ms before the movement to the top.
   const double threshold = baseline.mean + s.onset.k_sd * baseline.sd;
   if (mc > w0) {
-    const std::size_t min_active = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(s.onset.min_active_ms * rate / 1000.0)));
+    const std::size_t min_active = std::max<std::size_t>(
+        1, static_cast<std::size_t>(std::lround(s.onset.min_active_ms * rate / 1000.0)));
     const std::size_t min_rest = static_cast<std::size_t>(std::lround(s.onset.min_rest_ms * rate / 1000.0));
     std::vector<unsigned char> active(mc - w0);
     for (std::size_t n = w0; n < mc; ++n) active[n - w0] = sig.onset[n - off] > threshold ? 1 : 0;
@@ -745,7 +788,8 @@ RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, dou
   for (std::size_t c = 0; c < rep.channels.size(); ++c) {
     const ChannelSignals& sig = ctx.signals[c];
     const double peak = peak_amplitude(sig.smoothed_uv, w.m0 - ctx.first_sample, w.mh - ctx.first_sample);
-    score_channel(ctx, r, c, view_of(sig), peak, ctx.baseline[c], rep.valid, emg_gap_reason, rep.channels[c], scratch);
+    score_channel(ctx, r, c, view_of(sig), peak, ctx.baseline[c], rep.valid, emg_gap_reason, rep.channels[c],
+                  scratch);
   }
   finish_repetition(ctx, rep);
   return rep;
@@ -758,12 +802,15 @@ void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
   const Montage& montage = *ctx.montage;
   const std::size_t channels = montage.emg.size();
   const bool have_pelvis = ctx.have_pelvis;
-  const bool amplitudes_comparable = ctx.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
+  const bool amplitudes_comparable =
+      ctx.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
   const Exercise ex = ctx.exercise;
   const Muscle glute = ex == Exercise::bridge ? Muscle::gluteus_maximus : Muscle::gluteus_medius;
   std::vector<Side> working_sides;
-  if (ex == Exercise::bridge) working_sides = {Side::left, Side::right};
-  else working_sides = {ctx.working_side};
+  if (ex == Exercise::bridge)
+    working_sides = {Side::left, Side::right};
+  else
+    working_sides = {ctx.working_side};
   for (std::size_t c = 0; c < channels; ++c) {
     ChannelRepScore& cs = rep.channels[c];
     const double ref = ctx.normalisation.reference_uv[c];
@@ -777,8 +824,9 @@ void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
   for (std::size_t c = 0; c < channels; ++c) {
     if (rep.channels[c].onset_detected) rep.firing_order.push_back(c);
   }
-  std::stable_sort(rep.firing_order.begin(), rep.firing_order.end(),
-                   [&](std::size_t a, std::size_t b) { return rep.channels[a].onset_s < rep.channels[b].onset_s; });
+  std::stable_sort(rep.firing_order.begin(), rep.firing_order.end(), [&](std::size_t a, std::size_t b) {
+    return rep.channels[a].onset_s < rep.channels[b].onset_s;
+  });
 
   // Per-side amplitudes and onsets of the muscles the verdicts compare.
   auto channel_value = [&](Muscle m, Side side, auto field) -> double {
@@ -833,12 +881,15 @@ void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
   };
   auto working_mean = [&](Muscle m, auto field) {
     double a = kNaN, b = kNaN;
-    if (std::find(working_sides.begin(), working_sides.end(), Side::left) != working_sides.end()) a = channel_value(m, Side::left, field);
-    if (std::find(working_sides.begin(), working_sides.end(), Side::right) != working_sides.end()) b = channel_value(m, Side::right, field);
+    if (std::find(working_sides.begin(), working_sides.end(), Side::left) != working_sides.end())
+      a = channel_value(m, Side::left, field);
+    if (std::find(working_sides.begin(), working_sides.end(), Side::right) != working_sides.end())
+      b = channel_value(m, Side::right, field);
     return mean_finite2(a, b);
   };
-  const std::string no_mvc = "needs MVC normalisation (amplitudes are % of the set's peak; CEDE: cross-muscle "
-                             "comparisons need MVC)";
+  const std::string no_mvc =
+      "needs MVC normalisation (amplitudes are % of the set's peak; CEDE: cross-muscle "
+      "comparisons need MVC)";
   RepVerdicts& v = rep.verdicts;
   std::string why;
 
@@ -856,8 +907,10 @@ void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
     v.glute_fired.threshold = s.verdicts.glute_fired_min_pct_mvic;
     const bool fired = std::isfinite(on) && amp >= s.verdicts.glute_fired_min_pct_mvic;
     v.glute_fired.state = fired ? VerdictState::yes : VerdictState::no;
-    if (!std::isfinite(on)) v.glute_fired.reason = "no onset detected";
-    else if (!fired) v.glute_fired.reason = "amplitude below threshold";
+    if (!std::isfinite(on))
+      v.glute_fired.reason = "no onset detected";
+    else if (!fired)
+      v.glute_fired.reason = "amplitude below threshold";
   }
 
   // Lumbar dominance: ES / glute on the working side(s).
@@ -870,8 +923,8 @@ void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
   } else if (!amplitudes_comparable) {
     v.lumbar_dominant = na(no_mvc);
   } else {
-    v.lumbar_dominant = ratio_verdict(working_mean(Muscle::erector_spinae_lumbar, mean_pct), working_mean(glute, mean_pct),
-                                      s.verdicts.lumbar_es_to_glute_ratio);
+    v.lumbar_dominant = ratio_verdict(working_mean(Muscle::erector_spinae_lumbar, mean_pct),
+                                      working_mean(glute, mean_pct), s.verdicts.lumbar_es_to_glute_ratio);
   }
 
   // Late glute onset relative to ES.
@@ -882,8 +935,9 @@ void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
   } else if (int q2 = requirement(glute, working_sides, why); q2 != 0) {
     v.late_glute = q2 == 1 ? na(why) : invalid(why);
   } else {
-    v.late_glute = late_onset_verdict(working_mean(glute, onset), working_mean(Muscle::erector_spinae_lumbar, onset),
-                                      s.verdicts.late_glute_delay_ms);
+    v.late_glute =
+        late_onset_verdict(working_mean(glute, onset), working_mean(Muscle::erector_spinae_lumbar, onset),
+                           s.verdicts.late_glute_delay_ms);
   }
 
   // Pelvic compensation.
@@ -895,12 +949,15 @@ void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
     Verdict& p = v.pelvic_compensation;
     p.value = rep.pelvic_roll_max_deg;
     p.threshold = s.verdicts.pelvic_roll_threshold_deg;
-    const bool rolled = std::isfinite(rep.pelvic_roll_max_deg) && rep.pelvic_roll_max_deg > s.verdicts.pelvic_roll_threshold_deg;
+    const bool rolled = std::isfinite(rep.pelvic_roll_max_deg) &&
+                        rep.pelvic_roll_max_deg > s.verdicts.pelvic_roll_threshold_deg;
     const bool tilted = ex == Exercise::bridge && std::isfinite(rep.pelvic_tilt_min_deg) &&
                         -rep.pelvic_tilt_min_deg > s.verdicts.pelvic_tilt_threshold_deg;
     p.state = rolled || tilted ? VerdictState::yes : VerdictState::no;
-    if (rolled) p.reason = fmt::format("pelvis rolled {:.1f} deg", rep.pelvic_roll_max_deg);
-    else if (tilted) p.reason = fmt::format("anterior pelvic tilt {:.1f} deg", -rep.pelvic_tilt_min_deg);
+    if (rolled)
+      p.reason = fmt::format("pelvis rolled {:.1f} deg", rep.pelvic_roll_max_deg);
+    else if (tilted)
+      p.reason = fmt::format("anterior pelvic tilt {:.1f} deg", -rep.pelvic_tilt_min_deg);
   }
 
   // Hamstring dominance (bridges) and TFL substitution (clamshells): same-side pairs on the working sides.
@@ -920,7 +977,8 @@ void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
     }
     if (!amplitudes_comparable) return na(no_mvc);
     if (std::isnan(ratio_of_means(num, den))) {
-      return na(fmt::format("no {} electrode on the side of the {} electrode", to_string(agonist), to_string(compensator)));
+      return na(fmt::format("no {} electrode on the side of the {} electrode", to_string(agonist),
+                            to_string(compensator)));
     }
     double sn = 0.0, sd = 0.0;
     for (std::size_t k = 0; k < 2; ++k) {
@@ -928,31 +986,32 @@ void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
     }
     return ratio_verdict(sn, sd, threshold);
   };
-  v.hamstring_dominance = ex == Exercise::bridge
-                              ? pair_verdict(Muscle::biceps_femoris, Muscle::gluteus_maximus, s.verdicts.hamstring_to_gmax_ratio)
-                              : na("scored for bridges only");
-  v.tfl_substitution = ex == Exercise::clamshell
-                           ? pair_verdict(Muscle::tensor_fasciae_latae, Muscle::gluteus_medius, s.verdicts.tfl_to_gmed_ratio)
-                           : na("scored for clamshells only");
+  v.hamstring_dominance =
+      ex == Exercise::bridge
+          ? pair_verdict(Muscle::biceps_femoris, Muscle::gluteus_maximus, s.verdicts.hamstring_to_gmax_ratio)
+          : na("scored for bridges only");
+  v.tfl_substitution =
+      ex == Exercise::clamshell
+          ? pair_verdict(Muscle::tensor_fasciae_latae, Muscle::gluteus_medius, s.verdicts.tfl_to_gmed_ratio)
+          : na("scored for clamshells only");
   rep.summary = plain_language_summary(rep);
 }
-
 
 // What score_set decided from the IMU alone, and what the per-channel pass fills in: everything a set needs
 // before and after the EMG conditioning (analyse_session conditions one channel group at a time).
 struct SetPlan {
-  bool scored = false;                 // status ok and reps found: EMG work to do
+  bool scored = false;  // status ok and reps found: EMG work to do
   std::vector<Repetition> reps;
-  std::vector<RepScore> scores;        // begun (begin_repetition), channels filled per channel
+  std::vector<RepScore> scores;             // begun (begin_repetition), channels filled per channel
   std::vector<std::string> emg_gap_reason;  // per rep
-  std::size_t e0 = 0, e1 = 0;          // the set in EMG samples
-  bool marked_baseline = false;        // [b0, b1) is the still period; otherwise the set's quietest window
+  std::size_t e0 = 0, e1 = 0;               // the set in EMG samples
+  bool marked_baseline = false;  // [b0, b1) is the still period; otherwise the set's quietest window
   std::size_t b0 = 0, b1 = 0;
   bool amplitudes_comparable = false;
-  RepScoringContext rc;                // signals/baseline unused (per-channel pass); normalisation at the end
-  std::vector<dsp::Baseline> baseline; // per channel
-  std::vector<double> set_peak_uv;     // per channel: peak_amplitude over [e0, e1) (fallback normalisation)
-  std::size_t set_range = 0;           // index of [e0, e1) in the peak ranges; reps' [m0, mh) follow it
+  RepScoringContext rc;  // signals/baseline unused (per-channel pass); normalisation at the end
+  std::vector<dsp::Baseline> baseline;  // per channel
+  std::vector<double> set_peak_uv;      // per channel: peak_amplitude over [e0, e1) (fallback normalisation)
+  std::size_t set_range = 0;            // index of [e0, e1) in the peak ranges; reps' [m0, mh) follow it
 };
 
 // IMU part of a set: angles, repetitions, baseline window. Sets set.status for sets that cannot be scored.
@@ -967,7 +1026,8 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
 
   if (set.exercise != Exercise::bridge && set.exercise != Exercise::clamshell) {
     set.status = SetStatus::unsupported;
-    set.status_message = fmt::format("exercise '{}' is not scored (bridge and clamshell only)", to_string(set.exercise));
+    set.status_message =
+        fmt::format("exercise '{}' is not scored (bridge and clamshell only)", to_string(set.exercise));
     return plan;
   }
   const GravityTracks& g = ctx.gravity;
@@ -985,7 +1045,8 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
   const double imu_rate = g.rate_hz;
   const std::size_t i0 = to_index(set.start_s, imu_rate, g.samples);
   const std::size_t i1 = to_index(set.stop_s, imu_rate, g.samples);
-  const std::size_t still_end = std::min(i1, i0 + std::max<std::size_t>(1, static_cast<std::size_t>(s.motion.still_period_s * imu_rate)));
+  const std::size_t still_end = std::min(
+      i1, i0 + std::max<std::size_t>(1, static_cast<std::size_t>(s.motion.still_period_s * imu_rate)));
   if (i1 <= still_end + 2) {
     set.status = SetStatus::no_movement;
     set.status_message = "set shorter than its still period: no movement to analyse";
@@ -1002,7 +1063,8 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
     auto excursion = [&](std::size_t k) {
       double worst = -1.0;
       if (g.up[k].empty() || !neutral.valid[k]) return worst;
-      for (std::size_t n = still_end; n < i1; ++n) worst = std::max(worst, 1.0 - g.up[k][n].dot(neutral.up_sensor[k]));
+      for (std::size_t n = still_end; n < i1; ++n)
+        worst = std::max(worst, 1.0 - g.up[k][n].dot(neutral.up_sensor[k]));
       return worst;
     };
     angle_settings.upper_side = excursion(1) >= excursion(2) ? Side::left : Side::right;
@@ -1023,7 +1085,8 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
   seg.sample_rate_hz = imu_rate;
   std::vector<double> tilt = set.pelvic_tilt_rel_deg, roll = set.pelvic_roll_rel_deg;
   if (!have_pelvis) tilt.clear(), roll.clear();
-  const std::vector<Repetition> reps = RepSegmenter::segment_set(set.driving_angle_deg, set.angle_time_s, seg, tilt, roll);
+  const std::vector<Repetition> reps =
+      RepSegmenter::segment_set(set.driving_angle_deg, set.angle_time_s, seg, tilt, roll);
   if (reps.empty()) {
     double excursion = 0.0;
     for (double a : set.driving_angle_deg) {
@@ -1031,7 +1094,8 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
     }
     set.status = SetStatus::no_movement;
     set.status_message = fmt::format(
-        "no repetition detected: the driving angle moved at most {:.1f} deg from the starting posture", excursion);
+        "no repetition detected: the driving angle moved at most {:.1f} deg from the starting posture",
+        excursion);
     return plan;
   }
 
@@ -1039,7 +1103,8 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
   plan.e0 = to_index(set.start_s, rate, emg_samples);
   plan.e1 = to_index(set.stop_s, rate, emg_samples);
   // Baseline: the set's initial still period, ending well before the first movement.
-  const std::size_t b0 = std::min(plan.e1, plan.e0 + static_cast<std::size_t>(s.onset.baseline_offset_ms * rate / 1000.0));
+  const std::size_t b0 =
+      std::min(plan.e1, plan.e0 + static_cast<std::size_t>(s.onset.baseline_offset_ms * rate / 1000.0));
   const double first_move_s = reps.front().start_s - s.onset.pre_movement_ms / 1000.0;
   std::size_t b1 = std::min(b0 + static_cast<std::size_t>(s.onset.baseline_ms * rate / 1000.0),
                             to_index(first_move_s, rate, emg_samples));
@@ -1070,7 +1135,8 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
     double lowest = kNaN;
     // angle_time_s increases with k: only the samples inside [start_s, end_s] are visited.
     const auto from = std::lower_bound(set.angle_time_s.begin(), set.angle_time_s.end(), r.start_s);
-    for (auto k = static_cast<std::size_t>(from - set.angle_time_s.begin()); k < set.angle_time_s.size(); ++k) {
+    for (auto k = static_cast<std::size_t>(from - set.angle_time_s.begin()); k < set.angle_time_s.size();
+         ++k) {
       const double t = set.angle_time_s[k];
       if (t > r.end_s) break;
       if (t < r.start_s || !std::isfinite(set.pelvic_tilt_rel_deg[k])) continue;
@@ -1110,8 +1176,9 @@ void score_set_channel(SetPlan& plan, std::size_t c, const ChannelSignalsView& s
   plan.set_peak_uv[c] = sig.range_peaks_uv[plan.set_range];
   const ChannelView view{sig.filtered_uv, sig.onset_signal, sig.rms_uv};
   for (std::size_t k = 0; k < plan.reps.size(); ++k) {
-    score_channel(plan.rc, plan.reps[k], c, view, sig.range_peaks_uv[plan.set_range + 1 + k], plan.baseline[c],
-                  plan.scores[k].valid, plan.emg_gap_reason[k], plan.scores[k].channels[c], scratch);
+    score_channel(plan.rc, plan.reps[k], c, view, sig.range_peaks_uv[plan.set_range + 1 + k],
+                  plan.baseline[c], plan.scores[k].valid, plan.emg_gap_reason[k], plan.scores[k].channels[c],
+                  scratch);
   }
 }
 
@@ -1129,7 +1196,8 @@ void finish_set(SessionContext& ctx, SetAnalysis& set, SetPlan& plan) {
     set.reps.push_back(std::move(rep));
   }
 
-  // --- Set summary -------------------------------------------------------------------------------------------
+  // --- Set summary
+  // -------------------------------------------------------------------------------------------
   SetSummary& sum = set.summary;
   sum.reps = static_cast<int>(set.reps.size());
   sum.median_mean_pct.assign(channels, kNaN);
@@ -1153,10 +1221,12 @@ void finish_set(SessionContext& ctx, SetAnalysis& set, SetPlan& plan) {
   for (std::size_t c = 0; c < channels; ++c) {
     sum.median_mean_pct[c] = median_finite(column(c, [](const ChannelRepScore& x) { return x.mean_pct; }));
     sum.median_peak_pct[c] = median_finite(column(c, [](const ChannelRepScore& x) { return x.peak_pct; }));
-    sum.median_onset_rel_ms[c] = median_finite(column(c, [](const ChannelRepScore& x) { return x.onset_rel_ms; }));
+    sum.median_onset_rel_ms[c] =
+        median_finite(column(c, [](const ChannelRepScore& x) { return x.onset_rel_ms; }));
     sum.median_frequency_trend_pct_per_rep[c] =
         trend_pct_per_rep(column(c, [](const ChannelRepScore& x) { return x.median_frequency_hz; }));
-    sum.finsm5_trend_pct_per_rep[c] = trend_pct_per_rep(column(c, [](const ChannelRepScore& x) { return x.finsm5; }));
+    sum.finsm5_trend_pct_per_rep[c] =
+        trend_pct_per_rep(column(c, [](const ChannelRepScore& x) { return x.finsm5; }));
   }
   auto set_ratios = [&](Muscle g_muscle, SideRatios& out, double& mean_of_rep_ratios) {
     if (!amplitudes_comparable) return;
@@ -1176,7 +1246,8 @@ void finish_set(SessionContext& ctx, SetAnalysis& set, SetPlan& plan) {
     out.ratio_of_means = ratio_of_means(gm, esm);
     out.mean_of_ratios = mean_of_ratios(out.per_side, std::array<double, 2>{1.0, 1.0});
     for (const RepScore& rep : set.reps) {
-      per_rep.push_back(g_muscle == Muscle::gluteus_maximus ? rep.gmax_to_es.ratio_of_means : rep.gmed_to_es.ratio_of_means);
+      per_rep.push_back(g_muscle == Muscle::gluteus_maximus ? rep.gmax_to_es.ratio_of_means
+                                                            : rep.gmed_to_es.ratio_of_means);
     }
     mean_of_rep_ratios = mean_of_ratios(per_rep, std::vector<double>(per_rep.size(), 1.0));
   };
@@ -1190,12 +1261,14 @@ void finish_set(SessionContext& ctx, SetAnalysis& set, SetPlan& plan) {
   sum.gmax_symmetry_pct = symmetry(Muscle::gluteus_maximus);
   sum.gmed_symmetry_pct = symmetry(Muscle::gluteus_medius);
   set.status = SetStatus::ok;
-  set.status_message = fmt::format("{} reps ({} partial), {} scored", sum.reps, sum.partial_reps, sum.valid_reps);
+  set.status_message =
+      fmt::format("{} reps ({} partial), {} scored", sum.reps, sum.partial_reps, sum.valid_reps);
 }
 
 }  // namespace
 
-SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings& settings, double envelope_rate_hz) {
+SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings& settings,
+                                double envelope_rate_hz) {
   validate(settings);
   const std::size_t channels = data.emg_channels();
   if (channels == 0) throw std::invalid_argument("session has no EMG channels in its montage");
@@ -1208,10 +1281,12 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
   }
   for (std::size_t k = 0; k < data.imu.size(); ++k) {
     if (data.imu[k].accel.size() != data.imu[k].gyro.size() || data.imu[k].accel.size() % 3 != 0) {
-      throw std::invalid_argument(fmt::format("IMU {}: accelerometer and gyroscope streams differ in length", k));
+      throw std::invalid_argument(
+          fmt::format("IMU {}: accelerometer and gyroscope streams differ in length", k));
     }
     if (data.imu[k].samples() != data.imu.front().samples()) {
-      throw std::invalid_argument("IMU streams of different lengths: expected one row per sample index for every sensor");
+      throw std::invalid_argument(
+          "IMU streams of different lengths: expected one row per sample index for every sensor");
     }
     if (k >= data.device.imu.size() || !(data.device.imu[k].rate_hz > 0.0)) {
       throw std::invalid_argument(fmt::format("IMU {} has no rate in DeviceInfo", k));
@@ -1230,7 +1305,8 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
                                        settings.emg.bandpass_high_hz, ctx.emg_rate, 0.45 * ctx.emg_rate));
   }
 
-  ctx.invalid = invalid_spans(data, ctx.emg_rate, data.device.imu.empty() ? 0.0 : data.device.imu.front().rate_hz);
+  ctx.invalid =
+      invalid_spans(data, ctx.emg_rate, data.device.imu.empty() ? 0.0 : data.device.imu.front().rate_hz);
   const double end_s = static_cast<double>(samples) / ctx.emg_rate;
   const std::vector<MarkedSet> marked = pair_markers(data.events, end_s, out.warnings);
   for (const MarkedSet& m : marked) {
@@ -1266,8 +1342,8 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     out.envelope_rate_hz = ctx.emg_rate / static_cast<double>(block);
     out.envelope_uv.assign(rows * channels, 0.0f);
   }
-  // Ranges whose peak of the smoothed envelope is needed: the MVC trials, then per scored set the set and each
-  // rep's movement (concentric + hold).
+  // Ranges whose peak of the smoothed envelope is needed: the MVC trials, then per scored set the set and
+  // each rep's movement (concentric + hold).
   std::vector<Interval> peak_ranges;
   for (const MvcTrial& t : out.mvc_trials) peak_ranges.push_back({t.begin_sample, t.end_sample});
   for (SetPlan& plan : plans) {
@@ -1301,7 +1377,8 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     if (plans[i].scored) finish_set(ctx, set, plans[i]);
     for (const RepScore& rep : set.reps) {
       ++out.reps;
-      for (std::size_t k = 0; k < kVerdictCount; ++k) count(out.verdicts[k], verdict_at(rep.verdicts, k).state);
+      for (std::size_t k = 0; k < kVerdictCount; ++k)
+        count(out.verdicts[k], verdict_at(rep.verdicts, k).state);
     }
   }
   return out;
@@ -1310,14 +1387,16 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
 namespace {
 nlohmann::json num(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
 nlohmann::json ratios_json(const SideRatios& r) {
-  return {{"left", num(r.per_side[0])}, {"right", num(r.per_side[1])}, {"ratio_of_means", num(r.ratio_of_means)},
+  return {{"left", num(r.per_side[0])},
+          {"right", num(r.per_side[1])},
+          {"ratio_of_means", num(r.ratio_of_means)},
           {"mean_of_ratios", num(r.mean_of_ratios)}};
 }
 nlohmann::json counts_json(const std::array<VerdictCounts, kVerdictCount>& c) {
   nlohmann::json j = nlohmann::json::object();
   for (std::size_t i = 0; i < kVerdictCount; ++i) {
-    j[std::string(kVerdictNames[i])] = {{"yes", c[i].yes}, {"no", c[i].no}, {"not_available", c[i].not_available},
-                                        {"invalid", c[i].invalid}};
+    j[std::string(kVerdictNames[i])] = {
+        {"yes", c[i].yes}, {"no", c[i].no}, {"not_available", c[i].not_available}, {"invalid", c[i].invalid}};
   }
   return j;
 }
@@ -1345,7 +1424,8 @@ nlohmann::json to_json(const SessionAnalysis& a, const Montage& montage) {
     js["status"] = std::string(to_string(s.status));
     js["status_message"] = s.status_message;
     js["working_side"] = std::string(to_string(s.working_side));
-    js["normalisation"] = {{"kind", std::string(to_string(s.normalisation.kind))}, {"note", s.normalisation.note}};
+    js["normalisation"] = {{"kind", std::string(to_string(s.normalisation.kind))},
+                           {"note", s.normalisation.note}};
     json reps = json::array();
     for (const RepScore& r : s.reps) {
       json jr;
@@ -1384,8 +1464,10 @@ nlohmann::json to_json(const SessionAnalysis& a, const Montage& montage) {
       json verdicts = json::object();
       for (std::size_t i = 0; i < kVerdictCount; ++i) {
         const Verdict& v = verdict_at(r.verdicts, i);
-        verdicts[std::string(kVerdictNames[i])] = {{"state", std::string(to_string(v.state))}, {"value", num(v.value)},
-                                                   {"threshold", num(v.threshold)}, {"reason", v.reason}};
+        verdicts[std::string(kVerdictNames[i])] = {{"state", std::string(to_string(v.state))},
+                                                   {"value", num(v.value)},
+                                                   {"threshold", num(v.threshold)},
+                                                   {"reason", v.reason}};
       }
       jr["verdicts"] = verdicts;
       reps.push_back(jr);
@@ -1399,11 +1481,12 @@ nlohmann::json to_json(const SessionAnalysis& a, const Montage& montage) {
     jsum["verdict_counts"] = counts_json(sm.verdicts);
     json per_channel = json::object();
     for (std::size_t c = 0; c < sm.median_mean_pct.size() && c < montage.emg.size(); ++c) {
-      per_channel[montage.emg[c].label] = {{"median_mean_pct", num(sm.median_mean_pct[c])},
-                                           {"median_peak_pct", num(sm.median_peak_pct[c])},
-                                           {"median_onset_rel_ms", num(sm.median_onset_rel_ms[c])},
-                                           {"median_frequency_trend_pct_per_rep", num(sm.median_frequency_trend_pct_per_rep[c])},
-                                           {"finsm5_trend_pct_per_rep", num(sm.finsm5_trend_pct_per_rep[c])}};
+      per_channel[montage.emg[c].label] = {
+          {"median_mean_pct", num(sm.median_mean_pct[c])},
+          {"median_peak_pct", num(sm.median_peak_pct[c])},
+          {"median_onset_rel_ms", num(sm.median_onset_rel_ms[c])},
+          {"median_frequency_trend_pct_per_rep", num(sm.median_frequency_trend_pct_per_rep[c])},
+          {"finsm5_trend_pct_per_rep", num(sm.finsm5_trend_pct_per_rep[c])}};
     }
     jsum["channels"] = per_channel;
     jsum["gmax_to_es"] = ratios_json(sm.gmax_to_es);

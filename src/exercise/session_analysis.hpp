@@ -36,14 +36,14 @@ struct VerdictCounts {
 struct SetSummary {
   int reps = 0, partial_reps = 0, valid_reps = 0;
   std::array<VerdictCounts, kVerdictCount> verdicts{};  // kVerdictNames order
-  std::vector<double> median_mean_pct;     // per channel: median over valid reps of mean (concentric+hold)
-  std::vector<double> median_peak_pct;     // per channel
-  std::vector<double> median_onset_rel_ms; // per channel
-  SideRatios gmax_to_es;                   // set level: per side and combined, over reps (see SCORING.md)
+  std::vector<double> median_mean_pct;      // per channel: median over valid reps of mean (concentric+hold)
+  std::vector<double> median_peak_pct;      // per channel
+  std::vector<double> median_onset_rel_ms;  // per channel
+  SideRatios gmax_to_es;                    // set level: per side and combined, over reps (see SCORING.md)
   SideRatios gmed_to_es;
   double gmax_to_es_mean_of_rep_ratios = kNaN;  // mean over reps of each rep's ratio_of_means
   double gmed_to_es_mean_of_rep_ratios = kNaN;
-  double gmax_symmetry_pct = kNaN;         // Robinson 1987 SI on the median mean amplitudes, R vs L
+  double gmax_symmetry_pct = kNaN;  // Robinson 1987 SI on the median mean amplitudes, R vs L
   double gmed_symmetry_pct = kNaN;
   std::vector<double> median_frequency_trend_pct_per_rep;  // per channel
   std::vector<double> finsm5_trend_pct_per_rep;            // per channel
@@ -51,10 +51,10 @@ struct SetSummary {
 
 struct SetAnalysis {
   Exercise exercise = Exercise::other;
-  double start_s = 0.0, stop_s = 0.0;   // set markers
+  double start_s = 0.0, stop_s = 0.0;  // set markers
   SetStatus status = SetStatus::ok;
   std::string status_message;
-  Side working_side = Side::unknown;    // clamshell: the upper (moving) leg; bridge: midline (both)
+  Side working_side = Side::unknown;  // clamshell: the upper (moving) leg; bridge: midline (both)
   Normalisation normalisation;
   std::vector<RepScore> reps;
   SetSummary summary;
@@ -70,7 +70,7 @@ struct SessionAnalysis {
   std::vector<SetAnalysis> sets;         // exercise sets in time order (MVC trials are not sets here)
   std::array<VerdictCounts, kVerdictCount> verdicts{};  // all sets together
   int reps = 0;
-  std::vector<std::string> warnings;     // e.g. no set markers, unpaired markers
+  std::vector<std::string> warnings;  // e.g. no set markers, unpaired markers
   // Optional plot output (analyse_session's envelope_rate_hz > 0): block means of each channel's moving-RMS
   // envelope (µV), [rows x channels], at envelope_rate_hz (EMG rate / whole block length).
   double envelope_rate_hz = 0.0;
@@ -91,8 +91,8 @@ struct ChannelSignals {
 // one forward pass of the same filters (live: the rep window plus a warm-up lead-in). The RMS and peak
 // windows are centred in both cases (they run on a closed window). Throws std::invalid_argument for a
 // zero-phase record shorter than the filter padding.
-ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate_hz, const AnalysisSettings& settings,
-                                 bool causal = false);
+ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate_hz,
+                                 const AnalysisSettings& settings, bool causal = false);
 
 // Half-open interval of sample indices.
 struct Interval {
@@ -124,10 +124,10 @@ struct ChannelSignalsView {
 // from two running sums (window head and tail) instead of a samples-long array; and the peaks of the smoothed
 // envelope over peak_ranges are found from the prefix sums of the RMS without dividing at every sample (for a
 // full window the division by the window length is monotonic, so the largest sum gives the largest average:
-// one division per range piece, the same value peak_amplitude finds). Only one group of at most kConditioningGroupChannels
-// channels is alive at a time (two [samples x group] buffers and one samples-long buffer, allocated once, not
-// zeroed). visit(channel, view) is called once per channel, in group order; the view is valid only during the
-// call. Throws std::invalid_argument as condition_channel does.
+// one division per range piece, the same value peak_amplitude finds). Only one group of at most
+// kConditioningGroupChannels channels is alive at a time (two [samples x group] buffers and one samples-long
+// buffer, allocated once, not zeroed). visit(channel, view) is called once per channel, in group order; the
+// view is valid only during the call. Throws std::invalid_argument as condition_channel does.
 inline constexpr std::size_t kConditioningGroupChannels = 4;
 void condition_session_offline(const SessionData& data, const AnalysisSettings& settings,
                                std::span<const Interval> peak_ranges,
@@ -139,32 +139,34 @@ struct RepScoringContext {
   const Montage* montage = nullptr;
   const AnalysisSettings* settings = nullptr;
   Exercise exercise = Exercise::bridge;
-  Side working_side = Side::midline;       // clamshell: the upper leg
+  Side working_side = Side::midline;  // clamshell: the upper leg
   double emg_rate_hz = 0.0;
-  std::size_t first_sample = 0;            // EMG sample index of signals[c][0]
-  std::size_t end_sample = 0;              // one past the last EMG sample available
-  std::span<const ChannelSignals> signals; // montage order
+  std::size_t first_sample = 0;              // EMG sample index of signals[c][0]
+  std::size_t end_sample = 0;                // one past the last EMG sample available
+  std::span<const ChannelSignals> signals;   // montage order
   std::span<const std::int32_t> emg_counts;  // [samples x channels] from first_sample (rail check)
   std::int32_t rail_low = -32768, rail_high = 32767;
-  std::vector<dsp::Baseline> baseline;     // onset baseline per channel (the set's still period)
+  std::vector<dsp::Baseline> baseline;  // onset baseline per channel (the set's still period)
   Normalisation normalisation;
-  bool have_pelvis = false;                // a sacral IMU exists
+  bool have_pelvis = false;                     // a sacral IMU exists
   std::vector<std::vector<Interval>> lead_off;  // per channel, EMG samples
-  std::vector<Interval> emg_gaps;          // EMG samples
-  std::vector<Interval> imu_gaps;          // IMU samples
+  std::vector<Interval> emg_gaps;               // EMG samples
+  std::vector<Interval> imu_gaps;               // IMU samples
   double imu_rate_hz = 0.0;
   std::size_t imu_samples = 0;
 };
 
 // Scores one repetition (onsets, amplitudes, ratios, spectral indices, the six verdicts and the clinician's
 // line). pelvic_tilt_min_deg: most anterior pelvic tilt relative to the start during the rep (NaN if none).
-RepScore score_repetition(const RepScoringContext& context, const Repetition& rep, double pelvic_tilt_min_deg);
+RepScore score_repetition(const RepScoringContext& context, const Repetition& rep,
+                          double pelvic_tilt_min_deg);
 
 // Throws std::invalid_argument for unusable data (no EMG channels, counts not a whole number of rows, rates
 // not positive, IMU streams of different lengths) or invalid settings. A set that cannot be scored is not
 // an error: it carries a status and a message.
 // envelope_rate_hz > 0 also fills SessionAnalysis::envelope_uv (plots); 0 = not computed.
-SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings& settings = kDefaultAnalysisSettings,
+SessionAnalysis analyse_session(const SessionData& data,
+                                const AnalysisSettings& settings = kDefaultAnalysisSettings,
                                 double envelope_rate_hz = 0.0);
 
 nlohmann::json to_json(const SessionAnalysis& analysis, const Montage& montage);

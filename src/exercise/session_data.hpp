@@ -20,13 +20,13 @@ struct ImuStream {
 };
 
 struct SessionData {
-  DeviceInfo device;   // rates and per-count scales
-  Montage montage;     // channel order of emg_counts; IMU order of imu
+  DeviceInfo device;  // rates and per-count scales
+  Montage montage;    // channel order of emg_counts; IMU order of imu
   // EMG as [samples x channels] counts, one row per sample index from 0. Samples inside a recorded gap
   // hold any value (they are never used: reps overlapping a gap are marked invalid).
   std::vector<std::int32_t> emg_counts;
-  std::vector<ImuStream> imu;        // montage.imu order
-  std::vector<Event> events;         // set_start/set_stop (exercise, MVC muscle), lead_off/lead_on, ...
+  std::vector<ImuStream> imu;  // montage.imu order
+  std::vector<Event> events;   // set_start/set_stop (exercise, MVC muscle), lead_off/lead_on, ...
   std::vector<Gap> gaps;
   // Event times are seconds since sample 0 of the streams (device clock).
 

@@ -31,12 +31,18 @@ SessionData session_data_from_simulation(const sim::SimulatedSession& session) {
 ExpectedVerdict expected_verdict(sim::Scenario scenario) {
   switch (scenario) {
     case sim::Scenario::good:
-    case sim::Scenario::partial_reps: return {"clean", true};
-    case sim::Scenario::lumbar_dominant: return {"lumbar_dominant", true};
-    case sim::Scenario::late_glute: return {"late_glute", true};
-    case sim::Scenario::silent_glute: return {"glute_fired", false};
-    case sim::Scenario::pelvic_roll: return {"pelvic_compensation", true};
-    case sim::Scenario::hamstring_dominant: return {"hamstring_dominance", true};
+    case sim::Scenario::partial_reps:
+      return {"clean", true};
+    case sim::Scenario::lumbar_dominant:
+      return {"lumbar_dominant", true};
+    case sim::Scenario::late_glute:
+      return {"late_glute", true};
+    case sim::Scenario::silent_glute:
+      return {"glute_fired", false};
+    case sim::Scenario::pelvic_roll:
+      return {"pelvic_compensation", true};
+    case sim::Scenario::hamstring_dominant:
+      return {"hamstring_dominance", true};
   }
   return {"clean", true};
 }
@@ -139,7 +145,8 @@ RunResult run_one(const ValidationSettings& vs, Exercise exercise, sim::Scenario
     std::vector<std::size_t> cols;
     for (std::size_t k = 0; k < track.names.size(); ++k) {
       const std::string& n = track.names[k];
-      if (exercise == Exercise::bridge && (n == "hip_extension_left_deg" || n == "hip_extension_right_deg")) cols.push_back(k);
+      if (exercise == Exercise::bridge && (n == "hip_extension_left_deg" || n == "hip_extension_right_deg"))
+        cols.push_back(k);
       if (exercise == Exercise::clamshell && n == "thigh_opening_left_deg") cols.push_back(k);
     }
     const double imu_rate = session.device_info.imu.front().rate_hz;
@@ -252,7 +259,9 @@ Aggregate aggregate_if(const std::vector<RunResult>& runs, double min_snr_db, do
   a.onset_median_signed_ms = percentile(signed_err, 50.0);
   a.rep_precision = detected > 0 ? static_cast<double>(matched) / detected : 0.0;
   a.rep_recall = truth > 0 ? static_cast<double>(matched) / truth : 0.0;
-  a.rep_f1 = a.rep_precision + a.rep_recall > 0.0 ? 2.0 * a.rep_precision * a.rep_recall / (a.rep_precision + a.rep_recall) : 0.0;
+  a.rep_f1 = a.rep_precision + a.rep_recall > 0.0
+                 ? 2.0 * a.rep_precision * a.rep_recall / (a.rep_precision + a.rep_recall)
+                 : 0.0;
   a.verdict_accuracy = a.verdict_total > 0 ? a.verdict_accuracy / a.verdict_total : 0.0;
   a.angle_rmse_deg = a.runs > 0 ? std::sqrt(rmse_sq / a.runs) : 0.0;
   return a;
@@ -273,9 +282,11 @@ std::string format_validation_table(const ValidationReport& report) {
   std::sort(snrs.rbegin(), snrs.rend());
   std::string seeds;
   for (auto s : report.settings.seeds) seeds += (seeds.empty() ? "" : ",") + std::to_string(s);
-  out += fmt::format("glutescope validate: {} runs (seeds {}; {} reps per set; MVC trials {}; contaminants {})\n\n",
-                     runs.size(), seeds, report.settings.reps, report.settings.mvc_trials ? "yes" : "no",
-                     report.settings.contaminants.size() > 1 ? "off and on" : (report.settings.contaminants.front() ? "on" : "off"));
+  out += fmt::format(
+      "glutescope validate: {} runs (seeds {}; {} reps per set; MVC trials {}; contaminants {})\n\n",
+      runs.size(), seeds, report.settings.reps, report.settings.mvc_trials ? "yes" : "no",
+      report.settings.contaminants.size() > 1 ? "off and on"
+                                              : (report.settings.contaminants.front() ? "on" : "off"));
   out += "Onset error |detected - true| per muscle (ms): median / p95 (n, bias = signed median)\n\n";
   out += fmt::format("| {:<22} |", "muscle");
   for (double s : snrs) out += fmt::format(" {:>26} |", fmt::format("SNR {:g} dB", s));
@@ -286,31 +297,39 @@ std::string format_validation_table(const ValidationReport& report) {
     out += fmt::format("| {:<22} |", m);
     for (double s : snrs) {
       const Aggregate a = aggregate_if(runs, s, s, -1, -1, m);
-      out += fmt::format(" {:>26} |", a.onset_count == 0 ? std::string("-")
-                                                         : fmt::format("{:.1f} / {:.1f} (n={}, {:+.0f})", a.onset_median_abs_ms,
-                                                                       a.onset_p95_abs_ms, a.onset_count, a.onset_median_signed_ms));
+      out +=
+          fmt::format(" {:>26} |", a.onset_count == 0 ? std::string("-")
+                                                      : fmt::format("{:.1f} / {:.1f} (n={}, {:+.0f})",
+                                                                    a.onset_median_abs_ms, a.onset_p95_abs_ms,
+                                                                    a.onset_count, a.onset_median_signed_ms));
     }
     out += "\n";
   }
   out += "\nRepetitions, angles and missed onsets per SNR\n\n";
-  out += "| SNR (dB) | rep precision | rep recall | rep F1 | angle RMSE (deg) | onsets missed | analysis errors |\n";
+  out +=
+      "| SNR (dB) | rep precision | rep recall | rep F1 | angle RMSE (deg) | onsets missed | analysis errors "
+      "|\n";
   out += "|---|---|---|---|---|---|---|\n";
   for (double s : snrs) {
     const Aggregate a = aggregate_if(runs, s, s);
-    out += fmt::format("| {:g} | {:.4f} | {:.4f} | {:.4f} | {:.2f} | {} of {} | {} |\n", s, a.rep_precision, a.rep_recall,
-                       a.rep_f1, a.angle_rmse_deg, a.onsets_missed, a.onsets_missed + a.onset_count, a.errors);
+    out += fmt::format("| {:g} | {:.4f} | {:.4f} | {:.4f} | {:.2f} | {} of {} | {} |\n", s, a.rep_precision,
+                       a.rep_recall, a.rep_f1, a.angle_rmse_deg, a.onsets_missed,
+                       a.onsets_missed + a.onset_count, a.errors);
   }
-  out += "\nVerdict accuracy per scenario (expected verdict from the scenario's truth; docs/VALIDATION.md)\n\n";
+  out +=
+      "\nVerdict accuracy per scenario (expected verdict from the scenario's truth; docs/VALIDATION.md)\n\n";
   out += "| exercise | scenario | expected |";
   for (double s : snrs) out += fmt::format(" SNR {:g} |", s);
   out += "\n|---|---|---|";
   for (std::size_t i = 0; i < snrs.size(); ++i) out += "---|";
   out += "\n";
   for (Exercise ex : report.settings.exercises) {
-    for (sim::Scenario sc : report.settings.scenarios.empty() ? sim::all_scenarios() : report.settings.scenarios) {
+    for (sim::Scenario sc :
+         report.settings.scenarios.empty() ? sim::all_scenarios() : report.settings.scenarios) {
       if (!sim::scenario_applies(sc, ex)) continue;
       const ExpectedVerdict e = expected_verdict(sc);
-      out += fmt::format("| {} | {} | {}{} |", to_string(ex), sim::to_string(sc), e.name == "clean" ? "" : (e.expected ? "" : "not "),
+      out += fmt::format("| {} | {} | {}{} |", to_string(ex), sim::to_string(sc),
+                         e.name == "clean" ? "" : (e.expected ? "" : "not "),
                          e.name == "clean" ? "glute fired, no flag" : e.name);
       for (double s : snrs) {
         const Aggregate a = aggregate_if(runs, s, s, static_cast<int>(ex), static_cast<int>(sc));
@@ -321,10 +340,11 @@ std::string format_validation_table(const ValidationReport& report) {
   }
   const Aggregate hi = aggregate_if(runs, 20.0, 1e9);
   out += "\nTargets at SNR >= 20 dB\n\n";
-  auto line = [&](const std::string& what, double value, double target, bool lower_is_better, const std::string& unit) {
+  auto line = [&](const std::string& what, double value, double target, bool lower_is_better,
+                  const std::string& unit) {
     const bool ok = lower_is_better ? value <= target : value >= target;
-    out += fmt::format("  {:<28} {:>9.3f} {:<3} target {} {:g} {:<3} {}\n", what, value, unit, lower_is_better ? "<=" : ">=",
-                       target, unit, ok ? "PASS" : "FAIL");
+    out += fmt::format("  {:<28} {:>9.3f} {:<3} target {} {:g} {:<3} {}\n", what, value, unit,
+                       lower_is_better ? "<=" : ">=", target, unit, ok ? "PASS" : "FAIL");
   };
   line("onset error median", hi.onset_median_abs_ms, 20.0, true, "ms");
   line("onset error p95", hi.onset_p95_abs_ms, 50.0, true, "ms");
@@ -336,9 +356,12 @@ std::string format_validation_table(const ValidationReport& report) {
 nlohmann::json to_json(const ValidationReport& report) {
   using nlohmann::json;
   json j;
-  j["settings"] = {{"seeds", report.settings.seeds}, {"snr_db", report.settings.snr_db},
-                   {"contaminants", report.settings.contaminants}, {"reps", report.settings.reps},
-                   {"mvc_trials", report.settings.mvc_trials}, {"analysis", to_json(report.settings.analysis)}};
+  j["settings"] = {{"seeds", report.settings.seeds},
+                   {"snr_db", report.settings.snr_db},
+                   {"contaminants", report.settings.contaminants},
+                   {"reps", report.settings.reps},
+                   {"mvc_trials", report.settings.mvc_trials},
+                   {"analysis", to_json(report.settings.analysis)}};
   json runs = json::array();
   for (const RunResult& r : report.runs) {
     runs.push_back({{"exercise", std::string(to_string(r.exercise))},
@@ -360,8 +383,10 @@ nlohmann::json to_json(const ValidationReport& report) {
   }
   j["runs"] = runs;
   const Aggregate hi = aggregate_if(report.runs, 20.0, 1e9);
-  j["targets_snr_ge_20"] = {{"onset_median_abs_ms", hi.onset_median_abs_ms}, {"onset_p95_abs_ms", hi.onset_p95_abs_ms},
-                            {"rep_f1", hi.rep_f1}, {"verdict_accuracy", hi.verdict_accuracy},
+  j["targets_snr_ge_20"] = {{"onset_median_abs_ms", hi.onset_median_abs_ms},
+                            {"onset_p95_abs_ms", hi.onset_p95_abs_ms},
+                            {"rep_f1", hi.rep_f1},
+                            {"verdict_accuracy", hi.verdict_accuracy},
                             {"angle_rmse_deg", hi.angle_rmse_deg}};
   return j;
 }

@@ -21,11 +21,11 @@ namespace glutescope::exercise {
 SessionData session_data_from_simulation(const sim::SimulatedSession& session);
 
 struct ValidationSettings {
-  std::vector<std::uint64_t> seeds{101, 102, 103};   // tuning used seeds 1-3 (docs/VALIDATION.md)
+  std::vector<std::uint64_t> seeds{101, 102, 103};  // tuning used seeds 1-3 (docs/VALIDATION.md)
   std::vector<double> snr_db{30.0, 20.0, 15.0, 10.0};
-  std::vector<bool> contaminants{false, true};        // true: 50 Hz mains, baseline wander, ECG, motion artefacts
+  std::vector<bool> contaminants{false, true};  // true: 50 Hz mains, baseline wander, ECG, motion artefacts
   std::vector<Exercise> exercises{Exercise::bridge, Exercise::clamshell};
-  std::vector<sim::Scenario> scenarios;               // empty = every scenario that applies to the exercise
+  std::vector<sim::Scenario> scenarios;  // empty = every scenario that applies to the exercise
   int reps = 8;
   bool mvc_trials = true;
   int jobs = 1;
@@ -34,7 +34,7 @@ struct ValidationSettings {
 
 // The verdict a scenario is about, and the expected state (docs/VALIDATION.md "Expected verdicts").
 struct ExpectedVerdict {
-  std::string name;      // kVerdictNames entry, or "clean" = glute fired and no compensation flag
+  std::string name;  // kVerdictNames entry, or "clean" = glute fired and no compensation flag
   bool expected = true;
 };
 ExpectedVerdict expected_verdict(sim::Scenario scenario);
@@ -45,14 +45,14 @@ struct RunResult {
   std::uint64_t seed = 0;
   double snr_db = 0.0;
   bool contaminated = false;
-  std::string error;                              // analysis threw (counted as failure)
-  std::vector<std::string> onset_muscle;          // per onset error sample: muscle name
-  std::vector<double> onset_error_ms;             // detected - true onset (ms), matched reps, valid channels
-  int onsets_missed = 0;                          // true onsets with no detection
+  std::string error;                      // analysis threw (counted as failure)
+  std::vector<std::string> onset_muscle;  // per onset error sample: muscle name
+  std::vector<double> onset_error_ms;     // detected - true onset (ms), matched reps, valid channels
+  int onsets_missed = 0;                  // true onsets with no detection
   int truth_reps = 0, detected_reps = 0, matched_reps = 0;
-  int verdict_total = 0, verdict_correct = 0;     // key verdict per truth rep (missed reps count as wrong)
-  double angle_rmse_deg = 0.0;                    // driving angle vs truth over the set
-  double movement_onset_error_ms_median = 0.0;    // |detected - true| rep start
+  int verdict_total = 0, verdict_correct = 0;   // key verdict per truth rep (missed reps count as wrong)
+  double angle_rmse_deg = 0.0;                  // driving angle vs truth over the set
+  double movement_onset_error_ms_median = 0.0;  // |detected - true| rep start
 };
 
 struct ValidationReport {
@@ -75,8 +75,8 @@ struct Aggregate {
 };
 // Aggregate over the runs with min_snr_db <= SNR <= max_snr_db and, when >= 0, the given Exercise /
 // sim::Scenario value; muscle = "" pools all muscles' onset errors.
-Aggregate aggregate_if(const std::vector<RunResult>& runs, double min_snr_db, double max_snr_db, int exercise = -1,
-                       int scenario = -1, const std::string& muscle = "");
+Aggregate aggregate_if(const std::vector<RunResult>& runs, double min_snr_db, double max_snr_db,
+                       int exercise = -1, int scenario = -1, const std::string& muscle = "");
 
 // Human-readable tables (plain text, Markdown-compatible) and machine-readable JSON.
 std::string format_validation_table(const ValidationReport& report);

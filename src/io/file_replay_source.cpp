@@ -26,7 +26,8 @@ void FileReplaySource::open() {
     const auto kind = err == ENOENT   ? TransportErrorKind::not_found
                       : err == EACCES ? TransportErrorKind::permission_denied
                                       : TransportErrorKind::io;
-    throw TransportError(kind, fmt::format("cannot open replay file {}: {}", settings_.path, std::strerror(err)));
+    throw TransportError(kind,
+                         fmt::format("cannot open replay file {}: {}", settings_.path, std::strerror(err)));
   }
   opened_at_ = std::chrono::steady_clock::now();
   bytes_delivered_ = 0;

@@ -13,8 +13,8 @@ namespace glutescope::io {
 
 struct FileReplaySettings {
   std::string path;
-  std::size_t chunk_bytes = 4096;   // largest piece handed out per read_some (> 0)
-  double bytes_per_second = 0.0;    // pacing; 0 = as fast as the reader asks
+  std::size_t chunk_bytes = 4096;  // largest piece handed out per read_some (> 0)
+  double bytes_per_second = 0.0;   // pacing; 0 = as fast as the reader asks
 };
 
 class FileReplaySource final : public ByteSource {

@@ -12,10 +12,10 @@
 // GCC's flow-based -Wnull-dereference fires inside Asio's scheduler once it is inlined here
 // (Boost 1.74, GCC 12); the warning is about library code we do not own.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <fmt/core.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/serial_port.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/core.h>
 
 namespace glutescope::io {
 
@@ -35,15 +35,18 @@ namespace {
     case ENXIO:
       throw TransportError(TransportErrorKind::not_found,
                            fmt::format("serial port {} does not exist (is the device plugged in and the path "
-                                       "right? see ls /dev/serial/by-id/)", path));
+                                       "right? see ls /dev/serial/by-id/)",
+                                       path));
     case EBUSY:
-      throw TransportError(TransportErrorKind::busy,
-                           fmt::format("serial port {} is busy: another program has it open exclusively", path));
+      throw TransportError(
+          TransportErrorKind::busy,
+          fmt::format("serial port {} is busy: another program has it open exclusively", path));
     case EACCES:
     case EPERM:
       throw TransportError(TransportErrorKind::permission_denied,
                            fmt::format("no permission to open serial port {} (add yourself to the dialout "
-                                       "group)", path));
+                                       "group)",
+                                       path));
     default:
       throw TransportError(TransportErrorKind::io,
                            fmt::format("cannot open serial port {}: {}", path, std::strerror(err)));
@@ -112,9 +115,9 @@ void SerialTransport::open() {
     impl_->port.set_option(asio::serial_port_base::flow_control(asio::serial_port_base::flow_control::none));
   } catch (const boost::system::system_error& e) {
     close();
-    throw TransportError(TransportErrorKind::configuration,
-                         fmt::format("serial port {} refused {} Bd 8N1: {}", path, settings_.baud_rate,
-                                     e.code().message()));
+    throw TransportError(
+        TransportErrorKind::configuration,
+        fmt::format("serial port {} refused {} Bd 8N1: {}", path, settings_.baud_rate, e.code().message()));
   }
 }
 

@@ -13,9 +13,9 @@
 namespace glutescope::io {
 
 struct SerialSettings {
-  std::string path;                 // e.g. /dev/ttyACM0, or a symlink to one (followed at every open)
-  unsigned baud_rate = 921600;      // Bd; ignored by pseudo-terminals and CDC-ACM, used by FTDI/UART
-  bool exclusive = true;            // TIOCEXCL + flock so a second program cannot open the port
+  std::string path;             // e.g. /dev/ttyACM0, or a symlink to one (followed at every open)
+  unsigned baud_rate = 921600;  // Bd; ignored by pseudo-terminals and CDC-ACM, used by FTDI/UART
+  bool exclusive = true;        // TIOCEXCL + flock so a second program cannot open the port
 };
 
 class SerialTransport final : public ByteSource {

@@ -123,7 +123,8 @@ JointAngles AngleCalculator::absolute(const SegmentGravity& gravity) const noexc
     up[i] = ok[i] ? Eigen::Vector3d(v / n) : Eigen::Vector3d::UnitZ();
   }
   const std::size_t pelvis = index_of(BodySegment::pelvis);
-  const std::array<std::size_t, 2> thigh{index_of(BodySegment::thigh_left), index_of(BodySegment::thigh_right)};
+  const std::array<std::size_t, 2> thigh{index_of(BodySegment::thigh_left),
+                                         index_of(BodySegment::thigh_right)};
 
   a.pelvic_tilt_deg = a.pelvic_roll_deg = kNaN;
   a.thigh_inclination_deg.fill(kNaN);
@@ -160,14 +161,15 @@ JointAngles AngleCalculator::compute(const SegmentGravity& gravity) const noexce
     a.thigh_inclination_rel_deg[s] = rel(a.thigh_inclination_deg[s], n.thigh_inclination_deg[s]);
     a.hip_extension_rel_deg[s] = rel(a.hip_extension_deg[s], n.hip_extension_deg[s]);
     a.thigh_opening_rel_deg[s] = a.thigh_opening_deg[s];
-    const std::size_t seg = s == JointAngles::kLeft ? index_of(BodySegment::thigh_left)
-                                                    : index_of(BodySegment::thigh_right);
+    const std::size_t seg =
+        s == JointAngles::kLeft ? index_of(BodySegment::thigh_left) : index_of(BodySegment::thigh_right);
     if (calibrated_ && !std::isnan(a.thigh_opening_deg[s])) {
       a.thigh_opening_rel_deg[s] =
           std::isnan(n.thigh_opening_deg[s])
               ? kNaN
               : signed_inclination_change_deg(
-                    (settings_.sensor_to_segment[seg] * gravity.up_sensor[seg]).normalized(), neutral_up_[seg]);
+                    (settings_.sensor_to_segment[seg] * gravity.up_sensor[seg]).normalized(),
+                    neutral_up_[seg]);
     }
   }
   a.driving_deg = kNaN;

@@ -27,8 +27,8 @@ namespace glutescope::motion {
 // upright-standing pose, atan2(up.x, up.y). 0 = standing upright, +90 = supine (anterior axis up), positive
 // towards hip flexion for the thigh and towards posterior tilt for the pelvis. Range (-180, 180].
 double sagittal_inclination_deg(const Eigen::Vector3d& up) noexcept;
-// Rotation about the segment's superior (+y) axis seen from supine, atan2(up.z, up.x) (deg): 0 = anterior axis
-// up, positive = right side rising (right-hand rotation about +y). Bridge pelvic roll.
+// Rotation about the segment's superior (+y) axis seen from supine, atan2(up.z, up.x) (deg): 0 = anterior
+// axis up, positive = right side rising (right-hand rotation about +y). Bridge pelvic roll.
 double supine_roll_deg(const Eigen::Vector3d& up) noexcept;
 // Rotation about the segment's long (y) axis seen from side-lying with `upper_side` up,
 // atan2(up.x, s * up.z) with s = +1 for the right side up and -1 for the left (deg): 0 = the upper side's
@@ -74,18 +74,18 @@ struct JointAngles {
   static constexpr std::size_t kLeft = 0;
   static constexpr std::size_t kRight = 1;
 
-  double pelvic_tilt_deg;        // pelvis sagittal inclination (posterior tilt positive)
+  double pelvic_tilt_deg;  // pelvis sagittal inclination (posterior tilt positive)
   double pelvic_tilt_rel_deg;
-  double pelvic_roll_deg;        // bridge: supine_roll (right side up +); clamshell: roll back towards upper side +
+  double pelvic_roll_deg;  // bridge: supine_roll (right side up +); clamshell: roll back towards upper side +
   double pelvic_roll_rel_deg;
-  std::array<double, 2> thigh_inclination_deg;      // [left, right] sagittal inclination (flexion +)
+  std::array<double, 2> thigh_inclination_deg;  // [left, right] sagittal inclination (flexion +)
   std::array<double, 2> thigh_inclination_rel_deg;
-  std::array<double, 2> hip_extension_deg;          // -(thigh - pelvis sagittal inclination); 0 = thigh in
-                                                    // line with the pelvis, + = extension
-  std::array<double, 2> hip_extension_rel_deg;      // the bridge's driving angle: rises as the hips lift
-  std::array<double, 2> thigh_opening_deg;          // clamshell only: side_lying_opening of the thigh
-  std::array<double, 2> thigh_opening_rel_deg;      // signed_inclination_change from the calibrated start
-                                                    // (not opening - neutral): the clamshell's driving angle
+  std::array<double, 2> hip_extension_deg;      // -(thigh - pelvis sagittal inclination); 0 = thigh in
+                                                // line with the pelvis, + = extension
+  std::array<double, 2> hip_extension_rel_deg;  // the bridge's driving angle: rises as the hips lift
+  std::array<double, 2> thigh_opening_deg;      // clamshell only: side_lying_opening of the thigh
+  std::array<double, 2> thigh_opening_rel_deg;  // signed_inclination_change from the calibrated start
+                                                // (not opening - neutral): the clamshell's driving angle
   // Signal for RepSegmenter: bridge = mean hip_extension_rel of the available thighs, else pelvic_tilt_rel;
   // clamshell = thigh_opening_rel of the upper thigh. NaN if none is available.
   double driving_deg;

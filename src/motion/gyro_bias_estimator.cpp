@@ -11,8 +11,8 @@ namespace glutescope::motion {
 namespace {
 void require_positive(double value, const char* name) {
   if (!(std::isfinite(value) && value > 0.0)) {
-    throw std::invalid_argument(std::string("gyro bias setting ") + name + " must be a positive finite number, got " +
-                                std::to_string(value));
+    throw std::invalid_argument(std::string("gyro bias setting ") + name +
+                                " must be a positive finite number, got " + std::to_string(value));
   }
 }
 }  // namespace

@@ -23,8 +23,8 @@ constexpr double kMaxStepS = 1.0;
 
 void require(bool ok, const char* field, double value, const char* rule) {
   if (!ok) {
-    throw std::invalid_argument(std::string("orientation filter setting ") + field + " = " + std::to_string(value) +
-                                ": " + rule);
+    throw std::invalid_argument(std::string("orientation filter setting ") + field + " = " +
+                                std::to_string(value) + ": " + rule);
   }
 }
 
@@ -45,8 +45,8 @@ OrientationFilter::OrientationFilter(const OrientationFilterSettings& settings)
           "must be > 0");
   require(std::isfinite(s.startup_gain) && s.startup_gain >= s.gain, "startup_gain", s.startup_gain,
           "must be >= gain");
-  require(std::isfinite(s.startup_period_s) && s.startup_period_s >= 0.0, "startup_period_s", s.startup_period_s,
-          "must be >= 0");
+  require(std::isfinite(s.startup_period_s) && s.startup_period_s >= 0.0, "startup_period_s",
+          s.startup_period_s, "must be >= 0");
   const double limit = std::round(s.rejection_timeout_s * s.sample_rate_hz);
   require(limit < 1e9, "rejection_timeout_s", s.rejection_timeout_s, "times sample_rate_hz is too large");
   recovery_limit_ = static_cast<int>(limit);
@@ -69,11 +69,14 @@ void OrientationFilter::reset() noexcept {
   restart_ramp();
 }
 
-Eigen::Vector3d OrientationFilter::gravity() const noexcept { return q_.conjugate() * Eigen::Vector3d::UnitZ(); }
+Eigen::Vector3d OrientationFilter::gravity() const noexcept {
+  return q_.conjugate() * Eigen::Vector3d::UnitZ();
+}
 
 void OrientationFilter::update(const Eigen::Vector3d& gyro_dps, const Eigen::Vector3d& accel_g,
                                double dt_s) noexcept {
-  if (!(std::isfinite(dt_s) && dt_s > 0.0 && dt_s <= kMaxStepS) || !gyro_dps.allFinite() || !accel_g.allFinite()) {
+  if (!(std::isfinite(dt_s) && dt_s > 0.0 && dt_s <= kMaxStepS) || !gyro_dps.allFinite() ||
+      !accel_g.allFinite()) {
     return;
   }
   const double accel_norm = accel_g.norm();

@@ -30,15 +30,15 @@
 namespace glutescope::motion {
 
 struct OrientationFilterSettings {
-  double gain = 0.5;                       // feedback gain (1/s on the error angle); Fusion "appropriate for
-                                           // most applications"; 0 = gyroscope only
-  double gyroscope_range_dps = 2000.0;     // gyroscope full scale from the datasheet (deg/s)
+  double gain = 0.5;                    // feedback gain (1/s on the error angle); Fusion "appropriate for
+                                        // most applications"; 0 = gyroscope only
+  double gyroscope_range_dps = 2000.0;  // gyroscope full scale from the datasheet (deg/s)
   double acceleration_rejection_deg = 10.0;  // ignore the accelerometer beyond this error (deg); 0 = off
-  double rejection_timeout_s = 5.0;        // forced recovery after this long mostly rejected (s); 0 = never
-  double sample_rate_hz = 100.0;           // nominal update rate, sizes the recovery counter (Hz)
-  double startup_gain = 10.0;              // gain at start-up, ramps down to `gain` (Fusion: 10)
-  double startup_period_s = 3.0;           // length of the gain ramp (s) (Fusion: 3)
-  bool estimate_gyroscope_bias = true;     // run GyroBiasEstimator before every update
+  double rejection_timeout_s = 5.0;          // forced recovery after this long mostly rejected (s); 0 = never
+  double sample_rate_hz = 100.0;             // nominal update rate, sizes the recovery counter (Hz)
+  double startup_gain = 10.0;                // gain at start-up, ramps down to `gain` (Fusion: 10)
+  double startup_period_s = 3.0;             // length of the gain ramp (s) (Fusion: 3)
+  bool estimate_gyroscope_bias = true;       // run GyroBiasEstimator before every update
   GyroBiasSettings bias = kDefaultGyroBiasSettings;
   // Not in Fusion: start from the inclination of the first accelerometer sample instead of the identity
   // quaternion. Avoids the (rare) stall of a cross-product feedback when the sensor starts upside down.
@@ -46,7 +46,8 @@ struct OrientationFilterSettings {
 };
 
 // Defaults recommended by the Fusion documentation (Examples/C/Advanced) for a 100 Hz IMU; every field is set
-// explicitly because Fusion changed its defaults between versions (research note imu-and-hdf5.md, pitfall 10).
+// explicitly because Fusion changed its defaults between versions (research note imu-and-hdf5.md, pitfall
+// 10).
 inline constexpr OrientationFilterSettings kDefaultOrientationFilterSettings{};
 
 // Per-sample state flags (Fusion's log flags, without the magnetometer ones).

@@ -211,9 +211,10 @@ AnalysisResult analyse(const LoadedSession& session, const AnalysisPipelineSetti
   }
   result.analysis = exercise::analyse_session(*data, settings.scoring, settings.output.envelope_rate_hz);
   if (data == &with_set) {
-    result.analysis.warnings.push_back(fmt::format(
-        "no set markers: the whole recording was analysed as one {} set (settings sets.exercise_without_markers)",
-        to_string(settings.sets.exercise_without_markers)));
+    result.analysis.warnings.push_back(
+        fmt::format("no set markers: the whole recording was analysed as one {} set (settings "
+                    "sets.exercise_without_markers)",
+                    to_string(settings.sets.exercise_without_markers)));
   }
   result.envelope_rate_hz = result.analysis.envelope_rate_hz;
   result.envelopes_uv = std::move(result.analysis.envelope_uv);
@@ -259,7 +260,8 @@ std::string set_verdict_line(const exercise::SetAnalysis& s) {
   if (v[glute].yes + v[glute].no == 0 && v[lumbar].yes + v[lumbar].no == 0) {
     return "amplitude verdicts not available (needs MVC)";
   }
-  if (v[glute].no > v[glute].yes) return majority(lumbar) ? "glutes did not fire, back did the work" : "glutes did not fire";
+  if (v[glute].no > v[glute].yes)
+    return majority(lumbar) ? "glutes did not fire, back did the work" : "glutes did not fire";
   if (majority(lumbar)) return "back did the work";
   if (majority(hamstring)) return "hamstrings did the work";
   if (majority(tfl)) return "TFL did the work";
@@ -267,11 +269,13 @@ std::string set_verdict_line(const exercise::SetAnalysis& s) {
   return "glutes fired, back quiet";
 }
 
-std::string format_rep_line(std::size_t set_index, const exercise::SetAnalysis& set, const exercise::RepScore& rep) {
-  std::string line = fmt::format("set {} rep {:>2} ({}): {}", set_index + 1, rep.index + 1, to_string(set.exercise),
-                                 rep.summary);
+std::string format_rep_line(std::size_t set_index, const exercise::SetAnalysis& set,
+                            const exercise::RepScore& rep) {
+  std::string line = fmt::format("set {} rep {:>2} ({}): {}", set_index + 1, rep.index + 1,
+                                 to_string(set.exercise), rep.summary);
   const exercise::Verdict& lumbar = rep.verdicts.lumbar_dominant;
-  if (std::isfinite(lumbar.value)) line += fmt::format(" - ES/glute {:.2f} ({})", lumbar.value, amplitude_unit(set.normalisation));
+  if (std::isfinite(lumbar.value))
+    line += fmt::format(" - ES/glute {:.2f} ({})", lumbar.value, amplitude_unit(set.normalisation));
   return line;
 }
 

@@ -26,8 +26,8 @@ namespace glutescope::pipeline {
 // index from 0 (the truth for time): a row missing from the file (a recorded gap) holds 0 counts (EMG) or
 // repeats the previous IMU sample, and is listed in data.gaps so that reps overlapping it are marked invalid.
 struct LoadedSession {
-  std::string source;        // the file path as given
-  std::string input_hash;    // content hash of the raw datasets (CRC-32 + byte count)
+  std::string source;      // the file path as given
+  std::string input_hash;  // content hash of the raw datasets (CRC-32 + byte count)
   std::string subject_id;
   std::string session_start_time;
   exercise::SessionData data;
@@ -45,8 +45,8 @@ struct AnalysisResult {
   std::string input_hash;
   std::string subject_id;
   std::string session_start_time;
-  std::string mode;              // "offline-zero-phase" (analyse) | "live-causal" (LiveAnalysis)
-  Montage montage;               // channel labels, muscles, sides (montage.emg order = channel order)
+  std::string mode;                    // "offline-zero-phase" (analyse) | "live-causal" (LiveAnalysis)
+  Montage montage;                     // channel labels, muscles, sides (montage.emg order = channel order)
   exercise::SessionAnalysis analysis;  // the exercise module's result: sets, reps, verdicts, summaries
   double envelope_rate_hz = 0.0;
   std::vector<float> envelopes_uv;       // [rows x channels] block means of the RMS envelope (µV), for plots
@@ -66,7 +66,8 @@ nlohmann::json to_json(const AnalysisResult& result);
 
 // "glutes fired", "back did the work" ...: the exercise module's clinician line of a rep, prefixed with its
 // place: "set 1 rep  3 (bridge): <summary>".
-std::string format_rep_line(std::size_t set_index, const exercise::SetAnalysis& set, const exercise::RepScore& rep);
+std::string format_rep_line(std::size_t set_index, const exercise::SetAnalysis& set,
+                            const exercise::RepScore& rep);
 
 // The set's clinician line from its reps' verdict counts (majority of the reps with a yes/no), in the same
 // words as the per-rep lines: "glutes fired, back quiet", "back did the work", ...

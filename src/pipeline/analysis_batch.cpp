@@ -36,8 +36,8 @@ Shard parse_shard(const std::string& text) {
   unsigned k = 0, n = 0;
   char slash = 0;
   char extra = 0;
-  if (std::sscanf(text.c_str(), "%u%c%u%c", &k, &slash, &n, &extra) != 3 || slash != '/' || n == 0 || k == 0 ||
-      k > n) {
+  if (std::sscanf(text.c_str(), "%u%c%u%c", &k, &slash, &n, &extra) != 3 || slash != '/' || n == 0 ||
+      k == 0 || k > n) {
     throw ConfigError(fmt::format("--shard {}: expected k/N with 1 <= k <= N (e.g. 3/10)", text));
   }
   return Shard{k, n};
@@ -62,16 +62,18 @@ struct MuscleColumn {
   const char* prefix;
 };
 constexpr MuscleColumn kMuscleColumns[] = {
-    {Muscle::gluteus_maximus, Side::left, "gmax_l"},       {Muscle::gluteus_maximus, Side::right, "gmax_r"},
-    {Muscle::gluteus_medius, Side::left, "gmed_l"},        {Muscle::gluteus_medius, Side::right, "gmed_r"},
-    {Muscle::erector_spinae_lumbar, Side::left, "es_l"},   {Muscle::erector_spinae_lumbar, Side::right, "es_r"},
-    {Muscle::biceps_femoris, Side::left, "bf_l"},          {Muscle::biceps_femoris, Side::right, "bf_r"},
-    {Muscle::tensor_fasciae_latae, Side::left, "tfl_l"},   {Muscle::tensor_fasciae_latae, Side::right, "tfl_r"},
+    {Muscle::gluteus_maximus, Side::left, "gmax_l"},     {Muscle::gluteus_maximus, Side::right, "gmax_r"},
+    {Muscle::gluteus_medius, Side::left, "gmed_l"},      {Muscle::gluteus_medius, Side::right, "gmed_r"},
+    {Muscle::erector_spinae_lumbar, Side::left, "es_l"}, {Muscle::erector_spinae_lumbar, Side::right, "es_r"},
+    {Muscle::biceps_femoris, Side::left, "bf_l"},        {Muscle::biceps_femoris, Side::right, "bf_r"},
+    {Muscle::tensor_fasciae_latae, Side::left, "tfl_l"}, {Muscle::tensor_fasciae_latae, Side::right, "tfl_r"},
 };
-constexpr const char* kChannelQuantities[] = {"onset_rel_ms", "mean_pct", "peak_pct", "mdf_trend_pct_per_rep"};
+constexpr const char* kChannelQuantities[] = {"onset_rel_ms", "mean_pct", "peak_pct",
+                                              "mdf_trend_pct_per_rep"};
 
 std::string ratios(const exercise::SideRatios& r) {
-  return fmt::format("{},{},{},{}", num(r.per_side[0]), num(r.per_side[1]), num(r.ratio_of_means), num(r.mean_of_ratios));
+  return fmt::format("{},{},{},{}", num(r.per_side[0]), num(r.per_side[1]), num(r.ratio_of_means),
+                     num(r.mean_of_ratios));
 }
 
 }  // namespace
@@ -94,13 +96,14 @@ std::string summary_csv_header() {
 std::string summary_csv_rows(const AnalysisResult& r) {
   std::string out;
   const exercise::SessionAnalysis& a = r.analysis;
-  const std::string head = fmt::format("{},{},{}", csv_quoted(r.source), csv_quoted(r.subject_id), r.input_hash);
+  const std::string head =
+      fmt::format("{},{},{}", csv_quoted(r.source), csv_quoted(r.subject_id), r.input_hash);
   for (std::size_t si = 0; si < a.sets.size(); ++si) {
     const exercise::SetAnalysis& s = a.sets[si];
     const exercise::SetSummary& m = s.summary;
     const std::string set_cols =
-        fmt::format("{},{},{},{},{}", si + 1, to_string(s.exercise), to_string(s.status), to_string(s.working_side),
-                    to_string(s.normalisation.kind));
+        fmt::format("{},{},{},{},{}", si + 1, to_string(s.exercise), to_string(s.status),
+                    to_string(s.working_side), to_string(s.normalisation.kind));
     // Per-channel columns of one rep (or of the set summary) in kMuscleColumns order.
     auto channel_cols = [&](auto value) {
       std::string cols;
@@ -114,10 +117,10 @@ std::string summary_csv_rows(const AnalysisResult& r) {
       return cols;
     };
     for (const exercise::RepScore& x : s.reps) {
-      out += fmt::format("{},rep,{},{},{},{},{},{},{},{},{},NA,NA,{},{},NA,NA,NA,NA", head, set_cols, x.index + 1,
-                         num(x.start_s), num(x.end_s), num(x.end_s - x.start_s), num(x.rom_deg),
-                         x.partial ? "TRUE" : "FALSE", x.valid ? "TRUE" : "FALSE", csv_quoted(x.invalid_reason),
-                         ratios(x.gmax_to_es), ratios(x.gmed_to_es));
+      out += fmt::format("{},rep,{},{},{},{},{},{},{},{},{},NA,NA,{},{},NA,NA,NA,NA", head, set_cols,
+                         x.index + 1, num(x.start_s), num(x.end_s), num(x.end_s - x.start_s), num(x.rom_deg),
+                         x.partial ? "TRUE" : "FALSE", x.valid ? "TRUE" : "FALSE",
+                         csv_quoted(x.invalid_reason), ratios(x.gmax_to_es), ratios(x.gmed_to_es));
       for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
         const exercise::Verdict& vd = exercise::verdict_at(x.verdicts, v);
         out += fmt::format(",{},{},{}", to_string(vd.state), num(vd.value), csv_quoted(vd.reason));
@@ -131,24 +134,28 @@ std::string summary_csv_rows(const AnalysisResult& r) {
       out += channel_cols([&](std::size_t c, std::size_t q) {
         if (c >= x.channels.size()) return std::numeric_limits<double>::quiet_NaN();
         const exercise::ChannelRepScore& cs = x.channels[c];
-        const double values[] = {cs.onset_rel_ms, cs.mean_pct, cs.peak_pct, std::numeric_limits<double>::quiet_NaN()};
+        const double values[] = {cs.onset_rel_ms, cs.mean_pct, cs.peak_pct,
+                                 std::numeric_limits<double>::quiet_NaN()};
         return values[q];
       });
       out += fmt::format(",{}\n", r.mode);
     }
     // Set row: medians over the valid reps, set-level ratios, symmetry, fatigue trends; verdict columns hold
     // the counts "yes/no/not_available/invalid".
-    out += fmt::format("{},set,{},NA,{},{},{},NA,NA,NA,{},{},{},{},{},{},{},{},{}", head, set_cols, num(s.start_s),
-                       num(s.stop_s), num(s.stop_s - s.start_s), csv_quoted(s.status_message), m.reps, m.valid_reps,
-                       ratios(m.gmax_to_es), ratios(m.gmed_to_es), num(m.gmax_to_es_mean_of_rep_ratios),
-                       num(m.gmed_to_es_mean_of_rep_ratios), num(m.gmax_symmetry_pct), num(m.gmed_symmetry_pct));
+    out += fmt::format("{},set,{},NA,{},{},{},NA,NA,NA,{},{},{},{},{},{},{},{},{}", head, set_cols,
+                       num(s.start_s), num(s.stop_s), num(s.stop_s - s.start_s), csv_quoted(s.status_message),
+                       m.reps, m.valid_reps, ratios(m.gmax_to_es), ratios(m.gmed_to_es),
+                       num(m.gmax_to_es_mean_of_rep_ratios), num(m.gmed_to_es_mean_of_rep_ratios),
+                       num(m.gmax_symmetry_pct), num(m.gmed_symmetry_pct));
     for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
       const exercise::VerdictCounts& c = m.verdicts[v];
       out += fmt::format(",{}/{}/{}/{},NA,", c.yes, c.no, c.not_available, c.invalid);
     }
     out += fmt::format(",{},", csv_quoted(set_verdict_line(s)));
     out += channel_cols([&](std::size_t c, std::size_t q) {
-      auto at = [c](const std::vector<double>& v) { return c < v.size() ? v[c] : std::numeric_limits<double>::quiet_NaN(); };
+      auto at = [c](const std::vector<double>& v) {
+        return c < v.size() ? v[c] : std::numeric_limits<double>::quiet_NaN();
+      };
       const double values[] = {at(m.median_onset_rel_ms), at(m.median_mean_pct), at(m.median_peak_pct),
                                at(m.median_frequency_trend_pct_per_rep)};
       return values[q];
@@ -194,7 +201,8 @@ std::vector<FileOutcome> run_batch(const BatchOptions& options) {
       ++done;
     }
   };
-  const unsigned jobs = std::max(1u, std::min<unsigned>(options.jobs, static_cast<unsigned>(std::max<std::size_t>(files.size(), 1))));
+  const unsigned jobs = std::max(
+      1u, std::min<unsigned>(options.jobs, static_cast<unsigned>(std::max<std::size_t>(files.size(), 1))));
   std::vector<std::thread> pool;
   for (unsigned j = 0; j < jobs; ++j) pool.emplace_back(worker);
   if (options.progress && options.log != nullptr) {
@@ -220,7 +228,8 @@ std::vector<FileOutcome> run_batch(const BatchOptions& options) {
     const std::string tmp = fmt::format("{}.tmp-{}", options.summary_csv, ::getpid());
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      if (!out) throw std::runtime_error(fmt::format("{}: cannot write the summary CSV", options.summary_csv));
+      if (!out)
+        throw std::runtime_error(fmt::format("{}: cannot write the summary CSV", options.summary_csv));
       out << summary_csv_header();
       for (const FileOutcome& o : outcomes) out << o.csv_rows;
       out.flush();

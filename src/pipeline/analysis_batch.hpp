@@ -34,20 +34,20 @@ struct BatchOptions {
   AnalysisPipelineSettings settings;
   unsigned jobs = 1;
   Shard shard;
-  std::string summary_csv;   // empty = none
-  bool json = false;         // fill FileOutcome::json (the whole result, pipeline::to_json)
-  bool progress = false;     // draw a progress bar on `log` (the CLI enables it when stderr is a tty)
+  std::string summary_csv;  // empty = none
+  bool json = false;        // fill FileOutcome::json (the whole result, pipeline::to_json)
+  bool progress = false;    // draw a progress bar on `log` (the CLI enables it when stderr is a tty)
   std::FILE* log = stderr;
 };
 
 struct FileOutcome {
   std::string file;
   bool ok = false;
-  std::string error;         // one line, names the file
-  std::string output;        // the analysis file written
+  std::string error;   // one line, names the file
+  std::string output;  // the analysis file written
   std::size_t sets = 0, reps = 0;
-  std::string csv_rows;      // this file's summary rows
-  std::string json;          // one-line JSON of the result when BatchOptions::json
+  std::string csv_rows;  // this file's summary rows
+  std::string json;      // one-line JSON of the result when BatchOptions::json
 };
 
 // Analyses the shard's files. Never throws for a bad input file (its outcome says why); throws for an

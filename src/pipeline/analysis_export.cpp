@@ -11,7 +11,8 @@
 
 namespace glutescope::pipeline {
 
-void export_session(const std::filesystem::path& session_path, ExportFormat format, const std::filesystem::path& out) {
+void export_session(const std::filesystem::path& session_path, ExportFormat format,
+                    const std::filesystem::path& out) {
   store::ExportInput in;
   {
     store::SessionReader reader(session_path);
@@ -35,11 +36,12 @@ void export_session(const std::filesystem::path& session_path, ExportFormat form
     in.envelope_uv.assign(rows * ch, 0.0);
     std::vector<double> uv(rows);
     for (std::size_t c = 0; c < ch; ++c) {
-      const double scale = c < d.device.emg.size() ? d.device.emg[c].microvolts_per_count : d.montage.emg[c].microvolts_per_count;
+      const double scale = c < d.device.emg.size() ? d.device.emg[c].microvolts_per_count
+                                                   : d.montage.emg[c].microvolts_per_count;
       for (std::size_t n = 0; n < rows; ++n) uv[n] = d.emg_counts[n * ch + c] * scale;
       try {
-        const exercise::ChannelSignals sig = exercise::condition_channel(uv, d.montage.emg[c].muscle, d.device.emg_rate_hz,
-                                                                         settings.scoring);
+        const exercise::ChannelSignals sig =
+            exercise::condition_channel(uv, d.montage.emg[c].muscle, d.device.emg_rate_hz, settings.scoring);
         for (std::size_t n = 0; n < rows; ++n) in.envelope_uv[n * ch + c] = sig.rms_uv[n];
       } catch (const std::invalid_argument&) {
         in.envelope_uv.clear();  // record too short to filter: export without envelopes
@@ -51,10 +53,12 @@ void export_session(const std::filesystem::path& session_path, ExportFormat form
   const exercise::SessionAnalysis& a = result.analysis;
   for (std::size_t i = 0; i < a.sets.size(); ++i) {
     const exercise::SetAnalysis& s = a.sets[i];
-    in.annotations.push_back({s.start_s, s.stop_s - s.start_s,
-                              fmt::format("set {} {}: {}", i + 1, to_string(s.exercise), set_verdict_line(s))});
+    in.annotations.push_back(
+        {s.start_s, s.stop_s - s.start_s,
+         fmt::format("set {} {}: {}", i + 1, to_string(s.exercise), set_verdict_line(s))});
     for (const exercise::RepScore& r : s.reps) {
-      in.annotations.push_back({r.start_s, r.end_s - r.start_s, fmt::format("set {} rep {}: {}", i + 1, r.index + 1, r.summary)});
+      in.annotations.push_back(
+          {r.start_s, r.end_s - r.start_s, fmt::format("set {} rep {}: {}", i + 1, r.index + 1, r.summary)});
     }
   }
   for (const Event& e : d.events) {

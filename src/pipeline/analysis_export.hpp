@@ -9,6 +9,7 @@ namespace glutescope::pipeline {
 enum class ExportFormat { csv, bdf };
 
 // Throws std::runtime_error naming the file.
-void export_session(const std::filesystem::path& session_path, ExportFormat format, const std::filesystem::path& out);
+void export_session(const std::filesystem::path& session_path, ExportFormat format,
+                    const std::filesystem::path& out);
 
 }  // namespace glutescope::pipeline

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <limits>
 #include <functional>
+#include <limits>
 #include <thread>
 
 #include <fmt/core.h>
@@ -27,7 +27,8 @@ PropListHandle untimed(hid_t cls) {
 
 GroupHandle make_group(hid_t file, const char* name, const Hdf5Where& where) {
   PropListHandle gcpl = untimed(H5P_GROUP_CREATE);
-  return GroupHandle(checked(H5Gcreate2(file, name, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), "create group", where));
+  return GroupHandle(
+      checked(H5Gcreate2(file, name, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), "create group", where));
 }
 
 template <typename T>
@@ -36,28 +37,33 @@ void write_matrix(hid_t group, const std::string& name, const std::vector<T>& va
   const hsize_t dims[2] = {rows, cols};
   DataspaceHandle space(checked(H5Screate_simple(2, dims, nullptr), "create dataspace for", where));
   PropListHandle dcpl = untimed(H5P_DATASET_CREATE);
-  DatasetHandle ds(checked(H5Dcreate2(group, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT, dcpl.get(),
-                                      H5P_DEFAULT),
-                           "create dataset", where));
+  DatasetHandle ds(checked(
+      H5Dcreate2(group, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+      "create dataset", where));
   if (!values.empty()) {
-    check_status(H5Dwrite(ds.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "write", where);
+    check_status(H5Dwrite(ds.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "write",
+                 where);
   }
 }
 template <typename T>
-void write_vector(hid_t group, const std::string& name, const std::vector<T>& values, const Hdf5Where& where) {
+void write_vector(hid_t group, const std::string& name, const std::vector<T>& values,
+                  const Hdf5Where& where) {
   write_matrix(group, name, values, values.size(), 1, where);
 }
 void write_strings(hid_t group, const std::string& name, const std::vector<std::string>& values,
                    const Hdf5Where& where, std::size_t cols = 0) {
   DatatypeHandle type = vlen_utf8_type(where);
   const hsize_t dims[2] = {cols == 0 ? values.size() : values.size() / cols, cols};
-  DataspaceHandle space(checked(H5Screate_simple(cols == 0 ? 1 : 2, dims, nullptr), "create dataspace for", where));
+  DataspaceHandle space(
+      checked(H5Screate_simple(cols == 0 ? 1 : 2, dims, nullptr), "create dataspace for", where));
   PropListHandle dcpl = untimed(H5P_DATASET_CREATE);
-  DatasetHandle ds(checked(H5Dcreate2(group, name.c_str(), type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-                           "create dataset", where));
+  DatasetHandle ds(
+      checked(H5Dcreate2(group, name.c_str(), type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+              "create dataset", where));
   std::vector<const char*> data;
   for (const auto& v : values) data.push_back(v.c_str());
-  if (!data.empty()) check_status(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), "write", where);
+  if (!data.empty())
+    check_status(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), "write", where);
 }
 
 template <typename T>
@@ -68,7 +74,8 @@ std::vector<T> read_any(hid_t group, const std::string& name, const Hdf5Where& w
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   std::vector<T> values(static_cast<std::size_t>(std::max<hssize_t>(n, 0)));
   if (!values.empty()) {
-    check_status(H5Dread(ds.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "read", where);
+    check_status(H5Dread(ds.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "read",
+                 where);
   }
   return values;
 }
@@ -135,15 +142,16 @@ std::filesystem::path analysis_path_for(const std::filesystem::path& session_pat
 
 void write_analysis_file(const AnalysisResult& r, const std::filesystem::path& out) {
   silence_hdf5_errors();
-  const std::filesystem::path tmp =
-      fmt::format("{}.tmp-{}-{}", out.string(), ::getpid(), std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  const std::filesystem::path tmp = fmt::format("{}.tmp-{}-{}", out.string(), ::getpid(),
+                                                std::hash<std::thread::id>{}(std::this_thread::get_id()));
   const Hdf5Where w{tmp.string(), "/"};
   const exercise::SessionAnalysis& a = r.analysis;
   const std::size_t nch = r.channels();
   try {
     {
       PropListHandle fcpl = untimed(H5P_FILE_CREATE);
-      FileHandle file(checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), "create file", w));
+      FileHandle file(
+          checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), "create file", w));
       const hid_t root = file.get();
       write_string_attribute(root, "format", std::string(kAnalysisFormatName), w);
       write_string_attribute(root, "format_version", std::string(kAnalysisFormatVersion), w);
@@ -178,16 +186,24 @@ void write_analysis_file(const AnalysisResult& r, const std::filesystem::path& o
       const std::size_t ns = a.sets.size();
       using S = SetAnalysis;
       auto set_u8 = [&](const char* name, auto get) {
-        write_vector(sets.get(), name, column<S, std::uint8_t>(a.sets, [&](const S& x) { return static_cast<std::uint8_t>(get(x)); }), w);
+        write_vector(
+            sets.get(), name,
+            column<S, std::uint8_t>(a.sets, [&](const S& x) { return static_cast<std::uint8_t>(get(x)); }),
+            w);
       };
       auto set_u32 = [&](const char* name, auto get) {
-        write_vector(sets.get(), name, column<S, std::uint32_t>(a.sets, [&](const S& x) { return static_cast<std::uint32_t>(get(x)); }), w);
+        write_vector(
+            sets.get(), name,
+            column<S, std::uint32_t>(a.sets, [&](const S& x) { return static_cast<std::uint32_t>(get(x)); }),
+            w);
       };
       auto set_f64 = [&](const char* name, auto get) {
-        write_vector(sets.get(), name, column<S, double>(a.sets, [&](const S& x) { return static_cast<double>(get(x)); }), w);
+        write_vector(sets.get(), name,
+                     column<S, double>(a.sets, [&](const S& x) { return static_cast<double>(get(x)); }), w);
       };
       auto set_str = [&](const char* name, auto get) {
-        write_strings(sets.get(), name, column<S, std::string>(a.sets, [&](const S& x) { return std::string(get(x)); }), w);
+        write_strings(sets.get(), name,
+                      column<S, std::string>(a.sets, [&](const S& x) { return std::string(get(x)); }), w);
       };
       auto set_per_channel = [&](const char* name, auto get) {
         std::vector<double> m;
@@ -214,17 +230,21 @@ void write_analysis_file(const AnalysisResult& r, const std::filesystem::path& o
       std::vector<std::uint32_t> counts;
       for (const S& x : a.sets) {
         for (const exercise::VerdictCounts& c : x.summary.verdicts) {
-          for (int v : {c.yes, c.no, c.not_available, c.invalid}) counts.push_back(static_cast<std::uint32_t>(v));
+          for (int v : {c.yes, c.no, c.not_available, c.invalid})
+            counts.push_back(static_cast<std::uint32_t>(v));
         }
       }
       {
         const hsize_t dims[3] = {ns, exercise::kVerdictCount, 4};
         DataspaceHandle space(checked(H5Screate_simple(3, dims, nullptr), "create dataspace for", w));
         PropListHandle dcpl = untimed(H5P_DATASET_CREATE);
-        DatasetHandle ds(checked(H5Dcreate2(sets.get(), "verdict_counts", native_type<std::uint32_t>(), space.get(),
-                                            H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), "create dataset", w));
+        DatasetHandle ds(checked(H5Dcreate2(sets.get(), "verdict_counts", native_type<std::uint32_t>(),
+                                            space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                                 "create dataset", w));
         if (!counts.empty()) {
-          check_status(H5Dwrite(ds.get(), native_type<std::uint32_t>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, counts.data()), "write", w);
+          check_status(
+              H5Dwrite(ds.get(), native_type<std::uint32_t>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, counts.data()),
+              "write", w);
         }
         std::string names;
         for (auto n : exercise::kVerdictNames) {
@@ -237,12 +257,18 @@ void write_analysis_file(const AnalysisResult& r, const std::filesystem::path& o
       set_per_channel("median_mean_pct", [](const S& x) { return x.summary.median_mean_pct; });
       set_per_channel("median_peak_pct", [](const S& x) { return x.summary.median_peak_pct; });
       set_per_channel("median_onset_rel_ms", [](const S& x) { return x.summary.median_onset_rel_ms; });
-      set_per_channel("median_frequency_trend_pct_per_rep", [](const S& x) { return x.summary.median_frequency_trend_pct_per_rep; });
-      set_per_channel("finsm5_trend_pct_per_rep", [](const S& x) { return x.summary.finsm5_trend_pct_per_rep; });
-      write_ratios(sets.get(), "gmax_to_es", column<S, SideRatios>(a.sets, [](const S& x) { return x.summary.gmax_to_es; }), w);
-      write_ratios(sets.get(), "gmed_to_es", column<S, SideRatios>(a.sets, [](const S& x) { return x.summary.gmed_to_es; }), w);
-      set_f64("gmax_to_es_mean_of_rep_ratios", [](const S& x) { return x.summary.gmax_to_es_mean_of_rep_ratios; });
-      set_f64("gmed_to_es_mean_of_rep_ratios", [](const S& x) { return x.summary.gmed_to_es_mean_of_rep_ratios; });
+      set_per_channel("median_frequency_trend_pct_per_rep",
+                      [](const S& x) { return x.summary.median_frequency_trend_pct_per_rep; });
+      set_per_channel("finsm5_trend_pct_per_rep",
+                      [](const S& x) { return x.summary.finsm5_trend_pct_per_rep; });
+      write_ratios(sets.get(), "gmax_to_es",
+                   column<S, SideRatios>(a.sets, [](const S& x) { return x.summary.gmax_to_es; }), w);
+      write_ratios(sets.get(), "gmed_to_es",
+                   column<S, SideRatios>(a.sets, [](const S& x) { return x.summary.gmed_to_es; }), w);
+      set_f64("gmax_to_es_mean_of_rep_ratios",
+              [](const S& x) { return x.summary.gmax_to_es_mean_of_rep_ratios; });
+      set_f64("gmed_to_es_mean_of_rep_ratios",
+              [](const S& x) { return x.summary.gmed_to_es_mean_of_rep_ratios; });
       set_f64("gmax_symmetry_pct", [](const S& x) { return x.summary.gmax_symmetry_pct; });
       set_f64("gmed_symmetry_pct", [](const S& x) { return x.summary.gmed_symmetry_pct; });
 
@@ -250,37 +276,61 @@ void write_analysis_file(const AnalysisResult& r, const std::filesystem::path& o
       GroupHandle reps = make_group(root, "reps", w);
       const std::vector<RepRef> rr = all_reps(a);
       const std::size_t nr = rr.size();
-      write_vector(reps.get(), "set_index", column<RepRef, std::uint32_t>(rr, [](const RepRef& x) { return x.set_index; }), w);
-      write_vector(reps.get(), "rep_index", column<RepRef, std::uint32_t>(rr, [](const RepRef& x) { return static_cast<std::uint32_t>(x.rep->index); }), w);
+      write_vector(reps.get(), "set_index",
+                   column<RepRef, std::uint32_t>(rr, [](const RepRef& x) { return x.set_index; }), w);
+      write_vector(reps.get(), "rep_index",
+                   column<RepRef, std::uint32_t>(
+                       rr, [](const RepRef& x) { return static_cast<std::uint32_t>(x.rep->index); }),
+                   w);
       const std::pair<const char*, double RepScore::*> doubles[] = {
-          {"start_s", &RepScore::start_s}, {"concentric_end_s", &RepScore::concentric_end_s},
-          {"hold_end_s", &RepScore::hold_end_s}, {"end_s", &RepScore::end_s}, {"peak_s", &RepScore::peak_s},
-          {"rom_deg", &RepScore::rom_deg}, {"pelvic_roll_max_deg", &RepScore::pelvic_roll_max_deg},
+          {"start_s", &RepScore::start_s},
+          {"concentric_end_s", &RepScore::concentric_end_s},
+          {"hold_end_s", &RepScore::hold_end_s},
+          {"end_s", &RepScore::end_s},
+          {"peak_s", &RepScore::peak_s},
+          {"rom_deg", &RepScore::rom_deg},
+          {"pelvic_roll_max_deg", &RepScore::pelvic_roll_max_deg},
           {"pelvic_tilt_min_deg", &RepScore::pelvic_tilt_min_deg}};
       for (const auto& [name, member] : doubles) {
-        write_vector(reps.get(), name, column<RepRef, double>(rr, [m = member](const RepRef& x) { return x.rep->*m; }), w);
+        write_vector(reps.get(), name,
+                     column<RepRef, double>(rr, [m = member](const RepRef& x) { return x.rep->*m; }), w);
       }
-      write_vector(reps.get(), "partial", column<RepRef, std::uint8_t>(rr, [](const RepRef& x) { return static_cast<std::uint8_t>(x.rep->partial); }), w);
-      write_vector(reps.get(), "valid", column<RepRef, std::uint8_t>(rr, [](const RepRef& x) { return static_cast<std::uint8_t>(x.rep->valid); }), w);
-      write_strings(reps.get(), "invalid_reason", column<RepRef, std::string>(rr, [](const RepRef& x) { return x.rep->invalid_reason; }), w);
-      write_strings(reps.get(), "summary", column<RepRef, std::string>(rr, [](const RepRef& x) { return x.rep->summary; }), w);
-      write_ratios(reps.get(), "gmax_to_es", column<RepRef, SideRatios>(rr, [](const RepRef& x) { return x.rep->gmax_to_es; }), w);
-      write_ratios(reps.get(), "gmed_to_es", column<RepRef, SideRatios>(rr, [](const RepRef& x) { return x.rep->gmed_to_es; }), w);
-      write_strings(reps.get(), "firing_order", column<RepRef, std::string>(rr, [&](const RepRef& x) {
-        std::string order;
-        for (std::size_t c : x.rep->firing_order) {
-          if (!order.empty()) order += '>';
-          order += r.montage.emg.at(c).label;
-        }
-        return order;
-      }), w);
+      write_vector(reps.get(), "partial",
+                   column<RepRef, std::uint8_t>(
+                       rr, [](const RepRef& x) { return static_cast<std::uint8_t>(x.rep->partial); }),
+                   w);
+      write_vector(reps.get(), "valid",
+                   column<RepRef, std::uint8_t>(
+                       rr, [](const RepRef& x) { return static_cast<std::uint8_t>(x.rep->valid); }),
+                   w);
+      write_strings(reps.get(), "invalid_reason",
+                    column<RepRef, std::string>(rr, [](const RepRef& x) { return x.rep->invalid_reason; }),
+                    w);
+      write_strings(reps.get(), "summary",
+                    column<RepRef, std::string>(rr, [](const RepRef& x) { return x.rep->summary; }), w);
+      write_ratios(reps.get(), "gmax_to_es",
+                   column<RepRef, SideRatios>(rr, [](const RepRef& x) { return x.rep->gmax_to_es; }), w);
+      write_ratios(reps.get(), "gmed_to_es",
+                   column<RepRef, SideRatios>(rr, [](const RepRef& x) { return x.rep->gmed_to_es; }), w);
+      write_strings(reps.get(), "firing_order",
+                    column<RepRef, std::string>(rr,
+                                                [&](const RepRef& x) {
+                                                  std::string order;
+                                                  for (std::size_t c : x.rep->firing_order) {
+                                                    if (!order.empty()) order += '>';
+                                                    order += r.montage.emg.at(c).label;
+                                                  }
+                                                  return order;
+                                                }),
+                    w);
       // Per channel [reps x channels].
       auto per_channel = [&](const char* name, auto get) {
         std::vector<double> m;
         m.reserve(nr * nch);
         for (const RepRef& x : rr) {
           for (std::size_t c = 0; c < nch; ++c) {
-            m.push_back(c < x.rep->channels.size() ? static_cast<double>(get(x.rep->channels[c])) : std::numeric_limits<double>::quiet_NaN());
+            m.push_back(c < x.rep->channels.size() ? static_cast<double>(get(x.rep->channels[c]))
+                                                   : std::numeric_limits<double>::quiet_NaN());
           }
         }
         write_matrix(reps.get(), name, m, nr, nch, w);
@@ -313,18 +363,30 @@ void write_analysis_file(const AnalysisResult& r, const std::filesystem::path& o
       write_string_attribute(verdicts.get(), "state_codes", "0=no,1=yes,2=not_available,3=invalid", w);
       for (std::size_t i = 0; i < exercise::kVerdictCount; ++i) {
         GroupHandle g = make_group(verdicts.get(), std::string(exercise::kVerdictNames[i]).c_str(), w);
-        auto v = [i](const RepRef& x) -> const exercise::Verdict& { return exercise::verdict_at(x.rep->verdicts, i); };
-        write_vector(g.get(), "state", column<RepRef, std::uint8_t>(rr, [&](const RepRef& x) { return static_cast<std::uint8_t>(v(x).state); }), w);
-        write_strings(g.get(), "state_text", column<RepRef, std::string>(rr, [&](const RepRef& x) { return std::string(exercise::to_string(v(x).state)); }), w);
-        write_vector(g.get(), "value", column<RepRef, double>(rr, [&](const RepRef& x) { return v(x).value; }), w);
-        write_vector(g.get(), "threshold", column<RepRef, double>(rr, [&](const RepRef& x) { return v(x).threshold; }), w);
-        write_strings(g.get(), "reason", column<RepRef, std::string>(rr, [&](const RepRef& x) { return v(x).reason; }), w);
+        auto v = [i](const RepRef& x) -> const exercise::Verdict& {
+          return exercise::verdict_at(x.rep->verdicts, i);
+        };
+        write_vector(g.get(), "state",
+                     column<RepRef, std::uint8_t>(
+                         rr, [&](const RepRef& x) { return static_cast<std::uint8_t>(v(x).state); }),
+                     w);
+        write_strings(g.get(), "state_text",
+                      column<RepRef, std::string>(
+                          rr, [&](const RepRef& x) { return std::string(exercise::to_string(v(x).state)); }),
+                      w);
+        write_vector(g.get(), "value",
+                     column<RepRef, double>(rr, [&](const RepRef& x) { return v(x).value; }), w);
+        write_vector(g.get(), "threshold",
+                     column<RepRef, double>(rr, [&](const RepRef& x) { return v(x).threshold; }), w);
+        write_strings(g.get(), "reason",
+                      column<RepRef, std::string>(rr, [&](const RepRef& x) { return v(x).reason; }), w);
       }
 
       GroupHandle env = make_group(root, "envelopes", w);
       write_scalar_attribute<double>(env.get(), "rate_hz", r.envelope_rate_hz, w);
       write_string_attribute(env.get(), "unit", "uV", w);
-      write_matrix(env.get(), "emg_envelope", r.envelopes_uv, nch == 0 ? 0 : r.envelopes_uv.size() / nch, nch, w);
+      write_matrix(env.get(), "emg_envelope", r.envelopes_uv, nch == 0 ? 0 : r.envelopes_uv.size() / nch, nch,
+                   w);
       write_vector(env.get(), "driving_angle_deg", r.driving_angle_deg, w);
       if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5_error("flush", "/", tmp.string());
       if (!file.reset()) throw_hdf5_error("close", "/", tmp.string());
@@ -341,7 +403,8 @@ AnalysisResult read_analysis_file(const std::filesystem::path& path) {
   silence_hdf5_errors();
   const Hdf5Where w{path.string(), "/"};
   if (!std::filesystem::exists(path)) {
-    throw std::runtime_error(fmt::format("{}: no analysis file (run glutescope analyze first)", path.string()));
+    throw std::runtime_error(
+        fmt::format("{}: no analysis file (run glutescope analyze first)", path.string()));
   }
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     throw std::runtime_error(fmt::format("{}: not an HDF5 file", path.string()));
@@ -354,9 +417,9 @@ AnalysisResult read_analysis_file(const std::filesystem::path& path) {
   const std::string version = read_string_attribute(root, "format_version", w);
   const std::string major = version.substr(0, version.find('.'));
   if (major != "2") {
-    throw std::runtime_error(fmt::format(
-        "{}: analysis format version {} is not the one this glutescope reads (2.x){}", path.string(), version,
-        major < "2" ? "; re-run glutescope analyze to rewrite it" : ""));
+    throw std::runtime_error(
+        fmt::format("{}: analysis format version {} is not the one this glutescope reads (2.x){}",
+                    path.string(), version, major < "2" ? "; re-run glutescope analyze to rewrite it" : ""));
   }
   AnalysisResult r;
   r.software_version = read_string_attribute(root, "software_version", w);
@@ -373,7 +436,8 @@ AnalysisResult read_analysis_file(const std::filesystem::path& path) {
   try {
     a.settings = parse_analysis_settings(r.settings_toml, path.string() + " (settings_toml)").scoring;
   } catch (const ConfigError&) {
-    a.settings = exercise::kDefaultAnalysisSettings;  // written by a glutescope with other keys: keep the text only
+    a.settings =
+        exercise::kDefaultAnalysisSettings;  // written by a glutescope with other keys: keep the text only
   }
 
   GroupHandle ch = open_group(root, "channels", w);
@@ -390,7 +454,8 @@ AnalysisResult read_analysis_file(const std::filesystem::path& path) {
   a.mvc_reference_uv = read_any<double>(ch.get(), "mvc_reference_uv", w);
   const std::size_t nch = labels.size();
   auto row_of = [nch](const std::vector<double>& m, std::size_t i) {
-    return std::vector<double>(m.begin() + static_cast<std::ptrdiff_t>(i * nch), m.begin() + static_cast<std::ptrdiff_t>((i + 1) * nch));
+    return std::vector<double>(m.begin() + static_cast<std::ptrdiff_t>(i * nch),
+                               m.begin() + static_cast<std::ptrdiff_t>((i + 1) * nch));
   };
 
   GroupHandle sets = open_group(root, "sets", w);
@@ -426,7 +491,8 @@ AnalysisResult read_analysis_file(const std::filesystem::path& path) {
     s.status = static_cast<exercise::SetStatus>(s_status.at(i));
     s.status_message = s_message.at(i);
     s.working_side = static_cast<Side>(s_side.at(i));
-    s.normalisation.kind = s_norm.at(i) == "mvic" ? exercise::NormalisationKind::mvic : exercise::NormalisationKind::peak_of_set;
+    s.normalisation.kind =
+        s_norm.at(i) == "mvic" ? exercise::NormalisationKind::mvic : exercise::NormalisationKind::peak_of_set;
     s.normalisation.note = s_note.at(i);
     s.normalisation.reference_uv = row_of(s_ref, i);
     exercise::SetSummary& m = s.summary;
@@ -458,9 +524,13 @@ AnalysisResult read_analysis_file(const std::filesystem::path& path) {
   const std::size_t nr = set_index.size();
   std::vector<RepScore> scores(nr);
   const std::pair<const char*, double RepScore::*> doubles[] = {
-      {"start_s", &RepScore::start_s}, {"concentric_end_s", &RepScore::concentric_end_s},
-      {"hold_end_s", &RepScore::hold_end_s}, {"end_s", &RepScore::end_s}, {"peak_s", &RepScore::peak_s},
-      {"rom_deg", &RepScore::rom_deg}, {"pelvic_roll_max_deg", &RepScore::pelvic_roll_max_deg},
+      {"start_s", &RepScore::start_s},
+      {"concentric_end_s", &RepScore::concentric_end_s},
+      {"hold_end_s", &RepScore::hold_end_s},
+      {"end_s", &RepScore::end_s},
+      {"peak_s", &RepScore::peak_s},
+      {"rom_deg", &RepScore::rom_deg},
+      {"pelvic_roll_max_deg", &RepScore::pelvic_roll_max_deg},
       {"pelvic_tilt_min_deg", &RepScore::pelvic_tilt_min_deg}};
   for (const auto& [name, member] : doubles) {
     const auto values = read_any<double>(reps.get(), name, w);
@@ -475,9 +545,14 @@ AnalysisResult read_analysis_file(const std::filesystem::path& path) {
   const auto firing = read_string_column(reps.get(), "firing_order", w);
   using C = exercise::ChannelRepScore;
   const std::pair<const char*, double C::*> channel_doubles[] = {
-      {"onset_s", &C::onset_s}, {"onset_rel_ms", &C::onset_rel_ms}, {"mean_concentric_pct", &C::mean_concentric_pct},
-      {"mean_hold_pct", &C::mean_hold_pct}, {"mean_pct", &C::mean_pct}, {"peak_pct", &C::peak_pct},
-      {"median_frequency_hz", &C::median_frequency_hz}, {"finsm5", &C::finsm5}};
+      {"onset_s", &C::onset_s},
+      {"onset_rel_ms", &C::onset_rel_ms},
+      {"mean_concentric_pct", &C::mean_concentric_pct},
+      {"mean_hold_pct", &C::mean_hold_pct},
+      {"mean_pct", &C::mean_pct},
+      {"peak_pct", &C::peak_pct},
+      {"median_frequency_hz", &C::median_frequency_hz},
+      {"finsm5", &C::finsm5}};
   for (RepScore& s : scores) s.channels.resize(nch);
   for (const auto& [name, member] : channel_doubles) {
     const auto m = read_any<double>(reps.get(), name, w);
@@ -531,7 +606,8 @@ AnalysisResult read_analysis_file(const std::filesystem::path& path) {
   }
   for (std::size_t i = 0; i < nr; ++i) {
     if (set_index[i] >= a.sets.size()) {
-      throw std::runtime_error(fmt::format("{}: rep {} refers to set {} of {}", path.string(), i, set_index[i], a.sets.size()));
+      throw std::runtime_error(
+          fmt::format("{}: rep {} refers to set {} of {}", path.string(), i, set_index[i], a.sets.size()));
     }
     a.sets[set_index[i]].reps.push_back(std::move(scores[i]));
   }

@@ -1,6 +1,6 @@
 // The clinician's report of one analysed session: plain text (a minute's reading: each rep's verdict, set
-// summaries, the normalisation used) and a self-contained HTML page with inline SVG plots (envelopes with reps
-// and phases shaded, glute-to-lumbar ratio per rep; no scripts, no external resources: opens offline).
+// summaries, the normalisation used) and a self-contained HTML page with inline SVG plots (envelopes with
+// reps and phases shaded, glute-to-lumbar ratio per rep; no scripts, no external resources: opens offline).
 //
 // Threading: pure functions of an AnalysisResult.
 #pragma once

@@ -41,8 +41,8 @@ Exercise parse_exercise(const toml::node& node, const std::string& source, const
   throw ConfigError(fmt::format("{}: {} must be \"bridge\" or \"clamshell\"", source, key));
 }
 
-void parse_pipeline_table(AnalysisPipelineSettings& s, const std::string& table_name, const toml::table& table,
-                          const std::string& source) {
+void parse_pipeline_table(AnalysisPipelineSettings& s, const std::string& table_name,
+                          const toml::table& table, const std::string& source) {
   for (const auto& [name_key, node] : table) {
     const std::string name(name_key.str());
     const std::string key = table_name + "." + name;
@@ -70,8 +70,8 @@ void parse_pipeline_table(AnalysisPipelineSettings& s, const std::string& table_
     } else if (key == "live.history_s") {
       s.live.history_s = number(node, source, key);
     } else {
-      throw ConfigError(fmt::format("{}: unknown settings key '{}' (glutescope config --print-defaults lists them)",
-                                    source, key));
+      throw ConfigError(fmt::format(
+          "{}: unknown settings key '{}' (glutescope config --print-defaults lists them)", source, key));
     }
   }
 }
@@ -85,11 +85,12 @@ void validate(const AnalysisPipelineSettings& s, const std::string& source) {
     throw ConfigError(fmt::format("{}: {}", source, e.what()));
   }
   check_range(s.output.envelope_rate_hz, 1, 1000, source, "output.envelope_rate_hz", "Hz");
-  check_range(static_cast<double>(s.live.queue_capacity_blocks), 16, 1e6, source, "live.queue_capacity_blocks",
-              "blocks");
+  check_range(static_cast<double>(s.live.queue_capacity_blocks), 16, 1e6, source,
+              "live.queue_capacity_blocks", "blocks");
   check_range(s.live.filter_lead_in_s, 0, 10, source, "live.filter_lead_in_s", "s");
   check_range(s.live.history_s, 10, 600, source, "live.history_s", "s");
-  if (s.sets.exercise_without_markers != Exercise::bridge && s.sets.exercise_without_markers != Exercise::clamshell) {
+  if (s.sets.exercise_without_markers != Exercise::bridge &&
+      s.sets.exercise_without_markers != Exercise::clamshell) {
     throw ConfigError(fmt::format("{}: sets.exercise_without_markers must be bridge or clamshell", source));
   }
 }
@@ -110,7 +111,8 @@ AnalysisPipelineSettings parse_analysis_settings(const std::string& toml_text, c
     const std::string name(name_key.str());
     if (is_pipeline_table(name)) {
       const toml::table* table = node.as_table();
-      if (table == nullptr) throw ConfigError(fmt::format("{}: '{}' must be a table ([{}])", source, name, name));
+      if (table == nullptr)
+        throw ConfigError(fmt::format("{}: '{}' must be a table ([{}])", source, name, name));
       parse_pipeline_table(s, name, *table, source);
     } else {
       scoring_tables.insert(name_key, node);
@@ -144,7 +146,8 @@ std::string to_toml(const AnalysisPipelineSettings& s) {
   out += fmt::format("exercise_without_markers = \"{}\"  # bridge | clamshell\n",
                      to_string(s.sets.exercise_without_markers));
   out += "\n[output]\n";
-  out += fmt::format("envelope_rate_hz = {}  # Hz, stored RMS envelopes for plots\n", s.output.envelope_rate_hz);
+  out +=
+      fmt::format("envelope_rate_hz = {}  # Hz, stored RMS envelopes for plots\n", s.output.envelope_rate_hz);
   out += "\n[live]\n";
   out += fmt::format("queue_capacity_blocks = {}  # blocks, bounded queue (drop and count when full)\n",
                      s.live.queue_capacity_blocks);

@@ -6,9 +6,9 @@
 // envelopes) and [live] (the live consumer's queue and rep window). No threshold is defined twice.
 // `AnalysisPipelineSettings{}` is the documented default (`glutescope config --print-defaults` prints it).
 //
-// Loading is strict: an unknown table or key, a value of the wrong type or out of range is a ConfigError whose
-// message names the file and the key ("analysis.toml: verdicts.late_glute_delay_ms = -5: must be between 0
-// and 2000"). Every result stores the effective settings as TOML text (to_toml), so a result can be
+// Loading is strict: an unknown table or key, a value of the wrong type or out of range is a ConfigError
+// whose message names the file and the key ("analysis.toml: verdicts.late_glute_delay_ms = -5: must be
+// between 0 and 2000"). Every result stores the effective settings as TOML text (to_toml), so a result can be
 // reproduced from its own file.
 #pragma once
 
@@ -39,12 +39,12 @@ struct OutputSettings {
 
 struct LiveSettings {
   std::size_t queue_capacity_blocks = 4096;  // bounded queue between acquisition and analysis (drop + count)
-  double filter_lead_in_s = 1.0;   // EMG before the rep window run through the causal filters first, so that
-                                   // their start-up transient has decayed when the window begins (s)
-  double history_s = 60.0;         // raw EMG kept for rep windows and MVC trials (s); older data is not scored
-  Side clamshell_upper_side = Side::left;  // the moving leg of a clamshell set whose marker names no side (live
-                                           // must fix the driving angle at the set start; offline picks the
-                                           // thigh that moved most)
+  double filter_lead_in_s = 1.0;  // EMG before the rep window run through the causal filters first, so that
+                                  // their start-up transient has decayed when the window begins (s)
+  double history_s = 60.0;        // raw EMG kept for rep windows and MVC trials (s); older data is not scored
+  Side clamshell_upper_side = Side::left;  // the moving leg of a clamshell set whose marker names no side
+                                           // (live must fix the driving angle at the set start; offline picks
+                                           // the thigh that moved most)
 };
 
 struct AnalysisPipelineSettings {

@@ -27,17 +27,18 @@ double steady_now_s() {
 }  // namespace
 
 std::string key_help() {
-  return "keys: b bridge set start/stop | c clamshell set start/stop | m MVC trial (then a digit) | s stop set | "
+  return "keys: b bridge set start/stop | c clamshell set start/stop | m MVC trial (then a digit) | s stop "
+         "set | "
          "n note | space marker | q end recording | h help";
 }
 
 ControlInput::ControlInput(ControlSettings settings) : settings_(std::move(settings)) {
   if (!settings_.fifo_path.empty()) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(settings_.fifo_path.c_str(), &st) == 0) {
       if (!S_ISFIFO(st.st_mode)) {
-        throw std::runtime_error(
-            fmt::format("control path {} exists and is not a named pipe (choose another path)", settings_.fifo_path));
+        throw std::runtime_error(fmt::format(
+            "control path {} exists and is not a named pipe (choose another path)", settings_.fifo_path));
       }
     } else if (::mkfifo(settings_.fifo_path.c_str(), 0600) != 0) {
       throw std::runtime_error(
@@ -46,12 +47,14 @@ ControlInput::ControlInput(ControlSettings settings) : settings_(std::move(setti
       created_fifo_ = true;
     }
     fifo_fd_ = ::open(settings_.fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fifo_fd_ >= 0) fifo_keepalive_fd_ = ::open(settings_.fifo_path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fifo_fd_ >= 0)
+      fifo_keepalive_fd_ = ::open(settings_.fifo_path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (fifo_fd_ < 0 || fifo_keepalive_fd_ < 0) {
       const int err = errno;
       if (fifo_fd_ >= 0) ::close(fifo_fd_);
       if (created_fifo_) ::unlink(settings_.fifo_path.c_str());
-      throw std::runtime_error(fmt::format("cannot open control pipe {}: {}", settings_.fifo_path, std::strerror(err)));
+      throw std::runtime_error(
+          fmt::format("cannot open control pipe {}: {}", settings_.fifo_path, std::strerror(err)));
     }
   }
   if (settings_.keyboard && ::isatty(STDIN_FILENO) == 1) {

@@ -26,16 +26,16 @@
 namespace glutescope::pipeline {
 
 struct ControlSettings {
-  std::string fifo_path;        // empty = no FIFO; created (mode 0600) if missing, reused if already a FIFO
-  bool keyboard = true;         // read keys when stdin is a terminal
+  std::string fifo_path;  // empty = no FIFO; created (mode 0600) if missing, reused if already a FIFO
+  bool keyboard = true;   // read keys when stdin is a terminal
   std::vector<MarkerCommand> mvc_choices;  // 'm' menu: `start mvc <muscle> <side>` commands, in order
-  std::FILE* out = stderr;      // prompts and warnings
+  std::FILE* out = stderr;                 // prompts and warnings
 };
 
 struct TimedCommand {
-  double host_time_s = 0.0;     // steady clock when the command arrived (s)
+  double host_time_s = 0.0;  // steady clock when the command arrived (s)
   MarkerCommand command;
-  bool toggle = false;          // keys b/c: stop the set if this exercise's set is open, else start it
+  bool toggle = false;  // keys b/c: stop the set if this exercise's set is open, else start it
 };
 
 class ControlInput {

@@ -5,7 +5,8 @@
 
 namespace glutescope::pipeline {
 
-LinkSupervisor::LinkSupervisor(LinkSettings settings) : settings_(settings), backoff_s_(settings.retry_initial_s) {
+LinkSupervisor::LinkSupervisor(LinkSettings settings)
+    : settings_(settings), backoff_s_(settings.retry_initial_s) {
   if (!(settings_.stall_timeout_s > 0.0)) throw std::invalid_argument("stall timeout must be > 0 s");
   if (!(settings_.retry_initial_s > 0.0)) throw std::invalid_argument("retry delay must be > 0 s");
   if (settings_.retry_max_s < settings_.retry_initial_s) {

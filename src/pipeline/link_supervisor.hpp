@@ -14,9 +14,9 @@
 namespace glutescope::pipeline {
 
 struct LinkSettings {
-  double stall_timeout_s = 2.0;   // no bytes for this long while open = stalled (s)
-  double retry_initial_s = 0.1;   // first reopen delay after a loss (s)
-  double retry_max_s = 2.0;       // backoff cap (s)
+  double stall_timeout_s = 2.0;  // no bytes for this long while open = stalled (s)
+  double retry_initial_s = 0.1;  // first reopen delay after a loss (s)
+  double retry_max_s = 2.0;      // backoff cap (s)
 };
 inline constexpr LinkSettings kDefaultLinkSettings{};
 

@@ -91,8 +91,8 @@ void LiveAnalysis::on_emg(const EmgBlock& block) { push(block); }
 void LiveAnalysis::on_imu(const ImuBlock& block) { push(block); }
 void LiveAnalysis::on_gap(const Gap& gap) { push(gap); }
 void LiveAnalysis::on_event(const Event& event) {
-  if (event.kind == EventKind::set_start || event.kind == EventKind::set_stop || event.kind == EventKind::lead_off ||
-      event.kind == EventKind::lead_on) {
+  if (event.kind == EventKind::set_start || event.kind == EventKind::set_stop ||
+      event.kind == EventKind::lead_off || event.kind == EventKind::lead_on) {
     push(event);
   }
 }
@@ -106,8 +106,10 @@ void LiveAnalysis::stop() {
   wake_.notify_one();
   if (worker_.joinable()) worker_.join();
   if (dropped_.load() > 0 && out_ != nullptr) {
-    fmt::print(out_, "live analysis: {} blocks dropped (analysis slower than acquisition); the recording is complete\n",
-               dropped_.load());
+    fmt::print(
+        out_,
+        "live analysis: {} blocks dropped (analysis slower than acquisition); the recording is complete\n",
+        dropped_.load());
   }
 }
 
@@ -145,8 +147,8 @@ void LiveAnalysis::run() {
     const std::size_t lead = std::min(begin, to_sample(settings_.live.filter_lead_in_s, st.emg_rate));
     std::vector<exercise::ChannelSignals> signals;
     for (std::size_t c = 0; c < st.channels; ++c) {
-      exercise::ChannelSignals sig = exercise::condition_channel(window_uv(c, begin - lead, end), montage_.emg[c].muscle,
-                                                                 st.emg_rate, scoring, /*causal=*/true);
+      exercise::ChannelSignals sig = exercise::condition_channel(
+          window_uv(c, begin - lead, end), montage_.emg[c].muscle, st.emg_rate, scoring, /*causal=*/true);
       for (auto* v : {&sig.filtered_uv, &sig.smoothed_uv, &sig.rms_uv, &sig.onset_signal}) {
         v->erase(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(lead));
       }
@@ -156,7 +158,8 @@ void LiveAnalysis::run() {
   };
 
   auto close_mvc_trial = [&](const Event& start, double stop_s) {
-    const std::size_t begin = to_sample(start.time_s, st.emg_rate), end = std::min(to_sample(stop_s, st.emg_rate), st.emg_end);
+    const std::size_t begin = to_sample(start.time_s, st.emg_rate),
+                      end = std::min(to_sample(stop_s, st.emg_rate), st.emg_end);
     if (end <= begin + 1 || begin + st.capacity < st.emg_end) return;  // trial no longer in the history
     const std::vector<exercise::ChannelSignals> sig = condition_window(begin, end);
     std::vector<std::vector<double>> smoothed;
@@ -198,7 +201,8 @@ void LiveAnalysis::run() {
             st.baseline[c] = dsp::find_baseline(sig[c].onset_signal, rate, bs);
           }
         } else {
-          // No still period before the first rep: the quietest window before this rep (dsp's automatic baseline).
+          // No still period before the first rep: the quietest window before this rep (dsp's automatic
+          // baseline).
           const std::vector<exercise::ChannelSignals> sig = condition_window(w0, end);
           for (std::size_t c = 0; c < st.channels; ++c) {
             dsp::BaselineSettings bs;
@@ -248,7 +252,8 @@ void LiveAnalysis::run() {
     set.exercise = st.exercise;
     set.normalisation = live.normalisation;
     live.line = format_rep_line(st.set_index, set, live.score);
-    live.scored_after_end_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_detected).count();
+    live.scored_after_end_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_detected).count();
     if (out_ != nullptr) {
       fmt::print(out_, "[live {:7.1f} s] {}\n", r.end_s, live.line);
       std::fflush(out_);
@@ -260,12 +265,14 @@ void LiveAnalysis::run() {
   auto start_set = [&](Exercise exercise, Side side, double t_s) {
     st.in_set = true;
     st.exercise = exercise;
-    st.working_side = exercise == Exercise::clamshell
-                          ? ((side == Side::left || side == Side::right) ? side : settings_.live.clamshell_upper_side)
-                          : Side::midline;
+    st.working_side =
+        exercise == Exercise::clamshell
+            ? ((side == Side::left || side == Side::right) ? side : settings_.live.clamshell_upper_side)
+            : Side::midline;
     st.set_first_sample = to_sample(t_s, st.emg_rate);
     st.still.reset();
-    st.baseline_left = std::max<std::size_t>(1, to_sample(scoring.motion.still_period_s, st.imu_rate > 0 ? st.imu_rate : 200.0));
+    st.baseline_left = std::max<std::size_t>(
+        1, to_sample(scoring.motion.still_period_s, st.imu_rate > 0 ? st.imu_rate : 200.0));
     st.segmenter.reset();
     st.baseline.clear();
     st.tilt_history.clear();
@@ -317,23 +324,26 @@ void LiveAnalysis::run() {
       st.emg_end = std::max<std::size_t>(st.emg_end, emg->first_sample + emg->samples());
     } else if (auto* gap = std::get_if<Gap>(&item)) {
       if (gap->stream == StreamKind::imu && st.imu_rate > 0) {
-        st.imu_gaps.push_back({static_cast<std::size_t>(gap->start_sample), static_cast<std::size_t>(gap->start_sample + gap->count)});
+        st.imu_gaps.push_back({static_cast<std::size_t>(gap->start_sample),
+                               static_cast<std::size_t>(gap->start_sample + gap->count)});
       }
     } else if (auto* imu = std::get_if<ImuBlock>(&item)) {
       if (!st.device || imu->sensor >= st.orientation.size()) continue;
       const double rate = st.device->imu[imu->sensor].rate_hz;
       const double ga = st.device->imu[imu->sensor].accel_g_per_count;
       const double gg = st.device->imu[imu->sensor].gyro_dps_per_count;
-      const Segment seg = imu->sensor < montage_.imu.size() ? montage_.imu[imu->sensor].segment : Segment::other;
+      const Segment seg =
+          imu->sensor < montage_.imu.size() ? montage_.imu[imu->sensor].segment : Segment::other;
       int body = -1;
       if (seg == Segment::sacrum) body = static_cast<int>(motion::BodySegment::pelvis);
       if (seg == Segment::thigh_left) body = static_cast<int>(motion::BodySegment::thigh_left);
       if (seg == Segment::thigh_right) body = static_cast<int>(motion::BodySegment::thigh_right);
       for (std::size_t k = 0; k < imu->samples(); ++k) {
         auto& f = *st.orientation[imu->sensor];
-        f.update(Eigen::Vector3d(imu->gyro[k * 3] * gg, imu->gyro[k * 3 + 1] * gg, imu->gyro[k * 3 + 2] * gg),
-                 Eigen::Vector3d(imu->accel[k * 3] * ga, imu->accel[k * 3 + 1] * ga, imu->accel[k * 3 + 2] * ga),
-                 1.0 / rate);
+        f.update(
+            Eigen::Vector3d(imu->gyro[k * 3] * gg, imu->gyro[k * 3 + 1] * gg, imu->gyro[k * 3 + 2] * gg),
+            Eigen::Vector3d(imu->accel[k * 3] * ga, imu->accel[k * 3 + 1] * ga, imu->accel[k * 3 + 2] * ga),
+            1.0 / rate);
         if (body >= 0) st.gravity.set(static_cast<motion::BodySegment>(body), f.gravity());
         if (static_cast<int>(imu->sensor) != st.clock_sensor) continue;
         st.imu_end = imu->first_sample + k + 1;
@@ -361,7 +371,8 @@ void LiveAnalysis::run() {
         st.tilt_history.emplace_back(t, a.pelvic_tilt_rel_deg);
         const double keep_s = settings_.live.history_s;
         if (st.tilt_history.size() > 2 * static_cast<std::size_t>(keep_s * rate)) {
-          st.tilt_history.erase(st.tilt_history.begin(), st.tilt_history.begin() + static_cast<std::ptrdiff_t>(keep_s * rate));
+          st.tilt_history.erase(st.tilt_history.begin(),
+                                st.tilt_history.begin() + static_cast<std::ptrdiff_t>(keep_s * rate));
         }
         if (auto rep = st.segmenter->push(a.driving_deg, t, st.have_pelvis ? a.pelvic_tilt_rel_deg : kNaN,
                                           st.have_pelvis ? a.pelvic_roll_rel_deg : kNaN)) {
@@ -370,10 +381,12 @@ void LiveAnalysis::run() {
       }
     } else if (auto* ev = std::get_if<Event>(&item)) {
       if (!st.device) continue;
-      if (ev->kind == EventKind::lead_off && ev->channel >= 0 && static_cast<std::size_t>(ev->channel) < st.channels) {
+      if (ev->kind == EventKind::lead_off && ev->channel >= 0 &&
+          static_cast<std::size_t>(ev->channel) < st.channels) {
         auto& since = st.lead_off_since[static_cast<std::size_t>(ev->channel)];
         if (!since) since = to_sample(ev->time_s, st.emg_rate);
-      } else if (ev->kind == EventKind::lead_on && ev->channel >= 0 && static_cast<std::size_t>(ev->channel) < st.channels) {
+      } else if (ev->kind == EventKind::lead_on && ev->channel >= 0 &&
+                 static_cast<std::size_t>(ev->channel) < st.channels) {
         const auto c = static_cast<std::size_t>(ev->channel);
         if (st.lead_off_since[c]) {
           st.lead_off[c].push_back({*st.lead_off_since[c], to_sample(ev->time_s, st.emg_rate)});

@@ -3,13 +3,14 @@
 //
 // Threading contract:
 //   on_device_info / on_emg / on_imu / on_gap / on_event: called on the ACQUISITION thread (the recorder's
-//     DeviceModel sink). They copy the item into a bounded queue (capacity settings.live.queue_capacity_blocks)
-//     under a mutex held only for the push; when the queue is full the item is DROPPED and counted
-//     (dropped_blocks()), never waited for: acquisition is never slowed down by analysis.
+//     DeviceModel sink). They copy the item into a bounded queue (capacity
+//     settings.live.queue_capacity_blocks) under a mutex held only for the push; when the queue is full the
+//     item is DROPPED and counted (dropped_blocks()), never waited for: acquisition is never slowed down by
+//     analysis.
 //   The analysis runs on LiveAnalysis's own worker thread: orientation filters, angles, the causal
 //     RepSegmenter::push; when a rep ends, its EMG window (with a filter lead-in) is conditioned with causal
-//     filters (exercise::condition_channel, causal) and scored by exercise::score_repetition, the same code as
-//     the offline analysis; one line goes to `out` from that thread only.
+//     filters (exercise::condition_channel, causal) and scored by exercise::score_repetition, the same code
+//     as the offline analysis; one line goes to `out` from that thread only.
 //   stop(): from the owning thread after the recording ends; drains the queue and joins the worker.
 // The montage is the one the recorder matched; the device rates come from DEVICE_INFO.
 #pragma once
@@ -34,8 +35,8 @@ struct LiveRep {
   std::size_t set_index = 0;  // 0-based, counting exercise sets seen live
   Exercise exercise = Exercise::bridge;
   exercise::Normalisation normalisation;
-  exercise::RepScore score;   // the exercise module's scores and verdicts
-  std::string line;           // the printed line (without the "[live t s]" prefix)
+  exercise::RepScore score;         // the exercise module's scores and verdicts
+  std::string line;                 // the printed line (without the "[live t s]" prefix)
   double scored_after_end_s = 0.0;  // wall-clock time from the rep's end sample arriving to the line (s)
 };
 

@@ -42,7 +42,8 @@ MarkerCommand parse_marker_command(std::string_view line) {
     const std::string_view exercise = next_word(rest);
     const auto parsed = parse_exercise(exercise);
     if (!parsed || *parsed == Exercise::other) {
-      throw std::invalid_argument(fmt::format("unknown exercise '{}' in '{}': {}", exercise, trim(line), kForms));
+      throw std::invalid_argument(
+          fmt::format("unknown exercise '{}' in '{}': {}", exercise, trim(line), kForms));
     }
     c.exercise = *parsed;
     if (c.exercise == Exercise::mvc) {
@@ -53,7 +54,8 @@ MarkerCommand parse_marker_command(std::string_view line) {
       if (!m || *m == Muscle::other) {
         throw std::invalid_argument(fmt::format(
             "MVC needs a muscle (gluteus_maximus, gluteus_medius, erector_spinae_lumbar, biceps_femoris, "
-            "tensor_fasciae_latae), got '{}' in '{}'", muscle, trim(line)));
+            "tensor_fasciae_latae), got '{}' in '{}'",
+            muscle, trim(line)));
       }
       if (!sd || *sd == Side::unknown) {
         throw std::invalid_argument(
@@ -63,7 +65,8 @@ MarkerCommand parse_marker_command(std::string_view line) {
       c.side = *sd;
     }
     if (!rest.empty()) {
-      throw std::invalid_argument(fmt::format("unexpected '{}' after '{}'", rest, trim(line.substr(0, line.size() - rest.size()))));
+      throw std::invalid_argument(
+          fmt::format("unexpected '{}' after '{}'", rest, trim(line.substr(0, line.size() - rest.size()))));
     }
     return c;
   }
@@ -95,8 +98,8 @@ std::vector<ScriptedMarker> load_marker_script(const std::string& path) {
     double t = 0.0;
     const auto [ptr, ec] = std::from_chars(time_word.data(), time_word.data() + time_word.size(), t);
     if (ec != std::errc{} || ptr != time_word.data() + time_word.size() || !(t >= 0.0)) {
-      throw std::runtime_error(fmt::format("{}:{}: expected '<seconds> <command>', got '{}'", path, line_no,
-                                           trim(line)));
+      throw std::runtime_error(
+          fmt::format("{}:{}: expected '<seconds> <command>', got '{}'", path, line_no, trim(line)));
     }
     try {
       script.push_back({t, parse_marker_command(rest)});
@@ -156,13 +159,20 @@ std::string describe(const Event& event) {
     what = fmt::format("{} set", to_string(event.exercise));
   }
   switch (event.kind) {
-    case EventKind::set_start: return fmt::format("{} started", what);
-    case EventKind::set_stop: return fmt::format("{} stopped", what);
-    case EventKind::note: return fmt::format("note: {}", event.text);
-    case EventKind::marker: return event.text.empty() ? std::string("marker") : fmt::format("marker: {}", event.text);
-    case EventKind::disconnect: return fmt::format("disconnected: {}", event.text);
-    case EventKind::reconnect: return fmt::format("reconnected: {}", event.text);
-    default: return event.text;
+    case EventKind::set_start:
+      return fmt::format("{} started", what);
+    case EventKind::set_stop:
+      return fmt::format("{} stopped", what);
+    case EventKind::note:
+      return fmt::format("note: {}", event.text);
+    case EventKind::marker:
+      return event.text.empty() ? std::string("marker") : fmt::format("marker: {}", event.text);
+    case EventKind::disconnect:
+      return fmt::format("disconnected: {}", event.text);
+    case EventKind::reconnect:
+      return fmt::format("reconnected: {}", event.text);
+    default:
+      return event.text;
   }
 }
 
@@ -182,7 +192,8 @@ std::vector<Event> sets_for_analysis(const std::vector<Event>& events) {
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
-      if ((e.kind == EventKind::set_start || e.kind == EventKind::set_stop) && is_device_set_event(e) == device) {
+      if ((e.kind == EventKind::set_start || e.kind == EventKind::set_stop) &&
+          is_device_set_event(e) == device) {
         order.push_back(i);
       }
     }

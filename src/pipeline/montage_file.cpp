@@ -12,7 +12,8 @@ namespace {
 
 std::string required_string(const toml::table& entry, const char* key, const std::string& where) {
   const auto value = entry[key].value<std::string>();
-  if (!value || value->empty()) throw std::runtime_error(fmt::format("{}: missing or empty '{}'", where, key));
+  if (!value || value->empty())
+    throw std::runtime_error(fmt::format("{}: missing or empty '{}'", where, key));
   return *value;
 }
 
@@ -37,8 +38,8 @@ Montage parse_montage_toml(const std::string& text, const std::string& source_na
   Montage m;
   const toml::array* emg = doc["emg"].as_array();
   if (emg == nullptr || emg->empty()) {
-    throw std::runtime_error(fmt::format("{}: no [[emg]] entries (one per device channel, in device order)",
-                                         source_name));
+    throw std::runtime_error(
+        fmt::format("{}: no [[emg]] entries (one per device channel, in device order)", source_name));
   }
   for (std::size_t i = 0; i < emg->size(); ++i) {
     const std::string where = fmt::format("{}: [[emg]] entry {}", source_name, i + 1);
@@ -49,9 +50,11 @@ Montage parse_montage_toml(const std::string& text, const std::string& source_na
     const std::string muscle = required_string(*entry, "muscle", where);
     const auto parsed_muscle = parse_muscle(muscle);
     if (!parsed_muscle) {
-      throw std::runtime_error(fmt::format(
-          "{} ({}): unknown muscle '{}' (gluteus_maximus, gluteus_medius, erector_spinae_lumbar, biceps_femoris, "
-          "tensor_fasciae_latae, other)", where, c.label, muscle));
+      throw std::runtime_error(
+          fmt::format("{} ({}): unknown muscle '{}' (gluteus_maximus, gluteus_medius, erector_spinae_lumbar, "
+                      "biceps_femoris, "
+                      "tensor_fasciae_latae, other)",
+                      where, c.label, muscle));
     }
     c.muscle = *parsed_muscle;
     const std::string side = required_string(*entry, "side", where);
@@ -74,8 +77,9 @@ Montage parse_montage_toml(const std::string& text, const std::string& source_na
       const std::string segment = required_string(*entry, "segment", where);
       const auto parsed = parse_segment(segment);
       if (!parsed) {
-        throw std::runtime_error(fmt::format(
-            "{} ({}): unknown segment '{}' (sacrum, thigh_left, thigh_right, other)", where, s.label, segment));
+        throw std::runtime_error(
+            fmt::format("{} ({}): unknown segment '{}' (sacrum, thigh_left, thigh_right, other)", where,
+                        s.label, segment));
       }
       s.segment = *parsed;
       s.site = (*entry)["site"].value_or(std::string{});
@@ -101,14 +105,14 @@ Montage match_montage(const Montage& montage, const DeviceInfo& device) {
   }
   for (std::size_t i = 0; i < montage.emg.size(); ++i) {
     if (montage.emg[i].label != device.emg[i].label) {
-      throw std::runtime_error(fmt::format(
-          "montage channel {} is '{}' but the device calls it '{}' (device channels: {})", i + 1,
-          montage.emg[i].label, device.emg[i].label, joined_labels(device.emg)));
+      throw std::runtime_error(
+          fmt::format("montage channel {} is '{}' but the device calls it '{}' (device channels: {})", i + 1,
+                      montage.emg[i].label, device.emg[i].label, joined_labels(device.emg)));
     }
   }
   if (montage.imu.size() != device.imu.size()) {
-    throw std::runtime_error(fmt::format("montage has {} IMUs but the device reports {} ({})", montage.imu.size(),
-                                         device.imu.size(), joined_labels(device.imu)));
+    throw std::runtime_error(fmt::format("montage has {} IMUs but the device reports {} ({})",
+                                         montage.imu.size(), device.imu.size(), joined_labels(device.imu)));
   }
   for (std::size_t i = 0; i < montage.imu.size(); ++i) {
     if (montage.imu[i].label != device.imu[i].label) {

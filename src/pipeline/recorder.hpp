@@ -27,19 +27,19 @@ class DeviceSink;
 namespace glutescope::pipeline {
 
 struct RecordOptions {
-  std::string port;                     // serial device path (a symlink is followed at every reconnect)
-  unsigned baud_rate = 921600;          // Bd
-  std::string montage_path;             // TOML montage (docs/MONTAGE.md); empty = built-in default montage
-  std::string subject_id;               // pseudonymous code, required
-  std::filesystem::path out;            // FILE.h5
-  double duration_s = 0.0;              // > 0: stop after this many seconds of session time; 0 = until stopped
-  bool force = false;                   // replace an existing output file
-  double stall_timeout_s = 2.0;         // no bytes for this long = device lost (s)
-  double retry_max_s = 2.0;             // reconnect backoff cap (s)
-  std::string control_fifo;             // named pipe for marker commands; empty = none
-  std::string markers_path;             // "<seconds> <command>" script; empty = none
-  bool keyboard = true;                 // single-key markers when stdin is a terminal
-  std::FILE* log = stderr;              // status lines and the summary
+  std::string port;              // serial device path (a symlink is followed at every reconnect)
+  unsigned baud_rate = 921600;   // Bd
+  std::string montage_path;      // TOML montage (docs/MONTAGE.md); empty = built-in default montage
+  std::string subject_id;        // pseudonymous code, required
+  std::filesystem::path out;     // FILE.h5
+  double duration_s = 0.0;       // > 0: stop after this many seconds of session time; 0 = until stopped
+  bool force = false;            // replace an existing output file
+  double stall_timeout_s = 2.0;  // no bytes for this long = device lost (s)
+  double retry_max_s = 2.0;      // reconnect backoff cap (s)
+  std::string control_fifo;      // named pipe for marker commands; empty = none
+  std::string markers_path;      // "<seconds> <command>" script; empty = none
+  bool keyboard = true;          // single-key markers when stdin is a terminal
+  std::FILE* log = stderr;       // status lines and the summary
   // Replaces the serial port (file replay, tests, the demo's in-process simulator). Called once.
   std::function<std::unique_ptr<io::ByteSource>()> source_factory;
   bool end_when_source_closes = false;  // replay: the end of the byte stream ends the session
@@ -54,11 +54,11 @@ inline const RecordOptions kDefaultRecordOptions{};
 
 struct RecordSummary {
   std::filesystem::path file;
-  double duration_s = 0.0;              // session time recorded (host clock)
+  double duration_s = 0.0;  // session time recorded (host clock)
   std::uint64_t emg_samples = 0;
   std::uint32_t emg_channels = 0;
   double emg_rate_hz = 0.0;
-  std::vector<std::uint64_t> imu_samples;   // per IMU
+  std::vector<std::uint64_t> imu_samples;  // per IMU
   std::uint64_t frames = 0;
   std::uint64_t lost_frames = 0;
   std::uint64_t emg_lost_samples = 0;
@@ -68,7 +68,7 @@ struct RecordSummary {
   std::uint64_t gaps = 0;
   std::uint64_t crc_errors = 0;
   std::uint64_t garbage_bytes = 0;
-  std::uint64_t other_frame_errors = 0;     // COBS, length, too long, bad payload, version, unknown type
+  std::uint64_t other_frame_errors = 0;  // COBS, length, too long, bad payload, version, unknown type
   std::uint64_t disconnects = 0;
   std::uint64_t events = 0;
   double clock_drift_ppm = 0.0;

@@ -37,13 +37,17 @@ SessionOutput::SessionOutput(const std::filesystem::path& path, const DeviceInfo
 SessionOutput::~SessionOutput() = default;  // without close(): the session stays "recording" (recoverable)
 
 void SessionOutput::append(const EmgBlock& block) noexcept {
-  if (!closed_) thread_->push(block); }
+  if (!closed_) thread_->push(block);
+}
 void SessionOutput::append(const ImuBlock& block) noexcept {
-  if (!closed_) thread_->push(block); }
+  if (!closed_) thread_->push(block);
+}
 void SessionOutput::add_event(const Event& event) noexcept {
-  if (!closed_) thread_->push(event); }
+  if (!closed_) thread_->push(event);
+}
 void SessionOutput::add_gap(const Gap& gap) noexcept {
-  if (!closed_) thread_->push(gap); }
+  if (!closed_) thread_->push(gap);
+}
 
 void SessionOutput::set_timing(const ClockMapping& mapping) noexcept {
   if (closed_) return;
@@ -80,9 +84,10 @@ bool SessionOutput::close() noexcept {
     thread_->close();
   } catch (const std::exception& e) {
     failed_ = true;
-    failure_ = fmt::format("writing {} failed ({}): recording stopped; what was written before is kept, run "
-                           "'glutescope recover {}' to close the file",
-                           path_.string(), short_cause(e.what()), path_.string());
+    failure_ = fmt::format(
+        "writing {} failed ({}): recording stopped; what was written before is kept, run "
+        "'glutescope recover {}' to close the file",
+        path_.string(), short_cause(e.what()), path_.string());
   }
   if (failed_ && failure_.empty()) {
     failure_ = fmt::format("writing {} failed", path_.string());

@@ -10,8 +10,8 @@ double StreamClock::stream_time_s(double session_time_s) const noexcept {
 }
 
 StreamClock make_stream_clock(double host_clock_at_start_s, const store::TimingFit& fit, bool have_emg_block,
-                              std::uint64_t first_block_device_time_us, std::uint64_t first_block_sample_index,
-                              double emg_rate_hz) noexcept {
+                              std::uint64_t first_block_device_time_us,
+                              std::uint64_t first_block_sample_index, double emg_rate_hz) noexcept {
   StreamClock clock;
   clock.host_clock_at_start_s = host_clock_at_start_s;
   clock.fit = fit;

@@ -15,8 +15,8 @@
 namespace glutescope::pipeline {
 
 struct StreamClock {
-  double host_clock_at_start_s = 0.0;  // /@host_clock_at_start_s: host clock at session time 0
-  store::TimingFit fit;                // host_s = offset_s + (1 + drift_ppm·1e-6) · device_s
+  double host_clock_at_start_s = 0.0;     // /@host_clock_at_start_s: host clock at session time 0
+  store::TimingFit fit;                   // host_s = offset_s + (1 + drift_ppm·1e-6) · device_s
   double device_time_at_sample0_s = 0.0;  // device clock at EMG sample index 0
   double emg_rate_hz = 0.0;
   bool valid = false;  // false: no fit (e.g. an imported recording) — event times are used as they are
@@ -29,8 +29,8 @@ struct StreamClock {
 // `first_block_sample_index` describe the first stored EMG block; no fit (points == 0) or no block gives
 // an invalid clock.
 StreamClock make_stream_clock(double host_clock_at_start_s, const store::TimingFit& fit, bool have_emg_block,
-                              std::uint64_t first_block_device_time_us, std::uint64_t first_block_sample_index,
-                              double emg_rate_hz) noexcept;
+                              std::uint64_t first_block_device_time_us,
+                              std::uint64_t first_block_sample_index, double emg_rate_hz) noexcept;
 
 // Moves every event's time_s onto the EMG sample clock (no-op for an invalid clock).
 void to_stream_clock(std::vector<Event>& events, const StreamClock& clock) noexcept;

@@ -22,7 +22,8 @@ std::filesystem::path temp_for(const std::filesystem::path& out) {
 
 void export_csv(const ExportInput& in, const std::filesystem::path& out) {
   const std::size_t ch = in.labels.size();
-  if (ch == 0 || in.rate_hz <= 0) throw ExportError(fmt::format("{}: nothing to export (no EMG channels)", out.string()));
+  if (ch == 0 || in.rate_hz <= 0)
+    throw ExportError(fmt::format("{}: nothing to export (no EMG channels)", out.string()));
   const std::size_t rows = in.counts.size() / ch;
   const bool env = in.envelope_uv.size() == in.counts.size();
   const std::filesystem::path tmp = temp_for(out);
@@ -41,7 +42,8 @@ void export_csv(const ExportInput& in, const std::filesystem::path& out) {
       fmt::format_to(std::back_inserter(buf), ",{}", in.counts[r * ch + c] * in.microvolts_per_count[c]);
     }
     if (env) {
-      for (std::size_t c = 0; c < ch; ++c) fmt::format_to(std::back_inserter(buf), ",{:.6g}", in.envelope_uv[r * ch + c]);
+      for (std::size_t c = 0; c < ch; ++c)
+        fmt::format_to(std::back_inserter(buf), ",{:.6g}", in.envelope_uv[r * ch + c]);
     }
     buf.push_back('\n');
     if (buf.size() > (1 << 20)) {
@@ -70,11 +72,12 @@ void export_bdf(const ExportInput& in, const std::filesystem::path& out) {
   const std::size_t rows = in.counts.size() / ch;
   const std::filesystem::path tmp = temp_for(out);
   const int h = edfopen_file_writeonly(tmp.c_str(), EDFLIB_FILETYPE_BDFPLUS, static_cast<int>(ch));
-  if (h < 0) throw ExportError(fmt::format("{}: cannot create the BDF file (EDFlib error {})", out.string(), h));
+  if (h < 0)
+    throw ExportError(fmt::format("{}: cannot create the BDF file (EDFlib error {})", out.string(), h));
   bool ok = true;
   constexpr int kDigMax = 8388607, kDigMin = -8388608;
-  std::vector<double> step(ch);   // µV per digital unit
-  std::vector<bool> direct(ch);   // digital = stored count
+  std::vector<double> step(ch);  // µV per digital unit
+  std::vector<bool> direct(ch);  // digital = stored count
   for (std::size_t c = 0; c < ch; ++c) {
     std::int32_t lo = 0, hi = 0;
     for (std::size_t r = 0; r < rows; ++r) {
@@ -83,7 +86,8 @@ void export_bdf(const ExportInput& in, const std::filesystem::path& out) {
     }
     direct[c] = lo >= kDigMin && hi <= kDigMax;
     const double uvpc = in.microvolts_per_count[c];
-    const double max_abs_uv = std::max(std::abs(static_cast<double>(lo)), std::abs(static_cast<double>(hi))) * uvpc;
+    const double max_abs_uv =
+        std::max(std::abs(static_cast<double>(lo)), std::abs(static_cast<double>(hi))) * uvpc;
     step[c] = direct[c] ? uvpc : max_abs_uv / kDigMax;
     const auto ic = static_cast<int>(c);
     ok = ok && edf_set_samplefrequency(h, ic, rate) == 0;
@@ -107,7 +111,8 @@ void export_bdf(const ExportInput& in, const std::filesystem::path& out) {
         } else if (direct[c]) {
           record[i] = in.counts[r * ch + c];
         } else {
-          record[i] = static_cast<int>(std::lround(in.counts[r * ch + c] * in.microvolts_per_count[c] / step[c]));
+          record[i] =
+              static_cast<int>(std::lround(in.counts[r * ch + c] * in.microvolts_per_count[c] / step[c]));
         }
       }
       ok = edfwrite_digital_samples(h, record.data()) == 0;
@@ -115,14 +120,16 @@ void export_bdf(const ExportInput& in, const std::filesystem::path& out) {
   }
   for (const ExportAnnotation& a : in.annotations) {
     if (!ok) break;
-    ok = edfwrite_annotation_utf8(h, std::llround(a.onset_s * 10000.0), a.duration_s > 0 ? std::llround(a.duration_s * 10000.0) : -1,
+    ok = edfwrite_annotation_utf8(h, std::llround(a.onset_s * 10000.0),
+                                  a.duration_s > 0 ? std::llround(a.duration_s * 10000.0) : -1,
                                   a.text.c_str()) == 0;
   }
   ok = edfclose_file(h) == 0 && ok;
   if (!ok) {
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
-    throw ExportError(fmt::format("{}: writing the BDF file failed (disk full or invalid header value)", out.string()));
+    throw ExportError(
+        fmt::format("{}: writing the BDF file failed (disk full or invalid header value)", out.string()));
   }
   std::filesystem::rename(tmp, out);
 }

@@ -27,11 +27,11 @@ struct ExportAnnotation {
 };
 
 struct ExportInput {
-  std::vector<std::string> labels;          // per channel
+  std::vector<std::string> labels;  // per channel
   double rate_hz = 0.0;
-  std::vector<std::int32_t> counts;         // [samples x channels]
-  std::vector<double> microvolts_per_count; // per channel
-  std::vector<double> envelope_uv;          // [samples x channels] or empty (CSV only)
+  std::vector<std::int32_t> counts;          // [samples x channels]
+  std::vector<double> microvolts_per_count;  // per channel
+  std::vector<double> envelope_uv;           // [samples x channels] or empty (CSV only)
   std::vector<ExportAnnotation> annotations;
   std::string subject_id;
 };

@@ -21,8 +21,8 @@ herr_t collect_error(unsigned /*n*/, const H5E_error2_t* error, void* client_dat
 }
 
 Hdf5Where at(const Hdf5Where& where, const std::string& name) {
-  return Hdf5Where{where.file, where.object + (where.object.empty() || where.object.back() == '/' ? "" : "/") +
-                                   name};
+  return Hdf5Where{where.file,
+                   where.object + (where.object.empty() || where.object.back() == '/' ? "" : "/") + name};
 }
 
 DataspaceHandle scalar_space(const Hdf5Where& where) {
@@ -39,9 +39,8 @@ AttributeHandle replace_attribute(hid_t object, const std::string& name, hid_t t
   if (has_attribute(object, name)) {
     check_status(H5Adelete(object, name.c_str()), "delete old attribute", at(where, "@" + name));
   }
-  return AttributeHandle(
-      checked(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "create attribute",
-              at(where, "@" + name)));
+  return AttributeHandle(checked(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
+                                 "create attribute", at(where, "@" + name)));
 }
 
 std::size_t element_count(hid_t space) {
@@ -50,10 +49,11 @@ std::size_t element_count(hid_t space) {
 }
 
 std::vector<std::string> read_vlen_strings(hid_t object, bool is_attribute, const Hdf5Where& where) {
-  DataspaceHandle space(checked(is_attribute ? H5Aget_space(object) : H5Dget_space(object), "get dataspace of",
-                                where));
+  DataspaceHandle space(
+      checked(is_attribute ? H5Aget_space(object) : H5Dget_space(object), "get dataspace of", where));
   const std::size_t n = element_count(space.get());
-  DatatypeHandle stored(checked(is_attribute ? H5Aget_type(object) : H5Dget_type(object), "get type of", where));
+  DatatypeHandle stored(
+      checked(is_attribute ? H5Aget_type(object) : H5Dget_type(object), "get type of", where));
   if (H5Tget_class(stored.get()) != H5T_STRING) {
     throw Hdf5Error("read " + where.object + " in " + where.file + ": expected a string, found another type");
   }
@@ -62,8 +62,9 @@ std::vector<std::string> read_vlen_strings(hid_t object, bool is_attribute, cons
   if (H5Tis_variable_str(stored.get()) > 0) {
     DatatypeHandle memtype = vlen_utf8_type(where);
     std::vector<char*> raw(n, nullptr);
-    const herr_t status = is_attribute ? H5Aread(object, memtype.get(), raw.data())
-                                       : H5Dread(object, memtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data());
+    const herr_t status = is_attribute
+                              ? H5Aread(object, memtype.get(), raw.data())
+                              : H5Dread(object, memtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data());
     check_status(status, "read strings", where);
     for (char* s : raw) out.emplace_back(s != nullptr ? s : "");
     for (char* s : raw) H5free_memory(s);
@@ -71,8 +72,9 @@ std::vector<std::string> read_vlen_strings(hid_t object, bool is_attribute, cons
     // Fixed-length strings (written by other tools, e.g. MATLAB): read as given, trim NUL padding.
     const std::size_t size = H5Tget_size(stored.get());
     std::vector<char> raw(n * size);
-    const herr_t status = is_attribute ? H5Aread(object, stored.get(), raw.data())
-                                       : H5Dread(object, stored.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data());
+    const herr_t status = is_attribute
+                              ? H5Aread(object, stored.get(), raw.data())
+                              : H5Dread(object, stored.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data());
     check_status(status, "read strings", where);
     for (std::size_t i = 0; i < n; ++i) {
       std::string s(raw.data() + i * size, size);
@@ -120,7 +122,8 @@ bool has_link(hid_t group, const std::string& path) {
   std::size_t start = 0;
   while (start <= path.size()) {
     const std::size_t slash = path.find('/', start);
-    const std::string part = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    const std::string part =
+        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     if (!part.empty()) {
       prefix += (prefix.empty() ? "" : "/") + part;
       if (H5Lexists(group, prefix.c_str(), H5P_DEFAULT) <= 0) {
@@ -143,8 +146,8 @@ void write_string_attribute(hid_t object, const std::string& name, const std::st
   check_status(H5Awrite(attribute.get(), type.get(), &data), "write attribute", at(where, "@" + name));
 }
 
-void write_string_array_attribute(hid_t object, const std::string& name, const std::vector<std::string>& values,
-                                  const Hdf5Where& where) {
+void write_string_array_attribute(hid_t object, const std::string& name,
+                                  const std::vector<std::string>& values, const Hdf5Where& where) {
   DatatypeHandle type = vlen_utf8_type(where);
   DataspaceHandle space = vector_space(values.size(), where);
   AttributeHandle attribute = replace_attribute(object, name, type.get(), space.get(), where);
@@ -177,7 +180,8 @@ std::string read_string_attribute(hid_t object, const std::string& name, const H
   }
   AttributeHandle attribute(checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), "open attribute", here));
   auto values = read_vlen_strings(attribute.get(), true, here);
-  if (values.size() != 1) throw Hdf5Error("attribute " + here.object + " in " + where.file + " is not scalar");
+  if (values.size() != 1)
+    throw Hdf5Error("attribute " + here.object + " in " + where.file + " is not scalar");
   return values.front();
 }
 
@@ -209,7 +213,8 @@ std::vector<T> read_array_attribute(hid_t object, const std::string& name, const
 }
 
 template <typename T>
-void write_column(hid_t group, const std::string& name, const std::vector<T>& values, const Hdf5Where& where) {
+void write_column(hid_t group, const std::string& name, const std::vector<T>& values,
+                  const Hdf5Where& where) {
   const Hdf5Where here = at(where, name);
   DataspaceHandle space = vector_space(values.size(), here);
   DatasetHandle dataset(checked(
@@ -226,9 +231,9 @@ void write_string_column(hid_t group, const std::string& name, const std::vector
   const Hdf5Where here = at(where, name);
   DatatypeHandle type = vlen_utf8_type(here);
   DataspaceHandle space = vector_space(values.size(), here);
-  DatasetHandle dataset(checked(
-      H5Dcreate2(group, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-      "create dataset", here));
+  DatasetHandle dataset(
+      checked(H5Dcreate2(group, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              "create dataset", here));
   std::vector<const char*> data;
   data.reserve(values.size());
   for (const auto& v : values) data.push_back(v.c_str());
@@ -259,12 +264,13 @@ std::vector<std::string> read_string_column(hid_t group, const std::string& name
   return read_vlen_strings(dataset.get(), false, here);
 }
 
-#define GLUTESCOPE_STORE_INSTANTIATE(T)                                                                      \
-  template void write_scalar_attribute<T>(hid_t, const std::string&, T, const Hdf5Where&);                  \
-  template void write_array_attribute<T>(hid_t, const std::string&, const std::vector<T>&, const Hdf5Where&); \
-  template T read_scalar_attribute<T>(hid_t, const std::string&, const Hdf5Where&);                         \
-  template std::vector<T> read_array_attribute<T>(hid_t, const std::string&, const Hdf5Where&);             \
-  template void write_column<T>(hid_t, const std::string&, const std::vector<T>&, const Hdf5Where&);        \
+#define GLUTESCOPE_STORE_INSTANTIATE(T)                                                              \
+  template void write_scalar_attribute<T>(hid_t, const std::string&, T, const Hdf5Where&);           \
+  template void write_array_attribute<T>(hid_t, const std::string&, const std::vector<T>&,           \
+                                         const Hdf5Where&);                                          \
+  template T read_scalar_attribute<T>(hid_t, const std::string&, const Hdf5Where&);                  \
+  template std::vector<T> read_array_attribute<T>(hid_t, const std::string&, const Hdf5Where&);      \
+  template void write_column<T>(hid_t, const std::string&, const std::vector<T>&, const Hdf5Where&); \
   template std::vector<T> read_column<T>(hid_t, const std::string&, const Hdf5Where&);
 
 GLUTESCOPE_STORE_INSTANTIATE(std::uint8_t)

@@ -1,9 +1,9 @@
 // Small RAII owners for HDF5 C API identifiers (hid_t) and the error handling of the store module.
 //
 // Why the C API: it is the only HDF5 API covered by the thread-safe build and the only one exposing SWMR and
-// H5Fget_vfd_handle (research/imu-and-hdf5.md §2.4). Every failing call becomes an Hdf5Error whose message names
-// the file, the object and the action, followed by HDF5's own error stack; the library's automatic printing to
-// stderr is switched off (silence_hdf5_errors) so a user sees one message, not a page of traces.
+// H5Fget_vfd_handle (research/imu-and-hdf5.md §2.4). Every failing call becomes an Hdf5Error whose message
+// names the file, the object and the action, followed by HDF5's own error stack; the library's automatic
+// printing to stderr is switched off (silence_hdf5_errors) so a user sees one message, not a page of traces.
 //
 // Threading: HDF5 keeps its error stack per thread. These helpers may be used from any thread, but the
 // session writer's contract is that one thread owns one file (see session_writer.hpp).
@@ -98,17 +98,28 @@ inline void check_status(herr_t status, std::string_view action, const Hdf5Where
 // Native HDF5 memory type of a C++ arithmetic type.
 template <typename T>
 hid_t native_type() noexcept {
-  if constexpr (std::is_same_v<T, std::int8_t>) return H5T_NATIVE_INT8;
-  else if constexpr (std::is_same_v<T, std::uint8_t>) return H5T_NATIVE_UINT8;
-  else if constexpr (std::is_same_v<T, std::int16_t>) return H5T_NATIVE_INT16;
-  else if constexpr (std::is_same_v<T, std::uint16_t>) return H5T_NATIVE_UINT16;
-  else if constexpr (std::is_same_v<T, std::int32_t>) return H5T_NATIVE_INT32;
-  else if constexpr (std::is_same_v<T, std::uint32_t>) return H5T_NATIVE_UINT32;
-  else if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
-  else if constexpr (std::is_same_v<T, std::uint64_t>) return H5T_NATIVE_UINT64;
-  else if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;
-  else if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
-  else static_assert(sizeof(T) == 0, "no native HDF5 type for T");
+  if constexpr (std::is_same_v<T, std::int8_t>)
+    return H5T_NATIVE_INT8;
+  else if constexpr (std::is_same_v<T, std::uint8_t>)
+    return H5T_NATIVE_UINT8;
+  else if constexpr (std::is_same_v<T, std::int16_t>)
+    return H5T_NATIVE_INT16;
+  else if constexpr (std::is_same_v<T, std::uint16_t>)
+    return H5T_NATIVE_UINT16;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return H5T_NATIVE_INT32;
+  else if constexpr (std::is_same_v<T, std::uint32_t>)
+    return H5T_NATIVE_UINT32;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return H5T_NATIVE_INT64;
+  else if constexpr (std::is_same_v<T, std::uint64_t>)
+    return H5T_NATIVE_UINT64;
+  else if constexpr (std::is_same_v<T, float>)
+    return H5T_NATIVE_FLOAT;
+  else if constexpr (std::is_same_v<T, double>)
+    return H5T_NATIVE_DOUBLE;
+  else
+    static_assert(sizeof(T) == 0, "no native HDF5 type for T");
 }
 
 // Variable-length UTF-8 string type: h5py reads such attributes as `str` (docs.h5py.org, strings).
@@ -117,8 +128,8 @@ DatatypeHandle vlen_utf8_type(const Hdf5Where& where);
 // --- attributes (created or replaced; the file must not be in SWMR-write mode) ---
 void write_string_attribute(hid_t object, const std::string& name, const std::string& value,
                             const Hdf5Where& where);
-void write_string_array_attribute(hid_t object, const std::string& name, const std::vector<std::string>& values,
-                                  const Hdf5Where& where);
+void write_string_array_attribute(hid_t object, const std::string& name,
+                                  const std::vector<std::string>& values, const Hdf5Where& where);
 template <typename T>
 void write_scalar_attribute(hid_t object, const std::string& name, T value, const Hdf5Where& where);
 template <typename T>

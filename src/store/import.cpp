@@ -24,8 +24,8 @@ namespace {
 struct ColumnMap {
   std::string column;
   EmgChannel channel;
-  double to_uv = 1.0;     // multiply a value by this for µV
-  bool counts = false;    // values are integer counts
+  double to_uv = 1.0;   // multiply a value by this for µV
+  bool counts = false;  // values are integer counts
 };
 
 std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
@@ -47,7 +47,8 @@ std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
     const toml::table* t = (*emg)[i].as_table();
     if (t == nullptr) throw ImportError(where + ": not a table");
     for (const auto& [k, v] : *t) {
-      static const char* known[] = {"column", "label", "muscle", "side", "site", "unit", "microvolts_per_count"};
+      static const char* known[] = {
+          "column", "label", "muscle", "side", "site", "unit", "microvolts_per_count"};
       if (std::none_of(std::begin(known), std::end(known), [&](const char* n) { return k.str() == n; })) {
         throw ImportError(fmt::format("{}: unknown key '{}'", where, k.str()));
       }
@@ -62,13 +63,17 @@ std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
     m.channel.muscle = *pm;
     const std::string side = (*t)["side"].value_or(std::string("unknown"));
     const auto ps = parse_side(side);
-    if (!ps) throw ImportError(fmt::format("{}: unknown side '{}' (left, right, midline, unknown)", where, side));
+    if (!ps)
+      throw ImportError(fmt::format("{}: unknown side '{}' (left, right, midline, unknown)", where, side));
     m.channel.side = *ps;
     m.channel.electrode_site = (*t)["site"].value_or(std::string{});
     const std::string unit = (*t)["unit"].value_or(std::string("uV"));
-    if (unit == "uV") m.to_uv = 1.0;
-    else if (unit == "mV") m.to_uv = 1e3;
-    else if (unit == "V") m.to_uv = 1e6;
+    if (unit == "uV")
+      m.to_uv = 1.0;
+    else if (unit == "mV")
+      m.to_uv = 1e3;
+    else if (unit == "V")
+      m.to_uv = 1e6;
     else if (unit == "counts") {
       m.counts = true;
       m.to_uv = (*t)["microvolts_per_count"].value_or(1.0);
@@ -123,9 +128,11 @@ int decimals(const std::string& s) {
 // Writes the session to a temporary name beside `out` and renames it; removes the temporary on failure.
 void write_session(const ImportOptions& options, const DeviceInfo& device, const Montage& montage,
                    const std::vector<std::int32_t>& counts, std::size_t channels) {
-  if (options.subject_id.empty()) throw ImportError("no subject id given (--subject ID, a pseudonymous code)");
+  if (options.subject_id.empty())
+    throw ImportError("no subject id given (--subject ID, a pseudonymous code)");
   if (std::filesystem::exists(options.out) && !options.force) {
-    throw ImportError(fmt::format("{} already exists: choose another name or add --force", options.out.string()));
+    throw ImportError(
+        fmt::format("{} already exists: choose another name or add --force", options.out.string()));
   }
   const std::filesystem::path tmp = fmt::format("{}.tmp-{}", options.out.string(), ::getpid());
   try {
@@ -143,7 +150,8 @@ void write_session(const ImportOptions& options, const DeviceInfo& device, const
       const std::size_t n = std::min(block_rows, rows - r);
       b.counts.assign(counts.begin() + static_cast<std::ptrdiff_t>(r * channels),
                       counts.begin() + static_cast<std::ptrdiff_t>((r + n) * channels));
-      b.device_time_us = static_cast<std::uint64_t>(std::llround(static_cast<double>(r) / device.emg_rate_hz * 1e6));
+      b.device_time_us =
+          static_cast<std::uint64_t>(std::llround(static_cast<double>(r) / device.emg_rate_hz * 1e6));
       b.host_time_s = static_cast<double>(r) / device.emg_rate_hz;
       writer.append(b);
     }
@@ -165,7 +173,8 @@ void write_session(const ImportOptions& options, const DeviceInfo& device, const
 
 ImportSummary import_csv(const ImportOptions& options) {
   const std::string src = options.input.string();
-  if (options.montage.empty()) throw ImportError("CSV import needs --montage FILE (columns to muscles and sides)");
+  if (options.montage.empty())
+    throw ImportError("CSV import needs --montage FILE (columns to muscles and sides)");
   if (options.rate_hz.has_value() == !options.time_column.empty()) {
     throw ImportError("give exactly one of --rate HZ or --time-column NAME");
   }
@@ -222,8 +231,8 @@ ImportSummary import_csv(const ImportOptions& options) {
     const std::vector<std::string> cells = split(lines[first_data + r], delim);
     auto cell = [&](std::size_t col) -> const std::string& {
       if (col >= cells.size()) {
-        throw ImportError(fmt::format("{}: data row {} has {} columns, the header {}", src, r + 1, cells.size(),
-                                      header.size()));
+        throw ImportError(fmt::format("{}: data row {} has {} columns, the header {}", src, r + 1,
+                                      cells.size(), header.size()));
       }
       return cells[col];
     };
@@ -232,7 +241,8 @@ ImportSummary import_csv(const ImportOptions& options) {
       double v = 0;
       const auto res = std::from_chars(s.data(), s.data() + s.size(), v);
       if (res.ec != std::errc() || res.ptr != s.data() + s.size() || !std::isfinite(v)) {
-        throw ImportError(fmt::format("{}: data row {}, column '{}': '{}' is not a number", src, r + 1, map[c].column, s));
+        throw ImportError(
+            fmt::format("{}: data row {}, column '{}': '{}' is not a number", src, r + 1, map[c].column, s));
       }
       values[r * ch + c] = v;
       max_decimals[c] = std::max(max_decimals[c], decimals(s));
@@ -242,19 +252,23 @@ ImportSummary import_csv(const ImportOptions& options) {
       const std::string& s = cell(*time_col);
       double t = 0;
       const auto res = std::from_chars(s.data(), s.data() + s.size(), t);
-      if (res.ec != std::errc()) throw ImportError(fmt::format("{}: data row {}: time '{}' is not a number", src, r + 1, s));
+      if (res.ec != std::errc())
+        throw ImportError(fmt::format("{}: data row {}: time '{}' is not a number", src, r + 1, s));
       times.push_back(t);
     }
   }
   double rate = options.rate_hz.value_or(0.0);
   if (time_col) {
-    if (rows < 2) throw ImportError(fmt::format("{}: need at least 2 rows to derive the rate from '{}'", src, options.time_column));
+    if (rows < 2)
+      throw ImportError(
+          fmt::format("{}: need at least 2 rows to derive the rate from '{}'", src, options.time_column));
     const double period = (times.back() - times.front()) / static_cast<double>(rows - 1);
-    if (!(period > 0)) throw ImportError(fmt::format("{}: time column '{}' does not increase", src, options.time_column));
+    if (!(period > 0))
+      throw ImportError(fmt::format("{}: time column '{}' does not increase", src, options.time_column));
     for (std::size_t r = 1; r < rows; ++r) {
       if (std::fabs(times[r] - times[0] - period * static_cast<double>(r)) > 0.01 * period) {
-        throw ImportError(fmt::format("{}: time column '{}' is not uniform at row {} ({} s): resample first", src,
-                                      options.time_column, r + 1, times[r]));
+        throw ImportError(fmt::format("{}: time column '{}' is not uniform at row {} ({} s): resample first",
+                                      src, options.time_column, r + 1, times[r]));
       }
     }
     rate = 1.0 / period;
@@ -348,8 +362,8 @@ ImportSummary import_edf(const ImportOptions& options) {
   for (std::size_t c = 0; c < ch; ++c) {
     const auto& p = hdr.signalparam[signals[c]];
     if (p.smp_in_datarecord != p0.smp_in_datarecord) {
-      throw ImportError(fmt::format("{}: signal '{}' has another rate than '{}'; map signals of one rate", src,
-                                    label_of(signals[c]), label_of(signals[0])));
+      throw ImportError(fmt::format("{}: signal '{}' has another rate than '{}'; map signals of one rate",
+                                    src, label_of(signals[c]), label_of(signals[0])));
     }
     std::string dim = p.physdimension;
     while (!dim.empty() && dim.back() == ' ') dim.pop_back();
@@ -357,12 +371,15 @@ ImportSummary import_edf(const ImportOptions& options) {
     const double scale = (p.phys_max - p.phys_min) / static_cast<double>(p.dig_max - p.dig_min);
     const double offset = p.phys_min - p.dig_min * scale;  // physical = digital * scale + offset
     edfseek(hdr.handle, signals[c], 0, EDFSEEK_SET);
-    if (edfread_digital_samples(hdr.handle, signals[c], static_cast<int>(rows), buf.data()) != static_cast<int>(rows)) {
-      throw ImportError(fmt::format("{}: cannot read signal '{}' (truncated file?)", src, label_of(signals[c])));
+    if (edfread_digital_samples(hdr.handle, signals[c], static_cast<int>(rows), buf.data()) !=
+        static_cast<int>(rows)) {
+      throw ImportError(
+          fmt::format("{}: cannot read signal '{}' (truncated file?)", src, label_of(signals[c])));
     }
     // Digital values are kept; a non-zero offset (asymmetric ranges) is folded in at the count resolution.
     const double offset_counts = std::round(offset / scale);
-    for (std::size_t r = 0; r < rows; ++r) counts[r * ch + c] = static_cast<std::int32_t>(buf[r] + offset_counts);
+    for (std::size_t r = 0; r < rows; ++r)
+      counts[r * ch + c] = static_cast<std::int32_t>(buf[r] + offset_counts);
     EmgChannel e = map[c].channel;
     e.microvolts_per_count = scale * unit;
     montage.emg.push_back(e);

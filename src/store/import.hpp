@@ -35,10 +35,10 @@ class ImportError : public std::runtime_error {
 };
 
 struct ImportOptions {
-  std::filesystem::path input;        // CSV or EDF/BDF
-  std::filesystem::path montage;      // import montage TOML (required for CSV, optional for EDF)
-  std::optional<double> rate_hz;      // CSV: sample rate (Hz) ...
-  std::string time_column;            // ... or a time column in seconds
+  std::filesystem::path input;    // CSV or EDF/BDF
+  std::filesystem::path montage;  // import montage TOML (required for CSV, optional for EDF)
+  std::optional<double> rate_hz;  // CSV: sample rate (Hz) ...
+  std::string time_column;        // ... or a time column in seconds
   std::string subject_id;
   std::filesystem::path out;
   bool force = false;

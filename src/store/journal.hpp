@@ -2,9 +2,9 @@
 //
 // Why: HDF5 data reach the file only in whole chunks (≈0.5–1 s) and H5Fflush does not fsync
 // (research/imu-and-hdf5.md §2.3), so everything appended since the last durable HDF5 checkpoint is also
-// written here, one record per call, and fsync'd at least every SessionWriterOptions::journal_sync_interval_s.
-// Events, gaps, the timing fit and statistics live only here until close (SWMR forbids creating the
-// variable-length strings they need while recording).
+// written here, one record per call, and fsync'd at least every
+// SessionWriterOptions::journal_sync_interval_s. Events, gaps, the timing fit and statistics live only here
+// until close (SWMR forbids creating the variable-length strings they need while recording).
 //
 // File layout (little-endian): 8-byte magic "GSJRNL01", then records:
 //   u32 payload_length, u32 crc32(type byte + payload) (zlib/IEEE 802.3 polynomial), u8 type, payload.
@@ -35,7 +35,8 @@ enum class JournalRecordType : std::uint8_t {
 };
 
 // A block as journaled. `continuation` = these rows continue a block whose first rows (and block-table entry)
-// were already in the HDF5 file when the journal was rotated: recovery appends them without a new block entry.
+// were already in the HDF5 file when the journal was rotated: recovery appends them without a new block
+// entry.
 struct JournalEmgBlock {
   EmgBlock block;
   bool continuation = false;
@@ -64,9 +65,9 @@ using JournalRecord = std::variant<JournalEmgBlock, JournalImuBlock, Event, Gap,
 
 struct JournalContents {
   std::vector<JournalRecord> records;
-  std::uint64_t valid_bytes = 0;   // bytes up to the end of the last good record
+  std::uint64_t valid_bytes = 0;  // bytes up to the end of the last good record
   std::uint64_t file_bytes = 0;
-  bool torn_tail = false;          // bytes after the last good record (crash mid-write, or corruption)
+  bool torn_tail = false;  // bytes after the last good record (crash mid-write, or corruption)
 };
 
 // Reads a journal; throws std::runtime_error naming the path if it cannot be read or has no valid magic.

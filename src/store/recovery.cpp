@@ -25,23 +25,24 @@ struct OpenBlock {
   std::size_t rows = 0;
 };
 
-// Merges the rows of one stream from the crashed file and from the journal into whole blocks, deduplicating by
-// sample index (a stream's samples strictly increase), and hands each finished block to `emit`.
+// Merges the rows of one stream from the crashed file and from the journal into whole blocks, deduplicating
+// by sample index (a stream's samples strictly increase), and hands each finished block to `emit`.
 class StreamMerger {
  public:
-  StreamMerger(std::size_t width, std::function<void(const OpenBlock&)> emit) : width_(width), emit_(std::move(emit)) {}
+  StreamMerger(std::size_t width, std::function<void(const OpenBlock&)> emit)
+      : width_(width), emit_(std::move(emit)) {}
 
   // A block from the file (rows contiguous in sample index).
-  void file_block(std::uint64_t first_sample, std::uint64_t device_us, double host_s, const std::int32_t* values,
-                  std::size_t rows) {
+  void file_block(std::uint64_t first_sample, std::uint64_t device_us, double host_s,
+                  const std::int32_t* values, std::size_t rows) {
     finish();
     start(first_sample, device_us, host_s);
     add_rows(first_sample, values, rows);
   }
 
   // A journal record; returns the number of rows it contributed.
-  std::size_t journal_block(std::uint64_t first_sample, std::uint64_t device_us, double host_s, bool continuation,
-                            const std::int32_t* values, std::size_t rows) {
+  std::size_t journal_block(std::uint64_t first_sample, std::uint64_t device_us, double host_s,
+                            bool continuation, const std::int32_t* values, std::size_t rows) {
     if (!continuation && open_.valid && first_sample > open_.first_sample &&
         first_sample < open_.first_sample + open_.rows) {
       // The file holds the start of this block but not its block-table entry (crash between the flushes of
@@ -55,9 +56,10 @@ class StreamMerger {
       while (skip < rows && first_sample + skip <= last_sample_) ++skip;
     }
     if (skip == rows) return 0;
-    // Rows continuing the open block: a continuation record, or the tail of a block the file has only in part.
-    const bool extends_open = open_.valid && (continuation || skip > 0) &&
-                              first_sample + skip == open_.first_sample + open_.rows;
+    // Rows continuing the open block: a continuation record, or the tail of a block the file has only in
+    // part.
+    const bool extends_open =
+        open_.valid && (continuation || skip > 0) && first_sample + skip == open_.first_sample + open_.rows;
     if (!extends_open) {
       finish();
       if (skip > 0 || continuation) {
@@ -369,7 +371,8 @@ RecoveryReport recover(const std::filesystem::path& path) {
       merger.finish();
     }
 
-    // --- events, gaps, timing fit, statistics: the journal holds all of them (rewritten at each rotation) ---
+    // --- events, gaps, timing fit, statistics: the journal holds all of them (rewritten at each rotation)
+    // ---
     std::optional<TimingFit> fit;
     std::optional<SessionStatistics> stats;
     for (const auto& record : journal.records) {

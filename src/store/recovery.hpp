@@ -29,12 +29,12 @@ namespace glutescope::store {
 struct RecoveryReport {
   std::filesystem::path original_backup;  // FILE.h5.orig
   bool journal_found = false;
-  bool journal_torn_tail = false;         // bytes after the last intact record were ignored
+  bool journal_torn_tail = false;   // bytes after the last intact record were ignored
   bool file_was_truncated = false;  // FILE.h5 claimed more bytes than the disk held (its disk filled up)
   std::uint64_t journal_records = 0;
   std::uint64_t emg_rows_from_file = 0;
   std::uint64_t emg_rows_from_journal = 0;
-  std::uint64_t imu_rows_from_file = 0;    // all sensors
+  std::uint64_t imu_rows_from_file = 0;  // all sensors
   std::uint64_t imu_rows_from_journal = 0;
   std::uint64_t events = 0;
   std::uint64_t gaps = 0;

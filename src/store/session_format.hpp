@@ -33,10 +33,10 @@ struct TimingFit {
 // Counters written to /general/statistics. Row counts are computed by the writer itself; the rest come
 // from the recorder (set_statistics) and from SessionWriterThread (queue_overflow_*).
 struct SessionStatistics {
-  std::uint64_t frames_received = 0;     // frames that passed the CRC
-  std::uint64_t crc_errors = 0;          // frames skipped for a bad CRC
-  std::uint64_t lost_frames = 0;         // frames missing from the device frame counter
-  std::uint64_t device_overflows = 0;    // overflow flags reported by the device (its own buffer)
+  std::uint64_t frames_received = 0;         // frames that passed the CRC
+  std::uint64_t crc_errors = 0;              // frames skipped for a bad CRC
+  std::uint64_t lost_frames = 0;             // frames missing from the device frame counter
+  std::uint64_t device_overflows = 0;        // overflow flags reported by the device (its own buffer)
   std::uint64_t queue_overflow_blocks = 0;   // blocks dropped by the writer queue (SessionWriterThread)
   std::uint64_t queue_overflow_samples = 0;  // samples in those blocks (EMG rows + IMU rows)
   std::uint64_t queue_overflow_bytes = 0;

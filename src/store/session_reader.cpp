@@ -19,7 +19,8 @@ struct StreamDatasets {
 std::uint64_t dataset_rows(hid_t dataset, const Hdf5Where& where) {
   DataspaceHandle space(checked(H5Dget_space(dataset), "get dataspace of", where));
   hsize_t dims[2] = {0, 0};
-  if (H5Sget_simple_extent_dims(space.get(), dims, nullptr) < 0) throw_hdf5_error("get size of", where.object, where.file);
+  if (H5Sget_simple_extent_dims(space.get(), dims, nullptr) < 0)
+    throw_hdf5_error("get size of", where.object, where.file);
   return dims[0];
 }
 
@@ -74,7 +75,8 @@ struct SessionReader::Impl {
     if (!has_link(file.get(), object)) {
       throw SessionFormatError(path_text + " is damaged or not a v1 session: missing " + object);
     }
-    return DatasetHandle(checked(H5Dopen2(file.get(), object.c_str(), H5P_DEFAULT), "open dataset", where(object)));
+    return DatasetHandle(
+        checked(H5Dopen2(file.get(), object.c_str(), H5P_DEFAULT), "open dataset", where(object)));
   }
 
   StreamDatasets open_stream(const std::string& group, const std::vector<std::string>& data_names) const {
@@ -114,7 +116,8 @@ struct SessionReader::Impl {
     return t;
   }
 
-  std::pair<std::uint64_t, std::uint64_t> clamp(const StreamDatasets& s, std::uint64_t first, std::uint64_t n) const {
+  std::pair<std::uint64_t, std::uint64_t> clamp(const StreamDatasets& s, std::uint64_t first,
+                                                std::uint64_t n) const {
     const std::uint64_t total = rows(s);
     first = std::min(first, total);
     return {first, std::min(n, total - first)};
@@ -187,7 +190,8 @@ SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpe
   }
   const int major = major_version(m.info.format_version);
   if (major < 0) {
-    throw SessionFormatError(m.path_text + " has an unreadable format_version \"" + m.info.format_version + "\"");
+    throw SessionFormatError(m.path_text + " has an unreadable format_version \"" + m.info.format_version +
+                             "\"");
   }
   if (major > kFormatMajor) {
     throw SessionFormatError(m.path_text + " uses session format " + m.info.format_version +
@@ -200,18 +204,21 @@ SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpe
   m.info.status = read_string_attribute(f, "status", root);
   m.info.host_clock_at_start_s = read_scalar_attribute<double>(f, "host_clock_at_start_s", root);
   {
-    GroupHandle g(checked(H5Gopen2(f, layout::kSubject, H5P_DEFAULT), "open group", m.where(layout::kSubject)));
+    GroupHandle g(
+        checked(H5Gopen2(f, layout::kSubject, H5P_DEFAULT), "open group", m.where(layout::kSubject)));
     m.info.subject_id = read_string_attribute(g.get(), "subject_id", m.where(layout::kSubject));
   }
   m.emg = m.open_stream(layout::kEmgGroup, {"data"});
   {
-    DataspaceHandle space(checked(H5Dget_space(m.emg.data[0].get()), "get dataspace of", m.where("/acquisition/emg/data")));
+    DataspaceHandle space(
+        checked(H5Dget_space(m.emg.data[0].get()), "get dataspace of", m.where("/acquisition/emg/data")));
     hsize_t dims[2] = {0, 0};
     H5Sget_simple_extent_dims(space.get(), dims, nullptr);
     m.emg_channels = dims[1];
   }
   {
-    GroupHandle g(checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", m.where(layout::kImuSensors)));
+    GroupHandle g(
+        checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", m.where(layout::kImuSensors)));
     m.imu_labels = read_string_column(g.get(), "label", m.where(layout::kImuSensors));
     const auto has_mag = read_column<std::uint8_t>(g.get(), "has_magnetometer", m.where(layout::kImuSensors));
     for (std::size_t i = 0; i < m.imu_labels.size(); ++i) {
@@ -242,9 +249,12 @@ DeviceInfo SessionReader::device() const {
     d.firmware_version = read_string_attribute(g.get(), "firmware_version", w);
     d.serial_number = read_string_attribute(g.get(), "serial_number", w);
     const std::string format = read_string_attribute(g.get(), "emg_format", w);
-    if (format == "int16") d.emg_format = SampleFormat::int16;
-    else if (format == "int24") d.emg_format = SampleFormat::int24;
-    else throw SessionFormatError(m.path_text + ": unknown emg_format \"" + format + "\" in " + layout::kDevice);
+    if (format == "int16")
+      d.emg_format = SampleFormat::int16;
+    else if (format == "int24")
+      d.emg_format = SampleFormat::int24;
+    else
+      throw SessionFormatError(m.path_text + ": unknown emg_format \"" + format + "\" in " + layout::kDevice);
     d.emg_rate_hz = read_scalar_attribute<double>(g.get(), "emg_rate_hz", w);
   }
   {
@@ -325,7 +335,8 @@ std::size_t SessionReader::emg_channels() const noexcept { return impl_->emg_cha
 std::vector<std::int32_t> SessionReader::emg_counts(std::uint64_t first_row, std::uint64_t rows) const {
   const Impl& m = *impl_;
   const auto [first, n] = m.clamp(m.emg, first_row, rows);
-  return read_rows<std::int32_t>(m.emg.data[0].get(), first, n, m.emg_channels, m.where("/acquisition/emg/data"));
+  return read_rows<std::int32_t>(m.emg.data[0].get(), first, n, m.emg_channels,
+                                 m.where("/acquisition/emg/data"));
 }
 
 std::vector<double> SessionReader::emg_microvolts(std::uint64_t first_row, std::uint64_t rows) const {
@@ -336,8 +347,9 @@ std::vector<double> SessionReader::emg_microvolts(std::uint64_t first_row, std::
   const double offset = read_scalar_attribute<double>(m.emg.data[0].get(), "offset", w);
   const auto channel_conversion = read_array_attribute<double>(m.emg.data[0].get(), "channel_conversion", w);
   if (channel_conversion.size() != m.emg_channels) {
-    throw SessionFormatError(m.path_text + ": channel_conversion has " + std::to_string(channel_conversion.size()) +
-                             " values for " + std::to_string(m.emg_channels) + " channels");
+    throw SessionFormatError(m.path_text + ": channel_conversion has " +
+                             std::to_string(channel_conversion.size()) + " values for " +
+                             std::to_string(m.emg_channels) + " channels");
   }
   std::vector<double> uv(counts.size());
   for (std::size_t i = 0; i < counts.size(); ++i) {
@@ -347,10 +359,12 @@ std::vector<double> SessionReader::emg_microvolts(std::uint64_t first_row, std::
   return uv;
 }
 
-std::vector<std::uint64_t> SessionReader::emg_sample_index(std::uint64_t first_row, std::uint64_t rows) const {
+std::vector<std::uint64_t> SessionReader::emg_sample_index(std::uint64_t first_row,
+                                                           std::uint64_t rows) const {
   const Impl& m = *impl_;
   const auto [first, n] = m.clamp(m.emg, first_row, rows);
-  return read_rows<std::uint64_t>(m.emg.sample_index.get(), first, n, 0, m.where("/acquisition/emg/sample_index"));
+  return read_rows<std::uint64_t>(m.emg.sample_index.get(), first, n, 0,
+                                  m.where("/acquisition/emg/sample_index"));
 }
 
 BlockTable SessionReader::emg_blocks(std::uint64_t max_blocks) const {
@@ -358,7 +372,9 @@ BlockTable SessionReader::emg_blocks(std::uint64_t max_blocks) const {
 }
 
 std::size_t SessionReader::imu_count() const noexcept { return impl_->imu.size(); }
-std::uint64_t SessionReader::imu_rows(std::size_t sensor) const { return impl_->rows(impl_->imu_stream(sensor)); }
+std::uint64_t SessionReader::imu_rows(std::size_t sensor) const {
+  return impl_->rows(impl_->imu_stream(sensor));
+}
 
 ImuRows<std::int16_t> SessionReader::imu_counts(std::size_t sensor, std::uint64_t first_row,
                                                 std::uint64_t rows) const {
@@ -373,7 +389,8 @@ ImuRows<std::int16_t> SessionReader::imu_counts(std::size_t sensor, std::uint64_
   return out;
 }
 
-ImuRows<double> SessionReader::imu_physical(std::size_t sensor, std::uint64_t first_row, std::uint64_t rows) const {
+ImuRows<double> SessionReader::imu_physical(std::size_t sensor, std::uint64_t first_row,
+                                            std::uint64_t rows) const {
   const Impl& m = *impl_;
   const auto& s = m.imu_stream(sensor);
   const auto counts = imu_counts(sensor, first_row, rows);

@@ -2,8 +2,8 @@
 // core types, counts or physical units.
 //
 // Opens finished files normally and live or crashed files (status "recording", still flagged as open by a
-// SWMR writer) read-only in SWMR-read mode; it never writes. A crashed file shows what its writer had flushed;
-// recover() adds the journal's last second.
+// SWMR writer) read-only in SWMR-read mode; it never writes. A crashed file shows what its writer had
+// flushed; recover() adds the journal's last second.
 //
 // Errors (std::runtime_error subclasses, message names the path): missing file, not an HDF5 file, truncated
 // or damaged HDF5 file, an HDF5 file that is not a glutescope session, a newer major format version.
@@ -34,12 +34,12 @@ class SessionFormatError : public std::runtime_error {
 };
 
 struct SessionInfo {
-  std::string format;             // "glutescope-session"
-  std::string format_version;     // "1.0"
-  std::string software_version;   // "glutescope 0.1.0"
-  std::string session_start_time; // ISO 8601 with offset
+  std::string format;              // "glutescope-session"
+  std::string format_version;      // "1.0"
+  std::string software_version;    // "glutescope 0.1.0"
+  std::string session_start_time;  // ISO 8601 with offset
   std::string session_description;
-  std::string status;             // "recording" | "complete" | "recovered"
+  std::string status;  // "recording" | "complete" | "recovered"
   std::string subject_id;
   double host_clock_at_start_s = 0.0;
 };
@@ -83,7 +83,7 @@ class SessionReader {
   ~SessionReader();
 
   [[nodiscard]] const SessionInfo& info() const noexcept;
-  [[nodiscard]] bool opened_swmr() const noexcept;  // still flagged open by a writer (live or crashed)
+  [[nodiscard]] bool opened_swmr() const noexcept;       // still flagged open by a writer (live or crashed)
   [[nodiscard]] bool opened_truncated() const noexcept;  // allow_truncated was needed to open it
   [[nodiscard]] DeviceInfo device() const;
   [[nodiscard]] Montage montage() const;  // channel gain/µV per count are the device's, as stored
@@ -91,8 +91,10 @@ class SessionReader {
   // EMG rows [first_row, first_row + rows) (clamped to the stored rows), row-major [rows x channels].
   [[nodiscard]] std::uint64_t emg_rows() const;
   [[nodiscard]] std::size_t emg_channels() const noexcept;
-  [[nodiscard]] std::vector<std::int32_t> emg_counts(std::uint64_t first_row = 0, std::uint64_t rows = kAllRows) const;
-  [[nodiscard]] std::vector<double> emg_microvolts(std::uint64_t first_row = 0, std::uint64_t rows = kAllRows) const;
+  [[nodiscard]] std::vector<std::int32_t> emg_counts(std::uint64_t first_row = 0,
+                                                     std::uint64_t rows = kAllRows) const;
+  [[nodiscard]] std::vector<double> emg_microvolts(std::uint64_t first_row = 0,
+                                                   std::uint64_t rows = kAllRows) const;
   [[nodiscard]] std::vector<std::uint64_t> emg_sample_index(std::uint64_t first_row = 0,
                                                             std::uint64_t rows = kAllRows) const;
   [[nodiscard]] BlockTable emg_blocks(std::uint64_t max_blocks = kAllRows) const;  // the first max_blocks

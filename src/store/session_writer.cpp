@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -12,7 +13,6 @@
 #include <set>
 #include <stdexcept>
 #include <system_error>
-#include <algorithm>
 
 #include "store/hdf5_handle.hpp"
 #include "store/journal.hpp"
@@ -23,8 +23,8 @@ namespace glutescope::store {
 namespace layout {
 
 LabelMap event_kind_labels() {
-  return {{0, "marker"},       {1, "set_start"},  {2, "set_stop"},  {3, "note"},      {4, "lead_off"},
-          {5, "lead_on"},      {6, "battery_low"}, {7, "disconnect"}, {8, "reconnect"}, {9, "overflow"}};
+  return {{0, "marker"},  {1, "set_start"},   {2, "set_stop"},   {3, "note"},      {4, "lead_off"},
+          {5, "lead_on"}, {6, "battery_low"}, {7, "disconnect"}, {8, "reconnect"}, {9, "overflow"}};
 }
 
 LabelMap exercise_labels() {
@@ -120,9 +120,9 @@ struct ExtendibleDataset {
       check_status(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(deflate_level)), "set deflate filter on",
                    where);
     }
-    dataset = DatasetHandle(checked(
-        H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-        "create dataset", where));
+    dataset = DatasetHandle(
+        checked(H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                "create dataset", where));
   }
 
   void append(const void* data, std::size_t n) {
@@ -193,7 +193,8 @@ struct Stream {
       block_first_row.append(rows.data(), blocks);
       block_host_time.append(host.data(), blocks);
       block_device_time_us.append(device.data(), blocks);
-      pending_blocks.erase(pending_blocks.begin(), pending_blocks.begin() + static_cast<std::ptrdiff_t>(blocks));
+      pending_blocks.erase(pending_blocks.begin(),
+                           pending_blocks.begin() + static_cast<std::ptrdiff_t>(blocks));
     }
     for (auto& d : data) d.flush();
     sample_index.flush();
@@ -234,8 +235,8 @@ std::size_t chunk_rows_for(double rate_hz, double duration_s, std::size_t row_by
   return std::clamp<std::size_t>(wanted, 1, cap);
 }
 
-void set_data_attributes(hid_t dataset, const std::string& unit, double conversion, const std::string& description,
-                         const Hdf5Where& where) {
+void set_data_attributes(hid_t dataset, const std::string& unit, double conversion,
+                         const std::string& description, const Hdf5Where& where) {
   write_string_attribute(dataset, "unit", unit, where);
   write_scalar_attribute(dataset, "conversion", conversion, where);
   write_scalar_attribute(dataset, "offset", 0.0, where);
@@ -244,14 +245,16 @@ void set_data_attributes(hid_t dataset, const std::string& unit, double conversi
   write_string_attribute(dataset, "description", description, where);
 }
 
-void create_starting_time(hid_t group, const std::string& group_path, double rate_hz, const std::string& file) {
+void create_starting_time(hid_t group, const std::string& group_path, double rate_hz,
+                          const std::string& file) {
   const Hdf5Where where{file, group_path + "/starting_time"};
   DataspaceHandle space(checked(H5Screate(H5S_SCALAR), "create dataspace for", where));
-  DatasetHandle dataset(checked(H5Dcreate2(group, "starting_time", H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT,
-                                           H5P_DEFAULT, H5P_DEFAULT),
+  DatasetHandle dataset(checked(H5Dcreate2(group, "starting_time", H5T_NATIVE_DOUBLE, space.get(),
+                                           H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                                 "create dataset", where));
   const double zero = 0.0;
-  check_status(H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &zero), "write", where);
+  check_status(H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &zero), "write",
+               where);
   write_scalar_attribute(dataset.get(), "rate", rate_hz, where);
   write_string_attribute(dataset.get(), "unit", "seconds", where);
 }
@@ -307,8 +310,9 @@ struct SessionWriter::Impl {
   void guarded(F&& f) {
     if (closed) throw std::logic_error("session " + path_text + " is already closed");
     if (failed) {
-      throw std::runtime_error("session writer for " + path_text +
-                               " failed earlier (see the first error); the file is recoverable with recover()");
+      throw std::runtime_error(
+          "session writer for " + path_text +
+          " failed earlier (see the first error); the file is recoverable with recover()");
     }
     // HDF5's error printing is per thread (thread-safe build): the calling thread may be new.
     silence_hdf5_errors();
@@ -337,7 +341,8 @@ void SessionWriter::Impl::create_file() {
   const auto journal_file = journal_path_for(path);
   std::error_code ec;
   if (!options.force && (std::filesystem::exists(path, ec) || std::filesystem::exists(journal_file, ec))) {
-    throw std::runtime_error("session file " + path_text + " (or its journal) already exists; choose another " +
+    throw std::runtime_error("session file " + path_text +
+                             " (or its journal) already exists; choose another " +
                              "name or overwrite it explicitly (force)");
   }
   if (options.force) {
@@ -347,8 +352,8 @@ void SessionWriter::Impl::create_file() {
   silence_hdf5_errors();
   fapl = PropListHandle(checked(H5Pcreate(H5P_FILE_ACCESS), "create file access list for", where("/")));
   // SWMR needs the latest file format (superblock v3): readable by HDF5 ≥ 1.10 only.
-  check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "set libver bounds for",
-               where("/"));
+  check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST),
+               "set libver bounds for", where("/"));
   const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
   if (id < 0) {
     const std::string stack = take_hdf5_error_stack();
@@ -384,7 +389,8 @@ void SessionWriter::Impl::write_metadata() {
     write_scalar_attribute(g.get(), "device_id", std::uint16_t{device.device_id}, w);
     write_string_attribute(g.get(), "firmware_version", device.firmware_version, w);
     write_string_attribute(g.get(), "serial_number", device.serial_number, w);
-    write_string_attribute(g.get(), "emg_format", device.emg_format == SampleFormat::int16 ? "int16" : "int24", w);
+    write_string_attribute(g.get(), "emg_format",
+                           device.emg_format == SampleFormat::int16 ? "int16" : "int24", w);
     write_scalar_attribute(g.get(), "emg_rate_hz", device.emg_rate_hz, w);
   }
   {
@@ -445,13 +451,13 @@ void SessionWriter::Impl::write_metadata() {
     write_column(g.get(), "gyro_dps_per_count", gyro_scale, w);
     write_column(g.get(), "has_magnetometer", has_mag, w);
     write_column(g.get(), "mag_ut_per_count", mag_scale, w);
-    write_string_array_attribute(g.get(), "colnames",
-                                 {"label", "device_label", "segment", "site", "rate_hz", "accel_range_g",
-                                  "gyro_range_dps", "accel_g_per_count", "gyro_dps_per_count", "has_magnetometer",
-                                  "mag_ut_per_count"},
-                                 w);
-    write_string_attribute(g.get(), "description",
-                           "IMU table: row i describes /acquisition/imu/<label[i]>", w);
+    write_string_array_attribute(
+        g.get(), "colnames",
+        {"label", "device_label", "segment", "site", "rate_hz", "accel_range_g", "gyro_range_dps",
+         "accel_g_per_count", "gyro_dps_per_count", "has_magnetometer", "mag_ut_per_count"},
+        w);
+    write_string_attribute(g.get(), "description", "IMU table: row i describes /acquisition/imu/<label[i]>",
+                           w);
   }
   create_group(f, "/intervals", root);
 }
@@ -462,19 +468,21 @@ void SessionWriter::Impl::create_streams() {
     const std::size_t block_chunk = 256;
     s.sample_index.create(group, gpath, "sample_index", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 0, s.chunk_rows,
                           level, path_text);
-    write_string_attribute(s.sample_index.dataset.get(), "description",
-                           "device sample index of each row (first sample of the session = 0); holes are gaps",
-                           s.sample_index.where);
+    write_string_attribute(
+        s.sample_index.dataset.get(), "description",
+        "device sample index of each row (first sample of the session = 0); holes are gaps",
+        s.sample_index.where);
     s.block_first_row.create(group, gpath, "block_first_row", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 0,
                              block_chunk, 0, path_text);
     s.block_host_time.create(group, gpath, "block_host_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, 0,
                              block_chunk, 0, path_text);
     write_string_attribute(s.block_host_time.dataset.get(), "unit", "seconds", s.block_host_time.where);
-    write_string_attribute(s.block_host_time.dataset.get(), "description",
-                           "host monotonic clock when the block arrived (same clock as host_clock_at_start_s)",
-                           s.block_host_time.where);
-    s.block_device_time_us.create(group, gpath, "block_device_time_us", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 0,
-                                  block_chunk, 0, path_text);
+    write_string_attribute(
+        s.block_host_time.dataset.get(), "description",
+        "host monotonic clock when the block arrived (same clock as host_clock_at_start_s)",
+        s.block_host_time.where);
+    s.block_device_time_us.create(group, gpath, "block_device_time_us", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8,
+                                  0, block_chunk, 0, path_text);
     write_string_attribute(s.block_device_time_us.dataset.get(), "unit", "microseconds",
                            s.block_device_time_us.where);
     create_starting_time(group, gpath, rate_hz, path_text);
@@ -486,19 +494,21 @@ void SessionWriter::Impl::create_streams() {
     auto g = create_group(file.get(), gpath, where("/"));
     const std::size_t channels = device.emg.size();
     const std::size_t element = emg_int16 ? 2 : 4;
-    emg.chunk_rows = chunk_rows_for(device.emg_rate_hz, options.chunk_duration_s, element * std::max<std::size_t>(channels, 1),
-                                    options.max_chunk_bytes);
+    emg.chunk_rows = chunk_rows_for(device.emg_rate_hz, options.chunk_duration_s,
+                                    element * std::max<std::size_t>(channels, 1), options.max_chunk_bytes);
     emg.data.resize(1);
     emg.data[0].create(g.get(), gpath, "data", emg_int16 ? H5T_STD_I16LE : H5T_STD_I32LE,
-                       emg_int16 ? H5T_NATIVE_INT16 : H5T_NATIVE_INT32, element, channels, emg.chunk_rows, level,
-                       path_text);
+                       emg_int16 ? H5T_NATIVE_INT16 : H5T_NATIVE_INT32, element, channels, emg.chunk_rows,
+                       level, path_text);
     std::vector<double> channel_conversion;
     for (const auto& c : device.emg) channel_conversion.push_back(c.microvolts_per_count);
     // NWB ElectricalSeries pattern: volts = data × conversion × channel_conversion[channel] + offset.
     set_data_attributes(emg.data[0].dataset.get(), "volts", 1e-6,
                         "surface EMG, device ADC counts [samples x channels]", emg.data[0].where);
-    write_array_attribute(emg.data[0].dataset.get(), "channel_conversion", channel_conversion, emg.data[0].where);
-    write_scalar_attribute(emg.data[0].dataset.get(), "channel_conversion_axis", std::int32_t{1}, emg.data[0].where);
+    write_array_attribute(emg.data[0].dataset.get(), "channel_conversion", channel_conversion,
+                          emg.data[0].where);
+    write_scalar_attribute(emg.data[0].dataset.get(), "channel_conversion_axis", std::int32_t{1},
+                           emg.data[0].where);
     emg.pending.resize(1);
     create_common(emg, g.get(), gpath, device.emg_rate_hz);
   }
@@ -507,7 +517,8 @@ void SessionWriter::Impl::create_streams() {
     const auto& info = device.imu[i];
     const std::string gpath = std::string(layout::kImuGroup) + "/" + montage.imu[i].label;
     auto g = create_group(file.get(), gpath, where("/"));
-    write_scalar_attribute(g.get(), "sensor_index", static_cast<std::uint32_t>(i), Hdf5Where{path_text, gpath});
+    write_scalar_attribute(g.get(), "sensor_index", static_cast<std::uint32_t>(i),
+                           Hdf5Where{path_text, gpath});
     write_string_attribute(g.get(), "segment", std::string(to_string(montage.imu[i].segment)),
                            Hdf5Where{path_text, gpath});
     Stream& s = imu[i];
@@ -570,10 +581,12 @@ void SessionWriter::Impl::fill_journal(JournalWriter& j) {
     std::size_t b = 0;
     const std::size_t n = s.pending_rows();
     while (row < n) {
-      const bool starts_block = b < s.pending_blocks.size() && s.pending_blocks[b].first_row == s.rows_in_file + row;
+      const bool starts_block =
+          b < s.pending_blocks.size() && s.pending_blocks[b].first_row == s.rows_in_file + row;
       std::size_t end = n;
       if (b + (starts_block ? 1 : 0) < s.pending_blocks.size()) {
-        end = static_cast<std::size_t>(s.pending_blocks[b + (starts_block ? 1 : 0)].first_row - s.rows_in_file);
+        end =
+            static_cast<std::size_t>(s.pending_blocks[b + (starts_block ? 1 : 0)].first_row - s.rows_in_file);
       }
       const BlockEntry entry = starts_block ? s.pending_blocks[b] : BlockEntry{};
       emit(row, end - row, entry, !starts_block);
@@ -581,41 +594,43 @@ void SessionWriter::Impl::fill_journal(JournalWriter& j) {
       row = end;
     }
   };
-  pending_to_journal(emg, [&](std::size_t row, std::size_t count, const BlockEntry& entry, bool continuation) {
-    EmgBlock block;
-    block.first_sample = emg.pending_samples[row];
-    block.channels = static_cast<std::uint32_t>(device.emg.size());
-    block.device_time_us = entry.device_time_us;
-    block.host_time_s = entry.host_time_s;
-    block.counts.resize(count * block.channels);
-    const auto& bytes = emg.pending[0];
-    for (std::size_t k = 0; k < block.counts.size(); ++k) {
-      const std::size_t index = row * block.channels + k;
-      if (emg_int16) {
-        std::int16_t v;
-        std::memcpy(&v, bytes.data() + index * 2, 2);
-        block.counts[k] = v;
-      } else {
-        std::memcpy(&block.counts[k], bytes.data() + index * 4, 4);
-      }
-    }
-    j.append(block, emg_int16, continuation);
-  });
+  pending_to_journal(emg,
+                     [&](std::size_t row, std::size_t count, const BlockEntry& entry, bool continuation) {
+                       EmgBlock block;
+                       block.first_sample = emg.pending_samples[row];
+                       block.channels = static_cast<std::uint32_t>(device.emg.size());
+                       block.device_time_us = entry.device_time_us;
+                       block.host_time_s = entry.host_time_s;
+                       block.counts.resize(count * block.channels);
+                       const auto& bytes = emg.pending[0];
+                       for (std::size_t k = 0; k < block.counts.size(); ++k) {
+                         const std::size_t index = row * block.channels + k;
+                         if (emg_int16) {
+                           std::int16_t v;
+                           std::memcpy(&v, bytes.data() + index * 2, 2);
+                           block.counts[k] = v;
+                         } else {
+                           std::memcpy(&block.counts[k], bytes.data() + index * 4, 4);
+                         }
+                       }
+                       j.append(block, emg_int16, continuation);
+                     });
   for (std::size_t i = 0; i < imu.size(); ++i) {
     Stream& s = imu[i];
-    pending_to_journal(s, [&](std::size_t row, std::size_t count, const BlockEntry& entry, bool continuation) {
-      ImuBlock block;
-      block.sensor = static_cast<std::uint8_t>(i);
-      block.first_sample = s.pending_samples[row];
-      block.device_time_us = entry.device_time_us;
-      block.host_time_s = entry.host_time_s;
-      std::vector<std::int16_t>* targets[3] = {&block.accel, &block.gyro, &block.mag};
-      for (std::size_t k = 0; k < s.data.size(); ++k) {
-        targets[k]->resize(count * 3);
-        std::memcpy(targets[k]->data(), s.pending[k].data() + row * 6, count * 6);
-      }
-      j.append(block, continuation);
-    });
+    pending_to_journal(s,
+                       [&](std::size_t row, std::size_t count, const BlockEntry& entry, bool continuation) {
+                         ImuBlock block;
+                         block.sensor = static_cast<std::uint8_t>(i);
+                         block.first_sample = s.pending_samples[row];
+                         block.device_time_us = entry.device_time_us;
+                         block.host_time_s = entry.host_time_s;
+                         std::vector<std::int16_t>* targets[3] = {&block.accel, &block.gyro, &block.mag};
+                         for (std::size_t k = 0; k < s.data.size(); ++k) {
+                           targets[k]->resize(count * 3);
+                           std::memcpy(targets[k]->data(), s.pending[k].data() + row * 6, count * 6);
+                         }
+                         j.append(block, continuation);
+                       });
   }
   for (const auto& e : events) j.append(e);
   for (const auto& g : gaps) j.append(g);
@@ -722,8 +737,8 @@ void SessionWriter::Impl::finalize(FinalStatus status) {
     write_column(g.get(), "host_time_s", host, w);
     DatasetHandle d(checked(H5Dopen2(g.get(), "stream", H5P_DEFAULT), "open dataset", w));
     write_label_map(d.get(), layout::stream_labels(), w);
-    write_string_array_attribute(g.get(), "colnames", {"stream", "sensor", "start_sample", "count", "host_time_s"},
-                                 w);
+    write_string_array_attribute(g.get(), "colnames",
+                                 {"stream", "sensor", "start_sample", "count", "host_time_s"}, w);
     write_string_attribute(g.get(), "description", "samples the device sent but the host never received", w);
   }
   {
@@ -733,9 +748,9 @@ void SessionWriter::Impl::finalize(FinalStatus status) {
     write_scalar_attribute(g.get(), "drift_ppm", timing_fit.drift_ppm, w);
     write_scalar_attribute(g.get(), "residual_rms_s", timing_fit.residual_rms_s, w);
     write_scalar_attribute(g.get(), "points", timing_fit.points, w);
-    write_string_attribute(g.get(), "formula",
-                           "host_time_s = offset_s + (1 + drift_ppm*1e-6) * device_time_us*1e-6 (points = 0: no fit)",
-                           w);
+    write_string_attribute(
+        g.get(), "formula",
+        "host_time_s = offset_s + (1 + drift_ppm*1e-6) * device_time_us*1e-6 (points = 0: no fit)", w);
   }
   {
     const auto w = where(layout::kStatistics);
@@ -768,8 +783,8 @@ void SessionWriter::Impl::finalize(FinalStatus status) {
   journal.reset();
 }
 
-SessionWriter::SessionWriter(std::filesystem::path path, DeviceInfo device, Montage montage, std::string subject_id,
-                             SessionWriterOptions options)
+SessionWriter::SessionWriter(std::filesystem::path path, DeviceInfo device, Montage montage,
+                             std::string subject_id, SessionWriterOptions options)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.path = std::move(path);
@@ -778,27 +793,31 @@ SessionWriter::SessionWriter(std::filesystem::path path, DeviceInfo device, Mont
   m.montage = std::move(montage);
   m.subject_id = std::move(subject_id);
   m.options = std::move(options);
-  if (m.subject_id.empty()) throw std::invalid_argument("subject id must not be empty (use a pseudonymous code)");
+  if (m.subject_id.empty())
+    throw std::invalid_argument("subject id must not be empty (use a pseudonymous code)");
   if (m.montage.emg.size() != m.device.emg.size()) {
-    throw std::invalid_argument("montage has " + std::to_string(m.montage.emg.size()) + " EMG channels but the " +
-                                "device reports " + std::to_string(m.device.emg.size()));
+    throw std::invalid_argument("montage has " + std::to_string(m.montage.emg.size()) +
+                                " EMG channels but the " + "device reports " +
+                                std::to_string(m.device.emg.size()));
   }
   if (m.montage.imu.size() != m.device.imu.size()) {
-    throw std::invalid_argument("montage has " + std::to_string(m.montage.imu.size()) + " IMUs but the device " +
-                                "reports " + std::to_string(m.device.imu.size()));
+    throw std::invalid_argument("montage has " + std::to_string(m.montage.imu.size()) +
+                                " IMUs but the device " + "reports " + std::to_string(m.device.imu.size()));
   }
   if (m.device.imu.size() > 255) throw std::invalid_argument("at most 255 IMUs per session");
   std::set<std::string> labels;
   for (const auto& s : m.montage.imu) {
     validate_label(s.label, "IMU");
-    if (!labels.insert(s.label).second) throw std::invalid_argument("duplicate IMU label \"" + s.label + "\"");
+    if (!labels.insert(s.label).second)
+      throw std::invalid_argument("duplicate IMU label \"" + s.label + "\"");
   }
   if (!(m.device.emg_rate_hz > 0.0)) throw std::invalid_argument("EMG rate must be > 0 Hz");
   for (const auto& s : m.device.imu) {
     if (!(s.rate_hz > 0.0)) throw std::invalid_argument("IMU rate must be > 0 Hz");
   }
   if (!(m.options.chunk_duration_s > 0.0) || !(m.options.checkpoint_interval_s > 0.0) ||
-      !(m.options.journal_sync_interval_s > 0.0) || m.options.deflate_level < 0 || m.options.deflate_level > 9) {
+      !(m.options.journal_sync_interval_s > 0.0) || m.options.deflate_level < 0 ||
+      m.options.deflate_level > 9) {
     throw std::invalid_argument("session writer options out of range (durations must be > 0, deflate 0–9)");
   }
   m.emg_int16 = m.device.emg_format == SampleFormat::int16;
@@ -852,13 +871,14 @@ void SessionWriter::append(const EmgBlock& block) {
     if (n == 0) return;
     if (m.emg.has_samples && block.first_sample <= m.emg.last_sample) {
       throw std::invalid_argument("EMG block starting at sample " + std::to_string(block.first_sample) +
-                                  " overlaps samples already written (last " + std::to_string(m.emg.last_sample) +
-                                  ")");
+                                  " overlaps samples already written (last " +
+                                  std::to_string(m.emg.last_sample) + ")");
     }
     if (m.emg_int16) {
       for (const std::int32_t v : block.counts) {
         if (v < std::numeric_limits<std::int16_t>::min() || v > std::numeric_limits<std::int16_t>::max()) {
-          throw std::invalid_argument("EMG count " + std::to_string(v) + " does not fit the device's int16 format");
+          throw std::invalid_argument("EMG count " + std::to_string(v) +
+                                      " does not fit the device's int16 format");
         }
       }
     }
@@ -893,21 +913,23 @@ void SessionWriter::append(const ImuBlock& block) {
   Impl& m = *impl_;
   m.guarded([&] {
     if (block.sensor >= m.imu.size()) {
-      throw std::invalid_argument("IMU block for sensor " + std::to_string(block.sensor) + " but the session has " +
-                                  std::to_string(m.imu.size()) + " IMUs");
+      throw std::invalid_argument("IMU block for sensor " + std::to_string(block.sensor) +
+                                  " but the session has " + std::to_string(m.imu.size()) + " IMUs");
     }
     Stream& s = m.imu[block.sensor];
     const std::size_t n = block.samples();
     const bool has_mag = s.data.size() == 3;
-    if (block.accel.size() != n * 3 || block.gyro.size() != n * 3 || block.mag.size() != (has_mag ? n * 3 : 0)) {
-      throw std::invalid_argument("IMU block for sensor " + std::to_string(block.sensor) +
-                                  " has inconsistent accel/gyro/mag sizes" +
-                                  (has_mag ? " (this IMU has a magnetometer)" : " (this IMU has no magnetometer)"));
+    if (block.accel.size() != n * 3 || block.gyro.size() != n * 3 ||
+        block.mag.size() != (has_mag ? n * 3 : 0)) {
+      throw std::invalid_argument(
+          "IMU block for sensor " + std::to_string(block.sensor) + " has inconsistent accel/gyro/mag sizes" +
+          (has_mag ? " (this IMU has a magnetometer)" : " (this IMU has no magnetometer)"));
     }
     if (n == 0) return;
     if (s.has_samples && block.first_sample <= s.last_sample) {
       throw std::invalid_argument("IMU block starting at sample " + std::to_string(block.first_sample) +
-                                  " overlaps samples already written (last " + std::to_string(s.last_sample) + ")");
+                                  " overlaps samples already written (last " + std::to_string(s.last_sample) +
+                                  ")");
     }
     if (m.journal) {
       m.journal->append(block);

@@ -31,17 +31,17 @@
 namespace glutescope::store {
 
 struct SessionWriterOptions {
-  bool force = false;                    // replace an existing FILE.h5 (and FILE.h5.journal); else refuse
-  bool journal = true;                   // write FILE.h5.journal (recovery needs it for the last second)
-  double chunk_duration_s = 1.0;         // rows per chunk = rate × this, capped so one chunk ≤ max_chunk_bytes
-  std::size_t max_chunk_bytes = 1 << 20; // HDF5's default per-dataset chunk cache is 1 MiB: stay within it
-  double checkpoint_interval_s = 5.0;    // H5Fflush + fsync of the .h5 + journal rotation
-  double journal_sync_interval_s = 0.25; // fdatasync of the journal (≤ 0.5 s: the power-loss bound)
-  int deflate_level = 0;                 // 0 = uncompressed; 1–9 = shuffle + deflate (whole chunks only)
+  bool force = false;             // replace an existing FILE.h5 (and FILE.h5.journal); else refuse
+  bool journal = true;            // write FILE.h5.journal (recovery needs it for the last second)
+  double chunk_duration_s = 1.0;  // rows per chunk = rate × this, capped so one chunk ≤ max_chunk_bytes
+  std::size_t max_chunk_bytes = 1 << 20;  // HDF5's default per-dataset chunk cache is 1 MiB: stay within it
+  double checkpoint_interval_s = 5.0;     // H5Fflush + fsync of the .h5 + journal rotation
+  double journal_sync_interval_s = 0.25;  // fdatasync of the journal (≤ 0.5 s: the power-loss bound)
+  int deflate_level = 0;                  // 0 = uncompressed; 1–9 = shuffle + deflate (whole chunks only)
   std::string software_version = GLUTESCOPE_VERSION;  // "glutescope <version>" is written
-  std::string session_start_time;        // ISO 8601 with offset; empty = now, local time with offset
-  double host_clock_at_start_s = 0.0;    // host clock (same as block host_time_s) at session_start_time
-  std::string session_description;       // free text, no personal data
+  std::string session_start_time;      // ISO 8601 with offset; empty = now, local time with offset
+  double host_clock_at_start_s = 0.0;  // host clock (same as block host_time_s) at session_start_time
+  std::string session_description;     // free text, no personal data
 };
 // The documented default instance.
 inline const SessionWriterOptions kDefaultSessionWriterOptions{};
@@ -89,8 +89,8 @@ class SessionWriter {
   void close(FinalStatus status = FinalStatus::complete);
 
   [[nodiscard]] const std::filesystem::path& path() const noexcept;
-  [[nodiscard]] std::uint64_t emg_rows() const noexcept;         // appended (journaled), not only in HDF5
-  [[nodiscard]] std::uint64_t emg_rows_in_file() const noexcept; // rows handed to HDF5 so far
+  [[nodiscard]] std::uint64_t emg_rows() const noexcept;          // appended (journaled), not only in HDF5
+  [[nodiscard]] std::uint64_t emg_rows_in_file() const noexcept;  // rows handed to HDF5 so far
   [[nodiscard]] SessionStatistics statistics() const;
 
  private:

@@ -7,7 +7,8 @@
 
 namespace glutescope::store {
 
-SessionWriterThread::SessionWriterThread(std::unique_ptr<SessionWriter> writer, SessionWriterThreadOptions options)
+SessionWriterThread::SessionWriterThread(std::unique_ptr<SessionWriter> writer,
+                                         SessionWriterThreadOptions options)
     : writer_(std::move(writer)), options_(options) {
   if (!writer_) throw std::invalid_argument("SessionWriterThread needs a writer");
   statistics_ = writer_->statistics();
@@ -26,7 +27,8 @@ SessionWriterThread::~SessionWriterThread() {
 }
 
 bool SessionWriterThread::push_block(Item item, std::size_t bytes, StreamKind stream, std::uint8_t sensor,
-                                     std::uint64_t first_sample, std::size_t samples, double host_time_s) noexcept {
+                                     std::uint64_t first_sample, std::size_t samples,
+                                     double host_time_s) noexcept {
   {
     std::lock_guard lock(mutex_);
     bool admitted = false;
@@ -47,7 +49,8 @@ bool SessionWriterThread::push_block(Item item, std::size_t bytes, StreamKind st
     dropped_.samples += samples;
     dropped_.bytes += bytes;
     if (samples > 0) {
-      if (!dropped_runs_.empty() && dropped_runs_.back().stream == stream && dropped_runs_.back().sensor == sensor &&
+      if (!dropped_runs_.empty() && dropped_runs_.back().stream == stream &&
+          dropped_runs_.back().sensor == sensor &&
           dropped_runs_.back().start_sample + dropped_runs_.back().count == first_sample) {
         dropped_runs_.back().count += samples;
       } else {
@@ -68,18 +71,19 @@ bool SessionWriterThread::push(EmgBlock block) noexcept {
   const std::size_t samples = block.samples();
   const std::uint64_t first = block.first_sample;
   const double host = block.host_time_s;
-  return push_block(Item(std::in_place_type<EmgBlock>, std::move(block)), bytes, StreamKind::emg, 0, first, samples,
-                    host);
+  return push_block(Item(std::in_place_type<EmgBlock>, std::move(block)), bytes, StreamKind::emg, 0, first,
+                    samples, host);
 }
 
 bool SessionWriterThread::push(ImuBlock block) noexcept {
-  const std::size_t bytes = (block.accel.size() + block.gyro.size() + block.mag.size()) * sizeof(std::int16_t);
+  const std::size_t bytes =
+      (block.accel.size() + block.gyro.size() + block.mag.size()) * sizeof(std::int16_t);
   const std::size_t samples = block.samples();
   const std::uint64_t first = block.first_sample;
   const std::uint8_t sensor = block.sensor;
   const double host = block.host_time_s;
-  return push_block(Item(std::in_place_type<ImuBlock>, std::move(block)), bytes, StreamKind::imu, sensor, first,
-                    samples, host);
+  return push_block(Item(std::in_place_type<ImuBlock>, std::move(block)), bytes, StreamKind::imu, sensor,
+                    first, samples, host);
 }
 
 namespace {
@@ -95,7 +99,9 @@ void push_control(std::mutex& mutex, std::condition_variable& wake, Queue& queue
 }
 }  // namespace
 
-void SessionWriterThread::push(Event event) noexcept { push_control(mutex_, wake_, queue_, Item(std::move(event))); }
+void SessionWriterThread::push(Event event) noexcept {
+  push_control(mutex_, wake_, queue_, Item(std::move(event)));
+}
 void SessionWriterThread::push(Gap gap) noexcept { push_control(mutex_, wake_, queue_, Item(gap)); }
 void SessionWriterThread::set_timing_fit(const TimingFit& fit) noexcept {
   push_control(mutex_, wake_, queue_, Item(fit));

@@ -35,8 +35,8 @@ namespace glutescope::store {
 
 struct SessionWriterThreadOptions {
   std::size_t queue_capacity_bytes = std::size_t{64} << 20;  // 64 MiB of queued sample payload
-  double idle_sync_interval_s = 0.1;  // writer.sync_if_due() at least this often when no data arrive
-  double host_clock_at_start_s = 0.0; // converts block host_time_s into event time_s for overflow events
+  double idle_sync_interval_s = 0.1;   // writer.sync_if_due() at least this often when no data arrive
+  double host_clock_at_start_s = 0.0;  // converts block host_time_s into event time_s for overflow events
 };
 inline const SessionWriterThreadOptions kDefaultSessionWriterThreadOptions{};
 
@@ -84,8 +84,8 @@ class SessionWriterThread {
     double host_time_s;
   };
 
-  bool push_block(Item item, std::size_t bytes, StreamKind stream, std::uint8_t sensor, std::uint64_t first_sample,
-                  std::size_t samples, double host_time_s) noexcept;
+  bool push_block(Item item, std::size_t bytes, StreamKind stream, std::uint8_t sensor,
+                  std::uint64_t first_sample, std::size_t samples, double host_time_s) noexcept;
   void run();
   void account_drops(std::vector<DroppedRun>& runs, QueueOverflow totals);
 

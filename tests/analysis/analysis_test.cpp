@@ -78,8 +78,9 @@ std::size_t csv_fields(const std::string& line) {
 }
 
 // load_session reads the whole sample index only when rows are missing (its last value says so): rows lost in
-// the file are placed by sample index (EMG zeros, IMU holds the previous sample) and listed as gaps; a complete
-// file has no gaps and keeps the counts exactly. Ground truth: the simulated blocks written to the file.
+// the file are placed by sample index (EMG zeros, IMU holds the previous sample) and listed as gaps; a
+// complete file has no gaps and keeps the counts exactly. Ground truth: the simulated blocks written to the
+// file.
 TEST(AnalysisLoad, MissingRowsArePlacedBySampleIndexAndListedAsGaps) {
   const fs::path dir = temp_dir("load-gaps");
   const sim::SimulatedSession session = sim::simulate(bridge(sim::Scenario::good, 2, false));
@@ -113,7 +114,8 @@ TEST(AnalysisLoad, MissingRowsArePlacedBySampleIndexAndListedAsGaps) {
   write(dir / "lossy.h5", true);
 
   std::size_t emg_rows = 0;
-  for (const EmgBlock& b : session.emg) emg_rows = std::max<std::size_t>(emg_rows, b.first_sample + b.samples());
+  for (const EmgBlock& b : session.emg)
+    emg_rows = std::max<std::size_t>(emg_rows, b.first_sample + b.samples());
   const pipeline::LoadedSession complete = pipeline::load_session(dir / "complete.h5");
   EXPECT_TRUE(complete.data.gaps.empty());
   EXPECT_EQ(complete.emg_gap_samples, 0u);
@@ -157,7 +159,8 @@ TEST(AnalysisLoad, MissingRowsArePlacedBySampleIndexAndListedAsGaps) {
 TEST(AnalysisPipeline, FindsTheSimulatedRepsAndTheirTiming) {
   const fs::path dir = temp_dir("reps");
   const auto truth = test::write_simulated_session(dir / "s.h5", bridge(sim::Scenario::good, 6, true));
-  const auto r = pipeline::analyse(pipeline::load_session(dir / "s.h5"), pipeline::kDefaultAnalysisPipelineSettings);
+  const auto r =
+      pipeline::analyse(pipeline::load_session(dir / "s.h5"), pipeline::kDefaultAnalysisPipelineSettings);
   ASSERT_EQ(r.analysis.sets.size(), 1u);
   const auto& set = r.analysis.sets[0];
   ASSERT_EQ(set.reps.size(), truth.truth.schedule.reps.size());
@@ -168,12 +171,14 @@ TEST(AnalysisPipeline, FindsTheSimulatedRepsAndTheirTiming) {
   }
   // The result is the exercise module's own analysis of the same data (one scoring implementation).
   const auto loaded = pipeline::load_session(dir / "s.h5");
-  const auto direct = exercise::analyse_session(loaded.data, pipeline::kDefaultAnalysisPipelineSettings.scoring);
+  const auto direct =
+      exercise::analyse_session(loaded.data, pipeline::kDefaultAnalysisPipelineSettings.scoring);
   ASSERT_EQ(direct.sets.size(), 1u);
   ASSERT_EQ(direct.sets[0].reps.size(), set.reps.size());
   for (std::size_t i = 0; i < set.reps.size(); ++i) {
     EXPECT_EQ(direct.sets[0].reps[i].summary, set.reps[i].summary);
-    EXPECT_EQ(direct.sets[0].reps[i].verdicts.lumbar_dominant.value, set.reps[i].verdicts.lumbar_dominant.value);
+    EXPECT_EQ(direct.sets[0].reps[i].verdicts.lumbar_dominant.value,
+              set.reps[i].verdicts.lumbar_dominant.value);
   }
   // Plot envelopes and driving angle cover the session.
   EXPECT_NEAR(r.envelope_rate_hz, 50.0, 1e-9);
@@ -181,22 +186,23 @@ TEST(AnalysisPipeline, FindsTheSimulatedRepsAndTheirTiming) {
   fs::remove_all(dir);
 }
 
-// `glutescope analyze` on simulated sessions of each scenario; the verdicts are read back from the sidecar with
-// h5py (tests/analysis/check_sidecar.py) and compared with the scenario the simulator was told to produce
-// (tools/simulator/schedule.cpp: good = GMax 40 vs ES 15 %MVIC; lumbar-dominant = GMax 22 vs ES 42; silent
-// glute = 3 %MVIC; hamstring-dominant = BF 48 vs GMax 20).
+// `glutescope analyze` on simulated sessions of each scenario; the verdicts are read back from the sidecar
+// with h5py (tests/analysis/check_sidecar.py) and compared with the scenario the simulator was told to
+// produce (tools/simulator/schedule.cpp: good = GMax 40 vs ES 15 %MVIC; lumbar-dominant = GMax 22 vs ES 42;
+// silent glute = 3 %MVIC; hamstring-dominant = BF 48 vs GMax 20).
 TEST(AnalysisPipeline, AnalyzeVerdictsFollowTheSimulatedScenarioInTheSidecar) {
   const fs::path dir = temp_dir("verdicts");
   struct Case {
     sim::Scenario scenario;
-    const char* verdict;      // the verdict that must say "yes" (or "no" for glute_fired of silent glutes)
+    const char* verdict;  // the verdict that must say "yes" (or "no" for glute_fired of silent glutes)
     const char* state;
-    const char* words;        // in the clinician line of most reps
+    const char* words;  // in the clinician line of most reps
   };
-  const Case cases[] = {{sim::Scenario::good, "glute_fired", "yes", "glutes fired"},
-                        {sim::Scenario::lumbar_dominant, "lumbar_dominant", "yes", "back did the work"},
-                        {sim::Scenario::silent_glute, "glute_fired", "no", "glutes did not fire"},
-                        {sim::Scenario::hamstring_dominant, "hamstring_dominance", "yes", "hamstrings did the work"}};
+  const Case cases[] = {
+      {sim::Scenario::good, "glute_fired", "yes", "glutes fired"},
+      {sim::Scenario::lumbar_dominant, "lumbar_dominant", "yes", "back did the work"},
+      {sim::Scenario::silent_glute, "glute_fired", "no", "glutes did not fire"},
+      {sim::Scenario::hamstring_dominant, "hamstring_dominance", "yes", "hamstrings did the work"}};
   for (const Case& c : cases) {
     const std::string name = std::string(sim::to_string(c.scenario)) + ".h5";
     test::write_simulated_session(dir / name, bridge(c.scenario, 4, true, 7));
@@ -204,25 +210,28 @@ TEST(AnalysisPipeline, AnalyzeVerdictsFollowTheSimulatedScenarioInTheSidecar) {
     const auto cli = nlohmann::json::parse(json_lines.substr(0, json_lines.find('\n')));
     EXPECT_TRUE(cli["ok"].get<bool>()) << json_lines;
     EXPECT_EQ(cli["reps"].get<int>(), 4) << sim::to_string(c.scenario);
-    const auto side = nlohmann::json::parse(run(fmt::format(
-        "{} {}/tests/analysis/check_sidecar.py {}", GLUTESCOPE_SYSTEM_PYTHON, GLUTESCOPE_SOURCE_DIR,
-        pipeline::analysis_path_for(dir / name).string())));
+    const auto side = nlohmann::json::parse(
+        run(fmt::format("{} {}/tests/analysis/check_sidecar.py {}", GLUTESCOPE_SYSTEM_PYTHON,
+                        GLUTESCOPE_SOURCE_DIR, pipeline::analysis_path_for(dir / name).string())));
     EXPECT_EQ(side["format_version"], "2.0");
     EXPECT_EQ(side["normalisation"][0], "mvic") << sim::to_string(c.scenario);
     const auto states = side["verdicts"][c.verdict].get<std::vector<std::string>>();
     ASSERT_EQ(states.size(), 4u) << sim::to_string(c.scenario);
     EXPECT_GE(count_of(states, c.state), 3u) << sim::to_string(c.scenario) << " " << c.verdict;
     std::size_t worded = 0;
-    for (const auto& line : side["summary"]) worded += line.get<std::string>().find(c.words) != std::string::npos;
+    for (const auto& line : side["summary"])
+      worded += line.get<std::string>().find(c.words) != std::string::npos;
     EXPECT_GE(worded, 3u) << sim::to_string(c.scenario) << ": " << side["summary"].dump();
     if (c.scenario == sim::Scenario::good) {
       // Good bridges: the back is not dominant and no rep is called "back did the work".
       EXPECT_GE(count_of(side["verdicts"]["lumbar_dominant"].get<std::vector<std::string>>(), "no"), 3u);
-      for (const auto& line : side["summary"]) EXPECT_EQ(line.get<std::string>().find("back did the work"), std::string::npos);
+      for (const auto& line : side["summary"])
+        EXPECT_EQ(line.get<std::string>().find("back did the work"), std::string::npos);
     }
     if (c.scenario == sim::Scenario::lumbar_dominant) {
       // The reported ES/glute ratio is above the threshold recorded in the sidecar's own settings.
-      EXPECT_NE(side["settings_toml"].get<std::string>().find("lumbar_es_to_glute_ratio = 1"), std::string::npos);
+      EXPECT_NE(side["settings_toml"].get<std::string>().find("lumbar_es_to_glute_ratio = 1"),
+                std::string::npos);
     }
   }
   fs::remove_all(dir);
@@ -237,7 +246,8 @@ TEST(AnalysisSettings, OneTomlWithTheExerciseTablesRoundTripsAndIsStrict) {
   EXPECT_NE(text.find("[motion.segmenter]\n"), std::string::npos);
   EXPECT_NE(text.find("[live]\n"), std::string::npos);
   const auto changed = pipeline::parse_analysis_settings(
-      "[verdicts]\nlumbar_es_to_glute_ratio = 1.5\n[output]\nenvelope_rate_hz = 20\n[live]\nhistory_s = 30\n", "x.toml");
+      "[verdicts]\nlumbar_es_to_glute_ratio = 1.5\n[output]\nenvelope_rate_hz = 20\n[live]\nhistory_s = 30\n",
+      "x.toml");
   EXPECT_EQ(changed.scoring.verdicts.lumbar_es_to_glute_ratio, 1.5);
   EXPECT_EQ(changed.scoring.onset.k_sd, exercise::kDefaultAnalysisSettings.onset.k_sd);
   EXPECT_EQ(changed.output.envelope_rate_hz, 20.0);
@@ -250,18 +260,23 @@ TEST(AnalysisSettings, OneTomlWithTheExerciseTablesRoundTripsAndIsStrict) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(error_of("[verdicts]\ncutoff = 8\n", "x.toml").find("x.toml: unknown settings key 'verdicts.cutoff'"),
+  EXPECT_NE(
+      error_of("[verdicts]\ncutoff = 8\n", "x.toml").find("x.toml: unknown settings key 'verdicts.cutoff'"),
+      std::string::npos);
+  EXPECT_NE(error_of("[live]\nfoo = 1\n", "l.toml").find("l.toml: unknown settings key 'live.foo'"),
             std::string::npos);
-  EXPECT_NE(error_of("[live]\nfoo = 1\n", "l.toml").find("l.toml: unknown settings key 'live.foo'"), std::string::npos);
   EXPECT_NE(error_of("[verdicts]\nglute_fired_min_pct_mvic = 150\n", "y.toml")
                 .find("y.toml: verdicts.glute_fired_min_pct_mvic = 150"),
             std::string::npos);
-  EXPECT_NE(error_of("[output]\nenvelope_rate_hz = 0\n", "o.toml").find("o.toml: output.envelope_rate_hz = 0"),
-            std::string::npos);
-  EXPECT_NE(error_of("[live]\nclamshell_upper_side = \"up\"\n", "c.toml").find("c.toml: live.clamshell_upper_side"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("[output]\nenvelope_rate_hz = 0\n", "o.toml").find("o.toml: output.envelope_rate_hz = 0"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of("[live]\nclamshell_upper_side = \"up\"\n", "c.toml").find("c.toml: live.clamshell_upper_side"),
+      std::string::npos);
   // The former pipeline-only scoring table no longer exists: its thresholds live in [verdicts].
-  EXPECT_NE(error_of("[scoring]\nratio_glutes_led = 1.2\n", "s.toml").find("s.toml: unknown settings table [scoring]"),
+  EXPECT_NE(error_of("[scoring]\nratio_glutes_led = 1.2\n", "s.toml")
+                .find("s.toml: unknown settings table [scoring]"),
             std::string::npos);
   EXPECT_NE(error_of("[emg\n", "t.toml").find("t.toml:1:"), std::string::npos);
 }
@@ -271,7 +286,8 @@ TEST(AnalysisSettings, ConfigCommandPrintsDefaultsAndChecksFilesByName) {
   const std::string defaults = run(kBinary + " config --print-defaults");
   EXPECT_EQ(defaults, pipeline::to_toml(pipeline::kDefaultAnalysisPipelineSettings));
   { std::ofstream(dir / "bad.toml") << "[onset]\nk_sd = 100\n"; }
-  const std::string err = run(fmt::format("{} config --check {} 2>&1 || true", kBinary, (dir / "bad.toml").string()));
+  const std::string err =
+      run(fmt::format("{} config --check {} 2>&1 || true", kBinary, (dir / "bad.toml").string()));
   EXPECT_NE(err.find((dir / "bad.toml").string() + ": onset.k_sd = 100"), std::string::npos) << err;
   fs::remove_all(dir);
 }
@@ -281,8 +297,8 @@ TEST(AnalysisBatch, BitIdenticalAcrossJobsAndRunsAndBadFilesDoNotStopTheBatch) {
   std::vector<std::string> files;
   for (int i = 0; i < 4; ++i) {
     const fs::path p = dir / fmt::format("s{}.h5", i);
-    test::write_simulated_session(p, bridge(i % 2 ? sim::Scenario::lumbar_dominant : sim::Scenario::good, 3, false,
-                                            static_cast<std::uint64_t>(i + 1)));
+    test::write_simulated_session(p, bridge(i % 2 ? sim::Scenario::lumbar_dominant : sim::Scenario::good, 3,
+                                            false, static_cast<std::uint64_t>(i + 1)));
     files.push_back(p.string());
   }
   { std::ofstream(dir / "foreign.h5") << "this is not HDF5"; }
@@ -300,7 +316,9 @@ TEST(AnalysisBatch, BitIdenticalAcrossJobsAndRunsAndBadFilesDoNotStopTheBatch) {
   };
   const auto first = run(1, "one.csv");
   std::vector<std::string> sidecars;
-  for (const auto& f : files) sidecars.push_back(fs::exists(pipeline::analysis_path_for(f)) ? slurp(pipeline::analysis_path_for(f)) : "");
+  for (const auto& f : files)
+    sidecars.push_back(fs::exists(pipeline::analysis_path_for(f)) ? slurp(pipeline::analysis_path_for(f))
+                                                                  : "");
   const auto second = run(3, "three.csv");
   ASSERT_EQ(first.size(), 6u);
   std::size_t failed = 0;
@@ -366,7 +384,8 @@ TEST(AnalysisFile, RoundTripAndReportText) {
     EXPECT_EQ(b.summary.gmax_symmetry_pct, a.summary.gmax_symmetry_pct);
     EXPECT_EQ(b.summary.gmax_to_es.ratio_of_means, a.summary.gmax_to_es.ratio_of_means);
     EXPECT_EQ(b.summary.median_frequency_trend_pct_per_rep, a.summary.median_frequency_trend_pct_per_rep);
-    for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) EXPECT_EQ(b.summary.verdicts[v].yes, a.summary.verdicts[v].yes);
+    for (std::size_t v = 0; v < exercise::kVerdictCount; ++v)
+      EXPECT_EQ(b.summary.verdicts[v].yes, a.summary.verdicts[v].yes);
     for (std::size_t i = 0; i < a.reps.size(); ++i) {
       const auto& x = a.reps[i];
       const auto& y = b.reps[i];

@@ -133,10 +133,12 @@ TEST(Import, BiosppyCountsAreExactAndTimeColumnGivesTheRate) {
     store::import_csv(t);
     FAIL();
   } catch (const store::ImportError& e) {
-    EXPECT_NE(std::string(e.what()).find("montage column 'GMAX' does not exist in"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("montage column 'GMAX' does not exist in"), std::string::npos)
+        << e.what();
   }
   EXPECT_FALSE(fs::exists(dir / "bad.h5"));
-  for (const auto& entry : fs::directory_iterator(dir)) EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos);
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos);
   fs::remove_all(dir);
 }
 
@@ -146,9 +148,9 @@ TEST(Export, BdfReadBackByMneAndCsvValues) {
   s.reps = 3;
   test::write_simulated_session(dir / "s.h5", s);
   pipeline::export_session(dir / "s.h5", pipeline::ExportFormat::bdf, dir / "s.bdf");
-  const std::string cmd = fmt::format("{} {}/tests/analysis/check_bdf.py {} {} > {} 2>&1", GLUTESCOPE_SYSTEM_PYTHON,
-                                      GLUTESCOPE_SOURCE_DIR, (dir / "s.bdf").string(), (dir / "s.h5").string(),
-                                      (dir / "mne.txt").string());
+  const std::string cmd = fmt::format(
+      "{} {}/tests/analysis/check_bdf.py {} {} > {} 2>&1", GLUTESCOPE_SYSTEM_PYTHON, GLUTESCOPE_SOURCE_DIR,
+      (dir / "s.bdf").string(), (dir / "s.h5").string(), (dir / "mne.txt").string());
   EXPECT_EQ(std::system(cmd.c_str()), 0) << slurp(dir / "mne.txt");
   EXPECT_NE(slurp(dir / "mne.txt").find("set 1 rep 1"), std::string::npos) << slurp(dir / "mne.txt");
 
@@ -187,13 +189,16 @@ TEST(Report, HtmlRendersInHeadlessChromiumWithOneRowPerRep) {
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // only the SVG namespace
   const std::string cmd = fmt::format(
-      "chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update "
+      "chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
+      "--disable-component-update "
       "--disable-sync --no-first-run --user-data-dir={} --dump-dom file://{} > {} 2>/dev/null",
       (dir / "profile").string(), (dir / "report.html").string(), (dir / "dom.html").string());
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   const std::string dom = slurp(dir / "dom.html");
   std::size_t rows = 0;
-  for (std::size_t p = dom.find("class=\"verdict-row"); p != std::string::npos; p = dom.find("class=\"verdict-row", p + 1)) ++rows;
+  for (std::size_t p = dom.find("class=\"verdict-row"); p != std::string::npos;
+       p = dom.find("class=\"verdict-row", p + 1))
+    ++rows;
   EXPECT_EQ(rows, 5u);
   EXPECT_NE(dom.find("class=\"envelope-plot\""), std::string::npos);
   EXPECT_NE(dom.find("class=\"ratio-plot\""), std::string::npos);

@@ -8,8 +8,8 @@
 
 #include <fmt/core.h>
 
-#include "io/file_replay_source.hpp"
 #include "analysis/sim_session.hpp"
+#include "io/file_replay_source.hpp"
 #include "pipeline/analysis.hpp"
 #include "pipeline/live_analysis.hpp"
 #include "pipeline/recorder.hpp"
@@ -36,8 +36,8 @@ TEST(LiveAnalysis, VerdictPerRepWhileRecordingAndRecordingUnharmed) {
     // outruns any consumer and only exercises the drop-and-count path).
     bytes_per_second = 8.0 * static_cast<double>(bytes.size()) /
                        (static_cast<double>(session.truth.emg_samples) / session.device_info.emg_rate_hz);
-    std::ofstream(dir / "frames.bin", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                               static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(dir / "frames.bin", std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   }
   std::FILE* lines = std::tmpfile();
   pipeline::LiveAnalysis live(session.montage, pipeline::kDefaultAnalysisPipelineSettings, lines);
@@ -47,7 +47,10 @@ TEST(LiveAnalysis, VerdictPerRepWhileRecordingAndRecordingUnharmed) {
   o.keyboard = false;
   o.log = std::tmpfile();
   o.end_when_source_closes = true;
-  o.source_factory = [&] { return std::make_unique<io::FileReplaySource>(io::FileReplaySettings{(dir / "frames.bin").string(), 4096, bytes_per_second}); };
+  o.source_factory = [&] {
+    return std::make_unique<io::FileReplaySource>(
+        io::FileReplaySettings{(dir / "frames.bin").string(), 4096, bytes_per_second});
+  };
   o.live_consumer = &live;
   const auto summary = pipeline::run_recording(o);
   live.stop();
@@ -62,17 +65,20 @@ TEST(LiveAnalysis, VerdictPerRepWhileRecordingAndRecordingUnharmed) {
   while (std::fgets(buf, sizeof buf, lines) != nullptr) printed += std::string(buf).find("[live") == 0;
   EXPECT_EQ(printed, static_cast<int>(reps.size()));
   // Live rep boundaries agree with the offline (zero-phase) analysis of the recorded file within 0.5 s, and
-  // the live verdicts (same scoring code, exercise::score_repetition) agree with the offline ones. (The device's
-  // set buttons arrive as plain markers here, so both analyse the recording as one implied bridge set without
-  // MVC trials: amplitude verdicts are "not available - needs MVC" on both sides; see the next test for %MVIC.)
-  const auto offline = pipeline::analyse(pipeline::load_session(o.out), pipeline::kDefaultAnalysisPipelineSettings);
+  // the live verdicts (same scoring code, exercise::score_repetition) agree with the offline ones. (The
+  // device's set buttons arrive as plain markers here, so both analyse the recording as one implied bridge
+  // set without MVC trials: amplitude verdicts are "not available - needs MVC" on both sides; see the next
+  // test for %MVIC.)
+  const auto offline =
+      pipeline::analyse(pipeline::load_session(o.out), pipeline::kDefaultAnalysisPipelineSettings);
   ASSERT_EQ(offline.analysis.sets.size(), 1u);
   const auto& offline_reps = offline.analysis.sets[0].reps;
   ASSERT_EQ(offline_reps.size(), reps.size());
   for (std::size_t i = 0; i < reps.size(); ++i) {
     EXPECT_NEAR(reps[i].score.end_s, offline_reps[i].end_s, 0.5) << i;
     for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
-      EXPECT_EQ(exercise::verdict_at(reps[i].score.verdicts, v).state, exercise::verdict_at(offline_reps[i].verdicts, v).state)
+      EXPECT_EQ(exercise::verdict_at(reps[i].score.verdicts, v).state,
+                exercise::verdict_at(offline_reps[i].verdicts, v).state)
           << i << " " << exercise::kVerdictNames[v] << ": live '" << reps[i].score.summary << "' offline '"
           << offline_reps[i].summary << "'";
     }
@@ -84,8 +90,8 @@ TEST(LiveAnalysis, VerdictPerRepWhileRecordingAndRecordingUnharmed) {
 }
 
 // The live consumer fed directly (in time order, as the device model would) with a simulated session that
-// has MVC trials and set markers: each live rep is scored in %MVIC and its verdicts match the offline analysis
-// of the same session, and the simulated "good" scenario reads "glutes fired" live.
+// has MVC trials and set markers: each live rep is scored in %MVIC and its verdicts match the offline
+// analysis of the same session, and the simulated "good" scenario reads "glutes fired" live.
 TEST(LiveAnalysis, PercentMvicVerdictsMatchOfflineOnTheSameSession) {
   const fs::path dir = fs::temp_directory_path() / fmt::format("gs-live-mvc-{}", ::getpid());
   fs::remove_all(dir);
@@ -104,8 +110,14 @@ TEST(LiveAnalysis, PercentMvicVerdictsMatchOfflineOnTheSameSession) {
   std::size_t e = 0, i = 0, k = 0;
   const double emg_rate = session.device_info.emg_rate_hz, imu_rate = session.device_info.imu[0].rate_hz;
   while (e < session.emg.size() || i < session.imu.size() || k < session.events.size()) {
-    const double te = e < session.emg.size() ? static_cast<double>(session.emg[e].first_sample + session.emg[e].samples()) / emg_rate : 1e300;
-    const double ti = i < session.imu.size() ? static_cast<double>(session.imu[i].first_sample + session.imu[i].samples()) / imu_rate : 1e300;
+    const double te =
+        e < session.emg.size()
+            ? static_cast<double>(session.emg[e].first_sample + session.emg[e].samples()) / emg_rate
+            : 1e300;
+    const double ti =
+        i < session.imu.size()
+            ? static_cast<double>(session.imu[i].first_sample + session.imu[i].samples()) / imu_rate
+            : 1e300;
     const double tk = k < session.events.size() ? session.events[k].time_s : 1e300;
     if (tk <= te && tk <= ti) {
       live.on_event(session.events[k++]);
@@ -118,7 +130,8 @@ TEST(LiveAnalysis, PercentMvicVerdictsMatchOfflineOnTheSameSession) {
   live.stop();
   EXPECT_EQ(live.dropped_blocks(), 0u);
   const auto reps = live.reps();
-  const auto offline = pipeline::analyse(pipeline::load_session(dir / "s.h5"), pipeline::kDefaultAnalysisPipelineSettings);
+  const auto offline =
+      pipeline::analyse(pipeline::load_session(dir / "s.h5"), pipeline::kDefaultAnalysisPipelineSettings);
   ASSERT_EQ(offline.analysis.sets.size(), 1u);
   const auto& offline_reps = offline.analysis.sets[0].reps;
   ASSERT_EQ(reps.size(), offline_reps.size());
@@ -128,13 +141,16 @@ TEST(LiveAnalysis, PercentMvicVerdictsMatchOfflineOnTheSameSession) {
     EXPECT_EQ(reps[r].normalisation.kind, exercise::NormalisationKind::mvic) << r;
     EXPECT_NE(reps[r].line.find("glutes fired"), std::string::npos) << reps[r].line;
     for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
-      EXPECT_EQ(exercise::verdict_at(reps[r].score.verdicts, v).state, exercise::verdict_at(offline_reps[r].verdicts, v).state)
+      EXPECT_EQ(exercise::verdict_at(reps[r].score.verdicts, v).state,
+                exercise::verdict_at(offline_reps[r].verdicts, v).state)
           << r << " " << exercise::kVerdictNames[v] << ": live '" << reps[r].score.summary << "' offline '"
           << offline_reps[r].summary << "'";
     }
-    // Causal filtering of the rep window changes the %MVIC amplitude only a little against zero-phase offline.
+    // Causal filtering of the rep window changes the %MVIC amplitude only a little against zero-phase
+    // offline.
     EXPECT_NEAR(reps[r].score.channels[*gmax].mean_pct, offline_reps[r].channels[*gmax].mean_pct,
-                0.15 * offline_reps[r].channels[*gmax].mean_pct) << r;
+                0.15 * offline_reps[r].channels[*gmax].mean_pct)
+        << r;
   }
   std::fclose(lines);
   fs::remove_all(dir);

@@ -10,7 +10,8 @@
 
 namespace glutescope::test {
 
-inline sim::SimulatedSession write_simulated_session(const std::filesystem::path& path, const sim::SimulatorSettings& s,
+inline sim::SimulatedSession write_simulated_session(const std::filesystem::path& path,
+                                                     const sim::SimulatorSettings& s,
                                                      const std::string& subject = "S001") {
   sim::SimulatedSession session = sim::simulate(s);
   store::SessionWriterOptions o;

@@ -42,8 +42,9 @@ namespace {
 TEST(Allocation, ProcessPathsDoNotAllocate) {
   constexpr double rate = 2000.0;
   constexpr std::size_t channels = 8, rows = 512;
-  SosFilter filter(concatenate(butterworth_bandpass(4, 20.0, 450.0, rate), mains_notch_sos({50.0, 20.0, 3}, rate)),
-                   channels);
+  SosFilter filter(
+      concatenate(butterworth_bandpass(4, 20.0, 450.0, rate), mains_notch_sos({50.0, 20.0, 3}, rate)),
+      channels);
   MovingRms rms({.window_ms = 50.0}, rate, channels);
   LinearEnvelope envelope({}, rate, channels);
   Tkeo teager(channels);

@@ -53,10 +53,12 @@ TEST(BadInput, FiltersRejectBadCoefficientsAndZeroChannels) {
 TEST(BadInput, WindowsMustBeAtLeastOneSample) {
   expect_invalid([] { MovingRms r({.window_ms = 0.0}, 2000.0); }, "window_ms");
   expect_invalid([] { MovingRms r({.window_ms = 0.1}, 2000.0); }, "shorter than one sample");
-  expect_invalid([] { (void)find_baseline(std::vector<double>(100, 0.0), 1000.0, {.search_window_ms = 0.0}); },
-                 "window_ms");
-  expect_invalid([] { (void)find_baseline(std::vector<double>(100, 0.0), 1000.0, {.search_window_ms = 500.0}); },
-                 "longer than the signal");
+  expect_invalid(
+      [] { (void)find_baseline(std::vector<double>(100, 0.0), 1000.0, {.search_window_ms = 0.0}); },
+      "window_ms");
+  expect_invalid(
+      [] { (void)find_baseline(std::vector<double>(100, 0.0), 1000.0, {.search_window_ms = 500.0}); },
+      "longer than the signal");
 }
 
 TEST(BadInput, OfflineFunctionsRejectNonFiniteSamples) {
@@ -67,7 +69,8 @@ TEST(BadInput, OfflineFunctionsRejectNonFiniteSamples) {
   expect_invalid([&] { (void)welch(x, 1000.0); }, "non-finite");
   expect_invalid([&] { (void)detect_hodges_bui(x, 1000.0); }, "non-finite");
   expect_invalid([&] { (void)sosfiltfilt(sos, std::vector<double>(5, 1.0)); }, "padlen");
-  expect_invalid([&] { (void)detect_hodges_bui(std::vector<double>(5000, 1.0), 1000.0, {.k_sd = -1.0}); }, "k_sd");
+  expect_invalid([&] { (void)detect_hodges_bui(std::vector<double>(5000, 1.0), 1000.0, {.k_sd = -1.0}); },
+                 "k_sd");
   expect_invalid([&] { (void)detect_bonato(std::vector<double>(5000, 1.0), 1000.0, {.min_pairs_above = 9}); },
                  "min_pairs_above");
 }

@@ -26,7 +26,8 @@ std::vector<double> synthetic_emg() {
   return x;
 }
 
-void expect_bursts(const OnsetResult& r, std::size_t tolerance_samples, std::size_t offset_tolerance_samples = 0) {
+void expect_bursts(const OnsetResult& r, std::size_t tolerance_samples,
+                   std::size_t offset_tolerance_samples = 0) {
   if (offset_tolerance_samples == 0) offset_tolerance_samples = tolerance_samples;
   ASSERT_EQ(r.intervals.size(), 2U);
   const std::size_t truth[2][2] = {{4000, 5200}, {8000, 9000}};
@@ -58,7 +59,8 @@ TEST(Baseline, MarkedRestAndQuietestWindowAgreeOnRestNoise) {
   EXPECT_NEAR(marked.mean, kNoiseSd, 0.1 * kNoiseSd);  // RMS of the rest noise
   const Baseline automatic = find_baseline(env, kRate, {.search_window_ms = 500.0});
   EXPECT_EQ(automatic.end_index - automatic.begin_index, 1000U);
-  const bool in_rest = automatic.end_index <= 3950 || (automatic.begin_index >= 5250 && automatic.end_index <= 7950) ||
+  const bool in_rest = automatic.end_index <= 3950 ||
+                       (automatic.begin_index >= 5250 && automatic.end_index <= 7950) ||
                        automatic.begin_index >= 9050;
   EXPECT_TRUE(in_rest) << automatic.begin_index;
   EXPECT_NEAR(automatic.mean, kNoiseSd, 0.1 * kNoiseSd);
@@ -67,8 +69,11 @@ TEST(Baseline, MarkedRestAndQuietestWindowAgreeOnRestNoise) {
 TEST(HodgesBui, FindsBurstsOnTheRmsEnvelope) {
   const auto x = synthetic_emg();
   const auto env = moving_rms_centered(x, {.window_ms = 25.0}, kRate);
-  const auto r = detect_hodges_bui(env, kRate, {.k_sd = 3.0, .min_active_ms = 50.0, .min_rest_ms = 50.0,
-                                                .baseline = {.rest_begin_index = 500, .rest_end_index = 3500}});
+  const auto r = detect_hodges_bui(env, kRate,
+                                   {.k_sd = 3.0,
+                                    .min_active_ms = 50.0,
+                                    .min_rest_ms = 50.0,
+                                    .baseline = {.rest_begin_index = 500, .rest_end_index = 3500}});
   EXPECT_DOUBLE_EQ(r.threshold, r.baseline.mean + 3.0 * r.baseline.sd);
   expect_bursts(r, 40);  // 20 ms
 }

@@ -23,11 +23,14 @@ class ReferenceVectors {
     std::ifstream bin(dir + "reference.bin", std::ios::binary);
     const std::vector<char> bytes((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>());
     data_.resize(bytes.size() / sizeof(double));
-    std::memcpy(data_.data(), bytes.data(), data_.size() * sizeof(double));  // little-endian host assumed (x86)
+    std::memcpy(data_.data(), bytes.data(),
+                data_.size() * sizeof(double));  // little-endian host assumed (x86)
   }
 
   [[nodiscard]] const nlohmann::json& entries() const { return index_.at("entries"); }
-  [[nodiscard]] const nlohmann::json& params(const std::string& name) const { return entries().at(name).at("params"); }
+  [[nodiscard]] const nlohmann::json& params(const std::string& name) const {
+    return entries().at(name).at("params");
+  }
 
   [[nodiscard]] std::vector<double> get(const std::string& name) const {
     const auto& e = entries().at(name);

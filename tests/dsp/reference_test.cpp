@@ -8,10 +8,10 @@
 
 #include "dsp/envelope.hpp"
 #include "dsp/filter_design.hpp"
+#include "dsp/reference.hpp"
 #include "dsp/sos_filter.hpp"
 #include "dsp/spectrum.hpp"
 #include "dsp/zero_phase.hpp"
-#include "dsp/reference.hpp"
 
 namespace glutescope::dsp {
 namespace {
@@ -26,12 +26,13 @@ std::vector<double> flatten(const SosCoefficients& sos) {
 
 // Per element: |a - e| <= 1e-9 |e|, with an absolute floor of 1e-9 * (largest |e| of that numerator or
 // denominator triple) * 1e-6 for entries that are exactly zero in scipy (e.g. b1 of [1, 0, -1]).
-void expect_sos_near(const std::vector<double>& actual, const std::vector<double>& expected, const std::string& what) {
+void expect_sos_near(const std::vector<double>& actual, const std::vector<double>& expected,
+                     const std::string& what) {
   ASSERT_EQ(actual.size(), expected.size()) << what;
   for (std::size_t i = 0; i < expected.size(); ++i) {
     const std::size_t triple = i / 3 * 3;
-    const double scale = std::max({std::abs(expected[triple]), std::abs(expected[triple + 1]),
-                                   std::abs(expected[triple + 2])});
+    const double scale = std::max(
+        {std::abs(expected[triple]), std::abs(expected[triple + 1]), std::abs(expected[triple + 2])});
     EXPECT_NEAR(actual[i], expected[i], 1e-9 * std::abs(expected[i]) + 1e-15 * scale)
         << what << " element " << i << " (section " << i / 6 << ")";
   }
@@ -131,7 +132,8 @@ TEST(ZeroPhase, InterleavedChannelsEqualSingleChannelRuns) {
   const std::size_t channels = 3;
   std::vector<double> interleaved(x.size() * channels);
   for (std::size_t i = 0; i < x.size(); ++i) {
-    for (std::size_t c = 0; c < channels; ++c) interleaved[i * channels + c] = x[i] * static_cast<double>(c + 1);
+    for (std::size_t c = 0; c < channels; ++c)
+      interleaved[i * channels + c] = x[i] * static_cast<double>(c + 1);
   }
   const auto y = sosfiltfilt_interleaved(chain(), interleaved, channels);
   const auto expected = reference().get("sosfiltfilt/chain");
@@ -156,8 +158,8 @@ TEST(Envelope, LinearEnvelopeMatchesScipy) {
 TEST(Envelope, CenteredMovingRmsMatchesNumpyConvolve) {
   const auto x = reference().get("bandpassed");
   const double rate = reference().params("signal").at("rate_hz");
-  expect_signal_near(moving_rms_centered(x, {.window_ms = 50.0}, rate), reference().get("moving_rms_centered/50ms"),
-                     1e-9, "50 ms (even window)");
+  expect_signal_near(moving_rms_centered(x, {.window_ms = 50.0}, rate),
+                     reference().get("moving_rms_centered/50ms"), 1e-9, "50 ms (even window)");
   expect_signal_near(moving_rms_centered(x, {.window_ms = 25.5}, rate),
                      reference().get("moving_rms_centered/25.5ms"), 1e-9, "25.5 ms (odd window)");
 }
@@ -203,7 +205,8 @@ TEST(Spectrum, IndicesOfAPureToneSitAtTheTone) {
   // Hand-derived: a 100 Hz sine sampled at 1000 Hz with nperseg 1000 puts all power in the 100 Hz bin
   // (and Hann leakage into 99/101 Hz symmetrically), so MNF = MDF = 100 Hz.
   std::vector<double> x(4000);
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(2.0 * M_PI * 100.0 * static_cast<double>(i) / 1000.0);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x[i] = std::sin(2.0 * M_PI * 100.0 * static_cast<double>(i) / 1000.0);
   const auto idx = spectral_indices(welch(x, 1000.0, {.segment_samples = 1000}), {20.0, 450.0});
   EXPECT_NEAR(idx.mean_hz, 100.0, 1e-3);
   EXPECT_DOUBLE_EQ(idx.median_hz, 100.0);

@@ -60,7 +60,8 @@ TEST(SosFilterStreaming, OutputIsBitIdenticalWhateverTheChunkSizes) {
   }
   // The per-sample path computes exactly the same numbers.
   SosFilter per_sample(live_chain(), kChannels);
-  for (std::size_t i = 0; i < x.size(); ++i) ASSERT_EQ(per_sample.process(i % kChannels, x[i]), expected[i]) << i;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    ASSERT_EQ(per_sample.process(i % kChannels, x[i]), expected[i]) << i;
 }
 
 TEST(SosFilterStreaming, ChannelsAreIndependentSingleChannelFilters) {
@@ -79,8 +80,8 @@ TEST(SosFilterStreaming, NanStretchResetsOnlyThatChannelAndRestartsFresh) {
   auto x = noise(rows * kChannels, 7);
   const auto clean = x;
   for (std::size_t r = nan_begin; r < nan_end; ++r) {
-    x[r * kChannels + bad_channel] = (r % 2 == 0) ? std::numeric_limits<double>::quiet_NaN()
-                                                   : std::numeric_limits<double>::infinity();
+    x[r * kChannels + bad_channel] =
+        (r % 2 == 0) ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
   }
   SosFilter filter(live_chain(), kChannels);
   std::vector<std::uint8_t> valid;
@@ -126,7 +127,8 @@ TEST(SosFilterStreaming, SettlingSamplesBoundTheTransient) {
   for (const auto& sos : {butterworth_bandpass(4, 20.0, 450.0, kRate), live_chain()}) {
     SosFilter filter(sos);
     double peak = 0.0;
-    for (std::size_t i = 0; i < filter.settling_samples(); ++i) peak = std::max(peak, std::abs(filter.process(1.0)));
+    for (std::size_t i = 0; i < filter.settling_samples(); ++i)
+      peak = std::max(peak, std::abs(filter.process(1.0)));
     double tail = 0.0;
     for (int i = 0; i < 200; ++i) tail = std::max(tail, std::abs(filter.process(1.0)));
     EXPECT_LT(tail, 1e-3 * peak);
@@ -143,7 +145,8 @@ TEST(MovingRmsStreaming, MatchesTheDefinitionAndIsChunkInvariant) {
   for (std::size_t r = 0; r < 3000; r += 37) {
     for (std::size_t c = 0; c < kChannels; ++c) {
       long double sum = 0.0L;
-      for (std::size_t k = 0; k < 50 && k <= r; ++k) sum += x[(r - k) * kChannels + c] * x[(r - k) * kChannels + c];
+      for (std::size_t k = 0; k < 50 && k <= r; ++k)
+        sum += x[(r - k) * kChannels + c] * x[(r - k) * kChannels + c];
       ASSERT_NEAR(y[r * kChannels + c], std::sqrt(static_cast<double>(sum / 50.0L)), 1e-12);
     }
   }

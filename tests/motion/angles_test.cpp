@@ -24,8 +24,9 @@ constexpr double kRateHz = 100.0;
 TEST(AngleFormulas, HandDerivedValues) {
   EXPECT_NEAR(sagittal_inclination_deg({0, 1, 0}), 0.0, 1e-12);   // standing
   EXPECT_NEAR(sagittal_inclination_deg({1, 0, 0}), 90.0, 1e-12);  // supine: anterior axis up
-  EXPECT_NEAR(sagittal_inclination_deg({std::sin(0.5), std::cos(0.5), 0}), 0.5 * 180.0 / std::numbers::pi, 1e-9);
-  EXPECT_NEAR(supine_roll_deg({1, 0, 1}), 45.0, 1e-12);            // right side up
+  EXPECT_NEAR(sagittal_inclination_deg({std::sin(0.5), std::cos(0.5), 0}), 0.5 * 180.0 / std::numbers::pi,
+              1e-9);
+  EXPECT_NEAR(supine_roll_deg({1, 0, 1}), 45.0, 1e-12);  // right side up
   EXPECT_NEAR(side_lying_opening_deg({0, 0, 1}, Side::right), 0.0, 1e-12);
   EXPECT_NEAR(side_lying_opening_deg({1, 0, 1}, Side::right), 45.0, 1e-12);
   EXPECT_NEAR(side_lying_opening_deg({1, 0, -1}, Side::left), 45.0, 1e-12);
@@ -33,7 +34,7 @@ TEST(AngleFormulas, HandDerivedValues) {
   // turned by 30 deg about the body's long axis): hand-derived up = (sin45 sin30, -sin45 sin30, -cos30).
   const double t30 = 30.0 * std::numbers::pi / 180.0, s45 = std::sqrt(0.5);
   EXPECT_NEAR(signed_inclination_change_deg({s45 * std::sin(t30), -s45 * std::sin(t30), -std::cos(t30)},
-                                           {0.0, 0.0, -1.0}),
+                                            {0.0, 0.0, -1.0}),
               30.0, 1e-9);
   EXPECT_NEAR(signed_inclination_change_deg({0.0, 0.0, -1.0}, {0.5, 0.0, -std::sqrt(0.75)}), -30.0, 1e-9);
   EXPECT_NEAR(side_lying_opening_deg({-0.5, 0.0, std::sqrt(0.75)}, Side::right), -30.0, 1e-9);
@@ -79,10 +80,12 @@ AngleErrors run_set(Exercise exercise, Side upper_side, bool noisy) {
   if (exercise == Exercise::bridge) {
     // Supine hook-lying: pelvis 90 deg, thigh 135 deg (hip 45 deg flexed). The hips lift: pelvis +25 deg
     // (posterior), thigh -15 deg, so hip extension rises 40 deg; the pelvis also rolls 4 deg (right up).
-    pelvis_rot = [=](double t) { return Eigen::Matrix3d(earth * rot_z(90.0 + 25.0 * set_profile(t)) * rot_y(4.0 * set_profile(t))); };
+    pelvis_rot = [=](double t) {
+      return Eigen::Matrix3d(earth * rot_z(90.0 + 25.0 * set_profile(t)) * rot_y(4.0 * set_profile(t)));
+    };
     thigh_rot = [=](double t) { return Eigen::Matrix3d(earth * rot_z(135.0 - 15.0 * set_profile(t))); };
     pelvis_lever = Eigen::Vector3d(-0.1, -0.5, 0.0);  // sacrum, pivoting about the shoulders
-    thigh_lever = Eigen::Vector3d(0.06, 0.12, 0.0);    // lateral distal thigh, pivoting about the knee
+    thigh_lever = Eigen::Vector3d(0.06, 0.12, 0.0);   // lateral distal thigh, pivoting about the knee
     primary_truth = [](double t) { return 40.0 * set_profile(t); };
     secondary_truth = [](double t) { return 25.0 * set_profile(t); };
     tertiary_truth = [](double t) { return 4.0 * set_profile(t); };
@@ -122,7 +125,8 @@ AngleErrors run_set(Exercise exercise, Side upper_side, bool noisy) {
   as.upper_side = upper_side;
   AngleCalculator calc(as);
   StillPeriodAverage still;
-  const BodySegment thigh_segment = upper_side == Side::left ? BodySegment::thigh_left : BodySegment::thigh_right;
+  const BodySegment thigh_segment =
+      upper_side == Side::left ? BodySegment::thigh_left : BodySegment::thigh_right;
   const std::size_t side_index = upper_side == Side::left ? JointAngles::kLeft : JointAngles::kRight;
   RmsAccumulator primary, secondary, tertiary;
   const double dt = 1.0 / kRateHz;
@@ -157,8 +161,8 @@ AngleErrors run_set(Exercise exercise, Side upper_side, bool noisy) {
 
 TEST(JointAngles, BridgeCleanWithinTwoDegrees) {
   const AngleErrors e = run_set(Exercise::bridge, Side::right, false);
-  std::printf("bridge clean RMSE: hip extension %.3f, pelvic tilt %.3f, pelvic roll %.3f deg\n", e.primary_rms,
-              e.secondary_rms, e.tertiary_rms);
+  std::printf("bridge clean RMSE: hip extension %.3f, pelvic tilt %.3f, pelvic roll %.3f deg\n",
+              e.primary_rms, e.secondary_rms, e.tertiary_rms);
   EXPECT_LE(e.primary_rms, 2.0);
   EXPECT_LE(e.secondary_rms, 2.0);
   EXPECT_LE(e.tertiary_rms, 2.0);
@@ -166,8 +170,8 @@ TEST(JointAngles, BridgeCleanWithinTwoDegrees) {
 
 TEST(JointAngles, BridgeWithNoiseAndGyroBiasWithinFiveDegrees) {
   const AngleErrors e = run_set(Exercise::bridge, Side::right, true);
-  std::printf("bridge noisy RMSE: hip extension %.3f, pelvic tilt %.3f, pelvic roll %.3f deg\n", e.primary_rms,
-              e.secondary_rms, e.tertiary_rms);
+  std::printf("bridge noisy RMSE: hip extension %.3f, pelvic tilt %.3f, pelvic roll %.3f deg\n",
+              e.primary_rms, e.secondary_rms, e.tertiary_rms);
   EXPECT_LE(e.primary_rms, 5.0);
   EXPECT_LE(e.secondary_rms, 5.0);
   EXPECT_LE(e.tertiary_rms, 5.0);
@@ -185,7 +189,8 @@ TEST(JointAngles, ClamshellCleanWithinTwoDegreesOnEitherSide) {
 
 TEST(JointAngles, ClamshellWithNoiseAndGyroBiasWithinFiveDegrees) {
   const AngleErrors e = run_set(Exercise::clamshell, Side::right, true);
-  std::printf("clamshell noisy RMSE: thigh opening %.3f, pelvic roll %.3f deg\n", e.primary_rms, e.secondary_rms);
+  std::printf("clamshell noisy RMSE: thigh opening %.3f, pelvic roll %.3f deg\n", e.primary_rms,
+              e.secondary_rms);
   EXPECT_LE(e.primary_rms, 5.0);
   EXPECT_LE(e.secondary_rms, 5.0);
 }

@@ -29,8 +29,9 @@ TEST(OrientationFilter, StaticSensorConvergesToTheTrueInclinationWithinTheStartu
   OrientationFilterSettings s = fusion_like();
   s.align_to_first_accelerometer_sample = false;  // start from the identity: exercise the gain ramp
   // Sensor tilted 120 deg from level about a skew horizontal axis, heading 40 deg.
-  const Eigen::Matrix3d r = rot_z(40.0) * Eigen::AngleAxisd(120.0 * testing::kDeg,
-                                                            Eigen::Vector3d(1.0, 1.0, 0.0).normalized()).matrix();
+  const Eigen::Matrix3d r =
+      rot_z(40.0) *
+      Eigen::AngleAxisd(120.0 * testing::kDeg, Eigen::Vector3d(1.0, 1.0, 0.0).normalized()).matrix();
   const auto samples = synthesize([&](double) { return r; }, 3.0, kRateHz);
   OrientationFilter f(s);
   EXPECT_TRUE(f.flags().startup);

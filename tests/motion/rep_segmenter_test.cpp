@@ -33,7 +33,8 @@ double trapezoid(const RepSpec& r, double t) {
     const double mid = 0.5 * (r.concentric_end() + r.hold_end());
     const double half_width_s = 0.4;
     const double u = std::abs(t - mid);
-    if (u < half_width_s) return r.amplitude_deg * (r.dip_fraction + (1.0 - r.dip_fraction) * u / half_width_s);
+    if (u < half_width_s)
+      return r.amplitude_deg * (r.dip_fraction + (1.0 - r.dip_fraction) * u / half_width_s);
   }
   return r.amplitude_deg;
 }
@@ -69,16 +70,16 @@ std::vector<RepSpec> standard_set() {
     reps.push_back(r);
     t = r.end() + gap_s;
   };
-  add({0, 2.0, 1.0, 2.0, 40.0}, 1.5);                        // first good rep: calibrates the reference
-  add({0, 1.0, 0.0, 1.0, 42.0}, 1.0);                        // fast, no hold
-  add({0, 2.5, 3.0, 2.5, 38.0}, 2.0);                        // slow with a long hold
-  add({0, 1.2, 0.5, 1.2, 16.0, 0.0, true, true}, 1.5);       // partial: 40 % of the ROM
-  add({0, 0.15, 0.0, 0.15, 30.0, 0.0, false}, 1.5);          // 0.3 s blip: too short
-  add({0, 1.5, 3.0, 1.5, 40.0, 0.6}, 2.0);                   // double peak in the hold: one rep
-  add({0, 0.8, 0.3, 0.8, 41.0}, 1.0);                        // fast
-  add({0, 1.0, 0.5, 1.0, 4.0, 0.0, false}, 1.5);             // 4 deg wiggle: below the enter level
-  add({0, 3.0, 2.0, 3.0, 39.0}, 2.5);                        // slowest
-  add({0, 0.6, 0.0, 0.6, 40.0}, 1.5);                        // fastest (1.2 s rep)
+  add({0, 2.0, 1.0, 2.0, 40.0}, 1.5);                   // first good rep: calibrates the reference
+  add({0, 1.0, 0.0, 1.0, 42.0}, 1.0);                   // fast, no hold
+  add({0, 2.5, 3.0, 2.5, 38.0}, 2.0);                   // slow with a long hold
+  add({0, 1.2, 0.5, 1.2, 16.0, 0.0, true, true}, 1.5);  // partial: 40 % of the ROM
+  add({0, 0.15, 0.0, 0.15, 30.0, 0.0, false}, 1.5);     // 0.3 s blip: too short
+  add({0, 1.5, 3.0, 1.5, 40.0, 0.6}, 2.0);              // double peak in the hold: one rep
+  add({0, 0.8, 0.3, 0.8, 41.0}, 1.0);                   // fast
+  add({0, 1.0, 0.5, 1.0, 4.0, 0.0, false}, 1.5);        // 4 deg wiggle: below the enter level
+  add({0, 3.0, 2.0, 3.0, 39.0}, 2.5);                   // slowest
+  add({0, 0.6, 0.0, 0.6, 40.0}, 1.5);                   // fastest (1.2 s rep)
   return reps;
 }
 
@@ -90,7 +91,8 @@ std::vector<RepSpec> counted(const std::vector<RepSpec>& reps) {
   return out;
 }
 
-std::vector<Repetition> run_live(const Trace& tr, const RepSegmenterSettings& s = kDefaultRepSegmenterSettings) {
+std::vector<Repetition> run_live(const Trace& tr,
+                                 const RepSegmenterSettings& s = kDefaultRepSegmenterSettings) {
   RepSegmenter seg(s);
   std::vector<Repetition> reps;
   for (std::size_t k = 0; k < tr.t_s.size(); ++k) {
@@ -177,8 +179,9 @@ TEST(RepSegmenter, LiveAndOfflineAgreeOnManyRandomSets) {
                                   std::abs(offline[i].end_s - spec[i].end())});
     }
   }
-  std::printf("20 random sets (200 reps, noise 0.8 deg): worst start/end error live %.0f ms, offline %.0f ms\n",
-              worst_live_s * 1000.0, worst_offline_s * 1000.0);
+  std::printf(
+      "20 random sets (200 reps, noise 0.8 deg): worst start/end error live %.0f ms, offline %.0f ms\n",
+      worst_live_s * 1000.0, worst_offline_s * 1000.0);
 }
 
 TEST(RepSegmenter, ChunkedFeedingGivesIdenticalResults) {
@@ -224,7 +227,7 @@ TEST(RepSegmenter, PelvicDeviationsAreTheLargestMagnitudeDuringEachRep) {
   for (std::size_t k = 0; k < tilt.size(); ++k) {
     const double t = tr.t_s[k];
     if (t > 20.0 && t < 21.0) tilt[k] = 7.0 * std::sin(std::numbers::pi * (t - 20.0));  // rep 2 only
-    if (t > 14.0 && t < 15.0) roll[k] = -4.0;                                         // rep 1 only
+    if (t > 14.0 && t < 15.0) roll[k] = -4.0;                                           // rep 1 only
   }
   RepSegmenter seg;
   std::vector<Repetition> reps;
@@ -241,9 +244,8 @@ TEST(RepSegmenter, PelvicDeviationsAreTheLargestMagnitudeDuringEachRep) {
 }
 
 TEST(RepSegmenter, TooLongExcursionsAreDiscardedAndTheNextRepsCount) {
-  const std::vector<RepSpec> spec = {{13.0, 1.0, 18.0, 1.0, 40.0, 0.0, false},
-                                     {36.0, 1.5, 1.0, 1.5, 40.0},
-                                     {42.0, 1.5, 1.0, 1.5, 40.0}};
+  const std::vector<RepSpec> spec = {
+      {13.0, 1.0, 18.0, 1.0, 40.0, 0.0, false}, {36.0, 1.5, 1.0, 1.5, 40.0}, {42.0, 1.5, 1.0, 1.5, 40.0}};
   RepSegmenterSettings s;
   s.rom_reference_deg = 40.0;  // explicit clinician target
   const Trace tr = make_trace(spec, 40.0, 0.3, 0.0, 2);
@@ -266,10 +268,11 @@ TEST(RepSegmenter, LostSamplesHoldTheLastValue) {
 
 TEST(RepSegmenter, LowpassMatchesScipyButterworth) {
   // Step response of the 4 Hz / 100 Hz filter vs scipy.signal.butter(2, 4, fs=100) + lfilter.
-  const std::string cmd = std::string(GLUTESCOPE_SYSTEM_PYTHON) +
-                          " -c \"from scipy import signal; import numpy as np; b,a=signal.butter(2,4,fs=100);"
-                          " y=signal.lfilter(b,a,np.ones(40)); w,gd=signal.group_delay((b,a),w=[1e-6],fs=100);"
-                          " print(' '.join(repr(v) for v in list(y)+[gd[0]]))\"";
+  const std::string cmd =
+      std::string(GLUTESCOPE_SYSTEM_PYTHON) +
+      " -c \"from scipy import signal; import numpy as np; b,a=signal.butter(2,4,fs=100);"
+      " y=signal.lfilter(b,a,np.ones(40)); w,gd=signal.group_delay((b,a),w=[1e-6],fs=100);"
+      " print(' '.join(repr(v) for v in list(y)+[gd[0]]))\"";
   FILE* pipe = popen(cmd.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::vector<double> ref;

@@ -16,9 +16,15 @@ namespace glutescope::motion::testing {
 inline constexpr double kDeg = std::numbers::pi / 180.0;
 inline constexpr double kStandardGravity = 9.80665;  // m/s^2
 
-inline Eigen::Matrix3d rot_x(double deg) { return Eigen::AngleAxisd(deg * kDeg, Eigen::Vector3d::UnitX()).matrix(); }
-inline Eigen::Matrix3d rot_y(double deg) { return Eigen::AngleAxisd(deg * kDeg, Eigen::Vector3d::UnitY()).matrix(); }
-inline Eigen::Matrix3d rot_z(double deg) { return Eigen::AngleAxisd(deg * kDeg, Eigen::Vector3d::UnitZ()).matrix(); }
+inline Eigen::Matrix3d rot_x(double deg) {
+  return Eigen::AngleAxisd(deg * kDeg, Eigen::Vector3d::UnitX()).matrix();
+}
+inline Eigen::Matrix3d rot_y(double deg) {
+  return Eigen::AngleAxisd(deg * kDeg, Eigen::Vector3d::UnitY()).matrix();
+}
+inline Eigen::Matrix3d rot_z(double deg) {
+  return Eigen::AngleAxisd(deg * kDeg, Eigen::Vector3d::UnitZ()).matrix();
+}
 
 // Anatomical standing frame (x anterior, y superior, z right) -> Earth frame (z up): x->x, y->z, z->-y.
 inline Eigen::Matrix3d anatomical_to_earth() {
@@ -31,8 +37,8 @@ inline Eigen::Matrix3d anatomical_to_earth() {
 
 struct ImuNoise {
   Eigen::Vector3d gyro_bias_dps = Eigen::Vector3d::Zero();
-  double gyro_noise_dps = 0.0;   // white noise standard deviation per axis (deg/s)
-  double accel_noise_g = 0.0;    // white noise standard deviation per axis (g)
+  double gyro_noise_dps = 0.0;  // white noise standard deviation per axis (deg/s)
+  double accel_noise_g = 0.0;   // white noise standard deviation per axis (g)
   unsigned seed = 1;
 };
 
@@ -40,14 +46,14 @@ struct ImuSample {
   double t_s = 0.0;
   Eigen::Vector3d gyro_dps = Eigen::Vector3d::Zero();  // mean body rate over the interval ending at t_s
   Eigen::Vector3d accel_g = Eigen::Vector3d::UnitZ();
-  Eigen::Vector3d true_up = Eigen::Vector3d::UnitZ();  // R^T z_up, noise-free
+  Eigen::Vector3d true_up = Eigen::Vector3d::UnitZ();      // R^T z_up, noise-free
   Eigen::Matrix3d rotation = Eigen::Matrix3d::Identity();  // sensor -> Earth
 };
 
 // rotation(t): sensor-to-Earth rotation; lever_m: sensor position in the sensor frame relative to a fixed
 // pivot at the Earth origin (gives the linear acceleration of the sensor).
-inline std::vector<ImuSample> synthesize(const std::function<Eigen::Matrix3d(double)>& rotation, double duration_s,
-                                         double rate_hz, const ImuNoise& noise = {},
+inline std::vector<ImuSample> synthesize(const std::function<Eigen::Matrix3d(double)>& rotation,
+                                         double duration_s, double rate_hz, const ImuNoise& noise = {},
                                          const Eigen::Vector3d& lever_m = Eigen::Vector3d::Zero()) {
   std::mt19937 rng(noise.seed);
   std::normal_distribution<double> gauss(0.0, 1.0);
@@ -87,7 +93,8 @@ inline double rep_profile(double t, double start_s, double rise_s, double hold_s
   if (u <= 0.0) return 0.0;
   if (u < rise_s) return 0.5 - 0.5 * std::cos(std::numbers::pi * u / rise_s);
   if (u < rise_s + hold_s) return 1.0;
-  if (u < rise_s + hold_s + fall_s) return 0.5 + 0.5 * std::cos(std::numbers::pi * (u - rise_s - hold_s) / fall_s);
+  if (u < rise_s + hold_s + fall_s)
+    return 0.5 + 0.5 * std::cos(std::numbers::pi * (u - rise_s - hold_s) / fall_s);
   return 0.0;
 }
 

@@ -430,15 +430,14 @@ TEST(GoldenVectors, CommittedFileMatchesGenerator) {
   EXPECT_EQ(generated, committed.str());
 }
 
-
 // ---- SET_START / SET_STOP (PROTOCOL.md §4.4) -------------------------------------------------------
 
 TEST(GoldenVectors, IncludeTheSetEvents) {
   // The three set vectors the spec's example names, with their meaning written out by hand from §4.4.
   std::map<std::string, std::array<std::uint32_t, 3>> expected = {
-      {"event_set_start_bridge", {5, 0, 0}},        // SET_START, bridge, value 0
-      {"event_set_start_mvc", {5, 2, 0x0000}},      // SET_START, mvc, gluteus_maximus (0) | left (0) << 8
-      {"event_set_stop_mvc", {6, 2, 0x0000}},       // SET_STOP with its SET_START's arg and value
+      {"event_set_start_bridge", {5, 0, 0}},    // SET_START, bridge, value 0
+      {"event_set_start_mvc", {5, 2, 0x0000}},  // SET_START, mvc, gluteus_maximus (0) | left (0) << 8
+      {"event_set_stop_mvc", {6, 2, 0x0000}},   // SET_STOP with its SET_START's arg and value
       {"event_set_start_mvc_gmed_right", {5, 2, 0x0101}},  // gluteus_medius (1) | right (1) << 8
   };
   const auto doc = load_vectors();
@@ -473,15 +472,15 @@ TEST(SetEvents, EncoderRejectsFieldsOutsideTheCodeTables) {
     EXPECT_EQ(encode(kind, 0, 0), GSP_OK);
     EXPECT_EQ(encode(kind, 1, 0), GSP_OK);
     EXPECT_EQ(encode(kind, 255, 0), GSP_OK);
-    EXPECT_EQ(encode(kind, 2, 0x0304), GSP_OK);    // MVC tensor fasciae latae, side unknown
-    EXPECT_EQ(encode(kind, 2, 0x00FF), GSP_OK);    // MVC of an "other" muscle, left
-    EXPECT_EQ(encode(kind, 3, 0), GSP_ERR_INVALID_ARGUMENT);       // exercise 3 has no code
+    EXPECT_EQ(encode(kind, 2, 0x0304), GSP_OK);               // MVC tensor fasciae latae, side unknown
+    EXPECT_EQ(encode(kind, 2, 0x00FF), GSP_OK);               // MVC of an "other" muscle, left
+    EXPECT_EQ(encode(kind, 3, 0), GSP_ERR_INVALID_ARGUMENT);  // exercise 3 has no code
     EXPECT_EQ(encode(kind, 254, 0), GSP_ERR_INVALID_ARGUMENT);
-    EXPECT_EQ(encode(kind, 0, 0x0001), GSP_ERR_INVALID_ARGUMENT);  // bridge carries no muscle
-    EXPECT_EQ(encode(kind, 1, 0x0100), GSP_ERR_INVALID_ARGUMENT);  // clamshell carries no side
-    EXPECT_EQ(encode(kind, 2, 0x0005), GSP_ERR_INVALID_ARGUMENT);  // muscle 5 has no code
-    EXPECT_EQ(encode(kind, 2, 0x0400), GSP_ERR_INVALID_ARGUMENT);  // side 4 has no code
-    EXPECT_EQ(encode(kind, 2, 0x10000), GSP_ERR_INVALID_ARGUMENT); // reserved bits must be sent as 0
+    EXPECT_EQ(encode(kind, 0, 0x0001), GSP_ERR_INVALID_ARGUMENT);   // bridge carries no muscle
+    EXPECT_EQ(encode(kind, 1, 0x0100), GSP_ERR_INVALID_ARGUMENT);   // clamshell carries no side
+    EXPECT_EQ(encode(kind, 2, 0x0005), GSP_ERR_INVALID_ARGUMENT);   // muscle 5 has no code
+    EXPECT_EQ(encode(kind, 2, 0x0400), GSP_ERR_INVALID_ARGUMENT);   // side 4 has no code
+    EXPECT_EQ(encode(kind, 2, 0x10000), GSP_ERR_INVALID_ARGUMENT);  // reserved bits must be sent as 0
   }
   // Other kinds keep their free-form fields.
   EXPECT_EQ(encode(GSP_EVENT_MARKER, 0x0205, 0x12345678), GSP_OK);

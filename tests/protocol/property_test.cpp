@@ -120,7 +120,8 @@ class Generator {
         // Every v1 kind (SET_START/STOP with fields from the PROTOCOL.md §4.4 code tables) and kinds a later
         // minor revision may add (7-255: they decode as they are, the host skips them).
         const auto kind = uniform<std::uint8_t>(0, 7);
-        s.event = {kind == 7 ? uniform<std::uint8_t>(7, 255) : kind, static_cast<std::uint16_t>(u32()), u32()};
+        s.event = {kind == 7 ? uniform<std::uint8_t>(7, 255) : kind, static_cast<std::uint16_t>(u32()),
+                   u32()};
         if (kind == GSP_EVENT_SET_START || kind == GSP_EVENT_SET_STOP) {
           static constexpr std::uint16_t kExercises[] = {GSP_EXERCISE_BRIDGE, GSP_EXERCISE_CLAMSHELL,
                                                          GSP_EXERCISE_MVC, GSP_EXERCISE_OTHER};

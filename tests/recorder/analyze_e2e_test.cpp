@@ -28,13 +28,14 @@ std::string read_text(const std::filesystem::path& path) {
 // C++ reader).
 nlohmann::json sidecar_summary(const std::string& path, const std::filesystem::path& dir) {
   const auto script = dir / "sidecar.py";
-  std::ofstream(script) << "import h5py, json, sys\n"
-                           "f = h5py.File(sys.argv[1], 'r')\n"
-                           "a = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in f.attrs.items()}\n"
-                           "sets = [int(x) for x in f['sets/exercise'][()]] if 'sets/exercise' in f else None\n"
-                           "norm = [x.decode() if isinstance(x, bytes) else str(x)\n"
-                           "        for x in f['sets/normalisation'][()]] if 'sets/normalisation' in f else None\n"
-                           "print(json.dumps({'attrs': a, 'set_exercises': sets, 'set_normalisation': norm}))\n";
+  std::ofstream(script)
+      << "import h5py, json, sys\n"
+         "f = h5py.File(sys.argv[1], 'r')\n"
+         "a = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in f.attrs.items()}\n"
+         "sets = [int(x) for x in f['sets/exercise'][()]] if 'sets/exercise' in f else None\n"
+         "norm = [x.decode() if isinstance(x, bytes) else str(x)\n"
+         "        for x in f['sets/normalisation'][()]] if 'sets/normalisation' in f else None\n"
+         "print(json.dumps({'attrs': a, 'set_exercises': sets, 'set_normalisation': norm}))\n";
   const std::string command = std::string(GLUTESCOPE_SYSTEM_PYTHON) + " " + script.string() + " " + path;
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
   if (!pipe) throw std::runtime_error("cannot run python");
@@ -48,13 +49,14 @@ nlohmann::json sidecar_summary(const std::string& path, const std::filesystem::p
 TEST(AnalyzeE2E, SimulatedMvcSessionRecordedOverAPtyIsNormalisedToMvcWithOneBridgeSet) {
   const auto dir = make_temp_dir("analyze_mvc");
   const int reps = 3;
-  Glutescope simulator({"simulate", "--pty", "--mvc", "--seed", "23", "--reps", std::to_string(reps), "--speed", "4",
-                        "--truth", (dir / "truth.json").string()},
+  Glutescope simulator({"simulate", "--pty", "--mvc", "--seed", "23", "--reps", std::to_string(reps),
+                        "--speed", "4", "--truth", (dir / "truth.json").string()},
                        dir / "sim.txt");
   std::string pty;
   for (int i = 0; i < 3000 && pty.empty(); ++i) {  // up to 30 s: slow sanitizer builds
     const std::string out = simulator.output();
-    if (const auto at = out.find("pty: "); at != std::string::npos && out.find('\n', at) != std::string::npos) {
+    if (const auto at = out.find("pty: ");
+        at != std::string::npos && out.find('\n', at) != std::string::npos) {
       pty = out.substr(at + 5, out.find('\n', at) - at - 5);
     }
     std::this_thread::sleep_for(10ms);

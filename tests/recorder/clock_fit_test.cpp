@@ -78,7 +78,8 @@ TEST(ClockFit, SingleWindowGivesOffsetWithUnitSlope) {
 
 TEST(ClockFit, DeviceRestartStartsANewFit) {
   ClockFit fit;
-  for (int i = 0; i < 1000; ++i) fit.add(static_cast<std::uint64_t>(i) * 10'000 + 500'000'000, 5.0 + i * 0.01);
+  for (int i = 0; i < 1000; ++i)
+    fit.add(static_cast<std::uint64_t>(i) * 10'000 + 500'000'000, 5.0 + i * 0.01);
   fit.add(0, 20.0);  // device clock back at zero: restarted
   const ClockMapping m = fit.mapping();
   EXPECT_EQ(m.windows, 1u);

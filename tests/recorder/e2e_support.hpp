@@ -39,8 +39,8 @@ namespace glutescope::test {
 using namespace std::chrono_literals;
 
 inline std::filesystem::path make_temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("glutescope_rec_" + name + "_" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("glutescope_rec_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
@@ -50,7 +50,7 @@ inline std::filesystem::path make_temp_dir(const std::string& name) {
 struct FrameContent {
   std::uint8_t type = 0;
   std::uint32_t sequence = 0;
-  std::uint8_t sensor = 0;       // IMU
+  std::uint8_t sensor = 0;  // IMU
   std::uint64_t first_sample = 0;
   std::uint64_t samples = 0;
 };
@@ -58,7 +58,8 @@ struct FrameContent {
 inline FrameContent inspect(const std::vector<std::uint8_t>& wire) {
   std::vector<std::uint8_t> scratch;
   protocol::Frame frame;
-  if (protocol::decode_frame(wire, scratch, frame) != GSP_OK) throw std::runtime_error("bad frame from simulator");
+  if (protocol::decode_frame(wire, scratch, frame) != GSP_OK)
+    throw std::runtime_error("bad frame from simulator");
   protocol::Message m;
   if (protocol::decode_message(frame, m) != GSP_OK) throw std::runtime_error("bad message from simulator");
   FrameContent c;
@@ -124,7 +125,9 @@ class FakeDevice {
     if (thread_.joinable()) thread_.join();
   }
 
-  void start() { thread_ = std::thread([this] { run(); }); }
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
   void join() {
     if (thread_.joinable()) thread_.join();
   }
@@ -198,7 +201,8 @@ class FakeDevice {
       const auto d = settings_.damage.find(i);
       const Damage damage = d == settings_.damage.end() ? Damage::none : d->second;
       std::vector<std::uint8_t> bytes = frames_[i].wire;
-      if (damage == Damage::bit_flip) bytes = flip_payload_bit(bytes, std::uniform_int_distribution<std::size_t>(0, 4000)(rng));
+      if (damage == Damage::bit_flip)
+        bytes = flip_payload_bit(bytes, std::uniform_int_distribution<std::size_t>(0, 4000)(rng));
       if (damage == Damage::drop_bytes) bytes.erase(bytes.begin() + 5, bytes.begin() + 8);
       if (!write_all(bytes)) break;
       fate_[i] = damage;
@@ -214,7 +218,9 @@ class FakeDevice {
         if (!pty_->wait_for_reader(20s)) break;
         // Resume with the frame the device would be sending now; everything in between is lost.
         const double resume_device_s = (now_s() - t0) * settings_.speed;
-        while (i + 1 < frames_.size() && static_cast<double>(frames_[i + 1].send_time_us) * 1e-6 < resume_device_s) ++i;
+        while (i + 1 < frames_.size() &&
+               static_cast<double>(frames_[i + 1].send_time_us) * 1e-6 < resume_device_s)
+          ++i;
       }
     }
     if (!stop_) pty_->wait_until_drained(5s);
@@ -237,7 +243,8 @@ class FakeDevice {
 // The real glutescope binary as a child process; stdout+stderr go to a file.
 class Glutescope {
  public:
-  explicit Glutescope(std::vector<std::string> args, std::filesystem::path log, rlim_t file_size_limit = RLIM_INFINITY)
+  explicit Glutescope(std::vector<std::string> args, std::filesystem::path log,
+                      rlim_t file_size_limit = RLIM_INFINITY)
       : log_(std::move(log)) {
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -297,7 +304,8 @@ class Glutescope {
 };
 
 // Runs glutescope to completion and returns (status, output).
-inline std::pair<int, std::string> run_glutescope(const std::vector<std::string>& args, const std::filesystem::path& log,
+inline std::pair<int, std::string> run_glutescope(const std::vector<std::string>& args,
+                                                  const std::filesystem::path& log,
                                                   rlim_t file_size_limit = RLIM_INFINITY) {
   Glutescope g(args, log, file_size_limit);
   const int status = g.wait();

@@ -17,21 +17,21 @@ TEST(LinkSupervisor, StallThenBackoffThenReconnectGivesOneOutage) {
   EXPECT_EQ(link.state(), LinkSupervisor::State::lost);
   EXPECT_FALSE(link.open_due(2.15));
   EXPECT_TRUE(link.open_due(2.2));
-  link.on_open_failed(2.2);           // next after 0.2
+  link.on_open_failed(2.2);  // next after 0.2
   EXPECT_NEAR(link.next_open_s(), 2.4, 1e-12);
-  link.on_open_failed(2.4);           // next after 0.4 (cap)
+  link.on_open_failed(2.4);  // next after 0.4 (cap)
   EXPECT_NEAR(link.next_open_s(), 2.8, 1e-12);
-  link.on_open_failed(2.8);           // capped at 0.4
+  link.on_open_failed(2.8);  // capped at 0.4
   EXPECT_NEAR(link.next_open_s(), 3.2, 1e-12);
   link.on_opened(3.2);
   EXPECT_EQ(link.state(), LinkSupervisor::State::lost);  // open but no data yet
-  EXPECT_TRUE(link.stalled(5.2));     // reopened port stays silent: close again, same outage
+  EXPECT_TRUE(link.stalled(5.2));  // reopened port stays silent: close again, same outage
   EXPECT_FALSE(link.on_closed(5.2));
   link.on_opened(5.6);
-  EXPECT_TRUE(link.on_data(5.7));     // outage over
+  EXPECT_TRUE(link.on_data(5.7));  // outage over
   EXPECT_DOUBLE_EQ(link.outage_started_s(), 2.1);
   EXPECT_EQ(link.state(), LinkSupervisor::State::streaming);
-  EXPECT_TRUE(link.on_closed(9.0));   // backoff reset to the first delay after success
+  EXPECT_TRUE(link.on_closed(9.0));  // backoff reset to the first delay after success
   EXPECT_NEAR(link.next_open_s(), 9.1, 1e-12);
 }
 

@@ -129,7 +129,8 @@ TEST(SetsForAnalysis, DeviceSetsWinOverOverlappingOperatorSetsAndOthersAreKept) 
       set_event(10.3, K::set_start, Exercise::bridge, false),
       set_event(40.0, K::set_stop, Exercise::bridge, true),
       set_event(40.4, K::set_stop, Exercise::bridge, false),
-      // A note and an operator stop with nothing open inside the device's open clamshell set: the note is kept.
+      // A note and an operator stop with nothing open inside the device's open clamshell set: the note is
+      // kept.
       set_event(50.0, K::set_start, Exercise::clamshell, true),
       set_event(55.0, K::note, Exercise::clamshell, false),
       set_event(56.0, K::set_stop, Exercise::clamshell, false),

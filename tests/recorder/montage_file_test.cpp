@@ -49,7 +49,8 @@ TEST(MontageFile, MismatchesAreClearErrors) {
     match_montage(m, fewer);
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("8 EMG channels but the device reports 7"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("8 EMG channels but the device reports 7"), std::string::npos)
+        << e.what();
   }
   DeviceInfo renamed = device_like(m);
   renamed.emg[2].label = "CH3";
@@ -57,7 +58,8 @@ TEST(MontageFile, MismatchesAreClearErrors) {
     match_montage(m, renamed);
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("'GMed_L' but the device calls it 'CH3'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'GMed_L' but the device calls it 'CH3'"), std::string::npos)
+        << e.what();
   }
   DeviceInfo no_imu = device_like(m);
   no_imu.imu.clear();

@@ -109,9 +109,9 @@ TEST(RecordE2E, CleanSessionIsBitExactWithTheSimulator) {
   FakeDevice::Settings settings;
   settings.speed = 4.0;
   FakeDevice device(frames, dir / "ttyWEAR", settings);
-  Glutescope rec({"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S001", "--out",
-                  (dir / "s.h5").string()},
-                 dir / "log.txt");
+  Glutescope rec(
+      {"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S001", "--out", (dir / "s.h5").string()},
+      dir / "log.txt");
   device.start();
   for (int i = 0; i < 400 && !device.finished(); ++i) std::this_thread::sleep_for(50ms);
   ASSERT_TRUE(device.finished());
@@ -138,7 +138,8 @@ TEST(RecordE2E, CleanSessionIsBitExactWithTheSimulator) {
   EXPECT_NEAR(r.timing_fit().drift_ppm, -750000.0, 10000.0);
 
   // glutescope info --json agrees with the file.
-  const auto [info_status, info_out] = run_glutescope({"info", (dir / "s.h5").string(), "--json"}, dir / "info.txt");
+  const auto [info_status, info_out] =
+      run_glutescope({"info", (dir / "s.h5").string(), "--json"}, dir / "info.txt");
   ASSERT_EQ(info_status, 0) << info_out;
   const auto j = nlohmann::json::parse(info_out);
   EXPECT_EQ(j["emg"]["samples"].get<std::uint64_t>(), session.truth.emg_samples);
@@ -151,18 +152,21 @@ TEST(RecordE2E, CleanSessionIsBitExactWithTheSimulator) {
 TEST(RecordE2E, SimulateCommandOnAPtyIntoRecordIsBitExact) {
   // Both real binaries: `glutescope simulate --pty` is the wearable, `glutescope record` reads it.
   const auto dir = make_temp_dir("simcli");
-  Glutescope simulator({"simulate", "--pty", "--seed", "21", "--reps", "1", "--duration-limit", "3", "--speed", "4"},
-                       dir / "sim.txt");
+  Glutescope simulator(
+      {"simulate", "--pty", "--seed", "21", "--reps", "1", "--duration-limit", "3", "--speed", "4"},
+      dir / "sim.txt");
   std::string pty;
   for (int i = 0; i < 500 && pty.empty(); ++i) {
     const std::string out = simulator.output();
-    if (const auto at = out.find("pty: "); at != std::string::npos && out.find('\n', at) != std::string::npos) {
+    if (const auto at = out.find("pty: ");
+        at != std::string::npos && out.find('\n', at) != std::string::npos) {
       pty = out.substr(at + 5, out.find('\n', at) - at - 5);
     }
     std::this_thread::sleep_for(10ms);
   }
   ASSERT_FALSE(pty.empty()) << simulator.output();
-  Glutescope rec({"record", "--port", pty, "--subject", "S010", "--out", (dir / "s.h5").string()}, dir / "rec.txt");
+  Glutescope rec({"record", "--port", pty, "--subject", "S010", "--out", (dir / "s.h5").string()},
+                 dir / "rec.txt");
   ASSERT_EQ(simulator.wait(60s), 0) << simulator.output();  // exits once the recorder has read every byte
   rec.signal(SIGINT);
   ASSERT_EQ(rec.wait(), 0) << rec.output();
@@ -184,13 +188,15 @@ TEST(RecordE2E, CorruptionIsAccountedExactly) {
   // Bit flips in 5 frames (two of them consecutive EMG frames), dropped bytes in 2, garbage before 3.
   std::vector<std::size_t> flips, drops;
   for (std::size_t i = 20, n = 0; i < frames.size() && n < 5; i += 37) {
-    if (inspect(frames[i].wire).type == GSP_MSG_EMG_BLOCK || inspect(frames[i].wire).type == GSP_MSG_IMU_BLOCK) {
+    if (inspect(frames[i].wire).type == GSP_MSG_EMG_BLOCK ||
+        inspect(frames[i].wire).type == GSP_MSG_IMU_BLOCK) {
       flips.push_back(i);
       ++n;
     }
   }
   for (std::size_t i = 300; i < frames.size(); ++i) {
-    if (inspect(frames[i].wire).type == GSP_MSG_EMG_BLOCK && inspect(frames[i + 1].wire).type == GSP_MSG_EMG_BLOCK) {
+    if (inspect(frames[i].wire).type == GSP_MSG_EMG_BLOCK &&
+        inspect(frames[i + 1].wire).type == GSP_MSG_EMG_BLOCK) {
       flips.push_back(i);
       flips.push_back(i + 1);
       break;
@@ -201,9 +207,9 @@ TEST(RecordE2E, CorruptionIsAccountedExactly) {
   for (auto i : drops) settings.damage[i] = Damage::drop_bytes;
   settings.garbage_before = {{100, 17}, {250, 64}, {480, 5}};
   FakeDevice device(frames, dir / "ttyWEAR", settings);
-  Glutescope rec({"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S002", "--out",
-                  (dir / "s.h5").string()},
-                 dir / "log.txt");
+  Glutescope rec(
+      {"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S002", "--out", (dir / "s.h5").string()},
+      dir / "log.txt");
   device.start();
   for (int i = 0; i < 400 && !device.finished(); ++i) std::this_thread::sleep_for(50ms);
   rec.signal(SIGINT);
@@ -227,10 +233,10 @@ TEST(RecordE2E, CorruptionIsAccountedExactly) {
   for (auto i : flips) rejected_bytes += flip_payload_bit(frames[i].wire, 0).size() - 1;
   for (auto i : drops) rejected_bytes += frames[i].wire.size() - 1 - 3;
   EXPECT_NE(log.find(fmt::format("{} garbage bytes", device.garbage_bytes_sent() + rejected_bytes)),
-            std::string::npos) << log;
+            std::string::npos)
+      << log;
   std::filesystem::remove_all(dir);
 }
-
 
 TEST(RecordE2E, OutageAndReconnectGiveOneSessionWithOneGap) {
   const auto dir = make_temp_dir("reconnect");
@@ -256,7 +262,8 @@ TEST(RecordE2E, OutageAndReconnectGiveOneSessionWithOneGap) {
   std::vector<bool> intact(frames.size());
   for (std::size_t i = 0; i < frames.size(); ++i) intact[i] = device.fates()[i] == Damage::none;
   const auto expected = expected_streams(frames, intact);
-  ASSERT_EQ(expected.at(-1).gaps.size(), 1u) << "the outage must lose EMG frames for this test to mean anything";
+  ASSERT_EQ(expected.at(-1).gaps.size(), 1u)
+      << "the outage must lose EMG frames for this test to mean anything";
   store::SessionReader r(dir / "s.h5");
   EXPECT_EQ(r.info().status, "complete");
   expect_samples_match(r, session);
@@ -282,9 +289,10 @@ TEST(RecordE2E, ControlFifoAndMarkerScriptBecomeEvents) {
   settings.speed = 2.0;
   FakeDevice device(frames, dir / "ttyWEAR", settings);
   const auto fifo = dir / "control";
-  Glutescope rec({"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S004", "--out",
-                  (dir / "s.h5").string(), "--control", fifo.string(), "--markers", (dir / "plan.txt").string()},
-                 dir / "log.txt");
+  Glutescope rec(
+      {"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S004", "--out", (dir / "s.h5").string(),
+       "--control", fifo.string(), "--markers", (dir / "plan.txt").string()},
+      dir / "log.txt");
   device.start();
   for (int i = 0; i < 200 && !std::filesystem::exists(fifo); ++i) std::this_thread::sleep_for(10ms);
   std::this_thread::sleep_for(2000ms);
@@ -308,8 +316,8 @@ TEST(RecordE2E, ControlFifoAndMarkerScriptBecomeEvents) {
   std::vector<Event> ops;
   for (const Event& e : r.events()) {
     // The simulated wearable marks its own bridge set (SET_START at 3 s): those events are the device's.
-    const bool operator_set = (e.kind == EventKind::set_start || e.kind == EventKind::set_stop) &&
-                              e.text != kDeviceSetEventText;
+    const bool operator_set =
+        (e.kind == EventKind::set_start || e.kind == EventKind::set_stop) && e.text != kDeviceSetEventText;
     if (operator_set || e.kind == EventKind::note || (e.kind == EventKind::marker && e.text == "scripted")) {
       ops.push_back(e);
     }
@@ -353,9 +361,9 @@ TEST(RecordE2E, DeviceSetEventsOfAnMvcSessionAreStoredAtTheSimulatorsTimes) {
   FakeDevice::Settings play;
   play.speed = 4.0;
   FakeDevice device(frames, dir / "ttyWEAR", play);
-  Glutescope rec({"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S005", "--out",
-                  (dir / "s.h5").string()},
-                 dir / "log.txt");
+  Glutescope rec(
+      {"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S005", "--out", (dir / "s.h5").string()},
+      dir / "log.txt");
   device.start();
   for (int i = 0; i < 600 && !device.finished(); ++i) std::this_thread::sleep_for(50ms);
   ASSERT_TRUE(device.finished());
@@ -377,7 +385,8 @@ TEST(RecordE2E, DeviceSetEventsOfAnMvcSessionAreStoredAtTheSimulatorsTimes) {
     expected.push_back({EventKind::set_start, Exercise::mvc, t.muscle, Side::midline, t.start_s});
     expected.push_back({EventKind::set_stop, Exercise::mvc, t.muscle, Side::midline, t.stop_s});
   }
-  expected.push_back({EventKind::set_start, Exercise::bridge, Muscle::other, Side::unknown, truth.set_start_s});
+  expected.push_back(
+      {EventKind::set_start, Exercise::bridge, Muscle::other, Side::unknown, truth.set_start_s});
   expected.push_back({EventKind::set_stop, Exercise::bridge, Muscle::other, Side::unknown, truth.set_stop_s});
 
   store::SessionReader r(dir / "s.h5");
@@ -417,20 +426,23 @@ TEST(RecordE2E, ClearErrorsAndNonZeroExit) {
     EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
   };
   // Missing port.
-  auto [st1, out1] = run_glutescope({"record", "--port", (dir / "nope").string(), "--subject", "S", "--out",
-                                     (dir / "a.h5").string()}, dir / "1.txt");
+  auto [st1, out1] = run_glutescope(
+      {"record", "--port", (dir / "nope").string(), "--subject", "S", "--out", (dir / "a.h5").string()},
+      dir / "1.txt");
   EXPECT_NE(st1, 0);
   one_line_error(out1, "does not exist");
   // Not a tty.
   std::ofstream(dir / "plain") << "x";
-  auto [st2, out2] = run_glutescope({"record", "--port", (dir / "plain").string(), "--subject", "S", "--out",
-                                     (dir / "a.h5").string()}, dir / "2.txt");
+  auto [st2, out2] = run_glutescope(
+      {"record", "--port", (dir / "plain").string(), "--subject", "S", "--out", (dir / "a.h5").string()},
+      dir / "2.txt");
   EXPECT_NE(st2, 0);
   one_line_error(out2, "not a serial port");
   // Existing output without --force (checked before the port is touched).
   std::ofstream(dir / "exists.h5") << "precious";
-  auto [st3, out3] = run_glutescope({"record", "--port", (dir / "nope").string(), "--subject", "S", "--out",
-                                     (dir / "exists.h5").string()}, dir / "3.txt");
+  auto [st3, out3] = run_glutescope(
+      {"record", "--port", (dir / "nope").string(), "--subject", "S", "--out", (dir / "exists.h5").string()},
+      dir / "3.txt");
   EXPECT_NE(st3, 0);
   one_line_error(out3, "already exists");
   std::ifstream kept(dir / "exists.h5");
@@ -439,7 +451,8 @@ TEST(RecordE2E, ClearErrorsAndNonZeroExit) {
   EXPECT_EQ(content, "precious");
   // Output directory missing.
   auto [st4, out4] = run_glutescope({"record", "--port", (dir / "nope").string(), "--subject", "S", "--out",
-                                     (dir / "no" / "dir" / "a.h5").string()}, dir / "4.txt");
+                                     (dir / "no" / "dir" / "a.h5").string()},
+                                    dir / "4.txt");
   EXPECT_NE(st4, 0);
   one_line_error(out4, "does not exist");
   // Busy port: another program holds it (flock, as a second glutescope would).
@@ -448,8 +461,9 @@ TEST(RecordE2E, ClearErrorsAndNonZeroExit) {
     const int holder = ::open(pty.slave_path().c_str(), O_RDWR | O_NOCTTY);
     ASSERT_GE(holder, 0);
     ASSERT_EQ(::flock(holder, LOCK_EX | LOCK_NB), 0);
-    auto [st5, out5] = run_glutescope({"record", "--port", pty.slave_path(), "--subject", "S", "--out",
-                                       (dir / "b.h5").string()}, dir / "5.txt");
+    auto [st5, out5] = run_glutescope(
+        {"record", "--port", pty.slave_path(), "--subject", "S", "--out", (dir / "b.h5").string()},
+        dir / "5.txt");
     EXPECT_NE(st5, 0);
     one_line_error(out5, "busy");
     ::close(holder);
@@ -460,13 +474,15 @@ TEST(RecordE2E, ClearErrorsAndNonZeroExit) {
 TEST(RecordE2E, MontageThatDoesNotMatchTheDeviceIsAnErrorAtDeviceInfo) {
   const auto dir = make_temp_dir("montage");
   const auto frames = sim::encode_frame_list(sim::simulate(short_session(4.0)));
-  std::ofstream(dir / "m.toml") << "[[emg]]\nlabel = \"GMax_L\"\nmuscle = \"gluteus_maximus\"\nside = \"left\"\n";
+  std::ofstream(dir / "m.toml")
+      << "[[emg]]\nlabel = \"GMax_L\"\nmuscle = \"gluteus_maximus\"\nside = \"left\"\n";
   FakeDevice::Settings settings;
   FakeDevice device(frames, dir / "ttyWEAR", settings);
   device.start();
-  auto [status, out] = run_glutescope({"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S", "--out",
-                                       (dir / "s.h5").string(), "--montage", (dir / "m.toml").string()},
-                                      dir / "log.txt");
+  auto [status, out] =
+      run_glutescope({"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S", "--out",
+                      (dir / "s.h5").string(), "--montage", (dir / "m.toml").string()},
+                     dir / "log.txt");
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("montage has 1 EMG channels but the device reports 8"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(dir / "s.h5"));
@@ -480,7 +496,8 @@ TEST(RecordE2E, FullDiskStopsWithAOneLineErrorAndKeepsTheJournal) {
   const auto disk = dir / "disk";
   std::filesystem::create_directories(disk);
   const bool mounted =
-      std::system(("mount -t tmpfs -o size=1m glutescope-test " + disk.string() + " 2>/dev/null").c_str()) == 0;
+      std::system(("mount -t tmpfs -o size=1m glutescope-test " + disk.string() + " 2>/dev/null").c_str()) ==
+      0;
   const auto session = sim::simulate(short_session(30.0, 11));
   const auto frames = sim::encode_frame_list(session);
   FakeDevice::Settings settings;
@@ -488,9 +505,9 @@ TEST(RecordE2E, FullDiskStopsWithAOneLineErrorAndKeepsTheJournal) {
   FakeDevice device(frames, dir / "ttyWEAR", settings);
   device.start();
   const auto file = disk / "s.h5";
-  auto [status, out] = run_glutescope({"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S", "--out",
-                                       file.string()},
-                                      dir / "log.txt", mounted ? RLIM_INFINITY : 600 * 1024);
+  auto [status, out] = run_glutescope(
+      {"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S", "--out", file.string()},
+      dir / "log.txt", mounted ? RLIM_INFINITY : 600 * 1024);
   EXPECT_NE(status, 0) << out;
   const std::string last_line = out.substr(out.rfind("glutescope: "));
   EXPECT_NE(last_line.find("writing " + file.string() + " failed"), std::string::npos) << out;
@@ -546,17 +563,19 @@ TEST(RecordE2E, KillNineThenRecoverKeepsEverySampleSentUpToOneSecondBefore) {
     FakeDevice::Settings settings;
     settings.speed = 4.0;
     FakeDevice device(frames, dir / "ttyWEAR", settings);
-    Glutescope rec({"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S", "--out",
-                    (dir / "s.h5").string()},
-                   dir / "log.txt");
+    Glutescope rec(
+        {"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S", "--out", (dir / "s.h5").string()},
+        dir / "log.txt");
     device.start();
     const double wait_s = kill_after_s(rng);
     std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
-    const double kill_time = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    const double kill_time =
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
     rec.signal(SIGKILL);
     EXPECT_EQ(rec.wait(), 128 + SIGKILL);
     const std::vector<double> sent = device.sent_times();
-    const auto [rec_status, rec_out] = run_glutescope({"recover", (dir / "s.h5").string()}, dir / "recover.txt");
+    const auto [rec_status, rec_out] =
+        run_glutescope({"recover", (dir / "s.h5").string()}, dir / "recover.txt");
     ASSERT_EQ(rec_status, 0) << rec_out << rec.output();
     store::SessionReader r(dir / "s.h5");
     expect_samples_match(r, session);

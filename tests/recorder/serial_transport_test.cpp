@@ -26,7 +26,8 @@ struct Pty {
   std::string path;
   Pty() {
     std::array<char, 256> name{};
-    if (::openpty(&master, &slave, name.data(), nullptr, nullptr) != 0) throw std::runtime_error("openpty failed");
+    if (::openpty(&master, &slave, name.data(), nullptr, nullptr) != 0)
+      throw std::runtime_error("openpty failed");
     path = name.data();
     ::close(slave);  // the transport opens its own slave fd
     slave = -1;
@@ -130,8 +131,8 @@ TEST(FileReplaySource, ReplaysTheFileInChunksThenCloses) {
   const auto path = std::filesystem::temp_directory_path() / "glutescope_replay.bin";
   std::vector<std::uint8_t> bytes(10000);
   for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(i * 7 + 3);
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   FileReplaySource src({path.string(), 333, 0.0});
   src.open();
   std::vector<std::uint8_t> got;

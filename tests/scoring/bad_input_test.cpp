@@ -35,7 +35,8 @@ void drop_muscles(ex::SessionData& d, std::initializer_list<Muscle> muscles) {
   const std::size_t channels = d.emg_channels();
   std::vector<std::size_t> keep;
   for (std::size_t c = 0; c < channels; ++c) {
-    if (std::find(muscles.begin(), muscles.end(), d.montage.emg[c].muscle) == muscles.end()) keep.push_back(c);
+    if (std::find(muscles.begin(), muscles.end(), d.montage.emg[c].muscle) == muscles.end())
+      keep.push_back(c);
   }
   std::vector<std::int32_t> counts;
   for (std::size_t n = 0; n < d.emg_samples(); ++n) {
@@ -78,7 +79,8 @@ TEST(ScoringBadInput, MissingHamstringAndTflChannelsAreNotAvailable) {
   }
   // With the channel present, the same scenario is flagged (the truth: BF 48 vs GMax 20 %MVIC).
   const ex::SessionAnalysis full = ex::analyse_session(ex::session_data_from_simulation(session));
-  for (const ex::RepScore& r : exercise_set(full).reps) EXPECT_EQ(r.verdicts.hamstring_dominance.state, ex::VerdictState::yes);
+  for (const ex::RepScore& r : exercise_set(full).reps)
+    EXPECT_EQ(r.verdicts.hamstring_dominance.state, ex::VerdictState::yes);
 }
 
 TEST(ScoringBadInput, LeadOffInvalidatesTheAffectedChannelFromThatRepOn) {
@@ -197,9 +199,11 @@ TEST(ScoringAmplitude, PercentMvicMatchesSimulatedActivation) {
       std::size_t cursor = 0;
       double sum = 0.0;
       int n = 0;
-      for (double t = r.start_s; t < r.hold_end_s; t += 0.001, ++n) sum += sim::activation_at(truth.activation[c], t, cursor);
+      for (double t = r.start_s; t < r.hold_end_s; t += 0.001, ++n)
+        sum += sim::activation_at(truth.activation[c], t, cursor);
       const double expected_pct = 100.0 * sum / n;
-      EXPECT_NEAR(r.channels[c].mean_pct, expected_pct, 0.12 * expected_pct + 1.0) << "rep " << k << " channel " << c;
+      EXPECT_NEAR(r.channels[c].mean_pct, expected_pct, 0.12 * expected_pct + 1.0)
+          << "rep " << k << " channel " << c;
     }
   }
 }

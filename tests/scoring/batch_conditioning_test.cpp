@@ -3,8 +3,9 @@
 // must be exactly those of condition_channel, the per-channel definition (which tests/dsp checks against
 // scipy). Compared bit for bit, on every channel and sample, for the default settings and for the optional
 // stages (mains notch, no |TKEO| low-pass, other window lengths), with an EMG gap in the record; the peaks of
-// the smoothed envelope (never materialised by the batch path) against peak_amplitude over condition_channel's
-// smoothed envelope, on ranges at the record edges, overlapping, nested, empty and past the end.
+// the smoothed envelope (never materialised by the batch path) against peak_amplitude over
+// condition_channel's smoothed envelope, on ranges at the record edges, overlapping, nested, empty and past
+// the end.
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -43,7 +44,8 @@ ex::SessionData simulated_session() {
 std::vector<double> channel_uv(const ex::SessionData& d, std::size_t c) {
   const std::size_t channels = d.emg_channels();
   std::vector<double> uv(d.emg_samples());
-  for (std::size_t n = 0; n < uv.size(); ++n) uv[n] = d.emg_counts[n * channels + c] * d.device.emg[c].microvolts_per_count;
+  for (std::size_t n = 0; n < uv.size(); ++n)
+    uv[n] = d.emg_counts[n * channels + c] * d.device.emg[c].microvolts_per_count;
   for (const glutescope::Gap& g : d.gaps) {
     if (g.stream != glutescope::StreamKind::emg) continue;
     for (std::uint64_t n = g.start_sample; n < g.start_sample + g.count && n < uv.size(); ++n) uv[n] = 0.0;
@@ -54,8 +56,16 @@ std::vector<double> channel_uv(const ex::SessionData& d, std::size_t c) {
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 std::vector<ex::Interval> peak_ranges(std::size_t n) {
-  std::vector<ex::Interval> r = {{0, n},         {0, 1},           {0, 7},          {n - 1, n},     {n - 300, n + 50},
-                                 {n / 2, n / 2}, {n / 2 + 5, n / 2}, {n + 10, n + 20}, {1000, 1001}, {n / 4, n / 2},
+  std::vector<ex::Interval> r = {{0, n},
+                                 {0, 1},
+                                 {0, 7},
+                                 {n - 1, n},
+                                 {n - 300, n + 50},
+                                 {n / 2, n / 2},
+                                 {n / 2 + 5, n / 2},
+                                 {n + 10, n + 20},
+                                 {1000, 1001},
+                                 {n / 4, n / 2},
                                  {n / 3, n / 3 + 4000}};
   std::mt19937_64 rng(3);
   std::uniform_int_distribution<std::size_t> at(0, n + 100), len(1, 20000);
@@ -109,7 +119,8 @@ TEST(ScoringBatchConditioning, BitIdenticalToConditionChannel) {
   // More channels share the plain band-pass than fit one group, and the lumbar ES channels have their own
   // filter: several groups of different widths are exercised.
   std::size_t plain = 0;
-  for (const auto& ch : d.montage.emg) plain += ch.muscle != glutescope::Muscle::erector_spinae_lumbar ? 1 : 0;
+  for (const auto& ch : d.montage.emg)
+    plain += ch.muscle != glutescope::Muscle::erector_spinae_lumbar ? 1 : 0;
   ASSERT_GT(plain, ex::kConditioningGroupChannels);
   ASSERT_LT(plain, d.emg_channels());
 
@@ -128,12 +139,13 @@ TEST(ScoringBatchConditioning, TooShortRecordIsTheSameClearError) {
   ex::SessionData d = simulated_session();
   d.emg_counts.resize(10 * d.emg_channels());
   try {
-    ex::condition_session_offline(d, ex::kDefaultAnalysisSettings, {}, [](std::size_t, const ex::ChannelSignalsView&) {});
+    ex::condition_session_offline(d, ex::kDefaultAnalysisSettings, {},
+                                  [](std::size_t, const ex::ChannelSignalsView&) {});
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "EMG record of 10 samples is too short to filter");
   }
-  EXPECT_THROW((void)ex::condition_channel(std::vector<double>(10, 1.0), d.montage.emg[0].muscle, d.device.emg_rate_hz,
-                                           ex::kDefaultAnalysisSettings),
+  EXPECT_THROW((void)ex::condition_channel(std::vector<double>(10, 1.0), d.montage.emg[0].muscle,
+                                           d.device.emg_rate_hz, ex::kDefaultAnalysisSettings),
                std::invalid_argument);
 }

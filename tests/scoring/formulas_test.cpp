@@ -78,7 +78,8 @@ TEST(ScoringVerdicts, PlainLanguageLine) {
   EXPECT_EQ(ex::plain_language_summary(rep), "glutes did not fire, back did the work");
   rep.partial = true;
   rep.verdicts.pelvic_compensation.state = ex::VerdictState::yes;
-  EXPECT_EQ(ex::plain_language_summary(rep), "glutes did not fire, back did the work; pelvis rolled (partial rep)");
+  EXPECT_EQ(ex::plain_language_summary(rep),
+            "glutes did not fire, back did the work; pelvis rolled (partial rep)");
 }
 
 TEST(Normalisation, MovingAverageAndPeak) {
@@ -129,7 +130,8 @@ TEST(Normalisation, MvcReferencePerMuscleAndCommonFallback) {
 
 TEST(Normalisation, SidedTrialAppliesToItsSideOnly) {
   Montage m;
-  m.emg = {{"GMed_L", Muscle::gluteus_medius, Side::left, "", 1, 1}, {"GMed_R", Muscle::gluteus_medius, Side::right, "", 1, 1}};
+  m.emg = {{"GMed_L", Muscle::gluteus_medius, Side::left, "", 1, 1},
+           {"GMed_R", Muscle::gluteus_medius, Side::right, "", 1, 1}};
   const std::vector<std::vector<double>> env{{1, 9, 1, 1}, {1, 7, 1, 1}};
   const std::vector<ex::MvcTrial> trials{{Muscle::gluteus_medius, Side::right, 0, 4}};
   const auto ref = ex::mvc_references(m, env, trials);

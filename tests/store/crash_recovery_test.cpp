@@ -44,8 +44,8 @@ struct Ack {
       writer.append(testing::make_imu_block(0, b * 2, 2, false));
       Ack ack{b, 0, 0};
       if (b % 25 == 0) {
-        writer.add_event({static_cast<double>(b), EventKind::marker, Exercise::bridge, Muscle::other, Side::left, -1,
-                          "event " + std::to_string(b)});
+        writer.add_event({static_cast<double>(b), EventKind::marker, Exercise::bridge, Muscle::other,
+                          Side::left, -1, "event " + std::to_string(b)});
         ack.event = 1;
       }
       ack.time_ns = monotonic_ns();
@@ -97,13 +97,14 @@ TEST(CrashRecovery, SigkillAtRandomMomentsLosesNothingAcknowledged) {
     // Every acknowledged block is there, bit-exact, in order and without holes.
     const std::uint64_t last_acked = acks.back().block;
     const std::uint64_t rows = reader.emg_rows();
-    ASSERT_GE(rows, (last_acked + 1) * kBlockSamples) << "acked " << acks.size() << " blocks, kill after "
-                                                       << delay << " ms";
+    ASSERT_GE(rows, (last_acked + 1) * kBlockSamples)
+        << "acked " << acks.size() << " blocks, kill after " << delay << " ms";
     const auto samples = reader.emg_sample_index();
     const auto counts = reader.emg_counts();
     for (std::uint64_t r = 0; r < rows; ++r) {
       ASSERT_EQ(samples[r], r);
-      for (std::uint32_t c = 0; c < kChannels; ++c) ASSERT_EQ(counts[r * kChannels + c], testing::emg_value(r, c));
+      for (std::uint32_t c = 0; c < kChannels; ++c)
+        ASSERT_EQ(counts[r * kChannels + c], testing::emg_value(r, c));
     }
     const BlockTable blocks = reader.emg_blocks();
     ASSERT_GE(blocks.first_row.size(), last_acked + 1);

@@ -45,7 +45,8 @@ inline DeviceInfo make_device(std::size_t channels = 8, SampleFormat format = Sa
   d.emg_format = format;
   d.emg_rate_hz = rate_hz;
   for (std::size_t i = 0; i < channels; ++i) {
-    d.emg.push_back({std::string("ch").append(std::to_string(i)), 1000.0 + static_cast<double>(i), 0.1 + 0.05 * static_cast<double>(i)});
+    d.emg.push_back({std::string("ch").append(std::to_string(i)), 1000.0 + static_cast<double>(i),
+                     0.1 + 0.05 * static_cast<double>(i)});
   }
   if (with_imu) {
     ImuInfo a;
@@ -71,17 +72,20 @@ inline Montage make_montage(const DeviceInfo& device) {
   const Muscle muscles[] = {Muscle::gluteus_maximus, Muscle::gluteus_medius, Muscle::erector_spinae_lumbar,
                             Muscle::biceps_femoris, Muscle::tensor_fasciae_latae};
   for (std::size_t i = 0; i < device.emg.size(); ++i) {
-    m.emg.push_back({std::string("M").append(std::to_string(i)), muscles[i % 5], i % 2 == 0 ? Side::left : Side::right,
-                     std::string("site é ").append(std::to_string(i)), device.emg[i].gain, device.emg[i].microvolts_per_count});
+    m.emg.push_back({std::string("M").append(std::to_string(i)), muscles[i % 5],
+                     i % 2 == 0 ? Side::left : Side::right, std::string("site é ").append(std::to_string(i)),
+                     device.emg[i].gain, device.emg[i].microvolts_per_count});
   }
   const Segment segments[] = {Segment::sacrum, Segment::thigh_left, Segment::thigh_right};
   for (std::size_t i = 0; i < device.imu.size(); ++i) {
-    m.imu.push_back({std::string("imu_").append(std::to_string(i)), segments[i % 3], std::string("placement ").append(std::to_string(i))});
+    m.imu.push_back({std::string("imu_").append(std::to_string(i)), segments[i % 3],
+                     std::string("placement ").append(std::to_string(i))});
   }
   return m;
 }
 
-inline EmgBlock make_emg_block(std::uint64_t first, std::size_t samples, std::uint32_t channels, bool int24 = false) {
+inline EmgBlock make_emg_block(std::uint64_t first, std::size_t samples, std::uint32_t channels,
+                               bool int24 = false) {
   EmgBlock b;
   b.first_sample = first;
   b.channels = channels;
@@ -193,12 +197,14 @@ struct ReferenceSession {
   SessionStatistics stats;
 };
 
-inline ReferenceSession write_reference_session(const std::filesystem::path& path, SessionWriterOptions options = {}) {
+inline ReferenceSession write_reference_session(const std::filesystem::path& path,
+                                                SessionWriterOptions options = {}) {
   ReferenceSession ref;
   const DeviceInfo device = make_device();
   SessionWriter writer(path, device, make_montage(device), "S017", options);
   for (std::uint64_t first = 0; first < ReferenceSession::kEmgSamples; first += ReferenceSession::kEmgBlock) {
-    if (first >= ReferenceSession::kGapStart && first < ReferenceSession::kGapStart + ReferenceSession::kGapCount) {
+    if (first >= ReferenceSession::kGapStart &&
+        first < ReferenceSession::kGapStart + ReferenceSession::kGapCount) {
       continue;
     }
     writer.append(make_emg_block(first, ReferenceSession::kEmgBlock, 8));
@@ -209,7 +215,8 @@ inline ReferenceSession write_reference_session(const std::filesystem::path& pat
   }
   ref.events = {
       {0.5, EventKind::set_start, Exercise::bridge, Muscle::other, Side::left, -1, "bridge set 1"},
-      {1.25, EventKind::lead_off, Exercise::other, Muscle::erector_spinae_lumbar, Side::right, 5, "ES_R électrode"},
+      {1.25, EventKind::lead_off, Exercise::other, Muscle::erector_spinae_lumbar, Side::right, 5,
+       "ES_R électrode"},
       {2.75, EventKind::note, Exercise::clamshell, Muscle::gluteus_medius, Side::midline, -1, ""},
   };
   for (const auto& e : ref.events) writer.add_event(e);

@@ -16,9 +16,9 @@
 namespace glutescope::store {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::ReferenceSession;
 using testing::TempDir;
-using ::testing::HasSubstr;
 
 std::vector<std::uint64_t> expected_emg_samples() {
   std::vector<std::uint64_t> samples;
@@ -99,7 +99,8 @@ TEST(SessionStore, ReferenceSessionReadsBackExactly) {
     EXPECT_EQ(imu_samples[r], samples[r * 20] / 20);
     for (int k = 0; k < 3; ++k) {
       ASSERT_DOUBLE_EQ(physical.accel[r * 3 + k], testing::imu_value(imu_samples[r], 1, k) * (4.0 / 32768.0));
-      ASSERT_DOUBLE_EQ(physical.gyro[r * 3 + k], testing::imu_value(imu_samples[r], 1, 3 + k) * (500.0 / 32768.0));
+      ASSERT_DOUBLE_EQ(physical.gyro[r * 3 + k],
+                       testing::imu_value(imu_samples[r], 1, 3 + k) * (500.0 / 32768.0));
       ASSERT_DOUBLE_EQ(physical.mag[r * 3 + k], testing::imu_value(imu_samples[r], 1, 6 + k) * 0.15);
     }
   }
@@ -136,7 +137,8 @@ TEST(SessionStore, Int24DeviceStoresInt32Counts) {
   DeviceInfo device = testing::make_device(4, SampleFormat::int24, 4000.0, false);
   {
     SessionWriter writer(dir / "s.h5", device, testing::make_montage(device), "S1");
-    for (std::uint64_t first = 0; first < 10000; first += 50) writer.append(testing::make_emg_block(first, 50, 4, true));
+    for (std::uint64_t first = 0; first < 10000; first += 50)
+      writer.append(testing::make_emg_block(first, 50, 4, true));
     writer.close();
   }
   SessionReader reader(dir / "s.h5");
@@ -187,8 +189,8 @@ TEST(SessionStore, RejectsMalformedBlocksAndStaysUsable) {
   const DeviceInfo device = testing::make_device(2, SampleFormat::int16, 2000.0, false);
   SessionWriter writer(dir / "s.h5", device, testing::make_montage(device), "S1");
   writer.append(testing::make_emg_block(0, 10, 2));
-  EXPECT_THROW(writer.append(testing::make_emg_block(5, 10, 2)), std::invalid_argument);  // overlap
-  EXPECT_THROW(writer.append(testing::make_emg_block(10, 10, 3)), std::invalid_argument); // channels
+  EXPECT_THROW(writer.append(testing::make_emg_block(5, 10, 2)), std::invalid_argument);   // overlap
+  EXPECT_THROW(writer.append(testing::make_emg_block(10, 10, 3)), std::invalid_argument);  // channels
   EmgBlock too_big = testing::make_emg_block(10, 1, 2);
   too_big.counts[0] = 40000;
   EXPECT_THROW(writer.append(too_big), std::invalid_argument);
@@ -202,9 +204,7 @@ TEST(SessionStore, RejectsMalformedBlocksAndStaysUsable) {
 
 TEST(SessionReaderErrors, ClearMessages) {
   TempDir dir;
-  {
-    std::ofstream(dir / "text.h5") << "not hdf5 at all\n";
-  }
+  { std::ofstream(dir / "text.h5") << "not hdf5 at all\n"; }
   EXPECT_THAT([&] { SessionReader r(dir / "text.h5"); },
               ::testing::ThrowsMessage<SessionFormatError>(HasSubstr("is not an HDF5 file")));
   EXPECT_THAT([&] { SessionReader r(dir / "missing.h5"); },
@@ -250,7 +250,8 @@ TEST(Journal, RecordsRoundTripAndTornTailIsIgnored) {
     JournalWriter journal(path);
     journal.append(testing::make_emg_block(40, 5, 3), true, true);
     journal.append(testing::make_imu_block(1, 7, 2, true), true);
-    journal.append(Event{1.5, EventKind::note, Exercise::mvc, Muscle::gluteus_medius, Side::left, 3, "hello"});
+    journal.append(
+        Event{1.5, EventKind::note, Exercise::mvc, Muscle::gluteus_medius, Side::left, 3, "hello"});
     journal.append(Gap{StreamKind::imu, 1, 9, 4, 2.5});
     journal.sync();
   }
@@ -260,7 +261,8 @@ TEST(Journal, RecordsRoundTripAndTornTailIsIgnored) {
   const auto& emg = std::get<JournalEmgBlock>(contents.records[0]);
   EXPECT_EQ(emg.block.counts, testing::make_emg_block(40, 5, 3).counts);
   EXPECT_TRUE(emg.continuation);
-  EXPECT_EQ(std::get<JournalImuBlock>(contents.records[1]).block.mag, testing::make_imu_block(1, 7, 2, true).mag);
+  EXPECT_EQ(std::get<JournalImuBlock>(contents.records[1]).block.mag,
+            testing::make_imu_block(1, 7, 2, true).mag);
   EXPECT_EQ(std::get<Event>(contents.records[2]).text, "hello");
   EXPECT_EQ(std::get<Gap>(contents.records[3]).count, 4U);
 
@@ -339,8 +341,8 @@ TEST(Recovery, WriterDestroyedWithoutCloseIsRecoveredWithJournal) {
       writer.append(testing::make_imu_block(0, b * 2, 2, false));
       writer.append(testing::make_imu_block(1, b, 1, true));
       if (b % 40 == 0) {
-        events.push_back({static_cast<double>(b), EventKind::marker, Exercise::bridge, Muscle::other, Side::left,
-                          -1, "marker " + std::to_string(b)});
+        events.push_back({static_cast<double>(b), EventKind::marker, Exercise::bridge, Muscle::other,
+                          Side::left, -1, "marker " + std::to_string(b)});
         writer.add_event(events.back());
       }
       if (b == 60) writer.checkpoint();  // rotate the journal mid-session
@@ -390,8 +392,8 @@ TEST(SessionWriterThread, BlocksLargerThanTheQueueAreDroppedAndAccounted) {
   SessionWriterThreadOptions options;
   options.queue_capacity_bytes = 100;  // smaller than any block (20 × 8 × 4 = 640 bytes)
   options.host_clock_at_start_s = 100.0;
-  SessionWriterThread thread(std::make_unique<SessionWriter>(dir / "s.h5", device, testing::make_montage(device), "S1"),
-                             options);
+  SessionWriterThread thread(
+      std::make_unique<SessionWriter>(dir / "s.h5", device, testing::make_montage(device), "S1"), options);
   for (std::uint64_t b = 0; b < 10; ++b) EXPECT_FALSE(thread.push(testing::make_emg_block(b * 20, 20, 8)));
   EXPECT_EQ(thread.dropped().blocks, 10U);
   EXPECT_EQ(thread.dropped().samples, 200U);
@@ -418,10 +420,11 @@ TEST(SessionWriterThread, OverflowUnderLoadAccountsForEverySample) {
   const DeviceInfo device = testing::make_device(8, SampleFormat::int16, 2000.0, false);
   SessionWriterThreadOptions options;
   options.queue_capacity_bytes = 2000;  // three 640-byte blocks
-  SessionWriterThread thread(std::make_unique<SessionWriter>(dir / "s.h5", device, testing::make_montage(device), "S1"),
-                             options);
+  SessionWriterThread thread(
+      std::make_unique<SessionWriter>(dir / "s.h5", device, testing::make_montage(device), "S1"), options);
   std::vector<bool> accepted;
-  for (std::uint64_t b = 0; b < 3000; ++b) accepted.push_back(thread.push(testing::make_emg_block(b * 20, 20, 8)));
+  for (std::uint64_t b = 0; b < 3000; ++b)
+    accepted.push_back(thread.push(testing::make_emg_block(b * 20, 20, 8)));
   const auto dropped_blocks = static_cast<std::uint64_t>(std::count(accepted.begin(), accepted.end(), false));
   thread.close();
   ASSERT_GT(dropped_blocks, 0U) << "the producer never outran the writer";
@@ -440,7 +443,8 @@ TEST(SessionWriterThread, OverflowUnderLoadAccountsForEverySample) {
     for (std::uint64_t s = g.start_sample; s < g.start_sample + g.count; ++s) covered.at(s) = true;
   }
   for (std::uint64_t b = 0; b < 3000; ++b) {
-    for (std::uint64_t s = 0; s < 20; ++s) ASSERT_EQ(covered[b * 20 + s], !accepted[b]) << "sample " << b * 20 + s;
+    for (std::uint64_t s = 0; s < 20; ++s)
+      ASSERT_EQ(covered[b * 20 + s], !accepted[b]) << "sample " << b * 20 + s;
   }
   bool has_overflow_event = false;
   for (const auto& e : reader.events()) has_overflow_event |= e.kind == EventKind::overflow;

@@ -57,7 +57,9 @@ struct ProcessUsage {
 ProcessUsage usage() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
-  const auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  const auto s = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec);
+  };
   return {s(u.ru_utime) + s(u.ru_stime), u.ru_minflt};
 }
 
@@ -101,7 +103,8 @@ int main(int argc, char** argv) {
       const pipeline::LoadedSession session = pipeline::load_session(big);
       load_s.push_back(seconds_since(s0));
       s0 = std::chrono::steady_clock::now();
-      const pipeline::AnalysisResult r = pipeline::analyse(session, pipeline::kDefaultAnalysisPipelineSettings);
+      const pipeline::AnalysisResult r =
+          pipeline::analyse(session, pipeline::kDefaultAnalysisPipelineSettings);
       analyse_s.push_back(seconds_since(s0));
       s0 = std::chrono::steady_clock::now();
       pipeline::write_analysis_file(r, pipeline::analysis_path_for(big));
@@ -113,9 +116,11 @@ int main(int argc, char** argv) {
     const double dt = seconds_since(t0);
     const ProcessUsage u1 = usage();
     const double duration_s = static_cast<double>(r.envelopes_uv.size() / r.channels()) / r.envelope_rate_hz;
-    std::printf("1-hour session (%.0f s, %zu reps): load + analyse + write %.3f s = %.0fx real time (CPU %.3f s, "
-                "%ld minor page faults)\n",
-                duration_s, r.rep_count(), dt, duration_s / dt, u1.cpu_s - u0.cpu_s, u1.minor_faults - u0.minor_faults);
+    std::printf(
+        "1-hour session (%.0f s, %zu reps): load + analyse + write %.3f s = %.0fx real time (CPU %.3f s, "
+        "%ld minor page faults)\n",
+        duration_s, r.rep_count(), dt, duration_s / dt, u1.cpu_s - u0.cpu_s,
+        u1.minor_faults - u0.minor_faults);
     times.push_back(dt);
     cpu_times.push_back(u1.cpu_s - u0.cpu_s);
   }
@@ -123,10 +128,11 @@ int main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  std::printf("1-hour session: median of %zu runs %.3f s (CPU time median %.3f s)\n", times.size(), median(times),
-              median(cpu_times));
-  std::printf("1-hour session steps (medians, timed separately): load_session %.3f s, analyse %.3f s, write %.3f s\n",
-              median(load_s), median(analyse_s), median(write_s));
+  std::printf("1-hour session: median of %zu runs %.3f s (CPU time median %.3f s)\n", times.size(),
+              median(times), median(cpu_times));
+  std::printf(
+      "1-hour session steps (medians, timed separately): load_session %.3f s, analyse %.3f s, write %.3f s\n",
+      median(load_s), median(analyse_s), median(write_s));
   if (hour_only) {
     if (!keep) fs::remove_all(dir);
     return 0;

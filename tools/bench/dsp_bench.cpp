@@ -55,8 +55,8 @@ void BM_LiveChain(benchmark::State& state) {
     benchmark::ClobberMemory();
     b = (b + 1) % 64;
   }
-  state.counters["ch_samples_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * block_rows * channels), benchmark::Counter::kIsRate);
+  state.counters["ch_samples_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * block_rows * channels), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_LiveChain)->Arg(8)->Arg(16)->Arg(64)->Arg(256);
 
@@ -70,8 +70,8 @@ void BM_OfflineZeroPhase(benchmark::State& state) {
     auto y = sosfiltfilt_interleaved(sos, x, channels);
     benchmark::DoNotOptimize(y.data());
   }
-  state.counters["ch_samples_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * samples * channels), benchmark::Counter::kIsRate);
+  state.counters["ch_samples_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * samples * channels), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_OfflineZeroPhase)->Args({8, 10})->Args({64, 10})->Unit(benchmark::kMillisecond);
 
@@ -84,8 +84,8 @@ void BM_SingleChannelPerSample(benchmark::State& state) {
     benchmark::DoNotOptimize(filter.process(x[i]));
     i = (i + 1) & 4095;
   }
-  state.counters["ch_samples_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                          benchmark::Counter::kIsRate);
+  state.counters["ch_samples_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_SingleChannelPerSample);
 

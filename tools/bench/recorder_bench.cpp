@@ -4,7 +4,7 @@
 // For each rate the bench plays a synthetic 16-channel int16 device (protocol v1 EMG_BLOCK frames of 30
 // samples, no IMU) into a pty in real time for --seconds, runs the real glutescope binary on it as a child,
 // stops it with SIGINT, and reads the child's CPU time (wait4) and its summary line (lost frames/samples).
-// Usage: recorder_bench [--binary PATH] [--seconds S] [--rates HZ,HZ,...]      (tools/bench/recorder_bench.sh)
+// Usage: recorder_bench [--binary PATH] [--seconds S] [--rates HZ,HZ,...] (tools/bench/recorder_bench.sh)
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -54,15 +54,17 @@ Result run_rate(const std::string& binary, double rate_hz, double seconds) {
   const std::string montage = (dir / "montage.toml").string();
   {
     std::ofstream m(montage);
-    for (int c = 0; c < kChannels; ++c) m << "[[emg]]\nlabel = \"CH" << c + 1 << "\"\nmuscle = \"other\"\nside = \"unknown\"\n";
+    for (int c = 0; c < kChannels; ++c)
+      m << "[[emg]]\nlabel = \"CH" << c + 1 << "\"\nmuscle = \"other\"\nside = \"unknown\"\n";
   }
   std::fflush(stdout);
   const pid_t child = ::fork();
   if (child == 0) {
     std::freopen(log.c_str(), "w", stdout);
     std::freopen(log.c_str(), "a", stderr);
-    ::execl(binary.c_str(), binary.c_str(), "record", "--port", pty.slave_path().c_str(), "--subject", "BENCH",
-            "--out", out.c_str(), "--montage", montage.c_str(), "--no-keys", "--stall-timeout", "10", static_cast<char*>(nullptr));
+    ::execl(binary.c_str(), binary.c_str(), "record", "--port", pty.slave_path().c_str(), "--subject",
+            "BENCH", "--out", out.c_str(), "--montage", montage.c_str(), "--no-keys", "--stall-timeout", "10",
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   Result result;
@@ -100,12 +102,13 @@ Result run_rate(const std::string& binary, double rate_hz, double seconds) {
     const std::uint64_t first = f * kSamplesPerFrame;
     for (std::size_t i = 0; i < counts.size(); ++i) counts[i] = static_cast<std::int16_t>(first * 7 + i);
     const auto t_us = static_cast<std::uint64_t>(static_cast<double>(first) * 1e6 / rate_hz);
-    const auto frame = glutescope::protocol::encode_emg_block(FrameStamp{1, seq++, t_us},
-                                                              static_cast<std::uint32_t>(first), kChannels,
-                                                              glutescope::SampleFormat::int16, counts);
+    const auto frame =
+        glutescope::protocol::encode_emg_block(FrameStamp{1, seq++, t_us}, static_cast<std::uint32_t>(first),
+                                               kChannels, glutescope::SampleFormat::int16, counts);
     batch.insert(batch.end(), frame.begin(), frame.end());
     // Send when the frame's last sample exists (device time), in batches of at least 1 ms.
-    const auto due = t0 + std::chrono::duration<double>(static_cast<double>(first + kSamplesPerFrame) / rate_hz);
+    const auto due =
+        t0 + std::chrono::duration<double>(static_cast<double>(first + kSamplesPerFrame) / rate_hz);
     if (std::chrono::steady_clock::now() < due) {
       if (!write_all(batch)) break;
       batch.clear();
@@ -169,7 +172,8 @@ int main(int argc, char** argv) {
                r.sent_frames, r.received_frames, r.lost_frames, r.cpu_s_per_s,
                r.behind ? "  (feeder fell behind)" : "");
     std::fflush(stdout);
-    if (r.received_frames == r.sent_frames && r.lost_frames == 0 && !r.behind) best = std::max(best, r.channels_hz);
+    if (r.received_frames == r.sent_frames && r.lost_frames == 0 && !r.behind)
+      best = std::max(best, r.channels_hz);
   }
   fmt::print("highest sustained rate without loss: {:.0f} channels*Hz (goal 256 x 4000 = 1024000)\n", best);
   return 0;

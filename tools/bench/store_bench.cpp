@@ -26,7 +26,8 @@ void BM_SessionWriterAppend(benchmark::State& state) {
   Montage montage;
   for (std::size_t c = 0; c < channels; ++c) {
     device.emg.push_back({std::string("ch").append(std::to_string(c)), 1000.0, 0.1});
-    montage.emg.push_back({std::string("ch").append(std::to_string(c)), Muscle::other, Side::unknown, "", 1000.0, 0.1});
+    montage.emg.push_back(
+        {std::string("ch").append(std::to_string(c)), Muscle::other, Side::unknown, "", 1000.0, 0.1});
   }
   EmgBlock block;
   block.channels = static_cast<std::uint32_t>(channels);
@@ -34,7 +35,8 @@ void BM_SessionWriterAppend(benchmark::State& state) {
   std::mt19937 rng(1);
   std::normal_distribution<double> noise(0.0, 300.0);  // EMG-like counts (not compressible to nothing)
   for (auto& v : block.counts) v = static_cast<std::int32_t>(noise(rng));
-  const auto path = std::filesystem::temp_directory_path() / ("bench_store_" + std::to_string(::getpid()) + ".h5");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("bench_store_" + std::to_string(::getpid()) + ".h5");
   store::SessionWriterOptions options;
   options.force = true;
   options.deflate_level = deflate;
@@ -52,11 +54,17 @@ void BM_SessionWriterAppend(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(rows * channels * sizeof(std::int16_t)));
   state.SetItemsProcessed(static_cast<std::int64_t>(rows * channels));
   state.counters["rows/s"] = benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate);
-  state.counters["x_realtime"] = benchmark::Counter(static_cast<double>(rows) / rate_hz, benchmark::Counter::kIsRate);
+  state.counters["x_realtime"] =
+      benchmark::Counter(static_cast<double>(rows) / rate_hz, benchmark::Counter::kIsRate);
 }
 // args: channels, rate (Hz), deflate level
-BENCHMARK(BM_SessionWriterAppend)->Args({8, 2000, 0})->Args({256, 4000, 0})->Args({256, 4000, 1})
-    ->Unit(benchmark::kMicrosecond)->MinTime(2.0)->UseRealTime();
+BENCHMARK(BM_SessionWriterAppend)
+    ->Args({8, 2000, 0})
+    ->Args({256, 4000, 0})
+    ->Args({256, 4000, 1})
+    ->Unit(benchmark::kMicrosecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
 
 }  // namespace
 

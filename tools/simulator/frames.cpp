@@ -35,9 +35,9 @@ std::optional<gsp_event> wire_event(const Event& e) noexcept {
       out.kind = e.kind == EventKind::set_start ? GSP_EVENT_SET_START : GSP_EVENT_SET_STOP;
       out.arg = static_cast<std::uint16_t>(e.exercise);
       // A set stop repeats its start's fields (the schedule gives both the same exercise, muscle, side).
-      out.value = e.exercise == Exercise::mvc
-                      ? GSP_SET_VALUE(static_cast<std::uint32_t>(e.muscle), static_cast<std::uint32_t>(e.side))
-                      : 0U;
+      out.value = e.exercise == Exercise::mvc ? GSP_SET_VALUE(static_cast<std::uint32_t>(e.muscle),
+                                                              static_cast<std::uint32_t>(e.side))
+                                              : 0U;
       return out;
     default:
       return std::nullopt;
