@@ -14,10 +14,13 @@ function(glutescope_set_warnings target)
   endif()
 endfunction()
 
-# add_glutescope_test(<name> SOURCES <files...> [LIBS <targets...>] [LABELS <labels...>] [TIMEOUT <s>])
+# add_glutescope_test(<name> SOURCES <files...> [LIBS <targets...>] [LABELS <labels...>] [TIMEOUT <s>]
+#                     [RUN_SERIAL])
+# RUN_SERIAL: the tests pace a simulated device in real time and check what the recorder received within
+# a deadline; ctest runs them alone so parallel tests cannot starve the pacing thread or the recorder.
 # One GoogleTest executable linked to the core library; every TEST is registered with ctest.
 function(add_glutescope_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "RUN_SERIAL" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
   endif()
@@ -35,5 +38,5 @@ function(add_glutescope_test name)
   glutescope_set_warnings(${name})
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT} RUN_SERIAL ${ARG_RUN_SERIAL})
 endfunction()
