@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <string>
 #include <fstream>
 #include <stdexcept>
 
@@ -54,8 +56,9 @@ void stop_process(pid_t pid) {
 }  // namespace
 
 PrivateSystemBus::PrivateSystemBus() {
-  char templ[] = "/tmp/glutescope-ble-XXXXXX";
-  if (::mkdtemp(templ) == nullptr) {
+  // Under the system temporary folder (TMPDIR honoured), not a fixed path.
+  std::string templ = (std::filesystem::temp_directory_path() / "glutescope-ble-XXXXXX").string();
+  if (::mkdtemp(templ.data()) == nullptr) {
     throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
   }
   dir_ = templ;
