@@ -1,4 +1,5 @@
 #include "store/export.hpp"
+#include "store/import.hpp"
 
 #include <edflib.h>
 #include <unistd.h>
@@ -75,7 +76,11 @@ void export_bdf(const ExportInput& in, const std::filesystem::path& out) {
   if (h < 0)
     throw ExportError(fmt::format("{}: cannot create the BDF file (EDFlib error {})", out.string(), h));
   bool ok = true;
-  constexpr int kDigMax = 8388607, kDigMin = -8388608;
+  // The header keeps physical min/max in 8 characters; a limit that does not fit is rounded, and a reader
+  // then rebuilds a scale and offset that shift every value (seen: 4 counts with ±8388607 · 0.1 µV). So the
+  // limits are chosen to be written exactly: a symmetric digital range of ±999999 with the device's own
+  // count (e.g. 0.1 µV → ±99999.9 µV), or, for larger counts, whole microvolts over ±999999 steps.
+  constexpr int kDigMax = 999999, kDigMin = -kDigMax;
   std::vector<double> step(ch);  // µV per digital unit
   std::vector<bool> direct(ch);  // digital = stored count
   for (std::size_t c = 0; c < ch; ++c) {
@@ -84,11 +89,14 @@ void export_bdf(const ExportInput& in, const std::filesystem::path& out) {
       lo = std::min(lo, in.counts[r * ch + c]);
       hi = std::max(hi, in.counts[r * ch + c]);
     }
-    direct[c] = lo >= kDigMin && hi <= kDigMax;
     const double uvpc = in.microvolts_per_count[c];
+    const double phys_if_direct = kDigMax * uvpc;
+    // "-99999.9" is the longest one-decimal limit that fits 8 characters.
+    direct[c] = lo >= kDigMin && hi <= kDigMax && phys_if_direct < 100000.0 &&
+                std::fabs(phys_if_direct * 10.0 - std::round(phys_if_direct * 10.0)) < 1e-6;
     const double max_abs_uv =
         std::max(std::abs(static_cast<double>(lo)), std::abs(static_cast<double>(hi))) * uvpc;
-    step[c] = direct[c] ? uvpc : max_abs_uv / kDigMax;
+    step[c] = direct[c] ? uvpc : std::max(1.0, std::ceil(max_abs_uv)) / kDigMax;
     const auto ic = static_cast<int>(c);
     ok = ok && edf_set_samplefrequency(h, ic, rate) == 0;
     ok = ok && edf_set_digital_maximum(h, ic, kDigMax) == 0 && edf_set_digital_minimum(h, ic, kDigMin) == 0;
@@ -117,6 +125,11 @@ void export_bdf(const ExportInput& in, const std::filesystem::path& out) {
       }
       ok = edfwrite_digital_samples(h, record.data()) == 0;
     }
+  }
+  // The true length: readers (glutescope import among them) drop the zero padding of the last record.
+  if (ok) {
+    ok = edfwrite_annotation_utf8(h, std::llround(static_cast<double>(rows) / rate * 10000.0), -1,
+                                  std::string(kRecordingEndAnnotation).c_str()) == 0;
   }
   for (const ExportAnnotation& a : in.annotations) {
     if (!ok) break;

@@ -307,7 +307,7 @@ ImportSummary import_csv(const ImportOptions& options) {
 ImportSummary import_edf(const ImportOptions& options) {
   const std::string src = options.input.string();
   edf_hdr_struct hdr{};
-  if (edfopen_file_readonly(src.c_str(), &hdr, EDFLIB_DO_NOT_READ_ANNOTATIONS) != 0) {
+  if (edfopen_file_readonly(src.c_str(), &hdr, EDFLIB_READ_ANNOTATIONS) != 0) {
     throw ImportError(fmt::format("{}: not a readable EDF/BDF file (EDFlib error {})", src, hdr.filetype));
   }
   struct Closer {
@@ -349,7 +349,17 @@ ImportSummary import_edf(const ImportOptions& options) {
   const auto& p0 = hdr.signalparam[signals[0]];
   const double record_s = static_cast<double>(hdr.datarecord_duration) / EDFLIB_TIME_DIMENSION;
   const double rate = p0.smp_in_datarecord / record_s;
-  const auto rows = static_cast<std::size_t>(p0.smp_in_file);
+  auto rows = static_cast<std::size_t>(p0.smp_in_file);
+  // EDF/BDF hold whole data records; glutescope's own export marks the true end so the zero padding of the
+  // last record is not imported as signal.
+  for (long long n = 0; n < hdr.annotations_in_file; ++n) {
+    edf_annotation_struct a{};
+    if (edf_get_annotation(hdr.handle, static_cast<int>(n), &a) == 0 && std::string_view(a.annotation) == kRecordingEndAnnotation) {
+      const auto end_rows = static_cast<std::size_t>(
+          std::llround(static_cast<double>(a.onset) / EDFLIB_TIME_DIMENSION * rate));
+      rows = std::min(rows, end_rows);
+    }
+  }
   const std::size_t ch = signals.size();
   DeviceInfo device;
   device.firmware_version = "import";

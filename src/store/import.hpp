@@ -26,6 +26,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace glutescope::store {
 
@@ -33,6 +34,10 @@ class ImportError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// EDF+/BDF+ annotation glutescope's export writes at the true end of the recording (the last data record
+// is padded with zeros); import stops there.
+inline constexpr std::string_view kRecordingEndAnnotation = "glutescope: recording end";
 
 struct ImportOptions {
   std::filesystem::path input;    // CSV or EDF/BDF
