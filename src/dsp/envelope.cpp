@@ -1,4 +1,5 @@
 #include "dsp/envelope.hpp"
+#include "dsp/non_finite.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -12,17 +13,8 @@
 namespace glutescope::dsp {
 namespace {
 
-inline bool non_finite(double x) noexcept {
-  std::uint64_t bits = 0;
-  std::memcpy(&bits, &x, sizeof bits);
-  return (bits & 0x7ff0000000000000ULL) == 0x7ff0000000000000ULL;
-}
-
-bool any_non_finite(const double* x, std::size_t n) noexcept {
-  unsigned bad = 0;
-  for (std::size_t i = 0; i < n; ++i) bad |= non_finite(x[i]) ? 1U : 0U;
-  return bad != 0;
-}
+using detail::any_non_finite;
+using detail::non_finite;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 

@@ -1,4 +1,5 @@
 #include "dsp/sos_filter.hpp"
+#include "dsp/non_finite.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -126,19 +127,8 @@ __attribute__((target_clones("avx2", "default"))) void sos_kernel(const SosTaps&
 }  // namespace detail
 
 namespace {
-// Non-finite test on the bit pattern (exponent all ones) so the block scan vectorises without
-// -ffast-math and cannot be optimised away.
-inline bool non_finite(double x) noexcept {
-  std::uint64_t bits = 0;
-  std::memcpy(&bits, &x, sizeof bits);
-  return (bits & 0x7ff0000000000000ULL) == 0x7ff0000000000000ULL;
-}
-
-bool any_non_finite(const double* x, std::size_t n) noexcept {
-  unsigned bad = 0;
-  for (std::size_t i = 0; i < n; ++i) bad |= non_finite(x[i]) ? 1U : 0U;
-  return bad != 0;
-}
+using detail::any_non_finite;
+using detail::non_finite;
 }  // namespace
 
 SosFilter::SosFilter(const SosCoefficients& sos, std::size_t channels, double settling_tolerance)

@@ -92,6 +92,17 @@ using exercise::RepScore;
 using exercise::SetAnalysis;
 using exercise::SideRatios;
 
+// Per-rep scalar columns of /reps, shared by the writer and the reader so the two cannot drift apart.
+constexpr std::pair<const char*, double RepScore::*> kRepTimeColumns[] = {
+    {"start_s", &RepScore::start_s},
+    {"concentric_end_s", &RepScore::concentric_end_s},
+    {"hold_end_s", &RepScore::hold_end_s},
+    {"end_s", &RepScore::end_s},
+    {"peak_s", &RepScore::peak_s},
+    {"rom_deg", &RepScore::rom_deg},
+    {"pelvic_roll_max_deg", &RepScore::pelvic_roll_max_deg},
+    {"pelvic_tilt_min_deg", &RepScore::pelvic_tilt_min_deg}};
+
 // Flattened view of every rep with its set, in set order.
 struct RepRef {
   std::uint32_t set_index;
@@ -282,16 +293,7 @@ void write_analysis_file(const AnalysisResult& r, const std::filesystem::path& o
                    column<RepRef, std::uint32_t>(
                        rr, [](const RepRef& x) { return static_cast<std::uint32_t>(x.rep->index); }),
                    w);
-      const std::pair<const char*, double RepScore::*> doubles[] = {
-          {"start_s", &RepScore::start_s},
-          {"concentric_end_s", &RepScore::concentric_end_s},
-          {"hold_end_s", &RepScore::hold_end_s},
-          {"end_s", &RepScore::end_s},
-          {"peak_s", &RepScore::peak_s},
-          {"rom_deg", &RepScore::rom_deg},
-          {"pelvic_roll_max_deg", &RepScore::pelvic_roll_max_deg},
-          {"pelvic_tilt_min_deg", &RepScore::pelvic_tilt_min_deg}};
-      for (const auto& [name, member] : doubles) {
+      for (const auto& [name, member] : kRepTimeColumns) {
         write_vector(reps.get(), name,
                      column<RepRef, double>(rr, [m = member](const RepRef& x) { return x.rep->*m; }), w);
       }
@@ -523,16 +525,7 @@ AnalysisResult read_analysis_file(const std::filesystem::path& path) {
   const auto rep_index = read_any<std::uint32_t>(reps.get(), "rep_index", w);
   const std::size_t nr = set_index.size();
   std::vector<RepScore> scores(nr);
-  const std::pair<const char*, double RepScore::*> doubles[] = {
-      {"start_s", &RepScore::start_s},
-      {"concentric_end_s", &RepScore::concentric_end_s},
-      {"hold_end_s", &RepScore::hold_end_s},
-      {"end_s", &RepScore::end_s},
-      {"peak_s", &RepScore::peak_s},
-      {"rom_deg", &RepScore::rom_deg},
-      {"pelvic_roll_max_deg", &RepScore::pelvic_roll_max_deg},
-      {"pelvic_tilt_min_deg", &RepScore::pelvic_tilt_min_deg}};
-  for (const auto& [name, member] : doubles) {
+  for (const auto& [name, member] : kRepTimeColumns) {
     const auto values = read_any<double>(reps.get(), name, w);
     for (std::size_t i = 0; i < nr; ++i) scores[i].*member = values.at(i);
   }

@@ -14,6 +14,7 @@
 #include "pipeline/analysis_file.hpp"
 #include "pipeline/analysis_report.hpp"
 #include "pipeline/analysis_settings.hpp"
+#include "support/files.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -23,19 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 using exercise::VerdictState;
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / fmt::format("gs-analysis-{}-{}", name, ::getpid());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+fs::path temp_dir(const std::string& name) { return test::fresh_temp_dir("gs-analysis", name); }
+using test::slurp;
 
 sim::SimulatorSettings bridge(sim::Scenario scenario, int reps, bool mvc, std::uint64_t seed = 1) {
   sim::SimulatorSettings s;

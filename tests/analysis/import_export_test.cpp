@@ -14,6 +14,7 @@
 #include "pipeline/analysis_export.hpp"
 #include "pipeline/analysis_report.hpp"
 #include "store/import.hpp"
+#include "support/files.hpp"
 
 #include <edflib.h>
 #include "store/session_reader.hpp"
@@ -24,19 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kReal = fs::path(GLUTESCOPE_SOURCE_DIR) / "datasets" / "real";
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / fmt::format("gs-import-{}-{}", name, ::getpid());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+fs::path temp_dir(const std::string& name) { return test::fresh_temp_dir("gs-import", name); }
+using test::slurp;
 
 // Independent parse of the CSV text: header, then rows of numbers.
 std::vector<std::vector<double>> parse_rows(const fs::path& p, char delim, bool skip_header) {
@@ -215,11 +205,13 @@ TEST(Import, BdfExportImportsBackWithLabelsRateAndValues) {
   for (int c = 0; c < hdr.edfsignals; ++c) {
     const auto& p = hdr.signalparam[c];
     const double scale = std::string(p.physdimension).find("mV") == 0 ? 1000.0 : 1.0;  // µV per unit
-    step_uv = std::max(step_uv, scale * (p.phys_max - p.phys_min) / static_cast<double>(p.dig_max - p.dig_min));
+    step_uv =
+        std::max(step_uv, scale * (p.phys_max - p.phys_min) / static_cast<double>(p.dig_max - p.dig_min));
   }
   edfclose_file(hdr.handle);
   ASSERT_GT(step_uv, 0.0);
-  EXPECT_LE(worst, step_uv * 1.0000001) << "worst |difference| " << worst << " µV, BDF step " << step_uv << " µV";
+  EXPECT_LE(worst, step_uv * 1.0000001)
+      << "worst |difference| " << worst << " µV, BDF step " << step_uv << " µV";
   fs::remove_all(dir);
 }
 

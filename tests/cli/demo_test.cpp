@@ -12,16 +12,12 @@
 #include "simulator/session.hpp"
 #include "simulator/settings.hpp"
 #include "store/session_reader.hpp"
+#include "support/files.hpp"
 
 namespace glutescope {
 namespace {
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::slurp;
 
 TEST(Demo, RecordsTheSimulatedSetAndPrintsOneVerdictPerRep) {
   const auto dir = test::make_temp_dir("demo");
