@@ -1,5 +1,5 @@
 // `glutescope validate`: accuracy of the analysis against the simulator's ground truth. Thin: parses the
-// options, calls exercise::run_validation and prints its table or JSON (docs/VALIDATION.md).
+// options, calls validation::run_validation and prints its table or JSON (docs/VALIDATION.md).
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "exercise/validation.hpp"
+#include "validation/validation.hpp"
 
 namespace glutescope::cli {
 
@@ -44,7 +44,7 @@ void add_validate_command(CLI::App& app, int& exit_status) {
   cmd->add_flag("--no-mvc", opt->no_mvc,
                 "simulate without MVC trials (amplitude verdicts become not available)");
   cmd->callback([opt, &exit_status]() {
-    exercise::ValidationSettings vs;
+    validation::ValidationSettings vs;
     if (!opt->settings_file.empty()) {
       std::ifstream in(opt->settings_file);
       if (!in) throw UserError("cannot read settings file " + opt->settings_file);
@@ -68,11 +68,11 @@ void add_validate_command(CLI::App& app, int& exit_status) {
     for (int s = 0; s < seeds; ++s) vs.seeds.push_back(static_cast<std::uint64_t>(opt->first_seed + s));
     vs.jobs = opt->jobs;
     vs.mvc_trials = !opt->no_mvc;
-    const exercise::ValidationReport report = exercise::run_validation(vs);
+    const validation::ValidationReport report = validation::run_validation(vs);
     if (opt->json)
-      fmt::print("{}\n", exercise::to_json(report).dump(2));
+      fmt::print("{}\n", validation::to_json(report).dump(2));
     else
-      fmt::print("{}", exercise::format_validation_table(report));
+      fmt::print("{}", validation::format_validation_table(report));
     exit_status = 0;
   });
 }
