@@ -15,13 +15,16 @@ function(glutescope_set_warnings target)
 endfunction()
 
 # add_glutescope_test(<name> SOURCES <files...> [LIBS <targets...>] [LABELS <labels...>] [TIMEOUT <s>]
-#                     [RUN_SERIAL])
+#                     [RUN_SERIAL] [RUNS_CLI])
+# RUNS_CLI: the tests run the glutescope binary (tests/support/cli.hpp). The executable then depends on it
+# (building the test rebuilds a stale binary) and gets its path as GLUTESCOPE_EXE; without RUNS_CLI,
+# support/cli.hpp does not compile, so no test can run a guessed or stale binary.
 # RUN_SERIAL: the tests pace a simulated device in real time and check what the recorder received within
 # a deadline; ctest runs them alone so parallel tests cannot starve the pacing thread or the recorder.
 # One GoogleTest executable linked to GoogleTest and to LIBS only (the modules under test: nothing else is
 # linked by default, so a test sees only the headers of what it names); every TEST is registered with ctest.
 function(add_glutescope_test name)
-  cmake_parse_arguments(ARG "RUN_SERIAL" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "RUN_SERIAL;RUNS_CLI" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
   endif()
@@ -34,8 +37,11 @@ function(add_glutescope_test name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   target_compile_definitions(${name} PRIVATE
     GLUTESCOPE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    GLUTESCOPE_BINARY_DIR="${PROJECT_BINARY_DIR}"
     GLUTESCOPE_SYSTEM_PYTHON="${GLUTESCOPE_SYSTEM_PYTHON}")
+  if(ARG_RUNS_CLI)
+    add_dependencies(${name} glutescope)
+    target_compile_definitions(${name} PRIVATE GLUTESCOPE_EXE="$<TARGET_FILE:glutescope>")
+  endif()
   glutescope_set_warnings(${name})
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60

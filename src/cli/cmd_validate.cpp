@@ -1,7 +1,5 @@
 // `glutescope validate`: accuracy of the analysis against the simulator's ground truth. Thin: parses the
 // options, calls validation::run_validation and prints its table or JSON (docs/VALIDATION.md).
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -10,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "pipeline/analysis_settings.hpp"
 #include "validation/validation.hpp"
 
 namespace glutescope::cli {
@@ -36,9 +35,13 @@ void add_validate_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--snr", opt->snr, "SNR list in dB, e.g. --snr 30,20,15,10")
       ->delimiter(',')
       ->check(CLI::Range(0.0, 60.0));
-  cmd->add_option("--jobs", opt->jobs, "worker threads")->check(CLI::Range(1, 256));
+  cmd->add_option("--jobs,-j", opt->jobs, "Runs analysed in parallel (worker threads)")
+      ->check(CLI::Range(1, 256));
   cmd->add_option("--reps", opt->reps, "repetitions per simulated set")->check(CLI::Range(1, 200));
-  cmd->add_option("--settings", opt->settings_file, "analysis settings TOML file (docs/SCORING.md)");
+  auto* config = cmd->add_option("--config", opt->settings_file,
+                                 "Analysis settings TOML (glutescope config --print-defaults)");
+  // Old spelling, hidden; kept for one release (docs/CLI.md).
+  cmd->add_option("--settings", opt->settings_file, "")->group("")->excludes(config);
   cmd->add_flag("--json", opt->json, "print the full report as JSON instead of tables");
   cmd->add_flag("--quick", opt->quick, "reduced grid: 2 seeds, SNR 30 and 15 dB, 5 reps");
   cmd->add_flag("--no-mvc", opt->no_mvc,
@@ -46,13 +49,10 @@ void add_validate_command(CLI::App& app, int& exit_status) {
   cmd->callback([opt, &exit_status]() {
     validation::ValidationSettings vs;
     if (!opt->settings_file.empty()) {
-      std::ifstream in(opt->settings_file);
-      if (!in) throw UserError("cannot read settings file " + opt->settings_file);
-      std::stringstream text;
-      text << in.rdbuf();
+      // The same file and parser as analyze/record/report --config; validation uses its scoring tables.
       try {
-        vs.analysis = exercise::analysis_settings_from_toml(text.str(), opt->settings_file);
-      } catch (const std::invalid_argument& e) {
+        vs.analysis = pipeline::load_analysis_settings(opt->settings_file).scoring;
+      } catch (const std::exception& e) {
         throw UserError(e.what());
       }
     }
