@@ -13,7 +13,10 @@ void add_config_command(CLI::App& app, int& exit_status) {
       app.add_subcommand("config", "Analysis settings: print the defaults as TOML or check a file");
   cmd->add_flag("--print-defaults", *print_defaults,
                 "Print the full default settings TOML (every key, with units)");
-  cmd->add_option("--check", *check, "Check a settings TOML file and print its effective settings");
+  auto* config = cmd->add_option("--config", *check,
+                                 "Check this analysis settings TOML and print its effective settings");
+  // Old spelling, hidden; kept for one release (docs/CLI.md).
+  cmd->add_option("--check", *check, "")->group("")->excludes(config);
   cmd->callback([print_defaults, check, &exit_status] {
     if (!check->empty()) {
       try {
@@ -24,7 +27,7 @@ void add_config_command(CLI::App& app, int& exit_status) {
     } else if (*print_defaults) {
       fmt::print(stdout, "{}", pipeline::to_toml(pipeline::kDefaultAnalysisPipelineSettings));
     } else {
-      throw UserError("config: give --print-defaults or --check FILE", 1);
+      throw UserError("config: give --print-defaults or --config FILE", 1);
     }
     exit_status = 0;
   });

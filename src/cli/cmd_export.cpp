@@ -13,11 +13,16 @@ void add_export_command(CLI::App& app, int& exit_status) {
   CLI::App* cmd =
       app.add_subcommand("export", "Export a session to CSV (µV and envelopes) or BDF+ (EMG-BIDS)");
   cmd->add_option("file", *file, "Session file (.h5)")->required();
-  auto* c = cmd->add_option("--csv", *csv, "Write CSV here");
-  auto* b = cmd->add_option("--bdf", *bdf, "Write BDF+ here");
-  c->excludes(b);
+  auto* c = cmd->add_option("--to-csv", *csv, "Write CSV to this file");
+  auto* b = cmd->add_option("--to-bdf", *bdf, "Write BDF+ to this file");
+  // Old spellings, hidden; kept for one release (docs/CLI.md).
+  auto* old_c = cmd->add_option("--csv", *csv, "")->group("");
+  auto* old_b = cmd->add_option("--bdf", *bdf, "")->group("");
+  c->excludes(b)->excludes(old_c)->excludes(old_b);
+  old_c->excludes(b)->excludes(old_b);
+  old_b->excludes(c);
   cmd->callback([=, &exit_status] {
-    if (csv->empty() && bdf->empty()) throw UserError("export: give --csv OUT.csv or --bdf OUT.bdf", 1);
+    if (csv->empty() && bdf->empty()) throw UserError("export: give --to-csv OUT.csv or --to-bdf OUT.bdf", 1);
     try {
       pipeline::export_session(*file,
                                csv->empty() ? pipeline::ExportFormat::bdf : pipeline::ExportFormat::csv,

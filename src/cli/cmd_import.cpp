@@ -15,9 +15,14 @@ void add_import_command(CLI::App& app, int& exit_status) {
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "import", "Import a CSV or EDF/BDF recording into a session file (docs/ANALYSIS.md)");
-  auto* csv = cmd->add_option("--csv", a->csv, "CSV file with a header row");
-  auto* edf = cmd->add_option("--edf", a->edf, "EDF/EDF+/BDF/BDF+ file");
-  csv->excludes(edf);
+  auto* csv = cmd->add_option("--from-csv", a->csv, "Read this CSV file (header row of column names)");
+  auto* edf = cmd->add_option("--from-edf", a->edf, "Read this EDF/EDF+/BDF/BDF+ file");
+  // Old spellings, hidden; kept for one release (docs/CLI.md): --csv read like export's --csv wrote.
+  auto* old_csv = cmd->add_option("--csv", a->csv, "")->group("");
+  auto* old_edf = cmd->add_option("--edf", a->edf, "")->group("");
+  csv->excludes(edf)->excludes(old_csv)->excludes(old_edf);
+  old_csv->excludes(edf)->excludes(old_edf);
+  old_edf->excludes(edf);
   cmd->add_option("--montage", a->montage,
                   "Import montage TOML: columns to muscles and sides (required for CSV)");
   auto* rate = cmd->add_option("--rate", a->rate_hz, "CSV sample rate (Hz)");

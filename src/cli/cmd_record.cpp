@@ -34,8 +34,8 @@ void add_record_command(CLI::App& app, int& exit_status) {
   auto options = std::make_shared<pipeline::RecordOptions>(pipeline::kDefaultRecordOptions);
   auto out = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("record",
-                                     "Record a session from a glutescope wearable on a serial port into "
-                                     "an HDF5 session file (docs/RECORDING.md)");
+                                     "Record a session from a wearable (serial port or Bluetooth LE) into "
+                                     "an HDF5 session file (docs/RECORDING.md, docs/BLE.md)");
   CLI::Option* port = cmd->add_option("--port", options->port,
                                       "Serial port of the wearable, e.g. /dev/ttyACM0 (a "
                                       "symlink is followed again at every reconnect)");

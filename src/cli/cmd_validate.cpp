@@ -1,7 +1,5 @@
 // `glutescope validate`: accuracy of the analysis against the simulator's ground truth. Thin: parses the
-// options, calls exercise::run_validation and prints its table or JSON (docs/VALIDATION.md).
-#include <fstream>
-#include <sstream>
+// options, calls validation::run_validation and prints its table or JSON (docs/VALIDATION.md).
 #include <string>
 #include <vector>
 
@@ -10,7 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "exercise/validation.hpp"
+#include "pipeline/analysis_settings.hpp"
+#include "validation/validation.hpp"
 
 namespace glutescope::cli {
 
@@ -36,23 +35,24 @@ void add_validate_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--snr", opt->snr, "SNR list in dB, e.g. --snr 30,20,15,10")
       ->delimiter(',')
       ->check(CLI::Range(0.0, 60.0));
-  cmd->add_option("--jobs", opt->jobs, "worker threads")->check(CLI::Range(1, 256));
+  cmd->add_option("--jobs,-j", opt->jobs, "Runs analysed in parallel (worker threads)")
+      ->check(CLI::Range(1, 256));
   cmd->add_option("--reps", opt->reps, "repetitions per simulated set")->check(CLI::Range(1, 200));
-  cmd->add_option("--settings", opt->settings_file, "analysis settings TOML file (docs/SCORING.md)");
+  auto* config = cmd->add_option("--config", opt->settings_file,
+                                 "Analysis settings TOML (glutescope config --print-defaults)");
+  // Old spelling, hidden; kept for one release (docs/CLI.md).
+  cmd->add_option("--settings", opt->settings_file, "")->group("")->excludes(config);
   cmd->add_flag("--json", opt->json, "print the full report as JSON instead of tables");
   cmd->add_flag("--quick", opt->quick, "reduced grid: 2 seeds, SNR 30 and 15 dB, 5 reps");
   cmd->add_flag("--no-mvc", opt->no_mvc,
                 "simulate without MVC trials (amplitude verdicts become not available)");
   cmd->callback([opt, &exit_status]() {
-    exercise::ValidationSettings vs;
+    validation::ValidationSettings vs;
     if (!opt->settings_file.empty()) {
-      std::ifstream in(opt->settings_file);
-      if (!in) throw UserError("cannot read settings file " + opt->settings_file);
-      std::stringstream text;
-      text << in.rdbuf();
+      // The same file and parser as analyze/record/report --config; validation uses its scoring tables.
       try {
-        vs.analysis = exercise::analysis_settings_from_toml(text.str(), opt->settings_file);
-      } catch (const std::invalid_argument& e) {
+        vs.analysis = pipeline::load_analysis_settings(opt->settings_file).scoring;
+      } catch (const std::exception& e) {
         throw UserError(e.what());
       }
     }
@@ -68,11 +68,11 @@ void add_validate_command(CLI::App& app, int& exit_status) {
     for (int s = 0; s < seeds; ++s) vs.seeds.push_back(static_cast<std::uint64_t>(opt->first_seed + s));
     vs.jobs = opt->jobs;
     vs.mvc_trials = !opt->no_mvc;
-    const exercise::ValidationReport report = exercise::run_validation(vs);
+    const validation::ValidationReport report = validation::run_validation(vs);
     if (opt->json)
-      fmt::print("{}\n", exercise::to_json(report).dump(2));
+      fmt::print("{}\n", validation::to_json(report).dump(2));
     else
-      fmt::print("{}", exercise::format_validation_table(report));
+      fmt::print("{}", validation::format_validation_table(report));
     exit_status = 0;
   });
 }

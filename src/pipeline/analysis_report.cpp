@@ -297,23 +297,42 @@ std::string format_html_report(const AnalysisResult& r) {
   return h;
 }
 
-AnalysisResult print_session_report(const std::filesystem::path& session_path, std::ostream& out,
-                                    const std::optional<std::filesystem::path>& html_out) {
-  AnalysisResult result;
+namespace {
+
+// The sidecar's result when it is current; otherwise the settings to re-analyse with (see the header).
+AnalysisResult current_or_reanalysed(const std::filesystem::path& session_path,
+                                     const std::optional<std::filesystem::path>& config, std::ostream& out) {
+  if (config) return analyse_file(session_path.string(), load_analysis_settings(config->string()));
   const std::filesystem::path sidecar = analysis_path_for(session_path);
-  bool have = false;
-  if (std::filesystem::exists(sidecar)) {
-    // The sidecar is derived data: one from an older glutescope, or one that no longer describes this very
-    // session (different raw data), is replaced by a fresh analysis rather than trusted or refused.
-    try {
-      result = read_analysis_file(sidecar);
-      const LoadedSession session = load_session(session_path);
-      have = result.input_hash == session.input_hash;
-    } catch (const std::exception& e) {
-      out << fmt::format("note: {} not used ({}); analysing the session again\n", sidecar.string(), e.what());
-    }
+  if (!std::filesystem::exists(sidecar)) {
+    return analyse_file(session_path.string(), kDefaultAnalysisPipelineSettings);
   }
-  if (!have) result = analyse_file(session_path.string(), kDefaultAnalysisPipelineSettings);
+  // The sidecar is derived data: one from an older glutescope, or one that no longer describes this very
+  // session (other raw data), is replaced rather than trusted, with the settings it records.
+  std::string why;
+  try {
+    AnalysisResult result = read_analysis_file(sidecar);
+    if (result.input_hash == load_session(session_path).input_hash) return result;
+    why = "made from other raw data";
+  } catch (const std::exception& e) {
+    why = e.what();
+  }
+  const AnalysisPipelineSettings settings = read_analysis_file_settings(sidecar);
+  if (const std::string prefix = sidecar.string() + ": "; why.starts_with(prefix))
+    why.erase(0, prefix.size());
+  constexpr std::size_t kMaxReason = 120;  // the note stays one readable line
+  if (why.size() > kMaxReason) why = why.substr(0, kMaxReason) + "...";
+  out << fmt::format("note: {} is stale ({}); re-analysing with the settings it was made with\n",
+                     sidecar.filename().string(), why);
+  return analyse_file(session_path.string(), settings);
+}
+
+}  // namespace
+
+AnalysisResult print_session_report(const std::filesystem::path& session_path, std::ostream& out,
+                                    const std::optional<std::filesystem::path>& html_out,
+                                    const std::optional<std::filesystem::path>& config) {
+  const AnalysisResult result = current_or_reanalysed(session_path, config, out);
   out << format_text_report(result);
   if (html_out) {
     const std::string tmp = fmt::format("{}.tmp-{}", html_out->string(), ::getpid());

@@ -354,9 +354,10 @@ ImportSummary import_edf(const ImportOptions& options) {
   // last record is not imported as signal.
   for (long long n = 0; n < hdr.annotations_in_file; ++n) {
     edf_annotation_struct a{};
-    if (edf_get_annotation(hdr.handle, static_cast<int>(n), &a) == 0 && std::string_view(a.annotation) == kRecordingEndAnnotation) {
-      const auto end_rows = static_cast<std::size_t>(
-          std::llround(static_cast<double>(a.onset) / EDFLIB_TIME_DIMENSION * rate));
+    if (edf_get_annotation(hdr.handle, static_cast<int>(n), &a) == 0 &&
+        std::string_view(a.annotation) == kRecordingEndAnnotation) {
+      const auto end_rows =
+          static_cast<std::size_t>(std::llround(static_cast<double>(a.onset) / EDFLIB_TIME_DIMENSION * rate));
       rows = std::min(rows, end_rows);
     }
   }

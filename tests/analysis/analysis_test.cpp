@@ -14,6 +14,7 @@
 #include "pipeline/analysis_file.hpp"
 #include "pipeline/analysis_report.hpp"
 #include "pipeline/analysis_settings.hpp"
+#include "support/cli.hpp"
 #include "support/files.hpp"
 
 #include <nlohmann/json.hpp>
@@ -24,7 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using exercise::VerdictState;
 
-fs::path temp_dir(const std::string& name) { return test::fresh_temp_dir("gs-analysis", name); }
+fs::path temp_dir(const std::string& name) { return test::make_temp_dir("analysis-" + name); }
 using test::slurp;
 
 sim::SimulatorSettings bridge(sim::Scenario scenario, int reps, bool mvc, std::uint64_t seed = 1) {
@@ -50,7 +51,7 @@ std::string run(const std::string& command) {
   return out;
 }
 
-const std::string kBinary = GLUTESCOPE_BINARY_DIR "/glutescope";
+const std::string& kBinary = test::glutescope_binary();
 
 std::size_t count_of(const std::vector<std::string>& v, const std::string& x) {
   return static_cast<std::size_t>(std::count(v.begin(), v.end(), x));

@@ -25,7 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kReal = fs::path(GLUTESCOPE_SOURCE_DIR) / "datasets" / "real";
 
-fs::path temp_dir(const std::string& name) { return test::fresh_temp_dir("gs-import", name); }
+fs::path temp_dir(const std::string& name) { return test::make_temp_dir("import-" + name); }
 using test::slurp;
 
 // Independent parse of the CSV text: header, then rows of numbers.

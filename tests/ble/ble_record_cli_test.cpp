@@ -1,10 +1,6 @@
 // `glutescope record --ble` end to end: the real CLI process records the simulator's session from
 // fake_bluez on a private bus into an HDF5 file, read back with the store's SessionReader and compared
 // with the same session generated here in memory; BlueZ errors give a clear message and exit status.
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -17,48 +13,10 @@
 #include "simulator/frames.hpp"
 #include "simulator/session.hpp"
 #include "store/session_reader.hpp"
+#include "support/cli.hpp"
 
 namespace glutescope {
 namespace {
-
-struct CliRun {
-  int exit_status = -1;
-  std::string stdout_text;
-  std::string stderr_text;
-};
-
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs build/glutescope with `args`, stdin from /dev/null, output captured in files under `dir`.
-CliRun run_glutescope(const std::vector<std::string>& args, const std::filesystem::path& dir) {
-  const std::string exe = std::string(GLUTESCOPE_BINARY_DIR) + "/glutescope";
-  const auto out_path = dir / "stdout.txt";
-  const auto err_path = dir / "stderr.txt";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(in, STDIN_FILENO);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(err, STDERR_FILENO);
-    std::vector<char*> argv{const_cast<char*>(exe.c_str())};
-    for (const auto& a : args) {
-      argv.push_back(const_cast<char*>(a.c_str()));
-    }
-    argv.push_back(nullptr);
-    ::execv(exe.c_str(), argv.data());
-    std::_Exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(out_path), slurp(err_path)};
-}
 
 // Same settings as fake_bluez --simulate S --seed N (tests/ble/fake_bluez.cpp).
 sim::SimulatedSession fake_session(double seconds, std::uint64_t seed) {
@@ -93,10 +51,11 @@ TEST(BleRecordCli, RecordsTheSimulatedSessionWithOneGapAcrossADroppedLink) {
   const auto file = bus.directory() / "session.h5";
   // The fake streams the 4-s session in well under a second; 1.5 s of recording covers it, and the
   // stall timeout is longer so the idle tail is not taken for a second outage.
-  const CliRun run = run_glutescope({"record", "--ble", "glutescope-sim", "--subject", "S001", "--out",
-                                     file.string(), "--duration", "1.5", "--stall-timeout", "5", "--no-keys"},
-                                    bus.directory());
-  ASSERT_EQ(run.exit_status, 0) << run.stderr_text;
+  const test::CliRun run =
+      test::run_glutescope({"record", "--ble", "glutescope-sim", "--subject", "S001", "--out", file.string(),
+                            "--duration", "1.5", "--stall-timeout", "5", "--no-keys"},
+                           bus.directory() / "glutescope.log");
+  ASSERT_EQ(run.exit_status, 0) << run.output;
 
   store::SessionReader reader(file);
   const std::size_t ch = reader.emg_channels();
@@ -135,13 +94,13 @@ void expect_clear_failure(const std::vector<std::string>& fake_args, const std::
   bletest::PrivateSystemBus bus;
   bletest::FakeBluez fake(fake_args);
   const auto file = bus.directory() / "session.h5";
-  const CliRun run =
-      run_glutescope({"record", "--ble", "C0:FF:EE:00:00:01", "--ble-scan-timeout", "0.3", "--subject",
-                      "S001", "--out", file.string(), "--duration", "1", "--no-keys"},
-                     bus.directory());
+  const test::CliRun run =
+      test::run_glutescope({"record", "--ble", "C0:FF:EE:00:00:01", "--ble-scan-timeout", "0.3", "--subject",
+                            "S001", "--out", file.string(), "--duration", "1", "--no-keys"},
+                           bus.directory() / "glutescope.log");
   EXPECT_NE(run.exit_status, 0);
-  EXPECT_NE(run.stderr_text.find("glutescope: BLE: "), std::string::npos) << run.stderr_text;
-  EXPECT_NE(run.stderr_text.find(words), std::string::npos) << run.stderr_text;
+  EXPECT_NE(run.output.find("glutescope: BLE: "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find(words), std::string::npos) << run.output;
 }
 
 TEST(BleRecordCli, DeviceNotFoundExitsNonZeroWithAClearMessage) {

@@ -1,5 +1,7 @@
 #include "ble/ble_test_support.hpp"
 
+#include "support/files.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,9 +13,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <string>
 #include <fstream>
 #include <stdexcept>
+#include <string>
 
 namespace glutescope::bletest {
 namespace {
@@ -57,11 +59,7 @@ void stop_process(pid_t pid) {
 
 PrivateSystemBus::PrivateSystemBus() {
   // Under the system temporary folder (TMPDIR honoured), not a fixed path.
-  std::string templ = (std::filesystem::temp_directory_path() / "glutescope-ble-XXXXXX").string();
-  if (::mkdtemp(templ.data()) == nullptr) {
-    throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-  }
-  dir_ = templ;
+  dir_ = test::make_temp_dir("ble");
   const auto config = dir_ / "bus.conf";
   {
     std::ofstream out(config);

@@ -203,8 +203,8 @@ TEST(DeviceModel, EarlyEventsOfAFastDeviceClockWaitForTheFitAndLandAtTheirDevice
     const double device_s = first / 2000.0;
     h.now_s = 100.0 + device_s / 4.0 + 0.002;  // 2 ms transport delay
     std::vector<std::int32_t> counts(20 * 2, 0);
-    h.feed(protocol::encode_emg_block({7, seq++, static_cast<std::uint64_t>(std::llround(device_s * 1e6))}, first,
-                                      2, SampleFormat::int16, counts));
+    h.feed(protocol::encode_emg_block({7, seq++, static_cast<std::uint64_t>(std::llround(device_s * 1e6))},
+                                      first, 2, SampleFormat::int16, counts));
     if (!event_sent && device_s >= 0.3) {
       h.feed(protocol::encode_event({7, seq++, 300'000}, gsp_event{GSP_EVENT_LEAD_OFF, 0, 0}));
       event_sent = true;

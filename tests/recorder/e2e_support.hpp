@@ -1,7 +1,7 @@
 // Test-owned wearable and process helpers for the recorder's end-to-end tests: a device that plays a
 // simulated session's frames into a real pseudo-terminal (behind a symlink that stays put across
 // "reconnects"), with exact control over which frames are corrupted, dropped or lost in an outage,
-// and a child-process runner for the real glutescope binary.
+// (the runner for the real glutescope binary is support/cli.hpp).
 #pragma once
 
 #include <fcntl.h>
@@ -33,18 +33,12 @@
 #include "simulator/frames.hpp"
 #include "simulator/output.hpp"
 #include "simulator/session.hpp"
+#include "support/cli.hpp"
+#include "support/files.hpp"
 
 namespace glutescope::test {
 
 using namespace std::chrono_literals;
-
-inline std::filesystem::path make_temp_dir(const std::string& name) {
-  auto dir =
-      std::filesystem::temp_directory_path() / ("glutescope_rec_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 // What one wire frame carries, decoded independently of the recorder (the protocol codec).
 struct FrameContent {
@@ -239,77 +233,5 @@ class FakeDevice {
   std::vector<Damage> fate_;
   std::uint64_t garbage_bytes_ = 0;
 };
-
-// The real glutescope binary as a child process; stdout+stderr go to a file.
-class Glutescope {
- public:
-  explicit Glutescope(std::vector<std::string> args, std::filesystem::path log,
-                      rlim_t file_size_limit = RLIM_INFINITY)
-      : log_(std::move(log)) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      const int null_in = ::open("/dev/null", O_RDONLY);
-      ::dup2(null_in, 0);
-      if (file_size_limit != RLIM_INFINITY) {
-        rlimit lim{file_size_limit, file_size_limit};
-        ::setrlimit(RLIMIT_FSIZE, &lim);
-      }
-      std::vector<char*> argv;
-      static std::string binary = GLUTESCOPE_BINARY_DIR "/glutescope";
-      argv.push_back(binary.data());
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(binary.c_str(), argv.data());
-      ::_exit(127);
-    }
-  }
-  ~Glutescope() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  void signal(int sig) const { ::kill(pid_, sig); }
-  // Exit status (128 + signal if killed); -1 on timeout (then killed).
-  int wait(std::chrono::seconds timeout = 60s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        reaped_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    reaped_ = true;
-    return -1;
-  }
-  [[nodiscard]] std::string output() const {
-    std::ifstream in(log_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
- private:
-  std::filesystem::path log_;
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-};
-
-// Runs glutescope to completion and returns (status, output).
-inline std::pair<int, std::string> run_glutescope(const std::vector<std::string>& args,
-                                                  const std::filesystem::path& log,
-                                                  rlim_t file_size_limit = RLIM_INFINITY) {
-  Glutescope g(args, log, file_size_limit);
-  const int status = g.wait();
-  return {status, g.output()};
-}
 
 }  // namespace glutescope::test

@@ -7,10 +7,11 @@
 #include <gtest/gtest.h>
 
 #include "exercise/session_analysis.hpp"
-#include "exercise/validation.hpp"
 #include "simulator/schedule.hpp"
+#include "validation/validation.hpp"
 
 namespace ex = glutescope::exercise;
+namespace gv = glutescope::validation;
 namespace sim = glutescope::sim;
 using glutescope::EventKind;
 using glutescope::Exercise;
@@ -62,7 +63,7 @@ const ex::SetAnalysis& exercise_set(const ex::SessionAnalysis& a) {
 
 TEST(ScoringBadInput, MissingHamstringAndTflChannelsAreNotAvailable) {
   const auto session = simulate(Exercise::bridge, sim::Scenario::hamstring_dominant);
-  ex::SessionData d = ex::session_data_from_simulation(session);
+  ex::SessionData d = gv::session_data_from_simulation(session);
   drop_muscles(d, {Muscle::biceps_femoris, Muscle::tensor_fasciae_latae});
   // The dropped channels' MVC trials remain as events; they match no channel and are ignored.
   const ex::SessionAnalysis a = ex::analyse_session(d);
@@ -78,7 +79,7 @@ TEST(ScoringBadInput, MissingHamstringAndTflChannelsAreNotAvailable) {
     EXPECT_EQ(r.verdicts.glute_fired.state, ex::VerdictState::yes);
   }
   // With the channel present, the same scenario is flagged (the truth: BF 48 vs GMax 20 %MVIC).
-  const ex::SessionAnalysis full = ex::analyse_session(ex::session_data_from_simulation(session));
+  const ex::SessionAnalysis full = ex::analyse_session(gv::session_data_from_simulation(session));
   for (const ex::RepScore& r : exercise_set(full).reps)
     EXPECT_EQ(r.verdicts.hamstring_dominance.state, ex::VerdictState::yes);
 }
@@ -95,7 +96,7 @@ TEST(ScoringBadInput, LeadOffInvalidatesTheAffectedChannelFromThatRepOn) {
   s.contaminants.lead_off_channel = 0;
   s.contaminants.lead_off_time_s = 0.5 * (rep2.start_s + rep2.end_s);
   const auto session = sim::simulate(s);
-  const ex::SessionAnalysis a = ex::analyse_session(ex::session_data_from_simulation(session));
+  const ex::SessionAnalysis a = ex::analyse_session(gv::session_data_from_simulation(session));
   const ex::SetAnalysis& set = exercise_set(a);
   ASSERT_EQ(set.reps.size(), 5u);
   for (std::size_t k = 0; k < set.reps.size(); ++k) {
@@ -116,7 +117,7 @@ TEST(ScoringBadInput, LeadOffInvalidatesTheAffectedChannelFromThatRepOn) {
 
 TEST(ScoringBadInput, EmgGapInsideARepInvalidatesOnlyThatRep) {
   const auto session = simulate(Exercise::clamshell, sim::Scenario::good);
-  ex::SessionData d = ex::session_data_from_simulation(session);
+  ex::SessionData d = gv::session_data_from_simulation(session);
   const auto& rep1 = session.truth.schedule.reps[1];
   const double rate = d.device.emg_rate_hz;
   glutescope::Gap gap;
@@ -139,7 +140,7 @@ TEST(ScoringBadInput, EmgGapInsideARepInvalidatesOnlyThatRep) {
 
 TEST(ScoringBadInput, SetWithoutMovementSaysSo) {
   const auto session = simulate(Exercise::bridge, sim::Scenario::good);
-  ex::SessionData d = ex::session_data_from_simulation(session);
+  ex::SessionData d = gv::session_data_from_simulation(session);
   // Replace every IMU sample by the first one: the subject lies still throughout.
   for (ex::ImuStream& s : d.imu) {
     for (std::size_t n = 1; n < s.samples(); ++n) {
@@ -159,7 +160,7 @@ TEST(ScoringBadInput, SetWithoutMovementSaysSo) {
 
 TEST(ScoringBadInput, WithoutMvcTrialsAmplitudeVerdictsAreNotAvailable) {
   const auto session = simulate(Exercise::bridge, sim::Scenario::lumbar_dominant, /*mvc=*/false);
-  const ex::SessionAnalysis a = ex::analyse_session(ex::session_data_from_simulation(session));
+  const ex::SessionAnalysis a = ex::analyse_session(gv::session_data_from_simulation(session));
   const ex::SetAnalysis& set = exercise_set(a);
   EXPECT_EQ(set.normalisation.kind, ex::NormalisationKind::peak_of_set);
   EXPECT_THAT(set.normalisation.note, HasSubstr("CEDE approach 4"));
@@ -176,7 +177,7 @@ TEST(ScoringBadInput, WithoutMvcTrialsAmplitudeVerdictsAreNotAvailable) {
 
 TEST(ScoringBadInput, OneMissingMvcTrialFallsBackForAllChannels) {
   const auto session = simulate(Exercise::bridge, sim::Scenario::good);
-  ex::SessionData d = ex::session_data_from_simulation(session);
+  ex::SessionData d = gv::session_data_from_simulation(session);
   std::erase_if(d.events, [](const glutescope::Event& e) {
     return e.exercise == Exercise::mvc && e.muscle == Muscle::tensor_fasciae_latae;
   });
@@ -188,7 +189,7 @@ TEST(ScoringBadInput, OneMissingMvcTrialFallsBackForAllChannels) {
 
 TEST(ScoringAmplitude, PercentMvicMatchesSimulatedActivation) {
   const auto session = simulate(Exercise::bridge, sim::Scenario::good);
-  const ex::SessionAnalysis a = ex::analyse_session(ex::session_data_from_simulation(session));
+  const ex::SessionAnalysis a = ex::analyse_session(gv::session_data_from_simulation(session));
   const ex::SetAnalysis& set = exercise_set(a);
   const auto& truth = session.truth.schedule;
   ASSERT_EQ(set.reps.size(), truth.reps.size());

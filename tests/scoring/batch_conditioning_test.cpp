@@ -16,10 +16,11 @@
 
 #include "exercise/normalisation.hpp"
 #include "exercise/session_analysis.hpp"
-#include "exercise/validation.hpp"
 #include "simulator/session.hpp"
+#include "validation/validation.hpp"
 
 namespace ex = glutescope::exercise;
+namespace gv = glutescope::validation;
 namespace sim = glutescope::sim;
 
 namespace {
@@ -31,7 +32,7 @@ ex::SessionData simulated_session() {
   s.seed = 5;
   s.snr_db = 20.0;
   s.mvc_trials = true;
-  ex::SessionData d = ex::session_data_from_simulation(sim::simulate(s));
+  ex::SessionData d = gv::session_data_from_simulation(sim::simulate(s));
   glutescope::Gap gap;
   gap.stream = glutescope::StreamKind::emg;
   gap.start_sample = d.emg_samples() / 3;

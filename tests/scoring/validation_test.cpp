@@ -3,9 +3,9 @@
 // verdict accuracy >= 95 %.
 #include <gtest/gtest.h>
 
-#include "exercise/validation.hpp"
+#include "validation/validation.hpp"
 
-namespace ex = glutescope::exercise;
+namespace ex = glutescope::validation;
 
 TEST(ScoringValidation, TargetsMetAtSnr20AndAbove) {
   ex::ValidationSettings vs;

@@ -22,11 +22,12 @@
 #include "frame_capture.hpp"
 #include "simulator/frames.hpp"
 #include "simulator/session.hpp"
+#include "support/cli.hpp"
 
 namespace glutescope::sim {
 namespace {
 
-const std::string kBinary = GLUTESCOPE_BINARY_DIR "/glutescope";
+const std::string& kBinary = glutescope::test::glutescope_binary();
 
 struct Child {
   pid_t pid = -1;

@@ -19,6 +19,7 @@
 #include "core/device_info.hpp"
 #include "core/montage.hpp"
 #include "core/session_types.hpp"
+#include "support/files.hpp"
 
 namespace glutescope::store::testing {
 
@@ -154,27 +155,8 @@ class SmallTmpfs {
     }                                                                                     \
   } while (false)
 
-// A fresh directory under the system temp dir, removed at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("glutescope-store-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
-  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+// The one temporary-folder helper of the test suite (tests/support/files.hpp).
+using glutescope::test::TempDir;
 
 }  // namespace glutescope::store::testing
 

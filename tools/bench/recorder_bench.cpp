@@ -150,7 +150,7 @@ Result run_rate(const std::string& binary, double rate_hz, double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string binary = GLUTESCOPE_BINARY_DIR "/glutescope";
+  std::string binary = GLUTESCOPE_EXE;
   double seconds = 5.0;
   std::vector<double> rates{4000, 16000, 32000, 64000, 96000, 128000};
   for (int i = 1; i + 1 < argc; i += 2) {

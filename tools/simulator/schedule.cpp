@@ -11,9 +11,9 @@ namespace glutescope::sim {
 namespace {
 
 // Activation pattern of one muscle in a scenario: concentric level (%MVIC) and timing relative to the
-// movement. Levels follow the ranges in the project's research notes (emg-and-scoring.md §3.1; e.g. double-leg
-// bridge GMed 28, GMax 25 %MVIC, Ekstrom 2007; single-leg 40-55; clam GMed 38-67, GMax 34-53, gluteals >
-// TFL, Selkowitz 2013); compensation patterns exaggerate ES / BF / TFL as the scenario names say.
+// movement. Levels follow the ranges in the project's research notes (emg-and-scoring.md §3.1; e.g.
+// double-leg bridge GMed 28, GMax 25 %MVIC, Ekstrom 2007; single-leg 40-55; clam GMed 38-67, GMax 34-53,
+// gluteals > TFL, Selkowitz 2013); compensation patterns exaggerate ES / BF / TFL as the scenario names say.
 struct MusclePattern {
   double level_pct = 0.0;  // concentric activation, %MVIC
   double onset_ms = 0.0;   // onset relative to movement onset (negative = before)

@@ -2,7 +2,8 @@
 // scenario of both exercises over a grid of seeds, SNRs and contaminant settings, analyse each session in
 // memory, and compare onsets, repetitions, verdicts and angles with the truth. docs/VALIDATION.md.
 //
-// Built into the separate library glutescope_validation (it links the simulator, which core must not).
+// Module glutescope::validation: it sits above exercise and the simulator (tools/simulator), which no
+// other module may depend on; only the CLI links it.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +16,11 @@
 #include "exercise/session_data.hpp"
 #include "simulator/session.hpp"
 
-namespace glutescope::exercise {
+namespace glutescope::validation {
+
+using exercise::AnalysisSettings;
+using exercise::kDefaultAnalysisSettings;
+using exercise::SessionData;
 
 // The simulator's output as analysis input (no gaps: the in-memory simulation loses nothing).
 SessionData session_data_from_simulation(const sim::SimulatedSession& session);
@@ -82,4 +87,4 @@ Aggregate aggregate_if(const std::vector<RunResult>& runs, double min_snr_db, do
 std::string format_validation_table(const ValidationReport& report);
 nlohmann::json to_json(const ValidationReport& report);
 
-}  // namespace glutescope::exercise
+}  // namespace glutescope::validation

@@ -1,4 +1,4 @@
-#include "exercise/validation.hpp"
+#include "validation/validation.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -11,7 +11,10 @@
 
 #include "exercise/session_analysis.hpp"
 
-namespace glutescope::exercise {
+namespace glutescope::validation {
+
+// The analysis under test.
+using namespace glutescope::exercise;  // NOLINT(google-build-using-namespace)
 
 SessionData session_data_from_simulation(const sim::SimulatedSession& session) {
   SessionData d;
@@ -391,4 +394,4 @@ nlohmann::json to_json(const ValidationReport& report) {
   return j;
 }
 
-}  // namespace glutescope::exercise
+}  // namespace glutescope::validation
