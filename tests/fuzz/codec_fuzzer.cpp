@@ -5,6 +5,8 @@
 //      message decoders); a decoded message is re-encoded and must decode to the same message;
 //   2: COBS: decode, re-encode, decode again: the same bytes.
 // Any out-of-bounds access is the sanitizers' to report; a broken round trip aborts.
+#include "fuzz/fuzz_check.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -15,21 +17,17 @@
 
 namespace {
 
-void require(bool ok) {
-  if (!ok) std::abort();
-}
-
 // Re-encodes a decoded message and checks the copy decodes to the same fields.
 template <typename T, typename Encode, typename Decode>
 void round_trip(const T& decoded, Encode encode, Decode decode) {
   std::vector<std::uint8_t> payload(GSP_MAX_PAYLOAD_SIZE);
   std::size_t length = 0;
   if (encode(decoded, payload.data(), payload.size(), &length) != GSP_OK) return;  // e.g. unknown kinds
-  require(length <= payload.size());
+  FUZZ_REQUIRE(length <= payload.size());
   T again;
   std::memset(&again, 0, sizeof again);
-  require(decode(payload.data(), length, &again) == GSP_OK);
-  require(std::memcmp(&decoded, &again, sizeof(T)) == 0);
+  FUZZ_REQUIRE(decode(payload.data(), length, &again) == GSP_OK);
+  FUZZ_REQUIRE(std::memcmp(&decoded, &again, sizeof(T)) == 0);
 }
 
 void emg_round_trip(const gsp_emg_block& block) {
@@ -44,12 +42,12 @@ void emg_round_trip(const gsp_emg_block& block) {
   std::size_t length = 0;
   if (gsp_emg_block_encode(&block, counts.data(), payload.data(), payload.size(), &length) != GSP_OK) return;
   gsp_emg_block again{};
-  require(gsp_emg_block_decode(payload.data(), length, &again) == GSP_OK);
-  require(again.first_sample == block.first_sample && again.sample_count == block.sample_count &&
-          again.channel_count == block.channel_count && again.format == block.format);
+  FUZZ_REQUIRE(gsp_emg_block_decode(payload.data(), length, &again) == GSP_OK);
+  FUZZ_REQUIRE(again.first_sample == block.first_sample && again.sample_count == block.sample_count &&
+               again.channel_count == block.channel_count && again.format == block.format);
   for (std::size_t s = 0; s < block.sample_count; ++s) {
     for (std::size_t c = 0; c < block.channel_count; ++c) {
-      require(gsp_emg_block_sample(&again, s, c) == counts[s * block.channel_count + c]);
+      FUZZ_REQUIRE(gsp_emg_block_sample(&again, s, c) == counts[s * block.channel_count + c]);
     }
   }
 }
@@ -67,14 +65,14 @@ void imu_round_trip(const gsp_imu_block& block) {
     return;
   }
   gsp_imu_block again{};
-  require(gsp_imu_block_decode(payload.data(), length, &again) == GSP_OK);
-  require(again.sensor == block.sensor && again.flags == block.flags && again.sample_count == n &&
-          again.first_sample == block.first_sample);
+  FUZZ_REQUIRE(gsp_imu_block_decode(payload.data(), length, &again) == GSP_OK);
+  FUZZ_REQUIRE(again.sensor == block.sensor && again.flags == block.flags && again.sample_count == n &&
+               again.first_sample == block.first_sample);
   for (std::size_t s = 0; s < n; ++s) {
     std::int16_t a[3], g[3], m[3] = {0, 0, 0};
     gsp_imu_block_sample(&again, s, a, g, m);
-    require(std::memcmp(a, &accel[s * 3], sizeof a) == 0 && std::memcmp(g, &gyro[s * 3], sizeof g) == 0);
-    if (has_mag) require(std::memcmp(m, &mag[s * 3], sizeof m) == 0);
+    FUZZ_REQUIRE(std::memcmp(a, &accel[s * 3], sizeof a) == 0 && std::memcmp(g, &gyro[s * 3], sizeof g) == 0);
+    if (has_mag) FUZZ_REQUIRE(std::memcmp(m, &mag[s * 3], sizeof m) == 0);
   }
 }
 
@@ -177,8 +175,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint8_t* payload = nullptr;
     if (gsp_frame_decode(wire.data(), wire.size(), scratch.data(), scratch.size(), &header, &payload) ==
         GSP_OK) {
-      require(payload != nullptr && payload >= scratch.data() &&
-              payload + header.payload_length <= scratch.data() + scratch.size());
+      FUZZ_REQUIRE(payload != nullptr && payload >= scratch.data() &&
+                   payload + header.payload_length <= scratch.data() + scratch.size());
       const std::vector<std::uint8_t> body(payload, payload + header.payload_length);
       decode_payload(header.type, body.data(), body.size(), true);
     }
@@ -190,15 +188,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::vector<std::uint8_t> decoded(n + 1);
     std::size_t dn = 0;
     if (gsp_cobs_decode(in.data(), in.size(), decoded.data(), decoded.size(), &dn) == GSP_OK) {
-      require(dn <= decoded.size());
+      FUZZ_REQUIRE(dn <= decoded.size());
       std::vector<std::uint8_t> encoded(GSP_COBS_MAX_ENCODED_SIZE(dn) + 1);
       std::size_t en = 0;
-      require(gsp_cobs_encode(decoded.data(), dn, encoded.data(), encoded.size(), &en) == GSP_OK);
-      for (std::size_t i = 0; i < en; ++i) require(encoded[i] != 0);  // no delimiter inside a frame
+      FUZZ_REQUIRE(gsp_cobs_encode(decoded.data(), dn, encoded.data(), encoded.size(), &en) == GSP_OK);
+      for (std::size_t i = 0; i < en; ++i) FUZZ_REQUIRE(encoded[i] != 0);  // no delimiter inside a frame
       std::vector<std::uint8_t> again(en + 1);
       std::size_t an = 0;
-      require(gsp_cobs_decode(encoded.data(), en, again.data(), again.size(), &an) == GSP_OK);
-      require(an == dn && std::memcmp(again.data(), decoded.data(), dn) == 0);
+      FUZZ_REQUIRE(gsp_cobs_decode(encoded.data(), en, again.data(), again.size(), &an) == GSP_OK);
+      FUZZ_REQUIRE(an == dn && std::memcmp(again.data(), decoded.data(), dn) == 0);
     }
   }
   return 0;

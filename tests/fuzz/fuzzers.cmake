@@ -16,3 +16,4 @@ add_glutescope_fuzzer(codec SOURCES firmware-protocol/c/glutescope_protocol.c)
 add_glutescope_fuzzer(stream
   SOURCES firmware-protocol/c/glutescope_protocol.c ${GLUTESCOPE_FUZZ_DEVICE_SOURCES}
   LIBS fmt)
+add_glutescope_fuzzer(csv_import SOURCES src/store/csv_table.cpp LIBS fmt)

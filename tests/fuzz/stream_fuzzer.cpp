@@ -7,6 +7,8 @@
 //   * the stream's lost samples stay within the model's loss bound (rate × (elapsed + slack) × tolerance);
 //   * counters agree with what the sink received.
 #include <array>
+#include "fuzz/fuzz_check.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -21,10 +23,6 @@
 
 namespace glutescope::devices {
 namespace {
-
-void require(bool ok) {
-  if (!ok) std::abort();
-}
 
 struct Stream {
   std::optional<std::uint64_t> next;
@@ -48,26 +46,26 @@ struct CheckingSink final : DeviceSink {
     }
   }
   static void tile(Stream& s, std::uint64_t first, std::uint64_t count) {
-    if (s.next) require(*s.next == first);
+    if (s.next) FUZZ_REQUIRE(*s.next == first);
     s.next = first + count;
   }
   void on_device_info(const DeviceInfo& i) override {
-    require(!info.has_value());
-    require(!device_info_problem(i).has_value());
+    FUZZ_REQUIRE(!info.has_value());
+    FUZZ_REQUIRE(!device_info_problem(i).has_value());
     info = i;
     emg.rate_hz = i.emg_rate_hz;
     for (std::size_t k = 0; k < i.imu.size(); ++k) imu.at(k).rate_hz = i.imu[k].rate_hz;
   }
   void on_emg(const EmgBlock& b) override {
-    require(info && b.channels == info->emg.size() && b.samples() > 0);
-    require(b.counts.size() == b.samples() * b.channels);
+    FUZZ_REQUIRE(info && b.channels == info->emg.size() && b.samples() > 0);
+    FUZZ_REQUIRE(b.counts.size() == b.samples() * b.channels);
     tile(emg, b.first_sample, b.samples());
     emg.delivered += b.samples();
     mix(b.first_sample);
     for (std::int32_t c : b.counts) mix(static_cast<std::uint32_t>(c));
   }
   void on_imu(const ImuBlock& b) override {
-    require(info && b.sensor < info->imu.size() && b.samples() > 0);
+    FUZZ_REQUIRE(info && b.sensor < info->imu.size() && b.samples() > 0);
     Stream& s = imu.at(b.sensor);
     tile(s, b.first_sample, b.samples());
     s.delivered += b.samples();
@@ -75,7 +73,7 @@ struct CheckingSink final : DeviceSink {
     for (std::int16_t v : b.accel) mix(static_cast<std::uint16_t>(v));
   }
   void on_gap(const Gap& g) override {
-    require(g.count > 0);
+    FUZZ_REQUIRE(g.count > 0);
     Stream& s = g.stream == StreamKind::emg ? emg : imu.at(g.sensor);
     tile(s, g.start_sample, g.count);
     s.lost += g.count;
@@ -113,16 +111,16 @@ Summary run(std::span<const std::uint8_t> wire, const std::vector<std::size_t>& 
   model.finish();
 
   const DeviceModelCounters& c = model.counters();
-  require(c.emg_samples == sink.emg.delivered && c.emg_lost_samples == sink.emg.lost);
+  FUZZ_REQUIRE(c.emg_samples == sink.emg.delivered && c.emg_lost_samples == sink.emg.lost);
   const double elapsed_s = now_s - 100.0;
   auto within_bound = [&](const Stream& s) {
     const double bound =
         s.rate_hz * (elapsed_s + DeviceModel::kLossSlackSeconds) * DeviceModel::kRateTolerance;
-    require(static_cast<double>(s.lost) <= bound + 1.0);
+    FUZZ_REQUIRE(static_cast<double>(s.lost) <= bound + 1.0);
   };
   within_bound(sink.emg);
   for (std::size_t k = 0; k < GSP_MAX_IMUS; ++k) {
-    require(c.imu_samples[k] == sink.imu[k].delivered && c.imu_lost_samples[k] == sink.imu[k].lost);
+    FUZZ_REQUIRE(c.imu_samples[k] == sink.imu[k].delivered && c.imu_lost_samples[k] == sink.imu[k].lost);
     within_bound(sink.imu[k]);
   }
   return {sink.hash, c.frames, sink.events, model.protocol_error()};
@@ -150,6 +148,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const devices::Summary whole = devices::run(wire, {});
   const devices::Summary split = devices::run(wire, cuts);
-  devices::require(whole == split);
+  FUZZ_REQUIRE(whole == split);
   return 0;
 }
