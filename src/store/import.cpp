@@ -17,6 +17,7 @@
 #include "core/montage.hpp"
 #include "core/session_types.hpp"
 #include "store/csv_table.hpp"
+#include "store/edf_header.hpp"
 #include "store/session_writer.hpp"
 
 namespace glutescope::store {
@@ -171,6 +172,19 @@ double rate_from_times(const CsvTable& table, const std::string& src, const std:
   return 1.0 / period;
 }
 
+// The header bytes (256 × (ns + 1), at most 641 × 256) checked field by field (edf_header.hpp).
+void check_edf_file_header(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ImportError(fmt::format("{}: cannot open", path.string()));
+  std::error_code ec;
+  const std::uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw ImportError(fmt::format("{}: cannot read its size", path.string()));
+  std::vector<std::uint8_t> head(std::min<std::uint64_t>(size, 256u * (EDFLIB_MAXSIGNALS + 1)));
+  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+  if (!in) throw ImportError(fmt::format("{}: read error", path.string()));
+  check_edf_header(head, size, path.string());
+}
+
 }  // namespace
 
 ImportSummary import_csv(const ImportOptions& options) {
@@ -228,9 +242,11 @@ ImportSummary import_csv(const ImportOptions& options) {
 
 ImportSummary import_edf(const ImportOptions& options) {
   const std::string src = options.input.string();
+  check_edf_file_header(options.input);
   edf_hdr_struct hdr{};
   if (edfopen_file_readonly(src.c_str(), &hdr, EDFLIB_READ_ANNOTATIONS) != 0) {
-    throw ImportError(fmt::format("{}: not a readable EDF/BDF file (EDFlib error {})", src, hdr.filetype));
+    throw ImportError(fmt::format("{}: not a readable EDF/BDF file: {} (EDFlib error {})", src,
+                                  edflib_error_text(hdr.filetype), hdr.filetype));
   }
   struct Closer {
     int h;
@@ -271,6 +287,11 @@ ImportSummary import_edf(const ImportOptions& options) {
   const auto& p0 = hdr.signalparam[signals[0]];
   const double record_s = static_cast<double>(hdr.datarecord_duration) / EDFLIB_TIME_DIMENSION;
   const double rate = p0.smp_in_datarecord / record_s;
+  check_rate(rate, fmt::format("{}: signal '{}' rate", src, label_of(signals[0])));
+  if (p0.smp_in_file > std::numeric_limits<int>::max()) {
+    throw ImportError(fmt::format("{}: signal '{}' has {} samples, more than EDFlib reads at once", src,
+                                  label_of(signals[0]), p0.smp_in_file));
+  }
   auto rows = static_cast<std::size_t>(p0.smp_in_file);
   // EDF/BDF hold whole data records; glutescope's own export marks the true end so the zero padding of the
   // last record is not imported as signal.
@@ -311,6 +332,12 @@ ImportSummary import_edf(const ImportOptions& options) {
     }
     // Digital values are kept; a non-zero offset (asymmetric ranges) is folded in at the count resolution.
     const double offset_counts = std::round(offset / scale);
+    if (!(std::fabs(offset_counts) <= 2147483647.0 - 8388608.0)) {  // int32 holds any 24-bit value + offset
+      throw ImportError(
+          fmt::format("{}: signal '{}' physical minimum/maximum put zero {:g} counts away: "
+                      "beyond int32",
+                      src, label_of(signals[c]), offset_counts));
+    }
     for (std::size_t r = 0; r < rows; ++r)
       counts[r * ch + c] = static_cast<std::int32_t>(buf[r] + offset_counts);
     EmgChannel e = map[c].channel;
@@ -318,6 +345,7 @@ ImportSummary import_edf(const ImportOptions& options) {
     montage.emg.push_back(e);
     device.emg.push_back(EmgChannelInfo{e.label, 1.0, e.microvolts_per_count});
   }
+  if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
   write_session(options, device, montage, counts, ch);
   return ImportSummary{ch, rows, rate, {}};
 }

@@ -9,6 +9,8 @@
 
 #include <fmt/core.h>
 
+#include <edflib.h>
+
 #include "store/csv_table.hpp"
 #include "store/import.hpp"
 #include "support/files.hpp"
@@ -37,10 +39,10 @@ struct CsvImport : ::testing::Test {
     return o;
   }
   // The message of the ImportError import_csv throws; the output and its temporary must not exist.
-  std::string error_of(const ImportOptions& o) {
+  std::string error_of(const ImportOptions& o, bool edf = false) {
     std::string what = "no error";
     try {
-      import_csv(o);
+      edf ? import_edf(o) : import_csv(o);
     } catch (const ImportError& e) {
       what = e.what();
     }
@@ -177,6 +179,77 @@ TEST(PrintedDecimal, KeepsDigitsAndExponentAsPrinted) {
                           "1e5000", "--1", "+-1", "1e+-2"}) {
     EXPECT_EQ(p(bad), "none") << bad;
   }
+}
+
+// A BDF+ written by EDFlib itself (not by glutescope's export): 2 signals, 3 records of 1 s at 100 Hz.
+fs::path write_bdf(const fs::path& path) {
+  const int h = edfopen_file_writeonly(path.c_str(), EDFLIB_FILETYPE_BDFPLUS, 2);
+  EXPECT_GE(h, 0);
+  for (int s = 0; s < 2; ++s) {
+    edf_set_samplefrequency(h, s, 100);
+    edf_set_physical_maximum(h, s, 8388.607);
+    edf_set_physical_minimum(h, s, -8388.608);
+    edf_set_digital_maximum(h, s, 8388607);
+    edf_set_digital_minimum(h, s, -8388608);
+    edf_set_physical_dimension(h, s, "uV");
+    edf_set_label(h, s, s == 0 ? "A" : "B");
+  }
+  std::vector<int> samples(100);
+  for (int r = 0; r < 3; ++r) {
+    for (int s = 0; s < 2; ++s) {
+      for (int i = 0; i < 100; ++i) samples[static_cast<std::size_t>(i)] = (r * 100 + i) * (s + 1);
+      edfwrite_digital_samples(h, samples.data());
+    }
+  }
+  edfclose_file(h);
+  return path;
+}
+
+// Each damaged header field is named (the EDF/BDF specifications' field names, edf_header.hpp); before,
+// all of them were "EDFlib error -3".
+TEST_F(CsvImport, EdfHeaderDamageNamesTheField) {
+  const fs::path good = write_bdf(dir / "good.bdf");
+  ImportOptions o;
+  o.subject_id = "S";
+  o.out = dir / "out.h5";
+  o.input = good;
+  EXPECT_EQ(import_edf(o).samples, 300u);  // the undamaged file imports
+  fs::remove(o.out);
+  const std::string bytes = test::slurp(good);
+  // 3 signals (2 + the BDF+ annotation signal): label at 256, ..., digital maximum at 256 + 3 × 152.
+  auto damaged = [&](std::size_t offset, const std::string& text) {
+    std::string b = bytes;
+    b.replace(offset, text.size(), text);
+    o.input = write("bad.bdf", b);
+    std::string e = error_of(o, true);
+    return e.substr(std::min(e.size(), o.input.string().size() + 2));
+  };
+  // Signal fields (3 entries each): label 16, transducer 80, dimension 8, physical min 8, max 8, digital
+  // min 8, max 8: physical maximum at 256 + 3 × 112, digital maximum at 256 + 3 × 128.
+  EXPECT_EQ(damaged(256 + 3 * 128 + 8, "99999999"),
+            "header field 'signal 2 'B' digital maximum' '99999999' is outside -8388608 to 8388607 (BDF)");
+  EXPECT_EQ(damaged(256 + 3 * 128, "-9999999"),
+            "header field 'signal 1 'A' digital maximum' '-9999999' is outside -8388608 to 8388607 (BDF)");
+  EXPECT_EQ(damaged(256 + 3 * 112, bytes.substr(256 + 3 * 104, 8)),
+            "header field 'signal 1 'A' physical maximum' '" + bytes.substr(256 + 3 * 104, 8) +
+                "' equals the physical minimum");
+  EXPECT_EQ(damaged(252, "abcd"), "header field 'number of signals' 'abcd' is not an integer");
+  EXPECT_EQ(damaged(184, "999     "),
+            "header field 'number of bytes in header record' '999' should be 256 x (3 signals + 1) = 1024");
+  EXPECT_EQ(damaged(168, "32.13.99"), "header field 'startdate' '32.13.99' is out of range");
+  EXPECT_EQ(damaged(176, "12:00:00"), "header field 'starttime' '12:00:00' is not hh.mm.ss");
+  EXPECT_EQ(damaged(244, "0       "), "header field 'duration of a data record' '0' must be > 0 s");
+  EXPECT_EQ(damaged(236, "-1      "), "header field 'number of data records' '-1' must be >= 1");
+  EXPECT_EQ(damaged(0, "1       "),
+            "header field 'version' '1' is neither EDF's '0' nor BDF's 255+'BIOSEMI'");
+  const std::string control = damaged(10, std::string("\x07"));
+  EXPECT_EQ(control.rfind("header field 'local patient identification' '", 0), 0u) << control;
+  EXPECT_NE(control.find("' has a byte that is not printable ASCII"), std::string::npos) << control;
+  // Truncated: the records the header states are not all there.
+  o.input = write("short.bdf", bytes.substr(0, bytes.size() - 100));
+  const std::string e = error_of(o, true);
+  EXPECT_NE(e.find("header field 'number of data records' '3' needs "), std::string::npos) << e;
+  EXPECT_NE(e.find("(truncated?)"), std::string::npos) << e;
 }
 
 }  // namespace
