@@ -170,111 +170,130 @@ double to_double(const PrintedDecimal& d) noexcept {
   return static_cast<double>(static_cast<long double>(d.digits) * powl(10.0L, d.exponent));
 }
 
-CsvTable parse_csv_table(std::string_view text, const CsvRequest& request) {
-  const std::string& src = request.source;
-  CsvTable table;
-  std::vector<std::string_view> cells;
-  std::vector<std::size_t> value_index;
-  std::optional<std::size_t> time_index;
-  char delim = ' ';
-  std::size_t header_line = 0;
-  std::size_t blank_line = 0;  // first blank line after the header, if any
-  std::size_t line_number = 0;
-  table.values.resize(request.value_columns.size());
+namespace {
 
-  auto find_column = [&](const std::string& name) {
-    const auto it = std::find(table.header.begin(), table.header.end(), name);
-    if (it == table.header.end()) {
-      std::string names;
-      for (const auto& h : table.header) {
-        if (names.size() > 80) {
-          names += ", ...";
-          break;
-        }
-        names += (names.empty() ? "" : ", ") + h;
+// Builds a CsvTable line by line: the first line sets delimiter, header and the columns asked for; every
+// later one is a data row. Each method throws ImportError naming the file and line.
+class TableBuilder {
+ public:
+  explicit TableBuilder(const CsvRequest& request) : request_(request) {
+    table_.values.resize(request.value_columns.size());
+  }
+
+  void add_line(std::string_view line, std::size_t number) {
+    if (line.size() > kMaxCsvLineBytes)
+      fail(number, fmt::format("line longer than {} bytes", kMaxCsvLineBytes));
+    if (!line.empty() && line.front() == '#') return;  // comment (BioSPPy "Simple Text Format")
+    if (is_blank(line)) {
+      if (header_line_ != 0 && blank_line_ == 0) blank_line_ = number;
+      return;
+    }
+    if (header_line_ == 0) {
+      start(line, number);
+    } else {
+      split(line, delim_, cells_);
+      add_row(number);
+    }
+  }
+
+  CsvTable finish() {
+    if (header_line_ == 0)
+      throw ImportError(fmt::format("{}: empty (no header, no data rows)", request_.source));
+    if (table_.rows() == 0) fail(header_line_, "a header and no data rows");
+    return std::move(table_);
+  }
+
+ private:
+  [[noreturn]] void fail(std::size_t line, const std::string& problem) const {
+    throw ImportError(fmt::format("{}:{}: {}", request_.source, line, problem));
+  }
+
+  // Delimiter (the first of , ; tab in the line, else whitespace), header (or none: columns "1", "2", ...
+  // when every cell is a number, and the line is data), and the columns asked for.
+  void start(std::string_view line, std::size_t number) {
+    header_line_ = number;
+    for (char d : {',', ';', '\t'}) {
+      if (line.find(d) != std::string_view::npos) {
+        delim_ = d;
+        break;
       }
-      throw ImportError(fmt::format("{}: montage column '{}' does not exist in {} (columns: {})",
-                                    request.montage, shown(name), src, names));
     }
-    return static_cast<std::size_t>(it - table.header.begin());
-  };
-  auto add_row = [&](std::size_t line) {
-    if (cells.size() != table.header.size()) {
-      throw ImportError(fmt::format("{}:{}: row has {} cells, the header {}", src, line, cells.size(),
-                                    table.header.size()));
+    split(line, delim_, cells_);
+    if (cells_.size() > kMaxCsvColumns) {
+      fail(number, fmt::format("{} columns, more than {}", cells_.size(), kMaxCsvColumns));
     }
-    if (blank_line != 0) {
-      throw ImportError(
-          fmt::format("{}:{}: blank line between data rows (a damaged or joined file?)", src, blank_line));
+    const bool numeric = std::all_of(cells_.begin(), cells_.end(),
+                                     [](std::string_view c) { return parse_printed_decimal(c).has_value(); });
+    for (std::size_t i = 0; i < cells_.size(); ++i) {
+      table_.header.push_back(numeric ? std::to_string(i + 1) : std::string(cells_[i]));
     }
-    for (std::size_t c = 0; c < value_index.size(); ++c) {
-      const std::string_view cell = cells[value_index[c]];
+    for (const std::string& name : request_.value_columns) value_index_.push_back(find_column(name));
+    if (request_.time_column) time_index_ = find_column(*request_.time_column);
+    if (numeric) add_row(number);
+  }
+
+  std::size_t find_column(const std::string& name) const {
+    const auto it = std::find(table_.header.begin(), table_.header.end(), name);
+    if (it != table_.header.end()) return static_cast<std::size_t>(it - table_.header.begin());
+    std::string names;
+    for (const auto& h : table_.header) {
+      if (names.size() > 80) {
+        names += ", ...";
+        break;
+      }
+      names += (names.empty() ? "" : ", ") + h;
+    }
+    throw ImportError(fmt::format("{}: montage column '{}' does not exist in {} (columns: {})",
+                                  request_.montage, shown(name), request_.source, names));
+  }
+
+  void add_row(std::size_t line) {
+    if (cells_.size() != table_.header.size()) {
+      fail(line, fmt::format("row has {} cells, the header {}", cells_.size(), table_.header.size()));
+    }
+    if (blank_line_ != 0) fail(blank_line_, "blank line between data rows (a damaged or joined file?)");
+    for (std::size_t c = 0; c < value_index_.size(); ++c) {
+      const std::string_view cell = cells_[value_index_[c]];
       const auto d = parse_printed_decimal(cell);
       if (!d) {
-        throw ImportError(fmt::format("{}:{}: column '{}': '{}' is not a finite number", src, line,
-                                      request.value_columns[c], shown(cell)));
+        fail(line,
+             fmt::format("column '{}': '{}' is not a finite number", request_.value_columns[c], shown(cell)));
       }
-      table.values[c].push_back(*d);
+      table_.values[c].push_back(*d);
     }
-    if (time_index) {
-      const std::string_view cell = cells[*time_index];
+    if (time_index_) {
+      const std::string_view cell = cells_[*time_index_];
       const auto t = parse_printed_decimal(cell);
-      if (!t) {
-        throw ImportError(fmt::format("{}:{}: time '{}' is not a finite number", src, line, shown(cell)));
-      }
-      table.times_s.push_back(to_double(*t));
+      if (!t) fail(line, fmt::format("time '{}' is not a finite number", shown(cell)));
+      table_.times_s.push_back(to_double(*t));
     }
-    table.lines.push_back(line);
-  };
+    table_.lines.push_back(line);
+  }
 
-  std::size_t at = 0;
-  while (at < text.size()) {
+  const CsvRequest& request_;
+  CsvTable table_;
+  std::vector<std::string_view> cells_;
+  std::vector<std::size_t> value_index_;
+  std::optional<std::size_t> time_index_;
+  char delim_ = ' ';
+  std::size_t header_line_ = 0;
+  std::size_t blank_line_ = 0;  // first blank line after the header, if any
+};
+
+}  // namespace
+
+CsvTable parse_csv_table(std::string_view text, const CsvRequest& request) {
+  TableBuilder builder(request);
+  std::size_t number = 0;
+  for (std::size_t at = 0; at < text.size();) {
     std::size_t end = text.find('\n', at);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(at, end - at);
     at = end + 1;
-    ++line_number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() > kMaxCsvLineBytes) {
-      throw ImportError(fmt::format("{}:{}: line longer than {} bytes", src, line_number, kMaxCsvLineBytes));
-    }
-    if (!line.empty() && line.front() == '#') continue;  // comment (BioSPPy "Simple Text Format")
-    if (is_blank(line)) {
-      if (header_line != 0 && blank_line == 0) blank_line = line_number;
-      continue;
-    }
-    if (header_line != 0) {
-      split(line, delim, cells);
-      add_row(line_number);
-      continue;
-    }
-    // The first line: delimiter, header (or none: columns "1", "2", ...), columns asked for.
-    header_line = line_number;
-    for (char d : {',', ';', '\t'}) {
-      if (line.find(d) != std::string_view::npos) {
-        delim = d;
-        break;
-      }
-    }
-    split(line, delim, cells);
-    if (cells.size() > kMaxCsvColumns) {
-      throw ImportError(
-          fmt::format("{}:{}: {} columns, more than {}", src, line_number, cells.size(), kMaxCsvColumns));
-    }
-    const bool numeric = std::all_of(cells.begin(), cells.end(),
-                                     [](std::string_view c) { return parse_printed_decimal(c).has_value(); });
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      table.header.push_back(numeric ? std::to_string(i + 1) : std::string(cells[i]));
-    }
-    for (const std::string& name : request.value_columns) value_index.push_back(find_column(name));
-    if (request.time_column) time_index = find_column(*request.time_column);
-    if (numeric) add_row(line_number);
+    builder.add_line(line, ++number);
   }
-  if (header_line == 0) throw ImportError(fmt::format("{}: empty (no header, no data rows)", src));
-  if (table.rows() == 0) {
-    throw ImportError(fmt::format("{}:{}: a header and no data rows", src, header_line));
-  }
-  return table;
+  return builder.finish();
 }
 
 ChannelCounts to_counts(const CsvTable& table, const CsvRequest& request, std::size_t column, bool integers,

@@ -101,6 +101,52 @@ class HeaderReader {
   std::string source_;
 };
 
+// The signal fields, each ns consecutive entries (widths from the EDF specification); returns the bytes
+// of one data record.
+std::uint64_t check_signal_fields(const HeaderReader& h, std::size_t n, bool bdf) {
+  std::size_t at = kMainHeaderBytes;
+  auto field = [&](std::size_t width) {
+    const std::size_t start = at;
+    at += width * n;
+    return [start, width](std::size_t i) { return start + i * width; };
+  };
+  const auto label = field(16), transducer = field(80), dimension = field(8), phys_min = field(8),
+             phys_max = field(8), dig_min = field(8), dig_max = field(8), prefilter = field(80),
+             samples = field(8), reserved = field(32);
+  const long long format_min = bdf ? -8388608 : -32768;
+  const long long format_max = bdf ? 8388607 : 32767;
+  const std::string format_range =
+      fmt::format("is outside {} to {} ({})", format_min, format_max, bdf ? "BDF" : "EDF");
+  std::uint64_t record_bytes = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string name = fmt::format("signal {} '{}'", i + 1,
+                                         shown(h.text(label(i), 16, fmt::format("signal {} label", i + 1))));
+    h.text(transducer(i), 80, name + " transducer type");
+    h.text(dimension(i), 8, name + " physical dimension");
+    const double pmin = h.number(phys_min(i), 8, name + " physical minimum");
+    const double pmax = h.number(phys_max(i), 8, name + " physical maximum");
+    if (pmin == pmax)
+      h.fail(name + " physical maximum", h.text(phys_max(i), 8, ""), "equals the physical minimum");
+    const long long dmin = h.integer(dig_min(i), 8, name + " digital minimum");
+    const long long dmax = h.integer(dig_max(i), 8, name + " digital maximum");
+    if (dmin < format_min || dmin > format_max)
+      h.fail(name + " digital minimum", h.text(dig_min(i), 8, ""), format_range);
+    if (dmax < format_min || dmax > format_max)
+      h.fail(name + " digital maximum", h.text(dig_max(i), 8, ""), format_range);
+    if (dmax <= dmin)
+      h.fail(name + " digital maximum", h.text(dig_max(i), 8, ""), "is not above the digital minimum");
+    h.text(prefilter(i), 80, name + " prefiltering");
+    const long long per_record = h.integer(samples(i), 8, name + " number of samples in each data record");
+    if (per_record < 1 || per_record > kMaxSamplesPerRecord) {
+      h.fail(name + " number of samples in each data record", h.text(samples(i), 8, ""),
+             fmt::format("is outside 1 to {}", kMaxSamplesPerRecord));
+    }
+    h.text(reserved(i), 32, name + " reserved");
+    record_bytes += static_cast<std::uint64_t>(per_record) * (bdf ? 3u : 2u);
+  }
+  return record_bytes;
+}
+
 }  // namespace
 
 EdfHeaderSummary check_edf_header(std::span<const std::uint8_t> head, std::uint64_t file_size,
@@ -146,50 +192,7 @@ EdfHeaderSummary check_edf_header(std::span<const std::uint8_t> head, std::uint6
   if (head.size() < s.header_bytes || file_size < s.header_bytes) {
     h.fail(fmt::format("{} bytes: shorter than its {}-byte header", file_size, s.header_bytes));
   }
-  // Signal fields: each field holds ns consecutive entries (offsets from the EDF specification).
-  const auto n = static_cast<std::size_t>(ns);
-  std::size_t at = kMainHeaderBytes;
-  auto field = [&](std::size_t width) {
-    const std::size_t start = at;
-    at += width * n;
-    return [start, width](std::size_t i) { return start + i * width; };
-  };
-  const auto label = field(16), transducer = field(80), dimension = field(8), phys_min = field(8),
-             phys_max = field(8), dig_min = field(8), dig_max = field(8), prefilter = field(80),
-             samples = field(8), reserved_s = field(32);
-  const long long format_min = s.bdf ? -8388608 : -32768;
-  const long long format_max = s.bdf ? 8388607 : 32767;
-  const std::uint64_t bytes_per_sample = s.bdf ? 3 : 2;
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::string name = fmt::format("signal {} '{}'", i + 1,
-                                         shown(h.text(label(i), 16, fmt::format("signal {} label", i + 1))));
-    h.text(transducer(i), 80, name + " transducer type");
-    h.text(dimension(i), 8, name + " physical dimension");
-    const double pmin = h.number(phys_min(i), 8, name + " physical minimum");
-    const double pmax = h.number(phys_max(i), 8, name + " physical maximum");
-    if (pmin == pmax)
-      h.fail(name + " physical maximum", h.text(phys_max(i), 8, ""), "equals the physical minimum");
-    const long long dmin = h.integer(dig_min(i), 8, name + " digital minimum");
-    const long long dmax = h.integer(dig_max(i), 8, name + " digital maximum");
-    if (dmin < format_min || dmin > format_max) {
-      h.fail(name + " digital minimum", h.text(dig_min(i), 8, ""),
-             fmt::format("is outside {} to {} ({})", format_min, format_max, s.bdf ? "BDF" : "EDF"));
-    }
-    if (dmax < format_min || dmax > format_max) {
-      h.fail(name + " digital maximum", h.text(dig_max(i), 8, ""),
-             fmt::format("is outside {} to {} ({})", format_min, format_max, s.bdf ? "BDF" : "EDF"));
-    }
-    if (dmax <= dmin)
-      h.fail(name + " digital maximum", h.text(dig_max(i), 8, ""), "is not above the digital minimum");
-    h.text(prefilter(i), 80, name + " prefiltering");
-    const long long per_record = h.integer(samples(i), 8, name + " number of samples in each data record");
-    if (per_record < 1 || per_record > kMaxSamplesPerRecord) {
-      h.fail(name + " number of samples in each data record", h.text(samples(i), 8, ""),
-             fmt::format("is outside 1 to {}", kMaxSamplesPerRecord));
-    }
-    h.text(reserved_s(i), 32, name + " reserved");
-    s.record_bytes += static_cast<std::uint64_t>(per_record) * bytes_per_sample;
-  }
+  s.record_bytes = check_signal_fields(h, static_cast<std::size_t>(ns), s.bdf);
   // Bounded products: ns ≤ 640, per-record ≤ 10^7, so record_bytes < 2^35; records × that is checked.
   const std::uint64_t data_bytes = file_size - s.header_bytes;
   if (static_cast<std::uint64_t>(s.data_records) > data_bytes / s.record_bytes) {
