@@ -55,6 +55,7 @@ void add_import_command(CLI::App& app, int& exit_status) {
     }
     fmt::print("imported {} channels x {} samples at {} Hz into {}\n", s.channels, s.samples, s.rate_hz,
                a->out);
+    for (const std::string& note : s.notes) fmt::print("  {}\n", note);
     exit_status = 0;
   });
 }

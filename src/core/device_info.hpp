@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,5 +38,28 @@ struct DeviceInfo {
   std::vector<EmgChannelInfo> emg;
   std::vector<ImuInfo> imu;
 };
+
+// Ranges a DeviceInfo must lie in before a single sample is interpreted (docs/RELIABILITY.md "Device
+// input"). They bound what follows from them: sample-index arithmetic (2^63 samples at the highest rate
+// are 2.9 million years), µV = count × scale for 24-bit counts (finite, far from overflow), and the
+// per-block time shifts. Lower rate bound: BITalino's slowest mode is 1 Hz (research/acquisition.md §3.3);
+// upper: 100 kHz EMG is 6× an ADS1299's 16 kSPS maximum, 32 kHz IMU an ICM-42688's highest output rate.
+struct DeviceInfoLimits {
+  static constexpr std::size_t max_emg_channels = 16;  // PROTOCOL.md §4.1
+  static constexpr std::size_t max_imus = 4;
+  static constexpr double min_rate_hz = 1.0;
+  static constexpr double max_emg_rate_hz = 100'000.0;
+  static constexpr double max_imu_rate_hz = 32'000.0;
+  static constexpr double min_microvolts_per_count = 1e-6;  // 1 pV: below any ADC's resolution
+  static constexpr double max_microvolts_per_count = 1e6;   // 1 V per count: above any EMG front end
+  static constexpr double max_gain = 1e6;
+  static constexpr double max_accel_range_g = 1000.0;
+  static constexpr double max_gyro_range_dps = 100'000.0;
+  static constexpr double max_scale_per_count = 1e3;  // g, °/s or µT per count
+};
+
+// Why `info` cannot be used ("EMG rate nan Hz is outside 1 to 100000 Hz"), or nullopt if every channel
+// count, rate and scale is finite and inside DeviceInfoLimits. One line, names the field.
+std::optional<std::string> device_info_problem(const DeviceInfo& info);
 
 }  // namespace glutescope

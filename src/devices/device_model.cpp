@@ -1,5 +1,8 @@
 #include "devices/device_model.hpp"
 
+#include <cmath>
+#include <limits>
+
 #include <fmt/core.h>
 
 namespace glutescope::devices {
@@ -95,8 +98,23 @@ void DeviceModel::consume(const protocol::Frame& frame, const protocol::Message&
   // COMMAND (host → device) and ACK carry nothing to record.
 }
 
+template <typename... Args>
+void DeviceModel::refuse(const char* format, const Args&... args) noexcept {
+  if (protocol_error_) return;
+  try {
+    protocol_error_ = fmt::vformat(format, fmt::make_format_args(args...));
+  } catch (...) {  // no memory for the message: an empty one still stops the recorder
+    protocol_error_.emplace();
+  }
+}
+
 void DeviceModel::on_info(const gsp_device_info& wire, const gsp_header& header) {
   DeviceInfo info = protocol::to_device_info(wire, header.device_id);
+  if (auto problem = device_info_problem(info)) {
+    ++counters_.rejected_device_infos;  // the first accepted layout (if any) stays in force
+    refuse("DEVICE_INFO rejected: {}", *problem);
+    return;
+  }
   if (!info_) {
     sink_.on_device_info(info);
     info_ = std::move(info);
@@ -108,40 +126,65 @@ void DeviceModel::on_info(const gsp_device_info& wire, const gsp_header& header)
 }
 
 std::optional<std::size_t> DeviceModel::admit(StreamState& s, std::uint32_t raw_first, std::size_t samples,
-                                              StreamKind kind, std::uint8_t sensor, double host_time_s,
-                                              std::uint64_t& first_out,
+                                              StreamKind kind, std::uint8_t sensor, double rate_hz,
+                                              double host_time_s, std::uint64_t& first_out,
                                               std::uint64_t& lost_counter) noexcept {
+  constexpr auto int64_max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   const std::uint64_t device_index = s.unwrapper.unwrap(raw_first);
+  const char* stream = kind == StreamKind::emg ? "EMG" : "IMU";
+  if (device_index > int64_max / 2 || s.next > int64_max / 2) {  // 2^62 samples: no real stream gets here
+    ++counters_.implausible_jumps;
+    refuse("{} sample counter out of range ({})", stream, device_index);
+    return std::nullopt;
+  }
   if (s.rebase_pending) {
     s.rebase = static_cast<std::int64_t>(s.next) - static_cast<std::int64_t>(device_index);
     s.rebase_pending = false;
   }
-  const auto index = static_cast<std::uint64_t>(static_cast<std::int64_t>(device_index) + s.rebase);
+  // Both terms are below 2^62 in magnitude, so the sum cannot overflow; it is negative for a sample below
+  // the anchor of a re-based stream (before where the session continued): already covered, an overlap.
+  const std::int64_t index = static_cast<std::int64_t>(device_index) + s.rebase;
   if (!s.started) {
+    if (index < 0) return std::nullopt;  // unreachable: a rebase needs a started stream
     s.started = true;
-    s.next = index;
+    s.next = static_cast<std::uint64_t>(index);
+    s.started_host_s = host_time_s;
   }
-  if (index > s.next) {
+  const auto next = static_cast<std::int64_t>(s.next);
+  if (index > next) {
+    const auto missing = static_cast<std::uint64_t>(index - next);
+    // What the device could have produced since the stream started, plus the slack (see the header).
+    const double elapsed_s =
+        std::isfinite(host_time_s - s.started_host_s) ? std::max(0.0, host_time_s - s.started_host_s) : 0.0;
+    const double bound = rate_hz * (elapsed_s + kLossSlackSeconds) * kRateTolerance;
+    if (static_cast<double>(lost_counter) + static_cast<double>(missing) > bound) {
+      ++counters_.implausible_jumps;
+      refuse(
+          "{} sample counter jumped ahead by {} samples at sample {}: more than the {:.0f} a {:g} Hz "
+          "stream can lose in {:.0f} s",
+          stream, missing, s.next, bound, rate_hz, elapsed_s + kLossSlackSeconds);
+      return std::nullopt;
+    }
     Gap gap;
     gap.stream = kind;
     gap.sensor = sensor;
     gap.start_sample = s.next;
-    gap.count = index - s.next;
+    gap.count = missing;
     gap.host_time_s = host_time_s;
     lost_counter += gap.count;
     ++counters_.gaps;
     sink_.on_gap(gap);
-    s.next = index;
+    s.next = static_cast<std::uint64_t>(index);
   }
-  const std::uint64_t end = index + samples;
-  if (end <= s.next) {
+  const std::int64_t end = index + static_cast<std::int64_t>(samples);
+  if (end <= static_cast<std::int64_t>(s.next)) {
     counters_.duplicate_samples += samples;
     return std::nullopt;
   }
-  const auto skip = static_cast<std::size_t>(s.next - index);
+  const auto skip = static_cast<std::size_t>(static_cast<std::int64_t>(s.next) - index);
   counters_.duplicate_samples += skip;
   first_out = s.next;
-  s.next = end;
+  s.next = static_cast<std::uint64_t>(end);
   return skip;
 }
 
@@ -157,8 +200,8 @@ void DeviceModel::on_emg(const gsp_emg_block& block, const gsp_header& header, d
     return;
   }
   std::uint64_t first = 0;
-  const auto skip = admit(emg_, block.first_sample, block.sample_count, StreamKind::emg, 0, host_time_s,
-                          first, counters_.emg_lost_samples);
+  const auto skip = admit(emg_, block.first_sample, block.sample_count, StreamKind::emg, 0,
+                          info_->emg_rate_hz, host_time_s, first, counters_.emg_lost_samples);
   if (!skip) return;
   protocol::to_emg_block(block, first, header.timestamp_us, emg_block_);
   if (*skip > 0) {
@@ -187,8 +230,9 @@ void DeviceModel::on_imu(const gsp_imu_block& block, const gsp_header& header, d
     return;
   }
   std::uint64_t first = 0;
-  const auto skip = admit(imu_[block.sensor], block.first_sample, block.sample_count, StreamKind::imu,
-                          block.sensor, host_time_s, first, counters_.imu_lost_samples[block.sensor]);
+  const auto skip =
+      admit(imu_[block.sensor], block.first_sample, block.sample_count, StreamKind::imu, block.sensor,
+            info_->imu[block.sensor].rate_hz, host_time_s, first, counters_.imu_lost_samples[block.sensor]);
   if (!skip) return;
   protocol::to_imu_block(block, first, header.timestamp_us, imu_block_);
   if (*skip > 0) {

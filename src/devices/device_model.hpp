@@ -12,6 +12,12 @@
 // recording begins mid-stream. After a device restart (sequence jumps back) the counters are re-based to
 // continue where the session was, and a note event says that the restart's loss is unknown.
 //
+// Untrusted input (docs/RELIABILITY.md "Device input"): a DEVICE_INFO outside DeviceInfoLimits is rejected
+// (counted; its reason is the model's protocol_error()); index arithmetic is checked, and a counter jump
+// that would make a stream's lost samples exceed what the device could have produced — its rate × (host
+// seconds since the stream started + kLossSlackSeconds) × kRateTolerance — is a protocol error: the block
+// is dropped and counted, never a gap. Samples below a re-based stream's start are overlaps (dropped).
+//
 // Blocks that arrive before the first DEVICE_INFO cannot be interpreted safely (channel layout) and are
 // dropped and counted; the recorder asks for DEVICE_INFO whenever it (re)connects.
 //
@@ -70,6 +76,8 @@ struct DeviceModelCounters {
   std::uint64_t info_changes = 0;      // later DEVICE_INFO that differs from the first one
   std::uint64_t unknown_event_kinds =
       0;  // EVENTs of a kind this host does not know (later minor revision): skipped
+  std::uint64_t rejected_device_infos = 0;  // outside DeviceInfoLimits (reason: protocol_error())
+  std::uint64_t implausible_jumps = 0;      // blocks dropped: counter jump beyond the loss bound (see above)
 };
 
 class DeviceModel {
@@ -84,6 +92,9 @@ class DeviceModel {
   [[nodiscard]] const DeviceModelCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] const std::optional<DeviceInfo>& device_info() const noexcept { return info_; }
   [[nodiscard]] ClockMapping clock() const noexcept { return clock_.mapping(); }
+  // The first input this model refused as impossible (a DEVICE_INFO out of range, a counter jump beyond
+  // the loss bound), as one line; the model keeps going, the recorder stops with it.
+  [[nodiscard]] const std::optional<std::string>& protocol_error() const noexcept { return protocol_error_; }
   // Next expected EMG sample index (one past the last delivered), if EMG has started.
   [[nodiscard]] std::optional<std::uint64_t> emg_next_sample() const noexcept;
 
@@ -96,6 +107,12 @@ class DeviceModel {
   // seconds off; the session's stored fit could then not map the event back onto the sample clock.
   static constexpr std::size_t kEventClockWindows = 2;
 
+  // Loss bound (see the file comment). The slack covers what a device may hold in its buffers across a
+  // reconnect and a replay running ahead of real time by up to a minute; the tolerance a device clock
+  // 1 % fast (crystals are within 100 ppm, research/acquisition.md §4).
+  static constexpr double kLossSlackSeconds = 60.0;
+  static constexpr double kRateTolerance = 1.01;
+
  private:
   struct StreamState {
     protocol::CounterUnwrapper unwrapper;
@@ -103,12 +120,17 @@ class DeviceModel {
     bool rebase_pending = false;  // set at a device restart: continue after `next`
     std::int64_t rebase = 0;      // added to unwrapped device indices
     std::uint64_t next = 0;       // next expected sample index
+    double started_host_s = 0.0;  // host time of the stream's first block
   };
   // Returns how many leading samples to skip (duplicates), or nullopt to drop the block entirely.
   // Emits a gap when samples are missing before `index`.
+  // `rate_hz` is the stream's validated rate (for the loss bound).
   std::optional<std::size_t> admit(StreamState& s, std::uint32_t raw_first, std::size_t samples,
-                                   StreamKind kind, std::uint8_t sensor, double host_time_s,
+                                   StreamKind kind, std::uint8_t sensor, double rate_hz, double host_time_s,
                                    std::uint64_t& first_out, std::uint64_t& lost_counter) noexcept;
+  // Keeps the first protocol error (formatted with fmt; defined in the .cpp, which alone calls it).
+  template <typename... Args>
+  void refuse(const char* format, const Args&... args) noexcept;
   void on_info(const gsp_device_info& info, const gsp_header& header);
   void on_emg(const gsp_emg_block& block, const gsp_header& header, double host_time_s) noexcept;
   void on_imu(const gsp_imu_block& block, const gsp_header& header, double host_time_s) noexcept;
@@ -128,6 +150,7 @@ class DeviceModel {
   EmgBlock emg_block_;  // scratch, capacity reused
   ImuBlock imu_block_;
   DeviceModelCounters counters_;
+  std::optional<std::string> protocol_error_;
   // Device events received before the clock fit had kEventClockWindows windows (wire event, device µs).
   std::vector<std::pair<gsp_event, std::uint64_t>> pending_events_;
 };

@@ -258,6 +258,10 @@ RecordSummary run_recording(const RecordOptions& options) {
       failure = *sink.error();
       break;
     }
+    if (model.protocol_error()) {  // an impossible DEVICE_INFO or counter: stop, keep what was recorded
+      failure = fmt::format("{}: {}", source->describe(), *model.protocol_error());
+      break;
+    }
     if (SessionOutput* out = sink.output(); out != nullptr && out->failed()) {
       failure = out->failure_message();
       break;
@@ -317,6 +321,9 @@ RecordSummary run_recording(const RecordOptions& options) {
       last_sync_s = read_time_s;
       if (SessionOutput* out = sink.output()) out->set_timing(model.clock());
     }
+  }
+  if (!failure && model.protocol_error()) {  // set by the last bytes, after the loop's check
+    failure = fmt::format("{}: {}", source->describe(), *model.protocol_error());
   }
   source->close();
   model.finish();  // device events still waiting for the clock fit (a session shorter than two windows)

@@ -1,5 +1,6 @@
 #include "store/hdf5_handle.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace glutescope::store {
@@ -56,6 +57,16 @@ std::vector<std::string> read_vlen_strings(hid_t object, bool is_attribute, cons
       checked(is_attribute ? H5Aget_type(object) : H5Dget_type(object), "get type of", where));
   if (H5Tget_class(stored.get()) != H5T_STRING) {
     throw Hdf5Error("read " + where.object + " in " + where.file + ": expected a string, found another type");
+  }
+  // The dataspace is the file's claim: every element occupies at least one stored byte (a variable-length
+  // reference 16, a fixed-length string its size), so more elements than stored bytes is damage, not a
+  // reason to allocate (session_reader fuzzer finding: 6.6e12 strings claimed by a 33 KB file).
+  const hsize_t stored_bytes = is_attribute ? H5Aget_storage_size(object) : H5Dget_storage_size(object);
+  const std::size_t element_bytes =
+      H5Tis_variable_str(stored.get()) > 0 ? 1 : std::max<std::size_t>(1, H5Tget_size(stored.get()));
+  if (n > stored_bytes / element_bytes) {
+    throw Hdf5Error("read " + where.object + " in " + where.file + ": claims " + std::to_string(n) +
+                    " strings but stores " + std::to_string(stored_bytes) + " bytes (damaged file)");
   }
   std::vector<std::string> out;
   out.reserve(n);

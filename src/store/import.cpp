@@ -16,6 +16,8 @@
 #include "core/device_info.hpp"
 #include "core/montage.hpp"
 #include "core/session_types.hpp"
+#include "store/csv_table.hpp"
+#include "store/edf_header.hpp"
 #include "store/session_writer.hpp"
 
 namespace glutescope::store {
@@ -86,48 +88,10 @@ std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
   return out;
 }
 
-std::vector<std::string> split(const std::string& line, char delim) {
-  std::vector<std::string> cells;
-  if (delim == ' ') {
-    std::istringstream s(line);
-    std::string cell;
-    while (s >> cell) cells.push_back(cell);
-    return cells;
-  }
-  std::string cell;
-  for (char c : line) {
-    if (c == delim) {
-      cells.push_back(cell);
-      cell.clear();
-    } else if (c != '\r') {
-      cell += c;
-    }
-  }
-  cells.push_back(cell);
-  for (auto& c : cells) {
-    while (!c.empty() && (c.front() == ' ' || c.front() == '"')) c.erase(c.begin());
-    while (!c.empty() && (c.back() == ' ' || c.back() == '"')) c.pop_back();
-  }
-  return cells;
-}
-
-bool is_number(const std::string& s) {
-  double v = 0;
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-int decimals(const std::string& s) {
-  const auto dot = s.find('.');
-  if (dot == std::string::npos) return 0;
-  std::size_t end = s.find_first_of("eE", dot);
-  if (end == std::string::npos) end = s.size();
-  return static_cast<int>(end - dot - 1);
-}
-
 // Writes the session to a temporary name beside `out` and renames it; removes the temporary on failure.
 void write_session(const ImportOptions& options, const DeviceInfo& device, const Montage& montage,
-                   const std::vector<std::int32_t>& counts, std::size_t channels) {
+                   const std::vector<std::int32_t>& counts, std::size_t channels,
+                   const std::string& precision_note = {}) {
   if (options.subject_id.empty())
     throw ImportError("no subject id given (--subject ID, a pseudonymous code)");
   if (std::filesystem::exists(options.out) && !options.force) {
@@ -139,7 +103,8 @@ void write_session(const ImportOptions& options, const DeviceInfo& device, const
     SessionWriterOptions wo;
     wo.force = true;
     wo.journal = false;
-    wo.session_description = fmt::format("imported from {}", options.input.filename().string());
+    wo.session_description =
+        fmt::format("imported from {}{}", options.input.filename().string(), precision_note);
     SessionWriter writer(tmp, device, montage, options.subject_id, wo);
     const std::size_t rows = channels == 0 ? 0 : counts.size() / channels;
     const std::size_t block_rows = 4096;
@@ -169,6 +134,57 @@ void write_session(const ImportOptions& options, const DeviceInfo& device, const
   }
 }
 
+// Rates an import accepts: those a device may state (DeviceInfoLimits).
+void check_rate(double rate_hz, const std::string& what) {
+  if (!(std::isfinite(rate_hz) && rate_hz >= DeviceInfoLimits::min_rate_hz &&
+        rate_hz <= DeviceInfoLimits::max_emg_rate_hz)) {
+    throw ImportError(fmt::format("{} {:g} Hz is outside {:g} to {:g} Hz", what, rate_hz,
+                                  DeviceInfoLimits::min_rate_hz, DeviceInfoLimits::max_emg_rate_hz));
+  }
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ImportError(fmt::format("{}: cannot open", path.string()));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ImportError(fmt::format("{}: read error", path.string()));
+  return text.str();
+}
+
+// Sample rate from a time column in seconds: increasing and uniform to ±1 % of a period.
+double rate_from_times(const CsvTable& table, const std::string& src, const std::string& column) {
+  const std::vector<double>& t = table.times_s;
+  if (t.size() < 2) {
+    throw ImportError(fmt::format("{}: need at least 2 rows to derive the rate from '{}'", src, column));
+  }
+  const double period = (t.back() - t.front()) / static_cast<double>(t.size() - 1);
+  if (!(period > 0.0) || !std::isfinite(period)) {
+    throw ImportError(fmt::format("{}: time column '{}' does not increase", src, column));
+  }
+  for (std::size_t r = 1; r < t.size(); ++r) {
+    if (std::fabs(t[r] - t[0] - period * static_cast<double>(r)) > 0.01 * period) {
+      throw ImportError(fmt::format("{}:{}: time column '{}' is not uniform ({} s): resample first", src,
+                                    table.lines[r], column, t[r]));
+    }
+  }
+  check_rate(1.0 / period, fmt::format("{}: the rate from time column '{}',", src, column));
+  return 1.0 / period;
+}
+
+// The header bytes (256 × (ns + 1), at most 641 × 256) checked field by field (edf_header.hpp).
+void check_edf_file_header(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ImportError(fmt::format("{}: cannot open", path.string()));
+  std::error_code ec;
+  const std::uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw ImportError(fmt::format("{}: cannot read its size", path.string()));
+  std::vector<std::uint8_t> head(std::min<std::uint64_t>(size, 256u * (EDFLIB_MAXSIGNALS + 1)));
+  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+  if (!in) throw ImportError(fmt::format("{}: read error", path.string()));
+  check_edf_header(head, size, path.string());
+}
+
 }  // namespace
 
 ImportSummary import_csv(const ImportOptions& options) {
@@ -178,137 +194,59 @@ ImportSummary import_csv(const ImportOptions& options) {
   if (options.rate_hz.has_value() == !options.time_column.empty()) {
     throw ImportError("give exactly one of --rate HZ or --time-column NAME");
   }
-  if (options.rate_hz && !(*options.rate_hz > 0.0 && std::isfinite(*options.rate_hz))) {
-    throw ImportError(fmt::format("--rate {} must be a positive number of Hz", *options.rate_hz));
-  }
+  if (options.rate_hz) check_rate(*options.rate_hz, "--rate");
   const std::vector<ColumnMap> map = load_import_montage(options.montage);
-  std::ifstream in(options.input, std::ios::binary);
-  if (!in) throw ImportError(fmt::format("{}: cannot open", src));
-  std::string line;
-  std::vector<std::string> lines;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
-    lines.push_back(line);
-  }
-  if (lines.empty()) throw ImportError(fmt::format("{}: no data rows", src));
-  char delim = ' ';
-  for (char d : {',', ';', '\t'}) {
-    if (lines[0].find(d) != std::string::npos) {
-      delim = d;
-      break;
-    }
-  }
-  std::vector<std::string> header = split(lines[0], delim);
-  std::size_t first_data = 1;
-  if (std::all_of(header.begin(), header.end(), is_number)) {  // no header row: columns "1", "2", ...
-    for (std::size_t i = 0; i < header.size(); ++i) header[i] = std::to_string(i + 1);
-    first_data = 0;
-  }
-  auto find_column = [&](const std::string& name) -> std::size_t {
-    const auto it = std::find(header.begin(), header.end(), name);
-    if (it == header.end()) {
-      std::string names;
-      for (const auto& h : header) names += (names.empty() ? "" : ", ") + h;
-      throw ImportError(fmt::format("{}: montage column '{}' does not exist in {} (columns: {})",
-                                    options.montage.string(), name, src, names));
-    }
-    return static_cast<std::size_t>(it - header.begin());
-  };
-  std::vector<std::size_t> columns;
-  for (const ColumnMap& m : map) columns.push_back(find_column(m.column));
-  const std::optional<std::size_t> time_col =
-      options.time_column.empty() ? std::nullopt : std::optional(find_column(options.time_column));
+  CsvRequest request;
+  request.source = src;
+  request.montage = options.montage.string();
+  for (const ColumnMap& m : map) request.value_columns.push_back(m.column);
+  if (!options.time_column.empty()) request.time_column = options.time_column;
+  const CsvTable table = parse_csv_table(read_text(options.input), request);
+  const double rate = options.rate_hz ? *options.rate_hz : rate_from_times(table, src, options.time_column);
 
-  const std::size_t rows = lines.size() - first_data;
+  const std::size_t rows = table.rows();
   const std::size_t ch = map.size();
-  std::vector<double> values(rows * ch);
-  std::vector<std::string> cells_text(ch);
-  std::vector<int> max_decimals(ch, 0);
-  std::vector<double> max_abs(ch, 0.0);
-  std::vector<double> times;
-  for (std::size_t r = 0; r < rows; ++r) {
-    const std::vector<std::string> cells = split(lines[first_data + r], delim);
-    auto cell = [&](std::size_t col) -> const std::string& {
-      if (col >= cells.size()) {
-        throw ImportError(fmt::format("{}: data row {} has {} columns, the header {}", src, r + 1,
-                                      cells.size(), header.size()));
-      }
-      return cells[col];
-    };
-    for (std::size_t c = 0; c < ch; ++c) {
-      const std::string& s = cell(columns[c]);
-      double v = 0;
-      const auto res = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (res.ec != std::errc() || res.ptr != s.data() + s.size() || !std::isfinite(v)) {
-        throw ImportError(
-            fmt::format("{}: data row {}, column '{}': '{}' is not a number", src, r + 1, map[c].column, s));
-      }
-      values[r * ch + c] = v;
-      max_decimals[c] = std::max(max_decimals[c], decimals(s));
-      max_abs[c] = std::max(max_abs[c], std::fabs(v));
-    }
-    if (time_col) {
-      const std::string& s = cell(*time_col);
-      double t = 0;
-      const auto res = std::from_chars(s.data(), s.data() + s.size(), t);
-      if (res.ec != std::errc())
-        throw ImportError(fmt::format("{}: data row {}: time '{}' is not a number", src, r + 1, s));
-      times.push_back(t);
-    }
-  }
-  double rate = options.rate_hz.value_or(0.0);
-  if (time_col) {
-    if (rows < 2)
-      throw ImportError(
-          fmt::format("{}: need at least 2 rows to derive the rate from '{}'", src, options.time_column));
-    const double period = (times.back() - times.front()) / static_cast<double>(rows - 1);
-    if (!(period > 0))
-      throw ImportError(fmt::format("{}: time column '{}' does not increase", src, options.time_column));
-    for (std::size_t r = 1; r < rows; ++r) {
-      if (std::fabs(times[r] - times[0] - period * static_cast<double>(r)) > 0.01 * period) {
-        throw ImportError(fmt::format("{}: time column '{}' is not uniform at row {} ({} s): resample first",
-                                      src, options.time_column, r + 1, times[r]));
-      }
-    }
-    rate = 1.0 / period;
-  }
-
   DeviceInfo device;
   device.firmware_version = "import";
   device.serial_number = options.input.filename().string();
   device.emg_format = SampleFormat::int24;
   device.emg_rate_hz = rate;
   Montage montage;
-  std::vector<double> resolution(ch);
+  std::vector<std::int32_t> counts(rows * ch);
+  std::string precision_note;
+  ImportSummary summary{ch, rows, rate, {}};
   for (std::size_t c = 0; c < ch; ++c) {
-    if (map[c].counts) {
-      resolution[c] = 1.0;  // counts stay counts
-    } else {
-      int d = max_decimals[c];
-      while (d > -9 && max_abs[c] * std::pow(10.0, d) >= 2147483647.0) --d;
-      resolution[c] = std::pow(10.0, -d);  // in the CSV's unit
-    }
+    // Never finer than DeviceInfoLimits' 1 pV per count: no amplifier resolves less.
+    const int finest =
+        map[c].counts ? 0
+                      : static_cast<int>(std::ceil(
+                            std::log10(DeviceInfoLimits::min_microvolts_per_count / map[c].to_uv) - 1e-9));
+    const ChannelCounts cc = to_counts(table, request, c, map[c].counts, finest);
+    for (std::size_t r = 0; r < rows; ++r) counts[r * ch + c] = cc.counts[r];
     EmgChannel e = map[c].channel;
-    e.microvolts_per_count = resolution[c] * map[c].to_uv;
+    e.microvolts_per_count = cc.resolution * map[c].to_uv;
     montage.emg.push_back(e);
     device.emg.push_back(EmgChannelInfo{e.label, 1.0, e.microvolts_per_count});
-  }
-  std::vector<std::int32_t> counts(rows * ch);
-  for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t c = 0; c < ch; ++c) {
-      counts[r * ch + c] = static_cast<std::int32_t>(std::llround(values[r * ch + c] / resolution[c]));
+    if (cc.rounded > 0) {
+      const std::string note = fmt::format(
+          "column '{}': {} of {} values rounded to {:g} uV per count (largest error {:.3g} uV)",
+          map[c].column, cc.rounded, rows, e.microvolts_per_count, cc.max_abs_error * map[c].to_uv);
+      precision_note += "; " + note;
+      summary.notes.push_back(note);
     }
   }
-  write_session(options, device, montage, counts, ch);
-  return ImportSummary{ch, rows, rate};
+  if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
+  write_session(options, device, montage, counts, ch, precision_note);
+  return summary;
 }
 
 ImportSummary import_edf(const ImportOptions& options) {
   const std::string src = options.input.string();
+  check_edf_file_header(options.input);
   edf_hdr_struct hdr{};
   if (edfopen_file_readonly(src.c_str(), &hdr, EDFLIB_READ_ANNOTATIONS) != 0) {
-    throw ImportError(fmt::format("{}: not a readable EDF/BDF file (EDFlib error {})", src, hdr.filetype));
+    throw ImportError(fmt::format("{}: not a readable EDF/BDF file: {} (EDFlib error {})", src,
+                                  edflib_error_text(hdr.filetype), hdr.filetype));
   }
   struct Closer {
     int h;
@@ -349,6 +287,11 @@ ImportSummary import_edf(const ImportOptions& options) {
   const auto& p0 = hdr.signalparam[signals[0]];
   const double record_s = static_cast<double>(hdr.datarecord_duration) / EDFLIB_TIME_DIMENSION;
   const double rate = p0.smp_in_datarecord / record_s;
+  check_rate(rate, fmt::format("{}: signal '{}' rate", src, label_of(signals[0])));
+  if (p0.smp_in_file > std::numeric_limits<int>::max()) {
+    throw ImportError(fmt::format("{}: signal '{}' has {} samples, more than EDFlib reads at once", src,
+                                  label_of(signals[0]), p0.smp_in_file));
+  }
   auto rows = static_cast<std::size_t>(p0.smp_in_file);
   // EDF/BDF hold whole data records; glutescope's own export marks the true end so the zero padding of the
   // last record is not imported as signal.
@@ -389,6 +332,12 @@ ImportSummary import_edf(const ImportOptions& options) {
     }
     // Digital values are kept; a non-zero offset (asymmetric ranges) is folded in at the count resolution.
     const double offset_counts = std::round(offset / scale);
+    if (!(std::fabs(offset_counts) <= 2147483647.0 - 8388608.0)) {  // int32 holds any 24-bit value + offset
+      throw ImportError(
+          fmt::format("{}: signal '{}' physical minimum/maximum put zero {:g} counts away: "
+                      "beyond int32",
+                      src, label_of(signals[c]), offset_counts));
+    }
     for (std::size_t r = 0; r < rows; ++r)
       counts[r * ch + c] = static_cast<std::int32_t>(buf[r] + offset_counts);
     EmgChannel e = map[c].channel;
@@ -396,8 +345,9 @@ ImportSummary import_edf(const ImportOptions& options) {
     montage.emg.push_back(e);
     device.emg.push_back(EmgChannelInfo{e.label, 1.0, e.microvolts_per_count});
   }
+  if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
   write_session(options, device, montage, counts, ch);
-  return ImportSummary{ch, rows, rate};
+  return ImportSummary{ch, rows, rate, {}};
 }
 
 }  // namespace glutescope::store

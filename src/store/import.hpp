@@ -14,9 +14,11 @@
 //   site = "..."             optional electrode placement
 //   unit = "uV"              CSV values' unit: "uV" (default), "mV", "V" or "counts"
 //   microvolts_per_count = 1.0   only with unit = "counts"
-// Values are stored as int32 counts at a per-channel resolution (µV per count): CSV = 10^-d µV, d the most
-// decimals in the column limited so the largest value fits int32 (so values are kept to d decimals);
-// unit "counts" and EDF digital samples are kept exactly.
+// Values are stored as int32 counts at a per-channel resolution (µV per count). CSV: 10^e of the column's
+// unit, e the finest digit any of its cells prints (scientific notation included), so every value is kept
+// exactly; only a column whose range does not fit int32 at that resolution is rounded, and the import says
+// so (ImportSummary::notes, the session's session_description). Details: store/csv_table.hpp,
+// docs/ANALYSIS.md "CSV precision". Unit "counts" and EDF digital samples are kept exactly.
 //
 // Output is written to a temporary name and renamed: a failed import leaves no file behind.
 // Errors (ImportError) name the file and the problem: missing column, non-numeric cell, non-uniform time...
@@ -27,6 +29,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace glutescope::store {
 
@@ -53,6 +56,7 @@ struct ImportSummary {
   std::size_t channels = 0;
   std::uint64_t samples = 0;
   double rate_hz = 0.0;
+  std::vector<std::string> notes;  // e.g. a CSV column that could not be kept exactly (csv_table.hpp)
 };
 
 ImportSummary import_csv(const ImportOptions& options);
