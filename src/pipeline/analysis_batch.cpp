@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <fmt/core.h>
+#include <zlib.h>
 #include <nlohmann/json.hpp>
 
 #include "pipeline/analysis_file.hpp"
@@ -53,6 +54,14 @@ std::vector<std::string> select_shard(std::vector<std::string> files, const Shar
   return out;
 }
 
+std::string settings_hash(const std::string& settings_toml) {
+  const auto crc = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(settings_toml.data()),
+                         static_cast<uInt>(settings_toml.size()));
+  return fmt::format("crc32:{:08x}-bytes:{}", crc, settings_toml.size());
+}
+
+std::string software_version() { return std::string("glutescope ") + GLUTESCOPE_VERSION; }
+
 namespace {
 
 // Fixed per-muscle column groups (the same header for every montage; NA where a session lacks the electrode).
@@ -90,7 +99,7 @@ std::string summary_csv_header() {
   for (const MuscleColumn& m : kMuscleColumns) {
     for (const char* q : kChannelQuantities) h += fmt::format(",{}_{}", m.prefix, q);
   }
-  return h + ",mode\n";
+  return h + ",mode,session_start_time,software_version,settings_hash\n";
 }
 
 std::string summary_csv_rows(const AnalysisResult& r) {
@@ -98,6 +107,8 @@ std::string summary_csv_rows(const AnalysisResult& r) {
   const exercise::SessionAnalysis& a = r.analysis;
   const std::string head =
       fmt::format("{},{},{}", csv_quoted(r.source), csv_quoted(r.subject_id), r.input_hash);
+  const std::string tail = fmt::format(",{},{},{},{}\n", r.mode, csv_quoted(r.session_start_time),
+                                       csv_quoted(r.software_version), settings_hash(r.settings_toml));
   for (std::size_t si = 0; si < a.sets.size(); ++si) {
     const exercise::SetAnalysis& s = a.sets[si];
     const exercise::SetSummary& m = s.summary;
@@ -138,7 +149,7 @@ std::string summary_csv_rows(const AnalysisResult& r) {
                                  std::numeric_limits<double>::quiet_NaN()};
         return values[q];
       });
-      out += fmt::format(",{}\n", r.mode);
+      out += tail;
     }
     // Set row: medians over the valid reps, set-level ratios, symmetry, fatigue trends; verdict columns hold
     // the counts "yes/no/not_available/invalid".
@@ -160,7 +171,7 @@ std::string summary_csv_rows(const AnalysisResult& r) {
                                at(m.median_frequency_trend_pct_per_rep)};
       return values[q];
     });
-    out += fmt::format(",{}\n", r.mode);
+    out += tail;
   }
   return out;
 }

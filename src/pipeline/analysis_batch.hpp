@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipeline/analysis.hpp"
@@ -26,7 +27,7 @@ struct Shard {
 };
 // Parses "k/N" (1 ≤ k ≤ N). Throws ConfigError.
 Shard parse_shard(const std::string& text);
-// The files of `shard` after sorting `files` by path (duplicates removed).
+// The files of `shard` after sorting `files` by path (duplicates removed),.
 std::vector<std::string> select_shard(std::vector<std::string> files, const Shard& shard);
 
 struct BatchOptions {
@@ -60,5 +61,9 @@ AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSetti
 // The summary CSV (docs/ANALYSIS.md "Summary CSV"): header and the rows of one result.
 std::string summary_csv_header();
 std::string summary_csv_rows(const AnalysisResult& result);
+// Identity of the effective settings TOML, "crc32:<hex>-bytes:<n>" (the input hash's form).
+std::string settings_hash(const std::string& settings_toml);
+// "glutescope X.Y.Z" of this build.
+std::string software_version();
 
 }  // namespace glutescope::pipeline
