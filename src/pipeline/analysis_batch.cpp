@@ -135,6 +135,18 @@ std::string summary_csv_header() {
   return h + ",mode,session_start_time,software_version,settings_hash\n";
 }
 
+const std::vector<std::string>& summary_csv_columns() {
+  static const std::vector<std::string> columns = [] {
+    std::string h = summary_csv_header();
+    h.back() = ',';  // each name ends with ','
+    std::vector<std::string> c;
+    for (std::size_t p = 0, q; (q = h.find(',', p)) != std::string::npos; p = q + 1)
+      c.push_back(h.substr(p, q - p));
+    return c;
+  }();
+  return columns;
+}
+
 std::string summary_csv_rows(const AnalysisResult& r) {
   std::string out;
   const exercise::SessionAnalysis& a = r.analysis;
@@ -213,16 +225,7 @@ namespace {
 
 // A row with every column NA except `values` (column name -> already formatted cell).
 std::string row_with(const std::vector<std::pair<std::string_view, std::string>>& values) {
-  static const std::vector<std::string> columns = [] {
-    std::vector<std::string> c;
-    std::string h = summary_csv_header();
-    h.pop_back();
-    for (std::size_t p = 0, q; p <= h.size(); p = q + 1) {
-      q = std::min(h.find(',', p), h.size());
-      c.push_back(h.substr(p, q - p));
-    }
-    return c;
-  }();
+  const std::vector<std::string>& columns = summary_csv_columns();
   std::string out;
   for (std::size_t i = 0; i < columns.size(); ++i) {
     if (i > 0) out += ',';

@@ -68,6 +68,8 @@ AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSetti
 
 // The summary CSV (docs/ANALYSIS.md "Summary CSV"): header and the rows of one result.
 std::string summary_csv_header();
+// Its column names in order.
+const std::vector<std::string>& summary_csv_columns();
 std::string summary_csv_rows(const AnalysisResult& result);
 // The "level = file" row that opens each file's rows (ok with its counts, or failed with the error), and
 // the closing "level = batch" row (the files in the batch, how many were analysed, which shard): these let
