@@ -201,13 +201,16 @@ std::string statement_for(const SubjectTrend& t) {
   const TrendEstimate& e = t.estimate;
   const std::string what = fmt::format("{} ({})", label_of(t.metric), t.exercise);
   const std::string basis =
-      fmt::format("Theil–Sen slope, Sen's rank 95 % CI; {} sets in {} sessions over {:.1f} weeks", e.points,
+      fmt::format("Theil–Sen slope, Sen's rank interval; {} sets in {} sessions over {:.1f} weeks", e.points,
                   t.sessions, t.span_weeks);
   if (!std::isfinite(e.slope))
     return fmt::format("{}: too few sessions on different dates for a trend ({}).", what, basis);
   if (!e.ci_available) {
     return fmt::format("{}: {} per week, too few sessions for a confidence interval ({}).", what,
                        rounded(e.slope), basis);
+  }
+  if (e.ci_low == 0.0 && e.ci_high == 0.0 && e.slope == 0.0) {
+    return fmt::format("{}: no change, most sets had the same value ({}).", what, basis);
   }
   const std::string ci = fmt::format("95 % CI {} to {}", rounded(e.ci_low), rounded(e.ci_high));
   if (e.ci_low <= 0.0 && e.ci_high >= 0.0) {
@@ -369,7 +372,7 @@ constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                     "#ff7f0e", "#8c564b", "#17becf"};
 
 std::string plot_svg(const char* css_class, const std::string& title, const std::vector<Series>& series) {
-  constexpr double w = 640, h = 230, left = 55, right = 180, top = 25, bottom = 35;
+  constexpr double w = 720, h = 230, left = 55, right = 260, top = 25, bottom = 35;
   const double pw = w - left - right, ph = h - top - bottom;
   double xmax = 0.0, ymin = std::numeric_limits<double>::infinity(), ymax = -ymin;
   for (const Series& s : series) {
@@ -397,8 +400,11 @@ std::string plot_svg(const char* css_class, const std::string& title, const std:
     const double yv = ymin + (ymax - ymin) * k / 4.0;
     svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" font-size=\"10\" text-anchor=\"end\">{:.3g}</text>\n",
                        left - 4, py(yv) + 3, yv);
-    const double xv = xmax * k / 4.0;
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{:.1f}</text>\n",
+  }
+  // Whole weeks on the time axis (at most ~10 labels).
+  const double step = std::max(1.0, std::ceil(xmax / 10.0));
+  for (double xv = 0.0; xv <= xmax + 1e-9; xv += step) {
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{:.0f}</text>\n",
                        px(xv), top + ph + 13, xv);
   }
   svg += fmt::format(
