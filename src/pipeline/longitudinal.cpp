@@ -270,18 +270,23 @@ TrendEstimate theil_sen(const std::vector<double>& x, const std::vector<double>&
   for (const auto& [xi, yi] : p) residual.push_back(yi - e.slope * xi);
   std::sort(residual.begin(), residual.end());
   e.intercept = median(residual);
-  // Sen (1968): Var S with ties in x; ranks M1, M2 + 1 of the ordered slopes (1-based).
-  std::vector<double> xs;
-  for (const auto& q : p) xs.push_back(q.first);
-  std::sort(xs.begin(), xs.end());
+  // Sen (1968) eq. 2.6: Var S less the ties in x and in y; ranks M1, M2 + 1 of the ordered slopes (1-based).
+  std::vector<double> xs, ys;
+  for (const auto& q : p) {
+    xs.push_back(q.first);
+    ys.push_back(q.second);
+  }
   const auto n = static_cast<double>(p.size());
   double var = n * (n - 1) * (2 * n + 5);
-  for (std::size_t i = 0; i < xs.size();) {
-    std::size_t j = i;
-    while (j < xs.size() && xs[j] == xs[i]) ++j;
-    const auto t = static_cast<double>(j - i);
-    var -= t * (t - 1) * (2 * t + 5);
-    i = j;
+  for (std::vector<double>* v : {&xs, &ys}) {
+    std::sort(v->begin(), v->end());
+    for (std::size_t i = 0; i < v->size();) {
+      std::size_t j = i;
+      while (j < v->size() && (*v)[j] == (*v)[i]) ++j;
+      const auto t = static_cast<double>(j - i);
+      var -= t * (t - 1) * (2 * t + 5);
+      i = j;
+    }
   }
   const double c = 1.959963984540054 * std::sqrt(std::max(0.0, var / 18.0));
   const auto big_n = static_cast<double>(slopes.size());

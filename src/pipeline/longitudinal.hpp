@@ -4,11 +4,12 @@
 //
 // Trend: Theil–Sen slope (the median of the pairwise slopes; Theil 1950, Sen 1968) per week, with the
 // distribution-free 95 % confidence interval from the ranks of the pairwise slopes (Sen 1968; Hollander &
-// Wolfe, Nonparametric Statistical Methods, 3rd ed., §9.4): with N slopes of distinct-time pairs and
-// C = 1.96 · sqrt(Var S), Var S = [n(n−1)(2n+5) − Σ t(t−1)(2t+5)]/18 (t: sizes of groups of equal times),
-// the interval is [slope_(M1), slope_(M2+1)] with M1 = (N − C)/2, M2 = (N + C)/2, rounded to the nearest
-// rank. Stated in words without diagnosis: "rose by X per week (95 % CI a to b)", or "no clear change"
-// when the interval contains 0. docs/SCALING.md has a worked example.
+// Wolfe, Nonparametric Statistical Methods, the Theil estimator and its interval): with N slopes of
+// distinct-time pairs and C = 1.96 · sqrt(Var S), Var S = [n(n−1)(2n+5) − Σ t(t−1)(2t+5)]/18 (t: sizes of
+// groups of equal times and of equal values, Sen's eq. 2.6; as scipy.stats.theilslopes), the interval is
+// [slope_(M1), slope_(M2+1)] with M1 = (N − C)/2, M2 = (N + C)/2, rounded to the nearest rank. Stated in
+// words without diagnosis: "rose by X per week (95 % CI a to b)", or "no clear change" when the interval
+// contains 0. docs/SCALING.md has a worked example.
 #pragma once
 
 #include <cstddef>
