@@ -50,10 +50,16 @@ void add_cohort_command(CLI::App& app, int& exit_status) {
       }
     }
     const pipeline::CohortMerge merge = pipeline::merge_cohort(a->inputs, options);
+    // One line per problem, at most kShownPerKind of each kind (a wrong split can make thousands).
+    constexpr std::size_t kShownPerKind = 20;
     std::map<pipeline::CohortProblemKind, std::size_t> counts;
     for (const auto& p : merge.problems) {
-      ++counts[p.kind];
-      fmt::print(stderr, "glutescope cohort: {}: {}\n", to_string(p.kind), p.message);
+      if (++counts[p.kind] <= kShownPerKind)
+        fmt::print(stderr, "glutescope cohort: {}: {}\n", to_string(p.kind), p.message);
+    }
+    for (const auto& [kind, n] : counts) {
+      if (n > kShownPerKind)
+        fmt::print(stderr, "glutescope cohort: {}: ... and {} more\n", to_string(kind), n - kShownPerKind);
     }
     std::string tally;
     for (const auto& [kind, n] : counts)

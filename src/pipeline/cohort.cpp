@@ -316,7 +316,7 @@ std::vector<SessionBlock> ordered_sessions(std::vector<ShardOutput>& shards, boo
   for (ShardOutput& s : shards) {
     if (s.csv != csv) continue;
     for (SessionBlock& b : s.blocks) {
-      const auto [it, inserted] = by_path.try_emplace(b.session, b);
+      const auto [it, inserted] = by_path.try_emplace(b.session, std::move(b));  // b is kept if not inserted
       if (!inserted) {
         merge.problems.push_back(
             {CohortProblemKind::duplicate, b.session,
@@ -341,9 +341,11 @@ std::string common_or_mixed(const std::vector<SessionBlock>& blocks, std::string
   return values.empty() ? none : std::string("mixed");
 }
 
-std::string merged_csv(const std::vector<SessionBlock>& blocks, const std::vector<ShardOutput>& shards,
-                       bool complete) {
+std::string merged_csv(const std::vector<SessionBlock>& blocks, ShardMethod method, bool complete) {
   std::string out = summary_csv_header();
+  std::size_t bytes = out.size() + 1024;
+  for (const SessionBlock& b : blocks) bytes += b.text.size();
+  out.reserve(bytes);
   BatchTotals totals;
   for (const SessionBlock& b : blocks) {
     out += b.text;
@@ -351,9 +353,7 @@ std::string merged_csv(const std::vector<SessionBlock>& blocks, const std::vecto
   }
   totals.files = blocks.size();
   totals.complete = complete;
-  for (const ShardOutput& s : shards) {
-    if (s.has_batch && s.method == "size") totals.shard.method = ShardMethod::size;
-  }
+  totals.shard.method = method;
   totals.software_version = common_or_mixed(blocks, &SessionBlock::software_version, software_version());
   totals.settings_hash = common_or_mixed(blocks, &SessionBlock::settings_hash, "NA");
   return out + summary_csv_batch_row(totals);
@@ -421,10 +421,15 @@ CohortMerge merge_cohort(const std::vector<std::string>& shard_outputs, const Co
   check_shard_set(shards, merge, options);
   if (!options.expected_settings_hash.empty()) check_expected_settings(shards, merge, options);
   const bool any_csv = std::any_of(shards.begin(), shards.end(), [](const auto& s) { return s.csv; });
+  const ShardMethod method = std::any_of(shards.begin(), shards.end(),
+                                         [](const auto& s) { return s.has_batch && s.method == "size"; })
+                                 ? ShardMethod::size
+                                 : ShardMethod::index;
   std::vector<SessionBlock> csv_blocks = ordered_sessions(shards, true, merge);
   std::vector<SessionBlock> json_blocks = ordered_sessions(shards, false, merge);
-  merge.sessions = any_csv ? csv_blocks : json_blocks;
-  for (const SessionBlock& b : merge.sessions) {
+  shards.clear();  // the blocks now own the rows: free the rest before assembling the output
+  const std::vector<SessionBlock>& counted = any_csv ? csv_blocks : json_blocks;
+  for (const SessionBlock& b : counted) {
     if (b.ok) {
       ++merge.analysed;
     } else {
@@ -433,14 +438,18 @@ CohortMerge merge_cohort(const std::vector<std::string>& shard_outputs, const Co
                                 b.error.empty() ? fmt::format("{}: analysis failed", b.session) : b.error});
     }
   }
-  if (merge.refused) return merge;
+  if (merge.refused) {
+    merge.sessions = any_csv ? std::move(csv_blocks) : std::move(json_blocks);
+    return merge;
+  }
   const bool complete =
       std::none_of(merge.problems.begin(), merge.problems.end(), [](const CohortProblem& p) {
         return p.kind == CohortProblemKind::missing || p.kind == CohortProblemKind::truncated ||
                p.kind == CohortProblemKind::foreign;
       });
-  if (any_csv) merge.csv = merged_csv(csv_blocks, shards, complete);
+  if (any_csv) merge.csv = merged_csv(csv_blocks, method, complete);
   for (const SessionBlock& b : json_blocks) merge.json += b.text;
+  merge.sessions = any_csv ? std::move(csv_blocks) : std::move(json_blocks);
   return merge;
 }
 
