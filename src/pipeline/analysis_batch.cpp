@@ -20,7 +20,11 @@
 namespace glutescope::pipeline {
 namespace {
 
-std::string num(double v) { return std::isfinite(v) ? fmt::format("{}", v) : std::string("NA"); }
+std::string num(double v) { return csv_number(v); }
+
+}  // namespace
+
+std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : std::string("NA"); }
 
 std::string csv_quoted(const std::string& s) {
   std::string out = "\"";
@@ -30,8 +34,6 @@ std::string csv_quoted(const std::string& s) {
   }
   return out + "\"";
 }
-
-}  // namespace
 
 Shard parse_shard(const std::string& text) {
   unsigned k = 0, n = 0;

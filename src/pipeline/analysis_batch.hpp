@@ -68,6 +68,9 @@ AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSetti
 
 // The summary CSV (docs/ANALYSIS.md "Summary CSV"): header and the rows of one result.
 std::string summary_csv_header();
+// A summary CSV cell: the shortest round-trip number or NA; a double-quoted text ("" for a quote).
+std::string csv_number(double v);
+std::string csv_quoted(const std::string& s);
 // Its column names in order.
 const std::vector<std::string>& summary_csv_columns();
 std::string summary_csv_rows(const AnalysisResult& result);

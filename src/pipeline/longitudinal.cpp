@@ -17,16 +17,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kSecondsPerWeek = 7.0 * 86400.0;
 
-std::string num(double v) { return std::isfinite(v) ? fmt::format("{}", v) : std::string("NA"); }
-
-std::string csv_quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
+std::string num(double v) { return csv_number(v); }
 
 // Days from 1970-01-01 of a proleptic Gregorian date (the civil-from-days inverse; era = 400 years).
 long long days_from_civil(long long y, unsigned m, unsigned d) {
