@@ -22,6 +22,7 @@ packages=(
   # Python used only by tests and reference-vector scripts (Debian's /usr/bin/python3)
   python3 python3-numpy python3-scipy python3-h5py python3-mne
   chromium  # headless HTML report test (tests/analysis)
+  slurm-wlm munge parallel  # real one-node Slurm and GNU parallel cohort tests (tests/scaling)
 )
 
 missing=()

@@ -5,7 +5,6 @@
 #include <cstdio>
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "pipeline/analysis_batch.hpp"
@@ -15,7 +14,7 @@ namespace glutescope::cli {
 void add_analyze_command(CLI::App& app, int& exit_status) {
   struct Args {
     std::vector<std::string> files;
-    std::string config, summary, shard = "1/1";
+    std::string config, summary, shard = "1/1", shard_by = "index";
     unsigned jobs = 1;
     bool json = false;
   };
@@ -33,6 +32,10 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--shard", a->shard,
                   "k/N: analyse only the k-th of N deterministic subsets (sorted path index mod N)")
       ->capture_default_str();
+  cmd->add_option("--shard-by", a->shard_by,
+                  "index (sorted path index mod N) | size (file sizes balanced across the N shards, "
+                  "docs/SCALING.md)")
+      ->capture_default_str();
   cmd->add_flag("--json", a->json,
                 "Print one JSON object per file on stdout instead of text (with the whole analysis: sets, "
                 "reps, verdicts)");
@@ -42,6 +45,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
       options.settings = a->config.empty() ? pipeline::kDefaultAnalysisPipelineSettings
                                            : pipeline::load_analysis_settings(a->config);
       options.shard = pipeline::parse_shard(a->shard);
+      options.shard.method = pipeline::parse_shard_method(a->shard_by);
     } catch (const pipeline::ConfigError& e) {
       throw UserError(e.what(), 1);
     }
@@ -60,16 +64,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     for (const auto& o : outcomes) {
       if (!o.ok) ++failed;
       if (a->json) {
-        nlohmann::json j{{"file", o.file}, {"ok", o.ok}};
-        if (o.ok) {
-          j["output"] = o.output;
-          j["sets"] = o.sets;
-          j["reps"] = o.reps;
-          j["analysis"] = nlohmann::json::parse(o.json);
-        } else {
-          j["error"] = o.error;
-        }
-        fmt::print(stdout, "{}\n", j.dump());
+        fmt::print(stdout, "{}\n", pipeline::outcome_json_line(o));
       } else if (o.ok) {
         fmt::print(stdout, "{}: {} sets, {} reps -> {}\n", o.file, o.sets, o.reps, o.output);
       }

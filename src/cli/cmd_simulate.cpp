@@ -2,6 +2,7 @@
 // pseudo-terminal, a file or stdout, optionally with a ground-truth JSON file. docs/SIMULATOR.md.
 #include <unistd.h>
 
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "simulator/output.hpp"
 #include "simulator/session.hpp"
 #include "simulator/truth_json.hpp"
+#include "store/session_writer.hpp"
 
 namespace glutescope::cli {
 namespace {
@@ -30,6 +32,9 @@ struct SimulateOptions {
   bool pty = false;
   std::string out;  // FILE or "-"
   std::string truth;
+  std::string session_file;  // write a v1 session file directly (no byte stream)
+  std::string subject = "SIM01";
+  std::string start_time = "2024-01-01T10:00:00+00:00";
   double speed = -1.0;  // < 0: 1 with --pty, 0 with --out
   double reader_timeout_s = 60.0;
   sim::SimulatorSettings settings;
@@ -81,6 +86,35 @@ void parse_lead_off(const std::string& text, sim::Contaminants& c) {
   c.lead_off_time_s = seconds;
 }
 
+// "YYYY-MM-DDTHH:MM:SS" followed by "Z" or "+HH:MM"/"-HH:MM" (docs/SESSION_FORMAT.md).
+bool is_iso8601_with_offset(const std::string& t) {
+  const std::string pattern = "dddd-dd-ddTdd:dd:dd";
+  if (t.size() != pattern.size() + 1 && t.size() != pattern.size() + 6) return false;
+  auto matches = [&t](std::size_t at, const std::string& p) {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      if (p[i] == 'd' ? std::isdigit(static_cast<unsigned char>(t[at + i])) == 0 : t[at + i] != p[i])
+        return false;
+    }
+    return true;
+  };
+  if (!matches(0, pattern)) return false;
+  if (t.size() == pattern.size() + 1) return t.back() == 'Z';
+  return (t[pattern.size()] == '+' || t[pattern.size()] == '-') && matches(pattern.size() + 1, "dd:dd");
+}
+
+// The simulated session as the recorder would have stored it (same writer), without a byte stream.
+void write_session_file(const SimulateOptions& o, const sim::SimulatedSession& session) {
+  store::SessionWriterOptions w;
+  w.force = true;
+  w.journal = false;
+  w.session_start_time = o.start_time;
+  store::SessionWriter writer(o.session_file, session.device_info, session.montage, o.subject, w);
+  for (const EmgBlock& b : session.emg) writer.append(b);
+  for (const ImuBlock& b : session.imu) writer.append(b);
+  for (const Event& e : session.events) writer.add_event(e);
+  writer.close();
+}
+
 void run_simulate(SimulateOptions& o) {
   sim::SimulatorSettings& s = o.settings;
   const auto scenario = sim::parse_scenario(o.scenario);
@@ -103,6 +137,12 @@ void run_simulate(SimulateOptions& o) {
                          : o.mains_hz == 60 ? sim::Mains::hz60
                                             : sim::Mains::off;
   if (!o.lead_off.empty()) parse_lead_off(o.lead_off, s.contaminants);
+  if (!o.session_file.empty() && (o.pty || !o.out.empty()))
+    throw UserError("choose one output: --session FILE.h5, --pty or --out FILE|-");
+  if (!o.session_file.empty() && !is_iso8601_with_offset(o.start_time)) {
+    throw UserError(fmt::format(
+        "--start-time '{}': expected ISO 8601 with offset, e.g. 2024-03-04T09:30:00+01:00", o.start_time));
+  }
   if (o.pty && !o.out.empty()) throw UserError("choose one output: --pty or --out FILE|-");
   const bool use_pty = o.out.empty();
   const double speed = o.speed >= 0.0 ? o.speed : (use_pty ? 1.0 : 0.0);
@@ -114,14 +154,17 @@ void run_simulate(SimulateOptions& o) {
   } catch (const std::invalid_argument& e) {
     throw UserError(e.what());
   }
-  const auto frames = sim::encode_frame_list(session);
-
   if (!o.truth.empty()) {
     std::ofstream file(o.truth);
     if (!file) throw UserError(fmt::format("cannot write the truth file '{}'", o.truth));
     file << sim::truth_to_json(session).dump(1) << '\n';
     if (!file) throw UserError(fmt::format("writing the truth file '{}' failed", o.truth));
   }
+  if (!o.session_file.empty()) {
+    write_session_file(o, session);
+    return;
+  }
+  const auto frames = sim::encode_frame_list(session);
 
   std::signal(SIGPIPE, SIG_IGN);  // a closed reader becomes EPIPE, reported as one line
   if (use_pty) {
@@ -216,6 +259,15 @@ void add_simulate_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--reader-timeout", options->reader_timeout_s,
                   "with --pty: seconds to wait for a reader before giving up (default: 60)");
   cmd->add_option("--out", options->out, "write the byte stream to FILE, or to stdout with '-'");
+  cmd->add_option("--session", options->session_file,
+                  "write a session file (.h5, replaced if present) as the recorder would, instead of a byte "
+                  "stream");
+  cmd->add_option("--subject", options->subject,
+                  "with --session: pseudonymous subject code (default: SIM01)");
+  cmd->add_option("--start-time", options->start_time,
+                  "with --session: session start, ISO 8601 with offset (default: 2024-01-01T10:00:00+00:00)");
+  cmd->add_option("--glute-scale", s.glute_activation_scale,
+                  "multiply the glutes' activation in every rep (not the MVC trials), 0.1..2 (default: 1)");
   cmd->add_option("--truth", options->truth,
                   "write the ground truth as JSON to FILE (schema: docs/SIMULATOR.md)");
   cmd->callback([options, &exit_status] {

@@ -32,6 +32,8 @@ void add_config_command(CLI::App& app, int& exit_status);
 void add_import_command(CLI::App& app, int& exit_status);
 void add_export_command(CLI::App& app, int& exit_status);
 void add_report_command(CLI::App& app, int& exit_status);
+// `glutescope cohort`: merge shard outputs, per-subject timeline (docs/SCALING.md).
+void add_cohort_command(CLI::App& app, int& exit_status);
 
 // `glutescope validate`: analysis accuracy against the simulator's truth (cmd_validate.cpp).
 void add_validate_command(CLI::App& app, int& exit_status);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <fmt/core.h>
+#include <zlib.h>
 #include <nlohmann/json.hpp>
 
 #include "pipeline/analysis_file.hpp"
@@ -19,7 +20,11 @@
 namespace glutescope::pipeline {
 namespace {
 
-std::string num(double v) { return std::isfinite(v) ? fmt::format("{}", v) : std::string("NA"); }
+std::string num(double v) { return csv_number(v); }
+
+}  // namespace
+
+std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : std::string("NA"); }
 
 std::string csv_quoted(const std::string& s) {
   std::string out = "\"";
@@ -29,8 +34,6 @@ std::string csv_quoted(const std::string& s) {
   }
   return out + "\"";
 }
-
-}  // namespace
 
 Shard parse_shard(const std::string& text) {
   unsigned k = 0, n = 0;
@@ -43,15 +46,56 @@ Shard parse_shard(const std::string& text) {
   return Shard{k, n};
 }
 
+ShardMethod parse_shard_method(const std::string& text) {
+  if (text == "index") return ShardMethod::index;
+  if (text == "size") return ShardMethod::size;
+  throw ConfigError(fmt::format("--shard-by {}: expected index or size", text));
+}
+
+std::string_view to_string(ShardMethod method) noexcept {
+  return method == ShardMethod::size ? "size" : "index";
+}
+
 std::vector<std::string> select_shard(std::vector<std::string> files, const Shard& shard) {
   std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
   std::vector<std::string> out;
+  if (shard.method == ShardMethod::index) {
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      if (i % shard.count == shard.index - 1) out.push_back(files[i]);
+    }
+    return out;
+  }
+  // Longest-processing-time-first (Graham 1969): analysis time grows with the samples, i.e. the file size.
+  // Every shard computes the same assignment from the same sizes, so the shards stay disjoint.
+  std::vector<std::pair<std::uintmax_t, std::size_t>> by_size;  // (bytes, index in sorted files)
   for (std::size_t i = 0; i < files.size(); ++i) {
-    if (i % shard.count == shard.index - 1) out.push_back(files[i]);
+    std::error_code ec;
+    const std::uintmax_t bytes = std::filesystem::file_size(files[i], ec);
+    by_size.emplace_back(ec ? 0 : bytes, i);
+  }
+  std::stable_sort(by_size.begin(), by_size.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::uintmax_t> load(shard.count, 0);
+  std::vector<bool> mine(files.size(), false);
+  for (const auto& [bytes, i] : by_size) {
+    const auto least = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[least] += bytes;
+    mine[i] = least == shard.index - 1;
+  }
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (mine[i]) out.push_back(files[i]);
   }
   return out;
 }
+
+std::string settings_hash(const std::string& settings_toml) {
+  const auto crc = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(settings_toml.data()),
+                         static_cast<uInt>(settings_toml.size()));
+  return fmt::format("crc32:{:08x}-bytes:{}", crc, settings_toml.size());
+}
+
+std::string software_version() { return std::string("glutescope ") + GLUTESCOPE_VERSION; }
 
 namespace {
 
@@ -90,7 +134,19 @@ std::string summary_csv_header() {
   for (const MuscleColumn& m : kMuscleColumns) {
     for (const char* q : kChannelQuantities) h += fmt::format(",{}_{}", m.prefix, q);
   }
-  return h + ",mode\n";
+  return h + ",mode,session_start_time,software_version,settings_hash\n";
+}
+
+const std::vector<std::string>& summary_csv_columns() {
+  static const std::vector<std::string> columns = [] {
+    std::string h = summary_csv_header();
+    h.back() = ',';  // each name ends with ','
+    std::vector<std::string> c;
+    for (std::size_t p = 0, q; (q = h.find(',', p)) != std::string::npos; p = q + 1)
+      c.push_back(h.substr(p, q - p));
+    return c;
+  }();
+  return columns;
 }
 
 std::string summary_csv_rows(const AnalysisResult& r) {
@@ -98,6 +154,8 @@ std::string summary_csv_rows(const AnalysisResult& r) {
   const exercise::SessionAnalysis& a = r.analysis;
   const std::string head =
       fmt::format("{},{},{}", csv_quoted(r.source), csv_quoted(r.subject_id), r.input_hash);
+  const std::string tail = fmt::format(",{},{},{},{}\n", r.mode, csv_quoted(r.session_start_time),
+                                       csv_quoted(r.software_version), settings_hash(r.settings_toml));
   for (std::size_t si = 0; si < a.sets.size(); ++si) {
     const exercise::SetAnalysis& s = a.sets[si];
     const exercise::SetSummary& m = s.summary;
@@ -138,7 +196,7 @@ std::string summary_csv_rows(const AnalysisResult& r) {
                                  std::numeric_limits<double>::quiet_NaN()};
         return values[q];
       });
-      out += fmt::format(",{}\n", r.mode);
+      out += tail;
     }
     // Set row: medians over the valid reps, set-level ratios, symmetry, fatigue trends; verdict columns hold
     // the counts "yes/no/not_available/invalid".
@@ -160,9 +218,77 @@ std::string summary_csv_rows(const AnalysisResult& r) {
                                at(m.median_frequency_trend_pct_per_rep)};
       return values[q];
     });
-    out += fmt::format(",{}\n", r.mode);
+    out += tail;
   }
   return out;
+}
+
+namespace {
+
+// A row with every column NA except `values` (column name -> already formatted cell).
+std::string row_with(const std::vector<std::pair<std::string_view, std::string>>& values) {
+  const std::vector<std::string>& columns = summary_csv_columns();
+  std::string out;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (i > 0) out += ',';
+    const auto v =
+        std::find_if(values.begin(), values.end(), [&](const auto& kv) { return kv.first == columns[i]; });
+    out += v == values.end() ? std::string("NA") : v->second;
+  }
+  return out + '\n';
+}
+
+}  // namespace
+
+std::string summary_csv_file_row(const FileOutcome& o, const AnalysisResult* r, const std::string& hash) {
+  std::size_t valid = 0;
+  if (r != nullptr) {
+    for (const auto& s : r->analysis.sets) {
+      valid += static_cast<std::size_t>(
+          std::count_if(s.reps.begin(), s.reps.end(), [](const auto& x) { return x.valid; }));
+    }
+  }
+  return row_with({{"file", csv_quoted(o.file)},
+                   {"subject_id", csv_quoted(r != nullptr ? r->subject_id : std::string())},
+                   {"input_hash", r != nullptr ? r->input_hash : std::string("NA")},
+                   {"level", "file"},
+                   {"set", r != nullptr ? std::to_string(r->analysis.sets.size()) : std::string("NA")},
+                   {"set_status", o.ok ? "ok" : "failed"},
+                   {"invalid_reason", csv_quoted(o.error)},
+                   {"reps", r != nullptr ? std::to_string(r->rep_count()) : std::string("NA")},
+                   {"valid_reps", r != nullptr ? std::to_string(valid) : std::string("NA")},
+                   {"mode", r != nullptr ? r->mode : std::string("NA")},
+                   {"session_start_time", csv_quoted(r != nullptr ? r->session_start_time : std::string())},
+                   {"software_version", csv_quoted(software_version())},
+                   {"settings_hash", hash}});
+}
+
+std::string summary_csv_batch_row(const BatchTotals& t) {
+  return row_with({{"file", "\"\""},
+                   {"subject_id", "\"\""},
+                   {"level", "batch"},
+                   {"set_status", t.complete ? "complete" : "incomplete"},
+                   {"invalid_reason", csv_quoted(fmt::format("shard {}/{} by {}", t.shard.index,
+                                                             t.shard.count, to_string(t.shard.method)))},
+                   {"reps", std::to_string(t.files)},
+                   {"valid_reps", std::to_string(t.analysed)},
+                   {"session_start_time", "\"\""},
+                   {"software_version", csv_quoted(t.software_version)},
+                   {"settings_hash", t.settings_hash}});
+}
+
+std::string outcome_json_line(const FileOutcome& o) {
+  nlohmann::json j{{"file", o.file}, {"ok", o.ok}};
+  if (o.ok) {
+    j["output"] = o.output;
+    j["sets"] = o.sets;
+    j["reps"] = o.reps;
+    j["analysis"] = nlohmann::json::parse(o.json);
+  } else {
+    j["error"] = o.error;
+    j["software_version"] = software_version();
+  }
+  return j.dump();
 }
 
 AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSettings& settings) {
@@ -181,6 +307,7 @@ AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSetti
 std::vector<FileOutcome> run_batch(const BatchOptions& options) {
   const std::vector<std::string> files = select_shard(options.files, options.shard);
   std::vector<FileOutcome> outcomes(files.size());
+  const std::string hash = settings_hash(to_toml(options.settings));
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> done{0};
   auto worker = [&] {
@@ -193,10 +320,11 @@ std::vector<FileOutcome> run_batch(const BatchOptions& options) {
         o.output = analysis_path_for(files[i]).string();
         o.sets = r.analysis.sets.size();
         o.reps = r.rep_count();
-        o.csv_rows = summary_csv_rows(r);
+        o.csv_rows = summary_csv_file_row(o, &r, hash) + summary_csv_rows(r);
         if (options.json) o.json = to_json(r).dump();
       } catch (const std::exception& e) {
         o.error = e.what();
+        o.csv_rows = summary_csv_file_row(o, nullptr, hash);
       }
       ++done;
     }
@@ -231,7 +359,12 @@ std::vector<FileOutcome> run_batch(const BatchOptions& options) {
       if (!out)
         throw std::runtime_error(fmt::format("{}: cannot write the summary CSV", options.summary_csv));
       out << summary_csv_header();
-      for (const FileOutcome& o : outcomes) out << o.csv_rows;
+      BatchTotals totals{outcomes.size(), 0, options.shard, true, software_version(), hash};
+      for (const FileOutcome& o : outcomes) {
+        out << o.csv_rows;
+        totals.analysed += o.ok ? 1 : 0;
+      }
+      out << summary_csv_batch_row(totals);
       out.flush();
       if (!out) {
         std::filesystem::remove(tmp);

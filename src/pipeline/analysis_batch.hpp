@@ -14,19 +14,28 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipeline/analysis.hpp"
 
 namespace glutescope::pipeline {
 
+// How --shard splits the sorted file list: by index (i mod N) or by file size (each file, largest first,
+// to the shard with the fewest bytes so far; ties by path and by lowest shard), docs/SCALING.md.
+enum class ShardMethod { index, size };
 struct Shard {
   unsigned index = 1;  // k, 1-based
   unsigned count = 1;  // N
+  ShardMethod method = ShardMethod::index;
 };
 // Parses "k/N" (1 ≤ k ≤ N). Throws ConfigError.
 Shard parse_shard(const std::string& text);
-// The files of `shard` after sorting `files` by path (duplicates removed).
+// Parses "index" | "size". Throws ConfigError.
+ShardMethod parse_shard_method(const std::string& text);
+std::string_view to_string(ShardMethod method) noexcept;
+// The files of `shard` after sorting `files` by path (duplicates removed), in path order. By size, a file
+// that cannot be stat'ed counts 0 bytes (its analysis then fails and says why).
 std::vector<std::string> select_shard(std::vector<std::string> files, const Shard& shard);
 
 struct BatchOptions {
@@ -59,6 +68,29 @@ AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSetti
 
 // The summary CSV (docs/ANALYSIS.md "Summary CSV"): header and the rows of one result.
 std::string summary_csv_header();
+// A summary CSV cell: the shortest round-trip number or NA; a double-quoted text ("" for a quote).
+std::string csv_number(double v);
+std::string csv_quoted(const std::string& s);
+// Its column names in order.
+const std::vector<std::string>& summary_csv_columns();
 std::string summary_csv_rows(const AnalysisResult& result);
+// The "level = file" row that opens each file's rows (ok with its counts, or failed with the error), and
+// the closing "level = batch" row (the files in the batch, how many were analysed, which shard): these let
+// `glutescope cohort` tell a complete shard output from a truncated one and name failed sessions.
+std::string summary_csv_file_row(const FileOutcome& outcome, const AnalysisResult* result,
+                                 const std::string& settings_hash);
+struct BatchTotals {
+  std::size_t files = 0, analysed = 0;
+  Shard shard;
+  bool complete = true;  // false: a merge that lacked some shard outputs (glutescope cohort)
+  std::string software_version, settings_hash;
+};
+std::string summary_csv_batch_row(const BatchTotals& totals);
+// Identity of the effective settings TOML, "crc32:<hex>-bytes:<n>" (the input hash's form).
+std::string settings_hash(const std::string& settings_toml);
+// "glutescope X.Y.Z" of this build.
+std::string software_version();
+// One `analyze --json` line of an outcome (without the trailing newline).
+std::string outcome_json_line(const FileOutcome& outcome);
 
 }  // namespace glutescope::pipeline

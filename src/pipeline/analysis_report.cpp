@@ -12,7 +12,6 @@
 #include "pipeline/analysis_file.hpp"
 
 namespace glutescope::pipeline {
-namespace {
 
 std::string html_escape(const std::string& s) {
   std::string out;
@@ -36,6 +35,8 @@ std::string html_escape(const std::string& s) {
   }
   return out;
 }
+
+namespace {
 
 using exercise::RepScore;
 using exercise::SetAnalysis;

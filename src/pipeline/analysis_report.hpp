@@ -15,6 +15,8 @@
 namespace glutescope::pipeline {
 
 std::string format_text_report(const AnalysisResult& result);
+// `s` with & < > " as HTML entities (also used by the cohort page, longitudinal.cpp).
+std::string html_escape(const std::string& s);
 std::string format_html_report(const AnalysisResult& result);
 
 // For `glutescope report` and `glutescope demo`: prints the text report to `out` and writes the HTML report

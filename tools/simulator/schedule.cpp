@@ -283,6 +283,7 @@ Schedule make_schedule(const SimulatorSettings& settings, const Montage& montage
       if (settings.exercise == Exercise::clamshell && ch.side == Side::right && is_glute(ch.muscle)) {
         level *= kClamBottomGluteFactor;
       }
+      if (is_glute(ch.muscle)) level *= settings.glute_activation_scale;
       if (rep.partial) level *= 0.6;
       if (level <= 0.0) continue;
       const double on = muscle_onset[m] + side_jitter_s;

@@ -64,6 +64,8 @@ void validate(const SimulatorSettings& s) {
           fmt::format("EMG rate must be 1000..4000 Hz, got {} Hz", s.emg_rate_hz));
   require(s.imu_rate_hz >= 50.0 && s.imu_rate_hz <= 1000.0,
           fmt::format("IMU rate must be 50..1000 Hz, got {} Hz", s.imu_rate_hz));
+  require(s.glute_activation_scale >= 0.1 && s.glute_activation_scale <= 2.0,
+          fmt::format("glute activation scale must be 0.1..2, got {}", s.glute_activation_scale));
   require(s.snr_db >= 0.0 && s.snr_db <= 60.0, fmt::format("SNR must be 0..60 dB, got {} dB", s.snr_db));
   require(
       s.initial_still_s >= 3.0,

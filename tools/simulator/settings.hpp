@@ -65,6 +65,9 @@ struct SimulatorSettings {
   double emg_rate_hz = 2000.0;  // 1000..4000
   double imu_rate_hz = 200.0;   // 50..1000
   double snr_db = 30.0;         // 10*log10(P_signal/P_noise) per channel during its activity; 0..60
+  // Multiplies the glutes' (GMax, GMed) activation in every rep, not in the MVC trials: a known change of
+  // %MVIC and glute:ES ratio over a series of sessions (longitudinal tests, docs/SIMULATOR.md); 0.1..2.
+  double glute_activation_scale = 1.0;
   Contaminants contaminants;
   Tempo tempo;
   double initial_still_s = 3.0;      // still before anything happens (IMU fusion start-up), >= 3
