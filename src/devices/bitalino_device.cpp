@@ -41,14 +41,14 @@ std::uint8_t BitalinoSettings::mask() const {
 }
 
 BitalinoDecoder::BitalinoDecoder(DeviceSink& sink, double session_start_host_s, BitalinoSettings settings,
-                                 std::string firmware)
+                                 std::shared_ptr<const std::string> firmware)
     : sink_(sink),
       session_start_host_s_(session_start_host_s),
       settings_(settings),
       channels_(bitalino::channel_count(settings_.mask())),
-      frame_size_(bitalino::frame_size(channels_)) {
+      frame_size_(bitalino::frame_size(channels_)),
+      firmware_(std::move(firmware)) {
   info_.protocol_version = 0;  // not glutescope's protocol
-  info_.firmware_version = std::move(firmware);
   info_.serial_number = "BITalino";
   info_.emg_format = SampleFormat::int16;
   info_.emg_rate_hz = settings_.rate_hz;
@@ -177,6 +177,7 @@ void BitalinoDecoder::accept(const std::uint8_t* bytes, double host_time_s) noex
   skipped_since_frame_ = 0;
   if (!info_sent_) {
     info_sent_ = true;
+    if (firmware_) info_.firmware_version = *firmware_;
     sink_.on_device_info(info_);
     if (acc_position_) {
       note(fmt::format(
@@ -347,7 +348,7 @@ void BitalinoDriver::check_reply(const CommandStep& step, std::string_view reply
         "bitalino: version command 0x07 answered '{}', expected 'BITalino_v5.x' (a BITalino (r)evolution)",
         printable_reply(reply, 60)));
   }
-  firmware_ = version->text;
+  *firmware_ = version->text;
 }
 
 std::unique_ptr<DeviceDecoder> BitalinoDriver::make_decoder(DeviceSink& sink, double session_start_host_s) {

@@ -51,10 +51,11 @@ struct BitalinoSettings {
 
 class BitalinoDecoder final : public DeviceDecoder {
  public:
-  // `firmware`: the version text the device gave ("BITalino_v5.1"). Throws std::invalid_argument for
-  // settings mask() rejects.
+  // `firmware`: the version text the device gave ("BITalino_v5.1"), read when the first frame arrives (the
+  // driver learns it in its connect steps, which may run after the decoder is made). Throws
+  // std::invalid_argument for settings mask() rejects.
   BitalinoDecoder(DeviceSink& sink, double session_start_host_s, BitalinoSettings settings,
-                  std::string firmware);
+                  std::shared_ptr<const std::string> firmware);
 
   void feed(std::size_t stream, std::span<const std::uint8_t> bytes, double host_time_s) noexcept override;
   void reset() noexcept override;
@@ -88,6 +89,7 @@ class BitalinoDecoder final : public DeviceDecoder {
   std::array<std::size_t, bitalino::kAnalogInputs> emg_positions_{};  // frame positions of EMG channels
   std::size_t emg_channels_ = 0;
   std::optional<std::size_t> acc_position_;
+  std::shared_ptr<const std::string> firmware_;
   DeviceInfo info_;
   bool info_sent_ = false;
   ClockFit clock_;
@@ -127,7 +129,7 @@ class BitalinoDriver final : public DeviceDriver {
 
  private:
   BitalinoSettings settings_;
-  std::string firmware_ = "BITalino";
+  std::shared_ptr<std::string> firmware_ = std::make_shared<std::string>("BITalino");
 };
 
 // The registry entry (device_registry.cpp lists it).

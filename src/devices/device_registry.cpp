@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "devices/bitalino_device.hpp"
 #include "devices/glutescope_device.hpp"
 
 namespace glutescope::devices {
@@ -12,28 +13,6 @@ namespace {
 
 // Listed but not yet recordable devices (their decoders come from the BITalino/Trigno work): the
 // description is what their documentation says (research/acquisition.md §3.3, §3.6), make is null.
-DeviceDescription bitalino_placeholder() {
-  DeviceDescription d;
-  d.name = "bitalino";
-  d.title = "BITalino (r)evolution";
-  d.link = LinkKind::serial;
-  d.default_baud = 115200;
-  d.streams = {{"serial (Bluetooth SPP or USB)", 0}};
-  d.emg_channels = 6;
-  d.emg_rates = "1, 10, 100 or 1000 Hz";
-  d.emg_rate_hz = 1000.0;
-  d.emg_unit = "uV";
-  d.emg_scale = "10-bit A1-A4, 6-bit A5-A6; EMG sensor transfer function";
-  d.motion = {{"ACC sensor on an analog channel", 1000.0, true, false, false, "g"}};
-  d.loss_detection = LossDetection::counter_wraps;
-  d.losses_detected = "CRC-4 per frame; 4-bit sequence number";
-  d.losses_undetectable = "a loss of 16 frames or more looks like fewer";
-  d.clock = "none: device time from the sample index at the nominal rate";
-  d.source = "BITalino (r)evolution data sheets; BITalinoWorld/cpp-api";
-  d.built = false;
-  return d;
-}
-
 DeviceDescription trigno_placeholder() {
   DeviceDescription d;
   d.name = "trigno";
@@ -67,11 +46,15 @@ std::unique_ptr<DeviceDriver> make_glutescope(const DriverOptions& /*options*/) 
   return std::make_unique<GlutescopeDriver>();
 }
 
+std::unique_ptr<DeviceDriver> make_bitalino(const DriverOptions& /*options*/) {
+  return std::make_unique<BitalinoDriver>();
+}
+
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> table = [] {
     std::vector<Entry> t;
     t.push_back({glutescope_description(), &make_glutescope});
-    t.push_back({bitalino_placeholder(), nullptr});
+    t.push_back({bitalino_description(), &make_bitalino});
     t.push_back({trigno_placeholder(), nullptr});
     return t;
   }();

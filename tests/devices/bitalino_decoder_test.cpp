@@ -51,7 +51,9 @@ Bytes concat(const Stream& s, const std::set<std::size_t>& skip = {}) {
 struct Decoded {
   test::RecordingSink sink;
   std::unique_ptr<BitalinoDecoder> decoder;
-  Decoded() : decoder(std::make_unique<BitalinoDecoder>(sink, 0.0, BitalinoSettings{}, "BITalino_v5.1")) {}
+  Decoded()
+      : decoder(std::make_unique<BitalinoDecoder>(sink, 0.0, BitalinoSettings{},
+                                                  std::make_shared<const std::string>("BITalino_v5.1"))) {}
   void feed(const Bytes& bytes, std::size_t chunk = 0, std::uint32_t seed = 1) {
     std::mt19937 rng(seed);
     std::size_t i = 0;

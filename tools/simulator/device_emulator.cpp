@@ -1,5 +1,7 @@
 #include "simulator/device_emulator.hpp"
 
+#include "simulator/bitalino_emulator.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <stdexcept>
@@ -31,7 +33,7 @@ void for_each_item(std::string_view text, F&& f) {
 }  // namespace
 
 const std::vector<EmulatorEntry>& emulators() {
-  static const std::vector<EmulatorEntry> list = {};
+  static const std::vector<EmulatorEntry> list = {{"bitalino", &run_bitalino_emulator}};
   return list;
 }
 
