@@ -47,8 +47,9 @@
 
 namespace glutescope::devices {
 
-// Largest number of motion sensors a device may describe (protocol v1's GSP_MAX_IMUS is 4).
-inline constexpr std::size_t kMaxMotionSensors = 4;
+// Largest number of motion sensors a device may describe: a Trigno base carries 16 sensors, each with its
+// own accelerometer (protocol v1's GSP_MAX_IMUS is 4; the session format allows 255).
+inline constexpr std::size_t kMaxMotionSensors = 16;
 
 // How much of a device's loss the host can see.
 enum class LossDetection : std::uint8_t {
