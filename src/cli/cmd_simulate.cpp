@@ -44,11 +44,13 @@ struct SimulateOptions {
   double disconnect_for_s = 1.0;
   std::string version_reply;
   std::size_t packet_size = 0;
+  std::string listen;          // TCP emulators (trigno)
+  std::string refuse_command;  // trigno bad-input tests
 };
 
 bool any_emulator_option(const SimulateOptions& o) {
   return !o.link.empty() || !o.drop_packets.empty() || !o.garbage.empty() || o.disconnect_at_s >= 0.0 ||
-         !o.version_reply.empty() || o.packet_size != 0;
+         !o.version_reply.empty() || o.packet_size != 0 || !o.listen.empty() || !o.refuse_command.empty();
 }
 
 // `--device NAME` other than glutescope: hands the model settings and faults to that device's emulator.
@@ -73,6 +75,9 @@ void run_device_emulator(const SimulateOptions& o, double speed) {
   e.reader_timeout_s = o.reader_timeout_s;
   e.version_override = o.version_reply;
   e.packet_size_override = o.packet_size;
+  e.listen = o.listen;
+  e.refuse_command = o.refuse_command;
+  if (!e.listen.empty()) e.pty = false;
   try {
     if (!o.drop_packets.empty())
       e.faults.drop_packets = sim::parse_packet_ranges(o.drop_packets, "--drop-packets");
@@ -302,6 +307,12 @@ void add_simulate_command(CLI::App& app, int& exit_status) {
                   "bad-input tests: the board answers its reset/version command with this text instead");
   cmd->add_option("--packet-size", options->packet_size,
                   "bad-input tests: packets of this many bytes instead of the device's own size");
+  cmd->add_option("--listen", options->listen,
+                  "TCP emulators (trigno): serve on ADDR:PORT (commands) and the next two ports (EMG, "
+                  "accelerometer), e.g. 127.0.0.1:50040");
+  cmd->add_option(
+      "--refuse", options->refuse_command,
+      "bad-input tests (trigno): the base answers this command (e.g. START) with CANNOT COMPLETE");
   cmd->add_option("--truth", options->truth,
                   "write the ground truth as JSON to FILE (schema: docs/SIMULATOR.md)");
   cmd->callback([options, &exit_status] {

@@ -7,33 +7,10 @@
 
 #include "devices/bitalino_device.hpp"
 #include "devices/glutescope_device.hpp"
+#include "devices/trigno_device.hpp"
 
 namespace glutescope::devices {
 namespace {
-
-// Listed but not yet recordable devices (their decoders come from the BITalino/Trigno work): the
-// description is what their documentation says (research/acquisition.md §3.3, §3.6), make is null.
-DeviceDescription trigno_placeholder() {
-  DeviceDescription d;
-  d.name = "trigno";
-  d.title = "Delsys Trigno (SDK TCP server)";
-  d.link = LinkKind::tcp;
-  d.default_base_port = 50040;
-  d.streams = {{"commands", 0}, {"EMG", 1}, {"accelerometer", 2}};
-  d.emg_channels = 16;
-  d.emg_rates = "about 2000 Hz";
-  d.emg_rate_hz = 2000.0;
-  d.emg_unit = "V";
-  d.emg_scale = "float32 little-endian volts";
-  d.motion = {{"sensor accelerometers (16 x 3 axes)", 148.1, true, false, false, "g"}};
-  d.loss_detection = LossDetection::none;
-  d.losses_detected = "misaligned byte counts only";
-  d.losses_undetectable = "lost samples: no counter or timestamp in the stream";
-  d.clock = "none: device time from the sample index at the nominal rate";
-  d.source = "Delsys Trigno SDK user guide";
-  d.built = false;
-  return d;
-}
 
 using DriverFactory = std::unique_ptr<DeviceDriver> (*)(const DriverOptions&);
 
@@ -50,12 +27,16 @@ std::unique_ptr<DeviceDriver> make_bitalino(const DriverOptions& /*options*/) {
   return std::make_unique<BitalinoDriver>();
 }
 
+std::unique_ptr<DeviceDriver> make_trigno(const DriverOptions& /*options*/) {
+  return std::make_unique<TrignoDriver>();
+}
+
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> table = [] {
     std::vector<Entry> t;
     t.push_back({glutescope_description(), &make_glutescope});
     t.push_back({bitalino_description(), &make_bitalino});
-    t.push_back({trigno_placeholder(), nullptr});
+    t.push_back({trigno_description(), &make_trigno});
     return t;
   }();
   return table;

@@ -8,6 +8,7 @@
 
 #include "devices/device_registry.hpp"
 #include "io/serial_transport.hpp"
+#include "io/tcp_transport.hpp"
 #include "pipeline/recorder.hpp"
 
 namespace glutescope::pipeline {
@@ -158,8 +159,14 @@ std::vector<std::unique_ptr<io::ByteSource>> make_link_streams(const devices::De
     streams.push_back(std::make_unique<io::SerialTransport>(io::SerialSettings{options.port, baud, true}));
     return streams;
   }
-  throw RecordingError(
-      fmt::format("--device {}: the TCP transport is not yet built in this version", description.name));
+  // TCP (Trigno): one connection per byte stream, at the base port plus the stream's offset.
+  const std::string host = options.host.empty() ? std::string("127.0.0.1") : options.host;
+  const unsigned base = options.base_port != 0 ? options.base_port : description.default_base_port;
+  for (const devices::LinkStreamDescription& s : description.streams) {
+    streams.push_back(std::make_unique<io::TcpTransport>(
+        io::TcpSettings{host, base + s.tcp_port_offset, fmt::format("{} {}", description.name, s.name)}));
+  }
+  return streams;
 }
 
 }  // namespace glutescope::pipeline

@@ -1,6 +1,7 @@
 #include "simulator/device_emulator.hpp"
 
 #include "simulator/bitalino_emulator.hpp"
+#include "simulator/trigno_emulator.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -33,7 +34,8 @@ void for_each_item(std::string_view text, F&& f) {
 }  // namespace
 
 const std::vector<EmulatorEntry>& emulators() {
-  static const std::vector<EmulatorEntry> list = {{"bitalino", &run_bitalino_emulator}};
+  static const std::vector<EmulatorEntry> list = {{"bitalino", &run_bitalino_emulator},
+                                                  {"trigno", &run_trigno_emulator}};
   return list;
 }
 

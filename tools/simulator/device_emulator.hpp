@@ -36,6 +36,9 @@ struct EmulatorOptions {
   // Bad-input tests: the emulated board misbehaves in one documented way.
   std::string version_override;          // replaces the firmware's version/reset reply text
   std::size_t packet_size_override = 0;  // > 0: packets of this many bytes (wrong packet size)
+  // TCP emulators (Trigno): "ADDR:PORT" of the first port (commands; data on the next ports).
+  std::string listen;
+  std::string refuse_command;  // bad-input tests: the base answers this command with "CANNOT COMPLETE"
 };
 
 // Runs the emulator until the session is sent (or the reader leaves). Throws std::runtime_error /
