@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "devices/cyton_device.hpp"
 #include "devices/glutescope_device.hpp"
 
 namespace glutescope::devices {
@@ -67,10 +68,20 @@ std::unique_ptr<DeviceDriver> make_glutescope(const DriverOptions& /*options*/) 
   return std::make_unique<GlutescopeDriver>();
 }
 
+std::unique_ptr<DeviceDriver> make_cyton(const DriverOptions& options) {
+  return std::make_unique<CytonDriver>(false, options.channel_gains);
+}
+
+std::unique_ptr<DeviceDriver> make_cyton_daisy(const DriverOptions& options) {
+  return std::make_unique<CytonDriver>(true, options.channel_gains);
+}
+
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> table = [] {
     std::vector<Entry> t;
     t.push_back({glutescope_description(), &make_glutescope});
+    t.push_back({cyton_description(false), &make_cyton});
+    t.push_back({cyton_description(true), &make_cyton_daisy});
     t.push_back({bitalino_placeholder(), nullptr});
     t.push_back({trigno_placeholder(), nullptr});
     return t;

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "simulator/cyton_emulator.hpp"
+
 namespace glutescope::sim {
 namespace {
 
@@ -31,7 +33,10 @@ void for_each_item(std::string_view text, F&& f) {
 }  // namespace
 
 const std::vector<EmulatorEntry>& emulators() {
-  static const std::vector<EmulatorEntry> list = {};
+  static const std::vector<EmulatorEntry> list = {
+      {"cyton", &run_cyton_emulator},
+      {"cyton-daisy", &run_cyton_daisy_emulator},
+  };
   return list;
 }
 
