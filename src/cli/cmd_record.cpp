@@ -122,7 +122,7 @@ void add_record_command(CLI::App& app, int& exit_status) {
     if (*live) {
       try {
         live_analysis = std::make_unique<pipeline::LiveAnalysis>(
-            options->montage_path.empty() ? default_montage()
+            options->montage_path.empty() ? pipeline::device_default_montage(options->device)
                                           : pipeline::load_montage_file(options->montage_path),
             live_config->empty() ? pipeline::kDefaultAnalysisPipelineSettings
                                  : pipeline::load_analysis_settings(*live_config),

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "devices/bitalino_device.hpp"
+#include "devices/cyton_device.hpp"
 #include "devices/glutescope_device.hpp"
 #include "devices/trigno_device.hpp"
 
@@ -31,10 +32,20 @@ std::unique_ptr<DeviceDriver> make_trigno(const DriverOptions& /*options*/) {
   return std::make_unique<TrignoDriver>();
 }
 
+std::unique_ptr<DeviceDriver> make_cyton(const DriverOptions& options) {
+  return std::make_unique<CytonDriver>(false, options.channel_gains);
+}
+
+std::unique_ptr<DeviceDriver> make_cyton_daisy(const DriverOptions& options) {
+  return std::make_unique<CytonDriver>(true, options.channel_gains);
+}
+
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> table = [] {
     std::vector<Entry> t;
     t.push_back({glutescope_description(), &make_glutescope});
+    t.push_back({cyton_description(false), &make_cyton});
+    t.push_back({cyton_description(true), &make_cyton_daisy});
     t.push_back({bitalino_description(), &make_bitalino});
     t.push_back({trigno_description(), &make_trigno});
     return t;

@@ -168,9 +168,10 @@ RecordSummary run_recording(const RecordOptions& options) {
   Montage montage;
   std::vector<ScriptedMarker> script;
   try {
-    montage = options.montage_path.empty() ? default_montage() : load_montage_file(options.montage_path);
+    montage = options.montage_path.empty() ? device_default_montage(options.device)
+                                           : load_montage_file(options.montage_path);
     if (!options.markers_path.empty()) script = load_marker_script(options.markers_path);
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {
     throw RecordingError(e.what());
   }
   std::unique_ptr<devices::DeviceDriver> driver;

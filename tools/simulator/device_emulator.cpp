@@ -7,6 +7,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "simulator/cyton_emulator.hpp"
+
 namespace glutescope::sim {
 namespace {
 
@@ -34,8 +36,12 @@ void for_each_item(std::string_view text, F&& f) {
 }  // namespace
 
 const std::vector<EmulatorEntry>& emulators() {
-  static const std::vector<EmulatorEntry> list = {{"bitalino", &run_bitalino_emulator},
-                                                  {"trigno", &run_trigno_emulator}};
+  static const std::vector<EmulatorEntry> list = {
+      {"cyton", &run_cyton_emulator},
+      {"cyton-daisy", &run_cyton_daisy_emulator},
+      {"bitalino", &run_bitalino_emulator},
+      {"trigno", &run_trigno_emulator},
+  };
   return list;
 }
 
