@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "devices/device_registry.hpp"
 #include "io/ble_transport.hpp"
 #include "pipeline/analysis_settings.hpp"
 #include "pipeline/live_analysis.hpp"
@@ -34,8 +35,13 @@ void add_record_command(CLI::App& app, int& exit_status) {
   auto options = std::make_shared<pipeline::RecordOptions>(pipeline::kDefaultRecordOptions);
   auto out = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("record",
-                                     "Record a session from a wearable (serial port or Bluetooth LE) into "
-                                     "an HDF5 session file (docs/RECORDING.md, docs/BLE.md)");
+                                     "Record a session from a glutescope wearable, an OpenBCI Cyton, a "
+                                     "BITalino or a Delsys Trigno into an HDF5 session file "
+                                     "(docs/RECORDING.md, docs/DEVICES.md)");
+  cmd->add_option("--device", options->device,
+                  "Device kind: " + devices::device_names() +
+                      " (default: glutescope, firmware protocol v1; `glutescope devices` lists them)")
+      ->capture_default_str();
   CLI::Option* port = cmd->add_option("--port", options->port,
                                       "Serial port of the wearable, e.g. /dev/ttyACM0 (a "
                                       "symlink is followed again at every reconnect)");
@@ -49,9 +55,19 @@ void add_record_command(CLI::App& app, int& exit_status) {
                   "Seconds to scan for a --ble device BlueZ does not know yet")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--baud", options->baud_rate, "Baud rate (ignored by USB CDC-ACM and pseudo-terminals)")
-      ->capture_default_str()
+  cmd->add_option("--baud", options->baud_rate,
+                  "Baud rate (default: the device's own, 921600 for glutescope, 115200 for Cyton; ignored by "
+                  "USB CDC-ACM and pseudo-terminals)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--host", options->host, "TCP devices (trigno): address of the base station's SDK server")
+      ->excludes(port);
+  cmd->add_option("--base-port", options->base_port,
+                  "TCP devices: first port (trigno: commands there, EMG +1, accelerometer +2; default 50040)")
+      ->check(CLI::Range(1, 65533));
+  cmd->add_option("--gain", options->channel_gains,
+                  "cyton, cyton-daisy: programmable gain, one value for every channel or one per channel "
+                  "(1, 2, 4, 6, 8, 12 or 24; default 24)")
+      ->delimiter(',');
   cmd->add_option("--montage", options->montage_path,
                   "Montage TOML (docs/MONTAGE.md); default: the built-in 8-channel montage "
                   "(datasets/montage-default.toml)");
@@ -77,8 +93,24 @@ void add_record_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--config", *live_config, "Analysis settings TOML for --live");
   cmd->callback([options, out, ble, ble_scan_s, live, live_config, &exit_status] {
     options->out = *out;
-    if (options->port.empty() && ble->empty()) {
+    const devices::DeviceDescription* device = devices::find_device(options->device);
+    if (device == nullptr) {
+      throw UserError(
+          fmt::format("unknown --device '{}' (choose one of: {})", options->device, devices::device_names()),
+          1);
+    }
+    if (device->link == devices::LinkKind::tcp) {
+      if (options->host.empty())
+        throw UserError(fmt::format("--device {} needs --host ADDRESS", device->name), 1);
+    } else if (!options->host.empty()) {
+      throw UserError(
+          fmt::format("--device {} is a serial device: give --port PATH, not --host", device->name), 1);
+    } else if (options->port.empty() && ble->empty()) {
       throw UserError("no device given: --port PATH (serial) or --ble ADDRESS_OR_NAME (Bluetooth LE)", 1);
+    }
+    if (!ble->empty() && device->name != "glutescope") {
+      throw UserError(
+          fmt::format("--ble is for glutescope wearables; --device {} needs --port", device->name), 1);
     }
     if (!ble->empty()) {
       io::BleSettings settings;
@@ -90,7 +122,7 @@ void add_record_command(CLI::App& app, int& exit_status) {
     if (*live) {
       try {
         live_analysis = std::make_unique<pipeline::LiveAnalysis>(
-            options->montage_path.empty() ? default_montage()
+            options->montage_path.empty() ? pipeline::device_default_montage(options->device)
                                           : pipeline::load_montage_file(options->montage_path),
             live_config->empty() ? pipeline::kDefaultAnalysisPipelineSettings
                                  : pipeline::load_analysis_settings(*live_config),

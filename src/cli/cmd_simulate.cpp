@@ -15,6 +15,8 @@
 
 #include "cli/commands.hpp"
 #include "core/montage.hpp"
+#include "devices/device_registry.hpp"
+#include "simulator/device_emulator.hpp"
 #include "simulator/frames.hpp"
 #include "simulator/output.hpp"
 #include "simulator/session.hpp"
@@ -38,7 +40,65 @@ struct SimulateOptions {
   double speed = -1.0;  // < 0: 1 with --pty, 0 with --out
   double reader_timeout_s = 60.0;
   sim::SimulatorSettings settings;
+  // Third-party device emulators (simulator/device_emulator.hpp); protocol v1 takes none of these.
+  std::string device = "glutescope";
+  std::string link;
+  std::string drop_packets;  // "K-L,M"
+  std::string garbage;       // "N@K,..."
+  double disconnect_at_s = -1.0;
+  double disconnect_for_s = 1.0;
+  std::string version_reply;
+  std::size_t packet_size = 0;
+  std::string listen;          // TCP emulators (trigno)
+  std::string refuse_command;  // trigno bad-input tests
 };
+
+bool any_emulator_option(const SimulateOptions& o) {
+  return !o.link.empty() || !o.drop_packets.empty() || !o.garbage.empty() || o.disconnect_at_s >= 0.0 ||
+         !o.version_reply.empty() || o.packet_size != 0 || !o.listen.empty() || !o.refuse_command.empty();
+}
+
+// `--device NAME` other than glutescope: hands the model settings and faults to that device's emulator.
+void run_device_emulator(const SimulateOptions& o, double speed) {
+  const devices::DeviceDescription* device = devices::find_device(o.device);
+  if (device == nullptr) {
+    throw UserError(
+        fmt::format("unknown --device '{}' (choose one of: {})", o.device, devices::device_names()));
+  }
+  const sim::EmulatorMain run = sim::find_emulator(o.device);
+  if (run == nullptr) {
+    throw UserError(fmt::format("simulate --device {}: the {} emulator is not yet built in this version",
+                                o.device, device->title));
+  }
+  sim::EmulatorOptions e;
+  e.settings = o.settings;
+  e.pty = o.out.empty();
+  e.out = o.out;
+  e.link = o.link;
+  e.truth = o.truth;
+  e.speed = speed;
+  e.reader_timeout_s = o.reader_timeout_s;
+  e.version_override = o.version_reply;
+  e.packet_size_override = o.packet_size;
+  e.listen = o.listen;
+  e.refuse_command = o.refuse_command;
+  if (!e.listen.empty()) e.pty = false;
+  try {
+    if (!o.drop_packets.empty())
+      e.faults.drop_packets = sim::parse_packet_ranges(o.drop_packets, "--drop-packets");
+    if (!o.garbage.empty()) e.faults.garbage = sim::parse_garbage_list(o.garbage, "--garbage");
+  } catch (const std::invalid_argument& err) {
+    throw UserError(err.what());
+  }
+  e.faults.disconnect_at_s = o.disconnect_at_s;
+  e.faults.disconnect_for_s = o.disconnect_for_s;
+  if (!e.link.empty() && !e.pty) throw UserError("--link needs --pty");
+  try {
+    run(e);
+  } catch (const std::exception& err) {
+    throw UserError(err.what());
+  }
+}
 
 std::string scenario_names() {
   std::string names;
@@ -147,6 +207,15 @@ void run_simulate(SimulateOptions& o) {
   const bool use_pty = o.out.empty();
   const double speed = o.speed >= 0.0 ? o.speed : (use_pty ? 1.0 : 0.0);
   if (speed < 0.0 || speed > 1000.0) throw UserError(fmt::format("--speed must be 0..1000, got {}", speed));
+  if (o.device != "glutescope") {
+    run_device_emulator(o, speed);
+    return;
+  }
+  if (any_emulator_option(o)) {
+    throw UserError(
+        "--link, --drop-packets, --garbage, --disconnect-at, --version-reply and --packet-size are for "
+        "third-party device emulators (--device NAME); protocol v1 faults are injected by the tests");
+  }
 
   sim::SimulatedSession session;
   try {
@@ -268,6 +337,34 @@ void add_simulate_command(CLI::App& app, int& exit_status) {
                   "with --session: session start, ISO 8601 with offset (default: 2024-01-01T10:00:00+00:00)");
   cmd->add_option("--glute-scale", s.glute_activation_scale,
                   "multiply the glutes' activation in every rep (not the MVC trials), 0.1..2 (default: 1)");
+  cmd->add_option("--device", options->device,
+                  "device to emulate: " + devices::device_names() +
+                      " (default: glutescope, protocol v1); others stream that device's own bytes and answer "
+                      "its commands (docs/DEVICES.md)");
+  cmd->add_option(
+      "--link", options->link,
+      "third-party emulators with --pty: keep a symlink PATH pointing at the pty (a --disconnect-at "
+      "replug moves it to the new pty)");
+  cmd->add_option("--drop-packets", options->drop_packets,
+                  "third-party emulators: device packets never sent, e.g. 100-119,400 (packet 0 = first)");
+  cmd->add_option("--garbage", options->garbage,
+                  "third-party emulators: N random bytes before packet K, e.g. 7@100,33@900");
+  cmd->add_option(
+      "--disconnect-at", options->disconnect_at_s,
+      "third-party emulators with --pty: unplug at S s of device time (packets due while away are "
+      "lost), replug after --disconnect-for");
+  cmd->add_option("--disconnect-for", options->disconnect_for_s, "seconds unplugged (default: 1)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--version-reply", options->version_reply,
+                  "bad-input tests: the board answers its reset/version command with this text instead");
+  cmd->add_option("--packet-size", options->packet_size,
+                  "bad-input tests: packets of this many bytes instead of the device's own size");
+  cmd->add_option("--listen", options->listen,
+                  "TCP emulators (trigno): serve on ADDR:PORT (commands) and the next two ports (EMG, "
+                  "accelerometer), e.g. 127.0.0.1:50040");
+  cmd->add_option(
+      "--refuse", options->refuse_command,
+      "bad-input tests (trigno): the base answers this command (e.g. START) with CANNOT COMPLETE");
   cmd->add_option("--truth", options->truth,
                   "write the ground truth as JSON to FILE (schema: docs/SIMULATOR.md)");
   cmd->callback([options, &exit_status] {

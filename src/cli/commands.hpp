@@ -24,6 +24,8 @@ void add_demo_command(CLI::App& app, int& exit_status);
 void add_record_command(CLI::App& app, int& exit_status);
 void add_info_command(CLI::App& app, int& exit_status);
 void add_recover_command(CLI::App& app, int& exit_status);
+// `glutescope devices`: the supported devices (cmd_devices.cpp, docs/DEVICES.md).
+void add_devices_command(CLI::App& app, int& exit_status);
 // `glutescope simulate`: the simulated wearable (cmd_simulate.cpp).
 void add_simulate_command(CLI::App& app, int& exit_status);
 // Analysis (docs/ANALYSIS.md): analyze / config / import / export / report.

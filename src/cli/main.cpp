@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   glutescope::cli::add_record_command(app, exit_status);
   glutescope::cli::add_info_command(app, exit_status);
   glutescope::cli::add_recover_command(app, exit_status);
+  glutescope::cli::add_devices_command(app, exit_status);
   glutescope::cli::add_simulate_command(app, exit_status);
   glutescope::cli::add_analyze_command(app, exit_status);
   glutescope::cli::add_config_command(app, exit_status);

@@ -26,6 +26,10 @@ struct ImuInfo {
   double gyro_dps_per_count = 2000.0 / 32768.0;
   bool has_magnetometer = false;
   double mag_ut_per_count = 0.0;  // µT per count when has_magnetometer
+
+  // An accelerometer-only sensor (OpenBCI Cyton's LIS3DH) has gyro_dps_per_count = 0: its stored
+  // gyroscope dataset holds zeros with conversion 0, and nothing may be read from it.
+  [[nodiscard]] bool has_gyroscope() const noexcept { return gyro_dps_per_count > 0.0; }
 };
 
 struct DeviceInfo {
@@ -33,6 +37,10 @@ struct DeviceInfo {
   std::uint16_t device_id = 0;
   std::string firmware_version;
   std::string serial_number;
+  // Third-party devices (docs/DEVICES.md): the `--device` name ("cyton") and how loss is detected
+  // ("exact", "counter-wraps", "none"); empty for protocol v1, whose DEVICE_INFO has no such fields.
+  std::string device_model;
+  std::string loss_detection;
   SampleFormat emg_format = SampleFormat::int16;
   double emg_rate_hz = 2000.0;
   std::vector<EmgChannelInfo> emg;

@@ -128,4 +128,22 @@ Montage match_montage(const Montage& montage, const DeviceInfo& device) {
   return matched;
 }
 
+Montage device_default_montage(const std::string& device) {
+  Montage m = default_montage();
+  if (device == "glutescope") return m;
+  if (device != "cyton" && device != "cyton-daisy") {
+    throw std::invalid_argument(
+        fmt::format("no built-in montage for --device {}: give --montage FILE", device));
+  }
+  for (std::size_t i = 0; i < m.emg.size(); ++i) m.emg[i].label = fmt::format("CH{}", i + 1);
+  if (device == "cyton-daisy") {
+    for (std::size_t i = m.emg.size(); i < 16; ++i) {
+      m.emg.push_back(
+          {fmt::format("CH{}", i + 1), Muscle::other, Side::unknown, "unassigned (Daisy)", 1.0, 1.0});
+    }
+  }
+  m.imu = {{"accel", Segment::sacrum, "Cyton board flat on the sacrum, S1-S2 (accelerometer only)"}};
+  return m;
+}
+
 }  // namespace glutescope::pipeline

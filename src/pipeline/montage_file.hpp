@@ -19,4 +19,10 @@ Montage parse_montage_toml(const std::string& text, const std::string& source_na
 // std::runtime_error with one line saying what differs.
 Montage match_montage(const Montage& montage, const DeviceInfo& device);
 
+// The montage `record --device NAME` uses without --montage: the default glute/ES montage
+// (default_montage()) under that device's channel labels (datasets/montage-NAME.toml reproduces it).
+// cyton: CH1-CH8 = the eight default muscles, IMU "accel" = the board on the sacrum; cyton-daisy: the
+// same and CH9-CH16 unassigned (muscle other). Throws std::invalid_argument for a device without one.
+Montage device_default_montage(const std::string& device);
+
 }  // namespace glutescope::pipeline

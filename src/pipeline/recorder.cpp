@@ -12,10 +12,11 @@
 #include <fmt/core.h>
 
 #include "core/montage.hpp"
+#include "devices/device_decoder.hpp"
 #include "devices/device_model.hpp"
-#include "devices/stream_decoder.hpp"
-#include "io/serial_transport.hpp"
+#include "devices/device_registry.hpp"
 #include "pipeline/control_input.hpp"
+#include "pipeline/device_link.hpp"
 #include "pipeline/link_supervisor.hpp"
 #include "pipeline/markers.hpp"
 #include "pipeline/montage_file.hpp"
@@ -146,16 +147,10 @@ class RecordingSink final : public devices::DeviceSink {
   std::size_t imu_count_ = 0;
 };
 
-// Asks the device for its DEVICE_INFO and to stream (harmless if it already does).
-void greet_device(io::ByteSource& source, std::uint16_t& next_command_id) {
-  protocol::FrameStamper stamper(0, 0);
-  for (const auto opcode : {GSP_CMD_REQUEST_DEVICE_INFO, GSP_CMD_START}) {
-    gsp_command command{};
-    command.command_id = next_command_id++;
-    command.opcode = static_cast<std::uint8_t>(opcode);
-    const auto bytes = protocol::encode_command(stamper.stamp(0), command);
-    source.write_all(bytes, std::chrono::milliseconds(100));
-  }
+// Brings the device up after an open: the driver's connect steps, then its start steps.
+void greet_device(DeviceLink& link, devices::DeviceDriver& driver) {
+  link.run(driver, driver.connect_steps());
+  link.run(driver, driver.start_steps());
 }
 
 }  // namespace
@@ -173,21 +168,22 @@ RecordSummary run_recording(const RecordOptions& options) {
   Montage montage;
   std::vector<ScriptedMarker> script;
   try {
-    montage = options.montage_path.empty() ? default_montage() : load_montage_file(options.montage_path);
+    montage = options.montage_path.empty() ? device_default_montage(options.device)
+                                           : load_montage_file(options.montage_path);
     if (!options.markers_path.empty()) script = load_marker_script(options.markers_path);
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {
     throw RecordingError(e.what());
   }
-  std::unique_ptr<io::ByteSource> source;
-  if (options.source_factory) {
-    source = options.source_factory();
-  } else {
-    if (options.port.empty()) throw RecordingError("no serial port given (--port PATH)");
-    source = std::make_unique<io::SerialTransport>(io::SerialSettings{options.port, options.baud_rate, true});
+  std::unique_ptr<devices::DeviceDriver> driver;
+  try {
+    driver = devices::make_driver(options.device, devices::DriverOptions{options.channel_gains});
+  } catch (const std::exception& e) {  // unknown or not yet built device, impossible gain
+    throw RecordingError(e.what());
   }
+  DeviceLink source(make_link_streams(driver->description(), options));
   // The first open must succeed: a wrong path or a busy port is the user's to fix, not to wait for.
   try {
-    source->open();
+    source.open();
   } catch (const io::TransportError& e) {
     throw RecordingError(e.what());
   }
@@ -196,11 +192,8 @@ RecordSummary run_recording(const RecordOptions& options) {
   LinkSupervisor link(LinkSettings{options.stall_timeout_s, 0.1, std::max(options.retry_max_s, 0.1)});
   link.on_opened(start_s);
   RecordingSink sink(options, montage, start_s);
-  devices::DeviceModel model(sink, start_s);
+  const std::unique_ptr<devices::DeviceDecoder> decoder = driver->make_decoder(sink, start_s);
   double read_time_s = start_s;
-  protocol::StreamDecoder decoder([&](const protocol::Frame& frame, const protocol::Message& message) {
-    model.consume(frame, message, read_time_s);
-  });
   std::unique_ptr<ControlInput> control;
   try {
     control = std::make_unique<ControlInput>(
@@ -210,15 +203,22 @@ RecordSummary run_recording(const RecordOptions& options) {
   }
   SetTracker sets;
   std::size_t next_scripted = 0;
-  std::uint16_t next_command_id = 1;
   std::uint64_t disconnects = 0;
 
-  fmt::print(options.log, "recording subject {} from {} into {}{}\n", options.subject_id, source->describe(),
+  fmt::print(options.log, "recording subject {} from {} into {}{}\n", options.subject_id, source.describe(),
              options.out.string(),
              options.duration_s > 0.0 ? fmt::format(" for {} s", options.duration_s) : std::string());
   if (control->keyboard_active()) fmt::print(options.log, "{}\n", key_help());
   if (!options.control_fifo.empty()) fmt::print(options.log, "control pipe: {}\n", options.control_fifo);
-  greet_device(*source, next_command_id);
+  // A device that answers wrongly or not at all the first time is the user's to fix (wrong device, wrong
+  // mode, wrong port): one line, nothing recorded.
+  try {
+    greet_device(source, *driver);
+  } catch (const std::runtime_error& e) {
+    source.send_quietly(driver->stop_steps());
+    source.close();
+    throw RecordingError(e.what());
+  }
 
   auto record_event = [&](Event e) {
     fmt::print(options.log, "[{:8.2f} s] {}\n", e.time_s, describe(e));
@@ -232,14 +232,14 @@ RecordSummary run_recording(const RecordOptions& options) {
   auto lose_link = [&](double now_s, const std::string& why) {
     if (!link.on_closed(now_s)) return;
     ++disconnects;
-    decoder.reset();
+    decoder->reset();
     Event e;
     e.time_s = now_s - start_s;
     e.kind = EventKind::disconnect;
     e.text = why;
     record_event(e);
     fmt::print(options.log, "reconnecting to {} (retrying until the device is back, Ctrl-C to stop)\n",
-               source->describe());
+               source.describe());
   };
 
   std::array<std::uint8_t, 65536> buffer{};
@@ -256,10 +256,6 @@ RecordSummary run_recording(const RecordOptions& options) {
     if (options.duration_s > 0.0 && session_s >= options.duration_s) break;
     if (sink.error()) {
       failure = *sink.error();
-      break;
-    }
-    if (model.protocol_error()) {  // an impossible DEVICE_INFO or counter: stop, keep what was recorded
-      failure = fmt::format("{}: {}", source->describe(), *model.protocol_error());
       break;
     }
     if (SessionOutput* out = sink.output(); out != nullptr && out->failed()) {
@@ -279,27 +275,38 @@ RecordSummary run_recording(const RecordOptions& options) {
       ++next_scripted;
     }
 
-    if (!source->is_open()) {
+    if (!source.is_open()) {
       if (source_ended) break;
       if (!link.open_due(now_s)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         continue;
       }
       try {
-        source->open();
+        source.open();
         link.on_opened(steady_now_s());
-        greet_device(*source, next_command_id);
+        greet_device(source, *driver);
       } catch (const io::TransportError&) {
         link.on_open_failed(steady_now_s());
+      } catch (const DeviceSilentError&) {  // not ready yet: try again after the backoff
+        source.close();
+        link.on_open_failed(steady_now_s());
+      } catch (const devices::DeviceReplyError& e) {  // another device, or the wrong mode, was plugged in
+        failure = e.what();
+        break;
       }
       continue;
     }
-    const io::ReadResult r = source->read_some(buffer, std::chrono::milliseconds(50));
+    const DeviceLink::Read read = source.read_some(buffer, std::chrono::milliseconds(50));
+    const io::ReadResult& r = read.result;
     read_time_s = steady_now_s();
     if (r.status == io::ReadStatus::data) {
-      const std::uint64_t frames_before = decoder.counters().frames_ok;
-      decoder.feed(std::span<const std::uint8_t>(buffer.data(), r.bytes));
-      if (decoder.counters().frames_ok > frames_before && link.on_data(read_time_s)) {
+      const std::uint64_t packets_before = decoder->counters().packets;
+      decoder->feed(read.stream, std::span<const std::uint8_t>(buffer.data(), r.bytes), read_time_s);
+      if (auto error = decoder->stream_error()) {  // e.g. an impossible DEVICE_INFO or counter jump
+        failure = fmt::format("{}: {}", source.describe(), *error);
+        break;
+      }
+      if (decoder->counters().packets > packets_before && link.on_data(read_time_s)) {
         Event e;
         e.time_s = read_time_s - start_s;
         e.kind = EventKind::reconnect;
@@ -311,56 +318,60 @@ RecordSummary run_recording(const RecordOptions& options) {
         source_ended = true;
         break;
       }
-      lose_link(read_time_s, fmt::format("{} closed (device unplugged or powered off?)", source->describe()));
+      source.close();  // all streams: they are reopened together
+      lose_link(read_time_s, fmt::format("{} closed (device unplugged or powered off?)", source.describe()));
     } else if (link.stalled(read_time_s)) {
-      source->close();
+      source.close();
       lose_link(read_time_s,
-                fmt::format("no data from {} for {:.1f} s", source->describe(), options.stall_timeout_s));
+                fmt::format("no data from {} for {:.1f} s", source.describe(), options.stall_timeout_s));
     }
     if (read_time_s - last_sync_s >= 1.0) {
       last_sync_s = read_time_s;
-      if (SessionOutput* out = sink.output()) out->set_timing(model.clock());
+      if (SessionOutput* out = sink.output()) out->set_timing(decoder->clock());
     }
   }
-  if (!failure && model.protocol_error()) {  // set by the last bytes, after the loop's check
-    failure = fmt::format("{}: {}", source->describe(), *model.protocol_error());
-  }
-  source->close();
-  model.finish();  // device events still waiting for the clock fit (a session shorter than two windows)
+  if (source.is_open()) source.send_quietly(driver->stop_steps());  // no board left streaming
+  source.close();
+  decoder->finish();  // events still waiting for the clock fit; a Daisy's unpaired half sample
   const double end_s = steady_now_s();
   control.reset();
 
   // ---- Final statistics and close. Even after a failure the file keeps what was written.
-  const auto& dc = decoder.counters();
-  const auto& mc = model.counters();
+  const devices::DecoderCounters dc = decoder->counters();
   RecordSummary summary;
   summary.file = options.out;
   summary.duration_s = end_s - start_s;
-  summary.emg_samples = mc.emg_samples;
+  summary.emg_samples = dc.emg_samples;
   summary.emg_channels = sink.emg_channels();
   summary.emg_rate_hz = sink.emg_rate_hz();
-  summary.imu_samples.assign(mc.imu_samples.begin(),
-                             mc.imu_samples.begin() + static_cast<std::ptrdiff_t>(sink.imu_count()));
-  summary.imu_lost_samples.assign(
-      mc.imu_lost_samples.begin(),
-      mc.imu_lost_samples.begin() + static_cast<std::ptrdiff_t>(sink.imu_count()));
-  summary.frames = mc.frames;
-  summary.lost_frames = mc.lost_frames;
-  summary.emg_lost_samples = mc.emg_lost_samples;
-  summary.duplicate_frames = mc.duplicate_frames;
-  summary.duplicate_samples = mc.duplicate_samples;
-  summary.gaps = mc.gaps;
-  summary.crc_errors = dc.crc_errors;
+  const auto imu_count =
+      static_cast<std::ptrdiff_t>(std::min<std::size_t>(sink.imu_count(), devices::kMaxMotionSensors));
+  summary.imu_samples.assign(dc.imu_samples.begin(), dc.imu_samples.begin() + imu_count);
+  summary.imu_lost_samples.assign(dc.imu_lost_samples.begin(), dc.imu_lost_samples.begin() + imu_count);
+  summary.frames = dc.packets;
+  summary.lost_frames = dc.lost_packets;
+  summary.emg_lost_samples = dc.emg_lost_samples;
+  summary.duplicate_frames = dc.duplicate_packets;
+  summary.duplicate_samples = dc.duplicate_samples;
+  summary.gaps = dc.gaps;
+  summary.crc_errors = dc.crc_failures;
   summary.garbage_bytes = dc.garbage_bytes;
-  summary.other_frame_errors = dc.cobs_errors + dc.length_errors + dc.too_long + dc.payload_errors +
-                               dc.unknown_type + dc.unsupported_version;
+  summary.other_frame_errors = dc.other_bad_packets;
   summary.disconnects = disconnects;
   summary.events = sink.events();
-  summary.clock_drift_ppm = model.clock().drift_ppm();
+  summary.clock_drift_ppm = decoder->clock().drift_ppm();
+  summary.device = driver->description().name;
+  summary.loss_detectable = dc.loss_detectable();
+  summary.bytes = dc.bytes;
 
   SessionOutput* out = sink.output();
   if (out == nullptr) {
     if (failure) throw RecordingError(*failure);
+    if (options.device != "glutescope") {
+      throw RecordingError(
+          fmt::format("{}: no valid packet from {} in {:.1f} s ({} bytes received): nothing recorded",
+                      options.device, source.describe(), summary.duration_s, dc.bytes));
+    }
     throw RecordingError(
         fmt::format("no DEVICE_INFO received from {} in {:.1f} s: nothing recorded (is it a glutescope "
                     "device, and the baud "
@@ -374,11 +385,11 @@ RecordSummary run_recording(const RecordOptions& options) {
     apply_command(stop, end_s - start_s);
   }
   store::SessionStatistics stats;
-  stats.frames_received = dc.frames_ok;
-  stats.crc_errors = dc.crc_errors;
-  stats.lost_frames = mc.lost_frames;
-  stats.device_overflows = mc.device_overflows;
-  out->set_timing(model.clock());
+  stats.frames_received = dc.packets;
+  stats.crc_errors = dc.crc_failures;
+  stats.lost_frames = dc.lost_packets;
+  stats.device_overflows = dc.device_overflows;
+  out->set_timing(decoder->clock());
   out->set_statistics(stats);
   const bool closed_ok = out->close();
   summary.queue_overflow_blocks = out->queue_overflow_blocks();
@@ -400,6 +411,11 @@ std::string format_summary(const RecordSummary& s) {
       "{} other bad frames\n",
       s.frames, s.lost_frames, s.duplicate_frames, s.gaps, s.crc_errors, s.garbage_bytes,
       s.other_frame_errors);
+  if (!s.loss_detectable) {
+    text +=
+        fmt::format("  {}: lost samples cannot be detected (no counter in its stream); {} bytes received\n",
+                    s.device, s.bytes);
+  }
   text += fmt::format("  {} disconnects; {} events; device clock drift {:+.1f} ppm", s.disconnects, s.events,
                       s.clock_drift_ppm);
   if (s.queue_overflow_blocks > 0)

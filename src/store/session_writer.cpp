@@ -389,6 +389,9 @@ void SessionWriter::Impl::write_metadata() {
     write_scalar_attribute(g.get(), "device_id", std::uint16_t{device.device_id}, w);
     write_string_attribute(g.get(), "firmware_version", device.firmware_version, w);
     write_string_attribute(g.get(), "serial_number", device.serial_number, w);
+    if (!device.device_model.empty()) write_string_attribute(g.get(), "device_model", device.device_model, w);
+    if (!device.loss_detection.empty())
+      write_string_attribute(g.get(), "loss_detection", device.loss_detection, w);
     write_string_attribute(g.get(), "emg_format",
                            device.emg_format == SampleFormat::int16 ? "int16" : "int24", w);
     write_scalar_attribute(g.get(), "emg_rate_hz", device.emg_rate_hz, w);
