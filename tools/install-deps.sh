@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git
+  clang-format clang-tidy  # source checks run by the test suite (tools/checks/)
   # libraries linked by the core library, the CLI, the tests and the benchmarks
   libboost-dev            # Boost.Asio (header-only) for serial I/O
   libeigen3-dev           # quaternions and small linear algebra in motion/
