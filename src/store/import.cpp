@@ -49,7 +49,9 @@ std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
     for (const auto& [k, v] : *t) {
       static const char* known[] = {
           "column", "label", "muscle", "side", "site", "unit", "microvolts_per_count"};
-      if (std::none_of(std::begin(known), std::end(known), [&](const char* n) { return k.str() == n; })) {
+      const std::string_view key =
+          k.str();  // a structured binding in a lambda is C++20 that clang 14 refuses
+      if (std::none_of(std::begin(known), std::end(known), [&](const char* n) { return key == n; })) {
         throw ImportError(fmt::format("{}: unknown key '{}'", where, k.str()));
       }
     }
@@ -216,6 +218,7 @@ ImportSummary import_csv(const ImportOptions& options) {
     return static_cast<std::size_t>(it - header.begin());
   };
   std::vector<std::size_t> columns;
+  columns.reserve(map.size());
   for (const ColumnMap& m : map) columns.push_back(find_column(m.column));
   const std::optional<std::size_t> time_col =
       options.time_column.empty() ? std::nullopt : std::optional(find_column(options.time_column));
