@@ -8,6 +8,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev  # libFuzzer + sanitizers for the separate fuzz build (tests/fuzz, docs/RELIABILITY.md)
+  clang-format clang-tidy  # source checks run by the test suite (tools/checks/)
   # libraries linked by the core library, the CLI, the tests and the benchmarks
   libboost-dev            # Boost.Asio (header-only) for serial I/O
   libeigen3-dev           # quaternions and small linear algebra in motion/

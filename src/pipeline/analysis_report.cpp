@@ -333,7 +333,7 @@ AnalysisResult current_or_reanalysed(const std::filesystem::path& session_path,
 AnalysisResult print_session_report(const std::filesystem::path& session_path, std::ostream& out,
                                     const std::optional<std::filesystem::path>& html_out,
                                     const std::optional<std::filesystem::path>& config) {
-  const AnalysisResult result = current_or_reanalysed(session_path, config, out);
+  AnalysisResult result = current_or_reanalysed(session_path, config, out);  // returned: moved, so not const
   out << format_text_report(result);
   if (html_out) {
     const std::string tmp = fmt::format("{}.tmp-{}", html_out->string(), ::getpid());

@@ -349,6 +349,7 @@ SidecarArray<T> SidecarReader::read(const std::string& path,
   }
   if (!shape_ok) {
     std::vector<std::string> want;
+    want.reserve(expected.size());
     for (const auto& e : expected) want.push_back(e ? std::to_string(*e) : std::string("any"));
     throw std::runtime_error(fmt::format("{}: dataset /{} has shape {}, expected [{}]", file, path,
                                          shape_text(out.shape), fmt::join(want, " x ")));

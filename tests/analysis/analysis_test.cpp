@@ -289,7 +289,7 @@ TEST(AnalysisBatch, BitIdenticalAcrossJobsAndRunsAndBadFilesDoNotStopTheBatch) {
   for (int i = 0; i < 4; ++i) {
     const fs::path p = dir / fmt::format("s{}.h5", i);
     test::write_simulated_session(p, bridge(i % 2 ? sim::Scenario::lumbar_dominant : sim::Scenario::good, 3,
-                                            false, static_cast<std::uint64_t>(i + 1)));
+                                            false, static_cast<std::uint64_t>(i) + 1));
     files.push_back(p.string());
   }
   { std::ofstream(dir / "foreign.h5") << "this is not HDF5"; }
@@ -307,6 +307,7 @@ TEST(AnalysisBatch, BitIdenticalAcrossJobsAndRunsAndBadFilesDoNotStopTheBatch) {
   };
   const auto first = run(1, "one.csv");
   std::vector<std::string> sidecars;
+  sidecars.reserve(files.size());
   for (const auto& f : files)
     sidecars.push_back(fs::exists(pipeline::analysis_path_for(f)) ? slurp(pipeline::analysis_path_for(f))
                                                                   : "");

@@ -165,7 +165,7 @@ FakeBluez::~FakeBluez() { stop_process(pid_); }
 
 std::filesystem::path write_stream_file(const std::filesystem::path& dir, const std::string& name,
                                         const std::vector<std::uint8_t>& bytes) {
-  const auto path = dir / name;
+  auto path = dir / name;  // returned: moved, so not const
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   if (!out) {
