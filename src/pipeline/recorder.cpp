@@ -316,6 +316,7 @@ RecordSummary run_recording(const RecordOptions& options) {
     if (read_time_s - last_sync_s >= 1.0) {
       last_sync_s = read_time_s;
       if (SessionOutput* out = sink.output()) out->set_timing(model.clock());
+      if (options.clock_consumer) options.clock_consumer(start_s, model.clock());
     }
   }
   source->close();
@@ -372,6 +373,7 @@ RecordSummary run_recording(const RecordOptions& options) {
   stats.lost_frames = mc.lost_frames;
   stats.device_overflows = mc.device_overflows;
   out->set_timing(model.clock());
+  if (options.clock_consumer) options.clock_consumer(start_s, model.clock());
   out->set_statistics(stats);
   const bool closed_ok = out->close();
   summary.queue_overflow_blocks = out->queue_overflow_blocks();
