@@ -28,6 +28,29 @@ int notch_harmonics(double rate_hz, const AnalysisSettings& s) noexcept {
   return harmonics;
 }
 
+std::vector<std::string> rate_adaptation_notes(double rate_hz, const AnalysisSettings& s) {
+  std::vector<std::string> notes;
+  const double top = effective_bandpass_high_hz(rate_hz, s);
+  if (top < s.emg.bandpass_high_hz) {
+    notes.push_back(
+        fmt::format("EMG band-pass top lowered from emg.bandpass_high_hz = {} Hz to {} Hz (0.45 x the {} Hz "
+                    "EMG rate)",
+                    s.emg.bandpass_high_hz, top, rate_hz));
+  }
+  if (s.emg.mains_hz > 0.0) {
+    int nominal = 0;
+    while ((nominal + 2) * s.emg.mains_hz <= s.emg.bandpass_high_hz && nominal < 20) ++nominal;
+    const int used = notch_harmonics(rate_hz, s);
+    if (used < nominal) {
+      notes.push_back(
+          fmt::format("mains notch: {} of {} harmonics of {} Hz kept (the rest lie above the {} Hz band-pass "
+                      "top at this rate)",
+                      used, nominal, s.emg.mains_hz, top));
+    }
+  }
+  return notes;
+}
+
 EmgConditioningDesign design_emg_conditioning(Muscle muscle, double rate, const AnalysisSettings& s) {
   EmgConditioningDesign d;
   d.bandpass = dsp::butterworth_bandpass(s.emg.bandpass_order, s.emg.bandpass_low_hz,

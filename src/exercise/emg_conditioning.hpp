@@ -26,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/montage.hpp"
@@ -46,6 +47,12 @@ inline constexpr double kMaxBandpassFractionOfRate = 0.45;
 // Number of mains harmonics notched above the fundamental (all multiples of emg.mains_hz up to the
 // effective band-pass top; at most 20). 0 when the notch is off.
 [[nodiscard]] int notch_harmonics(double rate_hz, const AnalysisSettings& settings) noexcept;
+
+// One line per way the chain at this rate differs from the settings as written (empty when it does not):
+// the band-pass top lowered to 0.45 × the rate, mains harmonics dropped that the nominal band would have
+// notched. Stored with the results (SessionAnalysis::warnings: sidecar, report, analyze output).
+[[nodiscard]] std::vector<std::string> rate_adaptation_notes(double rate_hz,
+                                                             const AnalysisSettings& settings);
 
 // The filters of one channel's chain (coefficients only; no state).
 struct EmgConditioningDesign {

@@ -113,6 +113,23 @@ std::optional<motion::BodySegment> body_segment(Segment s) {
   }
 }
 
+}  // namespace
+
+bool has_gyroscope(const ImuInfo& imu) noexcept {
+  return imu.gyro_range_dps > 0.0 && imu.gyro_dps_per_count > 0.0;
+}
+
+std::string motion_source_note(const DeviceInfo& device) {
+  if (device.imu.empty()) return "no IMU in this session: repetitions cannot be segmented, no rep is scored";
+  for (const ImuInfo& imu : device.imu) {
+    if (has_gyroscope(imu)) return {};
+  }
+  return "IMUs without gyroscopes (accelerometer only): repetitions are not segmented (no accelerometer-only "
+         "motion source yet), no rep is scored";
+}
+
+namespace {
+
 // Gravity direction of every IMU sample, per body segment (empty when the segment has no IMU).
 struct GravityTracks {
   std::array<std::vector<Eigen::Vector3d>, motion::kBodySegmentCount> up;
@@ -128,7 +145,7 @@ GravityTracks track_gravity(const SessionData& data, const AnalysisSettings& s) 
   for (std::size_t k = 0; k < data.imu.size() && k < data.montage.imu.size() && k < data.device.imu.size();
        ++k) {
     const auto seg = body_segment(data.montage.imu[k].segment);
-    if (!seg) continue;
+    if (!seg || !has_gyroscope(data.device.imu[k])) continue;
     const ImuStream& stream = data.imu[k];
     const ImuInfo& info = data.device.imu[k];
     motion::OrientationFilterSettings fs = motion::kDefaultOrientationFilterSettings;
@@ -934,10 +951,10 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
   ctx.emg_rate = data.device.emg_rate_hz;
   if (data.device.emg_format == SampleFormat::int24) ctx.rail_low = -8388608, ctx.rail_high = 8388607;
   const std::size_t samples = data.emg_samples();
-  if (settings.emg.bandpass_high_hz >= 0.5 * ctx.emg_rate) {
-    out.warnings.push_back(fmt::format("emg.bandpass_high_hz = {} Hz is above Nyquist at {} Hz: using {} Hz",
-                                       settings.emg.bandpass_high_hz, ctx.emg_rate, 0.45 * ctx.emg_rate));
-  }
+  for (std::string& note : rate_adaptation_notes(ctx.emg_rate, settings))
+    out.warnings.push_back(std::move(note));
+  if (std::string note = motion_source_note(data.device); !note.empty())
+    out.warnings.push_back(std::move(note));
 
   ctx.invalid =
       invalid_spans(data, ctx.emg_rate, data.device.imu.empty() ? 0.0 : data.device.imu.front().rate_hz);

@@ -108,6 +108,13 @@ struct RepScoringContext {
 RepScore score_repetition(const RepScoringContext& context, const Repetition& rep,
                           double pelvic_tilt_min_deg);
 
+// Whether an IMU reports a gyroscope (full scale and scale both positive); the orientation filter and so the
+// repetition segmentation need one.
+[[nodiscard]] bool has_gyroscope(const ImuInfo& imu) noexcept;
+// One line when the session's motion cannot drive repetition segmentation ("no IMU ...", "IMUs without
+// gyroscopes (accelerometer only) ..."); empty otherwise. analyse_session adds it to the warnings.
+[[nodiscard]] std::string motion_source_note(const DeviceInfo& device);
+
 // Throws std::invalid_argument for unusable data (no EMG channels, counts not a whole number of rows, rates
 // not positive, IMU streams of different lengths) or invalid settings. A set that cannot be scored is not
 // an error: it carries a status and a message.

@@ -163,12 +163,16 @@ void LiveAnalysis::Worker::on_device_info(const DeviceInfo& info) {
     fs.sample_rate_hz = info.imu[i].rate_hz;
     fs.gyroscope_range_dps = info.imu[i].gyro_range_dps;
     orientation_.push_back(std::make_unique<motion::OrientationFilter>(fs));
-    if (clock_sensor_ < 0 && i < montage.imu.size() && montage.imu[i].segment != Segment::other) {
+    if (clock_sensor_ < 0 && i < montage.imu.size() && montage.imu[i].segment != Segment::other &&
+        exercise::has_gyroscope(info.imu[i])) {
       clock_sensor_ = static_cast<int>(i);
       imu_rate_ = info.imu[i].rate_hz;
     }
   }
   rebuild_clock();
+  if (const std::string note = exercise::motion_source_note(info); !note.empty() && owner_.out_ != nullptr) {
+    fmt::print(owner_.out_, "live analysis: {}\n", note);
+  }
 }
 
 void LiveAnalysis::Worker::on_emg(const EmgBlock& block) {
