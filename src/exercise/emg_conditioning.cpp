@@ -239,6 +239,150 @@ void rms_and_piece_peaks(const std::array<StridedSignal, W>& filtered, const std
 
 }  // namespace
 
+namespace {
+
+// Channels that share a band-pass, at most kConditioningGroupChannels per group, in montage order.
+struct ConditioningGroup {
+  EmgConditioningDesign design;  // notch, low-pass and windows are the same for every channel
+  std::vector<std::size_t> members;
+};
+std::vector<ConditioningGroup> conditioning_groups(const SessionData& data, double rate,
+                                                   const AnalysisSettings& s) {
+  std::vector<ConditioningGroup> groups;
+  for (std::size_t c = 0; c < data.emg_channels(); ++c) {
+    EmgConditioningDesign design = design_emg_conditioning(data.montage.emg[c].muscle, rate, s);
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const ConditioningGroup& x) {
+      return x.members.size() < kConditioningGroupChannels && same_sos(x.design.bandpass, design.bandpass);
+    });
+    if (g == groups.end()) g = groups.insert(groups.end(), ConditioningGroup{std::move(design), {}});
+    g->members.push_back(c);
+  }
+  return groups;
+}
+
+// The session's EMG gaps as sample intervals, sorted and merged.
+std::vector<Interval> merged_emg_gaps(const SessionData& data) {
+  std::vector<Interval> gaps;
+  for (const Gap& gap : data.gaps) {
+    if (gap.stream == StreamKind::emg) {
+      gaps.push_back({static_cast<std::size_t>(gap.start_sample),
+                      static_cast<std::size_t>(gap.start_sample + gap.count)});
+    }
+  }
+  std::sort(gaps.begin(), gaps.end(), [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+  std::vector<Interval> merged;
+  for (const Interval& gap : gaps) {
+    if (gap.begin >= gap.end) continue;
+    if (!merged.empty() && gap.begin <= merged.back().end)
+      merged.back().end = std::max(merged.back().end, gap.end);
+    else
+      merged.push_back(gap);
+  }
+  return merged;
+}
+
+// Requested peak ranges clipped to the record (peak_amplitude clips the end), cut into elementary pieces at
+// every range boundary; range_piece[r] = the pieces [first, last) that make up range r.
+struct PeakPlan {
+  std::vector<Interval> ranges;
+  PeakPieces pieces;
+  std::vector<Interval> range_piece;
+  [[nodiscard]] std::size_t piece_count() const {
+    return pieces.bounds.empty() ? 0 : pieces.bounds.size() - 1;
+  }
+};
+PeakPlan peak_plan(std::span<const Interval> peak_ranges, std::size_t n) {
+  PeakPlan p;
+  p.ranges.assign(peak_ranges.begin(), peak_ranges.end());
+  for (Interval& r : p.ranges) {
+    r.end = std::min(r.end, n);
+    if (r.begin < r.end) p.pieces.bounds.insert(p.pieces.bounds.end(), {r.begin, r.end});
+  }
+  std::vector<std::size_t>& bounds = p.pieces.bounds;
+  std::sort(bounds.begin(), bounds.end());
+  bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+  p.pieces.covered.assign(p.piece_count(), 0);
+  p.range_piece.resize(p.ranges.size());
+  const auto piece = [&](std::size_t at) {
+    return static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), at) - bounds.begin());
+  };
+  for (std::size_t r = 0; r < p.ranges.size(); ++r) {
+    if (p.ranges[r].begin >= p.ranges[r].end) continue;
+    p.range_piece[r] = {piece(p.ranges[r].begin), piece(p.ranges[r].end)};
+    for (std::size_t j = p.range_piece[r].begin; j < p.range_piece[r].end; ++j) p.pieces.covered[j] = 1;
+  }
+  return p;
+}
+
+// µV per count of every channel (DEVICE_INFO, else the montage).
+std::vector<double> channel_scales(const SessionData& data) {
+  std::vector<double> scale(data.emg_channels());
+  for (std::size_t c = 0; c < scale.size(); ++c) {
+    scale[c] = c < data.device.emg.size() ? data.device.emg[c].microvolts_per_count
+                                          : data.montage.emg[c].microvolts_per_count;
+  }
+  return scale;
+}
+
+// Each channel's DC offset: the mean of its µV with gap samples at zero, summed in sample order as
+// condition_channel does (one pass over the counts for every channel).
+std::vector<double> channel_means(const SessionData& data, const std::vector<Interval>& gaps,
+                                  const std::vector<double>& scale) {
+  const std::size_t channels = data.emg_channels(), n = data.emg_samples();
+  std::vector<double> mean(channels, 0.0);
+  std::size_t g = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    while (g < gaps.size() && gaps[g].end <= i) ++g;
+    if (g < gaps.size() && gaps[g].begin <= i) {
+      for (std::size_t c = 0; c < channels; ++c) mean[c] += 0.0;
+    } else {
+      const std::int32_t* row = data.emg_counts.data() + i * channels;
+      for (std::size_t c = 0; c < channels; ++c) mean[c] += row[c] * scale[c];
+    }
+  }
+  for (double& m : mean) m /= static_cast<double>(n);
+  return mean;
+}
+
+// The group's µV (counts x scale), gaps at zero, minus the channel's mean, interleaved into x [n x lanes];
+// lanes beyond the members are silent (zero).
+void load_group(const SessionData& data, const ConditioningGroup& group, const std::vector<Interval>& gaps,
+                const std::vector<double>& scale, const std::vector<double>& mean, std::size_t lanes,
+                std::span<double> x) {
+  const std::size_t channels = data.emg_channels(), n = data.emg_samples(), width = group.members.size();
+  std::size_t g = 0;  // next merged gap
+  for (std::size_t i = 0; i < n; ++i) {
+    while (g < gaps.size() && gaps[g].end <= i) ++g;
+    double* out = x.data() + i * lanes;
+    for (std::size_t k = width; k < lanes; ++k) out[k] = 0.0;
+    if (g < gaps.size() && gaps[g].begin <= i) {
+      for (std::size_t k = 0; k < width; ++k) out[k] = 0.0 - mean[group.members[k]];
+    } else {
+      const std::int32_t* row = data.emg_counts.data() + i * channels;
+      for (std::size_t k = 0; k < width; ++k) {
+        const std::size_t c = group.members[k];
+        const double uv = row[c] * scale[c];
+        out[k] = uv - mean[c];
+      }
+    }
+  }
+}
+
+// Peak of each requested range for one lane from its piece peaks.
+void range_peaks_of(const PeakPlan& plan, const double* lane_peak, std::vector<double>& range_peaks) {
+  for (std::size_t r = 0; r < plan.ranges.size(); ++r) {
+    double peak = kNaN;
+    if (plan.ranges[r].begin < plan.ranges[r].end) {
+      for (std::size_t j = plan.range_piece[r].begin; j < plan.range_piece[r].end; ++j) {
+        if (!(peak >= lane_peak[j])) peak = lane_peak[j];
+      }
+    }
+    range_peaks[r] = peak;
+  }
+}
+
+}  // namespace
+
 void condition_session_offline(const SessionData& data, const AnalysisSettings& s,
                                std::span<const Interval> peak_ranges,
                                const std::function<void(std::size_t, const ChannelSignalsView&)>& visit) {
@@ -253,91 +397,22 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
     return;
   }
   const double rate = data.device.emg_rate_hz;
-  std::vector<Interval> gaps;
-  for (const Gap& gap : data.gaps) {
-    if (gap.stream == StreamKind::emg) {
-      gaps.push_back({static_cast<std::size_t>(gap.start_sample),
-                      static_cast<std::size_t>(gap.start_sample + gap.count)});
-    }
-  }
-  struct Group {
-    EmgConditioningDesign design;  // notch, low-pass and windows are the same for every channel
-    std::vector<std::size_t> members;
-  };
-  std::vector<Group> groups;
-  for (std::size_t c = 0; c < channels; ++c) {
-    EmgConditioningDesign design = design_emg_conditioning(data.montage.emg[c].muscle, rate, s);
-    auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) {
-      return x.members.size() < kConditioningGroupChannels && same_sos(x.design.bandpass, design.bandpass);
-    });
-    if (g == groups.end()) g = groups.insert(groups.end(), Group{std::move(design), {}});
-    g->members.push_back(c);
-  }
+  const std::vector<ConditioningGroup> groups = conditioning_groups(data, rate, s);
   const std::size_t rms_window = dsp::window_samples(s.emg.rms_window_ms, rate);  // as in every design
   const std::size_t peak_window = std::max<std::size_t>(1, dsp::window_samples(s.emg.peak_window_ms, rate));
   std::size_t widest = 0;
-  for (const Group& g : groups) widest = std::max(widest, (g.members.size() + 3) / 4 * 4);
+  for (const ConditioningGroup& g : groups) widest = std::max(widest, (g.members.size() + 3) / 4 * 4);
   const auto filtered_buffer = uninitialised(widest * n);
   const auto onset_buffer = uninitialised(widest * n);
   const auto rms_buffer = uninitialised(2 * n);  // two channels in lockstep
-  // Requested peak ranges clipped to the record (peak_amplitude clips the end), cut into elementary pieces
-  // at every range boundary; range_piece[r] = the pieces [first, last) that make up range r.
-  std::vector<Interval> ranges(peak_ranges.begin(), peak_ranges.end());
-  PeakPieces pieces;
-  for (Interval& r : ranges) {
-    r.end = std::min(r.end, n);
-    if (r.begin < r.end) pieces.bounds.insert(pieces.bounds.end(), {r.begin, r.end});
-  }
-  std::sort(pieces.bounds.begin(), pieces.bounds.end());
-  pieces.bounds.erase(std::unique(pieces.bounds.begin(), pieces.bounds.end()), pieces.bounds.end());
-  const std::size_t piece_count = pieces.bounds.empty() ? 0 : pieces.bounds.size() - 1;
-  pieces.covered.assign(piece_count, 0);
-  std::vector<Interval> range_piece(ranges.size());
-  for (std::size_t r = 0; r < ranges.size(); ++r) {
-    if (ranges[r].begin >= ranges[r].end) continue;
-    const auto piece = [&](std::size_t at) {
-      return static_cast<std::size_t>(std::lower_bound(pieces.bounds.begin(), pieces.bounds.end(), at) -
-                                      pieces.bounds.begin());
-    };
-    range_piece[r] = {piece(ranges[r].begin), piece(ranges[r].end)};
-    for (std::size_t j = range_piece[r].begin; j < range_piece[r].end; ++j) pieces.covered[j] = 1;
-  }
-  std::vector<double> piece_peak(2 * piece_count), range_peaks(ranges.size());
+  const PeakPlan plan = peak_plan(peak_ranges, n);
+  const std::size_t piece_count = plan.piece_count();
+  std::vector<double> piece_peak(2 * piece_count), range_peaks(plan.ranges.size());
+  const std::vector<Interval> gaps = merged_emg_gaps(data);
+  const std::vector<double> scale = channel_scales(data);
+  const std::vector<double> mean = channel_means(data, gaps, scale);
 
-  // Each channel's DC offset: the mean of its µV with gap samples at zero, summed in sample order as
-  // condition_channel does (one pass over the counts for every channel; gaps merged and sorted).
-  std::sort(gaps.begin(), gaps.end(), [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
-  {
-    std::vector<Interval> merged;
-    for (const Interval& gap : gaps) {
-      if (gap.begin >= gap.end) continue;
-      if (!merged.empty() && gap.begin <= merged.back().end)
-        merged.back().end = std::max(merged.back().end, gap.end);
-      else
-        merged.push_back(gap);
-    }
-    gaps = std::move(merged);
-  }
-  std::vector<double> scale(channels), mean(channels, 0.0);
-  for (std::size_t c = 0; c < channels; ++c) {
-    scale[c] = c < data.device.emg.size() ? data.device.emg[c].microvolts_per_count
-                                          : data.montage.emg[c].microvolts_per_count;
-  }
-  {
-    std::size_t g = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      while (g < gaps.size() && gaps[g].end <= i) ++g;
-      if (g < gaps.size() && gaps[g].begin <= i) {
-        for (std::size_t c = 0; c < channels; ++c) mean[c] += 0.0;
-      } else {
-        const std::int32_t* row = data.emg_counts.data() + i * channels;
-        for (std::size_t c = 0; c < channels; ++c) mean[c] += row[c] * scale[c];
-      }
-    }
-    for (double& m : mean) m /= static_cast<double>(n);
-  }
-
-  for (const Group& group : groups) {
+  for (const ConditioningGroup& group : groups) {
     // Interleave `lanes` channels: the group's members padded with silent (all-zero) channels to a multiple
     // of 4, so that every group takes dsp's four-rows-at-a-time vector path (3 channels or fewer would take
     // the row-at-a-time path, several times slower per channel). Lanes never mix: padding changes no result.
@@ -345,27 +420,8 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
     const std::size_t lanes = (width + 3) / 4 * 4;
     const std::span<double> x(filtered_buffer.get(), lanes * n);
     const std::span<double> psi(onset_buffer.get(), lanes * n);
-    // µV (counts x scale), gaps at zero, minus the channel's mean (computed above).
-    {
-      std::size_t g = 0;  // next merged gap
-      for (std::size_t i = 0; i < n; ++i) {
-        while (g < gaps.size() && gaps[g].end <= i) ++g;
-        double* out = x.data() + i * lanes;
-        for (std::size_t k = width; k < lanes; ++k) out[k] = 0.0;
-        if (g < gaps.size() && gaps[g].begin <= i) {
-          for (std::size_t k = 0; k < width; ++k) out[k] = 0.0 - mean[group.members[k]];
-        } else {
-          const std::int32_t* row = data.emg_counts.data() + i * channels;
-          for (std::size_t k = 0; k < width; ++k) {
-            const std::size_t c = group.members[k];
-            const double uv = row[c] * scale[c];
-            out[k] = uv - mean[c];
-          }
-        }
-      }
-    }
+    load_group(data, group, gaps, scale, mean, lanes, x);
     condition_zero_phase_interleaved(group.design, x, lanes, psi);
-
     for (std::size_t k = 0; k < width; k += 2) {
       const std::size_t pair = std::min<std::size_t>(2, width - k);
       const StridedSignal f0{x.data() + k, lanes, n};
@@ -373,22 +429,13 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
       double* const p0 = piece_peak.data();
       if (pair == 2) {
         const StridedSignal f1{x.data() + k + 1, lanes, n};
-        rms_and_piece_peaks<2>({f0, f1}, {r0, r0 + n}, n, rms_window, peak_window, pieces,
+        rms_and_piece_peaks<2>({f0, f1}, {r0, r0 + n}, n, rms_window, peak_window, plan.pieces,
                                {p0, p0 + piece_count});
       } else {
-        rms_and_piece_peaks<1>({f0}, {r0}, n, rms_window, peak_window, pieces, {p0});
+        rms_and_piece_peaks<1>({f0}, {r0}, n, rms_window, peak_window, plan.pieces, {p0});
       }
       for (std::size_t lane = 0; lane < pair; ++lane) {
-        const double* lane_peak = piece_peak.data() + lane * piece_count;
-        for (std::size_t r = 0; r < ranges.size(); ++r) {
-          double peak = kNaN;
-          if (ranges[r].begin < ranges[r].end) {
-            for (std::size_t j = range_piece[r].begin; j < range_piece[r].end; ++j) {
-              if (!(peak >= lane_peak[j])) peak = lane_peak[j];
-            }
-          }
-          range_peaks[r] = peak;
-        }
+        range_peaks_of(plan, piece_peak.data() + lane * piece_count, range_peaks);
         const ChannelSignalsView view{StridedSignal{x.data() + k + lane, lanes, n},
                                       StridedSignal{psi.data() + k + lane, lanes, n},
                                       std::span<const double>(r0 + lane * n, n), range_peaks};

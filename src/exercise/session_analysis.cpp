@@ -18,6 +18,8 @@
 #include "dsp/spectrum.hpp"
 #include "exercise/emg_conditioning.hpp"
 #include "exercise/rep_segmenter.hpp"
+#include "exercise/set_summary.hpp"
+#include "exercise/verdicts.hpp"
 #include "motion/angles.hpp"
 #include "motion/orientation_filter.hpp"
 
@@ -42,11 +44,6 @@ std::string_view to_string(SetStatus status) noexcept {
 }
 
 namespace {
-
-constexpr std::size_t kLeft = 0;
-constexpr std::size_t kRight = 1;
-
-std::size_t side_index(Side s) { return s == Side::right ? kRight : kLeft; }
 
 std::size_t to_index(double t_s, double rate_hz, std::size_t limit) {
   if (!(t_s > 0.0)) return 0;
@@ -114,6 +111,10 @@ std::optional<motion::BodySegment> body_segment(Segment s) {
 }
 
 }  // namespace
+
+VerdictContext verdict_context(const RepScoringContext& ctx) {
+  return {ctx.montage, ctx.settings, ctx.exercise, ctx.working_side, ctx.normalisation, ctx.have_pelvis};
+}
 
 bool has_gyroscope(const ImuInfo& imu) noexcept {
   return imu.gyro_range_dps > 0.0 && imu.gyro_dps_per_count > 0.0;
@@ -224,31 +225,6 @@ double mean_over(std::span<const double> x, std::size_t begin, std::size_t end) 
   return s / static_cast<double>(end - begin);
 }
 
-double mean_finite2(double a, double b) {
-  const bool fa = std::isfinite(a), fb = std::isfinite(b);
-  if (fa && fb) return 0.5 * (a + b);
-  if (fa) return a;
-  if (fb) return b;
-  return kNaN;
-}
-
-void count(VerdictCounts& c, VerdictState s) {
-  switch (s) {
-    case VerdictState::yes:
-      ++c.yes;
-      break;
-    case VerdictState::no:
-      ++c.no;
-      break;
-    case VerdictState::not_available:
-      ++c.not_available;
-      break;
-    case VerdictState::invalid:
-      ++c.invalid;
-      break;
-  }
-}
-
 struct SessionContext {
   const SessionData& data;
   const AnalysisSettings& settings;
@@ -258,11 +234,6 @@ struct SessionContext {
   ChannelInvalidity invalid;
   std::int32_t rail_low = -32768, rail_high = 32767;
 };
-
-// Index of the channel recording (muscle, side), if any.
-std::optional<std::size_t> channel_of(const Montage& m, Muscle muscle, Side side) {
-  return m.find(muscle, side);
-}
 
 }  // namespace
 
@@ -424,7 +395,7 @@ void score_channel(const RepScoringContext& ctx, const Repetition& r, std::size_
   }
 }
 
-// Normalisation (µV -> %), firing order, ratios, the six verdicts and the clinician's line.
+// Normalisation (µV -> %), firing order, ratios, the six verdicts and the clinician's line (verdicts.hpp).
 void finish_repetition(const RepScoringContext& ctx, RepScore& rep);
 
 }  // namespace
@@ -449,203 +420,7 @@ RepScore score_repetition(const RepScoringContext& ctx, const Repetition& r, dou
 namespace {
 
 void finish_repetition(const RepScoringContext& ctx, RepScore& rep) {
-  const AnalysisSettings& s = *ctx.settings;
-  const Montage& montage = *ctx.montage;
-  const std::size_t channels = montage.emg.size();
-  const bool have_pelvis = ctx.have_pelvis;
-  const bool amplitudes_comparable =
-      ctx.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
-  const Exercise ex = ctx.exercise;
-  const Muscle glute = ex == Exercise::bridge ? Muscle::gluteus_maximus : Muscle::gluteus_medius;
-  std::vector<Side> working_sides;
-  if (ex == Exercise::bridge)
-    working_sides = {Side::left, Side::right};
-  else
-    working_sides = {ctx.working_side};
-  for (std::size_t c = 0; c < channels; ++c) {
-    ChannelRepScore& cs = rep.channels[c];
-    const double ref = ctx.normalisation.reference_uv[c];
-    cs.mean_concentric_pct = percent_of_reference(cs.mean_concentric_pct, ref);
-    cs.mean_hold_pct = percent_of_reference(cs.mean_hold_pct, ref);
-    cs.mean_pct = percent_of_reference(cs.mean_pct, ref);
-    cs.peak_pct = percent_of_reference(cs.peak_pct, ref);
-  }
-
-  // Firing order.
-  for (std::size_t c = 0; c < channels; ++c) {
-    if (rep.channels[c].onset_detected) rep.firing_order.push_back(c);
-  }
-  std::stable_sort(rep.firing_order.begin(), rep.firing_order.end(), [&](std::size_t a, std::size_t b) {
-    return rep.channels[a].onset_s < rep.channels[b].onset_s;
-  });
-
-  // Per-side amplitudes and onsets of the muscles the verdicts compare.
-  auto channel_value = [&](Muscle m, Side side, auto field) -> double {
-    const auto c = channel_of(montage, m, side);
-    if (!c || !rep.channels[*c].valid) return kNaN;
-    return field(rep.channels[*c]);
-  };
-  auto mean_pct = [](const ChannelRepScore& cs) { return cs.mean_pct; };
-  auto onset = [](const ChannelRepScore& cs) { return cs.onset_s; };
-  std::array<double, 2> gmax{}, gmed{}, es{};
-  for (Side side : {Side::left, Side::right}) {
-    gmax[side_index(side)] = channel_value(Muscle::gluteus_maximus, side, mean_pct);
-    gmed[side_index(side)] = channel_value(Muscle::gluteus_medius, side, mean_pct);
-    es[side_index(side)] = channel_value(Muscle::erector_spinae_lumbar, side, mean_pct);
-  }
-  if (amplitudes_comparable) {
-    rep.gmax_to_es = side_ratios(gmax, es);
-    rep.gmed_to_es = side_ratios(gmed, es);
-  }
-
-  // Which channels each verdict needs, and whether any is missing or invalid.
-  auto requirement = [&](Muscle m, const std::vector<Side>& sides, std::string& reason) -> int {
-    // returns: 0 ok (at least one side present and all present valid), 1 missing, 2 invalid
-    bool any = false;
-    for (Side side : sides) {
-      const auto c = channel_of(montage, m, side);
-      if (!c) continue;
-      any = true;
-      if (!rep.channels[*c].valid) {
-        reason = rep.channels[*c].invalid_reason;
-        return 2;
-      }
-    }
-    if (!any) {
-      reason = fmt::format("no {} electrode{}", to_string(m),
-                           sides.size() == 1 ? fmt::format(" on the {} side", to_string(sides.front())) : "");
-      return 1;
-    }
-    return 0;
-  };
-  auto na = [](std::string reason) {
-    Verdict v;
-    v.state = VerdictState::not_available;
-    v.reason = std::move(reason);
-    return v;
-  };
-  auto invalid = [](std::string reason) {
-    Verdict v;
-    v.state = VerdictState::invalid;
-    v.reason = std::move(reason);
-    return v;
-  };
-  auto working_mean = [&](Muscle m, auto field) {
-    double a = kNaN, b = kNaN;
-    if (std::find(working_sides.begin(), working_sides.end(), Side::left) != working_sides.end())
-      a = channel_value(m, Side::left, field);
-    if (std::find(working_sides.begin(), working_sides.end(), Side::right) != working_sides.end())
-      b = channel_value(m, Side::right, field);
-    return mean_finite2(a, b);
-  };
-  const std::string no_mvc =
-      "needs MVC normalisation (amplitudes are % of the set's peak; CEDE: cross-muscle "
-      "comparisons need MVC)";
-  RepVerdicts& v = rep.verdicts;
-  std::string why;
-
-  // Glute fired.
-  if (!rep.valid) {
-    v.glute_fired = invalid(rep.invalid_reason);
-  } else if (int q = requirement(glute, working_sides, why); q != 0) {
-    v.glute_fired = q == 1 ? na(why) : invalid(why);
-  } else if (!amplitudes_comparable) {
-    v.glute_fired = na(no_mvc);
-  } else {
-    const double amp = working_mean(glute, mean_pct);
-    const double on = working_mean(glute, onset);
-    v.glute_fired.value = amp;
-    v.glute_fired.threshold = s.verdicts.glute_fired_min_pct_mvic;
-    const bool fired = std::isfinite(on) && amp >= s.verdicts.glute_fired_min_pct_mvic;
-    v.glute_fired.state = fired ? VerdictState::yes : VerdictState::no;
-    if (!std::isfinite(on))
-      v.glute_fired.reason = "no onset detected";
-    else if (!fired)
-      v.glute_fired.reason = "amplitude below threshold";
-  }
-
-  // Lumbar dominance: ES / glute on the working side(s).
-  if (!rep.valid) {
-    v.lumbar_dominant = invalid(rep.invalid_reason);
-  } else if (int q = requirement(Muscle::erector_spinae_lumbar, working_sides, why); q != 0) {
-    v.lumbar_dominant = q == 1 ? na(why) : invalid(why);
-  } else if (int q2 = requirement(glute, working_sides, why); q2 != 0) {
-    v.lumbar_dominant = q2 == 1 ? na(why) : invalid(why);
-  } else if (!amplitudes_comparable) {
-    v.lumbar_dominant = na(no_mvc);
-  } else {
-    v.lumbar_dominant = ratio_verdict(working_mean(Muscle::erector_spinae_lumbar, mean_pct),
-                                      working_mean(glute, mean_pct), s.verdicts.lumbar_es_to_glute_ratio);
-  }
-
-  // Late glute onset relative to ES.
-  if (!rep.valid) {
-    v.late_glute = invalid(rep.invalid_reason);
-  } else if (int q = requirement(Muscle::erector_spinae_lumbar, working_sides, why); q != 0) {
-    v.late_glute = q == 1 ? na(why) : invalid(why);
-  } else if (int q2 = requirement(glute, working_sides, why); q2 != 0) {
-    v.late_glute = q2 == 1 ? na(why) : invalid(why);
-  } else {
-    v.late_glute =
-        late_onset_verdict(working_mean(glute, onset), working_mean(Muscle::erector_spinae_lumbar, onset),
-                           s.verdicts.late_glute_delay_ms);
-  }
-
-  // Pelvic compensation.
-  if (!rep.valid) {
-    v.pelvic_compensation = invalid(rep.invalid_reason);
-  } else if (!have_pelvis) {
-    v.pelvic_compensation = na("no sacral IMU");
-  } else {
-    Verdict& p = v.pelvic_compensation;
-    p.value = rep.pelvic_roll_max_deg;
-    p.threshold = s.verdicts.pelvic_roll_threshold_deg;
-    const bool rolled = std::isfinite(rep.pelvic_roll_max_deg) &&
-                        rep.pelvic_roll_max_deg > s.verdicts.pelvic_roll_threshold_deg;
-    const bool tilted = ex == Exercise::bridge && std::isfinite(rep.pelvic_tilt_min_deg) &&
-                        -rep.pelvic_tilt_min_deg > s.verdicts.pelvic_tilt_threshold_deg;
-    p.state = rolled || tilted ? VerdictState::yes : VerdictState::no;
-    if (rolled)
-      p.reason = fmt::format("pelvis rolled {:.1f} deg", rep.pelvic_roll_max_deg);
-    else if (tilted)
-      p.reason = fmt::format("anterior pelvic tilt {:.1f} deg", -rep.pelvic_tilt_min_deg);
-  }
-
-  // Hamstring dominance (bridges) and TFL substitution (clamshells): same-side pairs on the working sides.
-  auto pair_verdict = [&](Muscle compensator, Muscle agonist, double threshold) {
-    if (!rep.valid) return invalid(rep.invalid_reason);
-    std::string r1, r2;
-    const int q = requirement(compensator, working_sides, r1);
-    if (q != 0) return q == 1 ? na(r1) : invalid(r1);
-    std::array<double, 2> num{kNaN, kNaN}, den{kNaN, kNaN};
-    for (Side side : working_sides) {
-      if (!channel_of(montage, compensator, side)) continue;
-      const auto a = channel_of(montage, agonist, side);
-      if (!a) continue;
-      if (!rep.channels[*a].valid) return invalid(rep.channels[*a].invalid_reason);
-      num[side_index(side)] = channel_value(compensator, side, mean_pct);
-      den[side_index(side)] = channel_value(agonist, side, mean_pct);
-    }
-    if (!amplitudes_comparable) return na(no_mvc);
-    if (std::isnan(ratio_of_means(num, den))) {
-      return na(fmt::format("no {} electrode on the side of the {} electrode", to_string(agonist),
-                            to_string(compensator)));
-    }
-    double sn = 0.0, sd = 0.0;
-    for (std::size_t k = 0; k < 2; ++k) {
-      if (std::isfinite(num[k]) && std::isfinite(den[k])) sn += num[k], sd += den[k];
-    }
-    return ratio_verdict(sn, sd, threshold);
-  };
-  v.hamstring_dominance =
-      ex == Exercise::bridge
-          ? pair_verdict(Muscle::biceps_femoris, Muscle::gluteus_maximus, s.verdicts.hamstring_to_gmax_ratio)
-          : na("scored for bridges only");
-  v.tfl_substitution =
-      ex == Exercise::clamshell
-          ? pair_verdict(Muscle::tensor_fasciae_latae, Muscle::gluteus_medius, s.verdicts.tfl_to_gmed_ratio)
-          : na("scored for clamshells only");
-  rep.summary = plain_language_summary(rep);
+  decide_verdicts(verdict_context(ctx), rep);
 }
 
 // What score_set decided from the IMU alone, and what the per-channel pass fills in: everything a set needs
@@ -665,33 +440,10 @@ struct SetPlan {
   std::size_t set_range = 0;            // index of [e0, e1) in the peak ranges; reps' [m0, mh) follow it
 };
 
-// IMU part of a set: angles, repetitions, baseline window. Sets set.status for sets that cannot be scored.
-SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
-  SetPlan plan;
-  const AnalysisSettings& s = ctx.settings;
-  const SessionData& data = ctx.data;
-  const Montage& montage = data.montage;
-  const std::size_t channels = data.emg_channels();
-  const std::size_t emg_samples = data.emg_samples();
-  const double rate = ctx.emg_rate;
-
-  if (set.exercise != Exercise::bridge && set.exercise != Exercise::clamshell) {
-    set.status = SetStatus::unsupported;
-    set.status_message =
-        fmt::format("exercise '{}' is not scored (bridge and clamshell only)", to_string(set.exercise));
-    return plan;
-  }
-  const GravityTracks& g = ctx.gravity;
-  const bool have_pelvis = !g.up[0].empty();
-  const bool have_left = !g.up[1].empty();
-  const bool have_right = !g.up[2].empty();
-  if (g.samples == 0 || (set.exercise == Exercise::clamshell && !have_left && !have_right) ||
-      (set.exercise == Exercise::bridge && !have_pelvis && !have_left && !have_right)) {
-    set.status = SetStatus::no_imu;
-    set.status_message = "no IMU on the pelvis or thighs: repetitions cannot be segmented";
-    return plan;
-  }
-
+// The set's driving and pelvic angles at the IMU rate (set.angle_time_s ...), calibrated on the still period
+// after the set start; the clamshell's upper leg is the thigh that rotates most. false (and set.status) when
+// the set is shorter than its still period.
+bool set_angles(const GravityTracks& g, const AnalysisSettings& s, SetAnalysis& set) {
   // --- Angles over the set --------------------------------------------------------------------------------
   const double imu_rate = g.rate_hz;
   const std::size_t i0 = to_index(set.start_s, imu_rate, g.samples);
@@ -701,7 +453,7 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
   if (i1 <= still_end + 2) {
     set.status = SetStatus::no_movement;
     set.status_message = "set shorter than its still period: no movement to analyse";
-    return plan;
+    return false;
   }
   motion::StillPeriodAverage still;
   for (std::size_t n = i0; n < still_end; ++n) still.add(gravity_at(g, n));
@@ -732,11 +484,37 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
     set.pelvic_tilt_rel_deg.push_back(a.pelvic_tilt_rel_deg);
     set.pelvic_roll_rel_deg.push_back(a.pelvic_roll_rel_deg);
   }
+  return true;
+}
+
+// The IMU part of a set: angles and repetitions. Empty (with set.status and set.status_message) for a set
+// that cannot be scored: unsupported exercise, no IMU for its driving angle, too short, or no repetition.
+std::vector<Repetition> set_repetitions(const SessionContext& ctx, SetAnalysis& set) {
+  const AnalysisSettings& s = ctx.settings;
+  if (set.exercise != Exercise::bridge && set.exercise != Exercise::clamshell) {
+    set.status = SetStatus::unsupported;
+    set.status_message =
+        fmt::format("exercise '{}' is not scored (bridge and clamshell only)", to_string(set.exercise));
+    return {};
+  }
+  const GravityTracks& g = ctx.gravity;
+  const bool have_pelvis = !g.up[0].empty();
+  const bool have_left = !g.up[1].empty();
+  const bool have_right = !g.up[2].empty();
+  if (g.samples == 0 || (set.exercise == Exercise::clamshell && !have_left && !have_right) ||
+      (set.exercise == Exercise::bridge && !have_pelvis && !have_left && !have_right)) {
+    set.status = SetStatus::no_imu;
+    set.status_message = "no IMU on the pelvis or thighs: repetitions cannot be segmented";
+    return {};
+  }
+
+  if (!set_angles(g, s, set)) return {};
+  const double imu_rate = g.rate_hz;
   RepSegmenterSettings seg = s.motion.segmenter;
   seg.sample_rate_hz = imu_rate;
   std::vector<double> tilt = set.pelvic_tilt_rel_deg, roll = set.pelvic_roll_rel_deg;
   if (!have_pelvis) tilt.clear(), roll.clear();
-  const std::vector<Repetition> reps =
+  std::vector<Repetition> reps =
       RepSegmenter::segment_set(set.driving_angle_deg, set.angle_time_s, seg, tilt, roll);
   if (reps.empty()) {
     double excursion = 0.0;
@@ -747,8 +525,41 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
     set.status_message = fmt::format(
         "no repetition detected: the driving angle moved at most {:.1f} deg from the starting posture",
         excursion);
-    return plan;
+    return {};
   }
+  return reps;
+}
+
+// Most anterior pelvic tilt (lowest relative tilt) during a rep; NaN if none.
+double lowest_tilt(const SetAnalysis& set, const Repetition& r) {
+  double lowest = kNaN;
+  // angle_time_s increases with k: only the samples inside [start_s, end_s] are visited.
+  const auto from = std::lower_bound(set.angle_time_s.begin(), set.angle_time_s.end(), r.start_s);
+  for (auto k = static_cast<std::size_t>(from - set.angle_time_s.begin()); k < set.angle_time_s.size(); ++k) {
+    const double t = set.angle_time_s[k];
+    if (t > r.end_s) break;
+    if (t < r.start_s || !std::isfinite(set.pelvic_tilt_rel_deg[k])) continue;
+    if (!std::isfinite(lowest) || set.pelvic_tilt_rel_deg[k] < lowest) lowest = set.pelvic_tilt_rel_deg[k];
+  }
+  return lowest;
+}
+
+// A set's repetitions (IMU), onset baseline window and scoring context; `scored` false (set.status says why)
+// for a set that cannot be scored.
+SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
+  SetPlan plan;
+  const AnalysisSettings& s = ctx.settings;
+  const SessionData& data = ctx.data;
+  const Montage& montage = data.montage;
+  const std::size_t channels = data.emg_channels();
+  const std::size_t emg_samples = data.emg_samples();
+  const double rate = ctx.emg_rate;
+
+  const std::vector<Repetition> reps = set_repetitions(ctx, set);
+  if (reps.empty()) return plan;
+  const GravityTracks& g = ctx.gravity;
+  const bool have_pelvis = !g.up[0].empty();
+  const double imu_rate = g.rate_hz;
 
   // --- Onset baseline window and the scoring context ------------------------------------------------------
   plan.e0 = to_index(set.start_s, rate, emg_samples);
@@ -783,18 +594,8 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
   plan.baseline.resize(channels);
   plan.set_peak_uv.assign(channels, kNaN);
   for (const Repetition& r : reps) {
-    double lowest = kNaN;
-    // angle_time_s increases with k: only the samples inside [start_s, end_s] are visited.
-    const auto from = std::lower_bound(set.angle_time_s.begin(), set.angle_time_s.end(), r.start_s);
-    for (auto k = static_cast<std::size_t>(from - set.angle_time_s.begin()); k < set.angle_time_s.size();
-         ++k) {
-      const double t = set.angle_time_s[k];
-      if (t > r.end_s) break;
-      if (t < r.start_s || !std::isfinite(set.pelvic_tilt_rel_deg[k])) continue;
-      if (!std::isfinite(lowest) || set.pelvic_tilt_rel_deg[k] < lowest) lowest = set.pelvic_tilt_rel_deg[k];
-    }
     plan.emg_gap_reason.emplace_back();
-    plan.scores.push_back(begin_repetition(rc, r, lowest, plan.emg_gap_reason.back()));
+    plan.scores.push_back(begin_repetition(rc, r, lowest_tilt(set, r), plan.emg_gap_reason.back()));
   }
   plan.reps = reps;
   plan.scored = true;
@@ -837,7 +638,6 @@ void score_set_channel(SetPlan& plan, std::size_t c, const ChannelSignalsView& s
 void finish_set(SessionContext& ctx, SetAnalysis& set, SetPlan& plan) {
   const AnalysisSettings& s = ctx.settings;
   const Montage& montage = ctx.data.montage;
-  const std::size_t channels = ctx.data.emg_channels();
   set.normalisation = choose_normalisation(montage, ctx.mvc_reference, plan.set_peak_uv);
   const bool amplitudes_comparable =
       set.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
@@ -847,80 +647,15 @@ void finish_set(SessionContext& ctx, SetAnalysis& set, SetPlan& plan) {
     set.reps.push_back(std::move(rep));
   }
 
-  // --- Set summary
-  // -------------------------------------------------------------------------------------------
-  SetSummary& sum = set.summary;
-  sum.reps = static_cast<int>(set.reps.size());
-  sum.median_mean_pct.assign(channels, kNaN);
-  sum.median_peak_pct.assign(channels, kNaN);
-  sum.median_onset_rel_ms.assign(channels, kNaN);
-  sum.median_frequency_trend_pct_per_rep.assign(channels, kNaN);
-  sum.finsm5_trend_pct_per_rep.assign(channels, kNaN);
-  for (const RepScore& rep : set.reps) {
-    sum.partial_reps += rep.partial ? 1 : 0;
-    sum.valid_reps += rep.valid ? 1 : 0;
-    for (std::size_t i = 0; i < kVerdictCount; ++i) count(sum.verdicts[i], verdict_at(rep.verdicts, i).state);
-  }
-  auto column = [&](std::size_t c, auto field) {
-    std::vector<double> x;
-    for (const RepScore& rep : set.reps) {
-      const ChannelRepScore& cs = rep.channels[c];
-      x.push_back(rep.valid && cs.valid ? field(cs) : kNaN);
-    }
-    return x;
-  };
-  for (std::size_t c = 0; c < channels; ++c) {
-    sum.median_mean_pct[c] = median_finite(column(c, [](const ChannelRepScore& x) { return x.mean_pct; }));
-    sum.median_peak_pct[c] = median_finite(column(c, [](const ChannelRepScore& x) { return x.peak_pct; }));
-    sum.median_onset_rel_ms[c] =
-        median_finite(column(c, [](const ChannelRepScore& x) { return x.onset_rel_ms; }));
-    sum.median_frequency_trend_pct_per_rep[c] =
-        trend_pct_per_rep(column(c, [](const ChannelRepScore& x) { return x.median_frequency_hz; }));
-    sum.finsm5_trend_pct_per_rep[c] =
-        trend_pct_per_rep(column(c, [](const ChannelRepScore& x) { return x.finsm5; }));
-  }
-  auto set_ratios = [&](Muscle g_muscle, SideRatios& out, double& mean_of_rep_ratios) {
-    if (!amplitudes_comparable) return;
-    std::array<double, 2> gm{kNaN, kNaN}, esm{kNaN, kNaN};
-    std::vector<double> per_rep;
-    for (Side side : {Side::left, Side::right}) {
-      const auto gc = channel_of(montage, g_muscle, side);
-      const auto ec = channel_of(montage, Muscle::erector_spinae_lumbar, side);
-      if (!gc || !ec) continue;
-      // Per side over reps: ratio of the mean amplitudes and, below, the mean of per-rep ratios.
-      const auto gcol = column(*gc, [](const ChannelRepScore& x) { return x.mean_pct; });
-      const auto ecol = column(*ec, [](const ChannelRepScore& x) { return x.mean_pct; });
-      out.per_side[side_index(side)] = ratio_of_means(gcol, ecol);
-      gm[side_index(side)] = mean_of_ratios(gcol, std::vector<double>(gcol.size(), 1.0));  // mean of glute
-      esm[side_index(side)] = mean_of_ratios(ecol, std::vector<double>(ecol.size(), 1.0));
-    }
-    out.ratio_of_means = ratio_of_means(gm, esm);
-    out.mean_of_ratios = mean_of_ratios(out.per_side, std::array<double, 2>{1.0, 1.0});
-    for (const RepScore& rep : set.reps) {
-      per_rep.push_back(g_muscle == Muscle::gluteus_maximus ? rep.gmax_to_es.ratio_of_means
-                                                            : rep.gmed_to_es.ratio_of_means);
-    }
-    mean_of_rep_ratios = mean_of_ratios(per_rep, std::vector<double>(per_rep.size(), 1.0));
-  };
-  set_ratios(Muscle::gluteus_maximus, sum.gmax_to_es, sum.gmax_to_es_mean_of_rep_ratios);
-  set_ratios(Muscle::gluteus_medius, sum.gmed_to_es, sum.gmed_to_es_mean_of_rep_ratios);
-  auto symmetry = [&](Muscle m) {
-    const auto l = channel_of(montage, m, Side::left), r = channel_of(montage, m, Side::right);
-    if (!l || !r) return kNaN;
-    return symmetry_index_pct(sum.median_mean_pct[*l], sum.median_mean_pct[*r]);
-  };
-  sum.gmax_symmetry_pct = symmetry(Muscle::gluteus_maximus);
-  sum.gmed_symmetry_pct = symmetry(Muscle::gluteus_medius);
+  set.summary = summarise_set(montage, set.reps, amplitudes_comparable);
+  const SetSummary& sum = set.summary;
   set.status = SetStatus::ok;
   set.status_message =
       fmt::format("{} reps ({} partial), {} scored", sum.reps, sum.partial_reps, sum.valid_reps);
 }
 
-}  // namespace
-
-SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings& settings,
-                                double envelope_rate_hz) {
-  validate(settings);
+// The shape checks analyse_session makes before any work (throws std::invalid_argument naming the problem).
+void check_session_data(const SessionData& data) {
   const std::size_t channels = data.emg_channels();
   if (channels == 0) throw std::invalid_argument("session has no EMG channels in its montage");
   if (data.emg_counts.size() % channels != 0) {
@@ -943,7 +678,48 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
       throw std::invalid_argument(fmt::format("IMU {} has no rate in DeviceInfo", k));
     }
   }
+}
 
+// MVC trials from the paired markers, on EMG samples.
+std::vector<MvcTrial> mvc_trials_of(const std::vector<MarkedSet>& marked, double emg_rate,
+                                    std::size_t samples) {
+  std::vector<MvcTrial> trials;
+  for (const MarkedSet& m : marked) {
+    if (m.exercise != Exercise::mvc) continue;
+    MvcTrial t;
+    t.muscle = m.muscle;
+    t.side = m.side;
+    t.begin_sample = to_index(m.start_s, emg_rate, samples);
+    t.end_sample = to_index(m.stop_s, emg_rate, samples);
+    trials.push_back(t);
+  }
+  return trials;
+}
+
+// Ranges whose peak of the smoothed envelope is needed: the MVC trials, then per scored set the set and each
+// rep's movement (concentric + hold); each plan's set_range says where its ranges start.
+std::vector<Interval> peak_ranges_of(const std::vector<MvcTrial>& trials, std::vector<SetPlan>& plans) {
+  std::vector<Interval> peak_ranges;
+  for (const MvcTrial& t : trials) peak_ranges.push_back({t.begin_sample, t.end_sample});
+  for (SetPlan& plan : plans) {
+    if (!plan.scored) continue;
+    plan.set_range = peak_ranges.size();
+    peak_ranges.push_back({plan.e0, plan.e1});
+    for (const Repetition& r : plan.reps) {
+      const RepWindow w = rep_window(plan.rc, r);
+      peak_ranges.push_back({w.m0, w.mh});
+    }
+  }
+  return peak_ranges;
+}
+
+}  // namespace
+
+SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings& settings,
+                                double envelope_rate_hz) {
+  validate(settings);
+  check_session_data(data);
+  const std::size_t channels = data.emg_channels();
   SessionAnalysis out;
   out.software_version = GLUTESCOPE_VERSION;
   out.settings = settings;
@@ -960,15 +736,7 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
       invalid_spans(data, ctx.emg_rate, data.device.imu.empty() ? 0.0 : data.device.imu.front().rate_hz);
   const double end_s = static_cast<double>(samples) / ctx.emg_rate;
   const std::vector<MarkedSet> marked = pair_markers(data.events, end_s, out.warnings);
-  for (const MarkedSet& m : marked) {
-    if (m.exercise != Exercise::mvc) continue;
-    MvcTrial t;
-    t.muscle = m.muscle;
-    t.side = m.side;
-    t.begin_sample = to_index(m.start_s, ctx.emg_rate, samples);
-    t.end_sample = to_index(m.stop_s, ctx.emg_rate, samples);
-    out.mvc_trials.push_back(t);
-  }
+  out.mvc_trials = mvc_trials_of(marked, ctx.emg_rate, samples);
 
   // IMU first (orientation, angles, repetitions): it tells the EMG pass which windows each set scores.
   ctx.gravity = track_gravity(data, settings);
@@ -993,19 +761,7 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     out.envelope_rate_hz = ctx.emg_rate / static_cast<double>(block);
     out.envelope_uv.assign(rows * channels, 0.0f);
   }
-  // Ranges whose peak of the smoothed envelope is needed: the MVC trials, then per scored set the set and
-  // each rep's movement (concentric + hold).
-  std::vector<Interval> peak_ranges;
-  for (const MvcTrial& t : out.mvc_trials) peak_ranges.push_back({t.begin_sample, t.end_sample});
-  for (SetPlan& plan : plans) {
-    if (!plan.scored) continue;
-    plan.set_range = peak_ranges.size();
-    peak_ranges.push_back({plan.e0, plan.e1});
-    for (const Repetition& r : plan.reps) {
-      const RepWindow w = rep_window(plan.rc, r);
-      peak_ranges.push_back({w.m0, w.mh});
-    }
-  }
+  const std::vector<Interval> peak_ranges = peak_ranges_of(out.mvc_trials, plans);
   std::vector<double> scratch;
   condition_session_offline(data, settings, peak_ranges, [&](std::size_t c, const ChannelSignalsView& sig) {
     if (block > 0) {
@@ -1029,7 +785,7 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     for (const RepScore& rep : set.reps) {
       ++out.reps;
       for (std::size_t k = 0; k < kVerdictCount; ++k)
-        count(out.verdicts[k], verdict_at(rep.verdicts, k).state);
+        count_verdict(out.verdicts[k], verdict_at(rep.verdicts, k).state);
     }
   }
   return out;
@@ -1051,6 +807,79 @@ nlohmann::json counts_json(const std::array<VerdictCounts, kVerdictCount>& c) {
   }
   return j;
 }
+nlohmann::json rep_json(const RepScore& r, const Montage& montage) {
+  using nlohmann::json;
+  json jr;
+  jr["index"] = r.index;
+  jr["start_s"] = r.start_s;
+  jr["concentric_end_s"] = r.concentric_end_s;
+  jr["hold_end_s"] = r.hold_end_s;
+  jr["end_s"] = r.end_s;
+  jr["partial"] = r.partial;
+  jr["rom_deg"] = r.rom_deg;
+  jr["pelvic_roll_max_deg"] = num(r.pelvic_roll_max_deg);
+  jr["pelvic_tilt_min_deg"] = num(r.pelvic_tilt_min_deg);
+  jr["valid"] = r.valid;
+  if (!r.valid) jr["invalid_reason"] = r.invalid_reason;
+  jr["summary"] = r.summary;
+  json ch = json::object();
+  for (std::size_t c = 0; c < r.channels.size() && c < montage.emg.size(); ++c) {
+    const ChannelRepScore& cs = r.channels[c];
+    json jc = {{"valid", cs.valid},
+               {"onset_rel_ms", num(cs.onset_rel_ms)},
+               {"mean_concentric_pct", num(cs.mean_concentric_pct)},
+               {"mean_hold_pct", num(cs.mean_hold_pct)},
+               {"mean_pct", num(cs.mean_pct)},
+               {"peak_pct", num(cs.peak_pct)},
+               {"median_frequency_hz", num(cs.median_frequency_hz)},
+               {"finsm5", num(cs.finsm5)}};
+    if (!cs.valid) jc["invalid_reason"] = cs.invalid_reason;
+    ch[montage.emg[c].label] = jc;
+  }
+  jr["channels"] = ch;
+  jr["gmax_to_es"] = ratios_json(r.gmax_to_es);
+  jr["gmed_to_es"] = ratios_json(r.gmed_to_es);
+  json order = json::array();
+  for (std::size_t c : r.firing_order) order.push_back(montage.emg[c].label);
+  jr["firing_order"] = order;
+  json verdicts = json::object();
+  for (std::size_t i = 0; i < kVerdictCount; ++i) {
+    const Verdict& v = verdict_at(r.verdicts, i);
+    verdicts[std::string(kVerdictNames[i])] = {{"state", std::string(to_string(v.state))},
+                                               {"value", num(v.value)},
+                                               {"threshold", num(v.threshold)},
+                                               {"reason", v.reason}};
+  }
+  jr["verdicts"] = verdicts;
+  return jr;
+}
+
+nlohmann::json summary_json(const SetSummary& sm, const Montage& montage) {
+  using nlohmann::json;
+  json jsum;
+  jsum["reps"] = sm.reps;
+  jsum["partial_reps"] = sm.partial_reps;
+  jsum["valid_reps"] = sm.valid_reps;
+  jsum["verdict_counts"] = counts_json(sm.verdicts);
+  json per_channel = json::object();
+  for (std::size_t c = 0; c < sm.median_mean_pct.size() && c < montage.emg.size(); ++c) {
+    per_channel[montage.emg[c].label] = {
+        {"median_mean_pct", num(sm.median_mean_pct[c])},
+        {"median_peak_pct", num(sm.median_peak_pct[c])},
+        {"median_onset_rel_ms", num(sm.median_onset_rel_ms[c])},
+        {"median_frequency_trend_pct_per_rep", num(sm.median_frequency_trend_pct_per_rep[c])},
+        {"finsm5_trend_pct_per_rep", num(sm.finsm5_trend_pct_per_rep[c])}};
+  }
+  jsum["channels"] = per_channel;
+  jsum["gmax_to_es"] = ratios_json(sm.gmax_to_es);
+  jsum["gmed_to_es"] = ratios_json(sm.gmed_to_es);
+  jsum["gmax_to_es_mean_of_rep_ratios"] = num(sm.gmax_to_es_mean_of_rep_ratios);
+  jsum["gmed_to_es_mean_of_rep_ratios"] = num(sm.gmed_to_es_mean_of_rep_ratios);
+  jsum["gmax_symmetry_pct"] = num(sm.gmax_symmetry_pct);
+  jsum["gmed_symmetry_pct"] = num(sm.gmed_symmetry_pct);
+  return jsum;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const SessionAnalysis& a, const Montage& montage) {
@@ -1078,75 +907,9 @@ nlohmann::json to_json(const SessionAnalysis& a, const Montage& montage) {
     js["normalisation"] = {{"kind", std::string(to_string(s.normalisation.kind))},
                            {"note", s.normalisation.note}};
     json reps = json::array();
-    for (const RepScore& r : s.reps) {
-      json jr;
-      jr["index"] = r.index;
-      jr["start_s"] = r.start_s;
-      jr["concentric_end_s"] = r.concentric_end_s;
-      jr["hold_end_s"] = r.hold_end_s;
-      jr["end_s"] = r.end_s;
-      jr["partial"] = r.partial;
-      jr["rom_deg"] = r.rom_deg;
-      jr["pelvic_roll_max_deg"] = num(r.pelvic_roll_max_deg);
-      jr["pelvic_tilt_min_deg"] = num(r.pelvic_tilt_min_deg);
-      jr["valid"] = r.valid;
-      if (!r.valid) jr["invalid_reason"] = r.invalid_reason;
-      jr["summary"] = r.summary;
-      json ch = json::object();
-      for (std::size_t c = 0; c < r.channels.size() && c < montage.emg.size(); ++c) {
-        const ChannelRepScore& cs = r.channels[c];
-        json jc = {{"valid", cs.valid},
-                   {"onset_rel_ms", num(cs.onset_rel_ms)},
-                   {"mean_concentric_pct", num(cs.mean_concentric_pct)},
-                   {"mean_hold_pct", num(cs.mean_hold_pct)},
-                   {"mean_pct", num(cs.mean_pct)},
-                   {"peak_pct", num(cs.peak_pct)},
-                   {"median_frequency_hz", num(cs.median_frequency_hz)},
-                   {"finsm5", num(cs.finsm5)}};
-        if (!cs.valid) jc["invalid_reason"] = cs.invalid_reason;
-        ch[montage.emg[c].label] = jc;
-      }
-      jr["channels"] = ch;
-      jr["gmax_to_es"] = ratios_json(r.gmax_to_es);
-      jr["gmed_to_es"] = ratios_json(r.gmed_to_es);
-      json order = json::array();
-      for (std::size_t c : r.firing_order) order.push_back(montage.emg[c].label);
-      jr["firing_order"] = order;
-      json verdicts = json::object();
-      for (std::size_t i = 0; i < kVerdictCount; ++i) {
-        const Verdict& v = verdict_at(r.verdicts, i);
-        verdicts[std::string(kVerdictNames[i])] = {{"state", std::string(to_string(v.state))},
-                                                   {"value", num(v.value)},
-                                                   {"threshold", num(v.threshold)},
-                                                   {"reason", v.reason}};
-      }
-      jr["verdicts"] = verdicts;
-      reps.push_back(jr);
-    }
+    for (const RepScore& r : s.reps) reps.push_back(rep_json(r, montage));
     js["reps"] = reps;
-    const SetSummary& sm = s.summary;
-    json jsum;
-    jsum["reps"] = sm.reps;
-    jsum["partial_reps"] = sm.partial_reps;
-    jsum["valid_reps"] = sm.valid_reps;
-    jsum["verdict_counts"] = counts_json(sm.verdicts);
-    json per_channel = json::object();
-    for (std::size_t c = 0; c < sm.median_mean_pct.size() && c < montage.emg.size(); ++c) {
-      per_channel[montage.emg[c].label] = {
-          {"median_mean_pct", num(sm.median_mean_pct[c])},
-          {"median_peak_pct", num(sm.median_peak_pct[c])},
-          {"median_onset_rel_ms", num(sm.median_onset_rel_ms[c])},
-          {"median_frequency_trend_pct_per_rep", num(sm.median_frequency_trend_pct_per_rep[c])},
-          {"finsm5_trend_pct_per_rep", num(sm.finsm5_trend_pct_per_rep[c])}};
-    }
-    jsum["channels"] = per_channel;
-    jsum["gmax_to_es"] = ratios_json(sm.gmax_to_es);
-    jsum["gmed_to_es"] = ratios_json(sm.gmed_to_es);
-    jsum["gmax_to_es_mean_of_rep_ratios"] = num(sm.gmax_to_es_mean_of_rep_ratios);
-    jsum["gmed_to_es_mean_of_rep_ratios"] = num(sm.gmed_to_es_mean_of_rep_ratios);
-    jsum["gmax_symmetry_pct"] = num(sm.gmax_symmetry_pct);
-    jsum["gmed_symmetry_pct"] = num(sm.gmed_symmetry_pct);
-    js["summary"] = jsum;
+    js["summary"] = summary_json(s.summary, montage);
     sets.push_back(js);
   }
   j["sets"] = sets;

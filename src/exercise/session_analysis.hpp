@@ -19,6 +19,8 @@
 #include "exercise/normalisation.hpp"
 #include "exercise/rep_scores.hpp"
 #include "exercise/session_data.hpp"
+#include "exercise/set_summary.hpp"
+#include "exercise/verdicts.hpp"
 
 namespace glutescope::exercise {
 
@@ -29,26 +31,6 @@ enum class SetStatus : std::uint8_t {
   unsupported = 3,  // exercise other than bridge / clamshell
 };
 std::string_view to_string(SetStatus status) noexcept;
-
-struct VerdictCounts {
-  int yes = 0, no = 0, not_available = 0, invalid = 0;
-};
-
-struct SetSummary {
-  int reps = 0, partial_reps = 0, valid_reps = 0;
-  std::array<VerdictCounts, kVerdictCount> verdicts{};  // kVerdictNames order
-  std::vector<double> median_mean_pct;      // per channel: median over valid reps of mean (concentric+hold)
-  std::vector<double> median_peak_pct;      // per channel
-  std::vector<double> median_onset_rel_ms;  // per channel
-  SideRatios gmax_to_es;                    // set level: per side and combined, over reps (see SCORING.md)
-  SideRatios gmed_to_es;
-  double gmax_to_es_mean_of_rep_ratios = kNaN;  // mean over reps of each rep's ratio_of_means
-  double gmed_to_es_mean_of_rep_ratios = kNaN;
-  double gmax_symmetry_pct = kNaN;  // Robinson 1987 SI on the median mean amplitudes, R vs L
-  double gmed_symmetry_pct = kNaN;
-  std::vector<double> median_frequency_trend_pct_per_rep;  // per channel
-  std::vector<double> finsm5_trend_pct_per_rep;            // per channel
-};
 
 struct SetAnalysis {
   Exercise exercise = Exercise::other;
@@ -107,6 +89,9 @@ struct RepScoringContext {
 // line). pelvic_tilt_min_deg: most anterior pelvic tilt relative to the start during the rep (NaN if none).
 RepScore score_repetition(const RepScoringContext& context, const Repetition& rep,
                           double pelvic_tilt_min_deg);
+
+// The verdict step's view of a rep's context (verdicts.hpp: decide_verdicts).
+[[nodiscard]] VerdictContext verdict_context(const RepScoringContext& context);
 
 // Whether an IMU reports a gyroscope (full scale and scale both positive); the orientation filter and so the
 // repetition segmentation need one.

@@ -51,7 +51,9 @@ TEST(RateAdaptedConditioning, BandPassTopAtMost045OfTheRateAndNotchHarmonicsBelo
   for (double rate : {125.0, 250.0, 1000.0, 2000.0}) {
     const ex::EmgConditioningDesign d = ex::design_emg_conditioning(Muscle::erector_spinae_lumbar, rate, s);
     EXPECT_NO_THROW(dsp::SosFilter{d.bandpass}) << rate;
-    if (!d.notch.empty()) EXPECT_NO_THROW(dsp::SosFilter{d.notch}) << rate;
+    if (!d.notch.empty()) {
+      EXPECT_NO_THROW(dsp::SosFilter{d.notch}) << rate;
+    }
   }
 }
 
@@ -136,6 +138,107 @@ TEST(SettingsThatCannotWork, RejectedAtLoadNamingTheKey) {
   // The obsolete live.filter_lead_in_s still loads (ignored), within its old range.
   EXPECT_EQ(config_error("[live]\nfilter_lead_in_s = 1.0\n"), "");
   EXPECT_THAT(config_error("[live]\nfilter_lead_in_s = 99\n"), HasSubstr("live.filter_lead_in_s"));
+}
+
+}  // namespace
+
+namespace {
+
+// A bridge rep on the built-in montage with hand-set µV amplitudes and onsets: the verdict step worked by
+// hand (docs/SCORING.md thresholds: glute fired >= 10 %MVIC, lumbar dominant ES/glute >= 1, late glute
+// > 100 ms after ES).
+struct BridgeRep {
+  glutescope::Montage montage = glutescope::default_montage();
+  ex::AnalysisSettings settings;
+  ex::VerdictContext context() const {
+    ex::VerdictContext c;
+    c.montage = &montage;
+    c.settings = &settings;
+    c.exercise = glutescope::Exercise::bridge;
+    c.normalisation.kind = ex::NormalisationKind::mvic;
+    c.normalisation.reference_uv.assign(montage.emg.size(), 200.0);  // every channel: MVC 200 µV
+    c.have_pelvis = true;
+    return c;
+  }
+  ex::RepScore rep(double glute_uv, double es_uv, double glute_onset_s, double es_onset_s) const {
+    ex::RepScore r;
+    r.channels.resize(montage.emg.size());
+    r.pelvic_roll_max_deg = 2.0;
+    r.pelvic_tilt_min_deg = -1.0;
+    for (std::size_t c = 0; c < montage.emg.size(); ++c) {
+      ex::ChannelRepScore& cs = r.channels[c];
+      const bool glute = montage.emg[c].muscle == Muscle::gluteus_maximus;
+      const bool es = montage.emg[c].muscle == Muscle::erector_spinae_lumbar;
+      cs.mean_pct = cs.mean_concentric_pct = cs.mean_hold_pct = cs.peak_pct = glute ? glute_uv
+                                                                              : es  ? es_uv
+                                                                                    : 10.0;
+      cs.onset_detected = glute || es;
+      cs.onset_s = glute ? glute_onset_s : es ? es_onset_s : glutescope::exercise::kNaN;
+    }
+    return r;
+  }
+};
+
+TEST(Verdicts, GoodBridgeRepWorkedByHand) {
+  const BridgeRep b;
+  ex::RepScore r = b.rep(/*glute*/ 80.0, /*es*/ 30.0, 1.00, 1.05);  // 40 %MVIC vs 15 %MVIC; glute first
+  ex::decide_verdicts(b.context(), r);
+  EXPECT_EQ(r.verdicts.glute_fired.state, ex::VerdictState::yes);
+  EXPECT_DOUBLE_EQ(r.verdicts.glute_fired.value, 40.0);
+  EXPECT_EQ(r.verdicts.lumbar_dominant.state, ex::VerdictState::no);
+  EXPECT_EQ(r.verdicts.late_glute.state, ex::VerdictState::no);
+  EXPECT_NEAR(r.verdicts.late_glute.value, -50.0, 1e-9);  // ms, glute 50 ms before ES
+  EXPECT_EQ(r.verdicts.pelvic_compensation.state, ex::VerdictState::no);
+  EXPECT_EQ(r.verdicts.tfl_substitution.state, ex::VerdictState::not_available);
+  EXPECT_NEAR(r.gmax_to_es.ratio_of_means, 40.0 / 15.0, 1e-12);
+  ASSERT_FALSE(r.firing_order.empty());
+  EXPECT_EQ(b.montage.emg[r.firing_order.front()].muscle, Muscle::gluteus_maximus);
+}
+
+TEST(Verdicts, LumbarDominantLateGluteAndInvalidChannels) {
+  const BridgeRep b;
+  ex::RepScore r = b.rep(30.0, 60.0, 1.25, 1.00);  // ES twice the glute, glute 250 ms late
+  ex::decide_verdicts(b.context(), r);
+  EXPECT_EQ(r.verdicts.lumbar_dominant.state, ex::VerdictState::yes);
+  EXPECT_EQ(r.verdicts.late_glute.state, ex::VerdictState::yes);
+  EXPECT_NEAR(r.verdicts.late_glute.value, 250.0, 1e-9);
+
+  ex::RepScore off = b.rep(80.0, 30.0, 1.0, 1.0);
+  const auto es = b.montage.find(Muscle::erector_spinae_lumbar, glutescope::Side::left);
+  ASSERT_TRUE(es.has_value());
+  off.channels[*es].valid = false;
+  off.channels[*es].invalid_reason = "electrode ES_L off";
+  ex::decide_verdicts(b.context(), off);
+  EXPECT_EQ(off.verdicts.lumbar_dominant.state, ex::VerdictState::invalid);
+  EXPECT_EQ(off.verdicts.lumbar_dominant.reason, "electrode ES_L off");
+  EXPECT_EQ(off.verdicts.glute_fired.state, ex::VerdictState::yes);  // does not need the ES channel
+
+  ex::VerdictContext no_mvc = b.context();
+  no_mvc.normalisation.kind = ex::NormalisationKind::peak_of_set;
+  ex::RepScore fallback = b.rep(80.0, 30.0, 1.0, 1.05);
+  ex::decide_verdicts(no_mvc, fallback);
+  EXPECT_EQ(fallback.verdicts.glute_fired.state, ex::VerdictState::not_available);
+  EXPECT_EQ(fallback.verdicts.late_glute.state, ex::VerdictState::no);  // onsets need no normalisation
+}
+
+TEST(SetSummary, MediansCountsAndRatiosOverValidReps) {
+  const BridgeRep b;
+  std::vector<ex::RepScore> reps;
+  for (double glute : {60.0, 80.0, 100.0}) {
+    reps.push_back(b.rep(glute, 40.0, 1.0, 1.05));
+    ex::decide_verdicts(b.context(), reps.back());
+  }
+  reps[2].valid = false;  // e.g. IMU data lost: left out of the medians, still counted as a rep
+  const ex::SetSummary sum = ex::summarise_set(b.montage, reps, true);
+  EXPECT_EQ(sum.reps, 3);
+  EXPECT_EQ(sum.valid_reps, 2);
+  const auto gmax = b.montage.find(Muscle::gluteus_maximus, glutescope::Side::left);
+  ASSERT_TRUE(gmax.has_value());
+  EXPECT_DOUBLE_EQ(sum.median_mean_pct[*gmax], 35.0);  // median of 30 and 40 %MVIC
+  EXPECT_EQ(sum.verdicts[0].yes, 3);                   // glute_fired decided before the rep was invalidated
+  EXPECT_NEAR(sum.gmax_to_es.ratio_of_means, 35.0 / 20.0, 1e-12);
+  EXPECT_DOUBLE_EQ(sum.gmax_symmetry_pct, 0.0);
+  EXPECT_TRUE(std::isnan(ex::summarise_set(b.montage, reps, false).gmax_to_es.ratio_of_means));
 }
 
 }  // namespace
