@@ -18,6 +18,7 @@
 #include "exercise/emg_conditioning.hpp"
 #include "exercise/normalisation.hpp"
 #include "exercise/rep_scores.hpp"
+#include "exercise/rep_scoring.hpp"
 #include "exercise/session_data.hpp"
 #include "exercise/set_summary.hpp"
 #include "exercise/verdicts.hpp"
@@ -59,39 +60,6 @@ struct SessionAnalysis {
   double envelope_rate_hz = 0.0;
   std::vector<float> envelope_uv;
 };
-
-// ---- Per-rep entry point (the offline per-set loop and the live consumer share it) ----------------------
-
-// Everything score_repetition needs about the set a rep belongs to. Sample indices are absolute (session
-// EMG sample index); signals[c] and emg_counts start at first_sample.
-struct RepScoringContext {
-  const Montage* montage = nullptr;
-  const AnalysisSettings* settings = nullptr;
-  Exercise exercise = Exercise::bridge;
-  Side working_side = Side::midline;  // clamshell: the upper leg
-  double emg_rate_hz = 0.0;
-  std::size_t first_sample = 0;              // EMG sample index of signals[c][0]
-  std::size_t end_sample = 0;                // one past the last EMG sample available
-  std::span<const ChannelSignals> signals;   // montage order
-  std::span<const std::int32_t> emg_counts;  // [samples x channels] from first_sample (rail check)
-  std::int32_t rail_low = -32768, rail_high = 32767;
-  std::vector<dsp::Baseline> baseline;  // onset baseline per channel (the set's still period)
-  Normalisation normalisation;
-  bool have_pelvis = false;                     // a sacral IMU exists
-  std::vector<std::vector<Interval>> lead_off;  // per channel, EMG samples
-  std::vector<Interval> emg_gaps;               // EMG samples
-  std::vector<Interval> imu_gaps;               // IMU samples
-  double imu_rate_hz = 0.0;
-  std::size_t imu_samples = 0;
-};
-
-// Scores one repetition (onsets, amplitudes, ratios, spectral indices, the six verdicts and the clinician's
-// line). pelvic_tilt_min_deg: most anterior pelvic tilt relative to the start during the rep (NaN if none).
-RepScore score_repetition(const RepScoringContext& context, const Repetition& rep,
-                          double pelvic_tilt_min_deg);
-
-// The verdict step's view of a rep's context (verdicts.hpp: decide_verdicts).
-[[nodiscard]] VerdictContext verdict_context(const RepScoringContext& context);
 
 // Whether an IMU reports a gyroscope (full scale and scale both positive); the orientation filter and so the
 // repetition segmentation need one.
