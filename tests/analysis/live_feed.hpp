@@ -2,7 +2,9 @@
 // as the device model would deliver them (no pacing: the consumer's queue must be large enough).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "core/clock_fit.hpp"
 #include "pipeline/live_analysis.hpp"
@@ -35,16 +37,23 @@ inline void feed_live(pipeline::LiveAnalysis& live, const sim::SimulatedSession&
   live.on_device_info(session.device_info);
   if (shift.send_clock) live.on_clock(shift.host_clock_at_start_s, shifted_clock(shift));
   const double emg_rate = session.device_info.emg_rate_hz, imu_rate = session.device_info.imu[0].rate_hz;
+  // The simulator lists IMU blocks sensor by sensor; a device interleaves them in time.
+  std::vector<std::size_t> imu_order(session.imu.size());
+  for (std::size_t j = 0; j < imu_order.size(); ++j) imu_order[j] = j;
+  std::stable_sort(imu_order.begin(), imu_order.end(), [&](std::size_t a, std::size_t b) {
+    return session.imu[a].first_sample + session.imu[a].samples() <
+           session.imu[b].first_sample + session.imu[b].samples();
+  });
   std::size_t e = 0, i = 0, k = 0;
   while (e < session.emg.size() || i < session.imu.size() || k < session.events.size()) {
     const double te =
         e < session.emg.size()
             ? static_cast<double>(session.emg[e].first_sample + session.emg[e].samples()) / emg_rate
             : 1e300;
-    const double ti =
-        i < session.imu.size()
-            ? static_cast<double>(session.imu[i].first_sample + session.imu[i].samples()) / imu_rate
-            : 1e300;
+    const double ti = i < session.imu.size() ? static_cast<double>(session.imu[imu_order[i]].first_sample +
+                                                                   session.imu[imu_order[i]].samples()) /
+                                                   imu_rate
+                                             : 1e300;
     const double tk = k < session.events.size() ? session.events[k].time_s : 1e300;
     if (tk <= te && tk <= ti) {
       Event ev = session.events[k++];
@@ -58,7 +67,7 @@ inline void feed_live(pipeline::LiveAnalysis& live, const sim::SimulatedSession&
       b.first_sample += shift.emg_first_sample;
       live.on_emg(b);
     } else {
-      ImuBlock b = session.imu[i++];
+      ImuBlock b = session.imu[imu_order[i++]];
       b.first_sample += shift.imu_first_sample;
       live.on_imu(b);
     }

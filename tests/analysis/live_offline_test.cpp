@@ -99,9 +99,7 @@ TEST(LiveVsOffline, SameVerdictsPerRepAndOnsetsWithinToleranceOnTheValidateGrid)
   std::vector<double> onset_diff_ms, onset_signed_ms;
   int runs = 0, rep_pairs = 0, verdicts = 0, verdict_mismatch = 0, borderline_mismatch = 0,
       count_mismatch = 0;
-  // Bridge only: live clamshell sets find no repetition on the simulator (an open defect of the live
-  // segmenter path, docs/VALIDATION.md "Live vs offline"); offline finds them all.
-  for (Exercise ex : {Exercise::bridge}) {
+  for (Exercise ex : {Exercise::bridge, Exercise::clamshell}) {
     for (sim::Scenario sc : sim::all_scenarios()) {
       if (!sim::scenario_applies(sc, ex)) continue;
       for (std::uint64_t seed : seeds) {
