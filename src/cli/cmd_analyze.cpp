@@ -67,6 +67,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
         fmt::print(stdout, "{}\n", pipeline::outcome_json_line(o));
       } else if (o.ok) {
         fmt::print(stdout, "{}: {} sets, {} reps -> {}\n", o.file, o.sets, o.reps, o.output);
+        for (const std::string& w : o.warnings) fmt::print(stdout, "{}: warning: {}\n", o.file, w);
       }
       if (!o.ok) fmt::print(stderr, "glutescope: {}\n", o.error);
     }

@@ -131,6 +131,10 @@ void add_record_command(CLI::App& app, int& exit_status) {
         throw UserError(e.what(), 1);
       }
       options->live_consumer = live_analysis.get();
+      options->clock_consumer = [live = live_analysis.get()](double host_clock_at_start_s,
+                                                             const ClockMapping& fit) {
+        live->on_clock(host_clock_at_start_s, fit);
+      };
     }
     install_stop_handlers();
     pipeline::clear_stop_request();

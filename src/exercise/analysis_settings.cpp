@@ -136,6 +136,24 @@ void check_ranges(const AnalysisSettings& settings, const std::string& source) {
         fmt::format("{}: motion.segmenter.min_rep_s = {} s must be below max_rep_s = {} s", source,
                     s.motion.segmenter.min_rep_s, s.motion.segmenter.max_rep_s));
   }
+  // Settings the data can never satisfy, rejected here rather than failing at the first set (live: mid-
+  // recording). A set without a still period before its first rep takes its onset baseline from the
+  // quietest onset.baseline_ms window; live has only the rep's own window to search then (pre_movement_ms
+  // before the movement plus the rep), so the baseline must fit into the shortest rep window.
+  const double shortest_rep_window_ms = s.onset.pre_movement_ms + 1000.0 * s.motion.segmenter.min_rep_s;
+  if (s.onset.baseline_ms > shortest_rep_window_ms) {
+    throw std::invalid_argument(fmt::format(
+        "{}: onset.baseline_ms = {} ms is longer than the shortest rep window (onset.pre_movement_ms + "
+        "motion.segmenter.min_rep_s = {} ms) it may have to be found in",
+        source, s.onset.baseline_ms, shortest_rep_window_ms));
+  }
+  // The spectral window is centred on the rep's peak: longer than the longest rep, it always reaches into
+  // the neighbouring reps.
+  if (s.fatigue.window_ms > 1000.0 * s.motion.segmenter.max_rep_s) {
+    throw std::invalid_argument(fmt::format(
+        "{}: fatigue.window_ms = {} ms is longer than the longest rep (motion.segmenter.max_rep_s = {} s)",
+        source, s.fatigue.window_ms, s.motion.segmenter.max_rep_s));
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "dsp/onset.hpp"
 #include "exercise/rep_segmenter.hpp"
 
 namespace glutescope::exercise {
@@ -31,8 +32,9 @@ struct EmgProcessingSettings {
 // Muscle onset: band-passed EMG -> TKEO -> |.| -> low-pass -> baseline mean + k SD (Solnik 2010; Li, Zhou &
 // Aruin 2007), baseline from the set's initial still period.
 struct OnsetSettings {
-  double k_sd = 5.0;            // threshold multiplier (tuned on simulator seeds 1-3; research §2.4 suggests
-                                // ≈3 for streaming; project choice, docs/VALIDATION.md)
+  double k_sd =
+      dsp::kDefaultOnsetThresholdSd;  // 5 SD: threshold multiplier (tuned on simulator seeds 1-3; research
+                                      // §2.4 suggests ≈3 for streaming; project choice, docs/VALIDATION.md)
   double min_active_ms = 50.0;  // shortest run above threshold that counts as an onset (Hodges & Bui 1996
                                 // compared 20-100 ms; 50 ms tuned on seeds 1-3)
   double min_rest_ms = 25.0;    // dips shorter than this are bridged

@@ -320,6 +320,7 @@ std::vector<FileOutcome> run_batch(const BatchOptions& options) {
         o.output = analysis_path_for(files[i]).string();
         o.sets = r.analysis.sets.size();
         o.reps = r.rep_count();
+        o.warnings = r.analysis.warnings;
         o.csv_rows = summary_csv_file_row(o, &r, hash) + summary_csv_rows(r);
         if (options.json) o.json = to_json(r).dump();
       } catch (const std::exception& e) {

@@ -55,8 +55,9 @@ struct FileOutcome {
   std::string error;   // one line, names the file
   std::string output;  // the analysis file written
   std::size_t sets = 0, reps = 0;
-  std::string csv_rows;  // this file's summary rows
-  std::string json;      // one-line JSON of the result when BatchOptions::json
+  std::vector<std::string> warnings;  // the analysis's warnings (e.g. no gyroscope, band-pass lowered)
+  std::string csv_rows;               // this file's summary rows
+  std::string json;                   // one-line JSON of the result when BatchOptions::json
 };
 
 // Analyses the shard's files. Never throws for a bad input file (its outcome says why); throws for an

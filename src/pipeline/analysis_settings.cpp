@@ -60,7 +60,9 @@ void parse_pipeline_table(AnalysisPipelineSettings& s, const std::string& table_
       check_range(static_cast<double>(*i), 16, 1e6, source, key, "blocks");
       s.live.queue_capacity_blocks = static_cast<std::size_t>(*i);
     } else if (key == "live.filter_lead_in_s") {
-      s.live.filter_lead_in_s = number(node, source, key);
+      // Obsolete since the live path streams its filters (no per-rep restart to warm up): still a number in
+      // range so that older files load, otherwise ignored. Drop after one release.
+      check_range(number(node, source, key), 0, 10, source, key, "s");
     } else if (key == "live.clamshell_upper_side") {
       const auto text = node.value_exact<std::string>();
       if (!text || (*text != "left" && *text != "right")) {
@@ -87,8 +89,19 @@ void validate(const AnalysisPipelineSettings& s, const std::string& source) {
   check_range(s.output.envelope_rate_hz, 1, 1000, source, "output.envelope_rate_hz", "Hz");
   check_range(static_cast<double>(s.live.queue_capacity_blocks), 16, 1e6, source,
               "live.queue_capacity_blocks", "blocks");
-  check_range(s.live.filter_lead_in_s, 0, 10, source, "live.filter_lead_in_s", "s");
   check_range(s.live.history_s, 10, 600, source, "live.history_s", "s");
+  // The live rep window (pre-movement search, the longest rep, its tail and the centred envelope windows)
+  // must fit in the conditioned history, or every long rep is "not scored".
+  const exercise::AnalysisSettings& sc = s.scoring;
+  const double longest_window_s = sc.onset.pre_movement_ms / 1000.0 + sc.motion.segmenter.max_rep_s + 0.3 +
+                                  (sc.emg.rms_window_ms + sc.emg.peak_window_ms) / 1000.0;
+  if (s.live.history_s < longest_window_s) {
+    throw ConfigError(
+        fmt::format("{}: live.history_s = {} s cannot hold the longest live rep window ({:.2f} s: "
+                    "onset.pre_movement_ms + motion.segmenter.max_rep_s + 0.3 s + the envelope "
+                    "windows)",
+                    source, s.live.history_s, longest_window_s));
+  }
   if (s.sets.exercise_without_markers != Exercise::bridge &&
       s.sets.exercise_without_markers != Exercise::clamshell) {
     throw ConfigError(fmt::format("{}: sets.exercise_without_markers must be bridge or clamshell", source));
@@ -151,9 +164,8 @@ std::string to_toml(const AnalysisPipelineSettings& s) {
   out += "\n[live]\n";
   out += fmt::format("queue_capacity_blocks = {}  # blocks, bounded queue (drop and count when full)\n",
                      s.live.queue_capacity_blocks);
-  out += fmt::format("filter_lead_in_s = {}  # s, causal filter warm-up before each rep window\n",
-                     s.live.filter_lead_in_s);
-  out += fmt::format("history_s = {}  # s, raw EMG kept for rep windows and MVC trials\n", s.live.history_s);
+  out += fmt::format("history_s = {}  # s, conditioned EMG kept for rep windows and MVC trials\n",
+                     s.live.history_s);
   out += fmt::format("clamshell_upper_side = \"{}\"  # left | right, when a clamshell marker names no side\n",
                      to_string(s.live.clamshell_upper_side));
   return out;

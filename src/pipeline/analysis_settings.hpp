@@ -39,9 +39,8 @@ struct OutputSettings {
 
 struct LiveSettings {
   std::size_t queue_capacity_blocks = 4096;  // bounded queue between acquisition and analysis (drop + count)
-  double filter_lead_in_s = 1.0;  // EMG before the rep window run through the causal filters first, so that
-                                  // their start-up transient has decayed when the window begins (s)
-  double history_s = 60.0;        // raw EMG kept for rep windows and MVC trials (s); older data is not scored
+  double history_s = 60.0;  // conditioned EMG kept for rep windows and MVC trials (s); older data is not
+                            // scored. Must hold the longest rep window (checked at load).
   Side clamshell_upper_side = Side::left;  // the moving leg of a clamshell set whose marker names no side
                                            // (live must fix the driving angle at the set start; offline picks
                                            // the thigh that moved most)

@@ -9,6 +9,8 @@
 
 #include <fmt/core.h>
 
+#include "core/sample_clock.hpp"
+#include "exercise/emg_conditioning.hpp"
 #include "exercise/normalisation.hpp"
 #include "exercise/session_analysis.hpp"
 #include "motion/angles.hpp"
@@ -19,49 +21,447 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// Sample index of a sample-clock time, as the offline analysis rounds it (session_analysis.cpp to_index).
 std::size_t to_sample(double t_s, double rate_hz) {
   return t_s > 0.0 ? static_cast<std::size_t>(std::llround(t_s * rate_hz)) : 0;
 }
 
+// EMG after the rep's end kept in its window (the offline record has all of it; live waits this long).
+constexpr double kRepTailS = 0.3;
+
 }  // namespace
 
-// Worker-thread state (never touched by the acquisition thread).
-struct LiveAnalysis::State {
-  std::optional<DeviceInfo> device;
-  std::size_t channels = 0;
-  double emg_rate = 0.0;
-  // Raw EMG counts of the last `capacity` samples: sample n lives in row n % capacity.
-  std::vector<std::int32_t> ring;
-  std::size_t capacity = 0;
-  std::size_t emg_end = 0;  // one past the newest EMG sample index received
-  std::vector<exercise::Interval> emg_gaps;
-  std::vector<std::vector<exercise::Interval>> lead_off;
-  std::vector<std::optional<std::size_t>> lead_off_since;
+// The worker thread's state and steps (never touched by the acquisition thread).
+class LiveAnalysis::Worker {
+ public:
+  explicit Worker(LiveAnalysis& owner) : owner_(owner), scoring_(owner.settings_.scoring) {
+    for (const ImuSensor& p : owner_.montage_.imu)
+      have_pelvis_ = have_pelvis_ || p.segment == Segment::sacrum;
+  }
+
+  void handle(const Item& item) {
+    if (const auto* info = std::get_if<DeviceInfo>(&item)) on_device_info(*info);
+    if (const auto* emg = std::get_if<EmgBlock>(&item)) on_emg(*emg);
+    if (const auto* imu = std::get_if<ImuBlock>(&item)) on_imu(*imu);
+    if (const auto* gap = std::get_if<Gap>(&item)) on_gap(*gap);
+    if (const auto* event = std::get_if<Event>(&item)) on_event(*event);
+    if (const auto* clock = std::get_if<ClockUpdate>(&item)) on_clock(*clock);
+  }
+
+ private:
+  // Event times arrive on the host session clock; analysis windows are on the EMG sample clock.
+  [[nodiscard]] double sample_time_s(double session_time_s) const {
+    return clock_.sample_time_s(session_time_s);
+  }
+  [[nodiscard]] std::size_t emg_sample_at(double session_time_s) const {
+    return to_sample(sample_time_s(session_time_s), emg_rate_);
+  }
+
+  void on_clock(const ClockUpdate& update) {
+    host_clock_at_start_s_ = update.host_clock_at_start_s;
+    device_to_host_ = update.device_to_host;
+    rebuild_clock();
+  }
+  void rebuild_clock() {
+    clock_ = make_sample_clock(host_clock_at_start_s_, device_to_host_, first_block_.has_value(),
+                               first_block_ ? first_block_->first : 0,
+                               first_block_ ? first_block_->second : 0, emg_rate_);
+  }
+
+  void on_device_info(const DeviceInfo& info);
+  void on_emg(const EmgBlock& block);
+  void on_gap(const Gap& gap);
+  void on_imu(const ImuBlock& block);
+  void on_event(const Event& event);
+  void imu_sample(double t_s, double rate_hz);
+  void start_set(Exercise exercise, Side side, double session_time_s);
+  void close_mvc_trial(const Event& start, double stop_session_s);
+  void find_set_baseline(std::size_t w0, std::size_t end);
+  void handle_rep(const exercise::Repetition& r);
+  [[nodiscard]] exercise::RepScoringContext rep_context(std::size_t w0, std::size_t end) const;
+  [[nodiscard]] std::vector<std::int32_t> window_counts(std::size_t begin, std::size_t end) const;
+  void publish(LiveRep live, double end_s);
+
+  LiveAnalysis& owner_;
+  const exercise::AnalysisSettings& scoring_;
+  bool have_pelvis_ = false;
+  std::optional<DeviceInfo> device_;
+  std::size_t channels_ = 0;
+  double emg_rate_ = 0.0;
+  // Time model: the recorder's fit, the first EMG block (device time µs, first sample index).
+  double host_clock_at_start_s_ = 0.0;
+  ClockMapping device_to_host_{0.0, 1.0, 0, 0.0};
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> first_block_;
+  SampleClock clock_;
+  // EMG: streaming conditioning, and the raw counts of the last `capacity_` samples (rail check): sample n
+  // in row n % capacity_.
+  std::unique_ptr<exercise::EmgStreamConditioner> conditioner_;
+  std::vector<std::int32_t> ring_;
+  std::vector<double> row_uv_;  // one row of µV (reused)
+  std::vector<double> scale_;   // µV per count per channel
+  std::size_t capacity_ = 0;
+  std::size_t emg_end_ = 0;  // one past the newest EMG sample index received
+  std::vector<exercise::Interval> emg_gaps_;
+  // Lead-off spans per channel on the host session clock (placed on samples when a rep is scored).
+  std::vector<std::vector<std::pair<double, double>>> lead_off_s_;
+  std::vector<std::optional<double>> lead_off_since_s_;
   // Motion.
-  std::vector<std::unique_ptr<motion::OrientationFilter>> orientation;
-  motion::SegmentGravity gravity;
-  int clock_sensor = -1;  // the IMU whose samples drive the angle/segmenter updates
-  double imu_rate = 0.0;
-  std::size_t imu_end = 0;
-  std::vector<exercise::Interval> imu_gaps;
-  bool have_pelvis = false;
+  std::vector<std::unique_ptr<motion::OrientationFilter>> orientation_;
+  motion::SegmentGravity gravity_;
+  int clock_sensor_ = -1;  // the IMU whose samples drive the angle/segmenter updates
+  double imu_rate_ = 0.0;
+  std::size_t imu_end_ = 0;
+  std::vector<exercise::Interval> imu_gaps_;
   // MVC references (per channel, µV), from the MVC trials seen so far.
-  std::vector<double> mvc_reference;
-  std::optional<Event> open_mvc;
+  std::vector<double> mvc_reference_;
+  std::optional<Event> open_mvc_;
   // Current exercise set.
-  bool in_set = false;
-  bool saw_set_marker = false;  // without operator set markers the whole recording is one set (as offline)
-  Exercise exercise = Exercise::bridge;
-  Side working_side = Side::midline;
-  std::size_t set_index = 0;
-  std::size_t set_first_sample = 0;  // EMG sample of the set start
-  motion::StillPeriodAverage still;
-  std::size_t baseline_left = 0;
-  std::unique_ptr<motion::AngleCalculator> angles;
-  std::unique_ptr<exercise::RepSegmenter> segmenter;
-  std::vector<dsp::Baseline> baseline;  // onset baseline of the set, computed at its first rep
-  std::vector<std::pair<double, double>> tilt_history;  // (t_s, pelvic tilt rel) since the set start
+  bool in_set_ = false;
+  bool saw_set_marker_ = false;  // without operator set markers the whole recording is one set (as offline)
+  Exercise exercise_ = Exercise::bridge;
+  Side working_side_ = Side::midline;
+  std::size_t set_index_ = 0;
+  double set_start_session_s_ = 0.0;        // set start on the host session clock
+  bool set_start_on_sample_clock_ = false;  // implied set (no markers): it starts at EMG sample 0
+  [[nodiscard]] std::size_t set_first_sample() const {
+    return set_start_on_sample_clock_ ? 0 : emg_sample_at(set_start_session_s_);
+  }
+  motion::StillPeriodAverage still_;
+  std::size_t still_left_ = 0;
+  std::unique_ptr<motion::AngleCalculator> angles_;
+  std::unique_ptr<exercise::RepSegmenter> segmenter_;
+  std::vector<dsp::Baseline> baseline_;  // onset baseline of the set, found at its first rep
+  exercise::Interval baseline_window_;
+  std::vector<std::pair<double, double>> tilt_history_;  // (t_s, pelvic tilt rel) since the set start
 };
+
+void LiveAnalysis::Worker::on_device_info(const DeviceInfo& info) {
+  if (device_) return;
+  const Montage& montage = owner_.montage_;
+  if (info.emg.size() != montage.emg.size() || info.emg.empty() || !(info.emg_rate_hz > 0.0)) {
+    throw std::invalid_argument(fmt::format("device has {} EMG channels at {} Hz; the montage lists {}",
+                                            info.emg.size(), info.emg_rate_hz, montage.emg.size()));
+  }
+  device_ = info;
+  channels_ = info.emg.size();
+  emg_rate_ = info.emg_rate_hz;
+  capacity_ = std::max<std::size_t>(1, to_sample(owner_.settings_.live.history_s, emg_rate_));
+  std::vector<exercise::EmgConditioningDesign> designs;
+  for (std::size_t c = 0; c < channels_; ++c) {
+    designs.push_back(exercise::design_emg_conditioning(montage.emg[c].muscle, emg_rate_, scoring_));
+    scale_.push_back(info.emg[c].microvolts_per_count);
+  }
+  conditioner_ = std::make_unique<exercise::EmgStreamConditioner>(std::move(designs), capacity_);
+  ring_.assign(capacity_ * channels_, 0);
+  row_uv_.assign(channels_, 0.0);
+  lead_off_s_.assign(channels_, {});
+  lead_off_since_s_.assign(channels_, std::nullopt);
+  mvc_reference_.assign(channels_, kNaN);
+  for (std::size_t i = 0; i < info.imu.size(); ++i) {
+    motion::OrientationFilterSettings fs = motion::kDefaultOrientationFilterSettings;
+    fs.gain = scoring_.motion.orientation_gain;
+    fs.sample_rate_hz = info.imu[i].rate_hz;
+    fs.gyroscope_range_dps = info.imu[i].gyro_range_dps;
+    orientation_.push_back(std::make_unique<motion::OrientationFilter>(fs));
+    if (clock_sensor_ < 0 && i < montage.imu.size() && montage.imu[i].segment != Segment::other &&
+        exercise::has_gyroscope(info.imu[i])) {
+      clock_sensor_ = static_cast<int>(i);
+      imu_rate_ = info.imu[i].rate_hz;
+    }
+  }
+  rebuild_clock();
+  if (const std::string note = exercise::motion_source_note(info); !note.empty() && owner_.out_ != nullptr) {
+    fmt::print(owner_.out_, "live analysis: {}\n", note);
+  }
+}
+
+void LiveAnalysis::Worker::on_emg(const EmgBlock& block) {
+  if (!device_ || block.channels != channels_ || block.first_sample < emg_end_) return;
+  if (!first_block_) {
+    first_block_ = std::make_pair(block.device_time_us, block.first_sample);
+    rebuild_clock();
+  }
+  // A lost stretch (or a device attached mid-stream: counters not starting at 0): an EMG gap, zero µV
+  // through the filters as offline holds gap samples at zero (reps overlapping it are marked invalid).
+  if (block.first_sample > emg_end_) {
+    emg_gaps_.push_back({emg_end_, static_cast<std::size_t>(block.first_sample)});
+    const std::size_t from =
+        std::max<std::size_t>(emg_end_, block.first_sample > capacity_ ? block.first_sample - capacity_ : 0);
+    for (std::size_t n = from; n < block.first_sample; ++n)
+      std::fill_n(&ring_[(n % capacity_) * channels_], channels_, 0);
+    conditioner_->push_gap(block.first_sample);
+  }
+  for (std::size_t r = 0; r < block.samples(); ++r) {
+    const std::size_t n = block.first_sample + r;
+    const std::int32_t* counts = &block.counts[r * channels_];
+    std::copy_n(counts, channels_, &ring_[(n % capacity_) * channels_]);
+    for (std::size_t c = 0; c < channels_; ++c) row_uv_[c] = counts[c] * scale_[c];
+    conditioner_->push(row_uv_);
+  }
+  emg_end_ = block.first_sample + block.samples();
+}
+
+void LiveAnalysis::Worker::on_gap(const Gap& gap) {
+  if (gap.stream == StreamKind::imu && imu_rate_ > 0) {
+    imu_gaps_.push_back(
+        {static_cast<std::size_t>(gap.start_sample), static_cast<std::size_t>(gap.start_sample + gap.count)});
+  }
+}
+
+void LiveAnalysis::Worker::on_imu(const ImuBlock& block) {
+  if (!device_ || block.sensor >= orientation_.size()) return;
+  const ImuInfo& info = device_->imu[block.sensor];
+  const double ga = info.accel_g_per_count, gg = info.gyro_dps_per_count;
+  const Montage& montage = owner_.montage_;
+  const Segment seg = block.sensor < montage.imu.size() ? montage.imu[block.sensor].segment : Segment::other;
+  int body = -1;
+  if (seg == Segment::sacrum) body = static_cast<int>(motion::BodySegment::pelvis);
+  if (seg == Segment::thigh_left) body = static_cast<int>(motion::BodySegment::thigh_left);
+  if (seg == Segment::thigh_right) body = static_cast<int>(motion::BodySegment::thigh_right);
+  for (std::size_t k = 0; k < block.samples(); ++k) {
+    auto& f = *orientation_[block.sensor];
+    f.update(
+        Eigen::Vector3d(block.gyro[k * 3] * gg, block.gyro[k * 3 + 1] * gg, block.gyro[k * 3 + 2] * gg),
+        Eigen::Vector3d(block.accel[k * 3] * ga, block.accel[k * 3 + 1] * ga, block.accel[k * 3 + 2] * ga),
+        1.0 / info.rate_hz);
+    if (body >= 0) gravity_.set(static_cast<motion::BodySegment>(body), f.gravity());
+    if (static_cast<int>(block.sensor) != clock_sensor_) continue;
+    imu_end_ = block.first_sample + k + 1;
+    // IMU sample times are on the sample clock (index / rate), as offline.
+    imu_sample(static_cast<double>(block.first_sample + k) / info.rate_hz, info.rate_hz);
+  }
+}
+
+// One sample of the clock IMU: still-period calibration after the set start, then angles and the causal
+// segmenter.
+void LiveAnalysis::Worker::imu_sample(double t_s, double rate_hz) {
+  const LiveSettings& live = owner_.settings_.live;
+  if (!in_set_ && !saw_set_marker_ && owner_.settings_.sets.score_without_markers) {
+    start_set(owner_.settings_.sets.exercise_without_markers, Side::unknown, 0.0);
+    set_start_on_sample_clock_ = true;  // offline's implied set starts at sample 0
+  }
+  if (!in_set_) return;
+  if (still_left_ > 0) {
+    still_.add(gravity_);
+    if (--still_left_ == 0) {
+      motion::AngleSettings as;
+      as.exercise = exercise_;
+      as.upper_side = exercise_ == Exercise::clamshell ? working_side_ : Side::right;
+      angles_ = std::make_unique<motion::AngleCalculator>(as);
+      angles_->calibrate(still_.mean());
+      exercise::RepSegmenterSettings seg_settings = scoring_.motion.segmenter;
+      seg_settings.sample_rate_hz = rate_hz;
+      segmenter_ = std::make_unique<exercise::RepSegmenter>(seg_settings);
+    }
+    return;
+  }
+  if (!segmenter_) return;
+  const motion::JointAngles a = angles_->compute(gravity_);
+  tilt_history_.emplace_back(t_s, a.pelvic_tilt_rel_deg);
+  if (tilt_history_.size() > 2 * static_cast<std::size_t>(live.history_s * rate_hz)) {
+    tilt_history_.erase(tilt_history_.begin(),
+                        tilt_history_.begin() + static_cast<std::ptrdiff_t>(live.history_s * rate_hz));
+  }
+  if (auto rep = segmenter_->push(a.driving_deg, t_s, have_pelvis_ ? a.pelvic_tilt_rel_deg : kNaN,
+                                  have_pelvis_ ? a.pelvic_roll_rel_deg : kNaN)) {
+    handle_rep(*rep);
+  }
+}
+
+void LiveAnalysis::Worker::on_event(const Event& ev) {
+  if (!device_) return;
+  const bool channel_ok = ev.channel >= 0 && static_cast<std::size_t>(ev.channel) < channels_;
+  if (ev.kind == EventKind::lead_off && channel_ok) {
+    auto& since = lead_off_since_s_[static_cast<std::size_t>(ev.channel)];
+    if (!since) since = ev.time_s;
+  } else if (ev.kind == EventKind::lead_on && channel_ok) {
+    const auto c = static_cast<std::size_t>(ev.channel);
+    if (lead_off_since_s_[c]) {
+      lead_off_s_[c].emplace_back(*lead_off_since_s_[c], ev.time_s);
+      lead_off_since_s_[c].reset();
+    }
+  } else if (ev.kind == EventKind::set_start && ev.exercise == Exercise::mvc) {
+    // As offline: a session with any set marker has no implied whole-recording set.
+    if (!saw_set_marker_) in_set_ = false;
+    saw_set_marker_ = true;
+    open_mvc_ = ev;
+  } else if (ev.kind == EventKind::set_stop && open_mvc_) {
+    close_mvc_trial(*open_mvc_, ev.time_s);
+    open_mvc_.reset();
+  } else if (ev.kind == EventKind::set_start &&
+             (ev.exercise == Exercise::bridge || ev.exercise == Exercise::clamshell)) {
+    if (in_set_ && saw_set_marker_) ++set_index_;
+    saw_set_marker_ = true;
+    start_set(ev.exercise, ev.side, ev.time_s);
+  } else if (ev.kind == EventKind::set_stop && in_set_) {
+    in_set_ = false;
+    ++set_index_;
+    segmenter_.reset();
+  }
+}
+
+void LiveAnalysis::Worker::start_set(Exercise exercise, Side side, double session_time_s) {
+  in_set_ = true;
+  exercise_ = exercise;
+  working_side_ =
+      exercise == Exercise::clamshell
+          ? ((side == Side::left || side == Side::right) ? side : owner_.settings_.live.clamshell_upper_side)
+          : Side::midline;
+  set_start_session_s_ = session_time_s;
+  set_start_on_sample_clock_ = false;
+  still_.reset();
+  still_left_ =
+      std::max<std::size_t>(1, to_sample(scoring_.motion.still_period_s, imu_rate_ > 0 ? imu_rate_ : 200.0));
+  segmenter_.reset();
+  baseline_.clear();
+  tilt_history_.clear();
+}
+
+void LiveAnalysis::Worker::close_mvc_trial(const Event& start, double stop_session_s) {
+  const std::size_t begin = emg_sample_at(start.time_s);
+  const std::size_t end = std::min(emg_sample_at(stop_session_s), emg_end_);
+  if (end <= begin + 1 || begin < conditioner_->oldest()) return;  // trial no longer in the history
+  std::vector<std::vector<double>> smoothed;
+  for (std::size_t c = 0; c < channels_; ++c) {
+    smoothed.push_back(
+        exercise::live_envelopes(*conditioner_, c, begin, end, emg_rate_, scoring_).smoothed_uv);
+  }
+  exercise::MvcTrial trial{start.muscle, start.side, 0, end - begin};
+  const std::vector<double> ref = exercise::mvc_references(owner_.montage_, smoothed, std::span(&trial, 1));
+  for (std::size_t c = 0; c < channels_; ++c) {
+    if (std::isfinite(ref[c]) && !(mvc_reference_[c] >= ref[c])) mvc_reference_[c] = ref[c];
+  }
+  std::lock_guard lock(owner_.mutex_);
+  owner_.mvc_reference_uv_ = mvc_reference_;
+}
+
+// Onset baseline of the set (once, at its first rep): its initial still period, as offline; without one,
+// the quietest window of this rep's window (offline: of the whole set, which live has not seen yet).
+void LiveAnalysis::Worker::find_set_baseline(std::size_t w0, std::size_t end) {
+  const double rate = emg_rate_;
+  const std::size_t set_first = set_first_sample();
+  const std::size_t b0 =
+      set_first + static_cast<std::size_t>(scoring_.onset.baseline_offset_ms * rate / 1000.0);
+  const std::size_t b1 =
+      std::min(b0 + static_cast<std::size_t>(scoring_.onset.baseline_ms * rate / 1000.0), w0);
+  baseline_.assign(channels_, dsp::Baseline{});
+  const bool marked = b1 > b0 + static_cast<std::size_t>(0.05 * rate) && b0 >= conditioner_->oldest();
+  for (std::size_t c = 0; c < channels_; ++c) {
+    dsp::BaselineSettings bs;
+    if (marked) {
+      const std::vector<double> onset = conditioner_->onset_signal(c, b0, b1);
+      bs.rest_begin_index = 0;
+      bs.rest_end_index = onset.size();
+      baseline_[c] = dsp::find_baseline(onset, rate, bs);
+      baseline_window_ = {b0, b1};
+    } else {
+      bs.search_window_ms = scoring_.onset.baseline_ms;
+      const std::vector<double> onset = conditioner_->onset_signal(c, w0, end);
+      baseline_[c] = dsp::find_baseline(onset, rate, bs);
+      baseline_window_ = {w0 + baseline_[c].begin_index, w0 + baseline_[c].end_index};
+    }
+  }
+}
+
+std::vector<std::int32_t> LiveAnalysis::Worker::window_counts(std::size_t begin, std::size_t end) const {
+  std::vector<std::int32_t> counts((end - begin) * channels_, 0);
+  for (std::size_t n = begin; n < std::min(end, emg_end_); ++n) {
+    std::copy_n(&ring_[(n % capacity_) * channels_], channels_, &counts[(n - begin) * channels_]);
+  }
+  return counts;
+}
+
+// Everything score_repetition needs except the signals, counts and normalisation (filled by handle_rep).
+exercise::RepScoringContext LiveAnalysis::Worker::rep_context(std::size_t w0, std::size_t end) const {
+  exercise::RepScoringContext ctx;
+  ctx.montage = &owner_.montage_;
+  ctx.settings = &scoring_;
+  ctx.exercise = exercise_;
+  ctx.working_side = working_side_;
+  ctx.emg_rate_hz = emg_rate_;
+  ctx.first_sample = w0;
+  ctx.end_sample = end;
+  if (device_->emg_format == SampleFormat::int24) ctx.rail_low = -8388608, ctx.rail_high = 8388607;
+  ctx.baseline = baseline_;
+  ctx.have_pelvis = have_pelvis_;
+  ctx.lead_off.assign(channels_, {});
+  for (std::size_t c = 0; c < channels_; ++c) {
+    for (const auto& [off_s, on_s] : lead_off_s_[c])
+      ctx.lead_off[c].push_back({emg_sample_at(off_s), emg_sample_at(on_s)});
+    if (lead_off_since_s_[c]) ctx.lead_off[c].push_back({emg_sample_at(*lead_off_since_s_[c]), emg_end_});
+  }
+  ctx.emg_gaps = emg_gaps_;
+  ctx.imu_gaps = imu_gaps_;
+  ctx.imu_rate_hz = imu_rate_;
+  ctx.imu_samples = imu_end_;
+  return ctx;
+}
+
+void LiveAnalysis::Worker::handle_rep(const exercise::Repetition& r) {
+  const auto t_detected = std::chrono::steady_clock::now();
+  const double rate = emg_rate_;
+  const std::size_t w0 = to_sample(r.start_s - scoring_.onset.pre_movement_ms / 1000.0, rate);
+  const std::size_t end = std::min(conditioner_->onset_end(), to_sample(r.end_s + kRepTailS, rate));
+  LiveRep live;
+  live.set_index = set_index_;
+  live.exercise = exercise_;
+  if (w0 < conditioner_->oldest() || end <= w0) {
+    live.score.index = r.index;
+    live.score.start_s = r.start_s;
+    live.score.end_s = r.end_s;
+    live.score.valid = false;
+    live.score.invalid_reason = "rep longer than the live EMG history (live.history_s)";
+    live.score.summary = "not scored: " + live.score.invalid_reason;
+  } else {
+    if (baseline_.empty()) find_set_baseline(w0, end);
+    // The rep window from the conditioner's rings: nothing is filtered again.
+    std::vector<exercise::ChannelSignals> signals(channels_);
+    std::vector<std::vector<double>> smoothed;
+    for (std::size_t c = 0; c < channels_; ++c) {
+      exercise::ChannelSignals& s = signals[c];
+      s.filtered_uv = conditioner_->filtered(c, w0, end);
+      s.onset_signal = conditioner_->onset_signal(c, w0, end);
+      exercise::LiveEnvelopes env = exercise::live_envelopes(*conditioner_, c, w0, end, rate, scoring_);
+      s.rms_uv = std::move(env.rms_uv);
+      s.smoothed_uv = std::move(env.smoothed_uv);
+      smoothed.push_back(s.smoothed_uv);
+    }
+    const std::vector<std::int32_t> counts = window_counts(w0, end);
+    exercise::RepScoringContext ctx = rep_context(w0, end);
+    ctx.signals = signals;
+    ctx.emg_counts = counts;
+    // %MVIC when every scored channel has an MVC reference, otherwise the peak within this rep's window.
+    ctx.normalisation =
+        exercise::choose_normalisation(owner_.montage_, mvc_reference_, smoothed, 0, end - w0);
+    if (ctx.normalisation.kind == exercise::NormalisationKind::peak_of_set) {
+      ctx.normalisation.note += " (live: peak within this rep)";
+    }
+    double tilt_min = kNaN;
+    for (const auto& [t, tilt] : tilt_history_) {
+      if (t >= r.start_s && t <= r.end_s && std::isfinite(tilt) && !(tilt >= tilt_min)) tilt_min = tilt;
+    }
+    live.normalisation = ctx.normalisation;
+    live.score = exercise::score_repetition(ctx, r, tilt_min);
+    live.set_window = {set_first_sample(), end};
+    live.baseline_window = baseline_window_;
+  }
+  live.scored_after_end_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_detected).count();
+  publish(std::move(live), r.end_s);
+}
+
+void LiveAnalysis::Worker::publish(LiveRep live, double end_s) {
+  exercise::SetAnalysis set;  // for the line's wording only
+  set.exercise = live.exercise;
+  set.normalisation = live.normalisation;
+  live.line = format_rep_line(live.set_index, set, live.score);
+  if (owner_.out_ != nullptr) {
+    fmt::print(owner_.out_, "[live {:7.1f} s] {}\n", end_s, live.line);
+    std::fflush(owner_.out_);
+  }
+  std::lock_guard lock(owner_.mutex_);
+  owner_.reps_.push_back(std::move(live));
+}
 
 LiveAnalysis::LiveAnalysis(Montage montage, AnalysisPipelineSettings settings, std::FILE* out)
     : montage_(std::move(montage)), settings_(std::move(settings)), out_(out) {
@@ -96,6 +496,9 @@ void LiveAnalysis::on_event(const Event& event) {
     push(event);
   }
 }
+void LiveAnalysis::on_clock(double host_clock_at_start_s, const ClockMapping& device_to_host) {
+  push(ClockUpdate{host_clock_at_start_s, device_to_host});
+}
 
 void LiveAnalysis::stop() {
   {
@@ -118,166 +521,18 @@ std::vector<LiveRep> LiveAnalysis::reps() const {
   return reps_;
 }
 
+std::vector<double> LiveAnalysis::mvc_reference_uv() const {
+  std::lock_guard lock(mutex_);
+  return mvc_reference_uv_;
+}
+
+std::string LiveAnalysis::error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+
 void LiveAnalysis::run() {
-  State st;
-  const exercise::AnalysisSettings& scoring = settings_.scoring;
-  for (const ImuSensor& p : montage_.imu) st.have_pelvis = st.have_pelvis || p.segment == Segment::sacrum;
-
-  // Raw µV of channel c over EMG samples [begin, end) from the ring (0 for samples no longer / not yet held).
-  auto window_uv = [&](std::size_t c, std::size_t begin, std::size_t end) {
-    std::vector<double> uv(end - begin, 0.0);
-    const double scale = c < st.device->emg.size() ? st.device->emg[c].microvolts_per_count
-                                                   : montage_.emg[c].microvolts_per_count;
-    const std::size_t oldest = st.emg_end > st.capacity ? st.emg_end - st.capacity : 0;
-    for (std::size_t n = std::max(begin, oldest); n < std::min(end, st.emg_end); ++n) {
-      uv[n - begin] = st.ring[(n % st.capacity) * st.channels + c] * scale;
-    }
-    return uv;
-  };
-  auto window_counts = [&](std::size_t begin, std::size_t end) {
-    std::vector<std::int32_t> counts((end - begin) * st.channels, 0);
-    for (std::size_t n = begin; n < std::min(end, st.emg_end); ++n) {
-      std::copy_n(&st.ring[(n % st.capacity) * st.channels], st.channels, &counts[(n - begin) * st.channels]);
-    }
-    return counts;
-  };
-  // Causally conditioned signals of [begin, end) for every channel, after a lead-in so that the filters have
-  // settled at `begin`; the lead-in is cut off again.
-  auto condition_window = [&](std::size_t begin, std::size_t end) {
-    const std::size_t lead = std::min(begin, to_sample(settings_.live.filter_lead_in_s, st.emg_rate));
-    std::vector<exercise::ChannelSignals> signals;
-    for (std::size_t c = 0; c < st.channels; ++c) {
-      exercise::ChannelSignals sig = exercise::condition_channel(
-          window_uv(c, begin - lead, end), montage_.emg[c].muscle, st.emg_rate, scoring, /*causal=*/true);
-      for (auto* v : {&sig.filtered_uv, &sig.smoothed_uv, &sig.rms_uv, &sig.onset_signal}) {
-        v->erase(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(lead));
-      }
-      signals.push_back(std::move(sig));
-    }
-    return signals;
-  };
-
-  auto close_mvc_trial = [&](const Event& start, double stop_s) {
-    const std::size_t begin = to_sample(start.time_s, st.emg_rate),
-                      end = std::min(to_sample(stop_s, st.emg_rate), st.emg_end);
-    if (end <= begin + 1 || begin + st.capacity < st.emg_end) return;  // trial no longer in the history
-    const std::vector<exercise::ChannelSignals> sig = condition_window(begin, end);
-    std::vector<std::vector<double>> smoothed;
-    for (const auto& s : sig) smoothed.push_back(s.smoothed_uv);
-    exercise::MvcTrial trial{start.muscle, start.side, 0, end - begin};
-    const std::vector<double> ref = exercise::mvc_references(montage_, smoothed, std::span(&trial, 1));
-    for (std::size_t c = 0; c < st.channels; ++c) {
-      if (std::isfinite(ref[c]) && !(st.mvc_reference[c] >= ref[c])) st.mvc_reference[c] = ref[c];
-    }
-  };
-
-  auto handle_rep = [&](const exercise::Repetition& r) {
-    const auto t_detected = std::chrono::steady_clock::now();
-    const double rate = st.emg_rate;
-    const std::size_t w0 = to_sample(r.start_s - scoring.onset.pre_movement_ms / 1000.0, rate);
-    const std::size_t end = std::min(st.emg_end, to_sample(r.end_s, rate) + to_sample(0.3, rate));
-    LiveRep live;
-    live.set_index = st.set_index;
-    live.exercise = st.exercise;
-    if (w0 + st.capacity < st.emg_end || end <= w0) {
-      live.score.index = r.index;
-      live.score.start_s = r.start_s;
-      live.score.end_s = r.end_s;
-      live.score.valid = false;
-      live.score.invalid_reason = "rep longer than the live EMG history (live.history_s)";
-      live.score.summary = "not scored: " + live.score.invalid_reason;
-    } else {
-      // Onset baseline of the set (once): its initial still period, as offline.
-      const std::size_t b0 = st.set_first_sample + to_sample(scoring.onset.baseline_offset_ms / 1000.0, rate);
-      if (st.baseline.empty()) {
-        const std::size_t b1 = std::min(b0 + to_sample(scoring.onset.baseline_ms / 1000.0, rate), w0);
-        st.baseline.assign(st.channels, dsp::Baseline{});
-        if (b1 > b0 + to_sample(0.05, rate) && b0 + st.capacity >= st.emg_end) {
-          const std::vector<exercise::ChannelSignals> sig = condition_window(b0, b1);
-          for (std::size_t c = 0; c < st.channels; ++c) {
-            dsp::BaselineSettings bs;
-            bs.rest_begin_index = 0;
-            bs.rest_end_index = b1 - b0;
-            st.baseline[c] = dsp::find_baseline(sig[c].onset_signal, rate, bs);
-          }
-        } else {
-          // No still period before the first rep: the quietest window before this rep (dsp's automatic
-          // baseline).
-          const std::vector<exercise::ChannelSignals> sig = condition_window(w0, end);
-          for (std::size_t c = 0; c < st.channels; ++c) {
-            dsp::BaselineSettings bs;
-            bs.search_window_ms = scoring.onset.baseline_ms;
-            st.baseline[c] = dsp::find_baseline(sig[c].onset_signal, rate, bs);
-          }
-        }
-      }
-      const std::vector<exercise::ChannelSignals> signals = condition_window(w0, end);
-      const std::vector<std::int32_t> counts = window_counts(w0, end);
-      std::vector<std::vector<double>> smoothed;
-      for (const auto& s : signals) smoothed.push_back(s.smoothed_uv);
-      exercise::RepScoringContext ctx;
-      ctx.montage = &montage_;
-      ctx.settings = &scoring;
-      ctx.exercise = st.exercise;
-      ctx.working_side = st.working_side;
-      ctx.emg_rate_hz = rate;
-      ctx.first_sample = w0;
-      ctx.end_sample = end;
-      ctx.signals = signals;
-      ctx.emg_counts = counts;
-      if (st.device->emg_format == SampleFormat::int24) ctx.rail_low = -8388608, ctx.rail_high = 8388607;
-      ctx.baseline = st.baseline;
-      // %MVIC when every scored channel has an MVC reference, otherwise the peak within this rep's window.
-      ctx.normalisation = exercise::choose_normalisation(montage_, st.mvc_reference, smoothed, 0, end - w0);
-      if (ctx.normalisation.kind == exercise::NormalisationKind::peak_of_set) {
-        ctx.normalisation.note += " (live: peak within this rep)";
-      }
-      ctx.have_pelvis = st.have_pelvis;
-      ctx.lead_off = st.lead_off;
-      for (std::size_t c = 0; c < st.channels; ++c) {
-        if (st.lead_off_since[c]) ctx.lead_off[c].push_back({*st.lead_off_since[c], st.emg_end});
-      }
-      ctx.emg_gaps = st.emg_gaps;
-      ctx.imu_gaps = st.imu_gaps;
-      ctx.imu_rate_hz = st.imu_rate;
-      ctx.imu_samples = st.imu_end;
-      double tilt_min = kNaN;
-      for (const auto& [t, tilt] : st.tilt_history) {
-        if (t >= r.start_s && t <= r.end_s && std::isfinite(tilt) && !(tilt >= tilt_min)) tilt_min = tilt;
-      }
-      live.normalisation = ctx.normalisation;
-      live.score = exercise::score_repetition(ctx, r, tilt_min);
-    }
-    exercise::SetAnalysis set;  // for the line's wording only
-    set.exercise = st.exercise;
-    set.normalisation = live.normalisation;
-    live.line = format_rep_line(st.set_index, set, live.score);
-    live.scored_after_end_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_detected).count();
-    if (out_ != nullptr) {
-      fmt::print(out_, "[live {:7.1f} s] {}\n", r.end_s, live.line);
-      std::fflush(out_);
-    }
-    std::lock_guard lock(mutex_);
-    reps_.push_back(std::move(live));
-  };
-
-  auto start_set = [&](Exercise exercise, Side side, double t_s) {
-    st.in_set = true;
-    st.exercise = exercise;
-    st.working_side =
-        exercise == Exercise::clamshell
-            ? ((side == Side::left || side == Side::right) ? side : settings_.live.clamshell_upper_side)
-            : Side::midline;
-    st.set_first_sample = to_sample(t_s, st.emg_rate);
-    st.still.reset();
-    st.baseline_left = std::max<std::size_t>(
-        1, to_sample(scoring.motion.still_period_s, st.imu_rate > 0 ? st.imu_rate : 200.0));
-    st.segmenter.reset();
-    st.baseline.clear();
-    st.tilt_history.clear();
-  };
-
+  std::optional<Worker> worker(std::in_place, *this);
   while (true) {
     Item item;
     {
@@ -287,129 +542,22 @@ void LiveAnalysis::run() {
       item = std::move(queue_.front());
       queue_.pop_front();
     }
-    if (auto* info = std::get_if<DeviceInfo>(&item)) {
-      if (st.device) continue;
-      st.device = *info;
-      st.channels = info->emg.size();
-      st.emg_rate = info->emg_rate_hz;
-      st.capacity = std::max<std::size_t>(1, to_sample(settings_.live.history_s, st.emg_rate));
-      st.ring.assign(st.capacity * st.channels, 0);
-      st.lead_off.assign(st.channels, {});
-      st.lead_off_since.assign(st.channels, std::nullopt);
-      st.mvc_reference.assign(st.channels, kNaN);
-      for (std::size_t i = 0; i < info->imu.size(); ++i) {
-        motion::OrientationFilterSettings fs = motion::kDefaultOrientationFilterSettings;
-        fs.gain = scoring.motion.orientation_gain;
-        fs.sample_rate_hz = info->imu[i].rate_hz;
-        fs.gyroscope_range_dps = info->imu[i].gyro_range_dps;
-        st.orientation.push_back(std::make_unique<motion::OrientationFilter>(fs));
-        if (st.clock_sensor < 0 && i < montage_.imu.size() && montage_.imu[i].segment != Segment::other) {
-          st.clock_sensor = static_cast<int>(i);
-          st.imu_rate = info->imu[i].rate_hz;
-        }
+    if (!worker) continue;  // live scoring stopped: keep draining so that pushes never back up
+    try {
+      worker->handle(item);
+    } catch (const std::exception& e) {
+      // Analysis never stops a recording: one line, live scoring ends, acquisition and the file go on.
+      std::string what = e.what();
+      if (what.size() > 160) what = what.substr(0, 157) + "...";
+      {
+        std::lock_guard lock(mutex_);
+        error_ = what;
       }
-    } else if (auto* emg = std::get_if<EmgBlock>(&item)) {
-      if (!st.device || emg->channels != st.channels || st.channels != montage_.emg.size()) continue;
-      // A lost stretch: zeros in the ring and an EMG gap (reps overlapping it are marked invalid).
-      if (emg->first_sample > st.emg_end) {
-        st.emg_gaps.push_back({st.emg_end, static_cast<std::size_t>(emg->first_sample)});
-        for (std::size_t n = st.emg_end; n < emg->first_sample; ++n) {
-          std::fill_n(&st.ring[(n % st.capacity) * st.channels], st.channels, 0);
-        }
+      if (out_ != nullptr) {
+        fmt::print(out_, "live analysis stopped: {}; the recording continues\n", what);
+        std::fflush(out_);
       }
-      for (std::size_t r = 0; r < emg->samples(); ++r) {
-        const std::size_t n = emg->first_sample + r;
-        std::copy_n(&emg->counts[r * st.channels], st.channels, &st.ring[(n % st.capacity) * st.channels]);
-      }
-      st.emg_end = std::max<std::size_t>(st.emg_end, emg->first_sample + emg->samples());
-    } else if (auto* gap = std::get_if<Gap>(&item)) {
-      if (gap->stream == StreamKind::imu && st.imu_rate > 0) {
-        st.imu_gaps.push_back({static_cast<std::size_t>(gap->start_sample),
-                               static_cast<std::size_t>(gap->start_sample + gap->count)});
-      }
-    } else if (auto* imu = std::get_if<ImuBlock>(&item)) {
-      if (!st.device || imu->sensor >= st.orientation.size()) continue;
-      const double rate = st.device->imu[imu->sensor].rate_hz;
-      const double ga = st.device->imu[imu->sensor].accel_g_per_count;
-      const double gg = st.device->imu[imu->sensor].gyro_dps_per_count;
-      const Segment seg =
-          imu->sensor < montage_.imu.size() ? montage_.imu[imu->sensor].segment : Segment::other;
-      int body = -1;
-      if (seg == Segment::sacrum) body = static_cast<int>(motion::BodySegment::pelvis);
-      if (seg == Segment::thigh_left) body = static_cast<int>(motion::BodySegment::thigh_left);
-      if (seg == Segment::thigh_right) body = static_cast<int>(motion::BodySegment::thigh_right);
-      for (std::size_t k = 0; k < imu->samples(); ++k) {
-        auto& f = *st.orientation[imu->sensor];
-        f.update(
-            Eigen::Vector3d(imu->gyro[k * 3] * gg, imu->gyro[k * 3 + 1] * gg, imu->gyro[k * 3 + 2] * gg),
-            Eigen::Vector3d(imu->accel[k * 3] * ga, imu->accel[k * 3 + 1] * ga, imu->accel[k * 3 + 2] * ga),
-            1.0 / rate);
-        if (body >= 0) st.gravity.set(static_cast<motion::BodySegment>(body), f.gravity());
-        if (static_cast<int>(imu->sensor) != st.clock_sensor) continue;
-        st.imu_end = imu->first_sample + k + 1;
-        if (!st.in_set && !st.saw_set_marker && settings_.sets.score_without_markers) {
-          start_set(settings_.sets.exercise_without_markers, Side::unknown, 0.0);
-        }
-        if (!st.in_set) continue;
-        const double t = static_cast<double>(imu->first_sample + k) / rate;
-        if (st.baseline_left > 0) {
-          st.still.add(st.gravity);
-          if (--st.baseline_left == 0) {
-            motion::AngleSettings as;
-            as.exercise = st.exercise;
-            as.upper_side = st.exercise == Exercise::clamshell ? st.working_side : Side::right;
-            st.angles = std::make_unique<motion::AngleCalculator>(as);
-            st.angles->calibrate(st.still.mean());
-            exercise::RepSegmenterSettings seg_settings = scoring.motion.segmenter;
-            seg_settings.sample_rate_hz = rate;
-            st.segmenter = std::make_unique<exercise::RepSegmenter>(seg_settings);
-          }
-          continue;
-        }
-        if (!st.segmenter) continue;
-        const motion::JointAngles a = st.angles->compute(st.gravity);
-        st.tilt_history.emplace_back(t, a.pelvic_tilt_rel_deg);
-        const double keep_s = settings_.live.history_s;
-        if (st.tilt_history.size() > 2 * static_cast<std::size_t>(keep_s * rate)) {
-          st.tilt_history.erase(st.tilt_history.begin(),
-                                st.tilt_history.begin() + static_cast<std::ptrdiff_t>(keep_s * rate));
-        }
-        if (auto rep = st.segmenter->push(a.driving_deg, t, st.have_pelvis ? a.pelvic_tilt_rel_deg : kNaN,
-                                          st.have_pelvis ? a.pelvic_roll_rel_deg : kNaN)) {
-          handle_rep(*rep);
-        }
-      }
-    } else if (auto* ev = std::get_if<Event>(&item)) {
-      if (!st.device) continue;
-      if (ev->kind == EventKind::lead_off && ev->channel >= 0 &&
-          static_cast<std::size_t>(ev->channel) < st.channels) {
-        auto& since = st.lead_off_since[static_cast<std::size_t>(ev->channel)];
-        if (!since) since = to_sample(ev->time_s, st.emg_rate);
-      } else if (ev->kind == EventKind::lead_on && ev->channel >= 0 &&
-                 static_cast<std::size_t>(ev->channel) < st.channels) {
-        const auto c = static_cast<std::size_t>(ev->channel);
-        if (st.lead_off_since[c]) {
-          st.lead_off[c].push_back({*st.lead_off_since[c], to_sample(ev->time_s, st.emg_rate)});
-          st.lead_off_since[c].reset();
-        }
-      } else if (ev->kind == EventKind::set_start && ev->exercise == Exercise::mvc) {
-        // As offline: a session with any set marker has no implied whole-recording set.
-        if (!st.saw_set_marker) st.in_set = false;
-        st.saw_set_marker = true;
-        st.open_mvc = *ev;
-      } else if (ev->kind == EventKind::set_stop && st.open_mvc) {
-        close_mvc_trial(*st.open_mvc, ev->time_s);
-        st.open_mvc.reset();
-      } else if (ev->kind == EventKind::set_start &&
-                 (ev->exercise == Exercise::bridge || ev->exercise == Exercise::clamshell)) {
-        if (st.in_set && st.saw_set_marker) ++st.set_index;
-        st.saw_set_marker = true;
-        start_set(ev->exercise, ev->side, ev->time_s);
-      } else if (ev->kind == EventKind::set_stop && st.in_set) {
-        st.in_set = false;
-        ++st.set_index;
-        st.segmenter.reset();
-      }
+      worker.reset();
     }
   }
 }

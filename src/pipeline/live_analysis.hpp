@@ -7,10 +7,17 @@
 //     settings.live.queue_capacity_blocks) under a mutex held only for the push; when the queue is full the
 //     item is DROPPED and counted (dropped_blocks()), never waited for: acquisition is never slowed down by
 //     analysis.
+//   on_clock: called by the recorder (acquisition thread) with its device→host clock fit, the same fit it
+//     stores in the session file; queued like a block.
 //   The analysis runs on LiveAnalysis's own worker thread: orientation filters, angles, the causal
-//     RepSegmenter::push; when a rep ends, its EMG window (with a filter lead-in) is conditioned with causal
-//     filters (exercise::condition_channel, causal) and scored by exercise::score_repetition, the same code
-//     as the offline analysis; one line goes to `out` from that thread only.
+//     RepSegmenter::push, and every EMG sample through exercise::EmgStreamConditioner (the offline chain's
+//     filters as stateful streaming stages, never restarted from zero state: block boundaries do not change
+//     a result). When a rep ends, its window is read from the conditioner's rings and scored by
+//     exercise::score_repetition, the same code as the offline analysis; one line goes to `out` from that
+//     thread only. Event times (host session clock) are placed on the EMG sample clock through the one time
+//     model (core/sample_clock.hpp), as offline.
+//   An exception in the worker (e.g. settings the data cannot satisfy) ends live scoring only: one line
+//     "live analysis stopped: ..." goes to `out`, the queue keeps draining, the recording is not touched.
 //   stop(): from the owning thread after the recording ends; drains the queue and joins the worker.
 // The montage is the one the recorder matched; the device rates come from DEVICE_INFO.
 #pragma once
@@ -20,10 +27,12 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <variant>
 #include <vector>
 
+#include "core/clock_fit.hpp"
 #include "devices/device_model.hpp"
 #include "pipeline/analysis.hpp"
 #include "pipeline/analysis_settings.hpp"
@@ -35,9 +44,11 @@ struct LiveRep {
   std::size_t set_index = 0;  // 0-based, counting exercise sets seen live
   Exercise exercise = Exercise::bridge;
   exercise::Normalisation normalisation;
-  exercise::RepScore score;         // the exercise module's scores and verdicts
-  std::string line;                 // the printed line (without the "[live t s]" prefix)
-  double scored_after_end_s = 0.0;  // wall-clock time from the rep's end sample arriving to the line (s)
+  exercise::RepScore score;            // the exercise module's scores and verdicts
+  exercise::Interval set_window;       // EMG samples: the set start (from its marker) to the rep's window end
+  exercise::Interval baseline_window;  // EMG samples of the set's onset baseline (the still period)
+  std::string line;                    // the printed line (without the "[live t s]" prefix)
+  double scored_after_end_s = 0.0;     // wall-clock time from the rep's end sample arriving to the line (s)
 };
 
 class LiveAnalysis final : public devices::DeviceSink {
@@ -50,17 +61,28 @@ class LiveAnalysis final : public devices::DeviceSink {
   void on_imu(const ImuBlock& block) override;
   void on_gap(const Gap& gap) override;
   void on_event(const Event& event) override;
+  // The recorder's device→host clock fit and the host clock at session time 0 (recorder.cpp).
+  void on_clock(double host_clock_at_start_s, const ClockMapping& device_to_host);
 
   void stop();
   [[nodiscard]] std::uint64_t dropped_blocks() const noexcept { return dropped_.load(); }
   // Reps scored so far (copy; any thread).
   [[nodiscard]] std::vector<LiveRep> reps() const;
+  // MVC reference per channel (µV) from the trials seen so far (copy; any thread).
+  [[nodiscard]] std::vector<double> mvc_reference_uv() const;
+  // The error that stopped live scoring ("" while running).
+  [[nodiscard]] std::string error() const;
 
  private:
-  using Item = std::variant<DeviceInfo, EmgBlock, ImuBlock, Event, Gap>;
+  struct ClockUpdate {
+    double host_clock_at_start_s = 0.0;
+    ClockMapping device_to_host;
+  };
+  using Item = std::variant<DeviceInfo, EmgBlock, ImuBlock, Event, Gap, ClockUpdate>;
   void push(Item item) noexcept;
   void run();
-  struct State;
+  class Worker;
+  friend class Worker;
 
   Montage montage_;
   AnalysisPipelineSettings settings_;
@@ -70,7 +92,9 @@ class LiveAnalysis final : public devices::DeviceSink {
   std::deque<Item> queue_;
   bool stopping_ = false;
   std::atomic<std::uint64_t> dropped_{0};
-  std::vector<LiveRep> reps_;  // guarded by mutex_
+  std::vector<LiveRep> reps_;             // guarded by mutex_
+  std::vector<double> mvc_reference_uv_;  // guarded by mutex_
+  std::string error_;                     // guarded by mutex_
   std::thread worker_;
 };
 

@@ -328,6 +328,7 @@ RecordSummary run_recording(const RecordOptions& options) {
     if (read_time_s - last_sync_s >= 1.0) {
       last_sync_s = read_time_s;
       if (SessionOutput* out = sink.output()) out->set_timing(decoder->clock());
+      if (options.clock_consumer) options.clock_consumer(start_s, decoder->clock());
     }
   }
   if (source.is_open()) source.send_quietly(driver->stop_steps());  // no board left streaming
@@ -390,6 +391,7 @@ RecordSummary run_recording(const RecordOptions& options) {
   stats.lost_frames = dc.lost_packets;
   stats.device_overflows = dc.device_overflows;
   out->set_timing(decoder->clock());
+  if (options.clock_consumer) options.clock_consumer(start_s, decoder->clock());
   out->set_statistics(stats);
   const bool closed_ok = out->close();
   summary.queue_overflow_blocks = out->queue_overflow_blocks();

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "core/clock_fit.hpp"
+
 #include "io/byte_source.hpp"
 
 namespace glutescope::devices {
@@ -52,6 +54,10 @@ struct RecordOptions {
   // Extra consumer of the block flow (live analysis, pipeline/live_analysis.hpp), called on the acquisition
   // thread after the writer got each item; it must never block (LiveAnalysis drops and counts). May be null.
   devices::DeviceSink* live_consumer = nullptr;
+  // Receives the device→host clock fit each time it is stored (about once a second and at the end) with the
+  // host clock at session time 0: the live consumer's time model (core/sample_clock.hpp), the same fit the
+  // session file gets. Called on the acquisition thread; must never block. May be empty.
+  std::function<void(double host_clock_at_start_s, const ClockMapping& device_to_host)> clock_consumer;
 };
 // Documented defaults: protocol v1 at 921600 Bd, built-in montage, stall after 2 s, reconnect backoff capped
 // at 2 s.

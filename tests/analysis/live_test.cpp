@@ -8,6 +8,7 @@
 
 #include <fmt/core.h>
 
+#include "analysis/live_feed.hpp"
 #include "analysis/sim_session.hpp"
 #include "io/file_replay_source.hpp"
 #include "pipeline/analysis.hpp"
@@ -105,28 +106,7 @@ TEST(LiveAnalysis, PercentMvicVerdictsMatchOfflineOnTheSameSession) {
   settings.live.queue_capacity_blocks = 1000000;  // unpaced feed: nothing may be dropped
   std::FILE* lines = std::tmpfile();
   pipeline::LiveAnalysis live(session.montage, settings, lines);
-  live.on_device_info(session.device_info);
-  // Merge blocks and events by time.
-  std::size_t e = 0, i = 0, k = 0;
-  const double emg_rate = session.device_info.emg_rate_hz, imu_rate = session.device_info.imu[0].rate_hz;
-  while (e < session.emg.size() || i < session.imu.size() || k < session.events.size()) {
-    const double te =
-        e < session.emg.size()
-            ? static_cast<double>(session.emg[e].first_sample + session.emg[e].samples()) / emg_rate
-            : 1e300;
-    const double ti =
-        i < session.imu.size()
-            ? static_cast<double>(session.imu[i].first_sample + session.imu[i].samples()) / imu_rate
-            : 1e300;
-    const double tk = k < session.events.size() ? session.events[k].time_s : 1e300;
-    if (tk <= te && tk <= ti) {
-      live.on_event(session.events[k++]);
-    } else if (te <= ti) {
-      live.on_emg(session.emg[e++]);
-    } else {
-      live.on_imu(session.imu[i++]);
-    }
-  }
+  test::feed_live(live, session);
   live.stop();
   EXPECT_EQ(live.dropped_blocks(), 0u);
   const auto reps = live.reps();

@@ -1,11 +1,11 @@
 // analyse_session conditions EMG with condition_session_offline (channel groups filtered together,
 // interleaved and in place; centred moving RMS / average from prefix-sum rings) for speed only: the numbers
-// must be exactly those of condition_channel, the per-channel definition (which tests/dsp checks against
-// scipy). Compared bit for bit, on every channel and sample, for the default settings and for the optional
-// stages (mains notch, no |TKEO| low-pass, other window lengths), with an EMG gap in the record; the peaks of
-// the smoothed envelope (never materialised by the batch path) against peak_amplitude over
-// condition_channel's smoothed envelope, on ranges at the record edges, overlapping, nested, empty and past
-// the end.
+// must be exactly those of the chain composed from dsp's whole-vector functions (reference_chain below, each
+// stage checked against scipy in tests/dsp), and so must condition_channel's (one channel, same kernel).
+// Compared bit for bit, on every channel and sample, for the default settings and for the optional stages
+// (mains notch, no |TKEO| low-pass, other window lengths), with an EMG gap in the record; the peaks of the
+// smoothed envelope (never materialised by the batch path) against peak_amplitude over condition_channel's
+// smoothed envelope, on ranges at the record edges, overlapping, nested, empty and past the end.
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -14,6 +14,9 @@
 
 #include <gtest/gtest.h>
 
+#include "dsp/envelope.hpp"
+#include "dsp/zero_phase.hpp"
+#include "exercise/emg_conditioning.hpp"
 #include "exercise/normalisation.hpp"
 #include "exercise/session_analysis.hpp"
 #include "simulator/session.hpp"
@@ -56,6 +59,29 @@ std::vector<double> channel_uv(const ex::SessionData& d, std::size_t c) {
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
+// The chain composed here from dsp's whole-vector functions, each checked against scipy in tests/dsp
+// (sosfilt, sosfiltfilt, tkeo, moving_rms_centered) and the exercise module's moving average: an independent
+// statement of what both conditioning entry points must compute.
+ex::ChannelSignals reference_chain(std::vector<double> uv, glutescope::Muscle muscle, double rate,
+                                   const ex::AnalysisSettings& s) {
+  namespace dsp = glutescope::dsp;
+  double mean = 0.0;
+  for (double v : uv) mean += v;
+  mean /= static_cast<double>(uv.size());
+  for (double& v : uv) v -= mean;
+  const ex::EmgConditioningDesign design = ex::design_emg_conditioning(muscle, rate, s);
+  if (!design.notch.empty()) uv = dsp::sosfilt(design.notch, uv);
+  ex::ChannelSignals out;
+  out.filtered_uv = dsp::sosfiltfilt(design.bandpass, uv);
+  out.rms_uv = dsp::moving_rms_centered(out.filtered_uv, dsp::MovingRmsSettings{s.emg.rms_window_ms}, rate);
+  out.smoothed_uv = ex::moving_average_centered(out.rms_uv, dsp::window_samples(s.emg.peak_window_ms, rate));
+  std::vector<double> psi = dsp::tkeo(out.filtered_uv);
+  for (double& v : psi) v = std::abs(v);
+  if (!design.onset_lowpass.empty()) psi = dsp::sosfiltfilt(design.onset_lowpass, psi);
+  out.onset_signal = std::move(psi);
+  return out;
+}
+
 std::vector<ex::Interval> peak_ranges(std::size_t n) {
   std::vector<ex::Interval> r = {{0, n},
                                  {0, 1},
@@ -86,6 +112,8 @@ void expect_identical(const ex::SessionData& d, const ex::AnalysisSettings& s, c
     ASSERT_LT(c, channels);
     ++visits[c];
     const ex::ChannelSignals ref =
+        reference_chain(channel_uv(d, c), d.montage.emg[c].muscle, d.device.emg_rate_hz, s);
+    const ex::ChannelSignals single =
         ex::condition_channel(channel_uv(d, c), d.montage.emg[c].muscle, d.device.emg_rate_hz, s);
     ASSERT_EQ(v.filtered_uv.size, samples);
     ASSERT_EQ(v.onset_signal.size, samples);
@@ -96,6 +124,12 @@ void expect_identical(const ex::SessionData& d, const ex::AnalysisSettings& s, c
       filtered += same_bits(v.filtered_uv[n], ref.filtered_uv[n]) ? 0 : 1;
       onset += same_bits(v.onset_signal[n], ref.onset_signal[n]) ? 0 : 1;
       rms += same_bits(v.rms_uv[n], ref.rms_uv[n]) ? 0 : 1;
+      filtered += same_bits(single.filtered_uv[n], ref.filtered_uv[n]) ? 0 : 1;
+      onset += same_bits(single.onset_signal[n], ref.onset_signal[n]) ? 0 : 1;
+      rms +=
+          same_bits(single.rms_uv[n], ref.rms_uv[n]) && same_bits(single.smoothed_uv[n], ref.smoothed_uv[n])
+              ? 0
+              : 1;
     }
     for (std::size_t r = 0; r < ranges.size(); ++r) {
       const double expected = ex::peak_amplitude(ref.smoothed_uv, ranges[r].begin, ranges[r].end);
@@ -115,7 +149,7 @@ void expect_identical(const ex::SessionData& d, const ex::AnalysisSettings& s, c
 
 }  // namespace
 
-TEST(ScoringBatchConditioning, BitIdenticalToConditionChannel) {
+TEST(ScoringBatchConditioning, BatchAndSingleChannelBitIdenticalToTheDspChain) {
   const ex::SessionData d = simulated_session();
   // More channels share the plain band-pass than fit one group, and the lumbar ES channels have their own
   // filter: several groups of different widths are exercised.

@@ -1,0 +1,187 @@
+// EMG conditioning before amplitude and onset estimation: ONE chain, run two ways.
+//
+//   µV − DC offset → mains notch (causal, both modes) → band-pass (+ ECG high-pass on lumbar ES channels)
+//   → filtered_uv → |TKEO| → low-pass → onset_signal;  filtered_uv → centred moving RMS → rms_uv
+//   → centred moving average (peak_window_ms) → smoothed_uv (used only through its peak over a range)
+//
+// The filters, their orders and cut-offs come from one function (design_emg_conditioning), so the offline
+// and live paths cannot drift apart:
+//   - offline (whole arrays, docs/SCORING.md "EMG conditioning"): band-pass and |TKEO| low-pass zero-phase
+//     (forward-backward), DC offset = the record's mean. condition_channel (one channel) and
+//     condition_session_offline (every channel, in vectorised groups) run the same whole-array kernel
+//     (condition_zero_phase_interleaved) and give bit-identical results.
+//   - live (EmgStreamConditioner): the same stages as stateful dsp objects (dsp::SosFilter, dsp::Tkeo) fed
+//     sample by sample, block by block: the state lives for the whole session, so block boundaries never
+//     change a result and no window is ever re-filtered from zero state. DC offset = the first sample.
+//     The moving RMS / average windows are centred in both modes; live computes them over a closed window
+//     of the streamed filtered signal when a rep ends (live_rms_and_smoothed).
+//
+// The band-pass top is min(emg.bandpass_high_hz, 0.45 × EMG rate) (effective_bandpass_high_hz): a Cyton at
+// 250 Hz gets 112.5 Hz, a Daisy at 125 Hz per channel 56.25 Hz. Notch harmonics above that top (hence above
+// Nyquist) are not designed. docs/DSP.md "Rate-adapted conditioning".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/montage.hpp"
+#include "dsp/envelope.hpp"
+#include "dsp/filter_design.hpp"
+#include "dsp/sos_filter.hpp"
+#include "exercise/analysis_settings.hpp"
+#include "exercise/session_data.hpp"
+
+namespace glutescope::exercise {
+
+// Largest band-pass top as a fraction of the EMG rate: 0.9 × Nyquist keeps the Butterworth design away from
+// the bilinear transform's warping at Nyquist (docs/DSP.md).
+inline constexpr double kMaxBandpassFractionOfRate = 0.45;
+
+// min(settings.emg.bandpass_high_hz, 0.45 × rate_hz): the band-pass top actually used at this rate.
+[[nodiscard]] double effective_bandpass_high_hz(double rate_hz, const AnalysisSettings& settings) noexcept;
+// Number of mains harmonics notched above the fundamental (all multiples of emg.mains_hz up to the
+// effective band-pass top; at most 20). 0 when the notch is off.
+[[nodiscard]] int notch_harmonics(double rate_hz, const AnalysisSettings& settings) noexcept;
+
+// One line per way the chain at this rate differs from the settings as written (empty when it does not):
+// the band-pass top lowered to 0.45 × the rate, mains harmonics dropped that the nominal band would have
+// notched. Stored with the results (SessionAnalysis::warnings: sidecar, report, analyze output).
+[[nodiscard]] std::vector<std::string> rate_adaptation_notes(double rate_hz,
+                                                             const AnalysisSettings& settings);
+
+// The filters of one channel's chain (coefficients only; no state).
+struct EmgConditioningDesign {
+  dsp::SosCoefficients notch;          // empty when emg.mains_hz is 0
+  dsp::SosCoefficients bandpass;       // band-pass, + lumbar ECG high-pass for erector_spinae_lumbar
+  dsp::SosCoefficients onset_lowpass;  // |TKEO| low-pass; empty when onset.smoothing_cutoff_hz is 0
+  std::size_t rms_window = 1;          // samples (emg.rms_window_ms)
+  std::size_t peak_window = 1;         // samples (emg.peak_window_ms), at least 1
+};
+// Throws std::invalid_argument (from dsp's designers) for a cut-off the rate cannot carry.
+[[nodiscard]] EmgConditioningDesign design_emg_conditioning(Muscle muscle, double rate_hz,
+                                                            const AnalysisSettings& settings);
+
+// Conditioned EMG of one channel over a run of samples (µV): band-passed signal, moving-RMS envelope, its
+// peak_window_ms moving average, and the low-passed |TKEO| onset signal.
+struct ChannelSignals {
+  std::vector<double> filtered_uv;
+  std::vector<double> smoothed_uv;
+  std::vector<double> rms_uv;
+  std::vector<double> onset_signal;
+};
+
+// The whole-array (offline) kernel shared by condition_channel and condition_session_offline: `x` is
+// [n x lanes] interleaved µV with the DC offset removed; on return x holds filtered_uv and psi (same layout)
+// the onset signal. Causal notch from zero state, zero-phase band-pass and |TKEO| low-pass; the |TKEO| edges
+// are copied from their neighbours (dsp::tkeo). Lanes never mix. Throws std::invalid_argument for a record
+// not longer than the zero-phase padding.
+void condition_zero_phase_interleaved(const EmgConditioningDesign& design, std::span<double> x,
+                                      std::size_t lanes, std::span<double> psi);
+
+// Offline (zero-phase) conditioning of one channel's raw µV. Throws std::invalid_argument for a record
+// shorter than the filter padding.
+ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate_hz,
+                                 const AnalysisSettings& settings);
+
+// Half-open interval of sample indices.
+struct Interval {
+  std::size_t begin = 0, end = 0;
+  [[nodiscard]] bool overlaps(std::size_t b, std::size_t e) const { return begin < e && b < end; }
+};
+
+// One channel's conditioned signals as the offline batch path produces them: filtered_uv and onset_signal are
+// a column of an interleaved [samples x channels-of-the-group] buffer (element i at data[i * stride]),
+// rms_uv is contiguous; same values as ChannelSignals. The smoothed envelope (ChannelSignals::smoothed_uv) is
+// only ever used through its peak over a range (peak_amplitude: MVC trials, the set, each rep), so it is not
+// materialised: range_peaks_uv[k] is peak_amplitude(smoothed_uv, peak_ranges[k].begin, peak_ranges[k].end).
+struct StridedSignal {
+  const double* data = nullptr;
+  std::size_t stride = 1;
+  std::size_t size = 0;
+  double operator[](std::size_t i) const noexcept { return data[i * stride]; }
+};
+struct ChannelSignalsView {
+  StridedSignal filtered_uv, onset_signal;
+  std::span<const double> rms_uv;
+  std::span<const double> range_peaks_uv;  // one per requested peak range
+};
+
+// Offline (zero-phase) conditioning of every EMG channel of a session, bit-identical to condition_channel
+// on each channel's µV (counts x scale, samples inside EMG gaps held at 0), but cheaper: channels sharing a
+// band-pass are filtered together, interleaved, so the filter kernels vectorise across channels
+// (condition_zero_phase_interleaved, in place); the centred moving RMS takes its long-double prefix sums
+// from two running sums (window head and tail) instead of a samples-long array; and the peaks of the smoothed
+// envelope over peak_ranges are found from the prefix sums of the RMS without dividing at every sample (for a
+// full window the division by the window length is monotonic, so the largest sum gives the largest average:
+// one division per range piece, the same value peak_amplitude finds). Only one group of at most
+// kConditioningGroupChannels channels is alive at a time (two [samples x group] buffers and one samples-long
+// buffer, allocated once, not zeroed). visit(channel, view) is called once per channel, in group order; the
+// view is valid only during the call. Throws std::invalid_argument as condition_channel does.
+inline constexpr std::size_t kConditioningGroupChannels = 4;
+void condition_session_offline(const SessionData& data, const AnalysisSettings& settings,
+                               std::span<const Interval> peak_ranges,
+                               const std::function<void(std::size_t, const ChannelSignalsView&)>& visit);
+
+// Live (causal, streaming) conditioning of every channel of a device, with the filtered and onset signals
+// of the last `history_samples` samples kept in rings (sample n in row n % history).
+//
+// Threading: one thread (the live worker) calls everything; push is noexcept and allocation-free (rings and
+// filter state are sized in the constructor). Block boundaries never change a value: every sample goes
+// through the same per-sample arithmetic in the same order (tested with random block sizes).
+class EmgStreamConditioner {
+ public:
+  // One design per channel (montage order). Throws std::invalid_argument for no channel or history 0.
+  EmgStreamConditioner(std::vector<EmgConditioningDesign> designs, std::size_t history_samples);
+
+  [[nodiscard]] std::size_t channels() const noexcept { return designs_.size(); }
+  [[nodiscard]] std::size_t history() const noexcept { return history_; }
+  // One past the newest sample index pushed (filtered_uv); the onset signal lags by one sample (TKEO needs
+  // the next sample), so onset values exist up to end() - 1.
+  [[nodiscard]] std::size_t end() const noexcept { return end_; }
+  [[nodiscard]] std::size_t onset_end() const noexcept { return end_ > 0 ? end_ - 1 : 0; }
+  // Oldest sample index still held.
+  [[nodiscard]] std::size_t oldest() const noexcept { return end_ > history_ ? end_ - history_ : 0; }
+
+  // One row of µV (channels() values) as sample index end(). The first row pushed sets each channel's DC
+  // offset.
+  void push(std::span<const double> row_uv) noexcept;
+  // Samples [end(), index) lost (or never sent: a device attached mid-stream): zero µV through the filters,
+  // as offline holds gap samples at zero. At most history() + 1 of them are run (bounded work for any index
+  // jump); beyond that the filters have seen a history of zeros and the rest is skipped.
+  void push_gap(std::size_t index) noexcept;
+
+  // Copies of [begin, end) clipped to what is held (the caller checks oldest()/end() first).
+  [[nodiscard]] std::vector<double> filtered(std::size_t channel, std::size_t begin, std::size_t end) const;
+  [[nodiscard]] std::vector<double> onset_signal(std::size_t channel, std::size_t begin,
+                                                 std::size_t end) const;
+  [[nodiscard]] const EmgConditioningDesign& design(std::size_t channel) const { return designs_[channel]; }
+
+ private:
+  std::vector<EmgConditioningDesign> designs_;
+  std::size_t history_ = 1;
+  std::size_t end_ = 0;
+  void step(std::span<const double> row_uv, bool real) noexcept;
+  std::vector<double> offset_uv_;
+  bool have_offset_ = false;
+  std::vector<std::unique_ptr<dsp::SosFilter>> notch_, bandpass_, lowpass_;  // per channel (null: stage off)
+  dsp::Tkeo tkeo_;
+  std::vector<double> filtered_ring_, onset_ring_;  // [history x channels]
+};
+
+// Moving RMS and its centred moving average over [begin, end) of a streamed channel, computed over a closed
+// window with `margin` samples of filtered signal on each side available to the centred windows (clipped
+// to what the conditioner holds), then cut back to [begin, end). The RMS values inside the record match
+// dsp::moving_rms_centered over the same filtered samples.
+struct LiveEnvelopes {
+  std::vector<double> rms_uv, smoothed_uv;  // end - begin values each
+};
+[[nodiscard]] LiveEnvelopes live_envelopes(const EmgStreamConditioner& conditioner, std::size_t channel,
+                                           std::size_t begin, std::size_t end, double rate_hz,
+                                           const AnalysisSettings& settings);
+
+}  // namespace glutescope::exercise
