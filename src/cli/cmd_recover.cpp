@@ -23,7 +23,11 @@ void add_recover_command(CLI::App& app, int& exit_status) {
           r.events, r.gaps, r.journal_found ? "" : " (no journal found)", r.original_backup.string());
       exit_status = 0;
     } catch (const std::exception& e) {
-      throw UserError(fmt::format("cannot recover {}: {}", *path, e.what()), 1);
+      // Store errors name the file already ("cannot recover FILE: ..."): say it once.
+      const std::string what = e.what();
+      throw UserError(
+          what.find(*path) != std::string::npos ? what : fmt::format("cannot recover {}: {}", *path, what),
+          1);
     }
   });
 }

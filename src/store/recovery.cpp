@@ -120,10 +120,9 @@ std::uint32_t crc_of(std::uint32_t crc, const std::vector<T>& values, std::size_
 
 [[noreturn]] void throw_damaged(const std::string& path, const std::string& stream, const std::string& what,
                                 const StreamCheckpoint& c) {
-  throw std::runtime_error("cannot recover " + path + ": " + what + " of " + stream + " (the " +
-                           std::to_string(c.rows) + " rows the crash journal's last checkpoint recorded as " +
-                           "durable) do not read back as written; the file is damaged beyond what recovery " +
-                           "repairs (the original and its journal are left untouched)");
+  throw std::runtime_error("cannot recover " + path + ": " + what + " of " + stream + " (" +
+                           std::to_string(c.rows) + " rows the journal's checkpoint vouched for) read back " +
+                           "differently; damaged beyond repair, original and journal left untouched");
 }
 
 // Checks that the crashed file still holds, bit for bit, what it held at the journal's checkpoint (CRC-32 of

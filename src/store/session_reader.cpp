@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <system_error>
 
 #include "store/hdf5_handle.hpp"
@@ -49,9 +50,16 @@ void check_row_dataset(hid_t dataset, std::size_t width, H5T_class_t type_class,
 
 bool finite_positive(double v) { return std::isfinite(v) && v > 0.0; }
 
+// A number for a message: 6 significant digits ("1e+308", "nan"), never 300 of them.
+std::string num(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", v);
+  return text;
+}
+
 void check_rate(double rate_hz, const Hdf5Where& where) {
   if (!std::isfinite(rate_hz) || rate_hz < kMinSampleRateHz || rate_hz > kMaxSampleRateHz) {
-    throw_format(where, "is " + std::to_string(rate_hz) + " Hz, outside the " +
+    throw_format(where, "is " + num(rate_hz) + " Hz, outside the " +
                             std::to_string(static_cast<int>(kMinSampleRateHz)) + "-" +
                             std::to_string(static_cast<int>(kMaxSampleRateHz)) + " Hz a session may use");
   }
@@ -70,7 +78,7 @@ void check_positive_column(const std::vector<double>& column, const Hdf5Where& w
                            const std::string& name) {
   for (std::size_t i = 0; i < column.size(); ++i) {
     if (!finite_positive(column[i])) {
-      throw_format(where, "/" + name + " is " + std::to_string(column[i]) + " at row " + std::to_string(i) +
+      throw_format(where, "/" + name + " is " + num(column[i]) + " at row " + std::to_string(i) +
                               " (expected a finite positive number)");
     }
   }
@@ -208,6 +216,24 @@ struct SessionReader::Impl {
     return s;
   }
 
+  // The counts → unit attributes of a data dataset (NWB-style): conversion finite > 0, offset finite, and
+  // for EMG one finite positive channel_conversion per channel. Checked at open: every reader relies on them.
+  void check_conversion(hid_t data, const Hdf5Where& w, bool per_channel) const {
+    const double conversion = read_scalar_attribute<double>(data, "conversion", w);
+    const double offset = read_scalar_attribute<double>(data, "offset", w);
+    if (!finite_positive(conversion) || !std::isfinite(offset)) {
+      throw_format(w, "has conversion " + num(conversion) + " and offset " + num(offset) +
+                          " (expected finite, conversion > 0)");
+    }
+    if (!per_channel) return;
+    const auto channel_conversion = read_array_attribute<double>(data, "channel_conversion", w);
+    if (channel_conversion.size() != emg_channels) {
+      throw_format(w, "/@channel_conversion has " + std::to_string(channel_conversion.size()) +
+                          " values for " + std::to_string(emg_channels) + " channels");
+    }
+    check_positive_column(channel_conversion, w, "@channel_conversion");
+  }
+
   // The whole sample index of a stream, checked: strictly increasing (the row → sample map every reader
   // relies on) and within kMaxSessionSpanS at the stream's rate. Read in batches of 1 Mi rows.
   std::vector<std::uint64_t> checked_sample_index(const StreamDatasets& s, double rate_hz) const {
@@ -232,7 +258,7 @@ struct SessionReader::Impl {
     if (!index.empty() && static_cast<double>(index.back()) >= max_span) {
       throw_format(w, "reaches sample " + std::to_string(index.back()) + ", beyond the " +
                           std::to_string(static_cast<int>(kMaxSessionSpanS / 3600)) +
-                          " h a session may span at " + std::to_string(rate_hz) + " Hz");
+                          " h a session may span at " + num(rate_hz) + " Hz");
     }
     return index;
   }
@@ -341,6 +367,7 @@ SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpe
   }
   // EMG counts: int16 or int24 (stored as int32).
   m.emg = m.open_stream(layout::kEmgGroup, {"data"}, m.emg_channels, 4);
+  m.check_conversion(m.emg.data[0].get(), m.where("/acquisition/emg/data"), true);
   {
     const auto w = m.where(layout::kImuSensors);
     GroupHandle g(checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", w));
@@ -355,6 +382,10 @@ SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpe
       std::vector<std::string> names = {"accelerometer", "gyroscope"};
       if (has_mag[i] != 0) names.emplace_back("magnetometer");
       m.imu.push_back(m.open_stream(std::string(layout::kImuGroup) + "/" + label, names, 3, 2));
+      for (std::size_t k = 0; k < names.size(); ++k) {
+        m.check_conversion(m.imu.back().data[k].get(),
+                           m.where(std::string(layout::kImuGroup) + "/" + label + "/" + names[k]), false);
+      }
     }
   }
 }
@@ -430,8 +461,7 @@ DeviceInfo SessionReader::device() const {
     check_positive_column(gyro_scale, w, "gyro_dps_per_count");
     for (std::size_t i = 0; i < n; ++i) {
       if (!std::isfinite(mag_scale[i]) || mag_scale[i] < 0.0) {
-        throw_format(w,
-                     "/mag_ut_per_count is " + std::to_string(mag_scale[i]) + " at row " + std::to_string(i));
+        throw_format(w, "/mag_ut_per_count is " + num(mag_scale[i]) + " at row " + std::to_string(i));
       }
     }
     for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -518,7 +548,7 @@ std::vector<double> SessionReader::emg_microvolts(std::uint64_t first_row, std::
                              std::to_string(m.emg_channels) + " channels");
   }
   if (!finite_positive(conversion) || !std::isfinite(offset)) {
-    throw_format(w, "has conversion " + std::to_string(conversion) + " and offset " + std::to_string(offset) +
+    throw_format(w, "has conversion " + num(conversion) + " and offset " + num(offset) +
                         " (expected finite, conversion > 0)");
   }
   check_positive_column(channel_conversion, w, "@channel_conversion");
@@ -579,8 +609,8 @@ ImuRows<double> SessionReader::imu_physical(std::size_t sensor, std::uint64_t fi
     const double conversion = read_scalar_attribute<double>(s.data[k].get(), "conversion", w);
     const double offset = read_scalar_attribute<double>(s.data[k].get(), "offset", w);
     if (!finite_positive(conversion) || !std::isfinite(offset)) {
-      throw_format(w, "has conversion " + std::to_string(conversion) + " and offset " +
-                          std::to_string(offset) + " (expected finite, conversion > 0)");
+      throw_format(w, "has conversion " + num(conversion) + " and offset " + num(offset) +
+                          " (expected finite, conversion > 0)");
     }
     std::vector<double> out(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) out[i] = in[i] * conversion + offset;
@@ -626,7 +656,7 @@ std::vector<Event> SessionReader::events() const {
   check_length(text, time_s.size(), w, "text");
   for (std::size_t i = 0; i < time_s.size(); ++i) {
     if (!std::isfinite(time_s[i])) {
-      throw_format(w, "/time_s is " + std::to_string(time_s[i]) + " at row " + std::to_string(i) +
+      throw_format(w, "/time_s is " + num(time_s[i]) + " at row " + std::to_string(i) +
                           " (an event needs a finite time)");
     }
     Event e;
@@ -683,9 +713,8 @@ TimingFit SessionReader::timing_fit() const {
   if (!std::isfinite(fit.offset_s) || !std::isfinite(fit.drift_ppm) ||
       std::abs(fit.drift_ppm) >= kMaxAbsDriftPpm || !std::isfinite(fit.residual_rms_s) ||
       fit.residual_rms_s < 0.0) {
-    throw_format(w, "is not a usable clock fit (offset " + std::to_string(fit.offset_s) + " s, drift " +
-                        std::to_string(fit.drift_ppm) + " ppm, residual " +
-                        std::to_string(fit.residual_rms_s) + " s)");
+    throw_format(w, "is not a usable clock fit (offset " + num(fit.offset_s) + " s, drift " +
+                        num(fit.drift_ppm) + " ppm, residual " + num(fit.residual_rms_s) + " s)");
   }
   return fit;
 }

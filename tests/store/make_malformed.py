@@ -184,8 +184,12 @@ def h5py_classes(c):
                lambda f, v=v: edit_column(f, "/general/imu_sensors/rate_hz", lambda d: d.__setitem__(0, v)))
 
     # conversions
-    c.edit("conv_emg_nan", "conversion", "conversion", lambda f: set_attr(f, EMG + "/data", "conversion", float("nan")),
-           expect="ok")  # info does not convert; analyze / report must refuse it
+    c.edit("conv_emg_nan", "conversion", "conversion",
+           lambda f: set_attr(f, EMG + "/data", "conversion", float("nan")))
+    c.edit("conv_emg_channel_short", "conversion", "channel_conversion",
+           lambda f: f[EMG + "/data"].attrs.create("channel_conversion", np.ones(7), dtype="f8"))
+    c.edit("conv_imu_zero", "conversion", "conversion",
+           lambda f: set_attr(f, imu0 + "/gyroscope", "conversion", 0.0))
     c.edit("conv_uv_per_count_negative", "conversion", "microvolts_per_count",
            lambda f: edit_column(f, "/general/channels/microvolts_per_count", lambda d: d.__setitem__(2, -1.0)))
     c.edit("conv_gain_inf", "conversion", "gain",
@@ -194,9 +198,12 @@ def h5py_classes(c):
            lambda f: edit_column(f, "/general/imu_sensors/accel_g_per_count", lambda d: d.__setitem__(0, float("nan"))))
 
     # event times and the clock fit (set times were printed as "nan-nan s")
-    for label, v in [("nan", float("nan")), ("inf", float("inf")), ("minus1e300", -1e300)]:
+    for label, v in [("nan", float("nan")), ("inf", float("inf"))]:
         c.edit(f"event_time_{label}", "event", "time_s",
                lambda f, v=v: edit_column(f, "/intervals/events/time_s", lambda d: d.__setitem__(0, v)))
+    # finite but far outside the recording: info lists it, analyze / report refuse it
+    c.edit("event_time_minus1e300", "event", None, expect="ok",
+           change=lambda f: edit_column(f, "/intervals/events/time_s", lambda d: d.__setitem__(0, -1e300)))
     c.edit("event_time_1e9", "event", "event", expect="ok",
            change=lambda f: edit_column(f, "/intervals/events/time_s", lambda d: d.__setitem__(0, 1e9)))
     for label, attr, v in [("drift_nan", "drift_ppm", float("nan")), ("drift_minus2e6", "drift_ppm", -2e6),
