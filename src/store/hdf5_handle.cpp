@@ -1,7 +1,11 @@
 #include "store/hdf5_handle.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <iterator>
 
 namespace glutescope::store {
 namespace {
@@ -17,6 +21,16 @@ std::string describe_record(const H5E_error2_t* error) {
   return desc.empty() ? std::string(minor) : desc + " (" + minor + ")";
 }
 
+// The innermost record's reason for an operator: its description when short (HDF5's fixed phrases), else
+// (the sec2 driver's formatted "file write failed: time = ..., filename = ..." runs to 300 characters) its
+// minor message ("Write failed").
+std::string reason_of(const H5E_error2_t* error) {
+  std::string text = describe_record(error);
+  if (text.size() <= 100) return text;
+  char minor[128] = {};
+  return H5Eget_msg(error->min_num, nullptr, minor, sizeof minor) > 0 ? std::string(minor) : text;
+}
+
 herr_t collect_error(unsigned /*n*/, const H5E_error2_t* error, void* client_data) {
   auto& out = *static_cast<Hdf5ErrorText*>(client_data);
   if (!out.stack.empty()) out.stack += "; ";
@@ -24,7 +38,8 @@ herr_t collect_error(unsigned /*n*/, const H5E_error2_t* error, void* client_dat
   out.stack += ": ";
   out.stack += describe_record(error);
   // Walking downward (API call first), the last record is the innermost: the cause, not its consequences.
-  out.reason = describe_record(error);
+  out.reason = reason_of(error);
+  out.innermost_minor = error->min_num;
   return 0;
 }
 
@@ -99,12 +114,14 @@ std::string type_class_name(H5T_class_t c) {
 }
 
 // A table column (1-D dataset) or array attribute: rank 1 (or scalar, for one value) and a bounded size.
+// Attributes must be rank ≤ 1; datasets are read flat (the analysis sidecar stores [reps x channels] tables),
+// so their rank is the caller's to check (SessionReader does, for every table column).
 std::size_t checked_vector_count(hid_t object, bool is_attribute, std::size_t element_bytes,
                                  const Hdf5Where& where) {
   DataspaceHandle space(
       checked(is_attribute ? H5Aget_space(object) : H5Dget_space(object), "get dataspace of", where));
   const std::vector<hsize_t> dims = dataspace_dims(space.get(), where);
-  if (dims.size() > 1) {
+  if (is_attribute && dims.size() > 1) {
     throw_damaged(where, "has rank " + std::to_string(dims.size()) + ", expected 1");
   }
   const std::size_t n = element_count(space.get());
@@ -202,8 +219,18 @@ void set_hdf5_error_detail(bool on) noexcept { g_error_detail = on; }
 bool hdf5_error_detail() noexcept { return g_error_detail; }
 
 Hdf5ErrorText take_hdf5_error() {
+  // errno as the failing system call left it (HDF5's sec2 driver reports pwrite/open failures through it):
+  // read before anything else can change it.
+  const int system_error = errno;
   Hdf5ErrorText text;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &text);
+  // A failed read, write, seek or open of the file itself: the system's reason is what the operator can act
+  // on ("No space left on device", "Permission denied").
+  const hid_t io_errors[] = {H5E_WRITEERROR, H5E_READERROR, H5E_SEEKERROR, H5E_CANTOPENFILE};
+  if (system_error != 0 &&
+      std::find(std::begin(io_errors), std::end(io_errors), text.innermost_minor) != std::end(io_errors)) {
+    text.reason += std::string(": ") + std::strerror(system_error);
+  }
   H5Eclear2(H5E_DEFAULT);
   if (text.reason.empty()) text.reason = "no HDF5 error detail";
   if (text.stack.empty()) text.stack = text.reason;

@@ -48,6 +48,7 @@ std::string take_hdf5_error_stack();
 struct Hdf5ErrorText {
   std::string reason;
   std::string stack;
+  hid_t innermost_minor = H5I_INVALID_HID;  // HDF5 minor error class of the innermost record
 };
 Hdf5ErrorText take_hdf5_error();
 

@@ -48,6 +48,28 @@ void check_row_dataset(hid_t dataset, std::size_t width, H5T_class_t type_class,
   check_logical_size(dataset, dims[0], std::max<std::size_t>(width, 1) * max_bytes, where);
 }
 
+// A column of a table (channels, IMU sensors, events, gaps): one value per row, rank 1.
+void check_table_rank(hid_t group, const std::string& name, const Hdf5Where& where) {
+  if (!has_link(group, name)) return;  // read_column names the missing dataset
+  DatasetHandle d(checked(H5Dopen2(group, name.c_str(), H5P_DEFAULT), "open dataset", where));
+  const auto dims = dataset_dims(d.get(), where);
+  if (dims.size() != 1) {
+    throw SessionFormatError(where.file + ": " + where.object + "/" + name + " has rank " +
+                             std::to_string(dims.size()) + ", expected 1 (one value per row)");
+  }
+}
+
+template <typename T>
+std::vector<T> table_column(hid_t group, const std::string& name, const Hdf5Where& where) {
+  check_table_rank(group, name, where);
+  return read_column<T>(group, name, where);
+}
+
+std::vector<std::string> table_strings(hid_t group, const std::string& name, const Hdf5Where& where) {
+  check_table_rank(group, name, where);
+  return read_string_column(group, name, where);
+}
+
 bool finite_positive(double v) { return std::isfinite(v) && v > 0.0; }
 
 // A number for a message: 6 significant digits ("1e+308", "nan"), never 300 of them.
@@ -358,7 +380,7 @@ SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpe
     // The channel table says how many EMG channels there are; the data must have exactly that many columns.
     const auto w = m.where(layout::kChannels);
     GroupHandle g(checked(H5Gopen2(f, layout::kChannels, H5P_DEFAULT), "open group", w));
-    const auto labels = read_string_column(g.get(), "label", w);
+    const auto labels = table_strings(g.get(), "label", w);
     if (labels.empty() || labels.size() > kMaxEmgChannels) {
       throw_format(w, "lists " + std::to_string(labels.size()) + " EMG channels, expected 1 to " +
                           std::to_string(kMaxEmgChannels));
@@ -371,8 +393,8 @@ SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpe
   {
     const auto w = m.where(layout::kImuSensors);
     GroupHandle g(checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", w));
-    m.imu_labels = read_string_column(g.get(), "label", w);
-    const auto has_mag = read_column<std::uint8_t>(g.get(), "has_magnetometer", w);
+    m.imu_labels = table_strings(g.get(), "label", w);
+    const auto has_mag = table_column<std::uint8_t>(g.get(), "has_magnetometer", w);
     check_length(has_mag, m.imu_labels.size(), w, "has_magnetometer");
     for (std::size_t i = 0; i < m.imu_labels.size(); ++i) {
       const std::string& label = m.imu_labels[i];
@@ -422,9 +444,9 @@ DeviceInfo SessionReader::device() const {
   {
     const auto w = m.where(layout::kChannels);
     GroupHandle g(checked(H5Gopen2(f, layout::kChannels, H5P_DEFAULT), "open group", w));
-    const auto labels = read_string_column(g.get(), "device_label", w);
-    const auto gain = read_column<double>(g.get(), "gain", w);
-    const auto uv = read_column<double>(g.get(), "microvolts_per_count", w);
+    const auto labels = table_strings(g.get(), "device_label", w);
+    const auto gain = table_column<double>(g.get(), "gain", w);
+    const auto uv = table_column<double>(g.get(), "microvolts_per_count", w);
     check_length(labels, m.emg_channels, w, "device_label");
     check_length(gain, m.emg_channels, w, "gain");
     check_length(uv, m.emg_channels, w, "microvolts_per_count");
@@ -435,14 +457,14 @@ DeviceInfo SessionReader::device() const {
   {
     const auto w = m.where(layout::kImuSensors);
     GroupHandle g(checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", w));
-    const auto labels = read_string_column(g.get(), "device_label", w);
-    const auto rate = read_column<double>(g.get(), "rate_hz", w);
-    const auto accel_range = read_column<double>(g.get(), "accel_range_g", w);
-    const auto gyro_range = read_column<double>(g.get(), "gyro_range_dps", w);
-    const auto accel_scale = read_column<double>(g.get(), "accel_g_per_count", w);
-    const auto gyro_scale = read_column<double>(g.get(), "gyro_dps_per_count", w);
-    const auto has_mag = read_column<std::uint8_t>(g.get(), "has_magnetometer", w);
-    const auto mag_scale = read_column<double>(g.get(), "mag_ut_per_count", w);
+    const auto labels = table_strings(g.get(), "device_label", w);
+    const auto rate = table_column<double>(g.get(), "rate_hz", w);
+    const auto accel_range = table_column<double>(g.get(), "accel_range_g", w);
+    const auto gyro_range = table_column<double>(g.get(), "gyro_range_dps", w);
+    const auto accel_scale = table_column<double>(g.get(), "accel_g_per_count", w);
+    const auto gyro_scale = table_column<double>(g.get(), "gyro_dps_per_count", w);
+    const auto has_mag = table_column<std::uint8_t>(g.get(), "has_magnetometer", w);
+    const auto mag_scale = table_column<double>(g.get(), "mag_ut_per_count", w);
     const std::size_t n = m.imu_labels.size();
     check_length(labels, n, w, "device_label");
     check_length(rate, n, w, "rate_hz");
@@ -487,12 +509,12 @@ Montage SessionReader::montage() const {
   {
     const auto w = m.where(layout::kChannels);
     GroupHandle g(checked(H5Gopen2(f, layout::kChannels, H5P_DEFAULT), "open group", w));
-    const auto label = read_string_column(g.get(), "label", w);
-    const auto muscle = read_string_column(g.get(), "muscle", w);
-    const auto side = read_string_column(g.get(), "side", w);
-    const auto site = read_string_column(g.get(), "electrode_site", w);
-    const auto gain = read_column<double>(g.get(), "gain", w);
-    const auto uv = read_column<double>(g.get(), "microvolts_per_count", w);
+    const auto label = table_strings(g.get(), "label", w);
+    const auto muscle = table_strings(g.get(), "muscle", w);
+    const auto side = table_strings(g.get(), "side", w);
+    const auto site = table_strings(g.get(), "electrode_site", w);
+    const auto gain = table_column<double>(g.get(), "gain", w);
+    const auto uv = table_column<double>(g.get(), "microvolts_per_count", w);
     for (const auto* column : {&muscle, &side, &site})
       check_length(*column, label.size(), w, "muscle/side/site");
     check_length(gain, label.size(), w, "gain");
@@ -513,8 +535,8 @@ Montage SessionReader::montage() const {
   {
     const auto w = m.where(layout::kImuSensors);
     GroupHandle g(checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", w));
-    const auto segment = read_string_column(g.get(), "segment", w);
-    const auto site = read_string_column(g.get(), "site", w);
+    const auto segment = table_strings(g.get(), "segment", w);
+    const auto site = table_strings(g.get(), "site", w);
     check_length(segment, m.imu_labels.size(), w, "segment");
     check_length(site, m.imu_labels.size(), w, "site");
     for (std::size_t i = 0; i < m.imu_labels.size(); ++i) {
@@ -641,13 +663,13 @@ std::vector<Event> SessionReader::events() const {
   if (!has_link(m.file.get(), layout::kEvents)) return out;
   const auto w = m.where(layout::kEvents);
   GroupHandle g(checked(H5Gopen2(m.file.get(), layout::kEvents, H5P_DEFAULT), "open group", w));
-  const auto time_s = read_column<double>(g.get(), "time_s", w);
-  const auto kind = read_column<std::uint8_t>(g.get(), "kind", w);
-  const auto exercise = read_column<std::uint8_t>(g.get(), "exercise", w);
-  const auto muscle = read_column<std::uint8_t>(g.get(), "muscle", w);
-  const auto side = read_column<std::uint8_t>(g.get(), "side", w);
-  const auto channel = read_column<std::int32_t>(g.get(), "channel", w);
-  const auto text = read_string_column(g.get(), "text", w);
+  const auto time_s = table_column<double>(g.get(), "time_s", w);
+  const auto kind = table_column<std::uint8_t>(g.get(), "kind", w);
+  const auto exercise = table_column<std::uint8_t>(g.get(), "exercise", w);
+  const auto muscle = table_column<std::uint8_t>(g.get(), "muscle", w);
+  const auto side = table_column<std::uint8_t>(g.get(), "side", w);
+  const auto channel = table_column<std::int32_t>(g.get(), "channel", w);
+  const auto text = table_strings(g.get(), "text", w);
   check_length(kind, time_s.size(), w, "kind");
   check_length(exercise, time_s.size(), w, "exercise");
   check_length(muscle, time_s.size(), w, "muscle");
@@ -678,11 +700,11 @@ std::vector<Gap> SessionReader::gaps() const {
   if (!has_link(m.file.get(), layout::kGaps)) return out;
   const auto w = m.where(layout::kGaps);
   GroupHandle g(checked(H5Gopen2(m.file.get(), layout::kGaps, H5P_DEFAULT), "open group", w));
-  const auto stream = read_column<std::uint8_t>(g.get(), "stream", w);
-  const auto sensor = read_column<std::uint8_t>(g.get(), "sensor", w);
-  const auto start = read_column<std::uint64_t>(g.get(), "start_sample", w);
-  const auto count = read_column<std::uint64_t>(g.get(), "count", w);
-  const auto host = read_column<double>(g.get(), "host_time_s", w);
+  const auto stream = table_column<std::uint8_t>(g.get(), "stream", w);
+  const auto sensor = table_column<std::uint8_t>(g.get(), "sensor", w);
+  const auto start = table_column<std::uint64_t>(g.get(), "start_sample", w);
+  const auto count = table_column<std::uint64_t>(g.get(), "count", w);
+  const auto host = table_column<double>(g.get(), "host_time_s", w);
   check_length(sensor, stream.size(), w, "sensor");
   check_length(start, stream.size(), w, "start_sample");
   check_length(count, stream.size(), w, "count");
