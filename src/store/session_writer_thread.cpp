@@ -1,6 +1,7 @@
 #include "store/session_writer_thread.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "store/hdf5_handle.hpp"
@@ -51,8 +52,9 @@ SessionWriterThread::SessionWriterThread(WriterFactory create, SessionWriterThre
     creation->abandoned = true;
     lock.unlock();
     thread.detach();
-    throw std::runtime_error("creating session file " + path_for_messages + " took more than " +
-                             std::to_string(static_cast<int>(create_timeout_s)) +
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", create_timeout_s);
+    throw std::runtime_error("creating session file " + path_for_messages + " took more than " + seconds +
                              " s (a hung or very slow file system?)");
   }
   if (creation->error) {

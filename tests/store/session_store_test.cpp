@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "session_fixture.hpp"
 #include "store/hdf5_handle.hpp"
@@ -462,6 +464,45 @@ TEST(Recovery, WriterDestroyedWithoutCloseIsRecoveredWithJournal) {
   ASSERT_EQ(read_events.size(), events.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(read_events[i].text, events[i].text);
   EXPECT_THROW(recover(path), std::runtime_error);  // now "recovered": nothing to do
+}
+
+// Issue 10 item 7: every HDF5 call of a recording on the writer thread, file creation included; the
+// creator's errors (existing file without force) still reach the caller, and a hung creation is bounded.
+TEST(SessionWriterThread, CreatesTheFileOnItsOwnThreadAndRethrowsItsError) {
+  TempDir dir;
+  const DeviceInfo device = testing::make_device(2, SampleFormat::int16, 2000.0, false);
+  std::thread::id created_on;
+  {
+    SessionWriterThread thread(
+        [&] {
+          created_on = std::this_thread::get_id();
+          return std::make_unique<SessionWriter>(dir / "s.h5", device, testing::make_montage(device), "S1");
+        },
+        kDefaultSessionWriterThreadOptions, 10.0, (dir / "s.h5").string());
+    EXPECT_TRUE(thread.push(testing::make_emg_block(0, 20, 2)));
+    thread.close();
+  }
+  EXPECT_NE(created_on, std::thread::id());
+  EXPECT_NE(created_on, std::this_thread::get_id());
+  EXPECT_EQ(SessionReader(dir / "s.h5").emg_rows(), 20U);
+  auto again = [&] {
+    SessionWriterThread thread(
+        [&] {
+          return std::make_unique<SessionWriter>(dir / "s.h5", device, testing::make_montage(device), "S1");
+        },
+        kDefaultSessionWriterThreadOptions, 10.0, (dir / "s.h5").string());
+  };
+  EXPECT_THAT(again, ::testing::ThrowsMessage<std::runtime_error>(HasSubstr("already exists")));
+  auto hung = [&] {
+    SessionWriterThread thread(
+        [&]() -> std::unique_ptr<SessionWriter> {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+          return nullptr;
+        },
+        kDefaultSessionWriterThreadOptions, 0.2, "slow.h5");
+  };
+  EXPECT_THAT(hung, ::testing::ThrowsMessage<std::runtime_error>(HasSubstr("took more than")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));  // let the abandoned creator finish
 }
 
 TEST(SessionWriterThread, BlocksLargerThanTheQueueAreDroppedAndAccounted) {
