@@ -1,13 +1,16 @@
 // glutescope analyze: batch reanalysis of saved sessions (pipeline/analysis_batch.hpp, docs/ANALYSIS.md).
 // Exit status: 0 all files analysed, 2 some failed (each failure printed on one line), 1 bad usage/config.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
 #include "pipeline/analysis_batch.hpp"
+#include "store/hdf5_handle.hpp"
 
 namespace glutescope::cli {
 
@@ -17,6 +20,8 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     std::string config, summary, shard = "1/1", shard_by = "index";
     unsigned jobs = 1;
     bool json = false;
+    double file_timeout_s = 600.0;
+    std::uint64_t file_memory_mib = 0;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("analyze",
@@ -39,6 +44,13 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
   cmd->add_flag("--json", a->json,
                 "Print one JSON object per file on stdout instead of text (with the whole analysis: sets, "
                 "reps, verdicts)");
+  cmd->add_option("--file-timeout", a->file_timeout_s,
+                  "Seconds one file may take; a file that takes longer is stopped and reported")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 86400.0));
+  cmd->add_option("--file-memory", a->file_memory_mib,
+                  "MiB of address space one file's analysis may use (default: physical memory / jobs, at "
+                  "least 1024)");
   cmd->callback([a, &exit_status] {
     pipeline::BatchOptions options;
     try {
@@ -54,6 +66,21 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     options.summary_csv = a->summary;
     options.json = a->json;
     options.progress = ::isatty(STDERR_FILENO) != 0;
+    // Each file in its own process (pipeline::FileWatchdog): a damaged file costs that file only.
+    pipeline::FileWatchdog watchdog;
+    std::error_code ec;
+    watchdog.executable = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    watchdog.settings_path = a->config;
+    watchdog.timeout_s = a->file_timeout_s;
+    const std::uint64_t physical = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                                   static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
+    const std::uint64_t mib =
+        a->file_memory_mib != 0
+            ? a->file_memory_mib
+            : std::max<std::uint64_t>(1024, physical / (1U << 20) / std::max(1u, a->jobs));
+    watchdog.memory_bytes = mib << 20;
+    watchdog.verbose = store::hdf5_error_detail();
+    if (!ec && !watchdog.executable.empty()) options.watchdog = watchdog;
     std::vector<pipeline::FileOutcome> outcomes;
     try {
       outcomes = pipeline::run_batch(options);
@@ -77,6 +104,42 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     }
     std::fflush(stdout);
     exit_status = failed > 0 ? 2 : 0;
+  });
+}
+
+void add_analyze_one_command(CLI::App& app, int& exit_status) {
+  struct Args {
+    std::string file, config;
+    std::uint64_t memory_limit_bytes = 0;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("analyze-one", "internal: one file of `analyze` in a child process");
+  cmd->group("");  // hidden from --help
+  cmd->add_option("file", a->file)->required();
+  cmd->add_option("--config", a->config);
+  cmd->add_option("--memory-limit-bytes", a->memory_limit_bytes);
+  cmd->add_flag("--json", a->json);
+  cmd->callback([a, &exit_status] {
+    if (a->memory_limit_bytes != 0) {
+      const rlimit limit{a->memory_limit_bytes, a->memory_limit_bytes};
+      ::setrlimit(RLIMIT_AS, &limit);
+    }
+    pipeline::FileOutcome outcome;
+    try {
+      const auto settings = a->config.empty() ? pipeline::kDefaultAnalysisPipelineSettings
+                                              : pipeline::load_analysis_settings(a->config);
+      outcome = pipeline::analyse_one_outcome(a->file, settings, a->json);
+    } catch (const std::exception& e) {
+      outcome.error = e.what();
+    }
+    const std::string line = pipeline::outcome_to_json(outcome) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fflush(stdout);
+    // _exit: a damaged file can leave HDF5 unable to close it, and its exit-time cleanup then prints
+    // "infinite loop closing library" (the sidecar is already renamed into place, nothing is lost).
+    exit_status = 0;
+    ::_exit(0);
   });
 }
 

@@ -31,6 +31,10 @@ nlohmann::json describe(const std::string& path) {
                  {"firmware_version", device.firmware_version},
                  {"device_id", device.device_id}};
   const std::uint64_t emg_rows = reader.emg_rows();
+  // Checked before durations and losses are reported from the rows: strictly increasing, bounded span (a
+  // decreasing index was reported as "0 lost").
+  (void)reader.checked_emg_sample_index();
+  for (std::size_t i = 0; i < reader.imu_count(); ++i) (void)reader.checked_imu_sample_index(i);
   std::uint64_t emg_lost = 0;
   for (const Gap& g : gaps) {
     if (g.stream == StreamKind::emg) emg_lost += g.count;

@@ -21,9 +21,22 @@ void add_recover_command(CLI::App& app, int& exit_status) {
           "{} gaps{}; original kept as {}\n",
           *path, r.emg_rows_from_file, r.emg_rows_from_journal, r.imu_rows_from_file, r.imu_rows_from_journal,
           r.events, r.gaps, r.journal_found ? "" : " (no journal found)", r.original_backup.string());
+      if (r.journal_damaged_records > 0) {
+        // Damage is named, never dropped silently: the rows it cost are the ones neither source holds.
+        fmt::print(
+            "journal damaged: {} range(s) of {} bytes skipped (first at byte {}); taken from the file past "
+            "its checkpoint instead, without a CRC to vouch for them: {} EMG rows, {} IMU rows\n",
+            r.journal_damaged_records, r.journal_damaged_bytes, r.journal_first_damaged_offset,
+            r.emg_rows_unverified_from_file, r.imu_rows_unverified_from_file);
+      }
+      if (r.journal_torn_tail) fmt::print("journal: a torn last record was ignored (crash mid-write)\n");
       exit_status = 0;
     } catch (const std::exception& e) {
-      throw UserError(fmt::format("cannot recover {}: {}", *path, e.what()), 1);
+      // Store errors name the file already ("cannot recover FILE: ..."): say it once.
+      const std::string what = e.what();
+      throw UserError(
+          what.find(*path) != std::string::npos ? what : fmt::format("cannot recover {}: {}", *path, what),
+          1);
     }
   });
 }

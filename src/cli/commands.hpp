@@ -30,6 +30,8 @@ void add_devices_command(CLI::App& app, int& exit_status);
 void add_simulate_command(CLI::App& app, int& exit_status);
 // Analysis (docs/ANALYSIS.md): analyze / config / import / export / report.
 void add_analyze_command(CLI::App& app, int& exit_status);
+// Hidden: the child process `analyze` runs per file under its watchdog (pipeline::FileWatchdog).
+void add_analyze_one_command(CLI::App& app, int& exit_status);
 void add_config_command(CLI::App& app, int& exit_status);
 void add_import_command(CLI::App& app, int& exit_status);
 void add_export_command(CLI::App& app, int& exit_status);

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "store/hdf5_handle.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -12,6 +13,11 @@ int main(int argc, char** argv) {
       "and clamshells."};
   app.set_version_flag("--version", std::string("glutescope ") + GLUTESCOPE_VERSION);
   app.require_subcommand(1);
+  // Errors are one line naming the file and the problem; --verbose appends HDF5's own error stack.
+  app.add_flag_callback(
+      "--verbose", [] { glutescope::store::set_hdf5_error_detail(true); },
+      "Append HDF5's error stack to error messages (for debugging damaged files)");
+  app.fallthrough();
   int exit_status = 0;
   glutescope::cli::add_demo_command(app, exit_status);
   glutescope::cli::add_record_command(app, exit_status);
@@ -20,6 +26,7 @@ int main(int argc, char** argv) {
   glutescope::cli::add_devices_command(app, exit_status);
   glutescope::cli::add_simulate_command(app, exit_status);
   glutescope::cli::add_analyze_command(app, exit_status);
+  glutescope::cli::add_analyze_one_command(app, exit_status);
   glutescope::cli::add_config_command(app, exit_status);
   glutescope::cli::add_import_command(app, exit_status);
   glutescope::cli::add_export_command(app, exit_status);

@@ -86,16 +86,20 @@ LoadedSession load_session(const std::filesystem::path& path) {
   ContentHash hash;
   // EMG: the counts as stored; rows are moved into place by sample index only when samples were lost (the
   // common case, no gap, keeps the one buffer read from the file: no second copy, no µV conversion here).
-  // The sample index is strictly increasing (sorted, unique), so its last value alone says whether any row is
-  // missing: the whole index (8 bytes a row) is read only then.
+  // The sample index is read whole and checked (strictly increasing, bounded span: SessionReader) before
+  // any buffer is sized from its last value.
   std::vector<std::int32_t> counts = reader.emg_counts();
   hash.add(counts);
   const std::size_t rows = ch == 0 ? 0 : counts.size() / ch;
-  const std::uint64_t span = rows == 0 ? 0 : reader.emg_sample_index(rows - 1, 1).at(0) + 1;
+  const std::vector<std::uint64_t> index = reader.checked_emg_sample_index();
+  if (index.size() != rows) {
+    throw std::runtime_error(fmt::format("{}: /acquisition/emg has {} rows of data but {} sample indices",
+                                         s.source, rows, index.size()));
+  }
+  const std::uint64_t span = rows == 0 ? 0 : index.back() + 1;
   if (span == rows) {
     d.emg_counts = std::move(counts);
   } else {
-    const std::vector<std::uint64_t> index = reader.emg_sample_index();
     d.emg_counts.assign(span * ch, 0);
     for (std::size_t r = 0; r < rows; ++r) {
       std::copy_n(&counts[r * ch], ch, &d.emg_counts[index[r] * ch]);
@@ -114,14 +118,16 @@ LoadedSession load_session(const std::filesystem::path& path) {
     raw[i] = reader.imu_counts(i);
     hash.add(raw[i].accel);
     hash.add(raw[i].gyro);
-    imu_rows[i] = static_cast<std::size_t>(reader.imu_rows(i));
-    if (imu_rows[i] > 0) {
-      imu_span = std::max<std::uint64_t>(imu_span, reader.imu_sample_index(i, imu_rows[i] - 1, 1).at(0) + 1);
+    imu_rows[i] = raw[i].accel.size() / 3;
+    imu_index[i] = reader.checked_imu_sample_index(i);
+    if (imu_index[i].size() != imu_rows[i]) {
+      throw std::runtime_error(fmt::format("{}: IMU {} has {} rows of data but {} sample indices", s.source,
+                                           i, imu_rows[i], imu_index[i].size()));
     }
+    if (imu_rows[i] > 0) imu_span = std::max<std::uint64_t>(imu_span, imu_index[i].back() + 1);
   }
   for (std::size_t i = 0; i < raw.size(); ++i) {
     exercise::ImuStream stream;
-    if (imu_rows[i] != imu_span) imu_index[i] = reader.imu_sample_index(i);  // rows missing: where
     const std::vector<std::uint64_t>& idx = imu_index[i];
     if (imu_rows[i] == imu_span) {
       stream.accel = std::move(raw[i].accel);
@@ -168,6 +174,19 @@ LoadedSession load_session(const std::filesystem::path& path) {
       have_block ? first_block.device_time_us.front() : 0,
       have_block ? reader.emg_sample_index(first_block.first_row.front(), 1).at(0) : 0, d.device.emg_rate_hz);
   to_stream_clock(d.events, clock);
+  // An event placed outside the recording (beyond store::kEventMarginS) means a damaged time or clock fit:
+  // scoring it would mark sets that hold no samples.
+  const double duration_s =
+      d.device.emg_rate_hz > 0.0 ? static_cast<double>(span) / d.device.emg_rate_hz : 0.0;
+  for (std::size_t i = 0; i < d.events.size(); ++i) {
+    const double t = d.events[i].time_s;
+    if (!std::isfinite(t) || t < -store::kEventMarginS || t > duration_s + store::kEventMarginS) {
+      throw std::runtime_error(
+          fmt::format("{}: event {} (kind {}) falls at {} s, outside the recording's 0-{:.3f} s: damaged "
+                      "event time or clock fit",
+                      s.source, i, static_cast<int>(d.events[i].kind), t, duration_s));
+    }
+  }
   s.input_hash = hash.text();
   return s;
 }

@@ -1,6 +1,14 @@
 #include "pipeline/analysis_batch.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstring>
+#include <new>
 
 #include <algorithm>
 #include <atomic>
@@ -304,6 +312,129 @@ AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSetti
   }
 }
 
+FileOutcome analyse_one_outcome(const std::string& path, const AnalysisPipelineSettings& settings,
+                                bool json) {
+  FileOutcome o;
+  o.file = path;
+  const std::string hash = settings_hash(to_toml(settings));
+  try {
+    const AnalysisResult r = analyse_file(path, settings);
+    o.ok = true;
+    o.output = analysis_path_for(path).string();
+    o.sets = r.analysis.sets.size();
+    o.reps = r.rep_count();
+    o.warnings = r.analysis.warnings;
+    o.csv_rows = summary_csv_file_row(o, &r, hash) + summary_csv_rows(r);
+    if (json) o.json = to_json(r).dump();
+  } catch (const std::bad_alloc&) {
+    o.error = fmt::format("{}: out of memory while analysing (file too large for the memory limit?)", path);
+  } catch (const std::exception& e) {
+    o.error = e.what();
+  }
+  if (!o.ok) o.csv_rows = summary_csv_file_row(o, nullptr, hash);
+  return o;
+}
+
+std::string outcome_to_json(const FileOutcome& o) {
+  return nlohmann::json{{"ok", o.ok},     {"error", o.error},       {"output", o.output}, {"sets", o.sets},
+                        {"reps", o.reps}, {"warnings", o.warnings}, {"csv_rows", o.csv_rows}, {"json", o.json}}
+      .dump();
+}
+
+namespace {
+
+// Reads everything the child writes to `fd` until EOF or the deadline; false on timeout.
+bool read_until_eof(int fd, std::string& out, std::chrono::steady_clock::time_point deadline) {
+  char buffer[65536];
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return true;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+// Analyses `path` in a child process under the watchdog's limits (see FileWatchdog).
+FileOutcome analyse_in_child(const std::string& path, const BatchOptions& options) {
+  const FileWatchdog& w = *options.watchdog;
+  FileOutcome o;
+  o.file = path;
+  std::vector<std::string> args = {w.executable};
+  if (w.verbose) args.emplace_back("--verbose");
+  args.insert(args.end(), {"analyze-one", "--memory-limit-bytes", std::to_string(w.memory_bytes)});
+  if (!w.settings_path.empty()) args.insert(args.end(), {"--config", w.settings_path});
+  if (options.json) args.emplace_back("--json");
+  args.insert(args.end(), {"--", path});
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    o.error = fmt::format("{}: cannot start the analysis process: {}", path, std::strerror(errno));
+    return o;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  // The child reports through its JSON line; what a crashing library prints goes nowhere.
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int spawned = ::posix_spawn(&pid, w.executable.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fds[1]);
+  if (spawned != 0) {
+    ::close(pipe_fds[0]);
+    o.error = fmt::format("{}: cannot start the analysis process: {}", path, std::strerror(spawned));
+    return o;
+  }
+  std::string reply;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(w.timeout_s);
+  const bool finished = read_until_eof(
+      pipe_fds[0], reply, std::chrono::time_point_cast<std::chrono::steady_clock::duration>(deadline));
+  ::close(pipe_fds[0]);
+  if (!finished) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!finished) {
+    o.error =
+        fmt::format("{}: analysis stopped after {:g} s without finishing (damaged file?)", path, w.timeout_s);
+  } else if (WIFSIGNALED(status)) {
+    o.error = fmt::format("{}: analysis crashed (signal {}, {}): damaged file?", path, WTERMSIG(status),
+                          ::strsignal(WTERMSIG(status)));
+  } else {
+    try {
+      const auto j = nlohmann::json::parse(reply);
+      o.ok = j.at("ok").get<bool>();
+      o.error = j.at("error").get<std::string>();
+      o.output = j.at("output").get<std::string>();
+      o.sets = j.at("sets").get<std::size_t>();
+      o.reps = j.at("reps").get<std::size_t>();
+      o.warnings = j.at("warnings").get<std::vector<std::string>>();
+      o.csv_rows = j.at("csv_rows").get<std::string>();
+      o.json = j.at("json").get<std::string>();
+    } catch (const std::exception&) {
+      o.ok = false;
+      o.error = fmt::format("{}: analysis process ended (exit status {}) without a result", path,
+                            WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+  }
+  // A child that timed out, crashed or gave no result still gets its file row (a merge must see it).
+  if (!o.ok && o.csv_rows.empty()) o.csv_rows = summary_csv_file_row(o, nullptr, settings_hash(to_toml(options.settings)));
+  return o;
+}
+
+}  // namespace
+
 std::vector<FileOutcome> run_batch(const BatchOptions& options) {
   const std::vector<std::string> files = select_shard(options.files, options.shard);
   std::vector<FileOutcome> outcomes(files.size());
@@ -312,21 +443,8 @@ std::vector<FileOutcome> run_batch(const BatchOptions& options) {
   std::atomic<std::size_t> done{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < files.size(); i = next++) {
-      FileOutcome& o = outcomes[i];
-      o.file = files[i];
-      try {
-        const AnalysisResult r = analyse_file(files[i], options.settings);
-        o.ok = true;
-        o.output = analysis_path_for(files[i]).string();
-        o.sets = r.analysis.sets.size();
-        o.reps = r.rep_count();
-        o.warnings = r.analysis.warnings;
-        o.csv_rows = summary_csv_file_row(o, &r, hash) + summary_csv_rows(r);
-        if (options.json) o.json = to_json(r).dump();
-      } catch (const std::exception& e) {
-        o.error = e.what();
-        o.csv_rows = summary_csv_file_row(o, nullptr, hash);
-      }
+      outcomes[i] = options.watchdog ? analyse_in_child(files[i], options)
+                                     : analyse_one_outcome(files[i], options.settings, options.json);
       ++done;
     }
   };

@@ -12,7 +12,9 @@
 // thread.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +40,18 @@ std::string_view to_string(ShardMethod method) noexcept;
 // that cannot be stat'ed counts 0 bytes (its analysis then fails and says why).
 std::vector<std::string> select_shard(std::vector<std::string> files, const Shard& shard);
 
+// Runs each file's analysis in a child process (the same glutescope binary, hidden subcommand
+// `analyze-one`) with a wall-clock and an address-space limit, so that a file that hangs HDF5, exhausts
+// memory or crashes costs that file only: its outcome says "timed out", "out of memory" or "crashed
+// (signal N)" and the batch continues. Results are those of an in-process analysis, byte for byte.
+struct FileWatchdog {
+  std::string executable;          // the glutescope binary (the CLI passes /proc/self/exe)
+  std::string settings_path;       // the --config file the child loads (empty = defaults): same parsing
+  double timeout_s = 600.0;        // wall clock per file
+  std::uint64_t memory_bytes = 0;  // RLIMIT_AS of the child; 0 = unlimited
+  bool verbose = false;            // pass --verbose (HDF5 error stacks in messages)
+};
+
 struct BatchOptions {
   std::vector<std::string> files;
   AnalysisPipelineSettings settings;
@@ -47,6 +61,7 @@ struct BatchOptions {
   bool json = false;        // fill FileOutcome::json (the whole result, pipeline::to_json)
   bool progress = false;    // draw a progress bar on `log` (the CLI enables it when stderr is a tty)
   std::FILE* log = stderr;
+  std::optional<FileWatchdog> watchdog;  // empty = analyse in this process (tests, library use)
 };
 
 struct FileOutcome {
@@ -63,6 +78,11 @@ struct FileOutcome {
 // Analyses the shard's files. Never throws for a bad input file (its outcome says why); throws for an
 // unwritable summary CSV.
 std::vector<FileOutcome> run_batch(const BatchOptions& options);
+
+// The child's side of FileWatchdog: analyse one file, return its outcome (never throws for the file), and
+// its one-line JSON form read back by the parent.
+FileOutcome analyse_one_outcome(const std::string& path, const AnalysisPipelineSettings& settings, bool json);
+std::string outcome_to_json(const FileOutcome& outcome);
 
 // Analyse one file and write its sidecar; throws with a message naming the file.
 AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSettings& settings);

@@ -8,13 +8,9 @@
 namespace glutescope::pipeline {
 namespace {
 
-// The store's messages carry HDF5's whole error stack; the operator needs the cause in one line.
+// The store's messages are one line already (HDF5's reason through H5Ewalk2, store::take_hdf5_error); this
+// only guards the operator's line against a multi-line or very long message from elsewhere.
 std::string short_cause(const std::string& what) {
-  const std::string key = "error message = '";
-  if (const auto at = what.find(key); at != std::string::npos) {
-    const auto end = what.find('\'', at + key.size());
-    return what.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
-  }
   std::string line = what.substr(0, what.find('\n'));
   if (line.size() > 200) line = line.substr(0, 200) + "...";
   return line;
@@ -28,10 +24,16 @@ SessionOutput::SessionOutput(const std::filesystem::path& path, const DeviceInfo
   store::SessionWriterOptions options = store::kDefaultSessionWriterOptions;
   options.force = force;
   options.host_clock_at_start_s = host_clock_at_start_s;
-  auto writer = std::make_unique<store::SessionWriter>(path, device, std::move(montage), subject_id, options);
   store::SessionWriterThreadOptions thread_options = store::kDefaultSessionWriterThreadOptions;
   thread_options.host_clock_at_start_s = host_clock_at_start_s;
-  thread_ = std::make_unique<store::SessionWriterThread>(std::move(writer), thread_options);
+  // The file is created on the writer thread (all HDF5 calls of a recording on one thread); the recorder
+  // waits for "created" at most kCreateTimeoutS before streaming, and gets the writer's error as before.
+  constexpr double kCreateTimeoutS = 10.0;
+  thread_ = std::make_unique<store::SessionWriterThread>(
+      [=, montage = std::move(montage)]() mutable {
+        return std::make_unique<store::SessionWriter>(path, device, std::move(montage), subject_id, options);
+      },
+      thread_options, kCreateTimeoutS, path.string());
 }
 
 SessionOutput::~SessionOutput() = default;  // without close(): the session stays "recording" (recoverable)

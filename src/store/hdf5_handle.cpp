@@ -1,24 +1,55 @@
 #include "store/hdf5_handle.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <iterator>
 
 namespace glutescope::store {
 namespace {
 
-herr_t collect_error(unsigned /*n*/, const H5E_error2_t* error, void* client_data) {
-  auto& text = *static_cast<std::string*>(client_data);
-  if (!text.empty()) text += "; ";
-  text += error->func_name != nullptr ? error->func_name : "?";
-  text += ": ";
-  text += error->desc != nullptr ? error->desc : "";
+std::atomic<bool> g_error_detail{false};
+
+// One record as "<desc> (<minor message>)"; HDF5's descriptions are short fixed phrases.
+std::string describe_record(const H5E_error2_t* error) {
+  const std::string desc = error->desc != nullptr ? error->desc : "";
   char minor[128] = {};
-  if (H5Eget_msg(error->min_num, nullptr, minor, sizeof minor) > 0) {
-    text += " (";
-    text += minor;
-    text += ")";
-  }
+  const bool has_minor = H5Eget_msg(error->min_num, nullptr, minor, sizeof minor) > 0;
+  if (!has_minor) return desc;
+  return desc.empty() ? std::string(minor) : desc + " (" + minor + ")";
+}
+
+// The innermost record's reason for an operator: its description when short (HDF5's fixed phrases), else
+// (the sec2 driver's formatted "file write failed: time = ..., filename = ..." runs to 300 characters) its
+// minor message ("Write failed").
+std::string reason_of(const H5E_error2_t* error) {
+  std::string text = describe_record(error);
+  if (text.size() <= 100) return text;
+  char minor[128] = {};
+  return H5Eget_msg(error->min_num, nullptr, minor, sizeof minor) > 0 ? std::string(minor) : text;
+}
+
+herr_t collect_error(unsigned /*n*/, const H5E_error2_t* error, void* client_data) {
+  auto& out = *static_cast<Hdf5ErrorText*>(client_data);
+  if (!out.stack.empty()) out.stack += "; ";
+  out.stack += error->func_name != nullptr ? error->func_name : "?";
+  out.stack += ": ";
+  out.stack += describe_record(error);
+  // Walking downward (API call first), the last record is the innermost: the cause, not its consequences.
+  out.reason = reason_of(error);
+  out.innermost_minor = error->min_num;
   return 0;
+}
+
+// Keeps a message to one line of bounded length: HDF5 descriptions never hold newlines, but file names may.
+std::string one_line(std::string text, std::size_t max_chars) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  if (text.size() > max_chars) text = text.substr(0, max_chars - 3) + "...";
+  return text;
 }
 
 Hdf5Where at(const Hdf5Where& where, const std::string& name) {
@@ -49,10 +80,58 @@ std::size_t element_count(hid_t space) {
   return n < 0 ? 0 : static_cast<std::size_t>(n);
 }
 
-std::vector<std::string> read_vlen_strings(hid_t object, bool is_attribute, const Hdf5Where& where) {
+[[noreturn]] void throw_damaged(const Hdf5Where& where, const std::string& problem) {
+  throw Hdf5Error(where.file + ": " + where.object + " " + problem);
+}
+
+std::string type_class_name(H5T_class_t c) {
+  switch (c) {
+    case H5T_INTEGER:
+      return "integer";
+    case H5T_FLOAT:
+      return "floating-point";
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ENUM:
+      return "enum";
+    case H5T_ARRAY:
+      return "array";
+    case H5T_VLEN:
+      return "variable-length";
+    case H5T_REFERENCE:
+      return "reference";
+    case H5T_OPAQUE:
+      return "opaque";
+    case H5T_BITFIELD:
+      return "bitfield";
+    case H5T_TIME:
+      return "time";
+    default:
+      return "unknown";
+  }
+}
+
+// A table column (1-D dataset) or array attribute: rank 1 (or scalar, for one value) and a bounded size.
+// Attributes must be rank ≤ 1; datasets are read flat (the analysis sidecar stores [reps x channels] tables),
+// so their rank is the caller's to check (SessionReader does, for every table column).
+std::size_t checked_vector_count(hid_t object, bool is_attribute, std::size_t element_bytes,
+                                 const Hdf5Where& where) {
   DataspaceHandle space(
       checked(is_attribute ? H5Aget_space(object) : H5Dget_space(object), "get dataspace of", where));
+  const std::vector<hsize_t> dims = dataspace_dims(space.get(), where);
+  if (is_attribute && dims.size() > 1) {
+    throw_damaged(where, "has rank " + std::to_string(dims.size()) + ", expected 1");
+  }
   const std::size_t n = element_count(space.get());
+  check_logical_size(object, n, element_bytes, where);
+  return n;
+}
+
+std::vector<std::string> read_vlen_strings(hid_t object, bool is_attribute, const Hdf5Where& where) {
+  // 16 bytes: what one variable-length string occupies at least in the file (its heap ID).
+  const std::size_t n = checked_vector_count(object, is_attribute, 16, where);
   DatatypeHandle stored(
       checked(is_attribute ? H5Aget_type(object) : H5Dget_type(object), "get type of", where));
   if (H5Tget_class(stored.get()) != H5T_STRING) {
@@ -82,6 +161,7 @@ std::vector<std::string> read_vlen_strings(hid_t object, bool is_attribute, cons
   } else {
     // Fixed-length strings (written by other tools, e.g. MATLAB): read as given, trim NUL padding.
     const std::size_t size = H5Tget_size(stored.get());
+    check_logical_size(object, n, size, where);
     std::vector<char> raw(n * size);
     const herr_t status = is_attribute
                               ? H5Aread(object, stored.get(), raw.data())
@@ -104,17 +184,83 @@ void silence_hdf5_errors() noexcept {
   if (!silenced) silenced = H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0;
 }
 
-std::string take_hdf5_error_stack() {
-  std::string text;
+std::vector<hsize_t> dataspace_dims(hid_t space, const Hdf5Where& where) {
+  const int rank = H5Sget_simple_extent_ndims(space);
+  if (rank < 0) throw_hdf5_error("get rank of", where.object, where.file);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  if (rank > 0 && H5Sget_simple_extent_dims(space, dims.data(), nullptr) < 0) {
+    throw_hdf5_error("get dimensions of", where.object, where.file);
+  }
+  return dims;
+}
+
+std::vector<hsize_t> dataset_dims(hid_t dataset, const Hdf5Where& where) {
+  DataspaceHandle space(checked(H5Dget_space(dataset), "get dataspace of", where));
+  return dataspace_dims(space.get(), where);
+}
+
+void check_logical_size(hid_t object, std::uint64_t elements, std::size_t element_bytes,
+                        const Hdf5Where& where) {
+  FileHandle file(checked(H5Iget_file_id(object), "get the file of", where));
+  hsize_t file_bytes = 0;
+  check_status(H5Fget_filesize(file.get(), &file_bytes), "get the size of the file of", where);
+  const std::uint64_t limit = kMaxDeflateExpansion * file_bytes + kFillValueAllowanceBytes;
+  if (element_bytes != 0 && elements > limit / element_bytes) {
+    throw_damaged(where, "claims " + std::to_string(elements) + " elements, more than a " +
+                             std::to_string(file_bytes) + "-byte file can hold");
+  }
+}
+
+void check_type_class(hid_t dataset, H5T_class_t type_class, std::size_t max_bytes, const Hdf5Where& where) {
+  DatatypeHandle type(checked(H5Dget_type(dataset), "get type of", where));
+  const H5T_class_t found = H5Tget_class(type.get());
+  if (found != type_class) {
+    throw_damaged(where,
+                  "holds " + type_class_name(found) + " values, expected " + type_class_name(type_class));
+  }
+  const std::size_t size = H5Tget_size(type.get());
+  if (type_class != H5T_STRING && (size == 0 || size > max_bytes)) {
+    throw_damaged(where, "has " + std::to_string(size) + "-byte elements, expected at most " +
+                             std::to_string(max_bytes));
+  }
+}
+
+void set_hdf5_error_detail(bool on) noexcept { g_error_detail = on; }
+bool hdf5_error_detail() noexcept { return g_error_detail; }
+
+Hdf5ErrorText take_hdf5_error() {
+  // errno as the failing system call left it (HDF5's sec2 driver reports pwrite/open failures through it):
+  // read before anything else can change it.
+  const int system_error = errno;
+  Hdf5ErrorText text;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &text);
+  // A failed read, write, seek or open of the file itself: the system's reason is what the operator can act
+  // on ("No space left on device", "Permission denied").
+  const hid_t io_errors[] = {H5E_WRITEERROR, H5E_READERROR, H5E_SEEKERROR, H5E_CANTOPENFILE};
+  if (system_error != 0 &&
+      std::find(std::begin(io_errors), std::end(io_errors), text.innermost_minor) != std::end(io_errors)) {
+    text.reason += std::string(": ") + std::strerror(system_error);
+  }
   H5Eclear2(H5E_DEFAULT);
-  return text.empty() ? "no HDF5 error detail" : text;
+  if (text.reason.empty()) text.reason = "no HDF5 error detail";
+  if (text.stack.empty()) text.stack = text.reason;
+  return text;
+}
+
+std::string take_hdf5_error_stack() { return take_hdf5_error().stack; }
+
+std::string take_hdf5_error_for_message() {
+  const Hdf5ErrorText text = take_hdf5_error();
+  // 100 characters hold every innermost description of HDF5 1.10 (H5Edefin.h) with its minor message.
+  std::string out = one_line(text.reason, 100);
+  if (hdf5_error_detail()) out += " [HDF5: " + one_line(text.stack, 4000) + "]";
+  return out;
 }
 
 void throw_hdf5_error(std::string_view action, std::string_view object, std::string_view file) {
   std::string message(action);
   if (!object.empty()) message.append(" ").append(object);
-  message.append(" in ").append(file).append(": ").append(take_hdf5_error_stack());
+  message.append(" in ").append(file).append(": ").append(take_hdf5_error_for_message());
   throw Hdf5Error(message);
 }
 
@@ -203,6 +349,18 @@ T read_scalar_attribute(hid_t object, const std::string& name, const Hdf5Where& 
     throw Hdf5Error("missing attribute " + here.object + " in " + where.file);
   }
   AttributeHandle attribute(checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), "open attribute", here));
+  {
+    // H5Aread writes every element: an array attribute read into one value would overrun it.
+    DataspaceHandle space(checked(H5Aget_space(attribute.get()), "get dataspace of", here));
+    if (element_count(space.get()) != 1) {
+      throw_damaged(here, "holds " + std::to_string(element_count(space.get())) + " values, expected one");
+    }
+    DatatypeHandle type(checked(H5Aget_type(attribute.get()), "get type of", here));
+    const H5T_class_t c = H5Tget_class(type.get());
+    if (c != H5T_INTEGER && c != H5T_FLOAT) {
+      throw_damaged(here, "holds " + type_class_name(c) + " values, expected a number");
+    }
+  }
   T value{};
   check_status(H5Aread(attribute.get(), native_type<T>(), &value), "read attribute", here);
   return value;
@@ -215,8 +373,7 @@ std::vector<T> read_array_attribute(hid_t object, const std::string& name, const
     throw Hdf5Error("missing attribute " + here.object + " in " + where.file);
   }
   AttributeHandle attribute(checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), "open attribute", here));
-  DataspaceHandle space(checked(H5Aget_space(attribute.get()), "get dataspace of", here));
-  std::vector<T> values(element_count(space.get()));
+  std::vector<T> values(checked_vector_count(attribute.get(), true, sizeof(T), here));
   if (!values.empty()) {
     check_status(H5Aread(attribute.get(), native_type<T>(), values.data()), "read attribute", here);
   }
@@ -259,8 +416,14 @@ std::vector<T> read_column(hid_t group, const std::string& name, const Hdf5Where
   const Hdf5Where here = at(where, name);
   if (!has_link(group, name)) throw Hdf5Error("missing dataset " + here.object + " in " + where.file);
   DatasetHandle dataset(checked(H5Dopen2(group, name.c_str(), H5P_DEFAULT), "open dataset", here));
-  DataspaceHandle space(checked(H5Dget_space(dataset.get()), "get dataspace of", here));
-  std::vector<T> values(element_count(space.get()));
+  {
+    DatatypeHandle type(checked(H5Dget_type(dataset.get()), "get type of", here));
+    const H5T_class_t c = H5Tget_class(type.get());
+    if (c != H5T_INTEGER && c != H5T_FLOAT) {
+      throw_damaged(here, "holds " + type_class_name(c) + " values, expected numbers");
+    }
+  }
+  std::vector<T> values(checked_vector_count(dataset.get(), false, sizeof(T), here));
   if (!values.empty()) {
     check_status(H5Dread(dataset.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
                  "read dataset", here);

@@ -21,11 +21,18 @@
 
 namespace glutescope::store {
 
-// An HDF5 call failed. what() = "<action> <object> in <file>: <HDF5 error stack>".
+// An HDF5 call failed. what() = "<action> <object> in <file>: <HDF5's innermost reason>" (one line of at most
+// ~200 characters); with set_hdf5_error_detail(true) (the CLI's --verbose) the whole HDF5 error stack
+// follows.
 class Hdf5Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// Append HDF5's whole error stack to every Hdf5Error message (process-wide; default off). The CLI sets it for
+// --verbose: the stack helps whoever debugs HDF5, the one-line reason is what an operator can act on.
+void set_hdf5_error_detail(bool on) noexcept;
+[[nodiscard]] bool hdf5_error_detail() noexcept;
 
 // Turn off HDF5's automatic error printing for the calling thread (idempotent, cheap). HDF5 keeps this
 // setting per thread in a thread-safe build, so every entry point that may run on a new thread calls it
@@ -34,6 +41,19 @@ void silence_hdf5_errors() noexcept;
 
 // The calling thread's HDF5 error stack as one line ("H5Dwrite: can't write data; ..."), then cleared.
 std::string take_hdf5_error_stack();
+
+// The calling thread's HDF5 error, read through H5Ewalk2 (never by searching the stack's text), then cleared:
+// `reason` is the innermost record's description and minor message ("incorrect metadata checksum after all
+// read attempts"), what an operator can act on; `stack` is the whole stack on one line, for --verbose.
+struct Hdf5ErrorText {
+  std::string reason;
+  std::string stack;
+  hid_t innermost_minor = H5I_INVALID_HID;  // HDF5 minor error class of the innermost record
+};
+Hdf5ErrorText take_hdf5_error();
+
+// "<reason>" or, with hdf5_error_detail(), "<reason> [HDF5: <stack>]": the text an error message appends.
+std::string take_hdf5_error_for_message();
 
 // Throws Hdf5Error("<action> <object> in <file>: <stack>").
 [[noreturn]] void throw_hdf5_error(std::string_view action, std::string_view object, std::string_view file);
@@ -153,5 +173,25 @@ std::vector<T> read_column(hid_t group, const std::string& name, const Hdf5Where
 std::vector<std::string> read_string_column(hid_t group, const std::string& name, const Hdf5Where& where);
 
 [[nodiscard]] bool has_link(hid_t group, const std::string& path);
+
+// --- checks of untrusted files (every file is untrusted input) ---
+
+// Dimensions of a dataset or attribute dataspace: the rank is queried first (a file may declare any rank up
+// to H5S_MAX_RANK = 32), then exactly that many dimensions are read. Scalar → empty.
+std::vector<hsize_t> dataspace_dims(hid_t space, const Hdf5Where& where);
+std::vector<hsize_t> dataset_dims(hid_t dataset, const Hdf5Where& where);
+
+// Bound on what a dataset of a file may expand to in memory: deflate's maximum compression ratio is 1032:1
+// (zlib technical details, "Maximum compression factor"), the only filter glutescope writes; plus one 1 MiB
+// chunk of fill values a crashed writer may have declared but not written. A dataset claiming more elements
+// than that is damaged (or hostile) and is refused before anything is allocated.
+inline constexpr std::uint64_t kMaxDeflateExpansion = 1032;
+inline constexpr std::uint64_t kFillValueAllowanceBytes = 1U << 20;
+void check_logical_size(hid_t object, std::uint64_t elements, std::size_t element_bytes,
+                        const Hdf5Where& where);
+
+// Throws Hdf5Error("<file>: <object> <problem>") unless the dataset's type has class `type_class`
+// (H5T_INTEGER, H5T_FLOAT, H5T_STRING) and, for numbers, at most `max_bytes` bytes per element.
+void check_type_class(hid_t dataset, H5T_class_t type_class, std::size_t max_bytes, const Hdf5Where& where);
 
 }  // namespace glutescope::store

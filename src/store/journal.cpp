@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -204,6 +205,36 @@ void sync_directory_of(const std::filesystem::path& path) {
   if (rc != 0) throw std::runtime_error("cannot sync directory " + dir.string() + ": " + errno_text(error));
 }
 
+namespace {
+
+// The record starting at `pos`, decoded, if it is intact (length within the file, CRC, payload all good).
+std::optional<JournalRecord> intact_record_at(const std::vector<std::uint8_t>& data, std::size_t pos,
+                                              std::size_t& end) {
+  if (data.size() - pos < kHeaderBytes) return std::nullopt;
+  std::uint32_t length = 0;
+  std::uint32_t crc = 0;
+  std::memcpy(&length, data.data() + pos, 4);
+  std::memcpy(&crc, data.data() + pos + 4, 4);
+  if (std::size_t{length} > data.size() - pos - kHeaderBytes) return std::nullopt;
+  const std::uint8_t* typed = data.data() + pos + 8;  // type byte + payload
+  if (typed[0] < static_cast<std::uint8_t>(JournalRecordType::emg_block) ||
+      typed[0] > static_cast<std::uint8_t>(JournalRecordType::checkpoint)) {
+    return std::nullopt;
+  }
+  if (static_cast<std::uint32_t>(::crc32(0L, typed, length + 1U)) != crc) return std::nullopt;
+  try {
+    PayloadReader payload(typed + 1, length);
+    JournalRecord record = decode(static_cast<JournalRecordType>(typed[0]), payload);
+    if (!payload.done()) return std::nullopt;
+    end = pos + kHeaderBytes + length;
+    return record;
+  } catch (const std::length_error&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
 JournalContents read_journal(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open crash journal " + path.string());
@@ -216,26 +247,25 @@ JournalContents read_journal(const std::filesystem::path& path) {
   std::size_t pos = sizeof kMagic;
   contents.valid_bytes = pos;
   while (pos < data.size()) {
-    if (data.size() - pos < kHeaderBytes) break;
-    std::uint32_t length = 0;
-    std::uint32_t crc = 0;
-    std::memcpy(&length, data.data() + pos, 4);
-    std::memcpy(&crc, data.data() + pos + 4, 4);
-    if (std::size_t{length} > data.size() - pos - kHeaderBytes) break;
-    const std::uint8_t* typed = data.data() + pos + 8;  // type byte + payload
-    const auto actual = static_cast<std::uint32_t>(::crc32(0L, typed, length + 1U));
-    if (actual != crc) break;
-    try {
-      PayloadReader payload(typed + 1, length);
-      contents.records.push_back(decode(static_cast<JournalRecordType>(typed[0]), payload));
-      if (!payload.done()) {
-        contents.records.pop_back();
-        break;
-      }
-    } catch (const std::length_error&) {
-      break;
+    std::size_t end = 0;
+    if (auto record = intact_record_at(data, pos, end)) {
+      contents.records.push_back(std::move(*record));
+      pos = end;
+      contents.valid_bytes = pos;
+      continue;
     }
-    pos += kHeaderBytes + length;
+    // Damaged here: resume at the next intact record, if any (the journal is one checkpoint interval long,
+    // and the type and length tests reject almost every offset before a CRC is computed).
+    std::size_t next = pos + 1;
+    std::optional<JournalRecord> resumed;
+    for (; next + kHeaderBytes <= data.size(); ++next) {
+      resumed = intact_record_at(data, next, end);
+      if (resumed) break;
+    }
+    if (!resumed) break;  // nothing intact after: a torn tail
+    contents.damaged.push_back({pos, next - pos});
+    contents.records.push_back(std::move(*resumed));
+    pos = end;
     contents.valid_bytes = pos;
   }
   contents.torn_tail = contents.valid_bytes != contents.file_bytes;

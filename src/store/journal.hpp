@@ -8,7 +8,10 @@
 //
 // File layout (little-endian): 8-byte magic "GSJRNL01", then records:
 //   u32 payload_length, u32 crc32(type byte + payload) (zlib/IEEE 802.3 polynomial), u8 type, payload.
-// A reader stops at the first record whose length runs past the end or whose CRC fails (torn tail).
+// A reader skips a record whose CRC fails or whose length is impossible and resumes at the next byte offset
+// where an intact record starts (its CRC-32 must match: a false match has probability 2^-32 per candidate);
+// the skipped bytes are reported (JournalContents::damaged). Bytes after the last intact record are a torn
+// tail (crash mid-write).
 //
 // Threading: a JournalWriter belongs to the session writer's thread.
 #pragma once
@@ -63,11 +66,19 @@ struct JournalCheckpoint {
 using JournalRecord = std::variant<JournalEmgBlock, JournalImuBlock, Event, Gap, TimingFit, SessionStatistics,
                                    JournalCheckpoint>;
 
+// Bytes of a journal that did not form an intact record (CRC mismatch, impossible length or payload) but were
+// followed by intact records again: damage in the middle, not a torn tail.
+struct JournalDamage {
+  std::uint64_t offset = 0;  // first damaged byte
+  std::uint64_t bytes = 0;   // up to the next intact record
+};
+
 struct JournalContents {
   std::vector<JournalRecord> records;
   std::uint64_t valid_bytes = 0;  // bytes up to the end of the last good record
   std::uint64_t file_bytes = 0;
-  bool torn_tail = false;  // bytes after the last good record (crash mid-write, or corruption)
+  bool torn_tail = false;              // bytes after the last good record (crash mid-write, or corruption)
+  std::vector<JournalDamage> damaged;  // skipped ranges between intact records (oldest first)
 };
 
 // Reads a journal; throws std::runtime_error naming the path if it cannot be read or has no valid magic.

@@ -120,10 +120,9 @@ std::uint32_t crc_of(std::uint32_t crc, const std::vector<T>& values, std::size_
 
 [[noreturn]] void throw_damaged(const std::string& path, const std::string& stream, const std::string& what,
                                 const StreamCheckpoint& c) {
-  throw std::runtime_error("cannot recover " + path + ": " + what + " of " + stream + " (the " +
-                           std::to_string(c.rows) + " rows the crash journal's last checkpoint recorded as " +
-                           "durable) do not read back as written; the file is damaged beyond what recovery " +
-                           "repairs (the original and its journal are left untouched)");
+  throw std::runtime_error("cannot recover " + path + ": " + what + " of " + stream + " (" +
+                           std::to_string(c.rows) + " rows the journal's checkpoint vouched for) read back " +
+                           "differently; damaged beyond repair, original and journal left untouched");
 }
 
 // Checks that the crashed file still holds, bit for bit, what it held at the journal's checkpoint (CRC-32 of
@@ -158,6 +157,21 @@ void verify_stream(const std::string& path, const std::string& stream, const Str
   }
 }
 
+// With a checkpoint and a damaged journal: extends what is taken from the file past the checkpoint, over the
+// rows whose sample index keeps strictly increasing (a chunk a full disk left as zeros stops it) and the
+// block entries whose first row keeps increasing within them. The journal no longer vouches for every row
+// after the checkpoint, so the file's rows there are the best evidence left (the "best of both").
+FileExtent extend_past_checkpoint(const FileExtent& checkpoint, const std::vector<std::uint64_t>& index,
+                                  const BlockTable& blocks) {
+  FileExtent out = checkpoint;
+  while (out.rows < index.size() && (out.rows == 0 || index[out.rows] > index[out.rows - 1])) ++out.rows;
+  while (out.blocks < blocks.first_row.size() && blocks.first_row[out.blocks] < out.rows &&
+         (out.blocks == 0 || blocks.first_row[out.blocks] > blocks.first_row[out.blocks - 1])) {
+    ++out.blocks;
+  }
+  return out;
+}
+
 }  // namespace
 
 RecoveryReport recover(const std::filesystem::path& path) {
@@ -181,6 +195,9 @@ RecoveryReport recover(const std::filesystem::path& path) {
       report.journal_found = true;
       report.journal_torn_tail = journal.torn_tail;
       report.journal_records = journal.records.size();
+      report.journal_damaged_records = journal.damaged.size();
+      for (const JournalDamage& d : journal.damaged) report.journal_damaged_bytes += d.bytes;
+      if (!journal.damaged.empty()) report.journal_first_damaged_offset = journal.damaged.front().offset;
     }
     // The journal starts with what the file held durably when the journal was started (a checkpoint) and
     // holds every row after it. With a checkpoint, the file is trusted only up to it (CRC-checked): rows past
@@ -238,6 +255,18 @@ RecoveryReport recover(const std::filesystem::path& path) {
                       });
       }
       for (const auto& c : checkpoint->streams) extents.push_back({c.rows, c.blocks});
+      if (!journal.damaged.empty()) {
+        const FileExtent emg =
+            extend_past_checkpoint(extents[0], source.emg_sample_index(), source.emg_blocks());
+        report.emg_rows_unverified_from_file = emg.rows - extents[0].rows;
+        extents[0] = emg;
+        for (std::size_t sensor = 0; sensor < device.imu.size(); ++sensor) {
+          const FileExtent imu = extend_past_checkpoint(extents[1 + sensor], source.imu_sample_index(sensor),
+                                                        source.imu_blocks(sensor));
+          report.imu_rows_unverified_from_file += imu.rows - extents[1 + sensor].rows;
+          extents[1 + sensor] = imu;
+        }
+      }
     } else {
       extents.push_back({source.emg_rows(), source.emg_blocks().first_row.size()});
       for (std::size_t sensor = 0; sensor < device.imu.size(); ++sensor) {

@@ -38,6 +38,14 @@ struct RecoveryReport {
   std::uint64_t imu_rows_from_journal = 0;
   std::uint64_t events = 0;
   std::uint64_t gaps = 0;
+  // Damage in the middle of the journal (CRC mismatch with intact records after it): the ranges skipped.
+  std::uint64_t journal_damaged_records = 0;  // damaged ranges, each one or more records
+  std::uint64_t journal_damaged_bytes = 0;
+  std::uint64_t journal_first_damaged_offset = 0;
+  // With a damaged journal the rows it lost may still be in the file: rows past the checkpoint are then
+  // taken from the file too (while their sample index keeps increasing), though no CRC vouches for them.
+  std::uint64_t emg_rows_unverified_from_file = 0;
+  std::uint64_t imu_rows_unverified_from_file = 0;
 };
 
 RecoveryReport recover(const std::filesystem::path& path);

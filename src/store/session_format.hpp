@@ -2,6 +2,7 @@
 // the reader and recovery.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,6 +17,25 @@ inline constexpr std::string_view kFormatVersion = "1.0";
 inline constexpr std::string_view kStatusRecording = "recording";
 inline constexpr std::string_view kStatusComplete = "complete";
 inline constexpr std::string_view kStatusRecovered = "recovered";
+
+// Ranges a session file must respect to be read (docs/RELIABILITY.md "Session files"). A file outside them
+// is refused with a named error rather than analysed into nonsense or used to size an allocation.
+// Sampling rates: sEMG ADCs run at 1-10 kHz (its energy lies below ≈500 Hz) and IMUs at 10-1000 Hz; 1 Hz to
+// 100 kHz holds every real device with a decade to spare and keeps rate × duration far from overflow.
+inline constexpr double kMinSampleRateHz = 1.0;
+inline constexpr double kMaxSampleRateHz = 100'000.0;
+// Longest span a session's sample index may cover (a clinic session lasts minutes to hours). Bounds the
+// buffers an analysis sizes from the index (rows placed by sample index, gaps filled).
+inline constexpr double kMaxSessionSpanS = 24.0 * 3600.0;
+// EMG channels of one device: the protocol's channel count is one byte.
+inline constexpr std::size_t kMaxEmgChannels = 255;
+// Device-to-host clock drift (host = offset + (1 + drift·1e-6) · device): crystals drift by ≈10-100 ppm, but
+// a simulated device replayed N times faster than real time has a drift of (1/N - 1)·1e6 ppm (≈ -990,000 at
+// 100×); the fit is usable while 1 + drift·1e-6 stays positive and below 2.
+inline constexpr double kMaxAbsDriftPpm = 1e6;
+// Events may lie this far outside the samples' span (a marker pressed before the first or after the last
+// sample arrived: the recorder's start-up and stall timeouts are a few seconds).
+inline constexpr double kEventMarginS = 60.0;
 
 // Suffix of the crash journal written beside the session file (FILE.h5 → FILE.h5.journal).
 inline constexpr std::string_view kJournalSuffix = ".journal";

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <system_error>
 
 #include "store/hdf5_handle.hpp"
@@ -16,12 +18,92 @@ struct StreamDatasets {
   DatasetHandle sample_index, block_first_row, block_host_time, block_device_time_us;
 };
 
+// Rows of a row dataset whose rank was checked at open (check_row_dataset); the rank is checked again
+// because a SWMR refresh re-reads the dataspace.
 std::uint64_t dataset_rows(hid_t dataset, const Hdf5Where& where) {
-  DataspaceHandle space(checked(H5Dget_space(dataset), "get dataspace of", where));
-  hsize_t dims[2] = {0, 0};
-  if (H5Sget_simple_extent_dims(space.get(), dims, nullptr) < 0)
-    throw_hdf5_error("get size of", where.object, where.file);
+  const std::vector<hsize_t> dims = dataset_dims(dataset, where);
+  if (dims.empty())
+    throw SessionFormatError(where.file + ": " + where.object + " is a scalar, expected rows");
   return dims[0];
+}
+
+[[noreturn]] void throw_format(const Hdf5Where& where, const std::string& problem) {
+  throw SessionFormatError(where.file + ": " + where.object + " " + problem);
+}
+
+// A dataset of rows: rank 1 (width 0) or rank 2 with exactly `width` columns, numbers of `type_class` of at
+// most `max_bytes` bytes, and no more rows than the file can hold.
+void check_row_dataset(hid_t dataset, std::size_t width, H5T_class_t type_class, std::size_t max_bytes,
+                       const Hdf5Where& where) {
+  const std::vector<hsize_t> dims = dataset_dims(dataset, where);
+  const std::size_t rank = width == 0 ? 1 : 2;
+  if (dims.size() != rank) {
+    throw_format(where, "has rank " + std::to_string(dims.size()) + ", expected " + std::to_string(rank) +
+                            (rank == 1 ? " (one value per row)" : " (rows x " + std::to_string(width) + ")"));
+  }
+  if (rank == 2 && dims[1] != width) {
+    throw_format(where, "has " + std::to_string(dims[1]) + " columns, expected " + std::to_string(width));
+  }
+  check_type_class(dataset, type_class, max_bytes, where);
+  check_logical_size(dataset, dims[0], std::max<std::size_t>(width, 1) * max_bytes, where);
+}
+
+// A column of a table (channels, IMU sensors, events, gaps): one value per row, rank 1.
+void check_table_rank(hid_t group, const std::string& name, const Hdf5Where& where) {
+  if (!has_link(group, name)) return;  // read_column names the missing dataset
+  DatasetHandle d(checked(H5Dopen2(group, name.c_str(), H5P_DEFAULT), "open dataset", where));
+  const auto dims = dataset_dims(d.get(), where);
+  if (dims.size() != 1) {
+    throw SessionFormatError(where.file + ": " + where.object + "/" + name + " has rank " +
+                             std::to_string(dims.size()) + ", expected 1 (one value per row)");
+  }
+}
+
+template <typename T>
+std::vector<T> table_column(hid_t group, const std::string& name, const Hdf5Where& where) {
+  check_table_rank(group, name, where);
+  return read_column<T>(group, name, where);
+}
+
+std::vector<std::string> table_strings(hid_t group, const std::string& name, const Hdf5Where& where) {
+  check_table_rank(group, name, where);
+  return read_string_column(group, name, where);
+}
+
+bool finite_positive(double v) { return std::isfinite(v) && v > 0.0; }
+
+// A number for a message: 6 significant digits ("1e+308", "nan"), never 300 of them.
+std::string num(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", v);
+  return text;
+}
+
+void check_rate(double rate_hz, const Hdf5Where& where) {
+  if (!std::isfinite(rate_hz) || rate_hz < kMinSampleRateHz || rate_hz > kMaxSampleRateHz) {
+    throw_format(where, "is " + num(rate_hz) + " Hz, outside the " +
+                            std::to_string(static_cast<int>(kMinSampleRateHz)) + "-" +
+                            std::to_string(static_cast<int>(kMaxSampleRateHz)) + " Hz a session may use");
+  }
+}
+
+template <typename T>
+void check_length(const std::vector<T>& column, std::size_t expected, const Hdf5Where& where,
+                  const std::string& name) {
+  if (column.size() != expected) {
+    throw_format(where, "/" + name + " has " + std::to_string(column.size()) + " rows, expected " +
+                            std::to_string(expected) + " (one per entry of the table)");
+  }
+}
+
+void check_positive_column(const std::vector<double>& column, const Hdf5Where& where,
+                           const std::string& name) {
+  for (std::size_t i = 0; i < column.size(); ++i) {
+    if (!finite_positive(column[i])) {
+      throw_format(where, "/" + name + " is " + num(column[i]) + " at row " + std::to_string(i) +
+                              " (expected a finite positive number)");
+    }
+  }
 }
 
 template <typename T>
@@ -55,6 +137,60 @@ E enum_or(std::uint8_t value) {
   return static_cast<E>(value);
 }
 
+// SWMR-read retries a metadata read whose checksum fails (the writer may be mid-write), sleeping between
+// attempts with a delay that doubles each time; HDF5 1.10's default of 100 attempts never ends on a file
+// whose checksum is simply wrong (one flipped byte in the superblock: still asleep after 590 s). Measured on
+// Debian 12, HDF5 1.10.8, a corrupt superblock checksum: 20 attempts fail in 8 ms, 25 in 50 ms, 28 in 0.29 s.
+// 28 gives a live reader racing the writer ≈0.3 s of retries per object and a damaged file a fast failure.
+constexpr unsigned kSwmrMetadataReadAttempts = 28;
+
+bool opened_with_swmr(hid_t file) {
+  unsigned intent = 0;
+  return H5Fget_intent(file, &intent) >= 0 && (intent & H5F_ACC_SWMR_READ) != 0;
+}
+
+// Opens read-only: normally; else with SWMR-read (a live or crashed SWMR writer leaves the file flagged
+// open); else, when allowed, ignoring a superblock end-of-file beyond the real one. Returns the id or throws
+// one line.
+hid_t open_session_file(const std::string& path, const SessionReaderOpenOptions& options, bool& truncated) {
+  const auto where = Hdf5Where{path, "/"};
+  PropListHandle swmr_fapl(checked(H5Pcreate(H5P_FILE_ACCESS), "create file access list for", where));
+  check_status(H5Pset_metadata_read_attempts(swmr_fapl.get(), kSwmrMetadataReadAttempts),
+               "set metadata read attempts for", where);
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id >= 0) return id;
+  const Hdf5ErrorText normal = take_hdf5_error();
+  id = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, swmr_fapl.get());
+  if (id >= 0) return id;
+  Hdf5ErrorText swmr = take_hdf5_error();
+  if (options.allow_truncated) {
+    // "skip_eof_check" is the file-access property h5clear --filesize / --increment set (HDF5 ≥ 1.10.1,
+    // src/H5Pfapl.c, H5F_ACS_SKIP_EOF_CHECK_NAME): the superblock's end-of-file may lie past the real end.
+    const hbool_t skip = 1;
+    if (H5Pexist(swmr_fapl.get(), "skip_eof_check") > 0 &&
+        H5Pset(swmr_fapl.get(), "skip_eof_check", &skip) >= 0) {
+      PropListHandle plain(checked(H5Pcopy(swmr_fapl.get()), "copy file access list for", where));
+      id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, plain.get());
+      if (id < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        id = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, swmr_fapl.get());
+      }
+      if (id >= 0) {
+        truncated = true;
+        return id;
+      }
+      swmr = take_hdf5_error();
+    }
+  }
+  // One line: the normal open's innermost reason names the damage ("truncated file", "bad superblock
+  // checksum"); the SWMR-read open's only when it differs. The stacks only with --verbose.
+  std::string message = "cannot open " + path + ": damaged or truncated HDF5 file (" + normal.reason;
+  if (swmr.reason != normal.reason) message += "; SWMR-read: " + swmr.reason;
+  message += ")";
+  if (hdf5_error_detail()) message += " [HDF5: " + normal.stack + " | SWMR-read: " + swmr.stack + "]";
+  throw SessionFormatError(message);
+}
+
 }  // namespace
 
 struct SessionReader::Impl {
@@ -79,15 +215,74 @@ struct SessionReader::Impl {
         checked(H5Dopen2(file.get(), object.c_str(), H5P_DEFAULT), "open dataset", where(object)));
   }
 
-  StreamDatasets open_stream(const std::string& group, const std::vector<std::string>& data_names) const {
+  // Opens a stream's datasets and checks rank, shape and type of each before anything is read:
+  // data [rows x width] integers of at most `max_bytes` bytes, sample_index / block_first_row /
+  // block_device_time_us 1-D integers, block_host_time 1-D floats.
+  StreamDatasets open_stream(const std::string& group, const std::vector<std::string>& data_names,
+                             std::size_t width, std::size_t max_bytes) const {
     StreamDatasets s;
     s.group_path = group;
-    for (const auto& n : data_names) s.data.push_back(open_dataset(group + "/" + n));
-    s.sample_index = open_dataset(group + "/sample_index");
-    s.block_first_row = open_dataset(group + "/block_first_row");
-    s.block_host_time = open_dataset(group + "/block_host_time");
-    s.block_device_time_us = open_dataset(group + "/block_device_time_us");
+    for (const auto& n : data_names) {
+      s.data.push_back(open_dataset(group + "/" + n));
+      check_row_dataset(s.data.back().get(), width, H5T_INTEGER, max_bytes, where(group + "/" + n));
+    }
+    auto one_d = [&](const char* name, H5T_class_t type_class) {
+      DatasetHandle d = open_dataset(group + "/" + name);
+      check_row_dataset(d.get(), 0, type_class, 8, where(group + "/" + name));
+      return d;
+    };
+    s.sample_index = one_d("sample_index", H5T_INTEGER);
+    s.block_first_row = one_d("block_first_row", H5T_INTEGER);
+    s.block_host_time = one_d("block_host_time", H5T_FLOAT);
+    s.block_device_time_us = one_d("block_device_time_us", H5T_INTEGER);
     return s;
+  }
+
+  // The counts → unit attributes of a data dataset (NWB-style): conversion finite > 0, offset finite, and
+  // for EMG one finite positive channel_conversion per channel. Checked at open: every reader relies on them.
+  void check_conversion(hid_t data, const Hdf5Where& w, bool per_channel) const {
+    const double conversion = read_scalar_attribute<double>(data, "conversion", w);
+    const double offset = read_scalar_attribute<double>(data, "offset", w);
+    if (!finite_positive(conversion) || !std::isfinite(offset)) {
+      throw_format(w, "has conversion " + num(conversion) + " and offset " + num(offset) +
+                          " (expected finite, conversion > 0)");
+    }
+    if (!per_channel) return;
+    const auto channel_conversion = read_array_attribute<double>(data, "channel_conversion", w);
+    if (channel_conversion.size() != emg_channels) {
+      throw_format(w, "/@channel_conversion has " + std::to_string(channel_conversion.size()) +
+                          " values for " + std::to_string(emg_channels) + " channels");
+    }
+    check_positive_column(channel_conversion, w, "@channel_conversion");
+  }
+
+  // The whole sample index of a stream, checked: strictly increasing (the row → sample map every reader
+  // relies on) and within kMaxSessionSpanS at the stream's rate. Read in batches of 1 Mi rows.
+  std::vector<std::uint64_t> checked_sample_index(const StreamDatasets& s, double rate_hz) const {
+    const auto w = where(s.group_path + "/sample_index");
+    const std::uint64_t n = rows(s);
+    std::vector<std::uint64_t> index;
+    index.reserve(n);
+    constexpr std::uint64_t kBatch = 1U << 20;
+    for (std::uint64_t first = 0; first < n; first += kBatch) {
+      const auto part =
+          read_rows<std::uint64_t>(s.sample_index.get(), first, std::min(kBatch, n - first), 0, w);
+      index.insert(index.end(), part.begin(), part.end());
+    }
+    for (std::size_t r = 1; r < index.size(); ++r) {
+      if (index[r] <= index[r - 1]) {
+        throw_format(w, std::string(index[r] == index[r - 1] ? "repeats" : "decreases") + " at row " +
+                            std::to_string(r) + " (" + std::to_string(index[r]) + " after " +
+                            std::to_string(index[r - 1]) + "): the file is damaged");
+      }
+    }
+    const double max_span = kMaxSessionSpanS * rate_hz;
+    if (!index.empty() && static_cast<double>(index.back()) >= max_span) {
+      throw_format(w, "reaches sample " + std::to_string(index.back()) + ", beyond the " +
+                          std::to_string(static_cast<int>(kMaxSessionSpanS / 3600)) +
+                          " h a session may span at " + num(rate_hz) + " Hz");
+    }
+    return index;
   }
 
   // Rows consistently present in every row dataset (after a crash they may differ by a chunk).
@@ -146,35 +341,8 @@ SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpe
     H5Eclear2(H5E_DEFAULT);
     throw SessionFormatError(m.path_text + " is not an HDF5 file (no HDF5 signature); is it a session file?");
   }
-  hid_t id = H5Fopen(m.path_text.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (id < 0) {
-    const std::string first_error = take_hdf5_error_stack();
-    // A live or crashed SWMR writer leaves the file flagged as open: SWMR-read still reads it consistently.
-    id = H5Fopen(m.path_text.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
-    std::string second_error;
-    if (id < 0) second_error = take_hdf5_error_stack();
-    if (id < 0 && open_options.allow_truncated) {
-      // "skip_eof_check" is the file-access property h5clear --filesize / --increment set (HDF5 ≥ 1.10.1,
-      // src/H5Pfapl.c, H5F_ACS_SKIP_EOF_CHECK_NAME): the superblock's end-of-file may lie past the real end.
-      PropListHandle fapl(checked(H5Pcreate(H5P_FILE_ACCESS), "create file access list for", m.where("/")));
-      const hbool_t skip = 1;
-      if (H5Pexist(fapl.get(), "skip_eof_check") > 0 && H5Pset(fapl.get(), "skip_eof_check", &skip) >= 0) {
-        id = H5Fopen(m.path_text.c_str(), H5F_ACC_RDONLY, fapl.get());
-        if (id < 0) {
-          H5Eclear2(H5E_DEFAULT);
-          id = H5Fopen(m.path_text.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get());
-        }
-        if (id >= 0) m.truncated = true;
-      }
-      if (id < 0) second_error += "; open ignoring the end of file: " + take_hdf5_error_stack();
-    }
-    if (id < 0) {
-      throw SessionFormatError("cannot open " + m.path_text +
-                               ": truncated or damaged HDF5 file (normal open: " + first_error +
-                               "; SWMR-read open: " + second_error + ")");
-    }
-    m.swmr = !m.truncated;
-  }
+  hid_t id = open_session_file(m.path_text, open_options, m.truncated);
+  m.swmr = id >= 0 && !m.truncated && opened_with_swmr(id);
   m.file = FileHandle(id);
   const hid_t f = m.file.get();
   const auto root = m.where("/");
@@ -208,23 +376,38 @@ SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpe
         checked(H5Gopen2(f, layout::kSubject, H5P_DEFAULT), "open group", m.where(layout::kSubject)));
     m.info.subject_id = read_string_attribute(g.get(), "subject_id", m.where(layout::kSubject));
   }
-  m.emg = m.open_stream(layout::kEmgGroup, {"data"});
   {
-    DataspaceHandle space(
-        checked(H5Dget_space(m.emg.data[0].get()), "get dataspace of", m.where("/acquisition/emg/data")));
-    hsize_t dims[2] = {0, 0};
-    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
-    m.emg_channels = dims[1];
+    // The channel table says how many EMG channels there are; the data must have exactly that many columns.
+    const auto w = m.where(layout::kChannels);
+    GroupHandle g(checked(H5Gopen2(f, layout::kChannels, H5P_DEFAULT), "open group", w));
+    const auto labels = table_strings(g.get(), "label", w);
+    if (labels.empty() || labels.size() > kMaxEmgChannels) {
+      throw_format(w, "lists " + std::to_string(labels.size()) + " EMG channels, expected 1 to " +
+                          std::to_string(kMaxEmgChannels));
+    }
+    m.emg_channels = labels.size();
   }
+  // EMG counts: int16 or int24 (stored as int32).
+  m.emg = m.open_stream(layout::kEmgGroup, {"data"}, m.emg_channels, 4);
+  m.check_conversion(m.emg.data[0].get(), m.where("/acquisition/emg/data"), true);
   {
-    GroupHandle g(
-        checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", m.where(layout::kImuSensors)));
-    m.imu_labels = read_string_column(g.get(), "label", m.where(layout::kImuSensors));
-    const auto has_mag = read_column<std::uint8_t>(g.get(), "has_magnetometer", m.where(layout::kImuSensors));
+    const auto w = m.where(layout::kImuSensors);
+    GroupHandle g(checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", w));
+    m.imu_labels = table_strings(g.get(), "label", w);
+    const auto has_mag = table_column<std::uint8_t>(g.get(), "has_magnetometer", w);
+    check_length(has_mag, m.imu_labels.size(), w, "has_magnetometer");
     for (std::size_t i = 0; i < m.imu_labels.size(); ++i) {
+      const std::string& label = m.imu_labels[i];
+      if (label.empty() || label.find('/') != std::string::npos || label == "." || label == "..") {
+        throw_format(w, "/label has \"" + label + "\" at row " + std::to_string(i) + " (not a group name)");
+      }
       std::vector<std::string> names = {"accelerometer", "gyroscope"};
-      if (i < has_mag.size() && has_mag[i] != 0) names.emplace_back("magnetometer");
-      m.imu.push_back(m.open_stream(std::string(layout::kImuGroup) + "/" + m.imu_labels[i], names));
+      if (has_mag[i] != 0) names.emplace_back("magnetometer");
+      m.imu.push_back(m.open_stream(std::string(layout::kImuGroup) + "/" + label, names, 3, 2));
+      for (std::size_t k = 0; k < names.size(); ++k) {
+        m.check_conversion(m.imu.back().data[k].get(),
+                           m.where(std::string(layout::kImuGroup) + "/" + label + "/" + names[k]), false);
+      }
     }
   }
 }
@@ -256,26 +439,53 @@ DeviceInfo SessionReader::device() const {
     else
       throw SessionFormatError(m.path_text + ": unknown emg_format \"" + format + "\" in " + layout::kDevice);
     d.emg_rate_hz = read_scalar_attribute<double>(g.get(), "emg_rate_hz", w);
+    check_rate(d.emg_rate_hz, m.where(std::string(layout::kDevice) + "/@emg_rate_hz"));
   }
   {
     const auto w = m.where(layout::kChannels);
     GroupHandle g(checked(H5Gopen2(f, layout::kChannels, H5P_DEFAULT), "open group", w));
-    const auto labels = read_string_column(g.get(), "device_label", w);
-    const auto gain = read_column<double>(g.get(), "gain", w);
-    const auto uv = read_column<double>(g.get(), "microvolts_per_count", w);
-    for (std::size_t i = 0; i < labels.size(); ++i) d.emg.push_back({labels[i], gain.at(i), uv.at(i)});
+    const auto labels = table_strings(g.get(), "device_label", w);
+    const auto gain = table_column<double>(g.get(), "gain", w);
+    const auto uv = table_column<double>(g.get(), "microvolts_per_count", w);
+    check_length(labels, m.emg_channels, w, "device_label");
+    check_length(gain, m.emg_channels, w, "gain");
+    check_length(uv, m.emg_channels, w, "microvolts_per_count");
+    check_positive_column(gain, w, "gain");
+    check_positive_column(uv, w, "microvolts_per_count");
+    for (std::size_t i = 0; i < labels.size(); ++i) d.emg.push_back({labels[i], gain[i], uv[i]});
   }
   {
     const auto w = m.where(layout::kImuSensors);
     GroupHandle g(checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", w));
-    const auto labels = read_string_column(g.get(), "device_label", w);
-    const auto rate = read_column<double>(g.get(), "rate_hz", w);
-    const auto accel_range = read_column<double>(g.get(), "accel_range_g", w);
-    const auto gyro_range = read_column<double>(g.get(), "gyro_range_dps", w);
-    const auto accel_scale = read_column<double>(g.get(), "accel_g_per_count", w);
-    const auto gyro_scale = read_column<double>(g.get(), "gyro_dps_per_count", w);
-    const auto has_mag = read_column<std::uint8_t>(g.get(), "has_magnetometer", w);
-    const auto mag_scale = read_column<double>(g.get(), "mag_ut_per_count", w);
+    const auto labels = table_strings(g.get(), "device_label", w);
+    const auto rate = table_column<double>(g.get(), "rate_hz", w);
+    const auto accel_range = table_column<double>(g.get(), "accel_range_g", w);
+    const auto gyro_range = table_column<double>(g.get(), "gyro_range_dps", w);
+    const auto accel_scale = table_column<double>(g.get(), "accel_g_per_count", w);
+    const auto gyro_scale = table_column<double>(g.get(), "gyro_dps_per_count", w);
+    const auto has_mag = table_column<std::uint8_t>(g.get(), "has_magnetometer", w);
+    const auto mag_scale = table_column<double>(g.get(), "mag_ut_per_count", w);
+    const std::size_t n = m.imu_labels.size();
+    check_length(labels, n, w, "device_label");
+    check_length(rate, n, w, "rate_hz");
+    check_length(accel_range, n, w, "accel_range_g");
+    check_length(gyro_range, n, w, "gyro_range_dps");
+    check_length(accel_scale, n, w, "accel_g_per_count");
+    check_length(gyro_scale, n, w, "gyro_dps_per_count");
+    check_length(has_mag, n, w, "has_magnetometer");
+    check_length(mag_scale, n, w, "mag_ut_per_count");
+    for (std::size_t i = 0; i < n; ++i) {
+      check_rate(rate[i], m.where(std::string(layout::kImuSensors) + "/rate_hz row " + std::to_string(i)));
+    }
+    check_positive_column(accel_range, w, "accel_range_g");
+    check_positive_column(gyro_range, w, "gyro_range_dps");
+    check_positive_column(accel_scale, w, "accel_g_per_count");
+    check_positive_column(gyro_scale, w, "gyro_dps_per_count");
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!std::isfinite(mag_scale[i]) || mag_scale[i] < 0.0) {
+        throw_format(w, "/mag_ut_per_count is " + num(mag_scale[i]) + " at row " + std::to_string(i));
+      }
+    }
     for (std::size_t i = 0; i < labels.size(); ++i) {
       ImuInfo info;
       info.label = labels[i];
@@ -299,12 +509,18 @@ Montage SessionReader::montage() const {
   {
     const auto w = m.where(layout::kChannels);
     GroupHandle g(checked(H5Gopen2(f, layout::kChannels, H5P_DEFAULT), "open group", w));
-    const auto label = read_string_column(g.get(), "label", w);
-    const auto muscle = read_string_column(g.get(), "muscle", w);
-    const auto side = read_string_column(g.get(), "side", w);
-    const auto site = read_string_column(g.get(), "electrode_site", w);
-    const auto gain = read_column<double>(g.get(), "gain", w);
-    const auto uv = read_column<double>(g.get(), "microvolts_per_count", w);
+    const auto label = table_strings(g.get(), "label", w);
+    const auto muscle = table_strings(g.get(), "muscle", w);
+    const auto side = table_strings(g.get(), "side", w);
+    const auto site = table_strings(g.get(), "electrode_site", w);
+    const auto gain = table_column<double>(g.get(), "gain", w);
+    const auto uv = table_column<double>(g.get(), "microvolts_per_count", w);
+    for (const auto* column : {&muscle, &side, &site})
+      check_length(*column, label.size(), w, "muscle/side/site");
+    check_length(gain, label.size(), w, "gain");
+    check_length(uv, label.size(), w, "microvolts_per_count");
+    check_positive_column(gain, w, "gain");
+    check_positive_column(uv, w, "microvolts_per_count");
     for (std::size_t i = 0; i < label.size(); ++i) {
       EmgChannel c;
       c.label = label[i];
@@ -319,8 +535,10 @@ Montage SessionReader::montage() const {
   {
     const auto w = m.where(layout::kImuSensors);
     GroupHandle g(checked(H5Gopen2(f, layout::kImuSensors, H5P_DEFAULT), "open group", w));
-    const auto segment = read_string_column(g.get(), "segment", w);
-    const auto site = read_string_column(g.get(), "site", w);
+    const auto segment = table_strings(g.get(), "segment", w);
+    const auto site = table_strings(g.get(), "site", w);
+    check_length(segment, m.imu_labels.size(), w, "segment");
+    check_length(site, m.imu_labels.size(), w, "site");
     for (std::size_t i = 0; i < m.imu_labels.size(); ++i) {
       montage.imu.push_back(
           {m.imu_labels[i], parse_segment(segment.at(i)).value_or(Segment::other), site.at(i)});
@@ -351,12 +569,26 @@ std::vector<double> SessionReader::emg_microvolts(std::uint64_t first_row, std::
                              std::to_string(channel_conversion.size()) + " values for " +
                              std::to_string(m.emg_channels) + " channels");
   }
+  if (!finite_positive(conversion) || !std::isfinite(offset)) {
+    throw_format(w, "has conversion " + num(conversion) + " and offset " + num(offset) +
+                        " (expected finite, conversion > 0)");
+  }
+  check_positive_column(channel_conversion, w, "@channel_conversion");
   std::vector<double> uv(counts.size());
   for (std::size_t i = 0; i < counts.size(); ++i) {
     const double volts = counts[i] * conversion * channel_conversion[i % m.emg_channels] + offset;
     uv[i] = volts * 1e6;
   }
   return uv;
+}
+
+std::vector<std::uint64_t> SessionReader::checked_emg_sample_index() const {
+  return impl_->checked_sample_index(impl_->emg, device().emg_rate_hz);
+}
+
+std::vector<std::uint64_t> SessionReader::checked_imu_sample_index(std::size_t sensor) const {
+  const DeviceInfo d = device();
+  return impl_->checked_sample_index(impl_->imu_stream(sensor), d.imu.at(sensor).rate_hz);
 }
 
 std::vector<std::uint64_t> SessionReader::emg_sample_index(std::uint64_t first_row,
@@ -398,6 +630,10 @@ ImuRows<double> SessionReader::imu_physical(std::size_t sensor, std::uint64_t fi
   auto scale = [&](const std::vector<std::int16_t>& in, std::size_t k) {
     const double conversion = read_scalar_attribute<double>(s.data[k].get(), "conversion", w);
     const double offset = read_scalar_attribute<double>(s.data[k].get(), "offset", w);
+    if (!finite_positive(conversion) || !std::isfinite(offset)) {
+      throw_format(w, "has conversion " + num(conversion) + " and offset " + num(offset) +
+                          " (expected finite, conversion > 0)");
+    }
     std::vector<double> out(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) out[i] = in[i] * conversion + offset;
     return out;
@@ -427,14 +663,24 @@ std::vector<Event> SessionReader::events() const {
   if (!has_link(m.file.get(), layout::kEvents)) return out;
   const auto w = m.where(layout::kEvents);
   GroupHandle g(checked(H5Gopen2(m.file.get(), layout::kEvents, H5P_DEFAULT), "open group", w));
-  const auto time_s = read_column<double>(g.get(), "time_s", w);
-  const auto kind = read_column<std::uint8_t>(g.get(), "kind", w);
-  const auto exercise = read_column<std::uint8_t>(g.get(), "exercise", w);
-  const auto muscle = read_column<std::uint8_t>(g.get(), "muscle", w);
-  const auto side = read_column<std::uint8_t>(g.get(), "side", w);
-  const auto channel = read_column<std::int32_t>(g.get(), "channel", w);
-  const auto text = read_string_column(g.get(), "text", w);
+  const auto time_s = table_column<double>(g.get(), "time_s", w);
+  const auto kind = table_column<std::uint8_t>(g.get(), "kind", w);
+  const auto exercise = table_column<std::uint8_t>(g.get(), "exercise", w);
+  const auto muscle = table_column<std::uint8_t>(g.get(), "muscle", w);
+  const auto side = table_column<std::uint8_t>(g.get(), "side", w);
+  const auto channel = table_column<std::int32_t>(g.get(), "channel", w);
+  const auto text = table_strings(g.get(), "text", w);
+  check_length(kind, time_s.size(), w, "kind");
+  check_length(exercise, time_s.size(), w, "exercise");
+  check_length(muscle, time_s.size(), w, "muscle");
+  check_length(side, time_s.size(), w, "side");
+  check_length(channel, time_s.size(), w, "channel");
+  check_length(text, time_s.size(), w, "text");
   for (std::size_t i = 0; i < time_s.size(); ++i) {
+    if (!std::isfinite(time_s[i])) {
+      throw_format(w, "/time_s is " + num(time_s[i]) + " at row " + std::to_string(i) +
+                          " (an event needs a finite time)");
+    }
     Event e;
     e.time_s = time_s[i];
     e.kind = enum_or<EventKind>(kind.at(i));
@@ -454,11 +700,22 @@ std::vector<Gap> SessionReader::gaps() const {
   if (!has_link(m.file.get(), layout::kGaps)) return out;
   const auto w = m.where(layout::kGaps);
   GroupHandle g(checked(H5Gopen2(m.file.get(), layout::kGaps, H5P_DEFAULT), "open group", w));
-  const auto stream = read_column<std::uint8_t>(g.get(), "stream", w);
-  const auto sensor = read_column<std::uint8_t>(g.get(), "sensor", w);
-  const auto start = read_column<std::uint64_t>(g.get(), "start_sample", w);
-  const auto count = read_column<std::uint64_t>(g.get(), "count", w);
-  const auto host = read_column<double>(g.get(), "host_time_s", w);
+  const auto stream = table_column<std::uint8_t>(g.get(), "stream", w);
+  const auto sensor = table_column<std::uint8_t>(g.get(), "sensor", w);
+  const auto start = table_column<std::uint64_t>(g.get(), "start_sample", w);
+  const auto count = table_column<std::uint64_t>(g.get(), "count", w);
+  const auto host = table_column<double>(g.get(), "host_time_s", w);
+  check_length(sensor, stream.size(), w, "sensor");
+  check_length(start, stream.size(), w, "start_sample");
+  check_length(count, stream.size(), w, "count");
+  check_length(host, stream.size(), w, "host_time_s");
+  for (std::size_t i = 0; i < stream.size(); ++i) {
+    if (start[i] > std::numeric_limits<std::uint64_t>::max() - count[i] || stream[i] > 1) {
+      throw_format(w, "row " + std::to_string(i) + " is not a gap (stream " + std::to_string(stream[i]) +
+                          ", start " + std::to_string(start[i]) + ", count " + std::to_string(count[i]) +
+                          ")");
+    }
+  }
   for (std::size_t i = 0; i < stream.size(); ++i) {
     out.push_back({enum_or<StreamKind>(stream[i]), sensor.at(i), start.at(i), count.at(i), host.at(i)});
   }
@@ -475,6 +732,12 @@ TimingFit SessionReader::timing_fit() const {
   fit.drift_ppm = read_scalar_attribute<double>(g.get(), "drift_ppm", w);
   fit.residual_rms_s = read_scalar_attribute<double>(g.get(), "residual_rms_s", w);
   fit.points = read_scalar_attribute<std::uint64_t>(g.get(), "points", w);
+  if (!std::isfinite(fit.offset_s) || !std::isfinite(fit.drift_ppm) ||
+      std::abs(fit.drift_ppm) >= kMaxAbsDriftPpm || !std::isfinite(fit.residual_rms_s) ||
+      fit.residual_rms_s < 0.0) {
+    throw_format(w, "is not a usable clock fit (offset " + num(fit.offset_s) + " s, drift " +
+                        num(fit.drift_ppm) + " ppm, residual " + num(fit.residual_rms_s) + " s)");
+  }
   return fit;
 }
 

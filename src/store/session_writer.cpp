@@ -356,9 +356,9 @@ void SessionWriter::Impl::create_file() {
                "set libver bounds for", where("/"));
   const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
   if (id < 0) {
-    const std::string stack = take_hdf5_error_stack();
-    throw std::runtime_error("cannot create session file " + path_text +
-                             " (is the directory writable and on a local disk?): " + stack);
+    throw std::runtime_error(
+        "cannot create session file " + path_text +
+        " (is the directory writable and on a local disk?): " + take_hdf5_error_for_message());
   }
   file = FileHandle(id);
   if (options.journal) journal = std::make_unique<JournalWriter>(journal_file);

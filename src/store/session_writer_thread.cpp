@@ -1,6 +1,7 @@
 #include "store/session_writer_thread.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "store/hdf5_handle.hpp"
@@ -13,6 +14,56 @@ SessionWriterThread::SessionWriterThread(std::unique_ptr<SessionWriter> writer,
   if (!writer_) throw std::invalid_argument("SessionWriterThread needs a writer");
   statistics_ = writer_->statistics();
   thread_ = std::thread([this] { run(); });
+}
+
+SessionWriterThread::SessionWriterThread(WriterFactory create, SessionWriterThreadOptions options,
+                                         double create_timeout_s, const std::string& path_for_messages)
+    : options_(options) {
+  auto creation = std::make_shared<Creation>();
+  std::thread thread([this, creation, create = std::move(create)] {
+    silence_hdf5_errors();
+    std::unique_ptr<SessionWriter> writer;
+    std::exception_ptr error;
+    try {
+      writer = create();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    bool proceed = false;
+    {
+      std::lock_guard lock(creation->mutex);
+      creation->finished = true;
+      creation->error = error;
+      // Abandoned: `this` may be gone, touch nothing of it (the writer, destroyed unclosed, freezes its
+      // file).
+      if (!creation->abandoned && writer) {
+        writer_ = std::move(writer);  // the constructor waits on this mutex until `finished`
+        statistics_ = writer_->statistics();
+        proceed = true;
+      }
+    }
+    creation->done.notify_all();
+    if (proceed) run();
+  });
+  std::unique_lock lock(creation->mutex);
+  const bool finished = creation->done.wait_for(lock, std::chrono::duration<double>(create_timeout_s),
+                                                [&] { return creation->finished; });
+  if (!finished) {
+    creation->abandoned = true;
+    lock.unlock();
+    thread.detach();
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", create_timeout_s);
+    throw std::runtime_error("creating session file " + path_for_messages + " took more than " + seconds +
+                             " s (a hung or very slow file system?)");
+  }
+  if (creation->error) {
+    lock.unlock();
+    thread.join();
+    std::rethrow_exception(creation->error);
+  }
+  lock.unlock();
+  thread_ = std::move(thread);
 }
 
 SessionWriterThread::~SessionWriterThread() {

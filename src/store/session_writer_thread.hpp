@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,6 +51,14 @@ class SessionWriterThread {
  public:
   explicit SessionWriterThread(std::unique_ptr<SessionWriter> writer,
                                SessionWriterThreadOptions options = kDefaultSessionWriterThreadOptions);
+
+  // Creates the writer on the writer thread itself (every HDF5 call of a recording, file creation included,
+  // runs on that one thread) and waits up to create_timeout_s for the result: rethrows the writer's error
+  // (unwritable path, existing file without force) or throws when creation takes longer (a hung network
+  // file system); the thread is then left to finish on its own and closes what it made.
+  using WriterFactory = std::function<std::unique_ptr<SessionWriter>()>;
+  SessionWriterThread(WriterFactory create, SessionWriterThreadOptions options, double create_timeout_s,
+                      const std::string& path_for_messages);
   SessionWriterThread(const SessionWriterThread&) = delete;
   SessionWriterThread& operator=(const SessionWriterThread&) = delete;
   ~SessionWriterThread();  // without close(): stops the thread; the session stays "recording" (recoverable)
@@ -88,6 +97,16 @@ class SessionWriterThread {
                   std::uint64_t first_sample, std::size_t samples, double host_time_s) noexcept;
   void run();
   void account_drops(std::vector<DroppedRun>& runs, QueueOverflow totals);
+
+  // Hand-over between the constructor and a writer thread still creating the file: shared, so that a
+  // constructor that gave up waiting does not leave the thread pointing at a destroyed object.
+  struct Creation {
+    std::mutex mutex;
+    std::condition_variable done;
+    bool finished = false;
+    bool abandoned = false;
+    std::exception_ptr error;
+  };
 
   std::unique_ptr<SessionWriter> writer_;
   SessionWriterThreadOptions options_;

@@ -409,7 +409,7 @@ TEST(FullDisk, DamagedDurableRowsAreRefusedNotCopied) {
     recover(dir / "damaged.h5");
     FAIL() << "recovered a file whose durable rows were changed";
   } catch (const std::runtime_error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("do not read back as written"));
+    EXPECT_THAT(e.what(), HasSubstr("read back differently"));
     EXPECT_THAT(e.what(), HasSubstr("/acquisition/emg"));
   }
   EXPECT_TRUE(std::filesystem::exists(journal_path_for(dir / "damaged.h5")));
@@ -468,7 +468,9 @@ TEST(FullDisk, WriterThreadReportsTheFailureAndPrintsNothing) {
   ASSERT_TRUE(failed) << "the 1 MiB disk never filled";
   EXPECT_THAT(message, HasSubstr(path.string()));
   EXPECT_THAT(message, HasSubstr("No space left on device"));
-  EXPECT_THAT(message, HasSubstr("H5D"));  // it failed inside HDF5, on the writer thread
+  // One line naming the file and the system's reason; HDF5's stack only with --verbose (issue 11 item 6).
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_LE(message.size(), path.string().size() + 200) << message;
   EXPECT_EQ(close_error, message);
   EXPECT_EQ(printed, "") << "HDF5 printed to stderr";
 }

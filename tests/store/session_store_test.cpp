@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "session_fixture.hpp"
 #include "store/hdf5_handle.hpp"
@@ -12,9 +14,11 @@
 #include "store/session_reader.hpp"
 #include "store/session_writer.hpp"
 #include "store/session_writer_thread.hpp"
+#include "support/files.hpp"
 
 namespace glutescope::store {
 namespace {
+using glutescope::test::slurp;
 
 using ::testing::HasSubstr;
 using testing::ReferenceSession;
@@ -202,6 +206,82 @@ TEST(SessionStore, RejectsMalformedBlocksAndStaysUsable) {
   EXPECT_THROW(SessionWriter(dir / "u.h5", device, testing::make_montage(device), ""), std::invalid_argument);
 }
 
+// Issue 11: one flipped byte in a journal record used to drop every record after it without a word ("+0 from
+// the journal"), and recovery kept fewer rows than the file alone held. Now the damaged record is skipped and
+// named, the records after it are used, and the file's rows past the checkpoint fill the hole.
+TEST(Recovery, DamagedJournalRecordIsNamedAndTheFileFillsTheHole) {
+  TempDir dir;
+  const auto path = dir / "s.h5";
+  const DeviceInfo device = testing::make_device();
+  {
+    SessionWriterOptions options;
+    options.chunk_duration_s = 0.1;  // 200-row chunks: the file holds whole chunks past the checkpoint
+    SessionWriter writer(path, device, testing::make_montage(device), "S9", options);
+    for (std::uint64_t b = 0; b < 137; ++b) {
+      writer.append(testing::make_emg_block(b * 20, 20, 8));
+      writer.append(testing::make_imu_block(0, b * 2, 2, false));
+      writer.append(testing::make_imu_block(1, b, 1, true));
+      if (b == 30) writer.checkpoint();
+    }
+  }  // destroyed without close(): "recording", like a crash
+  // Flip one payload byte of the 40th EMG record after the checkpoint (rows the file holds too).
+  const auto journal = dir / "s.h5.journal";
+  std::string bytes = slurp(journal);
+  std::size_t pos = 8;
+  int emg_records = 0;
+  std::size_t flipped_at = 0;
+  while (pos + 9 <= bytes.size()) {
+    std::uint32_t length = 0;
+    std::memcpy(&length, bytes.data() + pos, 4);
+    if (bytes[pos + 8] == 1 && ++emg_records == 40) {
+      flipped_at = pos + 9 + length / 2;
+      bytes[flipped_at] = static_cast<char>(bytes[flipped_at] ^ 0x10);
+      break;
+    }
+    pos += 9 + length;
+  }
+  ASSERT_GT(flipped_at, 0U);
+  std::ofstream(journal, std::ios::binary | std::ios::trunc) << bytes;
+  const auto contents = read_journal(journal);
+  ASSERT_EQ(contents.damaged.size(), 1U);
+  EXPECT_FALSE(contents.torn_tail);
+
+  const RecoveryReport report = recover(path);
+  EXPECT_EQ(report.journal_damaged_records, 1U);
+  EXPECT_GT(report.journal_damaged_bytes, 0U);
+  EXPECT_GT(report.emg_rows_unverified_from_file, 0U);
+  SessionReader reader(path);
+  ASSERT_EQ(reader.emg_rows(), 2740U);  // the file held the damaged record's rows: nothing is lost
+  const auto counts = reader.emg_counts();
+  const auto samples = reader.emg_sample_index();
+  for (std::uint64_t r = 0; r < 2740; ++r) {
+    ASSERT_EQ(samples[r], r);
+    for (std::uint32_t c = 0; c < 8; ++c) ASSERT_EQ(counts[r * 8 + c], testing::emg_value(r, c)) << r;
+  }
+  EXPECT_EQ(reader.emg_blocks().first_row.size(), 137U);
+}
+
+TEST(Journal, DamageInTheMiddleIsSkippedAndReported) {
+  TempDir dir;
+  const auto path = dir / "j.journal";
+  {
+    JournalWriter journal(path);
+    for (std::uint64_t b = 0; b < 3; ++b) journal.append(testing::make_emg_block(b * 5, 5, 3), true, false);
+    journal.sync();
+  }
+  std::string bytes = slurp(path);
+  const std::size_t record = (bytes.size() - 8) / 3;
+  bytes[8 + record + 4] = static_cast<char>(bytes[8 + record + 4] ^ 1);  // the middle record's CRC field
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  const auto contents = read_journal(path);
+  ASSERT_EQ(contents.records.size(), 2U);
+  ASSERT_EQ(contents.damaged.size(), 1U);
+  EXPECT_EQ(contents.damaged[0].offset, 8 + record);
+  EXPECT_EQ(contents.damaged[0].bytes, record);
+  EXPECT_FALSE(contents.torn_tail);
+  EXPECT_EQ(std::get<JournalEmgBlock>(contents.records[1]).block.first_sample, 10U);
+}
+
 TEST(SessionReaderErrors, ClearMessages) {
   TempDir dir;
   { std::ofstream(dir / "text.h5") << "not hdf5 at all\n"; }
@@ -384,6 +464,45 @@ TEST(Recovery, WriterDestroyedWithoutCloseIsRecoveredWithJournal) {
   ASSERT_EQ(read_events.size(), events.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(read_events[i].text, events[i].text);
   EXPECT_THROW(recover(path), std::runtime_error);  // now "recovered": nothing to do
+}
+
+// Issue 10 item 7: every HDF5 call of a recording on the writer thread, file creation included; the
+// creator's errors (existing file without force) still reach the caller, and a hung creation is bounded.
+TEST(SessionWriterThread, CreatesTheFileOnItsOwnThreadAndRethrowsItsError) {
+  TempDir dir;
+  const DeviceInfo device = testing::make_device(2, SampleFormat::int16, 2000.0, false);
+  std::thread::id created_on;
+  {
+    SessionWriterThread thread(
+        [&] {
+          created_on = std::this_thread::get_id();
+          return std::make_unique<SessionWriter>(dir / "s.h5", device, testing::make_montage(device), "S1");
+        },
+        kDefaultSessionWriterThreadOptions, 10.0, (dir / "s.h5").string());
+    EXPECT_TRUE(thread.push(testing::make_emg_block(0, 20, 2)));
+    thread.close();
+  }
+  EXPECT_NE(created_on, std::thread::id());
+  EXPECT_NE(created_on, std::this_thread::get_id());
+  EXPECT_EQ(SessionReader(dir / "s.h5").emg_rows(), 20U);
+  auto again = [&] {
+    SessionWriterThread thread(
+        [&] {
+          return std::make_unique<SessionWriter>(dir / "s.h5", device, testing::make_montage(device), "S1");
+        },
+        kDefaultSessionWriterThreadOptions, 10.0, (dir / "s.h5").string());
+  };
+  EXPECT_THAT(again, ::testing::ThrowsMessage<std::runtime_error>(HasSubstr("already exists")));
+  auto hung = [&] {
+    SessionWriterThread thread(
+        [&]() -> std::unique_ptr<SessionWriter> {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+          return nullptr;
+        },
+        kDefaultSessionWriterThreadOptions, 0.2, "slow.h5");
+  };
+  EXPECT_THAT(hung, ::testing::ThrowsMessage<std::runtime_error>(HasSubstr("took more than")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));  // let the abandoned creator finish
 }
 
 TEST(SessionWriterThread, BlocksLargerThanTheQueueAreDroppedAndAccounted) {
