@@ -12,8 +12,8 @@ constexpr std::uint32_t kChannels = 8;
 constexpr std::size_t kBlockSamples = 20;  // 10 ms at 2 kHz
 
 struct Ack {
-  std::uint64_t block;  // EMG block number acknowledged (append returned)
-  std::uint8_t event;   // 1 if an event was added with this block
+  std::uint64_t block;   // EMG block number acknowledged (append returned)
+  std::uint8_t event;    // 1 if an event was added with this block
   std::int64_t time_ns;  // CLOCK_MONOTONIC when the acknowledgement was sent
 };
 

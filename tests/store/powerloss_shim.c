@@ -104,8 +104,8 @@ static void write_fully(int fd, const void* data, size_t size) {
   }
 }
 
-static void append_pending(const char* path, uint8_t kind, uint64_t offset, const struct iovec* iov, int iovcnt,
-                           uint64_t length) {
+static void append_pending(const char* path, uint8_t kind, uint64_t offset, const struct iovec* iov,
+                           int iovcnt, uint64_t length) {
   char name[MAX_PATH_BYTES];
   shadow_name(name, path, ".pending");
   int fd = real_openat(AT_FDCWD, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -208,7 +208,8 @@ ssize_t pwritev(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   pthread_mutex_unlock(&lock);
   return n;
 }
-ssize_t pwritev64(int fd, const struct iovec* iov, int iovcnt, off_t offset) __attribute__((alias("pwritev")));
+ssize_t pwritev64(int fd, const struct iovec* iov, int iovcnt, off_t offset)
+    __attribute__((alias("pwritev")));
 
 ssize_t pwrite(int fd, const void* data, size_t size, off_t offset) {
   pthread_once(&init_once, init);

@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
       writer.append(testing::make_imu_block(0, b * 2, 2, false));
       power_loss::Ack ack{b, 0, 0};
       if (b % 25 == 0) {
-        writer.add_event({static_cast<double>(b), EventKind::marker, Exercise::bridge, Muscle::other, Side::left,
-                          -1, "event " + std::to_string(b)});
+        writer.add_event({static_cast<double>(b), EventKind::marker, Exercise::bridge, Muscle::other,
+                          Side::left, -1, "event " + std::to_string(b)});
         ack.event = 1;
       }
       ack.time_ns = power_loss::monotonic_ns();
