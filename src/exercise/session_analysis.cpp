@@ -497,6 +497,7 @@ GravityTracks track_gravity(const SessionData& data, const AnalysisSettings& s) 
     if (!seg) continue;
     const ImuStream& stream = data.imu[k];
     const ImuInfo& info = data.device.imu[k];
+    if (!info.has_gyroscope()) continue;  // accelerometer only (OpenBCI Cyton): no orientation filter
     motion::OrientationFilterSettings fs = motion::kDefaultOrientationFilterSettings;
     fs.gain = s.motion.orientation_gain;
     fs.sample_rate_hz = info.rate_hz;
@@ -1037,7 +1038,11 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
   if (g.samples == 0 || (set.exercise == Exercise::clamshell && !have_left && !have_right) ||
       (set.exercise == Exercise::bridge && !have_pelvis && !have_left && !have_right)) {
     set.status = SetStatus::no_imu;
-    set.status_message = "no IMU on the pelvis or thighs: repetitions cannot be segmented";
+    const bool accel_only =
+        !data.device.imu.empty() && std::none_of(data.device.imu.begin(), data.device.imu.end(),
+                                                 [](const ImuInfo& i) { return i.has_gyroscope(); });
+    set.status_message = accel_only ? "no gyroscope (accelerometer-only IMU): repetitions cannot be segmented"
+                                    : "no IMU on the pelvis or thighs: repetitions cannot be segmented";
     return plan;
   }
 
