@@ -1,4 +1,5 @@
 // glutescope record: a thin wrapper around pipeline::run_recording (docs/RECORDING.md).
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 
@@ -119,6 +120,15 @@ void add_record_command(CLI::App& app, int& exit_status) {
       options->source_factory = [settings] { return std::make_unique<io::BleTransport>(settings); };
     }
     std::unique_ptr<pipeline::LiveAnalysis> live_analysis;
+    const bool gyroscope = std::any_of(device->motion.begin(), device->motion.end(),
+                                       [](const devices::MotionSensorDescription& m) { return m.gyroscope; });
+    if (*live && !gyroscope) {
+      throw UserError(
+          fmt::format("--live segments repetitions from gyroscopes; --device {} has an accelerometer "
+                      "only: record without --live",
+                      device->name),
+          1);
+    }
     if (*live) {
       try {
         live_analysis = std::make_unique<pipeline::LiveAnalysis>(

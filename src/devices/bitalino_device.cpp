@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "devices/device_registry.hpp"
+#include "devices/index_clock.hpp"
 
 namespace glutescope::devices {
 namespace {
@@ -259,9 +260,7 @@ void BitalinoDecoder::gap(std::uint64_t count, double host_time_s) noexcept {
 
 void BitalinoDecoder::flush(double host_time_s) noexcept {
   // Device time from the sample index at the nominal rate: the board has no clock of its own.
-  const auto device_us = [&](std::uint64_t index) {
-    return static_cast<std::uint64_t>(std::llround(static_cast<double>(index) * 1e6 / settings_.rate_hz));
-  };
+  const auto device_us = [&](std::uint64_t index) { return index_time_us(index, settings_.rate_hz); };
   if (!emg_.counts.empty()) {
     emg_.device_time_us = device_us(emg_.first_sample);
     emg_.host_time_s = host_time_s;
@@ -282,11 +281,7 @@ void BitalinoDecoder::flush(double host_time_s) noexcept {
 }
 
 void BitalinoDecoder::note(std::string text, double host_time_s) noexcept {
-  Event e;
-  e.time_s = host_time_s - session_start_host_s_;
-  e.kind = EventKind::note;
-  e.text = std::move(text);
-  sink_.on_event(e);
+  emit_note(sink_, session_start_host_s_, std::move(text), host_time_s);
 }
 
 void BitalinoDecoder::finish() noexcept {
@@ -315,7 +310,7 @@ std::vector<CommandStep> BitalinoDriver::connect_steps() {
   steps[0].settle_s = 0.2;  // frames still in flight (up to the firmware's transmit buffer)
   steps[1].what = "version command 0x07";
   steps[1].bytes = {bitalino::kVersionCommand};
-  steps[1].reply_until = "\n";
+  steps[1].reply_until = std::string(1, '\n');  // (not = "\n": GCC 12 -Wrestrict false positive, PR 105329)
   steps[1].reply_timeout_s = 1.0;
   steps[1].reply_must_contain = {"BITalino_v5."};
   steps[2].what = fmt::format("sampling rate command for {} Hz", settings_.rate_hz);

@@ -47,9 +47,11 @@ CytonFramer::Step CytonFramer::examine() noexcept {
     return Step::skip;
   }
   if (locked_) return Step::accept;
-  // Searching: the next header confirms the candidate (a lone 0xA0 ... 0xCx in garbage does not).
-  if (size_ < kCytonPacketSize + 1) return Step::need_more;
-  if (buffer_[kCytonPacketSize] != kCytonHeader) return Step::skip;
+  // Searching: the next packet's header and footer confirm the candidate, so that a lone 0xA0 ... 0xCx pair
+  // in garbage, or in a stream of another packet size, does not become a sample.
+  if (size_ < 2 * kCytonPacketSize) return Step::need_more;
+  if (buffer_[kCytonPacketSize] != kCytonHeader || !is_cyton_footer(buffer_[2 * kCytonPacketSize - 1]))
+    return Step::skip;
   locked_ = true;
   return Step::accept;
 }

@@ -10,8 +10,9 @@
 // 6 aux bytes | footer 0xC0-0xC6 (0xC0: aux = accelerometer X, Y, Z as int16 big-endian).
 //
 // Framing: a packet is accepted at a 0xA0 whose byte 33 is a footer. After garbage (searching) a
-// candidate is accepted only when the byte after it is the next packet's 0xA0, so one random 0xA0 ... 0xCx
-// pair in garbage does not become a sample; once locked, each header+footer pair is accepted directly.
+// candidate is accepted only when the next 33 bytes are a packet too (its header and footer), so one
+// random 0xA0 ... 0xCx pair in garbage does not become a sample; once locked, each header+footer pair is
+// accepted directly.
 // Counter: a jump of d > 1 is held back for one packet. If the next packet continues the old count
 // (old + 2), the held packet's counter was corrupt: it is rejected and its sample becomes a one-sample gap;
 // otherwise the jump is real: d - 1 lost packets. An 8-bit counter cannot tell d from d + 256k: a loss
@@ -119,7 +120,7 @@ class CytonFramer {
   [[nodiscard]] Step examine() noexcept;
   void consume(std::size_t n) noexcept;
 
-  std::array<std::uint8_t, kCytonPacketSize + 1> buffer_{};
+  std::array<std::uint8_t, 2 * kCytonPacketSize> buffer_{};
   std::size_t size_ = 0;
   bool locked_ = false;
   Counters counters_;

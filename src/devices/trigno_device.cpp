@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "devices/device_registry.hpp"
+#include "devices/index_clock.hpp"
 
 namespace glutescope::devices {
 namespace {
@@ -165,9 +166,7 @@ void TrignoDecoder::after_reconnect(Kind kind, std::size_t new_samples, double h
 }
 
 void TrignoDecoder::flush(double host_time_s) noexcept {
-  const auto device_us = [](std::uint64_t index, double rate) {
-    return static_cast<std::uint64_t>(std::llround(static_cast<double>(index) * 1e6 / rate));
-  };
+  const auto device_us = [](std::uint64_t index, double rate) { return index_time_us(index, rate); };
   if (!emg_block_.counts.empty()) {
     emg_block_.device_time_us = device_us(emg_block_.first_sample, rate_hz_[emg]);
     emg_block_.host_time_s = host_time_s;
@@ -189,11 +188,7 @@ void TrignoDecoder::flush(double host_time_s) noexcept {
 }
 
 void TrignoDecoder::note(std::string text, double host_time_s) noexcept {
-  Event e;
-  e.time_s = host_time_s - session_start_host_s_;
-  e.kind = EventKind::note;
-  e.text = std::move(text);
-  sink_.on_event(e);
+  emit_note(sink_, session_start_host_s_, std::move(text), host_time_s);
 }
 
 void TrignoDecoder::reset() noexcept {

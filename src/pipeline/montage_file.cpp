@@ -128,9 +128,56 @@ Montage match_montage(const Montage& montage, const DeviceInfo& device) {
   return matched;
 }
 
+namespace {
+
+// datasets/montage-bitalino.toml and montage-trigno.toml as built-ins (tests/devices keeps them equal).
+Montage third_party_montage(const std::string& device) {
+  const Montage standard = default_montage();
+  Montage m;
+  if (device == "bitalino") {
+    // A1-A4: GMax L/R and lumbar ES L/R of the default montage; A5: the board's one-axis accelerometer.
+    const std::size_t sources[4] = {0, 1, 4, 5};
+    for (std::size_t i = 0; i < 4; ++i) {
+      EmgChannel c = standard.emg[sources[i]];
+      c.label = fmt::format("A{}", i + 1);
+      m.emg.push_back(c);
+    }
+    m.imu = {{"A5 accelerometer", Segment::sacrum,
+              "flat sacrum, S1-S2 (one axis, column x; 6 bits with five channels)"}};
+    return m;
+  }
+  // Trigno: sensors 1-8 on the default montage's muscles, 9-11 on the sacrum and thighs, 12-16 unused.
+  for (std::size_t i = 0; i < 16; ++i) {
+    EmgChannel c = i < standard.emg.size()
+                       ? standard.emg[i]
+                       : EmgChannel{"",
+                                    Muscle::other,
+                                    Side::unknown,
+                                    i < 11 ? "sacrum/thigh motion sensor, EMG unused" : "not placed",
+                                    1.0,
+                                    1.0};
+    c.label = fmt::format("sensor {}", i + 1);
+    m.emg.push_back(c);
+  }
+  for (std::size_t i = 0; i < 16; ++i) {
+    ImuSensor s{fmt::format("sensor {} accelerometer", i + 1), Segment::other,
+                std::string(i < 8 ? "on the sensor's muscle" : "not placed") + " (accelerometer only)"};
+    if (i >= 8 && i < 11) s = standard.imu[i - 8];
+    if (i >= 8 && i < 11) {
+      s.label = fmt::format("sensor {} accelerometer", i + 1);
+      s.site += " (accelerometer only)";
+    }
+    m.imu.push_back(s);
+  }
+  return m;
+}
+
+}  // namespace
+
 Montage device_default_montage(const std::string& device) {
   Montage m = default_montage();
   if (device == "glutescope") return m;
+  if (device == "bitalino" || device == "trigno") return third_party_montage(device);
   if (device != "cyton" && device != "cyton-daisy") {
     throw std::invalid_argument(
         fmt::format("no built-in montage for --device {}: give --montage FILE", device));

@@ -534,8 +534,14 @@ void SessionWriter::Impl::create_streams() {
     for (std::size_t k = 0; k < s.data.size(); ++k) {
       s.data[k].create(g.get(), gpath, names[k], H5T_STD_I16LE, H5T_NATIVE_INT16, 2, 3, s.chunk_rows, level,
                        path_text);
+      // An accelerometer-only sensor (OpenBCI Cyton) keeps the dataset, so the layout stays one layout,
+      // and says in its description and conversion 0 that nothing was measured.
+      const bool absent = k == 1 && !info.has_gyroscope();
       set_data_attributes(s.data[k].dataset.get(), units[k], conversions[k],
-                          std::string(names[k]) + " counts [samples x 3] (x, y, z in the sensor frame)",
+                          absent
+                              ? std::string("no gyroscope on this sensor (accelerometer only): all zeros, "
+                                            "conversion 0, not a measurement")
+                              : std::string(names[k]) + " counts [samples x 3] (x, y, z in the sensor frame)",
                           s.data[k].where);
     }
     create_common(s, g.get(), gpath, info.rate_hz);

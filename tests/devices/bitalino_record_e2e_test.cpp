@@ -74,7 +74,8 @@ Result record(const std::filesystem::path& dir, const std::vector<std::string>& 
 
 std::pair<int, std::string> check_file(const std::filesystem::path& dir, const Expected& e,
                                        const nlohmann::json& gaps,
-                                       std::optional<std::uint64_t> reconnect_after) {
+                                       std::optional<std::uint64_t> reconnect_after,
+                                       std::uint64_t reconnect_slack = 3) {
   nlohmann::json spec = {
       {"rate_hz", 1000.0},
       {"emg_channels", 4},
@@ -82,7 +83,8 @@ std::pair<int, std::string> check_file(const std::filesystem::path& dir, const E
       {"emg_expected", e.emg.string()},
       {"imu", {{{"label", "A5 accelerometer"}, {"g_per_count", 1.0 / 104.0}, {"expected", e.acc.string()}}}},
       {"gaps", gaps},
-      {"reconnect_after", reconnect_after ? nlohmann::json(*reconnect_after) : nlohmann::json()}};
+      {"reconnect_after", reconnect_after ? nlohmann::json(*reconnect_after) : nlohmann::json()},
+      {"reconnect_slack", reconnect_slack}};
   std::ofstream(dir / "spec.json") << spec.dump();
   const std::string cmd = std::string(GLUTESCOPE_SYSTEM_PYTHON) +
                           " " GLUTESCOPE_SOURCE_DIR "/tests/devices/check_device_session.py " +
@@ -131,7 +133,9 @@ TEST(BitalinoRecordE2E, UnplugAndReplugGiveOneSessionWithOneGap) {
                           static_cast<double>(e.samples) / 1000.0 - 1.0);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(summary_number(r.output, R"((\d+) disconnects)"), 1U) << r.output;
-  const auto [status, log] = check_file(dir, e, nlohmann::json::array(), 4000);
+  // Bytes still in the pty's buffer when it goes are lost with it (as on a real unplug) and fall inside
+  // the one estimated gap: allow 250 ms of them on a loaded machine.
+  const auto [status, log] = check_file(dir, e, nlohmann::json::array(), 4000, 250);
   EXPECT_EQ(status, 0) << log;
 }
 

@@ -166,7 +166,7 @@ TEST(CytonProperty, EverySingleBitFlipIsRejectedOrAccountedFor) {
   // No checksum reaches the PC: a flip in a channel or aux byte is a wrong value nobody can see (said in
   // docs/DEVICES.md); a flip in header, counter or footer is rejected or counted; the totals always add up.
   // Flips in the first two packets and the last two are left out: the decoder locks on when packet 1's header
-  // confirms packet 0, so a flip there moves where the session starts (samples before the first one
+  // and footer confirm packet 0, so a flip there moves where the session starts (samples before the first one
   // cannot be missed), after a lost packet the decoder locks on again only when a next header confirms
   // the one after it, and a counter can only be judged by neighbours on both sides (the docs say so;
   // CytonProperty.FirstAndLastCountersCannotBeJudged shows it).
@@ -214,8 +214,8 @@ TEST(CytonProperty, EveryTruncationKeepsTheCompletePacketsBeforeIt) {
     const std::vector<std::uint8_t> part(clean.begin(), clean.begin() + static_cast<std::ptrdiff_t>(cut));
     const auto r = decode(part);
     const std::size_t complete = cut / 33;
-    // The first packet is accepted once the next header confirms it.
-    const std::size_t expected = (complete >= 2 || (complete == 1 && cut > 33)) ? complete : 0;
+    // The first packet is accepted once the next packet's header and footer confirm it.
+    const std::size_t expected = complete >= 2 ? complete : 0;
     EXPECT_EQ(r->counters.emg_samples, expected) << "cut at " << cut;
     EXPECT_EQ(r->counters.emg_lost_samples, 0u) << "cut at " << cut;
     EXPECT_EQ(r->counters.garbage_bytes + 33 * r->counters.packets, cut) << "cut at " << cut;
@@ -254,8 +254,8 @@ TEST(CytonProperty, ManyBytesWithoutOnePacketIsAStreamError) {
   ASSERT_TRUE(decoder.stream_error().has_value());
   EXPECT_EQ(decoder.stream_error()->rfind("cyton:", 0), 0u);
   EXPECT_LE(decoder.stream_error()->size(), 200u);
-  // The sample number 0xA0 makes one false 0xA0 ... 0xC0 pair every 256 packets: still not a Cyton stream.
-  EXPECT_LE(decoder.counters().packets, 2u);
+  // The sample number 0xA0 makes a 0xA0 ... 0xC0 pair every 256 packets; the packet after it is not one.
+  EXPECT_EQ(decoder.counters().packets, 0u);
 }
 
 }  // namespace

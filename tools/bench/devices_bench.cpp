@@ -30,7 +30,8 @@ void BM_BitalinoDecode(benchmark::State& state) {
   for (std::size_t k = 0; k < frames; ++k) {
     bit::Frame f;
     f.sequence = static_cast<std::uint8_t>(k & 15);
-    for (std::size_t p = 0; p < 5; ++p) f.analog[p] = static_cast<std::uint16_t>(rng() & (p < 4 ? 0x3FF : 0x3F));
+    for (std::size_t p = 0; p < 5; ++p)
+      f.analog[p] = static_cast<std::uint16_t>(rng() & (p < 4 ? 0x3FF : 0x3F));
     std::uint8_t w[8];
     wire.insert(wire.end(), w, w + bit::pack(f, 5, w));
   }
@@ -52,7 +53,8 @@ void BM_TrignoDecodeEmg(benchmark::State& state) {
   std::vector<std::uint8_t> wire(samples * devices::trigno::kEmgSampleBytes);
   std::mt19937 rng(2);
   for (std::size_t i = 0; i + 4 <= wire.size(); i += 4)
-    devices::trigno::write_float_le(static_cast<float>((static_cast<int>(rng() % 2000) - 1000) * 1e-6), &wire[i]);
+    devices::trigno::write_float_le(static_cast<float>((static_cast<int>(rng() % 2000) - 1000) * 1e-6),
+                                    &wire[i]);
   const auto base = std::make_shared<devices::TrignoBaseState>();
   for (auto _ : state) {
     CountingSink sink;

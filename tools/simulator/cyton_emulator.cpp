@@ -384,6 +384,17 @@ void CytonBoard::run() {
     fmt::print(stderr, "glutescope: the reader left bytes unread on {} for 30 s; closing\n",
                pty_->slave_path());
   }
+  write_truth();  // the session is sent: the truth is complete
+  // A board stays connected after its data: the pty is kept until the reader closes it (bounded), so
+  // the end of the emulated session is not an unplug.
+  const auto deadline =
+      Clock::now() + std::chrono::milliseconds(static_cast<long long>(o_.reader_timeout_s * 1000.0));
+  while (!reader_gone_ && Clock::now() < deadline) {
+    pollfd p{pty_->master_fd(), POLLIN, 0};
+    (void)::poll(&p, 1, 100);
+    if ((p.revents & POLLHUP) != 0) break;
+    handle_input();  // answers a stop or reset as the board would
+  }
 }
 
 void CytonBoard::write_truth() const {
@@ -415,12 +426,11 @@ void run_board(const EmulatorOptions& options, bool daisy) {
   }
   CytonBoard board(options, daisy);
   try {
-    board.run();
+    board.run();  // writes the truth when the session has been sent
   } catch (...) {
-    board.write_truth();
+    board.write_truth();  // what was sent before the failure
     throw;
   }
-  board.write_truth();
 }
 
 }  // namespace

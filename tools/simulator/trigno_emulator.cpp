@@ -243,7 +243,8 @@ void run_trigno_emulator(const EmulatorOptions& options) {
   };
   const auto deadline = Clock::now() + std::chrono::duration<double>(options.reader_timeout_s);
   Clock::time_point t0{};
-  bool started = false, disconnected = false;
+  bool started = false, disconnected = false, waiting = false;
+  Clock::time_point waiting_since{};
   std::uint64_t next = 0;
   const auto cut =
       static_cast<std::uint64_t>(std::max(0.0, options.faults.disconnect_at_s) / tg::kFrameIntervalS);
@@ -252,7 +253,15 @@ void run_trigno_emulator(const EmulatorOptions& options) {
     base.serve(2);
     if (!started && Clock::now() > deadline)
       throw std::runtime_error("no client started the Trigno emulator in time");
-    if (!base.data_ready()) continue;
+    if (!base.data_ready()) {
+      // A client that stopped or left for longer than the reader timeout is not coming back.
+      if (!waiting) waiting_since = Clock::now();
+      waiting = true;
+      if (started && Clock::now() - waiting_since > std::chrono::duration<double>(options.reader_timeout_s))
+        return;
+      continue;
+    }
+    waiting = false;
     if (base.start_pending_) {
       base.start_pending_ = false;
       if (!started) t0 = Clock::now();
