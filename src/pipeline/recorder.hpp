@@ -29,23 +29,25 @@ class DeviceSink;
 namespace glutescope::pipeline {
 
 struct RecordOptions {
-  std::string device = "glutescope";  // devices::supported_devices() name (docs/DEVICES.md)
+  // Which device and how to reach it (docs/DEVICES.md).
+  std::string device = "glutescope";  // devices::supported_devices() name
   std::vector<int> channel_gains;     // devices::DriverOptions::channel_gains (Cyton); empty = default
-  std::string port;                   // serial device path (a symlink is followed at every reconnect)
-  unsigned baud_rate = 0;             // Bd; 0 = the device's own (glutescope 921600, Cyton 115200)
   std::string host;                   // TCP devices (Trigno): address of the base station's SDK server
   unsigned base_port = 0;             // TCP devices: first port; 0 = the device's own (Trigno 50040)
-  std::string montage_path;           // TOML montage (docs/MONTAGE.md); empty = built-in default montage
-  std::string subject_id;             // pseudonymous code, required
-  std::filesystem::path out;          // FILE.h5
-  double duration_s = 0.0;            // > 0: stop after this many seconds of session time; 0 = until stopped
-  bool force = false;                 // replace an existing output file
-  double stall_timeout_s = 2.0;       // no bytes for this long = device lost (s)
-  double retry_max_s = 2.0;           // reconnect backoff cap (s)
-  std::string control_fifo;           // named pipe for marker commands; empty = none
-  std::string markers_path;           // "<seconds> <command>" script; empty = none
-  bool keyboard = true;               // single-key markers when stdin is a terminal
-  std::FILE* log = stderr;            // status lines and the summary
+
+  std::string port;              // serial device path (a symlink is followed at every reconnect)
+  unsigned baud_rate = 0;        // Bd; 0 = the device's own (glutescope 921600, Cyton 115200)
+  std::string montage_path;      // TOML montage (docs/MONTAGE.md); empty = built-in default montage
+  std::string subject_id;        // pseudonymous code, required
+  std::filesystem::path out;     // FILE.h5
+  double duration_s = 0.0;       // > 0: stop after this many seconds of session time; 0 = until stopped
+  bool force = false;            // replace an existing output file
+  double stall_timeout_s = 2.0;  // no bytes for this long = device lost (s)
+  double retry_max_s = 2.0;      // reconnect backoff cap (s)
+  std::string control_fifo;      // named pipe for marker commands; empty = none
+  std::string markers_path;      // "<seconds> <command>" script; empty = none
+  bool keyboard = true;          // single-key markers when stdin is a terminal
+  std::FILE* log = stderr;       // status lines and the summary
   // Replaces the serial port (file replay, tests, the demo's in-process simulator). Called once.
   std::function<std::unique_ptr<io::ByteSource>()> source_factory;
   bool end_when_source_closes = false;  // replay: the end of the byte stream ends the session
@@ -59,8 +61,7 @@ struct RecordOptions {
   // session file gets. Called on the acquisition thread; must never block. May be empty.
   std::function<void(double host_clock_at_start_s, const ClockMapping& device_to_host)> clock_consumer;
 };
-// Documented defaults: protocol v1 at 921600 Bd, built-in montage, stall after 2 s, reconnect backoff capped
-// at 2 s.
+// Documented defaults: 921600 Bd, built-in montage, stall after 2 s, reconnect backoff capped at 2 s.
 inline const RecordOptions kDefaultRecordOptions{};
 
 struct RecordSummary {
