@@ -72,6 +72,8 @@ void add_cohort_command(CLI::App& app, int& exit_status) {
       if (!a->summary.empty()) pipeline::write_file_atomically(a->summary, merge.csv);
       if (!a->json.empty()) pipeline::write_file_atomically(a->json, merge.json);
       if (!a->longitudinal.empty() || !a->trends.empty() || !a->html.empty()) {
+        if (merge.csv.empty())
+          throw UserError("--longitudinal, --trends and --html read summary CSVs; none given", 1);
         const pipeline::LongitudinalView view = pipeline::build_longitudinal(merge.sessions);
         for (const auto& line : view.skipped) fmt::print(stderr, "glutescope cohort: {}\n", line);
         if (!a->longitudinal.empty()) pipeline::write_file_atomically(a->longitudinal, view.tidy_csv);

@@ -149,8 +149,13 @@ std::map<std::string, std::vector<SetPoint>> read_points(const std::vector<Sessi
         }
         s.figures.emplace_back("glute_before_es_pct", timed > 0.0 ? 100.0 * leads / timed : kNaN);
         for (auto v : exercise::kVerdictNames) {
-          s.figures.emplace_back(std::string(v) + "_yes_pct",
-                                 verdict_figure(text_of(f, std::string(v)), true));
+          const std::string cell = text_of(f, std::string(v));
+          s.figures.emplace_back(std::string(v) + "_yes_pct", verdict_figure(cell, true));
+          unsigned counts[4] = {};
+          const bool counted =
+              std::sscanf(cell.c_str(), "%u/%u/%u/%u", &counts[0], &counts[1], &counts[2], &counts[3]) == 4;
+          s.figures.emplace_back(std::string(v) + "_yes_reps", counted ? counts[0] : kNaN);
+          s.figures.emplace_back(std::string(v) + "_no_reps", counted ? counts[1] : kNaN);
         }
         sets.push_back(std::move(s));
       }
@@ -328,6 +333,10 @@ std::vector<SubjectTrend> trends_of(const std::map<std::string, std::vector<SetP
       }
     }
     for (const auto& key : order) {
+      // Verdict counts stay in the timeline; their trend is the share's (`_yes_pct`).
+      const std::string& metric = key.second;
+      if (metric.size() > 5 && metric.compare(metric.size() - 5, 5, "_reps") == 0 && metric != "valid_reps")
+        continue;
       const auto& [x, y] = series[key];
       SubjectTrend t{subject, key.first, key.second, 0, 0.0, theil_sen(x, y), {}};
       auto files = files_of[key.first];

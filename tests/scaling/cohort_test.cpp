@@ -148,6 +148,14 @@ TEST_F(CohortMerge, TruncatedShardOutputsAreNamedAndTheRestMerged) {
   }
 }
 
+TEST_F(CohortMerge, CutJsonLinesAreNamed) {
+  const std::string lines = analyze(*files_, {1, 2}, "j1.csv");
+  write("j1.jsonl", lines.substr(0, lines.size() - 40));
+  const pipeline::CohortMerge m = pipeline::merge_cohort({path("j1.jsonl")}, {});
+  EXPECT_TRUE(names(m, CohortProblemKind::truncated, path("j1.jsonl") + ": line 4"));
+  EXPECT_EQ(m.sessions.size(), 3u);  // the three complete lines
+}
+
 TEST_F(CohortMerge, OtherSoftwareVersionIsRefusedUnlessAllowMixed) {
   analyze(*files_, {1, 2}, "v1.csv");
   analyze(*files_, {2, 2}, "v2.csv");
