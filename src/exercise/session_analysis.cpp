@@ -112,7 +112,7 @@ std::string motion_source_note(const DeviceInfo& device) {
   for (const ImuInfo& imu : device.imu) {
     if (has_gyroscope(imu)) return {};
   }
-  return "IMUs without gyroscopes (accelerometer only): repetitions are not segmented (no accelerometer-only "
+  return "no gyroscope on any IMU (accelerometer only): repetitions are not segmented (no accelerometer-only "
          "motion source yet), no rep is scored";
 }
 
