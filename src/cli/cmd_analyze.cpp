@@ -10,7 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "pipeline/analysis_batch.hpp"
-#include "store/hdf5_handle.hpp"
+#include "store/error_detail.hpp"
 
 namespace glutescope::cli {
 

@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
-#include "store/hdf5_handle.hpp"
+#include "store/error_detail.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{

@@ -336,8 +336,9 @@ FileOutcome analyse_one_outcome(const std::string& path, const AnalysisPipelineS
 }
 
 std::string outcome_to_json(const FileOutcome& o) {
-  return nlohmann::json{{"ok", o.ok},     {"error", o.error},       {"output", o.output}, {"sets", o.sets},
-                        {"reps", o.reps}, {"warnings", o.warnings}, {"csv_rows", o.csv_rows}, {"json", o.json}}
+  return nlohmann::json{
+      {"ok", o.ok},     {"error", o.error},       {"output", o.output},     {"sets", o.sets},
+      {"reps", o.reps}, {"warnings", o.warnings}, {"csv_rows", o.csv_rows}, {"json", o.json}}
       .dump();
 }
 
@@ -429,7 +430,8 @@ FileOutcome analyse_in_child(const std::string& path, const BatchOptions& option
     }
   }
   // A child that timed out, crashed or gave no result still gets its file row (a merge must see it).
-  if (!o.ok && o.csv_rows.empty()) o.csv_rows = summary_csv_file_row(o, nullptr, settings_hash(to_toml(options.settings)));
+  if (!o.ok && o.csv_rows.empty())
+    o.csv_rows = summary_csv_file_row(o, nullptr, settings_hash(to_toml(options.settings)));
   return o;
 }
 

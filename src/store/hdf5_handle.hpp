@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "store/error_detail.hpp"
+
 namespace glutescope::store {
 
 // An HDF5 call failed. what() = "<action> <object> in <file>: <HDF5's innermost reason>" (one line of at most
@@ -28,11 +30,6 @@ class Hdf5Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-// Append HDF5's whole error stack to every Hdf5Error message (process-wide; default off). The CLI sets it for
-// --verbose: the stack helps whoever debugs HDF5, the one-line reason is what an operator can act on.
-void set_hdf5_error_detail(bool on) noexcept;
-[[nodiscard]] bool hdf5_error_detail() noexcept;
 
 // Turn off HDF5's automatic error printing for the calling thread (idempotent, cheap). HDF5 keeps this
 // setting per thread in a thread-safe build, so every entry point that may run on a new thread calls it
