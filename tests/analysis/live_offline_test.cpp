@@ -16,7 +16,7 @@
 #include "analysis/live_feed.hpp"
 #include "analysis/sim_session.hpp"
 #include "exercise/session_analysis.hpp"
-#include "exercise/validation.hpp"
+#include "validation/validation.hpp"
 #include "io/file_replay_source.hpp"
 #include "pipeline/analysis.hpp"
 #include "pipeline/live_analysis.hpp"
@@ -112,7 +112,7 @@ TEST(LiveVsOffline, SameVerdictsPerRepAndOnsetsWithinToleranceOnTheValidateGrid)
             // the set start (the operator's marker names it; the simulator moves the left leg).
             settings.live.clamshell_upper_side = Side::left;
             const auto offline =
-                exercise::analyse_session(exercise::session_data_from_simulation(session), settings.scoring);
+                exercise::analyse_session(validation::session_data_from_simulation(session), settings.scoring);
             const auto live = run_live(session, settings);
             ++runs;
             const exercise::SetAnalysis* set = nullptr;

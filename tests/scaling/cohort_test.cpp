@@ -40,7 +40,7 @@ sim::SimulatorSettings short_bridge(std::uint64_t seed, double glute_scale = 1.0
 class CohortMerge : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(test::fresh_temp_dir("glutescope-cohort", "merge"));
+    dir_ = new fs::path(test::make_temp_dir(std::string("glutescope-cohort") + "-" + "merge"));
     files_ = new std::vector<std::string>;
     for (int i = 0; i < 6; ++i) {
       const fs::path p = *dir_ / fmt::format("s{}.h5", i);
@@ -267,7 +267,7 @@ TEST_F(CohortMerge, CommandExitsTwoWithTheListAndOneWhenRefused) {
 }
 
 TEST(ShardBySize, PartitionsDeterministicallyAndBalancesBytes) {
-  const fs::path dir = test::fresh_temp_dir("glutescope-cohort", "size");
+  const fs::path dir = test::make_temp_dir(std::string("glutescope-cohort") + "-" + "size");
   // Skewed sizes: index mod N puts both large files in one shard.
   const std::vector<std::size_t> sizes{9000, 100, 9000, 100, 100, 100, 5000, 100};
   std::vector<std::string> files;
@@ -323,7 +323,7 @@ TEST(Longitudinal, TheilSenSlopeAndIntervalMatchScipy) {
     y.push_back(1.5 + 0.8 * x.back() + 0.3 * std::sin(7.0 * i));
   }
   const pipeline::TrendEstimate e = pipeline::theil_sen(x, y);
-  const fs::path dir = test::fresh_temp_dir("glutescope-cohort", "scipy");
+  const fs::path dir = test::make_temp_dir(std::string("glutescope-cohort") + "-" + "scipy");
   std::string xs, ys;
   for (std::size_t i = 0; i < x.size(); ++i) {
     xs += fmt::format("{}{:.17g}", i ? "," : "", x[i]);
@@ -353,7 +353,7 @@ TEST(Longitudinal, TheilSenSlopeAndIntervalMatchScipy) {
 // linear trend put into the simulation), B's do not change. Files are named so that path order is not
 // date order, and the start times carry different UTC offsets.
 TEST(Longitudinal, RecoversTheTrendPutIntoTheSimulationAndRendersInChromium) {
-  const fs::path dir = test::fresh_temp_dir("glutescope-cohort", "timeline");
+  const fs::path dir = test::make_temp_dir(std::string("glutescope-cohort") + "-" + "timeline");
   std::vector<std::string> files;
   std::vector<double> scale_of_week;
   for (int w = 0; w < 8; ++w) {
