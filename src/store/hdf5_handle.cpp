@@ -411,6 +411,21 @@ void write_string_column(hid_t group, const std::string& name, const std::vector
   }
 }
 
+// A dataset's dataspace is the file's claim. Its elements cannot need more bytes than are stored, times
+// deflate's largest compression ratio (1032:1, zlib technical details) when the dataset is filtered, so a
+// larger claim is damage, not a size to allocate (session_reader fuzzer finding: a 64 GB column).
+void check_element_claim(hid_t dataset, std::size_t elements, std::size_t element_bytes,
+                         const Hdf5Where& here) {
+  const hsize_t stored = H5Dget_storage_size(dataset);
+  PropListHandle dcpl(checked(H5Dget_create_plist(dataset), "get creation properties of", here));
+  const double ratio = H5Pget_nfilters(dcpl.get()) > 0 ? 1032.0 : 1.0;
+  if (static_cast<double>(elements) * static_cast<double>(element_bytes) >
+      static_cast<double>(stored) * ratio) {
+    throw Hdf5Error("read " + here.object + " in " + here.file + ": claims " + std::to_string(elements) +
+                    " values but stores " + std::to_string(stored) + " bytes (damaged file)");
+  }
+}
+
 template <typename T>
 std::vector<T> read_column(hid_t group, const std::string& name, const Hdf5Where& where) {
   const Hdf5Where here = at(where, name);

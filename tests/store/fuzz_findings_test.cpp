@@ -28,6 +28,20 @@ TEST(SessionReaderFuzzFindings, AStringColumnClaimingMoreElementsThanStoredBytes
   }
 }
 
+// A file whose /device column of doubles claims 2^33 values (64 GB) in a 33 KB file: the reader allocated
+// it. Now the claim is checked against the stored bytes (× deflate's 1032:1 for filtered datasets).
+TEST(SessionReaderFuzzFindings, AColumnClaimingMoreThanItStoresIsAnError) {
+  try {
+    SessionReader reader(kCorpus / "finding_column_claim");
+    (void)reader.device();
+    FAIL() << "device() accepted the damaged column";
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("values but stores"), std::string::npos) << what;
+    EXPECT_NE(what.find("(damaged file)"), std::string::npos) << what;
+  }
+}
+
 // The seed itself (an imported 3-sample session) reads in full: the check rejects only damage.
 TEST(SessionReaderFuzzFindings, TheUndamagedSeedReads) {
   SessionReader reader(kCorpus / "imported_3_samples");
