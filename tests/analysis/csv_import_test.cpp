@@ -21,8 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct CsvImport : ::testing::Test {
-  fs::path dir =
-      test::make_temp_dir(std::string("gs-csv") + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::path dir = test::make_temp_dir(std::string("gs-csv") + "-" +
+                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
   void TearDown() override { fs::remove_all(dir); }
 
   fs::path write(const std::string& name, const std::string& text) {

@@ -16,7 +16,6 @@
 #include "analysis/live_feed.hpp"
 #include "analysis/sim_session.hpp"
 #include "exercise/session_analysis.hpp"
-#include "validation/validation.hpp"
 #include "io/file_replay_source.hpp"
 #include "pipeline/analysis.hpp"
 #include "pipeline/live_analysis.hpp"
@@ -24,6 +23,7 @@
 #include "simulator/frames.hpp"
 #include "store/session_reader.hpp"
 #include "store/session_writer.hpp"
+#include "validation/validation.hpp"
 
 namespace glutescope {
 namespace {
@@ -111,8 +111,8 @@ TEST(LiveVsOffline, SameVerdictsPerRepAndOnsetsWithinToleranceOnTheValidateGrid)
             // The clamshell's moving leg: offline picks the thigh that rotated most, live must know it at
             // the set start (the operator's marker names it; the simulator moves the left leg).
             settings.live.clamshell_upper_side = Side::left;
-            const auto offline =
-                exercise::analyse_session(validation::session_data_from_simulation(session), settings.scoring);
+            const auto offline = exercise::analyse_session(validation::session_data_from_simulation(session),
+                                                           settings.scoring);
             const auto live = run_live(session, settings);
             ++runs;
             const exercise::SetAnalysis* set = nullptr;

@@ -72,7 +72,9 @@ TEST(CliSpellings, ConfigFileIsConfigEverywhereAndOldSpellingsAreHiddenAliases) 
   EXPECT_NE(help_validate.find("-j,--jobs"), std::string::npos) << help_validate;
   EXPECT_EQ(help_validate.find("--settings"), std::string::npos) << help_validate;
   const auto help_record = run_glutescope({"record", "--help"}, dir / "help.log").output;
-  EXPECT_NE(help_record.find("serial port or Bluetooth LE"), std::string::npos) << help_record;
+  EXPECT_NE(help_record.find("glutescope wearable, an OpenBCI Cyton, a BITalino or a Delsys Trigno"),
+            std::string::npos)
+      << help_record;
   const auto both = run_glutescope({"validate", "--config", bad, "--settings", bad}, dir / "both.log");
   EXPECT_NE(both.exit_status, 0) << both.output;
 }

@@ -80,9 +80,9 @@ TEST(MalformedCorpus, EveryDamagedFileGivesOneLineOrAResultWithinTenSecondsNever
   ASSERT_EQ(std::system(generate.c_str()), 0) << slurp(dir / "generate.log");
   const auto results_path = dir / "results.json";
   const std::string run = std::string(GLUTESCOPE_SYSTEM_PYTHON) + " " + script + " run --binary " +
-                          glutescope::test::glutescope_binary() + " --corpus " + corpus.string() + " --results " +
-                          results_path.string() + " --timeout 10 --jobs 2 > " + (dir / "run.log").string() +
-                          " 2>&1";
+                          glutescope::test::glutescope_binary() + " --corpus " + corpus.string() +
+                          " --results " + results_path.string() + " --timeout 10 --jobs 2 > " +
+                          (dir / "run.log").string() + " 2>&1";
   ASSERT_EQ(std::system(run.c_str()), 0) << slurp(dir / "run.log");
   std::cout << slurp(dir / "run.log");
 
