@@ -240,9 +240,12 @@ struct SessionReader::Impl {
 
   // The counts → unit attributes of a data dataset (NWB-style): conversion finite > 0, offset finite, and
   // for EMG one finite positive channel_conversion per channel. Checked at open: every reader relies on them.
-  void check_conversion(hid_t data, const Hdf5Where& w, bool per_channel) const {
+  // `may_be_absent`: a gyroscope of an accelerometer-only IMU (OpenBCI Cyton, BITalino, Trigno) is written as
+  // zeros with conversion 0 and offset 0 (docs/SESSION_FORMAT.md, docs/DEVICES.md): accepted, exactly that.
+  void check_conversion(hid_t data, const Hdf5Where& w, bool per_channel, bool may_be_absent = false) const {
     const double conversion = read_scalar_attribute<double>(data, "conversion", w);
     const double offset = read_scalar_attribute<double>(data, "offset", w);
+    if (may_be_absent && conversion == 0.0 && offset == 0.0) return;
     if (!finite_positive(conversion) || !std::isfinite(offset)) {
       throw_format(w, "has conversion " + num(conversion) + " and offset " + num(offset) +
                           " (expected finite, conversion > 0)");
@@ -406,7 +409,8 @@ SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpe
       m.imu.push_back(m.open_stream(std::string(layout::kImuGroup) + "/" + label, names, 3, 2));
       for (std::size_t k = 0; k < names.size(); ++k) {
         m.check_conversion(m.imu.back().data[k].get(),
-                           m.where(std::string(layout::kImuGroup) + "/" + label + "/" + names[k]), false);
+                           m.where(std::string(layout::kImuGroup) + "/" + label + "/" + names[k]), false,
+                           names[k] == "gyroscope");
       }
     }
   }
@@ -478,9 +482,15 @@ DeviceInfo SessionReader::device() const {
       check_rate(rate[i], m.where(std::string(layout::kImuSensors) + "/rate_hz row " + std::to_string(i)));
     }
     check_positive_column(accel_range, w, "accel_range_g");
-    check_positive_column(gyro_range, w, "gyro_range_dps");
+    // An accelerometer-only IMU has no gyroscope: range and scale both 0 on that row (docs/DEVICES.md).
+    for (std::size_t i = 0; i < n; ++i) {
+      if (gyro_range.at(i) == 0.0 && gyro_scale.at(i) == 0.0) continue;
+      if (!finite_positive(gyro_range.at(i)) || !finite_positive(gyro_scale.at(i))) {
+        throw_format(w, " gyro_range_dps/gyro_dps_per_count at row " + std::to_string(i) +
+                            " must both be finite positive numbers, or both 0 (no gyroscope)");
+      }
+    }
     check_positive_column(accel_scale, w, "accel_g_per_count");
-    check_positive_column(gyro_scale, w, "gyro_dps_per_count");
     for (std::size_t i = 0; i < n; ++i) {
       if (!std::isfinite(mag_scale[i]) || mag_scale[i] < 0.0) {
         throw_format(w, "/mag_ut_per_count is " + num(mag_scale[i]) + " at row " + std::to_string(i));
@@ -630,6 +640,7 @@ ImuRows<double> SessionReader::imu_physical(std::size_t sensor, std::uint64_t fi
   auto scale = [&](const std::vector<std::int16_t>& in, std::size_t k) {
     const double conversion = read_scalar_attribute<double>(s.data[k].get(), "conversion", w);
     const double offset = read_scalar_attribute<double>(s.data[k].get(), "offset", w);
+    if (k == 1 && conversion == 0.0 && offset == 0.0) return std::vector<double>(in.size(), 0.0);  // no gyro
     if (!finite_positive(conversion) || !std::isfinite(offset)) {
       throw_format(w, "has conversion " + num(conversion) + " and offset " + num(offset) +
                           " (expected finite, conversion > 0)");
