@@ -303,7 +303,7 @@ RecordSummary run_recording(const RecordOptions& options) {
       const std::uint64_t packets_before = decoder->counters().packets;
       decoder->feed(read.stream, std::span<const std::uint8_t>(buffer.data(), r.bytes), read_time_s);
       if (auto error = decoder->stream_error()) {  // names the device: an impossible DEVICE_INFO, a counter
-        failure = *error;                         // jump, bytes that are not this device's packets
+        failure = *error;                          // jump, bytes that are not this device's packets
         break;
       }
       if (decoder->counters().packets > packets_before && link.on_data(read_time_s)) {

@@ -189,7 +189,7 @@ def h5py_classes(c):
     c.edit("conv_emg_channel_short", "conversion", "channel_conversion",
            lambda f: f[EMG + "/data"].attrs.create("channel_conversion", np.ones(7), dtype="f8"))
     c.edit("conv_imu_zero", "conversion", "conversion",
-           lambda f: set_attr(f, imu0 + "/gyroscope", "conversion", 0.0))
+           lambda f: set_attr(f, imu0 + "/accelerometer", "conversion", 0.0))
     c.edit("conv_uv_per_count_negative", "conversion", "microvolts_per_count",
            lambda f: edit_column(f, "/general/channels/microvolts_per_count", lambda d: d.__setitem__(2, -1.0)))
     c.edit("conv_gain_inf", "conversion", "gain",
