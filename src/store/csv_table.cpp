@@ -318,8 +318,11 @@ ChannelCounts to_counts(const CsvTable& table, const CsvRequest& request, std::s
   } else {
     resolution = std::max(resolution, finest_exponent);
     if (max_abs > 0.0L) {  // the finest resolution at which the largest value fits int32 (~9.3 digits)
-      const double fit = std::ceil(std::log10(static_cast<double>(max_abs) / static_cast<double>(kInt32Max)));
-      resolution = std::max(resolution, static_cast<int>(fit));
+      // In long double and compared before the cast: for a subnormal maximum (4.21e-318) the quotient
+      // underflows to 0 in double, log10 gives -inf, and casting -inf to int is undefined (fuzzer finding,
+      // tests/fuzz/corpus/csv_import). A fit finer than `resolution` changes nothing, so it is never cast.
+      const long double fit = ceill(log10l(max_abs) - log10l(static_cast<long double>(kInt32Max)));
+      if (fit > static_cast<long double>(resolution)) resolution = static_cast<int>(fit);
     }
   }
   out.counts.assign(values.size(), 0);

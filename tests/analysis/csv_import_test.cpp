@@ -181,6 +181,26 @@ TEST(PrintedDecimal, KeepsDigitsAndExponentAsPrinted) {
   }
 }
 
+// csv_import fuzzer (tests/fuzz/corpus/csv_import/finding_subnormal_value): a subnormal value (4.21e-318 V)
+// made the int32 fit estimate log10(0) = -inf and cast it to int, which is undefined (UBSan). The value is
+// below the finest resolution: it is stored as 0 counts at that resolution and counted as rounded.
+TEST(CsvCounts, ASubnormalValueRoundsToZeroAtTheFinestResolution) {
+  CsvRequest request;
+  request.source = "sub.csv";
+  request.montage = "sub.toml";
+  request.value_columns = {"VL", "RF"};
+  request.time_column = "t";
+  const CsvTable table = parse_csv_table("t,VL,RF\n0001,42.1e-319,.25\n", request);
+  const ChannelCounts vl = to_counts(table, request, 0, false, -6);
+  EXPECT_EQ(vl.resolution_exponent, -6);
+  EXPECT_EQ(vl.counts, std::vector<std::int32_t>{0});
+  EXPECT_EQ(vl.rounded, 1u);
+  const ChannelCounts rf = to_counts(table, request, 1, false, -6);
+  EXPECT_EQ(rf.resolution_exponent, -2);  // .25 is exact at 10^-2
+  EXPECT_EQ(rf.counts, std::vector<std::int32_t>{25});
+  EXPECT_EQ(rf.rounded, 0u);
+}
+
 // A BDF+ written by EDFlib itself (not by glutescope's export): 2 signals, 3 records of 1 s at 100 Hz.
 fs::path write_bdf(const fs::path& path) {
   const int h = edfopen_file_writeonly(path.c_str(), EDFLIB_FILETYPE_BDFPLUS, 2);
