@@ -17,6 +17,14 @@ double SampleClock::session_time_s(double sample_time_s) const noexcept {
   return device_to_host.offset_s + device_to_host.slope * device_s - host_clock_at_start_s;
 }
 
+double SampleClock::event_sample_time_s(const Event& event) const noexcept {
+  if (event.emg_sample && std::isfinite(*event.emg_sample) && emg_rate_hz > 0.0 &&
+      std::isfinite(emg_rate_hz)) {
+    return *event.emg_sample / emg_rate_hz;
+  }
+  return sample_time_s(event.time_s);
+}
+
 SampleClock make_sample_clock(double host_clock_at_start_s, const ClockMapping& device_to_host,
                               bool have_emg_block, std::uint64_t first_block_device_time_us,
                               std::uint64_t first_block_sample_index, double emg_rate_hz) noexcept {

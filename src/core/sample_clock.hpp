@@ -6,6 +6,10 @@
 //                 event mapped through the fit)
 //   sample clock  seconds since EMG sample index 0 (= sample index / EMG rate), what analysis windows use
 //
+// A device-stamped event also carries its EMG sample position (Event::emg_sample, from the device model):
+// it is placed by that, never through the host fit, because a fit disturbed while the event was timed (a
+// scheduler stall, a replay faster than real time) would otherwise move it by the disturbance.
+//
 // host_s = offset_s + slope · device_s is the recorder's online clock fit (ClockFit, clock_fit.hpp; stored
 // as /general/timing_fit). The device clock at EMG sample 0 comes from any EMG block: its device time minus
 // its first sample index / rate, so a device attached mid-stream (first sample index ≠ 0) and a start-up
@@ -19,6 +23,7 @@
 #include <cstdint>
 
 #include "core/clock_fit.hpp"
+#include "core/session_types.hpp"
 
 namespace glutescope {
 
@@ -33,6 +38,9 @@ struct SampleClock {
   [[nodiscard]] double sample_time_s(double session_time_s) const noexcept;
   // The inverse: seconds since EMG sample 0 → session time.
   [[nodiscard]] double session_time_s(double sample_time_s) const noexcept;
+  // Where an event falls on the sample clock: a device-stamped event by its own EMG sample position (the
+  // device's clock alone, exact whatever the fit did), any other event through the fit from its time_s.
+  [[nodiscard]] double event_sample_time_s(const Event& event) const noexcept;
 };
 
 // `first_block_device_time_us` / `first_block_sample_index`: any EMG block's device time and first sample

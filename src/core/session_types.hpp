@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,11 @@ struct Event {
   Side side = Side::unknown;
   std::int32_t channel = -1;  // EMG channel for lead-off/lead-on, else -1
   std::string text;
+  // Where a device-stamped event falls on the EMG sample clock (fractional sample index), computed by the
+  // device model from the event's device timestamp and the EMG blocks' own device times: exact whatever the
+  // host clock fit does (a scheduler stall, a replay faster than real time). Empty for events the host
+  // stamped (keys, control FIFO, imports): those are placed through the clock fit from time_s.
+  std::optional<double> emg_sample;
 };
 
 // Which stream a gap belongs to.

@@ -66,6 +66,7 @@ void DeviceModel::consume(const protocol::Frame& frame, const protocol::Message&
       }
       flush_pending_events();  // time them with the fit of the clock they were stamped on
       clock_.reset();
+      emg_anchor_.reset();  // the device clock restarted: the old blocks' device times no longer apply
       first_overflow_count_.reset();
       note(
           "device restarted (frame counter went back): sample counters re-based, samples lost during the "
@@ -210,10 +211,11 @@ void DeviceModel::on_emg(const gsp_emg_block& block, const gsp_header& header, d
         emg_block_.counts.begin() + static_cast<std::ptrdiff_t>(*skip * block.channel_count));
     // The device clock stamps the block's first sample; shift it to the first kept one.
     emg_block_.device_time_us +=
-        static_cast<std::uint64_t>(static_cast<double>(*skip) * 1e6 / info_->emg_rate_hz + 0.5);
+        static_cast<std::uint64_t>(std::llround(static_cast<double>(*skip) * 1e6 / info_->emg_rate_hz));
   }
   emg_block_.first_sample = first;
   emg_block_.host_time_s = host_time_s;
+  emg_anchor_ = EmgAnchor{emg_block_.device_time_us, first};
   counters_.emg_samples += emg_block_.samples();
   sink_.on_emg(emg_block_);
 }
@@ -240,8 +242,8 @@ void DeviceModel::on_imu(const gsp_imu_block& block, const gsp_header& header, d
     imu_block_.accel.erase(imu_block_.accel.begin(), imu_block_.accel.begin() + values);
     imu_block_.gyro.erase(imu_block_.gyro.begin(), imu_block_.gyro.begin() + values);
     if (has_mag) imu_block_.mag.erase(imu_block_.mag.begin(), imu_block_.mag.begin() + values);
-    imu_block_.device_time_us +=
-        static_cast<std::uint64_t>(static_cast<double>(*skip) * 1e6 / info_->imu[block.sensor].rate_hz + 0.5);
+    imu_block_.device_time_us += static_cast<std::uint64_t>(
+        std::llround(static_cast<double>(*skip) * 1e6 / info_->imu[block.sensor].rate_hz));
   }
   imu_block_.first_sample = first;
   imu_block_.host_time_s = host_time_s;
@@ -273,6 +275,14 @@ void DeviceModel::emit_device_event(const gsp_event& wire, std::uint64_t device_
   // The device stamps when the event happened (PROTOCOL.md §4.4); the clock fit puts it on the host clock
   // without the transport delay, like the sample blocks' device times.
   e.time_s = clock_.mapping().to_host_s(device_time_us) - session_start_host_s_;
+  // The same instant on the EMG sample clock, from the device's own times alone (the latest EMG block of
+  // this device clock: its first sample and that sample's device time), so that analysis places the event
+  // exactly even where the host clock fit was disturbed when the event was timed.
+  if (emg_anchor_ && info_ && info_->emg_rate_hz > 0.0) {
+    const double dt_s =
+        (static_cast<double>(device_time_us) - static_cast<double>(emg_anchor_->device_time_us)) * 1e-6;
+    e.emg_sample = static_cast<double>(emg_anchor_->first_sample) + dt_s * info_->emg_rate_hz;
+  }
   switch (wire.kind) {
     case GSP_EVENT_LEAD_OFF:
     case GSP_EVENT_LEAD_ON:

@@ -151,6 +151,12 @@ class DeviceModel {
   ImuBlock imu_block_;
   DeviceModelCounters counters_;
   std::optional<std::string> protocol_error_;
+  // The latest EMG block of the current device clock: its device time and first sample index.
+  struct EmgAnchor {
+    std::uint64_t device_time_us = 0;
+    std::uint64_t first_sample = 0;
+  };
+  std::optional<EmgAnchor> emg_anchor_;
   // Device events received before the clock fit had kEventClockWindows windows (wire event, device µs).
   std::vector<std::pair<gsp_event, std::uint64_t>> pending_events_;
 };

@@ -49,12 +49,11 @@ class LiveAnalysis::Worker {
   }
 
  private:
-  // Event times arrive on the host session clock; analysis windows are on the EMG sample clock.
-  [[nodiscard]] double sample_time_s(double session_time_s) const {
-    return clock_.sample_time_s(session_time_s);
-  }
-  [[nodiscard]] std::size_t emg_sample_at(double session_time_s) const {
-    return to_sample(sample_time_s(session_time_s), emg_rate_);
+  // Events arrive on the host session clock (and, device-stamped, with their EMG sample); analysis windows
+  // are on the EMG sample clock. Each event is placed once, when it arrives
+  // (SampleClock::event_sample_time_s, as offline), and kept in sample-clock seconds.
+  [[nodiscard]] std::size_t emg_sample_at(double sample_time_s) const {
+    return to_sample(sample_time_s, emg_rate_);
   }
 
   void on_clock(const ClockUpdate& update) {
@@ -74,8 +73,8 @@ class LiveAnalysis::Worker {
   void on_imu(const ImuBlock& block);
   void on_event(const Event& event);
   void imu_sample(double t_s, double rate_hz);
-  void start_set(Exercise exercise, Side side, double session_time_s);
-  void close_mvc_trial(const Event& start, double stop_session_s);
+  void start_set(Exercise exercise, Side side, double sample_time_s);
+  void close_mvc_trial(double start_sample_s, const Event& start, double stop_sample_s);
   void find_set_baseline(std::size_t w0, std::size_t end);
   void handle_rep(const exercise::Repetition& r);
   [[nodiscard]] exercise::RepScoringContext rep_context(std::size_t w0, std::size_t end) const;
@@ -102,7 +101,7 @@ class LiveAnalysis::Worker {
   std::size_t capacity_ = 0;
   std::size_t emg_end_ = 0;  // one past the newest EMG sample index received
   std::vector<exercise::Interval> emg_gaps_;
-  // Lead-off spans per channel on the host session clock (placed on samples when a rep is scored).
+  // Lead-off spans per channel on the EMG sample clock (s; placed on samples when a rep is scored).
   std::vector<std::vector<std::pair<double, double>>> lead_off_s_;
   std::vector<std::optional<double>> lead_off_since_s_;
   // Motion.
@@ -115,16 +114,17 @@ class LiveAnalysis::Worker {
   // MVC references (per channel, µV), from the MVC trials seen so far.
   std::vector<double> mvc_reference_;
   std::optional<Event> open_mvc_;
+  double open_mvc_sample_s_ = 0.0;  // its start on the EMG sample clock (s)
   // Current exercise set.
   bool in_set_ = false;
   bool saw_set_marker_ = false;  // without operator set markers the whole recording is one set (as offline)
   Exercise exercise_ = Exercise::bridge;
   Side working_side_ = Side::midline;
   std::size_t set_index_ = 0;
-  double set_start_session_s_ = 0.0;        // set start on the host session clock
+  double set_start_sample_s_ = 0.0;         // set start on the EMG sample clock (s)
   bool set_start_on_sample_clock_ = false;  // implied set (no markers): it starts at EMG sample 0
   [[nodiscard]] std::size_t set_first_sample() const {
-    return set_start_on_sample_clock_ ? 0 : emg_sample_at(set_start_session_s_);
+    return set_start_on_sample_clock_ ? 0 : emg_sample_at(set_start_sample_s_);
   }
   motion::StillPeriodAverage still_;
   std::size_t still_left_ = 0;
@@ -270,14 +270,15 @@ void LiveAnalysis::Worker::imu_sample(double t_s, double rate_hz) {
 
 void LiveAnalysis::Worker::on_event(const Event& ev) {
   if (!device_) return;
+  const double t = clock_.event_sample_time_s(ev);  // sample-clock seconds
   const bool channel_ok = ev.channel >= 0 && static_cast<std::size_t>(ev.channel) < channels_;
   if (ev.kind == EventKind::lead_off && channel_ok) {
     auto& since = lead_off_since_s_[static_cast<std::size_t>(ev.channel)];
-    if (!since) since = ev.time_s;
+    if (!since) since = t;
   } else if (ev.kind == EventKind::lead_on && channel_ok) {
     const auto c = static_cast<std::size_t>(ev.channel);
     if (lead_off_since_s_[c]) {
-      lead_off_s_[c].emplace_back(*lead_off_since_s_[c], ev.time_s);
+      lead_off_s_[c].emplace_back(*lead_off_since_s_[c], t);
       lead_off_since_s_[c].reset();
     }
   } else if (ev.kind == EventKind::set_start && ev.exercise == Exercise::mvc) {
@@ -285,14 +286,15 @@ void LiveAnalysis::Worker::on_event(const Event& ev) {
     if (!saw_set_marker_) in_set_ = false;
     saw_set_marker_ = true;
     open_mvc_ = ev;
+    open_mvc_sample_s_ = t;
   } else if (ev.kind == EventKind::set_stop && open_mvc_) {
-    close_mvc_trial(*open_mvc_, ev.time_s);
+    close_mvc_trial(open_mvc_sample_s_, *open_mvc_, t);
     open_mvc_.reset();
   } else if (ev.kind == EventKind::set_start &&
              (ev.exercise == Exercise::bridge || ev.exercise == Exercise::clamshell)) {
     if (in_set_ && saw_set_marker_) ++set_index_;
     saw_set_marker_ = true;
-    start_set(ev.exercise, ev.side, ev.time_s);
+    start_set(ev.exercise, ev.side, t);
   } else if (ev.kind == EventKind::set_stop && in_set_) {
     in_set_ = false;
     ++set_index_;
@@ -300,14 +302,14 @@ void LiveAnalysis::Worker::on_event(const Event& ev) {
   }
 }
 
-void LiveAnalysis::Worker::start_set(Exercise exercise, Side side, double session_time_s) {
+void LiveAnalysis::Worker::start_set(Exercise exercise, Side side, double sample_time_s) {
   in_set_ = true;
   exercise_ = exercise;
   working_side_ =
       exercise == Exercise::clamshell
           ? ((side == Side::left || side == Side::right) ? side : owner_.settings_.live.clamshell_upper_side)
           : Side::midline;
-  set_start_session_s_ = session_time_s;
+  set_start_sample_s_ = sample_time_s;
   set_start_on_sample_clock_ = false;
   still_.reset();
   still_left_ =
@@ -317,9 +319,9 @@ void LiveAnalysis::Worker::start_set(Exercise exercise, Side side, double sessio
   tilt_history_.clear();
 }
 
-void LiveAnalysis::Worker::close_mvc_trial(const Event& start, double stop_session_s) {
-  const std::size_t begin = emg_sample_at(start.time_s);
-  const std::size_t end = std::min(emg_sample_at(stop_session_s), emg_end_);
+void LiveAnalysis::Worker::close_mvc_trial(double start_sample_s, const Event& start, double stop_sample_s) {
+  const std::size_t begin = emg_sample_at(start_sample_s);
+  const std::size_t end = std::min(emg_sample_at(stop_sample_s), emg_end_);
   if (end <= begin + 1 || begin < conditioner_->oldest()) return;  // trial no longer in the history
   std::vector<std::vector<double>> smoothed;
   for (std::size_t c = 0; c < channels_; ++c) {
@@ -464,7 +466,7 @@ void LiveAnalysis::Worker::publish(LiveRep live, double end_s) {
 }
 
 LiveAnalysis::LiveAnalysis(Montage montage, AnalysisPipelineSettings settings, std::FILE* out)
-    : montage_(std::move(montage)), settings_(std::move(settings)), out_(out) {
+    : montage_(std::move(montage)), settings_(settings), out_(out) {
   validate(settings_);
   worker_ = std::thread([this] { run(); });
 }

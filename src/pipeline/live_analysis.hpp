@@ -14,8 +14,9 @@
 //     filters as stateful streaming stages, never restarted from zero state: block boundaries do not change
 //     a result). When a rep ends, its window is read from the conditioner's rings and scored by
 //     exercise::score_repetition, the same code as the offline analysis; one line goes to `out` from that
-//     thread only. Event times (host session clock) are placed on the EMG sample clock through the one time
-//     model (core/sample_clock.hpp), as offline.
+//     thread only. Each event is placed on the EMG sample clock when it arrives, by the one time model
+//     (core/sample_clock.hpp: a device-stamped event by its own EMG sample, others through the fit), as
+//     offline.
 //   An exception in the worker (e.g. settings the data cannot satisfy) ends live scoring only: one line
 //     "live analysis stopped: ..." goes to `out`, the queue keeps draining, the recording is not touched.
 //   stop(): from the owning thread after the recording ends; drains the queue and joins the worker.

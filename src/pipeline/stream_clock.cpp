@@ -25,7 +25,7 @@ StreamClock make_stream_clock(double host_clock_at_start_s, const store::TimingF
 }
 
 void to_stream_clock(std::vector<Event>& events, const SampleClock& clock) noexcept {
-  for (Event& e : events) e.time_s = clock.sample_time_s(e.time_s);
+  for (Event& e : events) e.time_s = clock.event_sample_time_s(e);
 }
 
 }  // namespace glutescope::pipeline

@@ -6,6 +6,7 @@
 
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -134,6 +135,11 @@ JournalRecord decode(JournalRecordType type, PayloadReader& in) {
       e.channel = in.get<std::int32_t>();
       e.text.resize(in.get<std::uint32_t>());
       in.get_array(e.text.data(), e.text.size());
+      if (!in.done()) {  // flag + position, since session format 1.1 (absent in older journals)
+        const bool has_sample = in.get<std::uint8_t>() != 0;
+        const double sample = in.get<double>();  // written (as 0) even without a position
+        if (has_sample && std::isfinite(sample)) e.emg_sample = sample;
+      }
       return e;
     }
     case JournalRecordType::gap: {
@@ -360,6 +366,8 @@ void JournalWriter::append(const Event& event) {
   put<std::int32_t>(buffer_, event.channel);
   put<std::uint32_t>(buffer_, static_cast<std::uint32_t>(event.text.size()));
   put_array(buffer_, event.text.data(), event.text.size());
+  put<std::uint8_t>(buffer_, event.emg_sample ? 1 : 0);
+  put<double>(buffer_, event.emg_sample.value_or(0.0));
   write_record(JournalRecordType::event);
 }
 

@@ -11,8 +11,8 @@ namespace glutescope::store {
 
 inline constexpr std::string_view kFormatName = "glutescope-session";
 inline constexpr int kFormatMajor = 1;
-inline constexpr int kFormatMinor = 0;
-inline constexpr std::string_view kFormatVersion = "1.0";
+inline constexpr int kFormatMinor = 1;
+inline constexpr std::string_view kFormatVersion = "1.1";
 
 inline constexpr std::string_view kStatusRecording = "recording";
 inline constexpr std::string_view kStatusComplete = "complete";

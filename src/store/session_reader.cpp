@@ -223,8 +223,11 @@ struct SessionReader::Impl {
     StreamDatasets s;
     s.group_path = group;
     for (const auto& n : data_names) {
-      s.data.push_back(open_dataset(group + "/" + n));
-      check_row_dataset(s.data.back().get(), width, H5T_INTEGER, max_bytes, where(group + "/" + n));
+      std::string path = group;
+      path += '/';
+      path += n;
+      s.data.push_back(open_dataset(path));
+      check_row_dataset(s.data.back().get(), width, H5T_INTEGER, max_bytes, where(path));
     }
     auto one_d = [&](const char* name, H5T_class_t type_class) {
       DatasetHandle d = open_dataset(group + "/" + name);
@@ -687,10 +690,20 @@ std::vector<Event> SessionReader::events() const {
   check_length(side, time_s.size(), w, "side");
   check_length(channel, time_s.size(), w, "channel");
   check_length(text, time_s.size(), w, "text");
+  // Format 1.1 added emg_sample (NaN for host-stamped events); a 1.0 file has none.
+  std::vector<double> emg_sample;
+  if (has_link(g.get(), "emg_sample")) {
+    emg_sample = table_column<double>(g.get(), "emg_sample", w);
+    check_length(emg_sample, time_s.size(), w, "emg_sample");
+  }
   for (std::size_t i = 0; i < time_s.size(); ++i) {
     if (!std::isfinite(time_s[i])) {
       throw_format(w, "/time_s is " + num(time_s[i]) + " at row " + std::to_string(i) +
                           " (an event needs a finite time)");
+    }
+    if (!emg_sample.empty() && std::isinf(emg_sample[i])) {
+      throw_format(w, "/emg_sample is " + num(emg_sample[i]) + " at row " + std::to_string(i) +
+                          " (a sample position is finite, or NaN for none)");
     }
     Event e;
     e.time_s = time_s[i];
@@ -700,6 +713,7 @@ std::vector<Event> SessionReader::events() const {
     e.side = enum_or<Side>(side.at(i));
     e.channel = channel.at(i);
     e.text = text.at(i);
+    if (!emg_sample.empty() && std::isfinite(emg_sample[i])) e.emg_sample = emg_sample[i];
     out.push_back(std::move(e));
   }
   return out;

@@ -38,7 +38,7 @@ class SessionFormatError : public std::runtime_error {
 
 struct SessionInfo {
   std::string format;              // "glutescope-session"
-  std::string format_version;      // "1.0"
+  std::string format_version;      // "1.1"
   std::string software_version;    // "glutescope 0.1.0"
   std::string session_start_time;  // ISO 8601 with offset
   std::string session_description;

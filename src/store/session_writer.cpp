@@ -693,12 +693,13 @@ void SessionWriter::Impl::finalize(FinalStatus status) {
   {
     const auto w = where(layout::kEvents);
     auto g = create_group(f, layout::kEvents, where("/"));
-    std::vector<double> time_s;
+    std::vector<double> time_s, emg_sample;
     std::vector<std::uint8_t> kind, exercise, muscle, side;
     std::vector<std::int32_t> channel;
     std::vector<std::string> text;
     for (const auto& e : events) {
       time_s.push_back(e.time_s);
+      emg_sample.push_back(e.emg_sample.value_or(std::numeric_limits<double>::quiet_NaN()));
       kind.push_back(static_cast<std::uint8_t>(e.kind));
       exercise.push_back(static_cast<std::uint8_t>(e.exercise));
       muscle.push_back(static_cast<std::uint8_t>(e.muscle));
@@ -713,6 +714,7 @@ void SessionWriter::Impl::finalize(FinalStatus status) {
     write_column(g.get(), "side", side, w);
     write_column(g.get(), "channel", channel, w);
     write_string_column(g.get(), "text", text, w);
+    write_column(g.get(), "emg_sample", emg_sample, w);
     auto label = [&](const char* column, const layout::LabelMap& map) {
       DatasetHandle d(checked(H5Dopen2(g.get(), column, H5P_DEFAULT), "open dataset", w));
       write_label_map(d.get(), map, w);
@@ -721,10 +723,15 @@ void SessionWriter::Impl::finalize(FinalStatus status) {
     label("exercise", layout::exercise_labels());
     label("muscle", layout::muscle_labels());
     label("side", layout::side_labels());
-    write_string_array_attribute(g.get(), "colnames",
-                                 {"time_s", "kind", "exercise", "muscle", "side", "channel", "text"}, w);
-    write_string_attribute(g.get(), "description",
-                           "events; time_s = seconds since session_start_time on the host clock", w);
+    write_string_array_attribute(
+        g.get(), "colnames",
+        {"time_s", "kind", "exercise", "muscle", "side", "channel", "text", "emg_sample"}, w);
+    write_string_attribute(
+        g.get(), "description",
+        "events; time_s = seconds since session_start_time on the host clock; emg_sample = "
+        "the EMG sample index (fractional) of a device-stamped event from the device's own "
+        "clock, NaN for host-stamped events",
+        w);
   }
   {
     const auto w = where(layout::kGaps);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include <fmt/core.h>
@@ -87,7 +88,11 @@ TEST(LiveAnalysis, VerdictPerRepWhileRecordingAndRecordingUnharmed) {
   }
   EXPECT_EQ(live.dropped_blocks(), 0u);
   std::fclose(lines);
-  fs::remove_all(dir);
+  if (::testing::Test::HasFailure() || std::getenv("GS_KEEP") != nullptr) {
+    std::printf("kept for inspection: %s\n", dir.c_str());
+  } else {
+    fs::remove_all(dir);
+  }
 }
 
 // The live consumer fed directly (in time order, as the device model would) with a simulated session that

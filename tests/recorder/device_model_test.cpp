@@ -277,5 +277,30 @@ TEST(DeviceModel, SetEventsBecomeSetStartAndStopWithExerciseMuscleSideAtTheirDev
   EXPECT_NEAR(h.sink.events[4].time_s, 4.952, 1e-6);
 }
 
+// A device event carries its position on the EMG sample clock, computed from device times alone (session
+// format 1.1, /intervals/events/emg_sample): a device attached mid-stream (first sample index 5000, device
+// clock at 2 s there) whose blocks arrive with host delays from 2 to 302 ms (a stalled scheduler) still has
+// its lead-off at device 3.25 s placed at sample 5000 + 1.25 s × 1000 Hz = 6250, whatever the fit did.
+TEST(DeviceModel, DeviceEventsCarryTheirEmgSampleFromTheDeviceClockAlone) {
+  Harness h;
+  std::uint32_t seq = 0;
+  h.feed(protocol::encode_device_info({7, seq++, 0}, two_channel_device()));
+  const auto device_us = [](std::uint32_t sample) {
+    return static_cast<std::uint64_t>(2'000'000 + (static_cast<std::uint64_t>(sample) - 5000) * 1000);
+  };
+  for (std::uint32_t first = 5000; first < 9000; first += 10) {  // 4 s at 1 kHz, 10-sample blocks
+    const double delay_s = 0.002 + 0.3 * static_cast<double>((first / 10) % 7) / 6.0;
+    h.now_s = 100.0 + static_cast<double>(device_us(first)) * 1e-6 + delay_s;
+    std::vector<std::int32_t> counts(10 * 2, 0);
+    h.feed(protocol::encode_emg_block({7, seq++, device_us(first)}, first, 2, SampleFormat::int16, counts));
+    if (first == 6500)
+      h.feed(protocol::encode_event({7, seq++, 3'250'000}, gsp_event{GSP_EVENT_LEAD_OFF, 0, 0}));
+  }
+  h.model.finish();
+  ASSERT_EQ(h.sink.events.size(), 1u);
+  ASSERT_TRUE(h.sink.events[0].emg_sample.has_value());
+  EXPECT_DOUBLE_EQ(*h.sink.events[0].emg_sample, 6250.0);
+}
+
 }  // namespace
 }  // namespace glutescope::devices

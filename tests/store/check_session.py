@@ -33,7 +33,7 @@ def imu_value(s, sensor, axis):
 
 def main(path):
     f = h5py.File(path, "r")
-    for name, expected in [("format", "glutescope-session"), ("format_version", "1.0"), ("status", "complete")]:
+    for name, expected in [("format", "glutescope-session"), ("format_version", "1.1"), ("status", "complete")]:
         value = f.attrs[name]
         check(isinstance(value, str), f"/@{name} is {type(value).__name__}, not str")
         check(value == expected, f"/@{name} = {value!r}, expected {expected!r}")
@@ -109,8 +109,13 @@ def main(path):
 
     # Events table.
     ev = f["/intervals/events"]
-    check(list(ev.attrs["colnames"]) == ["time_s", "kind", "exercise", "muscle", "side", "channel", "text"],
-          "events colnames")
+    check(list(ev.attrs["colnames"]) == ["time_s", "kind", "exercise", "muscle", "side", "channel", "text",
+                                         "emg_sample"], "events colnames")
+    # Format 1.1: a device-stamped event's EMG sample position, NaN for host-stamped ones (the fixture's
+    # set_start is device-stamped at sample 1000.25, the other two are not).
+    emg_sample = ev["emg_sample"][()]
+    check(emg_sample.dtype == np.float64 and emg_sample[0] == 1000.25 and np.isnan(emg_sample[1:]).all(),
+          f"event emg_sample {emg_sample}")
     kind_names = dict(zip(ev["kind"].attrs["label_values"], ev["kind"].attrs["label_names"]))
     kinds = [kind_names[k] for k in ev["kind"][()]]
     check(kinds == ["set_start", "lead_off", "note"], f"event kinds {kinds}")

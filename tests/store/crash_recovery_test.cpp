@@ -45,7 +45,7 @@ struct Ack {
       Ack ack{b, 0, 0};
       if (b % 25 == 0) {
         writer.add_event({static_cast<double>(b), EventKind::marker, Exercise::bridge, Muscle::other,
-                          Side::left, -1, "event " + std::to_string(b)});
+                          Side::left, -1, "event " + std::to_string(b), std::nullopt});
         ack.event = 1;
       }
       ack.time_ns = monotonic_ns();

@@ -56,7 +56,7 @@ struct Progress {
 Event event_for_block(std::uint64_t b) {
   return {static_cast<double>(b) * 0.02, EventKind::marker, Exercise::bridge,
           Muscle::gluteus_maximus,       Side::left,        -1,
-          "block " + std::to_string(b)};
+          "block " + std::to_string(b),  std::nullopt};
 }
 
 Progress fill_until_full(const std::filesystem::path& path, const FillCase& c) {
@@ -195,7 +195,7 @@ std::size_t count_wrong_rows(const std::filesystem::path& path) {
 
 void write_ballast(const std::filesystem::path& path, std::uintmax_t bytes) {
   std::ofstream out(path, std::ios::binary);
-  const std::vector<char> block(64 * 1024, 'x');
+  const std::vector<char> block(std::size_t{64} * 1024, 'x');
   for (std::uintmax_t written = 0; written < bytes; written += block.size())
     out.write(block.data(), block.size());
   ASSERT_TRUE(out.good()) << "ballast does not fit";
@@ -206,8 +206,11 @@ TEST(FullDisk, EveryAcknowledgedBlockIsRecoveredBitExactAtFiveFillPoints) {
   // Sizes, chunking and checkpoint cadence vary so the disk runs out in different places: an HDF5 chunk
   // write, a journal append, a journal rotation at a checkpoint, with and without compression.
   const FillCase cases[] = {
-      {"768k", 0, 0.1, 10, 0, false},  {"1m", 0, 0.25, 37, 0, false},         {"1536k", 0, 1.0, 5, 0, false},
-      {"2m", 0, 0.05, 1000, 1, false}, {"4m", 2560 * 1024, 0.5, 20, 0, true},
+      {"768k", 0, 0.1, 10, 0, false},
+      {"1m", 0, 0.25, 37, 0, false},
+      {"1536k", 0, 1.0, 5, 0, false},
+      {"2m", 0, 0.05, 1000, 1, false},
+      {"4m", std::uintmax_t{2560} * 1024, 0.5, 20, 0, true},
   };
   int truncated_files = 0;
   std::size_t fabricated_in_crashed_file = 0;

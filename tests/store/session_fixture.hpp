@@ -196,10 +196,11 @@ inline ReferenceSession write_reference_session(const std::filesystem::path& pat
     if (block == 150) writer.checkpoint();
   }
   ref.events = {
-      {0.5, EventKind::set_start, Exercise::bridge, Muscle::other, Side::left, -1, "bridge set 1"},
+      {0.5, EventKind::set_start, Exercise::bridge, Muscle::other, Side::left, -1, "bridge set 1", 1000.25},
       {1.25, EventKind::lead_off, Exercise::other, Muscle::erector_spinae_lumbar, Side::right, 5,
-       "ES_R électrode"},
-      {2.75, EventKind::note, Exercise::clamshell, Muscle::gluteus_medius, Side::midline, -1, ""},
+       "ES_R électrode", std::nullopt},
+      {2.75, EventKind::note, Exercise::clamshell, Muscle::gluteus_medius, Side::midline, -1, "",
+       std::nullopt},
   };
   for (const auto& e : ref.events) writer.add_event(e);
   ref.gap = {StreamKind::emg, 0, ReferenceSession::kGapStart, ReferenceSession::kGapCount, 101.0};

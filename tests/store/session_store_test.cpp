@@ -43,7 +43,7 @@ TEST(SessionStore, ReferenceSessionReadsBackExactly) {
 
   SessionReader reader(dir / "s.h5");
   EXPECT_EQ(reader.info().format, "glutescope-session");
-  EXPECT_EQ(reader.info().format_version, "1.0");
+  EXPECT_EQ(reader.info().format_version, "1.1");
   EXPECT_EQ(reader.info().status, "complete");
   EXPECT_EQ(reader.info().subject_id, "S017");
   EXPECT_FALSE(reader.opened_swmr());
@@ -83,7 +83,9 @@ TEST(SessionStore, ReferenceSessionReadsBackExactly) {
   }
   // A row range reads the same rows.
   const auto range = reader.emg_counts(1234, 10);
-  EXPECT_EQ(std::vector<std::int32_t>(counts.begin() + 1234 * 8, counts.begin() + 1244 * 8), range);
+  EXPECT_EQ(std::vector<std::int32_t>(counts.begin() + std::ptrdiff_t{1234} * 8,
+                                      counts.begin() + std::ptrdiff_t{1244} * 8),
+            range);
 
   const BlockTable blocks = reader.emg_blocks();
   ASSERT_EQ(blocks.first_row.size(), samples.size() / 20);
@@ -121,6 +123,7 @@ TEST(SessionStore, ReferenceSessionReadsBackExactly) {
     EXPECT_EQ(events[i].side, ref.events[i].side);
     EXPECT_EQ(events[i].channel, ref.events[i].channel);
     EXPECT_EQ(events[i].text, ref.events[i].text);
+    EXPECT_EQ(events[i].emg_sample, ref.events[i].emg_sample);  // a device event's sample, or none
   }
   const auto gaps = reader.gaps();
   ASSERT_EQ(gaps.size(), 1U);
@@ -331,7 +334,7 @@ TEST(Journal, RecordsRoundTripAndTornTailIsIgnored) {
     journal.append(testing::make_emg_block(40, 5, 3), true, true);
     journal.append(testing::make_imu_block(1, 7, 2, true), true);
     journal.append(
-        Event{1.5, EventKind::note, Exercise::mvc, Muscle::gluteus_medius, Side::left, 3, "hello"});
+        Event{1.5, EventKind::note, Exercise::mvc, Muscle::gluteus_medius, Side::left, 3, "hello", 77.5});
     journal.append(Gap{StreamKind::imu, 1, 9, 4, 2.5});
     journal.sync();
   }
@@ -344,6 +347,7 @@ TEST(Journal, RecordsRoundTripAndTornTailIsIgnored) {
   EXPECT_EQ(std::get<JournalImuBlock>(contents.records[1]).block.mag,
             testing::make_imu_block(1, 7, 2, true).mag);
   EXPECT_EQ(std::get<Event>(contents.records[2]).text, "hello");
+  EXPECT_EQ(std::get<Event>(contents.records[2]).emg_sample, 77.5);
   EXPECT_EQ(std::get<Gap>(contents.records[3]).count, 4U);
 
   // Flip one byte of the last record: it fails its CRC and is dropped, the others stay.
@@ -422,7 +426,7 @@ TEST(Recovery, WriterDestroyedWithoutCloseIsRecoveredWithJournal) {
       writer.append(testing::make_imu_block(1, b, 1, true));
       if (b % 40 == 0) {
         events.push_back({static_cast<double>(b), EventKind::marker, Exercise::bridge, Muscle::other,
-                          Side::left, -1, "marker " + std::to_string(b)});
+                          Side::left, -1, "marker " + std::to_string(b), std::nullopt});
         writer.add_event(events.back());
       }
       if (b == 60) writer.checkpoint();  // rotate the journal mid-session
