@@ -57,6 +57,138 @@ void add_missing_runs(const std::vector<std::uint64_t>& index, StreamKind stream
   }
 }
 
+// EMG rows read from the file and the sample-index span they are placed on (span − rows samples lost).
+struct EmgSpan {
+  std::size_t rows = 0;
+  std::uint64_t span = 0;
+};
+
+// EMG: the counts as stored; rows are moved into place by sample index only when samples were lost (the
+// common case, no gap, keeps the one buffer read from the file: no second copy, no µV conversion here).
+// The sample index is read whole and checked (strictly increasing, bounded span: SessionReader) before
+// any buffer is sized from its last value.
+EmgSpan load_emg(const store::SessionReader& reader, const std::string& source, ContentHash& hash,
+                 exercise::SessionData& d) {
+  const std::size_t ch = reader.emg_channels();
+  if (d.montage.emg.size() != ch) {
+    throw std::runtime_error(fmt::format("{}: montage lists {} EMG channels but the file stores {}", source,
+                                         d.montage.emg.size(), ch));
+  }
+  std::vector<std::int32_t> counts = reader.emg_counts();
+  hash.add(counts);
+  EmgSpan out;
+  out.rows = ch == 0 ? 0 : counts.size() / ch;
+  const std::vector<std::uint64_t> index = reader.checked_emg_sample_index();
+  if (index.size() != out.rows) {
+    throw std::runtime_error(fmt::format("{}: /acquisition/emg has {} rows of data but {} sample indices",
+                                         source, out.rows, index.size()));
+  }
+  out.span = out.rows == 0 ? 0 : index.back() + 1;
+  if (out.span == out.rows) {
+    d.emg_counts = std::move(counts);
+  } else {
+    d.emg_counts.assign(out.span * ch, 0);
+    for (std::size_t r = 0; r < out.rows; ++r) {
+      std::copy_n(&counts[r * ch], ch, &d.emg_counts[index[r] * ch]);
+    }
+    add_missing_runs(index, StreamKind::emg, 0, d.gaps);
+  }
+  return out;
+}
+
+// One IMU sensor's rows placed on `span` sample indices: a missing row holds the previous sample (the first
+// one before any), and the missing runs (a tail included) are listed as gaps of `sensor`.
+exercise::ImuStream hold_missing_imu_rows(store::ImuRows<std::int16_t>& raw,
+                                          const std::vector<std::uint64_t>& idx, std::uint64_t span,
+                                          std::uint8_t sensor, std::vector<Gap>& gaps) {
+  exercise::ImuStream stream;
+  if (idx.size() == span) {
+    stream.accel = std::move(raw.accel);
+    stream.gyro = std::move(raw.gyro);
+    return stream;
+  }
+  stream.accel.assign(span * 3, 0);
+  stream.gyro.assign(span * 3, 0);
+  std::uint64_t next = 0;
+  for (std::size_t r = 0; r <= idx.size(); ++r) {
+    const std::uint64_t until = r < idx.size() ? idx[r] : span;
+    for (; next < until; ++next) {  // missing rows: hold the previous sample (or the first one)
+      const std::size_t from = next == 0 ? 0 : (next - 1) * 3;
+      for (int a = 0; a < 3; ++a) {
+        stream.accel[next * 3 + a] = next == 0 && !idx.empty() ? raw.accel[a] : stream.accel[from + a];
+        stream.gyro[next * 3 + a] = next == 0 && !idx.empty() ? raw.gyro[a] : stream.gyro[from + a];
+      }
+    }
+    if (r == idx.size()) break;
+    for (int a = 0; a < 3; ++a) {
+      stream.accel[next * 3 + a] = raw.accel[r * 3 + a];
+      stream.gyro[next * 3 + a] = raw.gyro[r * 3 + a];
+    }
+    ++next;
+  }
+  add_missing_runs(idx, StreamKind::imu, sensor, gaps);
+  if (!idx.empty() && idx.back() + 1 < span) {
+    Gap g;
+    g.stream = StreamKind::imu;
+    g.sensor = sensor;
+    g.start_sample = idx.back() + 1;
+    g.count = span - g.start_sample;
+    gaps.push_back(g);
+  }
+  return stream;
+}
+
+// IMU: one row per sample index for every sensor (the exercise module needs equal lengths); a lost sample
+// repeats the previous one and is listed as a gap.
+void load_imu(const store::SessionReader& reader, const std::string& source, ContentHash& hash,
+              exercise::SessionData& d) {
+  std::uint64_t span = 0;
+  std::vector<store::ImuRows<std::int16_t>> raw(reader.imu_count());
+  std::vector<std::vector<std::uint64_t>> index(reader.imu_count());
+  for (std::size_t i = 0; i < reader.imu_count(); ++i) {
+    raw[i] = reader.imu_counts(i);
+    hash.add(raw[i].accel);
+    hash.add(raw[i].gyro);
+    const std::size_t rows = raw[i].accel.size() / 3;
+    index[i] = reader.checked_imu_sample_index(i);
+    if (index[i].size() != rows) {
+      throw std::runtime_error(fmt::format("{}: IMU {} has {} rows of data but {} sample indices", source, i,
+                                           rows, index[i].size()));
+    }
+    if (rows > 0) span = std::max<std::uint64_t>(span, index[i].back() + 1);
+  }
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    d.imu.push_back(hold_missing_imu_rows(raw[i], index[i], span, static_cast<std::uint8_t>(i), d.gaps));
+  }
+}
+
+// Events are stored on the host clock (a device's also with their EMG sample); analysis places them against
+// samples (stream_clock.hpp). Where the device and the operator both marked a set, the device's set wins
+// (docs/RECORDING.md). An event placed outside the recording (beyond store::kEventMarginS) means a damaged
+// time or clock fit: scoring it would mark sets that hold no samples, so it is an error.
+void load_events(const store::SessionReader& reader, const std::string& source, const EmgSpan& emg,
+                 exercise::SessionData& d) {
+  d.events = sets_for_analysis(reader.events());
+  const store::BlockTable first_block = reader.emg_blocks(1);  // only the first block's timing is needed
+  const bool have_block = !first_block.first_row.empty() && emg.rows > 0;
+  const StreamClock clock = make_stream_clock(
+      reader.info().host_clock_at_start_s, reader.timing_fit(), have_block,
+      have_block ? first_block.device_time_us.front() : 0,
+      have_block ? reader.emg_sample_index(first_block.first_row.front(), 1).at(0) : 0, d.device.emg_rate_hz);
+  to_stream_clock(d.events, clock);
+  const double duration_s =
+      d.device.emg_rate_hz > 0.0 ? static_cast<double>(emg.span) / d.device.emg_rate_hz : 0.0;
+  for (std::size_t i = 0; i < d.events.size(); ++i) {
+    const double t = d.events[i].time_s;
+    if (!std::isfinite(t) || t < -store::kEventMarginS || t > duration_s + store::kEventMarginS) {
+      throw std::runtime_error(
+          fmt::format("{}: event {} (kind {}) falls at {} s, outside the recording's 0-{:.3f} s: damaged "
+                      "event time or clock fit",
+                      source, i, static_cast<int>(d.events[i].kind), t, duration_s));
+    }
+  }
+}
+
 }  // namespace
 
 std::size_t AnalysisResult::rep_count() const noexcept {
@@ -78,115 +210,11 @@ LoadedSession load_session(const std::filesystem::path& path) {
   exercise::SessionData& d = s.data;
   d.device = reader.device();
   d.montage = reader.montage();
-  const std::size_t ch = reader.emg_channels();
-  if (d.montage.emg.size() != ch) {
-    throw std::runtime_error(fmt::format("{}: montage lists {} EMG channels but the file stores {}", s.source,
-                                         d.montage.emg.size(), ch));
-  }
   ContentHash hash;
-  // EMG: the counts as stored; rows are moved into place by sample index only when samples were lost (the
-  // common case, no gap, keeps the one buffer read from the file: no second copy, no µV conversion here).
-  // The sample index is read whole and checked (strictly increasing, bounded span: SessionReader) before
-  // any buffer is sized from its last value.
-  std::vector<std::int32_t> counts = reader.emg_counts();
-  hash.add(counts);
-  const std::size_t rows = ch == 0 ? 0 : counts.size() / ch;
-  const std::vector<std::uint64_t> index = reader.checked_emg_sample_index();
-  if (index.size() != rows) {
-    throw std::runtime_error(fmt::format("{}: /acquisition/emg has {} rows of data but {} sample indices",
-                                         s.source, rows, index.size()));
-  }
-  const std::uint64_t span = rows == 0 ? 0 : index.back() + 1;
-  if (span == rows) {
-    d.emg_counts = std::move(counts);
-  } else {
-    d.emg_counts.assign(span * ch, 0);
-    for (std::size_t r = 0; r < rows; ++r) {
-      std::copy_n(&counts[r * ch], ch, &d.emg_counts[index[r] * ch]);
-    }
-    add_missing_runs(index, StreamKind::emg, 0, d.gaps);
-  }
-  s.emg_gap_samples = span - rows;
-
-  // IMU: one row per sample index for every sensor (the exercise module needs equal lengths); a lost sample
-  // repeats the previous one and is listed as a gap.
-  std::uint64_t imu_span = 0;
-  std::vector<store::ImuRows<std::int16_t>> raw(reader.imu_count());
-  std::vector<std::vector<std::uint64_t>> imu_index(reader.imu_count());
-  std::vector<std::size_t> imu_rows(reader.imu_count(), 0);
-  for (std::size_t i = 0; i < reader.imu_count(); ++i) {
-    raw[i] = reader.imu_counts(i);
-    hash.add(raw[i].accel);
-    hash.add(raw[i].gyro);
-    imu_rows[i] = raw[i].accel.size() / 3;
-    imu_index[i] = reader.checked_imu_sample_index(i);
-    if (imu_index[i].size() != imu_rows[i]) {
-      throw std::runtime_error(fmt::format("{}: IMU {} has {} rows of data but {} sample indices", s.source,
-                                           i, imu_rows[i], imu_index[i].size()));
-    }
-    if (imu_rows[i] > 0) imu_span = std::max<std::uint64_t>(imu_span, imu_index[i].back() + 1);
-  }
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    exercise::ImuStream stream;
-    const std::vector<std::uint64_t>& idx = imu_index[i];
-    if (imu_rows[i] == imu_span) {
-      stream.accel = std::move(raw[i].accel);
-      stream.gyro = std::move(raw[i].gyro);
-    } else {
-      stream.accel.assign(imu_span * 3, 0);
-      stream.gyro.assign(imu_span * 3, 0);
-      std::uint64_t next = 0;
-      for (std::size_t r = 0; r <= idx.size(); ++r) {
-        const std::uint64_t until = r < idx.size() ? idx[r] : imu_span;
-        for (; next < until; ++next) {  // missing rows: hold the previous sample (or the first one)
-          const std::size_t from = next == 0 ? 0 : (next - 1) * 3;
-          for (int a = 0; a < 3; ++a) {
-            stream.accel[next * 3 + a] = next == 0 && !idx.empty() ? raw[i].accel[a] : stream.accel[from + a];
-            stream.gyro[next * 3 + a] = next == 0 && !idx.empty() ? raw[i].gyro[a] : stream.gyro[from + a];
-          }
-        }
-        if (r == idx.size()) break;
-        for (int a = 0; a < 3; ++a) {
-          stream.accel[next * 3 + a] = raw[i].accel[r * 3 + a];
-          stream.gyro[next * 3 + a] = raw[i].gyro[r * 3 + a];
-        }
-        ++next;
-      }
-      add_missing_runs(idx, StreamKind::imu, static_cast<std::uint8_t>(i), d.gaps);
-      if (!idx.empty() && idx.back() + 1 < imu_span) {
-        Gap g;
-        g.stream = StreamKind::imu;
-        g.sensor = static_cast<std::uint8_t>(i);
-        g.start_sample = idx.back() + 1;
-        g.count = imu_span - g.start_sample;
-        d.gaps.push_back(g);
-      }
-    }
-    d.imu.push_back(std::move(stream));
-  }
-  // Events are stored on the host clock; analysis places them against samples (stream_clock.hpp). Where
-  // the device and the operator both marked a set, the device's set wins (docs/RECORDING.md).
-  d.events = sets_for_analysis(reader.events());
-  const store::BlockTable first_block = reader.emg_blocks(1);  // only the first block's timing is needed
-  const bool have_block = !first_block.first_row.empty() && rows > 0;
-  const StreamClock clock = make_stream_clock(
-      reader.info().host_clock_at_start_s, reader.timing_fit(), have_block,
-      have_block ? first_block.device_time_us.front() : 0,
-      have_block ? reader.emg_sample_index(first_block.first_row.front(), 1).at(0) : 0, d.device.emg_rate_hz);
-  to_stream_clock(d.events, clock);
-  // An event placed outside the recording (beyond store::kEventMarginS) means a damaged time or clock fit:
-  // scoring it would mark sets that hold no samples.
-  const double duration_s =
-      d.device.emg_rate_hz > 0.0 ? static_cast<double>(span) / d.device.emg_rate_hz : 0.0;
-  for (std::size_t i = 0; i < d.events.size(); ++i) {
-    const double t = d.events[i].time_s;
-    if (!std::isfinite(t) || t < -store::kEventMarginS || t > duration_s + store::kEventMarginS) {
-      throw std::runtime_error(
-          fmt::format("{}: event {} (kind {}) falls at {} s, outside the recording's 0-{:.3f} s: damaged "
-                      "event time or clock fit",
-                      s.source, i, static_cast<int>(d.events[i].kind), t, duration_s));
-    }
-  }
+  const EmgSpan emg = load_emg(reader, s.source, hash, d);
+  s.emg_gap_samples = emg.span - emg.rows;
+  load_imu(reader, s.source, hash, d);
+  load_events(reader, s.source, emg, d);
   s.input_hash = hash.text();
   return s;
 }

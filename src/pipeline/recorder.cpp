@@ -158,26 +158,275 @@ void greet_device(DeviceLink& link, devices::DeviceDriver& driver) {
 void request_stop() noexcept { g_stop_requested.store(true); }
 void clear_stop_request() noexcept { g_stop_requested.store(false); }
 
-RecordSummary run_recording(const RecordOptions& options) {
-  // ---- Configuration: every check that needs no device comes first.
+namespace {
+
+// Every check that needs no device, before one is touched (one RecordingError each).
+void check_record_options(const RecordOptions& options) {
   if (options.subject_id.empty())
     throw RecordingError("no subject id given (--subject ID, a pseudonymous code)");
   if (!(options.stall_timeout_s > 0.0)) throw RecordingError("--stall-timeout must be > 0 s");
   if (options.duration_s < 0.0) throw RecordingError("--duration must be >= 0 s");
   check_output_path(options.out, options.force);
+}
+
+// The acquisition loop of one recording and the state it owns, from the greeted device to the closed file.
+// Threading: one thread, the caller's (the acquisition thread); the session writer thread sits behind
+// `sink`. Every member reference outlives the object (run_recording's locals).
+class AcquisitionLoop {
+ public:
+  struct Parts {
+    const RecordOptions& options;
+    double start_s;
+    DeviceLink& source;
+    devices::DeviceDriver& driver;
+    LinkSupervisor& link;
+    RecordingSink& sink;
+    devices::DeviceDecoder& decoder;
+    std::vector<ScriptedMarker> script;
+  };
+  AcquisitionLoop(Parts parts, std::unique_ptr<ControlInput> control)
+      : p_(std::move(parts)),
+        control_(std::move(control)),
+        read_time_s_(p_.start_s),
+        last_sync_s_(p_.start_s) {}
+
+  // Reads, decodes and records until the duration, a stop request, the operator's quit, the end of a
+  // source, or a failure (kept in failure_ and raised by finish()).
+  void run() {
+    while (!stop_requested() && !control_->quit_requested()) {
+      const double now_s = steady_now_s();
+      const double session_s = now_s - p_.start_s;
+      if (p_.options.duration_s > 0.0 && session_s >= p_.options.duration_s) break;
+      if (check_output_failed()) break;
+      take_operator_commands(session_s);
+      if (!p_.source.is_open()) {
+        if (source_ended_ || reopen(now_s) == Step::stop) break;
+        continue;
+      }
+      if (read_once() == Step::stop) break;
+      if (read_time_s_ - last_sync_s_ >= 1.0) {
+        last_sync_s_ = read_time_s_;
+        if (SessionOutput* out = p_.sink.output()) out->set_timing(p_.decoder.clock());
+        if (p_.options.clock_consumer) p_.options.clock_consumer(p_.start_s, p_.decoder.clock());
+      }
+    }
+    if (p_.source.is_open()) p_.source.send_quietly(p_.driver.stop_steps());  // no board left streaming
+    p_.source.close();
+    p_.decoder.finish();  // events still waiting for the clock fit; a Daisy's unpaired half sample
+    end_s_ = steady_now_s();
+    control_.reset();
+  }
+
+  // Closes the set still open and the session file, and says what was recorded. Even after a failure the
+  // file keeps what was written; the failure is then raised.
+  RecordSummary finish() {
+    RecordSummary summary = summarise();
+    SessionOutput* out = p_.sink.output();
+    if (out == nullptr) throw RecordingError(nothing_recorded(summary));
+    if (!failure_ && sets_.open_set()) {
+      MarkerCommand stop;
+      stop.verb = MarkerCommand::Verb::stop;
+      stop.text = "recording ended";
+      apply_command(stop, end_s_ - p_.start_s);
+    }
+    const devices::DecoderCounters dc = p_.decoder.counters();
+    store::SessionStatistics stats;
+    stats.frames_received = dc.packets;
+    stats.crc_errors = dc.crc_failures;
+    stats.lost_frames = dc.lost_packets;
+    stats.device_overflows = dc.device_overflows;
+    out->set_timing(p_.decoder.clock());
+    if (p_.options.clock_consumer) p_.options.clock_consumer(p_.start_s, p_.decoder.clock());
+    out->set_statistics(stats);
+    const bool closed_ok = out->close();
+    summary.queue_overflow_blocks = out->queue_overflow_blocks();
+    if (failure_) throw RecordingError(*failure_);
+    if (!closed_ok) throw RecordingError(out->failure_message());
+    return summary;
+  }
+
+ private:
+  enum class Step { go_on, stop };
+
+  [[nodiscard]] bool stop_requested() const {
+    return g_stop_requested.load() || (p_.options.stop != nullptr && p_.options.stop->load());
+  }
+
+  // A failure of the sink (an impossible montage) or of the writer thread ends the loop.
+  bool check_output_failed() {
+    if (p_.sink.error()) {
+      failure_ = *p_.sink.error();
+    } else if (SessionOutput* out = p_.sink.output(); out != nullptr && out->failed()) {
+      failure_ = out->failure_message();
+    }
+    return failure_.has_value();
+  }
+
+  void record_event(const Event& e) {
+    fmt::print(p_.options.log, "[{:8.2f} s] {}\n", e.time_s, describe(e));
+    p_.sink.add_event(e);
+  }
+
+  void apply_command(const MarkerCommand& command, double time_s) {
+    std::vector<Event> events;
+    if (auto warning = sets_.apply(command, time_s, events)) fmt::print(p_.options.log, "{}\n", *warning);
+    for (const Event& e : events) record_event(e);
+  }
+
+  // Operator commands: keys and FIFO (stamped on arrival), then the script (stamped with its own time).
+  void take_operator_commands(double session_s) {
+    for (const TimedCommand& tc : control_->take()) {
+      MarkerCommand command = tc.command;
+      if (tc.toggle && sets_.open_set() && sets_.open_set()->exercise == command.exercise) {
+        command.verb = MarkerCommand::Verb::stop;
+      }
+      apply_command(command, tc.host_time_s - p_.start_s);
+    }
+    while (next_scripted_ < p_.script.size() && p_.script[next_scripted_].time_s <= session_s) {
+      apply_command(p_.script[next_scripted_].command, p_.script[next_scripted_].time_s);
+      ++next_scripted_;
+    }
+  }
+
+  // The link is down: try again when the backoff allows. A device that answers as another device (or in
+  // the wrong mode) is a failure; one that is absent or silent is retried.
+  Step reopen(double now_s) {
+    if (!p_.link.open_due(now_s)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      return Step::go_on;
+    }
+    try {
+      p_.source.open();
+      p_.link.on_opened(steady_now_s());
+      greet_device(p_.source, p_.driver);
+    } catch (const io::TransportError&) {
+      p_.link.on_open_failed(steady_now_s());
+    } catch (const DeviceSilentError&) {  // not ready yet: try again after the backoff
+      p_.source.close();
+      p_.link.on_open_failed(steady_now_s());
+    } catch (const devices::DeviceReplyError& e) {  // another device, or the wrong mode, was plugged in
+      failure_ = e.what();
+      return Step::stop;
+    }
+    return Step::go_on;
+  }
+
+  // One read (at most 50 ms) and its decoding; a closed or stalled link is recorded as a disconnect.
+  Step read_once() {
+    const DeviceLink::Read read = p_.source.read_some(buffer_, std::chrono::milliseconds(50));
+    const io::ReadResult& r = read.result;
+    read_time_s_ = steady_now_s();
+    if (r.status == io::ReadStatus::data) {
+      const std::uint64_t packets_before = p_.decoder.counters().packets;
+      p_.decoder.feed(read.stream, std::span<const std::uint8_t>(buffer_.data(), r.bytes), read_time_s_);
+      if (auto error = p_.decoder.stream_error()) {  // names the device: an impossible DEVICE_INFO, a
+        failure_ = *error;                           // counter jump, bytes that are not this device's packets
+        return Step::stop;
+      }
+      if (p_.decoder.counters().packets > packets_before && p_.link.on_data(read_time_s_)) {
+        Event e;
+        e.time_s = read_time_s_ - p_.start_s;
+        e.kind = EventKind::reconnect;
+        e.text = fmt::format("device back after {:.1f} s", read_time_s_ - p_.link.outage_started_s());
+        record_event(e);
+      }
+    } else if (r.status == io::ReadStatus::closed) {
+      if (p_.options.end_when_source_closes) {
+        source_ended_ = true;
+        return Step::stop;
+      }
+      p_.source.close();  // all streams: they are reopened together
+      lose_link(fmt::format("{} closed (device unplugged or powered off?)", p_.source.describe()));
+    } else if (p_.link.stalled(read_time_s_)) {
+      p_.source.close();
+      lose_link(
+          fmt::format("no data from {} for {:.1f} s", p_.source.describe(), p_.options.stall_timeout_s));
+    }
+    return Step::go_on;
+  }
+
+  void lose_link(const std::string& why) {
+    if (!p_.link.on_closed(read_time_s_)) return;
+    ++disconnects_;
+    p_.decoder.reset();
+    Event e;
+    e.time_s = read_time_s_ - p_.start_s;
+    e.kind = EventKind::disconnect;
+    e.text = why;
+    record_event(e);
+    fmt::print(p_.options.log, "reconnecting to {} (retrying until the device is back, Ctrl-C to stop)\n",
+               p_.source.describe());
+  }
+
+  [[nodiscard]] RecordSummary summarise() const {
+    const devices::DecoderCounters dc = p_.decoder.counters();
+    RecordSummary summary;
+    summary.file = p_.options.out;
+    summary.duration_s = end_s_ - p_.start_s;
+    summary.emg_samples = dc.emg_samples;
+    summary.emg_channels = p_.sink.emg_channels();
+    summary.emg_rate_hz = p_.sink.emg_rate_hz();
+    const auto imu_count =
+        static_cast<std::ptrdiff_t>(std::min<std::size_t>(p_.sink.imu_count(), devices::kMaxMotionSensors));
+    summary.imu_samples.assign(dc.imu_samples.begin(), dc.imu_samples.begin() + imu_count);
+    summary.imu_lost_samples.assign(dc.imu_lost_samples.begin(), dc.imu_lost_samples.begin() + imu_count);
+    summary.frames = dc.packets;
+    summary.lost_frames = dc.lost_packets;
+    summary.emg_lost_samples = dc.emg_lost_samples;
+    summary.duplicate_frames = dc.duplicate_packets;
+    summary.duplicate_samples = dc.duplicate_samples;
+    summary.gaps = dc.gaps;
+    summary.crc_errors = dc.crc_failures;
+    summary.garbage_bytes = dc.garbage_bytes;
+    summary.other_frame_errors = dc.other_bad_packets;
+    summary.disconnects = disconnects_;
+    summary.events = p_.sink.events();
+    summary.clock_drift_ppm = p_.decoder.clock().drift_ppm();
+    summary.device = p_.driver.description().name;
+    summary.loss_detectable = dc.loss_detectable();
+    summary.bytes = dc.bytes;
+    return summary;
+  }
+
+  // Why no session file was opened: the loop's failure, or no valid packet (DEVICE_INFO for protocol v1).
+  [[nodiscard]] std::string nothing_recorded(const RecordSummary& summary) const {
+    if (failure_) return *failure_;
+    if (p_.options.device != "glutescope") {
+      return fmt::format("{}: no valid packet from {} in {:.1f} s ({} bytes received): nothing recorded",
+                         p_.options.device, p_.source.describe(), summary.duration_s, summary.bytes);
+    }
+    return fmt::format(
+        "no DEVICE_INFO received from {} in {:.1f} s: nothing recorded (is it a glutescope device, and the "
+        "baud rate right?)",
+        p_.options.port.empty() ? std::string("the source") : p_.options.port, summary.duration_s);
+  }
+
+  Parts p_;
+  std::unique_ptr<ControlInput> control_;
+  SetTracker sets_;
+  std::array<std::uint8_t, 65536> buffer_{};
+  std::size_t next_scripted_ = 0;
+  std::uint64_t disconnects_ = 0;
+  double read_time_s_;
+  double last_sync_s_;
+  double end_s_ = 0.0;
+  bool source_ended_ = false;
+  std::optional<std::string> failure_;
+};
+
+}  // namespace
+
+RecordSummary run_recording(const RecordOptions& options) {
+  check_record_options(options);
   Montage montage;
   std::vector<ScriptedMarker> script;
+  std::unique_ptr<devices::DeviceDriver> driver;
   try {
     montage = options.montage_path.empty() ? device_default_montage(options.device)
                                            : load_montage_file(options.montage_path);
     if (!options.markers_path.empty()) script = load_marker_script(options.markers_path);
-  } catch (const std::exception& e) {
-    throw RecordingError(e.what());
-  }
-  std::unique_ptr<devices::DeviceDriver> driver;
-  try {
     driver = devices::make_driver(options.device, devices::DriverOptions{options.channel_gains});
-  } catch (const std::exception& e) {  // unknown or not yet built device, impossible gain
+  } catch (const std::exception& e) {  // a bad montage or script; an unknown device, an impossible gain
     throw RecordingError(e.what());
   }
   DeviceLink source(make_link_streams(driver->description(), options));
@@ -193,7 +442,6 @@ RecordSummary run_recording(const RecordOptions& options) {
   link.on_opened(start_s);
   RecordingSink sink(options, montage, start_s);
   const std::unique_ptr<devices::DeviceDecoder> decoder = driver->make_decoder(sink, start_s);
-  double read_time_s = start_s;
   std::unique_ptr<ControlInput> control;
   try {
     control = std::make_unique<ControlInput>(
@@ -201,9 +449,6 @@ RecordSummary run_recording(const RecordOptions& options) {
   } catch (const std::runtime_error& e) {
     throw RecordingError(e.what());
   }
-  SetTracker sets;
-  std::size_t next_scripted = 0;
-  std::uint64_t disconnects = 0;
 
   fmt::print(options.log, "recording subject {} from {} into {}{}\n", options.subject_id, source.describe(),
              options.out.string(),
@@ -220,184 +465,10 @@ RecordSummary run_recording(const RecordOptions& options) {
     throw RecordingError(e.what());
   }
 
-  auto record_event = [&](Event e) {
-    fmt::print(options.log, "[{:8.2f} s] {}\n", e.time_s, describe(e));
-    sink.add_event(e);
-  };
-  auto apply_command = [&](const MarkerCommand& command, double time_s) {
-    std::vector<Event> events;
-    if (auto warning = sets.apply(command, time_s, events)) fmt::print(options.log, "{}\n", *warning);
-    for (Event& e : events) record_event(std::move(e));
-  };
-  auto lose_link = [&](double now_s, const std::string& why) {
-    if (!link.on_closed(now_s)) return;
-    ++disconnects;
-    decoder->reset();
-    Event e;
-    e.time_s = now_s - start_s;
-    e.kind = EventKind::disconnect;
-    e.text = why;
-    record_event(e);
-    fmt::print(options.log, "reconnecting to {} (retrying until the device is back, Ctrl-C to stop)\n",
-               source.describe());
-  };
-
-  std::array<std::uint8_t, 65536> buffer{};
-  double last_sync_s = start_s;
-  bool source_ended = false;
-  std::optional<std::string> failure;
-  const auto stop_flag_set = [&] {
-    return g_stop_requested.load() || (options.stop != nullptr && options.stop->load());
-  };
-
-  while (!stop_flag_set() && !control->quit_requested()) {
-    const double now_s = steady_now_s();
-    const double session_s = now_s - start_s;
-    if (options.duration_s > 0.0 && session_s >= options.duration_s) break;
-    if (sink.error()) {
-      failure = *sink.error();
-      break;
-    }
-    if (SessionOutput* out = sink.output(); out != nullptr && out->failed()) {
-      failure = out->failure_message();
-      break;
-    }
-    // Operator commands: keys and FIFO (stamped on arrival), then the script (stamped with its own time).
-    for (const TimedCommand& tc : control->take()) {
-      MarkerCommand command = tc.command;
-      if (tc.toggle && sets.open_set() && sets.open_set()->exercise == command.exercise) {
-        command.verb = MarkerCommand::Verb::stop;
-      }
-      apply_command(command, tc.host_time_s - start_s);
-    }
-    while (next_scripted < script.size() && script[next_scripted].time_s <= session_s) {
-      apply_command(script[next_scripted].command, script[next_scripted].time_s);
-      ++next_scripted;
-    }
-
-    if (!source.is_open()) {
-      if (source_ended) break;
-      if (!link.open_due(now_s)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        continue;
-      }
-      try {
-        source.open();
-        link.on_opened(steady_now_s());
-        greet_device(source, *driver);
-      } catch (const io::TransportError&) {
-        link.on_open_failed(steady_now_s());
-      } catch (const DeviceSilentError&) {  // not ready yet: try again after the backoff
-        source.close();
-        link.on_open_failed(steady_now_s());
-      } catch (const devices::DeviceReplyError& e) {  // another device, or the wrong mode, was plugged in
-        failure = e.what();
-        break;
-      }
-      continue;
-    }
-    const DeviceLink::Read read = source.read_some(buffer, std::chrono::milliseconds(50));
-    const io::ReadResult& r = read.result;
-    read_time_s = steady_now_s();
-    if (r.status == io::ReadStatus::data) {
-      const std::uint64_t packets_before = decoder->counters().packets;
-      decoder->feed(read.stream, std::span<const std::uint8_t>(buffer.data(), r.bytes), read_time_s);
-      if (auto error = decoder->stream_error()) {  // names the device: an impossible DEVICE_INFO, a counter
-        failure = *error;                          // jump, bytes that are not this device's packets
-        break;
-      }
-      if (decoder->counters().packets > packets_before && link.on_data(read_time_s)) {
-        Event e;
-        e.time_s = read_time_s - start_s;
-        e.kind = EventKind::reconnect;
-        e.text = fmt::format("device back after {:.1f} s", read_time_s - link.outage_started_s());
-        record_event(e);
-      }
-    } else if (r.status == io::ReadStatus::closed) {
-      if (options.end_when_source_closes) {
-        source_ended = true;
-        break;
-      }
-      source.close();  // all streams: they are reopened together
-      lose_link(read_time_s, fmt::format("{} closed (device unplugged or powered off?)", source.describe()));
-    } else if (link.stalled(read_time_s)) {
-      source.close();
-      lose_link(read_time_s,
-                fmt::format("no data from {} for {:.1f} s", source.describe(), options.stall_timeout_s));
-    }
-    if (read_time_s - last_sync_s >= 1.0) {
-      last_sync_s = read_time_s;
-      if (SessionOutput* out = sink.output()) out->set_timing(decoder->clock());
-      if (options.clock_consumer) options.clock_consumer(start_s, decoder->clock());
-    }
-  }
-  if (source.is_open()) source.send_quietly(driver->stop_steps());  // no board left streaming
-  source.close();
-  decoder->finish();  // events still waiting for the clock fit; a Daisy's unpaired half sample
-  const double end_s = steady_now_s();
-  control.reset();
-
-  // ---- Final statistics and close. Even after a failure the file keeps what was written.
-  const devices::DecoderCounters dc = decoder->counters();
-  RecordSummary summary;
-  summary.file = options.out;
-  summary.duration_s = end_s - start_s;
-  summary.emg_samples = dc.emg_samples;
-  summary.emg_channels = sink.emg_channels();
-  summary.emg_rate_hz = sink.emg_rate_hz();
-  const auto imu_count =
-      static_cast<std::ptrdiff_t>(std::min<std::size_t>(sink.imu_count(), devices::kMaxMotionSensors));
-  summary.imu_samples.assign(dc.imu_samples.begin(), dc.imu_samples.begin() + imu_count);
-  summary.imu_lost_samples.assign(dc.imu_lost_samples.begin(), dc.imu_lost_samples.begin() + imu_count);
-  summary.frames = dc.packets;
-  summary.lost_frames = dc.lost_packets;
-  summary.emg_lost_samples = dc.emg_lost_samples;
-  summary.duplicate_frames = dc.duplicate_packets;
-  summary.duplicate_samples = dc.duplicate_samples;
-  summary.gaps = dc.gaps;
-  summary.crc_errors = dc.crc_failures;
-  summary.garbage_bytes = dc.garbage_bytes;
-  summary.other_frame_errors = dc.other_bad_packets;
-  summary.disconnects = disconnects;
-  summary.events = sink.events();
-  summary.clock_drift_ppm = decoder->clock().drift_ppm();
-  summary.device = driver->description().name;
-  summary.loss_detectable = dc.loss_detectable();
-  summary.bytes = dc.bytes;
-
-  SessionOutput* out = sink.output();
-  if (out == nullptr) {
-    if (failure) throw RecordingError(*failure);
-    if (options.device != "glutescope") {
-      throw RecordingError(
-          fmt::format("{}: no valid packet from {} in {:.1f} s ({} bytes received): nothing recorded",
-                      options.device, source.describe(), summary.duration_s, dc.bytes));
-    }
-    throw RecordingError(
-        fmt::format("no DEVICE_INFO received from {} in {:.1f} s: nothing recorded (is it a glutescope "
-                    "device, and the baud "
-                    "rate right?)",
-                    options.port.empty() ? std::string("the source") : options.port, summary.duration_s));
-  }
-  if (!failure && sets.open_set()) {
-    MarkerCommand stop;
-    stop.verb = MarkerCommand::Verb::stop;
-    stop.text = "recording ended";
-    apply_command(stop, end_s - start_s);
-  }
-  store::SessionStatistics stats;
-  stats.frames_received = dc.packets;
-  stats.crc_errors = dc.crc_failures;
-  stats.lost_frames = dc.lost_packets;
-  stats.device_overflows = dc.device_overflows;
-  out->set_timing(decoder->clock());
-  if (options.clock_consumer) options.clock_consumer(start_s, decoder->clock());
-  out->set_statistics(stats);
-  const bool closed_ok = out->close();
-  summary.queue_overflow_blocks = out->queue_overflow_blocks();
-  if (failure) throw RecordingError(*failure);
-  if (!closed_ok) throw RecordingError(out->failure_message());
-  return summary;
+  AcquisitionLoop loop({options, start_s, source, *driver, link, sink, *decoder, std::move(script)},
+                       std::move(control));
+  loop.run();
+  return loop.finish();
 }
 
 std::string format_summary(const RecordSummary& s) {
