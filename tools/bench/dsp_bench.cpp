@@ -73,7 +73,8 @@ void BM_OfflineZeroPhase(benchmark::State& state) {
   state.counters["ch_samples_per_s"] = benchmark::Counter(
       static_cast<double>(state.iterations() * samples * channels), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_OfflineZeroPhase)->Args({8, 10})->Args({64, 10})->Unit(benchmark::kMillisecond);
+// 8, 16, 64 and 256 channels (tools/bench/compare.py's rows), 10 s each, and 1 s for compare.py --quick.
+BENCHMARK(BM_OfflineZeroPhase)->ArgsProduct({{8, 16, 64, 256}, {1, 10}})->Unit(benchmark::kMillisecond);
 
 // One channel, per-sample calls: the cost of the scalar API.
 void BM_SingleChannelPerSample(benchmark::State& state) {
