@@ -195,7 +195,7 @@ def dsp_section(args, limits, table_rows):
     context = {}
     for tag, build in builds.items():
         exe = os.path.join(build, "tools/bench/bench_dsp")
-        regex = "BM_LiveChain/|BM_OfflineZeroPhase/"
+        regex = f"BM_LiveChain/|BM_OfflineZeroPhase/[0-9]+/{seconds}$"
         stats, ctx = gbench(exe, regex, repeats, min_time)
         measured[tag] = stats
         context[tag] = ctx

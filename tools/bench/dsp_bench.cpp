@@ -92,4 +92,13 @@ BENCHMARK(BM_SingleChannelPerSample);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// BENCHMARK_MAIN with the SOS kernel variant the runtime dispatch picked in the report's context (compare.py
+// prints it next to the figures).
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("sos_kernel", detail::sos_kernel_isa());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
