@@ -2,7 +2,7 @@
 //   Live chain: band-pass 20-450 Hz (order 4 -> 4 sections) + 50 Hz mains notch with 3 harmonics
 //   (4 sections) + 50 ms moving RMS, streamed through process_interleaved in 100-row blocks.
 //   Offline chain: sosfiltfilt_interleaved with the same 8 sections over 10 s at 2 kHz.
-// tools/bench/compare_scipy.py runs BM_OfflineZeroPhase next to scipy.signal.sosfiltfilt.
+// tools/bench/compare.py runs these next to scipy.signal.sosfilt/sosfiltfilt (docs/PERFORMANCE.md).
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
