@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <utility>
 
 namespace glutescope::dsp::detail {
 
@@ -30,25 +31,27 @@ template <class V>
 }
 
 // Calls body.template operator()<N>(c0) for consecutive lane blocks covering [0, channels): Width channels at
-// a time, then the remainder 4, 2 and 1 at a time (each lane's arithmetic is the same whatever its block's
-// width).
+// a time, then the remainder Width/2, Width/4, ..., 1 at a time (each lane's arithmetic is the same whatever
+// its block's width). Width is a power of two.
 template <std::size_t Width, class Body>
 [[gnu::always_inline]] inline void for_each_lane_block(std::size_t channels, Body&& body) noexcept {
   std::size_t c = 0;
   for (; c + Width <= channels; c += Width) body.template operator()<Width>(c);
-  if constexpr (Width > 4) {
-    if (c + 4 <= channels) {
-      body.template operator()<4>(c);
-      c += 4;
-    }
+  [&]<std::size_t... K>(std::index_sequence<K...>) __attribute__((always_inline)) {
+    // Width/2, Width/4, ... 1: at most one block of each.
+    (
+        [&] {
+          constexpr std::size_t n = Width >> (K + 1);
+          if constexpr (n > 0) {
+            if (c + n <= channels) {
+              body.template operator()<n>(c);
+              c += n;
+            }
+          }
+        }(),
+        ...);
   }
-  if constexpr (Width > 2) {
-    if (c + 2 <= channels) {
-      body.template operator()<2>(c);
-      c += 2;
-    }
-  }
-  if (c < channels) body.template operator()<1>(c);
+  (std::make_index_sequence<8>{});
 }
 
 }  // namespace glutescope::dsp::detail

@@ -1,3 +1,4 @@
+// The vectorised kernels against the scalar per-sample paths, bit for bit.
 // The SOS kernel's instruction-set variants (AVX-512, AVX2, SSE2: whichever this CPU runs) against the scalar
 // per-sample path, bit for bit: channel counts that exercise every lane-block width (8, 4, 2, 1) and section
 // counts that exercise every section-group size, forwards and backwards (negative row stride, as the
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dsp/envelope.hpp"
 #include "dsp/filter_design.hpp"
 #include "dsp/sos_filter.hpp"
 
@@ -99,6 +101,34 @@ TEST(SosKernelVariants, TheDispatchedKernelIsOneOfTheVariants) {
   // Without GLUTESCOPE_SOS_KERNEL the widest variant the CPU runs is picked.
   if (std::getenv("GLUTESCOPE_SOS_KERNEL") == nullptr) {
     EXPECT_EQ(picked, variants.front().isa);
+  }
+}
+
+// MovingRms's block path runs lane blocks of 8 channels, or of 32 from 128 channels on, and the remainder in
+// halves; every channel count must give exactly what one single-channel MovingRms per channel gives sample by
+// sample (MovingRms::process: step and advance, the scalar path), across several ring wrap-arounds.
+TEST(MovingRmsLaneBlocks, EveryChannelCountEqualsThePerSamplePath) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> gauss(0.0, 1.0);
+  constexpr double kRate = 2000.0;
+  constexpr std::size_t kRows = 1000, kBlockRows = 100;
+  for (std::size_t channels : {1U, 3U, 8U, 13U, 45U, 130U, 256U}) {
+    std::vector<double> x(kRows * channels);
+    for (double& v : x) v = gauss(rng);
+    MovingRms block({.window_ms = 30.0}, kRate, channels);
+    std::vector<double> y(x.size());
+    for (std::size_t r = 0; r < kRows; r += kBlockRows) {
+      const std::span in(x.data() + r * channels, kBlockRows * channels);
+      block.process_interleaved(in, std::span(y.data() + r * channels, kBlockRows * channels));
+    }
+    for (std::size_t c = 0; c < channels; ++c) {
+      MovingRms single({.window_ms = 30.0}, kRate, 1);
+      for (std::size_t r = 0; r < kRows; ++r) {
+        const double want = single.process(x[r * channels + c]);
+        ASSERT_EQ(std::memcmp(&want, &y[r * channels + c], sizeof want), 0)
+            << channels << " channels, channel " << c << ", row " << r;
+      }
+    }
   }
 }
 
