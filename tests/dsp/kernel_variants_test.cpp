@@ -5,7 +5,9 @@
 // zero-phase backward pass runs), tiles of every length, in place and out of place.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -125,7 +127,7 @@ TEST(MovingRmsLaneBlocks, EveryChannelCountEqualsThePerSamplePath) {
       MovingRms single({.window_ms = 30.0}, kRate, 1);
       for (std::size_t r = 0; r < kRows; ++r) {
         const double want = single.process(x[r * channels + c]);
-        ASSERT_EQ(std::memcmp(&want, &y[r * channels + c], sizeof want), 0)
+        ASSERT_EQ(std::bit_cast<std::uint64_t>(want), std::bit_cast<std::uint64_t>(y[r * channels + c]))
             << channels << " channels, channel " << c << ", row " << r;
       }
     }
