@@ -19,8 +19,8 @@ One run prints:
 With --baseline (a build of the commit before the change, same preset) the same benchmarks of that build run
 in the same invocation, so "before" and "after" share the machine's state. Every figure is the median of
 --repeats runs with min and max. Absolute figures move with the machine and its load; ratios measured in the
-same run are what to compare. --quick uses tiny sizes and two repeats (the ctest Bench.CompareQuick runs it
-with --check, which fails if a row has no value): its figures mean nothing.
+same run are what to compare. --quick uses tiny sizes and two repeats (ctest Bench.CompareQuickPrintsEveryRow
+runs it with --check, which fails if a row has no value): its figures mean nothing.
 """
 import argparse
 import json
