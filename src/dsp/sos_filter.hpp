@@ -33,9 +33,22 @@ SosTaps make_taps(const SosCoefficients& sos);
 
 // Runs `rows` rows of `channels` interleaved samples through the cascade. Rows are read from
 // in + r*row_stride and written to out + r*row_stride (row_stride may be negative to run backwards;
-// in == out is allowed). State z1/z2 is [section][channel]. Vectorised across channels.
+// in == out is allowed). State z1/z2 is [section][channel]. Vectorised across channels (several channels per
+// SIMD register, each with the scalar path's operations in the scalar path's order: bit-identical to it).
 void sos_kernel(const SosTaps& taps, double* z1, double* z2, const double* in, double* out, std::size_t rows,
                 std::size_t channels, std::ptrdiff_t row_stride) noexcept;
+
+// sos_kernel compiled for one instruction set; sos_kernel runs the widest the CPU has (chosen once, at the
+// first call; the environment variable GLUTESCOPE_SOS_KERNEL=avx2|sse2 picks a narrower one for comparisons).
+struct SosKernelVariant {
+  const char* isa;  // "avx512f", "avx2" or "sse2"
+  void (*run)(const SosTaps& taps, double* z1, double* z2, const double* in, double* out, std::size_t rows,
+              std::size_t channels, std::ptrdiff_t row_stride) noexcept;
+};
+// The variants this CPU can run, widest first (tests check each against the scalar path).
+[[nodiscard]] std::vector<SosKernelVariant> sos_kernel_variants();
+// The instruction set of the variant sos_kernel runs.
+[[nodiscard]] const char* sos_kernel_isa() noexcept;
 }  // namespace detail
 
 // Default settling tolerance for the valid mask: the impulse response has decayed to 1e-3 of its

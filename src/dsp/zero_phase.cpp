@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "dsp/non_finite.hpp"
 #include "dsp/sos_filter.hpp"
 
 namespace glutescope::dsp {
@@ -48,6 +49,8 @@ void check_input(std::span<const double> x, std::size_t channels, std::size_t pa
     throw std::invalid_argument("zero-phase filtering needs more than padlen = " + std::to_string(padlen) +
                                 " samples per channel, got " + std::to_string(samples));
   }
+  // One vectorised scan; the element-wise search only runs to name the bad sample.
+  if (!detail::any_non_finite(x.data(), x.size())) return;
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (!std::isfinite(x[i])) {
       throw std::invalid_argument("non-finite sample at index " + std::to_string(i / channels) +

@@ -2,7 +2,7 @@
 //   Live chain: band-pass 20-450 Hz (order 4 -> 4 sections) + 50 Hz mains notch with 3 harmonics
 //   (4 sections) + 50 ms moving RMS, streamed through process_interleaved in 100-row blocks.
 //   Offline chain: sosfiltfilt_interleaved with the same 8 sections over 10 s at 2 kHz.
-// tools/bench/compare_scipy.py runs BM_OfflineZeroPhase next to scipy.signal.sosfiltfilt.
+// tools/bench/compare.py runs these next to scipy.signal.sosfilt/sosfiltfilt (docs/PERFORMANCE.md).
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
@@ -73,7 +73,8 @@ void BM_OfflineZeroPhase(benchmark::State& state) {
   state.counters["ch_samples_per_s"] = benchmark::Counter(
       static_cast<double>(state.iterations() * samples * channels), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_OfflineZeroPhase)->Args({8, 10})->Args({64, 10})->Unit(benchmark::kMillisecond);
+// 8, 16, 64 and 256 channels (tools/bench/compare.py's rows), 10 s each, and 1 s for compare.py --quick.
+BENCHMARK(BM_OfflineZeroPhase)->ArgsProduct({{8, 16, 64, 256}, {1, 10}})->Unit(benchmark::kMillisecond);
 
 // One channel, per-sample calls: the cost of the scalar API.
 void BM_SingleChannelPerSample(benchmark::State& state) {
@@ -91,4 +92,13 @@ BENCHMARK(BM_SingleChannelPerSample);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// BENCHMARK_MAIN with the SOS kernel variant the runtime dispatch picked in the report's context (compare.py
+// prints it next to the figures).
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("sos_kernel", detail::sos_kernel_isa());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
