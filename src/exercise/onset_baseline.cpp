@@ -155,7 +155,11 @@ SetOnsetBaseline plan_onset_baseline(const StridedSignal& onset, std::size_t fir
       out.source = BaselineSource::initial_still_period;
       out.set = pooled_stats(onset, first_sample, still, s.robust_baseline, rate_hz);
     }
-    out.reps.assign(reps.size(), RepOnsetBaseline{out.set});
+    for (const Interval& rest : rests) {
+      RepOnsetBaseline r{out.set};
+      r.lookback_begin = rest.begin;
+      out.reps.push_back(r);
+    }
     out.contrast_db = contrast_db(active_level(onset, first_sample, reps), out.set);
     return out;
   }
@@ -169,6 +173,7 @@ SetOnsetBaseline plan_onset_baseline(const StridedSignal& onset, std::size_t fir
   for (const Interval& rest : rests) {
     RepOnsetBaseline r{out.set};
     r.contrast_ok = contrast_ok;
+    r.lookback_begin = rest.begin;
     if (rest.end >= rest.begin + min_rest) {
       const Interval one[] = {rest};
       const dsp::Baseline local = pooled_stats(onset, first_sample, one, s.robust_baseline, rate_hz);

@@ -41,8 +41,12 @@ std::string_view to_string(BaselineSource source) noexcept;
 struct RepOnsetBaseline {
   dsp::Baseline stats;       // threshold = stats.mean + onset.k_sd * stats.sd (absolute sample indices)
   bool local = false;        // from the rest just before this rep
-  bool rest_active = false;  // the rest before this rep is mostly above the set's threshold (tonic)
+  bool rest_active = false;  // the rest before this rep is above half the active level (tonic)
   bool contrast_ok = true;   // the set's typical activity clears the threshold (else: not quiet)
+  // Activity running when the search window opens is traced back to where it began, no earlier than this
+  // sample (the start of the rest before the rep): beyond it the muscle never rested since the previous
+  // rep ("already active"). SIZE_MAX: not traced back.
+  std::size_t lookback_begin = static_cast<std::size_t>(-1);
 };
 
 // One channel's onset baseline over one set.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -91,8 +92,27 @@ RepScore begin_repetition(const RepScoringContext& ctx, const Repetition& r, dou
   return rep;
 }
 
-OnsetSearch search_onset(const StridedSignal& onset, std::size_t off, const RepWindow& w, double threshold,
-                         double rate, const OnsetSettings& s) {
+namespace {
+
+// Where the activity running at w0 began: back from w0 to the end of the last rest of at least
+// min_rest samples at or after `begin`; nullopt when there is none (active since before `begin`).
+std::optional<std::size_t> traced_onset(const StridedSignal& onset, std::size_t off, std::size_t w0,
+                                        std::size_t begin, double threshold, std::size_t min_rest) {
+  std::size_t quiet = 0;
+  for (std::size_t n = w0; n-- > begin;) {
+    if (onset[n - off] > threshold) {
+      quiet = 0;
+    } else if (++quiet >= std::max<std::size_t>(1, min_rest)) {
+      return n + quiet;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+OnsetSearch search_onset(const StridedSignal& onset, std::size_t off, const RepWindow& w,
+                         std::size_t lookback_begin, double threshold, double rate, const OnsetSettings& s) {
   OnsetSearch found;
   if (w.mc <= w.w0) return found;
   const std::size_t min_active =
@@ -107,7 +127,15 @@ OnsetSearch search_onset(const StridedSignal& onset, std::size_t off, const RepW
     runs.erase(runs.begin());
   if (runs.empty()) return found;
   if (runs.front().onset_index == 0) {
-    found.state = OnsetState::already_active;  // the contraction began before the window
+    // Began before the window (the segmenter's movement onset lags a slow, smooth start): trace it back.
+    const std::size_t begin = std::max(off, std::min(lookback_begin, w.w0));
+    const auto traced = traced_onset(onset, off, w.w0, begin, threshold, min_rest);
+    if (!traced) {
+      found.state = OnsetState::already_active;  // no rest since the rest before the rep began
+      return found;
+    }
+    found.state = OnsetState::detected;
+    found.onset_index = *traced;
     return found;
   }
   found.state = OnsetState::detected;
@@ -128,7 +156,8 @@ void score_onset(const RepScoringContext& ctx, const Repetition& r, const RepWin
     return;
   }
   const double threshold = baseline.stats.mean + s.k_sd * baseline.stats.sd;
-  const OnsetSearch found = search_onset(onset, ctx.first_sample, w, threshold, rate, s);
+  const OnsetSearch found =
+      search_onset(onset, ctx.first_sample, w, baseline.lookback_begin, threshold, rate, s);
   cs.onset_state = found.state;
   if (found.state != OnsetState::detected) return;
   if (!baseline.contrast_ok) {

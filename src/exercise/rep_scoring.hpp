@@ -70,15 +70,18 @@ RepScore begin_repetition(const RepScoringContext& context, const Repetition& re
 
 // The onset search of one channel over a rep's window [w0, mc) at `threshold` (onset.min_active_ms held,
 // dips shorter than onset.min_rest_ms bridged). A run that is active when the window opens and ends before
-// the movement onset m0 is the previous contraction's tail and is skipped; a run active at w0 and still
-// active at m0 is already_active. onset_index is absolute (valid for `detected` only).
+// the movement onset m0 is the previous contraction's tail and is skipped. A run active at w0 and still
+// active at m0 began before the window: it is traced back to the end of the last rest (onset.min_rest_ms
+// below threshold) at or after lookback_begin, which is its onset; with no such rest since lookback_begin
+// (or the first sample held) the muscle never rested: already_active. onset_index is absolute (valid for
+// `detected` only).
 struct OnsetSearch {
   OnsetState state = OnsetState::not_detected;
   std::size_t onset_index = 0;
 };
 [[nodiscard]] OnsetSearch search_onset(const StridedSignal& onset, std::size_t first_sample,
-                                       const RepWindow& window, double threshold, double rate_hz,
-                                       const OnsetSettings& settings);
+                                       const RepWindow& window, std::size_t lookback_begin, double threshold,
+                                       double rate_hz, const OnsetSettings& settings);
 
 // Read-only view of one channel's conditioned signals (index 0 = the context's first_sample).
 struct ChannelView {

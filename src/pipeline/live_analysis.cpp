@@ -422,26 +422,31 @@ void LiveAnalysis::Worker::handle_rep(const exercise::Repetition& r) {
     set_reps_.push_back({w0, to_sample(r.start_s, rate), std::min(end, to_sample(r.hold_end_s, rate)),
                          std::min(end, to_sample(r.end_s, rate))});
     std::vector<exercise::RepOnsetBaseline> baselines = rep_baselines(end);
-    // The rep window from the conditioner's rings: nothing is filtered again.
+    // From the rest before the rep (an onset that began before the search window is traced back into it,
+    // rep_scoring.hpp search_onset) to the rep's end, from the conditioner's rings: nothing is filtered
+    // again.
+    std::size_t first = w0;
+    for (const exercise::RepOnsetBaseline& b : baselines)
+      first = std::min(first, std::max(b.lookback_begin, conditioner_->oldest()));
     std::vector<exercise::ChannelSignals> signals(channels_);
     std::vector<std::vector<double>> smoothed;
     for (std::size_t c = 0; c < channels_; ++c) {
       exercise::ChannelSignals& s = signals[c];
-      s.filtered_uv = conditioner_->filtered(c, w0, end);
-      s.onset_signal = conditioner_->onset_signal(c, w0, end);
-      exercise::LiveEnvelopes env = exercise::live_envelopes(*conditioner_, c, w0, end, rate, scoring_);
+      s.filtered_uv = conditioner_->filtered(c, first, end);
+      s.onset_signal = conditioner_->onset_signal(c, first, end);
+      exercise::LiveEnvelopes env = exercise::live_envelopes(*conditioner_, c, first, end, rate, scoring_);
       s.rms_uv = std::move(env.rms_uv);
       s.smoothed_uv = std::move(env.smoothed_uv);
       smoothed.push_back(s.smoothed_uv);
     }
-    const std::vector<std::int32_t> counts = window_counts(w0, end);
-    exercise::RepScoringContext ctx = rep_context(w0, end);
+    const std::vector<std::int32_t> counts = window_counts(first, end);
+    exercise::RepScoringContext ctx = rep_context(first, end);
     ctx.baseline = std::move(baselines);
     ctx.signals = signals;
     ctx.emg_counts = counts;
     // %MVIC when every scored channel has an MVC reference, otherwise the peak within this rep's window.
     ctx.normalisation =
-        exercise::choose_normalisation(owner_.montage_, mvc_reference_, smoothed, 0, end - w0);
+        exercise::choose_normalisation(owner_.montage_, mvc_reference_, smoothed, w0 - first, end - first);
     if (ctx.normalisation.kind == exercise::NormalisationKind::peak_of_set) {
       ctx.normalisation.note += " (live: peak within this rep)";
     }

@@ -105,6 +105,25 @@ TEST(OnsetState, AlreadyActiveAtWindowStartIsNeitherAnOnsetNorAMiss) {
   EXPECT_EQ(r.verdicts.late_glute.state, ex::VerdictState::not_available);
 }
 
+// The segmenter's movement onset lags a slow, smooth start, so a contraction can begin before the search
+// window: it is traced back into the rest before the rep (RepOnsetBaseline::lookback_begin) to where it
+// began; with no rest since lookback_begin it stays already_active.
+TEST(OnsetState, ActivityRunningAtTheWindowStartIsTracedBackIntoTheRestBeforeTheRep) {
+  RepFixture f;
+  f.activate(Muscle::erector_spinae_lumbar, 1.2, 4.0);  // began 300 ms before the window (1.5 s)
+  const auto es = f.channel(Muscle::erector_spinae_lumbar, Side::left);
+  std::vector<ex::RepOnsetBaseline> baselines(f.montage.emg.size(),
+                                              ex::RepOnsetBaseline{dsp::Baseline{kRestLevel, 0.1, 0, 500}});
+  for (auto& b : baselines) b.lookback_begin = 500;  // the rest before the rep starts at 0.5 s
+  ex::RepScore r = f.score_with(baselines);
+  EXPECT_EQ(r.channels[es].onset_state, ex::OnsetState::detected);
+  EXPECT_NEAR(r.channels[es].onset_s, 1.2, 1e-9);
+  EXPECT_NEAR(r.channels[es].onset_rel_ms, -800.0, 1e-6);
+  for (auto& b : baselines) b.lookback_begin = 1300;  // the rest began after the activity: never rested
+  r = f.score_with(baselines);
+  EXPECT_EQ(r.channels[es].onset_state, ex::OnsetState::already_active);
+}
+
 TEST(OnsetState, ActivityEndingBeforeTheMovementIsThePreviousRepsTailNotThisOnset) {
   RepFixture f;
   // Glute active at the window start (1.5 s) until 1.6 s (the previous rep's tail), at rest for 300 ms, then
