@@ -71,6 +71,16 @@ OnsetResult threshold_detector(std::span<const double> signal, double rate_hz, d
 
 }  // namespace
 
+double median_in_place(std::span<double> v) {
+  if (v.empty()) throw std::invalid_argument("median of an empty range");
+  const std::size_t m = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m), v.end());
+  const double upper = v[m];
+  if (v.size() % 2 == 1) return upper;
+  const double lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m));
+  return 0.5 * (lower + upper);
+}
+
 Baseline find_baseline(std::span<const double> signal, double rate_hz, const BaselineSettings& settings) {
   check_rate(rate_hz);
   const std::size_t n = signal.size();
@@ -88,9 +98,12 @@ Baseline find_baseline(std::span<const double> signal, double rate_hz, const Bas
                                 " is longer than the signal (" + std::to_string(n) + " samples at " +
                                 std::to_string(rate_hz) + " Hz)");
   }
-  // Quietest window: lowest mean, via prefix sums (long double to limit cancellation).
+  // Quietest window: least power, i.e. lowest mean square, via prefix sums (long double to limit
+  // cancellation). Not the lowest mean: on signed EMG (Bonato's input) that is the most negative excursion,
+  // often inside a burst (issue 14); on a non-negative envelope both pick quiet windows.
   std::vector<long double> prefix(n + 1, 0.0L);
-  for (std::size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + signal[i];
+  for (std::size_t i = 0; i < n; ++i)
+    prefix[i + 1] = prefix[i] + static_cast<long double>(signal[i]) * signal[i];
   std::size_t best = 0;
   long double best_sum = prefix[window] - prefix[0];
   for (std::size_t start = 1; start + window <= n; ++start) {
@@ -101,6 +114,19 @@ Baseline find_baseline(std::span<const double> signal, double rate_hz, const Bas
     }
   }
   return stats(signal, best, best + window);
+}
+
+Baseline robust_baseline(std::span<const double> signal, std::size_t begin, std::size_t end) {
+  if (end <= begin || end > signal.size()) {
+    throw std::invalid_argument("robust_baseline: range [" + std::to_string(begin) + ", " +
+                                std::to_string(end) + ") is empty or outside the signal of " +
+                                std::to_string(signal.size()) + " samples");
+  }
+  std::vector<double> v(signal.begin() + static_cast<std::ptrdiff_t>(begin),
+                        signal.begin() + static_cast<std::ptrdiff_t>(end));
+  const double median = median_in_place(v);
+  for (double& x : v) x = std::abs(x - median);
+  return Baseline{median, kMadToSd * median_in_place(v), begin, end};
 }
 
 std::vector<ActivityInterval> active_runs(std::span<const unsigned char> active,

@@ -26,7 +26,8 @@ struct ActivityInterval {
 struct BaselineSettings {
   // If rest_end_index > rest_begin_index, the marked rest period [rest_begin_index, rest_end_index)
   // (sample indices, e.g. from an operator marker) is used. Otherwise the quietest window of
-  // search_window_ms (lowest mean of the processed signal, earliest on ties) is found automatically.
+  // search_window_ms (lowest mean square of the signal, i.e. least power, earliest on ties) is found
+  // automatically. Mean square, not mean: on signed EMG the lowest mean is the most negative excursion.
   std::size_t rest_begin_index = 0;
   std::size_t rest_end_index = 0;
   double search_window_ms = 500.0;  // glutescope default: half a second of rest between repetitions
@@ -49,6 +50,21 @@ struct OnsetResult {
 // period is outside the signal, or the search window is longer than the signal.
 [[nodiscard]] Baseline find_baseline(std::span<const double> signal, double rate_hz,
                                      const BaselineSettings& settings);
+
+// Median of v (mean of the two middle values for an even count); reorders v. Throws std::invalid_argument
+// for an empty range.
+[[nodiscard]] double median_in_place(std::span<double> v);
+
+// 1 / Phi^-1(3/4): the median absolute deviation times this estimates the SD of Gaussian data (Hampel 1974,
+// J Am Stat Assoc 69:383; Rousseeuw & Croux 1993, J Am Stat Assoc 88:1273, "MAD" with b = 1.4826).
+inline constexpr double kMadToSd = 1.482602218505602;
+
+// Robust baseline of signal[begin, end): mean = the median, sd = kMadToSd x the median absolute deviation
+// from it. Both have a 50 % breakdown point (Rousseeuw & Croux 1993): up to half the samples may be
+// activity (a twitch, the tail of the previous rep) without moving the threshold far, where one burst in a
+// rest window inflates the ordinary SD many times. For Gaussian rest noise it estimates the same mean and
+// SD as find_baseline's statistics. Throws std::invalid_argument for an empty or out-of-range interval.
+[[nodiscard]] Baseline robust_baseline(std::span<const double> signal, std::size_t begin, std::size_t end);
 
 // Default threshold multiplier of every detector here and of the product's onset settings
 // (exercise::OnsetSettings::k_sd): 5 SD, the value docs/VALIDATION.md chose on simulator seeds 1-3 (k 3 let

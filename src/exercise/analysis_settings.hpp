@@ -30,7 +30,8 @@ struct EmgProcessingSettings {
 };
 
 // Muscle onset: band-passed EMG -> TKEO -> |.| -> low-pass -> baseline mean + k SD (Solnik 2010; Li, Zhou &
-// Aruin 2007), baseline from the set's initial still period.
+// Aruin 2007), baseline from the rest the segmenter knows (exercise/onset_baseline.hpp, docs/SCORING.md
+// "Onset baseline").
 struct OnsetSettings {
   double k_sd =
       dsp::kDefaultOnsetThresholdSd;  // 5 SD: threshold multiplier (tuned on simulator seeds 1-3; research
@@ -42,6 +43,17 @@ struct OnsetSettings {
   double baseline_ms = 500.0;         // length of the baseline window at the start of the set's still period
   double baseline_offset_ms = 100.0;  // skip this much after the set-start marker (operator's button press)
   double pre_movement_ms = 500.0;     // onsets are searched from this long before the rep's movement onset
+  bool rest_baseline = true;     // baseline from the rests between reps, then the initial still period, with
+                                 // per-rep local baselines and the tonic / not-quiet states (issue 14);
+                                 // false: the initial still period or the quietest window, as before
+  bool robust_baseline = true;   // median and 1.4826 x MAD (Rousseeuw & Croux 1993; Hampel 1974) instead
+                                 // of mean and SD: 50 % breakdown, a burst in the rest cannot inflate k SD
+  double rest_guard_ms = 200.0;  // a rest between reps starts this long after the previous rep's end (the
+                                 // angle's tangent-line end precedes the EMG's return to rest; project
+                                 // choice, twice the segmenter's 100 ms velocity window)
+  double local_baseline_min_ms = 250.0;  // a rest at least this long gives its rep a local baseline: 25
+                                         // independent values of the 50 Hz-smoothed onset signal (Nyquist:
+                                         // 2 x 50 Hz x 0.25 s), MAD-SD relative error about 1.17 / sqrt(25)
 };
 
 struct VerdictSettings {

@@ -21,6 +21,24 @@ std::string_view to_string(VerdictState state) noexcept {
   return "unknown";
 }
 
+std::string_view to_string(OnsetState state) noexcept {
+  switch (state) {
+    case OnsetState::not_scored:
+      return "not_scored";
+    case OnsetState::detected:
+      return "detected";
+    case OnsetState::not_detected:
+      return "none";
+    case OnsetState::already_active:
+      return "already_active";
+    case OnsetState::continuously_active:
+      return "continuously_active";
+    case OnsetState::baseline_not_quiet:
+      return "baseline_not_quiet";
+  }
+  return "unknown";
+}
+
 const Verdict& verdict_at(const RepVerdicts& v, std::size_t i) noexcept {
   switch (i) {
     case 0:

@@ -5,9 +5,11 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/montage.hpp"
@@ -29,12 +31,31 @@ struct Verdict {
   std::string reason;       // why not available / invalid, or a short explanation
 };
 
+// What the onset search of one channel in one rep found (docs/SCORING.md "Onset states"). Only `detected`
+// carries an onset time; the others are neither an onset nor a miss and feed neither the firing order nor
+// the late-glute verdict.
+enum class OnsetState : std::uint8_t {
+  not_scored = 0,           // channel or rep invalid (gap, lead-off, saturation): not searched
+  detected = 1,             // an onset inside the search window (onset_s, onset_rel_ms)
+  not_detected = 2,         // no activity above threshold in the search window ("none")
+  already_active = 3,       // above threshold when the search window opens and still active at the
+                            // movement onset: the contraction began before the window
+  continuously_active = 4,  // the muscle never returned to rest before this rep (tonic activity: the
+                            // rest before it is mostly above threshold); no onset exists to report
+  baseline_not_quiet = 5,   // the set's rest is not quiet enough for a threshold: onset unreliable
+};
+inline constexpr std::size_t kOnsetStateCount = 6;
+// Names used in JSON, CSV and tables: "not_scored", "detected", "none", "already_active",
+// "continuously_active", "baseline_not_quiet".
+std::string_view to_string(OnsetState state) noexcept;
+
 // Scores of one EMG channel in one rep. Amplitudes are in the set's normalisation unit (%MVIC or % of the
 // set's peak: see Normalisation::kind).
 struct ChannelRepScore {
   bool valid = true;
-  std::string invalid_reason;  // lead-off, gap, saturation
-  bool onset_detected = false;
+  std::string invalid_reason;   // lead-off, gap, saturation
+  bool onset_detected = false;  // onset_state == detected
+  OnsetState onset_state = OnsetState::not_scored;
   double onset_s = kNaN;       // absolute time of the detected onset (s, session clock)
   double onset_rel_ms = kNaN;  // onset minus the rep's movement onset (ms; negative = before the movement)
   double mean_concentric_pct = kNaN;

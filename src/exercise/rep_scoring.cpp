@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -91,13 +92,92 @@ RepScore begin_repetition(const RepScoringContext& ctx, const Repetition& r, dou
   return rep;
 }
 
+namespace {
+
+// Where the activity running at w0 began: back from w0 to the end of the last rest of at least
+// min_rest samples at or after `begin`; nullopt when there is none (active since before `begin`).
+std::optional<std::size_t> traced_onset(const StridedSignal& onset, std::size_t off, std::size_t w0,
+                                        std::size_t begin, double threshold, std::size_t min_rest) {
+  std::size_t quiet = 0;
+  for (std::size_t n = w0; n-- > begin;) {
+    if (onset[n - off] > threshold) {
+      quiet = 0;
+    } else if (++quiet >= std::max<std::size_t>(1, min_rest)) {
+      return n + quiet;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+OnsetSearch search_onset(const StridedSignal& onset, std::size_t off, const RepWindow& w,
+                         std::size_t lookback_begin, double threshold, double rate, const OnsetSettings& s) {
+  OnsetSearch found;
+  if (w.mc <= w.w0) return found;
+  const std::size_t min_active =
+      std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(s.min_active_ms * rate / 1000.0)));
+  const std::size_t min_rest = static_cast<std::size_t>(std::lround(s.min_rest_ms * rate / 1000.0));
+  std::vector<unsigned char> active(w.mc - w.w0);
+  for (std::size_t n = w.w0; n < w.mc; ++n) active[n - w.w0] = onset[n - off] > threshold ? 1 : 0;
+  auto runs = dsp::active_runs(active, min_active, min_rest);
+  // Active when the window opens but back at rest (for at least min_rest_ms: active_runs bridged shorter
+  // dips) before the movement: the previous contraction's tail, not this rep's onset.
+  if (!runs.empty() && runs.front().onset_index == 0 && w.w0 + runs.front().offset_index <= w.m0)
+    runs.erase(runs.begin());
+  if (runs.empty()) return found;
+  if (runs.front().onset_index == 0) {
+    // Began before the window (the segmenter's movement onset lags a slow, smooth start): trace it back.
+    const std::size_t begin = std::max(off, std::min(lookback_begin, w.w0));
+    const auto traced = traced_onset(onset, off, w.w0, begin, threshold, min_rest);
+    if (!traced) {
+      found.state = OnsetState::already_active;  // no rest since the rest before the rep began
+      return found;
+    }
+    found.state = OnsetState::detected;
+    found.onset_index = *traced;
+    return found;
+  }
+  found.state = OnsetState::detected;
+  found.onset_index = w.w0 + runs.front().onset_index;
+  return found;
+}
+
+namespace {
+
+// Onset state and time of one channel in one rep (issue 14: a distinct state for each way there is no
+// onset to report; only `detected` gives times).
+void score_onset(const RepScoringContext& ctx, const Repetition& r, const RepWindow& w,
+                 const StridedSignal& onset, const RepOnsetBaseline& baseline, ChannelRepScore& cs) {
+  const OnsetSettings& s = ctx.settings->onset;
+  const double rate = ctx.emg_rate_hz;
+  if (baseline.rest_active) {
+    cs.onset_state = OnsetState::continuously_active;  // never back at rest before this rep (tonic)
+    return;
+  }
+  const double threshold = baseline.stats.mean + s.k_sd * baseline.stats.sd;
+  const OnsetSearch found =
+      search_onset(onset, ctx.first_sample, w, baseline.lookback_begin, threshold, rate, s);
+  cs.onset_state = found.state;
+  if (found.state != OnsetState::detected) return;
+  if (!baseline.contrast_ok) {
+    cs.onset_state = OnsetState::baseline_not_quiet;  // a crossing the set's activity cannot confirm
+    return;
+  }
+  cs.onset_detected = true;
+  cs.onset_s = static_cast<double>(found.onset_index) / rate;
+  cs.onset_rel_ms = 1000.0 * (cs.onset_s - r.start_s);
+}
+
+}  // namespace
+
 // The per-channel part of a rep's score: validity (gap, lead-off, rails), onset, amplitudes and spectral
 // indices. The amplitude fields (mean_*_pct, peak_pct) hold µV here: finish_repetition divides them by the
 // set's normalisation reference, which is only known once every channel has been conditioned.
 // peak_uv: peak_amplitude of the smoothed envelope over [m0, mh). `scratch` holds the spectral window when
 // the filtered signal is strided.
 void score_channel(const RepScoringContext& ctx, const Repetition& r, std::size_t c, const ChannelView& sig,
-                   double peak_uv, const dsp::Baseline& baseline, bool rep_valid,
+                   double peak_uv, const RepOnsetBaseline& baseline, bool rep_valid,
                    const std::string& emg_gap_reason, ChannelRepScore& cs, std::vector<double>& scratch) {
   const AnalysisSettings& s = *ctx.settings;
   const Montage& montage = *ctx.montage;
@@ -133,21 +213,7 @@ void score_channel(const RepScoringContext& ctx, const Repetition& r, std::size_
   }
   if (!cs.valid || !rep_valid) return;
 
-  // Onset: first run above baseline mean + k SD, from pre_movement_ms before the movement to the top.
-  const double threshold = baseline.mean + s.onset.k_sd * baseline.sd;
-  if (mc > w0) {
-    const std::size_t min_active = std::max<std::size_t>(
-        1, static_cast<std::size_t>(std::lround(s.onset.min_active_ms * rate / 1000.0)));
-    const std::size_t min_rest = static_cast<std::size_t>(std::lround(s.onset.min_rest_ms * rate / 1000.0));
-    std::vector<unsigned char> active(mc - w0);
-    for (std::size_t n = w0; n < mc; ++n) active[n - w0] = sig.onset[n - off] > threshold ? 1 : 0;
-    const auto runs = dsp::active_runs(active, min_active, min_rest);
-    if (!runs.empty()) {
-      cs.onset_detected = true;
-      cs.onset_s = static_cast<double>(w0 + runs.front().onset_index) / rate;
-      cs.onset_rel_ms = 1000.0 * (cs.onset_s - r.start_s);
-    }
-  }
+  score_onset(ctx, r, w, sig.onset, baseline, cs);
   cs.mean_concentric_pct = mean_over(sig.rms, m0 - off, mc - off);
   cs.mean_hold_pct = mean_over(sig.rms, mc - off, mh - off);
   cs.mean_pct = mean_over(sig.rms, m0 - off, mh - off);

@@ -1,7 +1,7 @@
 // Per-rep scores (offline per-set loop and live consumer alike): a rep's sample windows, validity (IMU and
 // EMG gaps, lead-off, ADC rails), each channel's onset (baseline mean + k SD of the onset signal, held
-// onset.min_active_ms), amplitudes (moving RMS over concentric / hold) and spectral indices, then the verdict
-// step (verdicts.hpp). docs/SCORING.md.
+// onset.min_active_ms; its state: onset_baseline.hpp, OnsetState), amplitudes (moving RMS over concentric /
+// hold) and spectral indices, then the verdict step (verdicts.hpp). docs/SCORING.md.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +15,7 @@
 #include "exercise/analysis_settings.hpp"
 #include "exercise/emg_conditioning.hpp"
 #include "exercise/normalisation.hpp"
+#include "exercise/onset_baseline.hpp"
 #include "exercise/rep_scores.hpp"
 #include "exercise/rep_segmenter.hpp"
 #include "exercise/verdicts.hpp"
@@ -37,7 +38,7 @@ struct RepScoringContext {
   std::span<const ChannelSignals> signals;   // montage order
   std::span<const std::int32_t> emg_counts;  // [samples x channels] from first_sample (rail check)
   std::int32_t rail_low = -32768, rail_high = 32767;
-  std::vector<dsp::Baseline> baseline;  // onset baseline per channel (the set's still period)
+  std::vector<RepOnsetBaseline> baseline;  // onset baseline per channel for the rep (onset_baseline.hpp)
   Normalisation normalisation;
   bool have_pelvis = false;                     // a sacral IMU exists
   std::vector<std::vector<Interval>> lead_off;  // per channel, EMG samples
@@ -67,6 +68,21 @@ struct RepWindow {
 RepScore begin_repetition(const RepScoringContext& context, const Repetition& rep, double pelvic_tilt_min_deg,
                           std::string& emg_gap_reason);
 
+// The onset search of one channel over a rep's window [w0, mc) at `threshold` (onset.min_active_ms held,
+// dips shorter than onset.min_rest_ms bridged). A run that is active when the window opens and ends before
+// the movement onset m0 is the previous contraction's tail and is skipped. A run active at w0 and still
+// active at m0 began before the window: it is traced back to the end of the last rest (onset.min_rest_ms
+// below threshold) at or after lookback_begin, which is its onset; with no such rest since lookback_begin
+// (or the first sample held) the muscle never rested: already_active. onset_index is absolute (valid for
+// `detected` only).
+struct OnsetSearch {
+  OnsetState state = OnsetState::not_detected;
+  std::size_t onset_index = 0;
+};
+[[nodiscard]] OnsetSearch search_onset(const StridedSignal& onset, std::size_t first_sample,
+                                       const RepWindow& window, std::size_t lookback_begin, double threshold,
+                                       double rate_hz, const OnsetSettings& settings);
+
 // Read-only view of one channel's conditioned signals (index 0 = the context's first_sample).
 struct ChannelView {
   StridedSignal filtered, onset;
@@ -77,7 +93,8 @@ struct ChannelView {
 // indices. The amplitude fields hold µV (decide_verdicts normalises them). peak_uv: peak of the smoothed
 // envelope over [m0, mh). `scratch` holds the spectral window when the filtered signal is strided.
 void score_channel(const RepScoringContext& context, const Repetition& rep, std::size_t channel,
-                   const ChannelView& signals, double peak_uv, const dsp::Baseline& baseline, bool rep_valid,
-                   const std::string& emg_gap_reason, ChannelRepScore& score, std::vector<double>& scratch);
+                   const ChannelView& signals, double peak_uv, const RepOnsetBaseline& baseline,
+                   bool rep_valid, const std::string& emg_gap_reason, ChannelRepScore& score,
+                   std::vector<double>& scratch);
 
 }  // namespace glutescope::exercise

@@ -226,13 +226,12 @@ struct SetPlan {
   std::vector<RepScore> scores;             // begun (begin_repetition), channels filled per channel
   std::vector<std::string> emg_gap_reason;  // per rep
   std::size_t e0 = 0, e1 = 0;               // the set in EMG samples
-  bool marked_baseline = false;  // [b0, b1) is the still period; otherwise the set's quietest window
-  std::size_t b0 = 0, b1 = 0;
+  Interval still;  // the set's initial still period (EMG samples; empty when the first rep starts at once)
   bool amplitudes_comparable = false;
   RepScoringContext rc;  // signals/baseline unused (per-channel pass); normalisation at the end
-  std::vector<dsp::Baseline> baseline;  // per channel
-  std::vector<double> set_peak_uv;      // per channel: peak_amplitude over [e0, e1) (fallback normalisation)
-  std::size_t set_range = 0;            // index of [e0, e1) in the peak ranges; reps' [m0, mh) follow it
+  std::vector<SetOnsetBaseline> baseline;  // per channel
+  std::vector<double> set_peak_uv;  // per channel: peak_amplitude over [e0, e1) (fallback normalisation)
+  std::size_t set_range = 0;        // index of [e0, e1) in the peak ranges; reps' [m0, mh) follow it
 };
 
 // The set's driving and pelvic angles at the IMU rate (set.angle_time_s ...), calibrated on the still period
@@ -365,9 +364,7 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
   const double first_move_s = reps.front().start_s - s.onset.pre_movement_ms / 1000.0;
   std::size_t b1 = std::min(b0 + static_cast<std::size_t>(s.onset.baseline_ms * rate / 1000.0),
                             to_index(first_move_s, rate, emg_samples));
-  plan.marked_baseline = b1 > b0 + static_cast<std::size_t>(0.05 * rate);
-  plan.b0 = b0;
-  plan.b1 = b1;
+  plan.still = {b0, std::max(b0, b1)};
 
   RepScoringContext& rc = plan.rc;
   rc.montage = &montage;
@@ -401,31 +398,19 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
 void score_set_channel(SetPlan& plan, std::size_t c, const ChannelSignalsView& sig, double rate,
                        std::vector<double>& scratch) {
   const AnalysisSettings& s = *plan.rc.settings;
-  dsp::BaselineSettings bs;
-  if (plan.marked_baseline) {
-    // The onset signal may be strided: copy the still period (statistics over the same samples in the same
-    // order as over the whole signal).
-    scratch.resize(plan.b1 - plan.b0);
-    for (std::size_t i = 0; i < scratch.size(); ++i) scratch[i] = sig.onset_signal[plan.b0 + i];
-    bs.rest_begin_index = 0;
-    bs.rest_end_index = scratch.size();
-    dsp::Baseline b = dsp::find_baseline(scratch, rate, bs);
-    b.begin_index += plan.b0;
-    b.end_index += plan.b0;
-    plan.baseline[c] = b;
-  } else {
-    // No still period before the first rep: the quietest window of the set (dsp's automatic baseline).
-    bs.search_window_ms = s.onset.baseline_ms;
-    scratch.resize(plan.e1 - plan.e0);
-    for (std::size_t i = 0; i < scratch.size(); ++i) scratch[i] = sig.onset_signal[plan.e0 + i];
-    plan.baseline[c] = dsp::find_baseline(scratch, rate, bs);
+  std::vector<RepSpan> spans;
+  for (const Repetition& r : plan.reps) {
+    const RepWindow w = rep_window(plan.rc, r);
+    spans.push_back({w.w0, w.m0, w.mh, w.m1});
   }
+  plan.baseline[c] =
+      plan_onset_baseline(sig.onset_signal, 0, {plan.e0, plan.e1}, plan.still, spans, rate, s.onset);
   plan.set_peak_uv[c] = sig.range_peaks_uv[plan.set_range];
   const ChannelView view{sig.filtered_uv, sig.onset_signal, sig.rms_uv};
   for (std::size_t k = 0; k < plan.reps.size(); ++k) {
     score_channel(plan.rc, plan.reps[k], c, view, sig.range_peaks_uv[plan.set_range + 1 + k],
-                  plan.baseline[c], plan.scores[k].valid, plan.emg_gap_reason[k], plan.scores[k].channels[c],
-                  scratch);
+                  plan.baseline[c].reps[k], plan.scores[k].valid, plan.emg_gap_reason[k],
+                  plan.scores[k].channels[c], scratch);
   }
 }
 
@@ -437,6 +422,8 @@ void finish_set(SessionContext& ctx, SetAnalysis& set, SetPlan& plan) {
   const bool amplitudes_comparable =
       set.normalisation.kind == NormalisationKind::mvic || s.verdicts.ratios_without_mvc;
   plan.rc.normalisation = set.normalisation;
+  set.onset_baseline = std::move(plan.baseline);
+  for (SetOnsetBaseline& b : set.onset_baseline) b.reps.clear();  // per rep: the reps' onset_state
   for (RepScore& rep : plan.scores) {
     decide_verdicts(verdict_context(plan.rc), rep);
     set.reps.push_back(std::move(rep));
@@ -622,6 +609,7 @@ nlohmann::json rep_json(const RepScore& r, const Montage& montage) {
     const ChannelRepScore& cs = r.channels[c];
     json jc = {{"valid", cs.valid},
                {"onset_rel_ms", num(cs.onset_rel_ms)},
+               {"onset_state", std::string(to_string(cs.onset_state))},
                {"mean_concentric_pct", num(cs.mean_concentric_pct)},
                {"mean_hold_pct", num(cs.mean_hold_pct)},
                {"mean_pct", num(cs.mean_pct)},
@@ -705,6 +693,15 @@ nlohmann::json to_json(const SessionAnalysis& a, const Montage& montage) {
     for (const RepScore& r : s.reps) reps.push_back(rep_json(r, montage));
     js["reps"] = reps;
     js["summary"] = summary_json(s.summary, montage);
+    json baselines = json::object();
+    for (std::size_t c = 0; c < s.onset_baseline.size() && c < montage.emg.size(); ++c) {
+      const SetOnsetBaseline& b = s.onset_baseline[c];
+      baselines[montage.emg[c].label] = {{"source", std::string(to_string(b.source))},
+                                         {"level", num(b.set.mean)},
+                                         {"spread", num(b.set.sd)},
+                                         {"contrast_db", num(b.contrast_db)}};
+    }
+    js["onset_baseline"] = baselines;
     sets.push_back(js);
   }
   j["sets"] = sets;

@@ -17,6 +17,7 @@
 #include "exercise/analysis_settings.hpp"
 #include "exercise/emg_conditioning.hpp"
 #include "exercise/normalisation.hpp"
+#include "exercise/onset_baseline.hpp"
 #include "exercise/rep_scores.hpp"
 #include "exercise/rep_scoring.hpp"
 #include "exercise/session_data.hpp"
@@ -41,6 +42,9 @@ struct SetAnalysis {
   Side working_side = Side::unknown;  // clamshell: the upper (moving) leg; bridge: midline (both)
   Normalisation normalisation;
   std::vector<RepScore> reps;
+  // Per channel: where the onset baseline came from, its statistics and the rest-to-active contrast
+  // (onset_baseline.hpp; the per-rep part is in each rep's onset_state). Empty for a set not scored.
+  std::vector<SetOnsetBaseline> onset_baseline;
   SetSummary summary;
   // The driving angle and pelvic angles over the set at the IMU rate (for plots and validation).
   std::vector<double> angle_time_s, driving_angle_deg, pelvic_tilt_rel_deg, pelvic_roll_rel_deg;

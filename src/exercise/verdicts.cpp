@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <initializer_list>
 #include <optional>
 
 #include <fmt/format.h>
@@ -54,6 +55,15 @@ class RepChannels {
   [[nodiscard]] double working_mean_pct(Muscle m) const { return working_mean(m, false); }
   [[nodiscard]] double working_onset_s(Muscle m) const { return working_mean(m, true); }
   [[nodiscard]] const ChannelRepScore& score(std::size_t c) const { return rep_.channels[c]; }
+  // Whether a valid working-side channel of `m` is in one of `states`.
+  [[nodiscard]] bool any_working_in(Muscle m, std::initializer_list<OnsetState> states) const {
+    for (Side side : sides_) {
+      const auto c = channel(m, side);
+      if (!c || !rep_.channels[*c].valid) continue;
+      if (std::find(states.begin(), states.end(), rep_.channels[*c].onset_state) != states.end()) return true;
+    }
+    return false;
+  }
 
   // The verdict a missing (not available) or invalid channel of `m` on the working sides forces, if any:
   // at least one side must be present and every present side valid.
@@ -97,10 +107,15 @@ Verdict glute_fired(const RepChannels& ch, Muscle glute, bool comparable, const 
   const double on = ch.working_onset_s(glute);
   v.value = amp;
   v.threshold = s.glute_fired_min_pct_mvic;
-  const bool fired = std::isfinite(on) && amp >= s.glute_fired_min_pct_mvic;
+  // Active before the search window (already or continuously active) is active too: it has no onset time.
+  const bool active = std::isfinite(on) ||
+                      ch.any_working_in(glute, {OnsetState::already_active, OnsetState::continuously_active});
+  const bool fired = active && amp >= s.glute_fired_min_pct_mvic;
   v.state = fired ? VerdictState::yes : VerdictState::no;
-  if (!std::isfinite(on))
-    v.reason = "no onset detected";
+  if (!active)
+    v.reason = ch.any_working_in(glute, {OnsetState::baseline_not_quiet})
+                   ? "onset unreliable (baseline not quiet)"
+                   : "no onset detected";
   else if (!fired)
     v.reason = "amplitude below threshold";
   return v;
@@ -117,6 +132,13 @@ Verdict lumbar_dominant(const RepChannels& ch, Muscle glute, bool comparable, co
 Verdict late_glute(const RepChannels& ch, Muscle glute, const VerdictSettings& s) {
   if (auto forced = ch.requirement(Muscle::erector_spinae_lumbar)) return *forced;
   if (auto forced = ch.requirement(glute)) return *forced;
+  // Activity that began before the search window has no onset time: it orders nothing (issue 14).
+  const std::initializer_list<OnsetState> kNoOnsetTime{OnsetState::already_active,
+                                                       OnsetState::continuously_active};
+  for (Muscle m : {glute, Muscle::erector_spinae_lumbar}) {
+    if (ch.any_working_in(m, kNoOnsetTime))
+      return not_available(fmt::format("{} already active when the onset search began", to_string(m)));
+  }
   return late_onset_verdict(ch.working_onset_s(glute), ch.working_onset_s(Muscle::erector_spinae_lumbar),
                             s.late_glute_delay_ms);
 }

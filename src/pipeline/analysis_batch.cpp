@@ -120,8 +120,12 @@ constexpr MuscleColumn kMuscleColumns[] = {
     {Muscle::biceps_femoris, Side::left, "bf_l"},        {Muscle::biceps_femoris, Side::right, "bf_r"},
     {Muscle::tensor_fasciae_latae, Side::left, "tfl_l"}, {Muscle::tensor_fasciae_latae, Side::right, "tfl_r"},
 };
-constexpr const char* kChannelQuantities[] = {"onset_rel_ms", "mean_pct", "peak_pct",
-                                              "mdf_trend_pct_per_rep"};
+// Per-muscle columns. onset_state (rep rows; NA on set rows) says what the onset search found (issue 14:
+// "already_active" is neither an onset nor a miss); onset_baseline_contrast_db (set rows; NA on rep rows)
+// is the set's rest-to-active contrast (exercise/onset_baseline.hpp).
+constexpr const char* kChannelQuantities[] = {
+    "onset_rel_ms", "onset_state",           "mean_pct",
+    "peak_pct",     "mdf_trend_pct_per_rep", "onset_baseline_contrast_db"};
 
 std::string ratios(const exercise::SideRatios& r) {
   return fmt::format("{},{},{},{}", num(r.per_side[0]), num(r.per_side[1]), num(r.ratio_of_means),
@@ -177,7 +181,7 @@ std::string summary_csv_rows(const AnalysisResult& r) {
         const auto c = r.montage.find(mc.muscle, mc.side);
         for (std::size_t q = 0; q < std::size(kChannelQuantities); ++q) {
           cols += ',';
-          cols += c ? num(value(*c, q)) : std::string("NA");
+          cols += c ? value(*c, q) : std::string("NA");
         }
       }
       return cols;
@@ -198,10 +202,14 @@ std::string summary_csv_rows(const AnalysisResult& r) {
       }
       out += fmt::format(",{},{}", csv_quoted(x.summary), csv_quoted(order));
       out += channel_cols([&](std::size_t c, std::size_t q) {
-        if (c >= x.channels.size()) return std::numeric_limits<double>::quiet_NaN();
+        if (c >= x.channels.size()) return std::string("NA");
         const exercise::ChannelRepScore& cs = x.channels[c];
-        const double values[] = {cs.onset_rel_ms, cs.mean_pct, cs.peak_pct,
-                                 std::numeric_limits<double>::quiet_NaN()};
+        const std::string values[] = {num(cs.onset_rel_ms),
+                                      std::string(to_string(cs.onset_state)),
+                                      num(cs.mean_pct),
+                                      num(cs.peak_pct),
+                                      "NA",
+                                      "NA"};
         return values[q];
       });
       out += tail;
@@ -222,8 +230,14 @@ std::string summary_csv_rows(const AnalysisResult& r) {
       auto at = [c](const std::vector<double>& v) {
         return c < v.size() ? v[c] : std::numeric_limits<double>::quiet_NaN();
       };
-      const double values[] = {at(m.median_onset_rel_ms), at(m.median_mean_pct), at(m.median_peak_pct),
-                               at(m.median_frequency_trend_pct_per_rep)};
+      const double contrast = c < s.onset_baseline.size() ? s.onset_baseline[c].contrast_db
+                                                          : std::numeric_limits<double>::quiet_NaN();
+      const std::string values[] = {num(at(m.median_onset_rel_ms)),
+                                    "NA",
+                                    num(at(m.median_mean_pct)),
+                                    num(at(m.median_peak_pct)),
+                                    num(at(m.median_frequency_trend_pct_per_rep)),
+                                    num(contrast)};
       return values[q];
     });
     out += tail;

@@ -1,5 +1,6 @@
 #include "pipeline/analysis_file.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -51,6 +52,10 @@ constexpr std::pair<const char*, double ChannelRepScore::*> kRepChannelColumns[]
     {"peak_pct", &ChannelRepScore::peak_pct},
     {"median_frequency_hz", &ChannelRepScore::median_frequency_hz},
     {"finsm5", &ChannelRepScore::finsm5}};
+
+// reps/onset_state codes (exercise::OnsetState), written as the dataset's attribute.
+constexpr const char* kOnsetStateCodes =
+    "0=not_scored,1=detected,2=none,3=already_active,4=continuously_active,5=baseline_not_quiet";
 
 // Flattened view of every rep with its set, in set order.
 struct RepRef {
@@ -180,6 +185,15 @@ void add_sets(SidecarImage& img, const AnalysisResult& r) {
   f64("gmed_to_es_mean_of_rep_ratios", [](const S& x) { return x.summary.gmed_to_es_mean_of_rep_ratios; });
   f64("gmax_symmetry_pct", [](const S& x) { return x.summary.gmax_symmetry_pct; });
   f64("gmed_symmetry_pct", [](const S& x) { return x.summary.gmed_symmetry_pct; });
+  const auto baseline = [](auto get) { return [get](const S& x) { return column(x.onset_baseline, get); }; };
+  per_channel("onset_baseline_contrast_db",
+              baseline([](const exercise::SetOnsetBaseline& b) { return b.contrast_db; }));
+  per_channel("onset_baseline_level",
+              baseline([](const exercise::SetOnsetBaseline& b) { return b.set.mean; }));
+  per_channel("onset_baseline_spread",
+              baseline([](const exercise::SetOnsetBaseline& b) { return b.set.sd; }));
+  per_channel("onset_baseline_source",
+              baseline([](const exercise::SetOnsetBaseline& b) { return static_cast<double>(b.source); }));
 }
 
 void add_reps(SidecarImage& img, const AnalysisResult& r) {
@@ -217,18 +231,22 @@ void add_reps(SidecarImage& img, const AnalysisResult& r) {
                   return column(x.rep->channels, [m](const ChannelRepScore& c) { return c.*m; });
                 }));
   }
-  std::vector<std::uint8_t> valid, detected;
+  std::vector<std::uint8_t> valid, detected, state;
   std::vector<std::string> reasons;
   for (const RepRef& x : rr) {
     for (std::size_t c = 0; c < nch; ++c) {
       const bool have = c < x.rep->channels.size();
       valid.push_back(have && x.rep->channels[c].valid ? 1 : 0);
       detected.push_back(have && x.rep->channels[c].onset_detected ? 1 : 0);
+      state.push_back(static_cast<std::uint8_t>(have ? x.rep->channels[c].onset_state
+                                                     : exercise::OnsetState::not_scored));
       reasons.push_back(have ? x.rep->channels[c].invalid_reason : std::string());
     }
   }
   img.dataset("reps/channel_valid", {nr, nch}, std::move(valid));
   img.dataset("reps/onset_detected", {nr, nch}, std::move(detected));
+  img.dataset("reps/onset_state", {nr, nch}, std::move(state)).attributes = {
+      {"state_codes", kOnsetStateCodes}};
   // A matrix of strings even without channels ([reps x 1] of nothing): h5py reads it as 2-D either way.
   img.dataset("reps/channel_invalid_reason", {nch == 0 ? 0 : nr, nch == 0 ? 1 : nch}, std::move(reasons));
   img.group("reps/verdicts").attributes = {{"state_codes", "0=no,1=yes,2=not_available,3=invalid"}};
@@ -285,6 +303,31 @@ void read_channels(const SidecarReader& in, AnalysisResult& r) {
     r.montage.emg.push_back(e);
   }
   r.analysis.mvc_reference_uv = in.read<double>("channels/mvc_reference_uv", {nch, 1}).values;
+}
+
+// sets/onset_baseline_* (format 2.1; absent from 2.0): per channel of a scored set, NaN rows otherwise.
+void read_set_baselines(const SidecarReader& in, std::size_t nch, std::vector<SetAnalysis>& sets) {
+  if (in.format_version() < store::FormatVersion{2, 1}) return;
+  const std::size_t ns = sets.size();
+  const auto read = [&](const char* name) {
+    return in.read<double>(fmt::format("sets/{}", name), {ns, nch}).values;
+  };
+  const auto contrast = read("onset_baseline_contrast_db"), level = read("onset_baseline_level"),
+             spread = read("onset_baseline_spread"), source = read("onset_baseline_source");
+  for (std::size_t i = 0; i < ns; ++i) {
+    for (std::size_t c = 0; c < nch; ++c) {
+      const std::size_t k = i * nch + c;
+      if (std::isnan(source[k])) continue;
+      if (!(source[k] >= 0.0 && source[k] <= 2.0) || source[k] != std::floor(source[k]))
+        bad_value(in, fmt::format("sets/onset_baseline_source value {}", source[k]));
+      sets[i].onset_baseline.resize(nch);
+      exercise::SetOnsetBaseline& b = sets[i].onset_baseline[c];
+      b.source = static_cast<exercise::BaselineSource>(static_cast<int>(source[k]));
+      b.set.mean = level[k];
+      b.set.sd = spread[k];
+      b.contrast_db = contrast[k];
+    }
+  }
 }
 
 void read_sets(const SidecarReader& in, AnalysisResult& r) {
@@ -366,6 +409,7 @@ void read_sets(const SidecarReader& in, AnalysisResult& r) {
     m.gmed_symmetry_pct = gmed_si[i];
     r.analysis.sets.push_back(std::move(s));
   }
+  read_set_baselines(in, nch, r.analysis.sets);
 }
 
 // Firing order: channel labels joined by '>' back to channel indices.
@@ -430,6 +474,14 @@ void read_reps(const SidecarReader& in, AnalysisResult& r) {
   }
   const auto ch_valid = in.read<std::uint8_t>("reps/channel_valid", {nr, nch}).values;
   const auto ch_detected = in.read<std::uint8_t>("reps/onset_detected", {nr, nch}).values;
+  // Format 2.0 has no onset_state: a detected onset or none (the other states did not exist).
+  std::vector<std::uint8_t> ch_state;
+  if (in.format_version() >= store::FormatVersion{2, 1}) {
+    ch_state = in.read<std::uint8_t>("reps/onset_state", {nr, nch}).values;
+    for (std::uint8_t v : ch_state) {
+      if (v >= exercise::kOnsetStateCount) bad_value(in, fmt::format("reps/onset_state code {}", v));
+    }
+  }
   const auto ch_reason =
       in.read<std::string>("reps/channel_invalid_reason", {nch == 0 ? 0 : nr, nch == 0 ? 1 : nch}).values;
   for (std::size_t i = 0; i < nr; ++i) {
@@ -444,6 +496,10 @@ void read_reps(const SidecarReader& in, AnalysisResult& r) {
     for (std::size_t c = 0; c < nch; ++c) {
       s.channels[c].valid = ch_valid[i * nch + c] != 0;
       s.channels[c].onset_detected = ch_detected[i * nch + c] != 0;
+      s.channels[c].onset_state = !ch_state.empty() ? static_cast<exercise::OnsetState>(ch_state[i * nch + c])
+                                  : !s.channels[c].valid         ? exercise::OnsetState::not_scored
+                                  : s.channels[c].onset_detected ? exercise::OnsetState::detected
+                                                                 : exercise::OnsetState::not_detected;
       s.channels[c].invalid_reason = ch_reason[i * nch + c];
     }
     s.firing_order = firing_order_of(firing[i], r.montage.emg);

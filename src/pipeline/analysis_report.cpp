@@ -56,6 +56,31 @@ std::string number_text(double v, const char* unit = "") {
 }
 
 // "glute_fired: 5 yes, 1 no; lumbar_dominant: ..." for the verdicts that have any yes/no.
+// One line on the set's onset baselines (source and rest-to-active contrast per channel) and the reps whose
+// channels have activity but no onset time (already / continuously active, baseline not quiet).
+std::string onset_baseline_line(const AnalysisResult& r, const SetAnalysis& s) {
+  std::string line;
+  for (std::size_t c = 0; c < s.onset_baseline.size() && c < r.montage.emg.size(); ++c) {
+    line += fmt::format("{}{} {} {}", line.empty() ? "" : ", ", r.montage.emg[c].label,
+                        exercise::to_string(s.onset_baseline[c].source),
+                        number_text(s.onset_baseline[c].contrast_db, " dB"));
+  }
+  std::string flagged;
+  for (const RepScore& rep : s.reps) {
+    for (std::size_t c = 0; c < rep.channels.size() && c < r.montage.emg.size(); ++c) {
+      const exercise::OnsetState st = rep.channels[c].onset_state;
+      if (st == exercise::OnsetState::already_active || st == exercise::OnsetState::continuously_active ||
+          st == exercise::OnsetState::baseline_not_quiet) {
+        flagged += fmt::format("{}rep {} {} {}", flagged.empty() ? "" : ", ", rep.index + 1,
+                               r.montage.emg[c].label, exercise::to_string(st));
+      }
+    }
+  }
+  if (line.empty()) return {};
+  return "onset baseline (source, rest-to-active contrast): " + line +
+         (flagged.empty() ? std::string() : "; no onset time: " + flagged);
+}
+
 std::string verdict_summary(const SetAnalysis& s) {
   std::string out;
   for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
@@ -244,6 +269,7 @@ std::string format_text_report(const AnalysisResult& r) {
     out += fmt::format("  glute:ES (GMax) ratio of means {}, mean of ratios {}; symmetry GMax {} GMed {}\n",
                        number_text(m.gmax_to_es.ratio_of_means), number_text(m.gmax_to_es.mean_of_ratios),
                        number_text(m.gmax_symmetry_pct, " %"), number_text(m.gmed_symmetry_pct, " %"));
+    if (const std::string b = onset_baseline_line(r, s); !b.empty()) out += "  " + b + "\n";
     for (const RepScore& rep : s.reps) out += "  " + format_rep_line(i, s, rep) + "\n";
   }
   return out;
@@ -275,6 +301,8 @@ std::string format_html_report(const AnalysisResult& r) {
         i + 1, to_string(s.exercise), s.summary.reps, s.summary.partial_reps,
         html_escape(set_verdict_line(s)), html_escape(verdict_summary(s)),
         html_escape(normalisation_words(s)));
+    if (const std::string b = onset_baseline_line(r, s); !b.empty())
+      h += "<p class=\"onset-baseline\">" + html_escape(b) + "</p>\n";
     h += set_svg(r, i, s);
     h += ratio_svg(i, s, threshold);
     h += "<table class=\"reps\"><tr><th>rep</th><th>start–end (s)</th><th>ROM (deg)</th><th>verdict</th>";

@@ -75,7 +75,7 @@ class LiveAnalysis::Worker {
   void imu_sample(double t_s, double rate_hz);
   void start_set(Exercise exercise, Side side, double sample_time_s);
   void close_mvc_trial(double start_sample_s, const Event& start, double stop_sample_s);
-  void find_set_baseline(std::size_t w0, std::size_t end);
+  [[nodiscard]] std::vector<exercise::RepOnsetBaseline> rep_baselines(std::size_t end);
   void handle_rep(const exercise::Repetition& r);
   [[nodiscard]] exercise::RepScoringContext rep_context(std::size_t w0, std::size_t end) const;
   [[nodiscard]] std::vector<std::int32_t> window_counts(std::size_t begin, std::size_t end) const;
@@ -130,8 +130,8 @@ class LiveAnalysis::Worker {
   std::size_t still_left_ = 0;
   std::unique_ptr<motion::AngleCalculator> angles_;
   std::unique_ptr<exercise::RepSegmenter> segmenter_;
-  std::vector<dsp::Baseline> baseline_;  // onset baseline of the set, found at its first rep
-  exercise::Interval baseline_window_;
+  std::vector<exercise::RepSpan> set_reps_;  // the set's reps so far (EMG samples), for the onset baseline
+  exercise::Interval baseline_window_;       // samples of the set baseline's rest periods (first to last)
   std::vector<std::pair<double, double>> tilt_history_;  // (t_s, pelvic tilt rel) since the set start
 };
 
@@ -315,7 +315,7 @@ void LiveAnalysis::Worker::start_set(Exercise exercise, Side side, double sample
   still_left_ =
       std::max<std::size_t>(1, to_sample(scoring_.motion.still_period_s, imu_rate_ > 0 ? imu_rate_ : 200.0));
   segmenter_.reset();
-  baseline_.clear();
+  set_reps_.clear();
   tilt_history_.clear();
 }
 
@@ -337,32 +337,39 @@ void LiveAnalysis::Worker::close_mvc_trial(double start_sample_s, const Event& s
   owner_.mvc_reference_uv_ = mvc_reference_;
 }
 
-// Onset baseline of the set (once, at its first rep): its initial still period, as offline; without one,
-// the quietest window of this rep's window (offline: of the whole set, which live has not seen yet).
-void LiveAnalysis::Worker::find_set_baseline(std::size_t w0, std::size_t end) {
+// Onset baselines of the newest rep (set_reps_.back()), by the offline rules (exercise/onset_baseline.hpp)
+// over what live has seen: the set's initial still period, the rests between the reps so far and the rest
+// just before this rep, within the EMG history the conditioner holds. Offline also sees the rests after the
+// rep (pooled set baseline, contrast over every rep); live converges to it as the set goes on.
+std::vector<exercise::RepOnsetBaseline> LiveAnalysis::Worker::rep_baselines(std::size_t end) {
   const double rate = emg_rate_;
-  const std::size_t set_first = set_first_sample();
+  const std::size_t set_first = std::max(set_first_sample(), conditioner_->oldest());
   const std::size_t b0 =
-      set_first + static_cast<std::size_t>(scoring_.onset.baseline_offset_ms * rate / 1000.0);
-  const std::size_t b1 =
-      std::min(b0 + static_cast<std::size_t>(scoring_.onset.baseline_ms * rate / 1000.0), w0);
-  baseline_.assign(channels_, dsp::Baseline{});
-  const bool marked = b1 > b0 + static_cast<std::size_t>(0.05 * rate) && b0 >= conditioner_->oldest();
-  for (std::size_t c = 0; c < channels_; ++c) {
-    dsp::BaselineSettings bs;
-    if (marked) {
-      const std::vector<double> onset = conditioner_->onset_signal(c, b0, b1);
-      bs.rest_begin_index = 0;
-      bs.rest_end_index = onset.size();
-      baseline_[c] = dsp::find_baseline(onset, rate, bs);
-      baseline_window_ = {b0, b1};
-    } else {
-      bs.search_window_ms = scoring_.onset.baseline_ms;
-      const std::vector<double> onset = conditioner_->onset_signal(c, w0, end);
-      baseline_[c] = dsp::find_baseline(onset, rate, bs);
-      baseline_window_ = {w0 + baseline_[c].begin_index, w0 + baseline_[c].end_index};
-    }
+      set_first_sample() + static_cast<std::size_t>(scoring_.onset.baseline_offset_ms * rate / 1000.0);
+  const double first_move_s =
+      static_cast<double>(set_reps_.front().m0) / rate - scoring_.onset.pre_movement_ms / 1000.0;
+  const std::size_t b1 = std::min(b0 + static_cast<std::size_t>(scoring_.onset.baseline_ms * rate / 1000.0),
+                                  to_sample(first_move_s, rate));
+  const exercise::Interval still =
+      b0 >= set_first && b1 > b0 ? exercise::Interval{b0, b1} : exercise::Interval{set_first, set_first};
+  // Only the reps whose windows are still held: the first kept rep's rest is then the still period only if
+  // it is the set's first rep.
+  std::vector<exercise::RepSpan> held;
+  for (const exercise::RepSpan& r : set_reps_) {
+    if (r.w0 >= set_first) held.push_back(r);
   }
+  const exercise::Interval lost_still{set_first, set_first};
+  std::vector<exercise::RepOnsetBaseline> out(channels_);
+  for (std::size_t c = 0; c < channels_; ++c) {
+    const std::vector<double> onset = conditioner_->onset_signal(c, set_first, end);
+    const exercise::StridedSignal view{onset.data(), 1, onset.size()};
+    const exercise::SetOnsetBaseline plan = exercise::plan_onset_baseline(
+        view, set_first, {set_first, end}, held.size() == set_reps_.size() ? still : lost_still, held, rate,
+        scoring_.onset);
+    out[c] = plan.reps.back();
+    baseline_window_ = {plan.set.begin_index, plan.set.end_index};
+  }
+  return out;
 }
 
 std::vector<std::int32_t> LiveAnalysis::Worker::window_counts(std::size_t begin, std::size_t end) const {
@@ -384,7 +391,6 @@ exercise::RepScoringContext LiveAnalysis::Worker::rep_context(std::size_t w0, st
   ctx.first_sample = w0;
   ctx.end_sample = end;
   if (device_->emg_format == SampleFormat::int24) ctx.rail_low = -8388608, ctx.rail_high = 8388607;
-  ctx.baseline = baseline_;
   ctx.have_pelvis = have_pelvis_;
   ctx.lead_off.assign(channels_, {});
   for (std::size_t c = 0; c < channels_; ++c) {
@@ -415,26 +421,34 @@ void LiveAnalysis::Worker::handle_rep(const exercise::Repetition& r) {
     live.score.invalid_reason = "rep longer than the live EMG history (live.history_s)";
     live.score.summary = "not scored: " + live.score.invalid_reason;
   } else {
-    if (baseline_.empty()) find_set_baseline(w0, end);
-    // The rep window from the conditioner's rings: nothing is filtered again.
+    set_reps_.push_back({w0, to_sample(r.start_s, rate), std::min(end, to_sample(r.hold_end_s, rate)),
+                         std::min(end, to_sample(r.end_s, rate))});
+    std::vector<exercise::RepOnsetBaseline> baselines = rep_baselines(end);
+    // From the rest before the rep (an onset that began before the search window is traced back into it,
+    // rep_scoring.hpp search_onset) to the rep's end, from the conditioner's rings: nothing is filtered
+    // again.
+    std::size_t first = w0;
+    for (const exercise::RepOnsetBaseline& b : baselines)
+      first = std::min(first, std::max(b.lookback_begin, conditioner_->oldest()));
     std::vector<exercise::ChannelSignals> signals(channels_);
     std::vector<std::vector<double>> smoothed;
     for (std::size_t c = 0; c < channels_; ++c) {
       exercise::ChannelSignals& s = signals[c];
-      s.filtered_uv = conditioner_->filtered(c, w0, end);
-      s.onset_signal = conditioner_->onset_signal(c, w0, end);
-      exercise::LiveEnvelopes env = exercise::live_envelopes(*conditioner_, c, w0, end, rate, scoring_);
+      s.filtered_uv = conditioner_->filtered(c, first, end);
+      s.onset_signal = conditioner_->onset_signal(c, first, end);
+      exercise::LiveEnvelopes env = exercise::live_envelopes(*conditioner_, c, first, end, rate, scoring_);
       s.rms_uv = std::move(env.rms_uv);
       s.smoothed_uv = std::move(env.smoothed_uv);
       smoothed.push_back(s.smoothed_uv);
     }
-    const std::vector<std::int32_t> counts = window_counts(w0, end);
-    exercise::RepScoringContext ctx = rep_context(w0, end);
+    const std::vector<std::int32_t> counts = window_counts(first, end);
+    exercise::RepScoringContext ctx = rep_context(first, end);
+    ctx.baseline = std::move(baselines);
     ctx.signals = signals;
     ctx.emg_counts = counts;
     // %MVIC when every scored channel has an MVC reference, otherwise the peak within this rep's window.
     ctx.normalisation =
-        exercise::choose_normalisation(owner_.montage_, mvc_reference_, smoothed, 0, end - w0);
+        exercise::choose_normalisation(owner_.montage_, mvc_reference_, smoothed, w0 - first, end - first);
     if (ctx.normalisation.kind == exercise::NormalisationKind::peak_of_set) {
       ctx.normalisation.note += " (live: peak within this rep)";
     }

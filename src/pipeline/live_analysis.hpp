@@ -47,7 +47,7 @@ struct LiveRep {
   exercise::Normalisation normalisation;
   exercise::RepScore score;            // the exercise module's scores and verdicts
   exercise::Interval set_window;       // EMG samples: the set start (from its marker) to the rep's window end
-  exercise::Interval baseline_window;  // EMG samples of the set's onset baseline (the still period)
+  exercise::Interval baseline_window;  // EMG samples of the onset baseline's rest periods (first to last)
   std::string line;                    // the printed line (without the "[live t s]" prefix)
   double scored_after_end_s = 0.0;     // wall-clock time from the rep's end sample arriving to the line (s)
 };

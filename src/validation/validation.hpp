@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -25,12 +26,25 @@ using exercise::SessionData;
 // The simulator's output as analysis input (no gaps: the in-memory simulation loses nothing).
 SessionData session_data_from_simulation(const sim::SimulatedSession& session);
 
+// Recording conditions of a run beyond the scenario (issue 14: what broke the onset chain on real slow,
+// submaximal recordings). standard runs with contaminants off and on; the others with contaminants off.
+enum class Condition : std::uint8_t {
+  standard = 0,
+  slow_short_rests = 1,  // concentric and eccentric 3 s, hold 1 s, rest 1 s (the simulator's shortest)
+  tonic_background = 2,  // every muscle stays at >= 15 % of its rep level from the first rep to the last
+  low_amplitude = 3,     // the whole EMG x 0.1 before quantisation: rest noise a few counts
+  no_rest_marker = 4,    // the first rep starts 0.5 s after the set-start marker: no initial still period
+};
+std::string_view to_string(Condition condition) noexcept;
+std::vector<Condition> all_conditions();
+
 struct ValidationSettings {
   std::vector<std::uint64_t> seeds{101, 102, 103};  // tuning used seeds 1-3 (docs/VALIDATION.md)
   std::vector<double> snr_db{30.0, 20.0, 15.0, 10.0};
   std::vector<bool> contaminants{false, true};  // true: 50 Hz mains, baseline wander, ECG, motion artefacts
   std::vector<Exercise> exercises{Exercise::bridge, Exercise::clamshell};
   std::vector<sim::Scenario> scenarios;  // empty = every scenario that applies to the exercise
+  std::vector<Condition> conditions = all_conditions();
   int reps = 8;
   bool mvc_trials = true;
   int jobs = 1;
@@ -50,6 +64,7 @@ struct RunResult {
   std::uint64_t seed = 0;
   double snr_db = 0.0;
   bool contaminated = false;
+  Condition condition = Condition::standard;
   std::string error;                      // analysis threw (counted as failure)
   std::vector<std::string> onset_muscle;  // per onset error sample: muscle name
   std::vector<double> onset_error_ms;     // detected - true onset (ms), matched reps, valid channels
@@ -80,8 +95,10 @@ struct Aggregate {
 };
 // Aggregate over the runs with min_snr_db <= SNR <= max_snr_db and, when >= 0, the given Exercise /
 // sim::Scenario value; muscle = "" pools all muscles' onset errors.
+// condition >= 0: only runs of that Condition.
 Aggregate aggregate_if(const std::vector<RunResult>& runs, double min_snr_db, double max_snr_db,
-                       int exercise = -1, int scenario = -1, const std::string& muscle = "");
+                       int exercise = -1, int scenario = -1, const std::string& muscle = "",
+                       int condition = -1);
 
 // Human-readable tables (plain text, Markdown-compatible) and machine-readable JSON.
 std::string format_validation_table(const ValidationReport& report);

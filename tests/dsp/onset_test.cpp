@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "dsp/envelope.hpp"
@@ -64,6 +65,49 @@ TEST(Baseline, MarkedRestAndQuietestWindowAgreeOnRestNoise) {
                        automatic.begin_index >= 9050;
   EXPECT_TRUE(in_rest) << automatic.begin_index;
   EXPECT_NEAR(automatic.mean, kNoiseSd, 0.1 * kNoiseSd);
+}
+
+// Issue 14, defect (b): on signed (band-passed, not rectified) EMG the quietest window is the one with the
+// least power. A window holding the negative half of a burst has the lowest mean but is the loudest; the
+// automatic baseline must not pick it. Ground truth by construction: rest SD 0.05 everywhere except a burst
+// of large negative values at [2000, 3000).
+TEST(Baseline, AutomaticWindowOnSignedEmgIsTheQuietestByMeanSquare) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> gauss(0.0, kNoiseSd);
+  std::vector<double> x(6000);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = gauss(rng) + (i >= 2000 && i < 3000 ? -1.0 : 0.0);
+  const Baseline b = find_baseline(x, kRate, {.search_window_ms = 250.0});
+  const bool overlaps_burst = b.begin_index < 3000 && b.end_index > 2000;
+  EXPECT_FALSE(overlaps_burst) << "window [" << b.begin_index << ", " << b.end_index << ")";
+  EXPECT_NEAR(b.sd, kNoiseSd, 0.15 * kNoiseSd);
+  // Bonato's automatic baseline is the same window: its SD is the rest noise's, so the burst is found.
+  const OnsetResult r = detect_bonato(x, kRate, {.baseline = {.search_window_ms = 250.0}});
+  EXPECT_NEAR(r.baseline.sd, kNoiseSd, 0.15 * kNoiseSd);
+  ASSERT_FALSE(r.intervals.empty());
+  EXPECT_NEAR(static_cast<double>(r.intervals.front().onset_index), 2000.0, 40.0);
+}
+
+// Median and MAD scaled to an SD (Rousseeuw & Croux 1993): worked by hand, then on Gaussian rest noise
+// (estimates the SD) and on rest with 20 % bursts (the ordinary SD is inflated, the robust one is not).
+TEST(Baseline, RobustBaselineIsTheMedianAndTheScaledMad) {
+  const std::vector<double> x{4.0, 1.0, 100.0, 3.0, 2.0};  // median 3; |x - 3| = 1 2 97 0 1 -> MAD 1
+  const Baseline b = robust_baseline(x, 0, x.size());
+  EXPECT_DOUBLE_EQ(b.mean, 3.0);
+  EXPECT_DOUBLE_EQ(b.sd, kMadToSd * 1.0);
+  EXPECT_NEAR(kMadToSd, 1.0 / 0.6744897501960817, 1e-12);  // 1 / Phi^-1(3/4)
+
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> gauss(0.0, kNoiseSd);
+  std::vector<double> rest(20000);
+  for (double& v : rest) v = gauss(rng);
+  EXPECT_NEAR(robust_baseline(rest, 0, rest.size()).sd, kNoiseSd, 0.03 * kNoiseSd);
+  for (std::size_t i = 0; i < rest.size(); i += 5) rest[i] += 1.0;  // every fifth sample a burst of 20 SD
+  const Baseline classic = find_baseline(rest, kRate, {.rest_begin_index = 0, .rest_end_index = rest.size()});
+  const Baseline robust = robust_baseline(rest, 0, rest.size());
+  EXPECT_GT(classic.sd, 5.0 * kNoiseSd);
+  EXPECT_LT(robust.sd, 1.5 * kNoiseSd);
+  EXPECT_LT(std::abs(robust.mean), 0.5 * kNoiseSd);
+  EXPECT_THROW((void)robust_baseline(rest, 10, 10), std::invalid_argument);
 }
 
 TEST(HodgesBui, FindsBurstsOnTheRmsEnvelope) {

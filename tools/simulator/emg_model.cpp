@@ -60,6 +60,20 @@ constexpr double kEcgRightFactor = 0.6;  // the heart lies left of the midline
 constexpr std::int32_t kCountMax = std::numeric_limits<std::int16_t>::max();
 constexpr std::int32_t kCountMin = std::numeric_limits<std::int16_t>::min();
 
+// Tonic background (SimulatorSettings::tonic_fraction): from the first rep's onset to the last rep's
+// offset, channel c's activation is at least `fraction` of the level of the rep that began last.
+void apply_tonic(const Schedule& schedule, std::size_t c, double fraction, double dt,
+                 std::vector<double>& activation) {
+  if (!(fraction > 0.0) || schedule.reps.empty()) return;
+  std::size_t rep = 0;
+  for (std::size_t n = 0; n < activation.size(); ++n) {
+    const double t = static_cast<double>(n) * dt;
+    if (t < schedule.reps.front().onset_s[c] || t > schedule.reps.back().offset_s[c]) continue;
+    while (rep + 1 < schedule.reps.size() && t >= schedule.reps[rep + 1].onset_s[c]) ++rep;
+    activation[n] = std::max(activation[n], fraction * schedule.reps[rep].level_mvic[c]);
+  }
+}
+
 }  // namespace
 
 ShwedykShapingFilter::ShwedykShapingFilter(double low_hz, double high_hz, double rate_hz) {
@@ -140,6 +154,7 @@ EmgRender render_emg(const SimulatorSettings& settings, const Montage& montage, 
         ++active_count;
       }
     }
+    apply_tonic(schedule, c, settings.tonic_fraction, dt, activation);
     const double reference_power =
         active_count > 0 ? active_sum / static_cast<double>(active_count) : 0.1 * 0.1;  // fallback: 10 % MVIC
     truth.active_power_uv2 = truth.mvic_rms_uv * truth.mvic_rms_uv * reference_power;
@@ -179,7 +194,7 @@ EmgRender render_emg(const SimulatorSettings& settings, const Montage& montage, 
       const double t = static_cast<double>(n) * dt;
       // Draw the source and the noise for every sample so the streams stay aligned whatever the activation.
       const double muscle = truth.mvic_rms_uv * activation[n] * shaping.process(source.normal());
-      double x = muscle + truth.noise_rms_uv * noise.normal();
+      double x = settings.emg_amplitude_scale * (muscle + truth.noise_rms_uv * noise.normal());
       if (contaminants.mains != Mains::off) {
         const double w = 2.0 * kPi * mains_hz * t;
         x += contaminants.mains_amplitude_uv * mains_gain *

@@ -300,6 +300,12 @@ Schedule make_schedule(const SimulatorSettings& settings, const Montage& montage
       rep.onset_s[c] = knots[knots.size() - 8].time_s;
       rep.offset_s[c] = knots.back().time_s;
       rep.level_mvic[c] = level;
+      // With a tonic background (render_emg: at least tonic_fraction x the level from the first rep on), a
+      // later rep's activation leaves its background where the raised-cosine ramp crosses that fraction,
+      // (1 - cos(pi u)) / 2 = f: that is the onset to detect, not the ramp's start under the background.
+      if (r > 0 && settings.tonic_fraction > 0.0) {
+        rep.onset_s[c] += ramp_up_s * std::acos(1.0 - 2.0 * settings.tonic_fraction) / std::numbers::pi;
+      }
     }
     s.reps.push_back(std::move(rep));
     t = s.reps.back().rest_end_s;

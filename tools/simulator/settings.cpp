@@ -66,6 +66,10 @@ void validate(const SimulatorSettings& s) {
           fmt::format("IMU rate must be 50..1000 Hz, got {} Hz", s.imu_rate_hz));
   require(s.glute_activation_scale >= 0.1 && s.glute_activation_scale <= 2.0,
           fmt::format("glute activation scale must be 0.1..2, got {}", s.glute_activation_scale));
+  require(s.tonic_fraction >= 0.0 && s.tonic_fraction <= 0.5,
+          fmt::format("tonic fraction must be 0..0.5, got {}", s.tonic_fraction));
+  require(s.emg_amplitude_scale >= 0.01 && s.emg_amplitude_scale <= 1.0,
+          fmt::format("EMG amplitude scale must be 0.01..1, got {}", s.emg_amplitude_scale));
   require(s.snr_db >= 0.0 && s.snr_db <= 60.0, fmt::format("SNR must be 0..60 dB, got {} dB", s.snr_db));
   require(
       s.initial_still_s >= 3.0,

@@ -68,6 +68,15 @@ struct SimulatorSettings {
   // Multiplies the glutes' (GMax, GMed) activation in every rep, not in the MVC trials: a known change of
   // %MVIC and glute:ES ratio over a series of sessions (longitudinal tests, docs/SIMULATOR.md); 0.1..2.
   double glute_activation_scale = 1.0;
+  // Tonic background (issue 14): from the first rep's onset to the last rep's offset every muscle's
+  // activation stays at least at this fraction of its rep level (the previous rep's), between reps too: the
+  // muscle never fully relaxes. 0 = off; 0..0.5. From the second rep on the truth onset is where the rep's
+  // ramp crosses that background (schedule.cpp).
+  double tonic_fraction = 0.0;
+  // Multiplies the whole EMG (muscle and instrumentation noise, not the contaminants) before it is
+  // quantised: 0.1 puts rest noise at a few counts, as in slow submaximal real recordings (rest RMS
+  // 2.5-3 µV against 0.7 µV steps). 0.01..1.
+  double emg_amplitude_scale = 1.0;
   Contaminants contaminants;
   Tempo tempo;
   double initial_still_s = 3.0;      // still before anything happens (IMU fusion start-up), >= 3

@@ -1,0 +1,191 @@
+#include "exercise/onset_baseline.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace glutescope::exercise {
+namespace {
+
+// Shortest stretch that counts as a rest period at all (the still-period minimum the set baseline used
+// before issue 14): 50 ms holds 2.5 periods of the onset signal's 50 Hz smoothing.
+constexpr double kMinRestPeriodMs = 50.0;
+
+std::size_t samples_of(double ms, double rate_hz) {
+  return static_cast<std::size_t>(std::llround(ms * rate_hz / 1000.0));
+}
+
+// The values of `parts` (absolute indices) of x, concatenated.
+std::vector<double> gather(const StridedSignal& x, std::size_t first, std::span<const Interval> parts) {
+  std::vector<double> v;
+  for (const Interval& p : parts) {
+    for (std::size_t n = p.begin; n < p.end; ++n) v.push_back(x[n - first]);
+  }
+  return v;
+}
+
+// Baseline statistics of the pooled parts: median/MAD or mean/SD (onset.robust_baseline).
+dsp::Baseline pooled_stats(const StridedSignal& x, std::size_t first, std::span<const Interval> parts,
+                           bool robust, double rate_hz) {
+  const std::vector<double> v = gather(x, first, parts);
+  dsp::Baseline b = robust
+                        ? dsp::robust_baseline(v, 0, v.size())
+                        : dsp::find_baseline(v, rate_hz, {.rest_begin_index = 0, .rest_end_index = v.size()});
+  b.begin_index = parts.front().begin;
+  b.end_index = parts.back().end;
+  return b;
+}
+
+double threshold_of(const dsp::Baseline& b, const OnsetSettings& s) { return b.mean + s.k_sd * b.sd; }
+
+// The half-power point: a rest whose median onset signal (|TKEO|, a power-like quantity) is above half the
+// set's median active level is within 3 dB of the activity: the muscle did not relax (tonic), so the stretch
+// is no rest. Without movement samples (active level NaN) every rest counts as relaxed.
+constexpr double kRelaxedPowerRatio = 0.5;
+bool relaxed(const dsp::Baseline& rest, double active_level) {
+  return !(rest.mean > kRelaxedPowerRatio * active_level);
+}
+
+// The quietest baseline_ms window of the set (dsp's automatic search: least mean square).
+dsp::Baseline floor_of(const StridedSignal& x, std::size_t first, Interval set, double rate_hz,
+                       const OnsetSettings& s) {
+  const Interval whole[] = {set};
+  const std::vector<double> v = gather(x, first, whole);
+  const dsp::Baseline w = dsp::find_baseline(v, rate_hz, {.search_window_ms = s.baseline_ms});
+  if (!s.robust_baseline) return {w.mean, w.sd, set.begin + w.begin_index, set.begin + w.end_index};
+  dsp::Baseline b = dsp::robust_baseline(v, w.begin_index, w.end_index);
+  b.begin_index += set.begin;
+  b.end_index += set.begin;
+  return b;
+}
+
+// The set's median onset signal over its reps' movement [m0, mh) (NaN without movement samples).
+double active_level(const StridedSignal& x, std::size_t first, std::span<const RepSpan> reps) {
+  std::vector<Interval> moving;
+  for (const RepSpan& r : reps) {
+    if (r.mh > r.m0) moving.push_back({r.m0, r.mh});
+  }
+  std::vector<double> v = gather(x, first, moving);
+  return v.empty() ? kNaN : dsp::median_in_place(v);
+}
+
+// Rest-to-active contrast (dB): 10 log10 of the active level over the rest's median (power ratio).
+double contrast_db(double active, const dsp::Baseline& rest) {
+  return active > 0.0 && rest.mean > 0.0 ? 10.0 * std::log10(active / rest.mean) : kNaN;
+}
+
+// The set baseline from the first quiet source (header: between-rep rests, initial still period, floor).
+void choose_set_baseline(const StridedSignal& x, std::size_t first, std::span<const Interval> rests,
+                         double active, double rate_hz, const OnsetSettings& s, SetOnsetBaseline& out) {
+  const std::size_t min_rest = std::max<std::size_t>(1, samples_of(kMinRestPeriodMs, rate_hz));
+  std::vector<Interval> between;
+  std::size_t pooled = 0;
+  for (std::size_t k = 1; k < rests.size(); ++k) {
+    if (rests[k].end >= rests[k].begin + min_rest) {
+      between.push_back(rests[k]);
+      pooled += rests[k].end - rests[k].begin;
+    }
+  }
+  if (pooled >= samples_of(s.baseline_ms, rate_hz)) {
+    const dsp::Baseline b = pooled_stats(x, first, between, s.robust_baseline, rate_hz);
+    if (relaxed(b, active)) {
+      out.source = BaselineSource::rests_between_reps;
+      out.set = b;
+      return;
+    }
+  }
+  if (!rests.empty() && rests[0].end >= rests[0].begin + min_rest) {
+    const dsp::Baseline b = pooled_stats(x, first, rests.first(1), s.robust_baseline, rate_hz);
+    if (relaxed(b, active)) {
+      out.source = BaselineSource::initial_still_period;
+      out.set = b;
+      return;
+    }
+  }
+  out.source = BaselineSource::quietest_window;
+  out.set = out.floor;
+}
+
+}  // namespace
+
+std::string_view to_string(BaselineSource source) noexcept {
+  switch (source) {
+    case BaselineSource::rests_between_reps:
+      return "rests_between_reps";
+    case BaselineSource::initial_still_period:
+      return "initial_still_period";
+    case BaselineSource::quietest_window:
+      return "quietest_window";
+  }
+  return "unknown";
+}
+
+std::vector<Interval> rests_before_reps(std::span<const RepSpan> reps, Interval initial_still, double rate_hz,
+                                        const OnsetSettings& settings) {
+  std::vector<Interval> rests;
+  const std::size_t guard = samples_of(settings.rest_guard_ms, rate_hz);
+  for (std::size_t k = 0; k < reps.size(); ++k) {
+    Interval r = k == 0 ? initial_still : Interval{reps[k - 1].m1 + guard, reps[k].w0};
+    r.end = std::min(r.end, reps[k].w0);
+    if (r.end < r.begin) r.end = r.begin;
+    rests.push_back(r);
+  }
+  return rests;
+}
+
+SetOnsetBaseline plan_onset_baseline(const StridedSignal& onset, std::size_t first_sample, Interval set,
+                                     Interval initial_still, std::span<const RepSpan> reps, double rate_hz,
+                                     const OnsetSettings& s) {
+  if (set.begin < first_sample || set.end > first_sample + onset.size || set.end <= set.begin) {
+    throw std::invalid_argument(fmt::format("onset baseline: set [{}, {}) outside the signal [{}, {})",
+                                            set.begin, set.end, first_sample, first_sample + onset.size));
+  }
+  SetOnsetBaseline out;
+  out.floor = floor_of(onset, first_sample, set, rate_hz, s);
+  const std::vector<Interval> rests = rests_before_reps(reps, initial_still, rate_hz, s);
+  if (!s.rest_baseline) {
+    // Before issue 14: the initial still period, else the quietest window; mean and SD.
+    const std::size_t min_rest = std::max<std::size_t>(1, samples_of(kMinRestPeriodMs, rate_hz));
+    out.source = BaselineSource::quietest_window;
+    out.set = out.floor;
+    if (initial_still.end >= initial_still.begin + min_rest) {
+      const Interval still[] = {initial_still};
+      out.source = BaselineSource::initial_still_period;
+      out.set = pooled_stats(onset, first_sample, still, s.robust_baseline, rate_hz);
+    }
+    for (const Interval& rest : rests) {
+      RepOnsetBaseline r{out.set};
+      r.lookback_begin = rest.begin;
+      out.reps.push_back(r);
+    }
+    out.contrast_db = contrast_db(active_level(onset, first_sample, reps), out.set);
+    return out;
+  }
+  const double active = active_level(onset, first_sample, reps);
+  choose_set_baseline(onset, first_sample, rests, active, rate_hz, s, out);
+  out.contrast_db = contrast_db(active, out.set);
+  // A crossing means an onset only when the set's typical activity clears the threshold.
+  const bool contrast_ok = active > threshold_of(out.set, s);
+  const std::size_t local_min = samples_of(s.local_baseline_min_ms, rate_hz);
+  const std::size_t min_rest = std::max<std::size_t>(1, samples_of(kMinRestPeriodMs, rate_hz));
+  for (const Interval& rest : rests) {
+    RepOnsetBaseline r{out.set};
+    r.contrast_ok = contrast_ok;
+    r.lookback_begin = rest.begin;
+    if (rest.end >= rest.begin + min_rest) {
+      const Interval one[] = {rest};
+      const dsp::Baseline local = pooled_stats(onset, first_sample, one, s.robust_baseline, rate_hz);
+      r.rest_active = !relaxed(local, active);
+      if (!r.rest_active && rest.end - rest.begin >= local_min) {
+        r.stats = local;
+        r.local = true;
+      }
+    }
+    out.reps.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace glutescope::exercise
