@@ -58,5 +58,35 @@ TEST(DeviceFuzzFindings, AHalfStatedGyroscopeAndSeventeenSensorsAreStillRefused)
   EXPECT_EQ(device_info_problem(info).value_or("accepted"), "IMU count 17 is outside 0 to 16");
 }
 
+// trigno: the samples missed over a reconnect were estimated as (time away) × rate − the samples in the
+// first read after it, so the same bytes arriving at the same host time in one read or in several gave
+// different gaps (the harness's chunking invariant). Now every sample arriving at the first host time
+// counts, however the reads cut them.
+TEST(DeviceFuzzFindings, TrignoReconnectGapDoesNotDependOnHowTheReadsWereCut) {
+  const std::vector<std::uint8_t> ten(10 * trigno::kEmgSampleBytes, 0);  // ten samples of 0 V
+  const double rate_hz = 26.0 / 0.0135;                                  // SDK defaults (MAN-025 §6.2)
+  // Last arrival before the loss at 10.0 s, first after it at 11.0 s with ten samples: 1 s × rate − 10.
+  const auto expected = static_cast<std::uint64_t>(std::llround(1.0 * rate_hz - 10.0));
+  ASSERT_EQ(expected, 1916U);
+  for (const std::size_t read : {ten.size(), trigno::kEmgSampleBytes, std::size_t{7}}) {
+    test::CaptureSink sink;
+    TrignoDecoder decoder(sink, 0.0, std::make_shared<TrignoBaseState>());
+    decoder.feed(1, ten, 10.0);
+    decoder.reset();
+    for (std::size_t at = 0; at < ten.size(); at += read)
+      decoder.feed(1, std::span(ten).subspan(at, std::min(read, ten.size() - at)), 11.0);
+    decoder.feed(1, std::span(ten).first(5 * trigno::kEmgSampleBytes), 11.01);  // later: not subtracted
+    decoder.finish();
+    SCOPED_TRACE(read);
+    ASSERT_EQ(sink.gaps.size(), 1U);
+    EXPECT_EQ(sink.gaps[0].start_sample, 10U);
+    EXPECT_EQ(sink.gaps[0].count, expected);
+    ASSERT_EQ(sink.emg_index.size(), 25U);
+    EXPECT_EQ(sink.emg_index[10], 10U + expected);  // the first sample after the gap
+    EXPECT_EQ(sink.emg_index.back(), 24U + expected);
+    EXPECT_EQ(decoder.counters().emg_lost_samples, expected);
+  }
+}
+
 }  // namespace
 }  // namespace glutescope::devices
