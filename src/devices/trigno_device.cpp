@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "core/device_info.hpp"
 #include "devices/device_registry.hpp"
 #include "devices/index_clock.hpp"
 
@@ -262,7 +263,7 @@ std::vector<CommandStep> TrignoDriver::start_steps() {
 std::vector<CommandStep> TrignoDriver::stop_steps() { return {query("STOP")}; }
 
 void TrignoDriver::check_reply(const CommandStep& step, std::string_view reply) {
-  const auto refuse = [&](const char* expected) {
+  const auto refuse = [&](std::string_view expected) {
     throw DeviceReplyError(fmt::format("trigno: {} answered '{}', expected {}", step.what,
                                        printable_reply(trigno::reply_text(reply), 60), expected));
   };
@@ -281,6 +282,18 @@ void TrignoDriver::check_reply(const CommandStep& step, std::string_view reply) 
       if (!v || *v > 1000.0 || *v != std::floor(*v)) refuse("a whole number of samples per frame, 1 to 1000");
       (what == "MAX SAMPLES EMG?" ? base_->emg_samples_per_frame : base_->aux_samples_per_frame) =
           static_cast<unsigned>(*v);
+    }
+    // The rates these make (with what is known so far, the SDK defaults until learned) must be ones a
+    // session can store: 26 samples per 1e-7 s is a damaged reply, not a Trigno (real bases: 1926 or
+    // 2000 Hz EMG, 148 Hz accelerometer).
+    using L = DeviceInfoLimits;
+    const double emg_hz = base_->emg_rate_hz(), acc_hz = base_->acc_rate_hz();
+    if (!(emg_hz >= L::min_rate_hz && emg_hz <= L::max_emg_rate_hz && acc_hz >= L::min_rate_hz &&
+          acc_hz <= L::max_imu_rate_hz)) {
+      refuse(fmt::format(
+          "a frame interval and samples per frame giving {} to {} Hz EMG and {} to {} Hz "
+          "accelerometer (these give {:g} and {:g} Hz)",
+          L::min_rate_hz, L::max_emg_rate_hz, L::min_rate_hz, L::max_imu_rate_hz, emg_hz, acc_hz));
     }
     return;
   }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,37 @@ TEST(DeviceFuzzFindings, TrignoReconnectGapDoesNotDependOnHowTheReadsWereCut) {
     EXPECT_EQ(sink.emg_index.back(), 24U + expected);
     EXPECT_EQ(decoder.counters().emg_lost_samples, expected);
   }
+}
+
+// trigno: the base's FRAME INTERVAL? and MAX SAMPLES replies were taken as long as the interval was
+// between 0 and 1 s and the counts 1 to 1000, so "0.0000001" made a 2.6e8 Hz EMG stream (26 samples per
+// 1e-7 s) whose DeviceInfo no session can hold. Now a reply giving a rate outside DeviceInfoLimits is
+// refused in one line; the real bases' replies are still taken.
+TEST(DeviceFuzzFindings, TrignoRefusesRepliesGivingRatesNoSessionCanHold) {
+  const auto step_named = [](TrignoDriver& driver, const std::string& what) {
+    for (const CommandStep& s : driver.connect_steps())
+      if (s.what == what) return s;
+    throw std::logic_error("no step " + what);
+  };
+  const auto refused = [&](const std::string& what, const std::string& reply) {
+    TrignoDriver driver;
+    try {
+      driver.check_reply(step_named(driver, what), reply + "\r\n\r\n");
+    } catch (const DeviceReplyError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  // 26 / 1e-7 s = 2.6e8 Hz EMG and 2 / 1e-7 s = 2e7 Hz accelerometer.
+  EXPECT_EQ(refused("FRAME INTERVAL?", "0.0000001"),
+            "trigno: FRAME INTERVAL? answered '0.0000001', expected a frame interval and samples per frame "
+            "giving 1 to 100000 Hz EMG and 1 to 32000 Hz accelerometer (these give 2.6e+08 and 2e+07 Hz)");
+  // 1000 accelerometer samples per 13.5 ms frame: 74 074 Hz, beyond an IMU's 32 kHz.
+  EXPECT_NE(refused("MAX SAMPLES AUX?", "1000"), "accepted");
+  // The SDK's own values (MAN-025 §6.2), with and without upsampling.
+  EXPECT_EQ(refused("FRAME INTERVAL?", "0.0135"), "accepted");
+  EXPECT_EQ(refused("MAX SAMPLES EMG?", "27"), "accepted");
+  EXPECT_EQ(refused("MAX SAMPLES AUX?", "2"), "accepted");
 }
 
 }  // namespace
