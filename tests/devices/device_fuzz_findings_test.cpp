@@ -120,5 +120,25 @@ TEST(DeviceFuzzFindings, TrignoRefusesRepliesGivingRatesNoSessionCanHold) {
   EXPECT_EQ(refused("MAX SAMPLES AUX?", "2"), "accepted");
 }
 
+// bitalino: the "not a BITalino" stream error was judged after each read and named the bytes read so far,
+// so 3000 bad bytes in one read said "3000 bytes" and in small reads "2048 bytes" (the harness's chunking
+// invariant). Now it is judged at exactly the 2048th serial byte.
+TEST(DeviceFuzzFindings, BitalinoStreamErrorDoesNotDependOnHowTheReadsWereCut) {
+  // All-zero bytes: every window has sequence number 0, and a frame is only taken when the two windows
+  // after it count on (0, 1, 2 ...), so none is ever taken.
+  const std::vector<std::uint8_t> zeros(3000, 0);
+  for (const std::size_t read : {zeros.size(), std::size_t{1}, std::size_t{1000}}) {
+    test::CaptureSink sink;
+    BitalinoDecoder decoder(sink, 0.0, BitalinoSettings{}, nullptr);  // A1-A5: 8-byte frames
+    for (std::size_t at = 0; at < zeros.size(); at += read)
+      decoder.feed(0, std::span(zeros).subspan(at, std::min(read, zeros.size() - at)), 1.0);
+    SCOPED_TRACE(read);
+    ASSERT_TRUE(decoder.stream_error().has_value());
+    EXPECT_EQ(
+        decoder.stream_error()->rfind("bitalino: 2048 bytes without one valid frame; expected 8-byte", 0), 0U)
+        << *decoder.stream_error();
+  }
+}
+
 }  // namespace
 }  // namespace glutescope::devices
