@@ -51,16 +51,21 @@ std::optional<std::string> device_info_problem(const DeviceInfo& info) {
     const ImuInfo& m = info.imu[i];
     const std::string name = name_of("IMU", i, m.label);
     if (auto p = out_of_range(name + " rate", m.rate_hz, L::min_rate_hz, L::max_imu_rate_hz, " Hz")) return p;
+    // Accelerometer-only sensors (OpenBCI Cyton's LIS3DH, BITalino's ACC, Trigno's sensors) state their
+    // absent gyroscope as range and scale both 0; only one of them 0 is still a damaged description.
+    const bool no_gyroscope = m.gyro_range_dps == 0.0 && m.gyro_dps_per_count == 0.0;
     const struct {
       const char* field;
       double value;
       double max;
-    } positive[] = {{"accel range", m.accel_range_g, L::max_accel_range_g},
-                    {"gyro range", m.gyro_range_dps, L::max_gyro_range_dps},
-                    {"g per count", m.accel_g_per_count, L::max_scale_per_count},
-                    {"dps per count", m.gyro_dps_per_count, L::max_scale_per_count},
-                    {"uT per count", m.has_magnetometer ? m.mag_ut_per_count : 1.0, L::max_scale_per_count}};
+      bool skip;
+    } positive[] = {{"accel range", m.accel_range_g, L::max_accel_range_g, false},
+                    {"gyro range", m.gyro_range_dps, L::max_gyro_range_dps, no_gyroscope},
+                    {"g per count", m.accel_g_per_count, L::max_scale_per_count, false},
+                    {"dps per count", m.gyro_dps_per_count, L::max_scale_per_count, no_gyroscope},
+                    {"uT per count", m.mag_ut_per_count, L::max_scale_per_count, !m.has_magnetometer}};
     for (const auto& f : positive) {
+      if (f.skip) continue;
       if (auto p = out_of_range(name + " " + f.field, f.value, 0.0, f.max, "")) return p;
       if (!(f.value > 0.0)) return fmt::format("{} {} 0 must be > 0", name, f.field);
     }

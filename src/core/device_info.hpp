@@ -54,7 +54,9 @@ struct DeviceInfo {
 // upper: 100 kHz EMG is 6× an ADS1299's 16 kSPS maximum, 32 kHz IMU an ICM-42688's highest output rate.
 struct DeviceInfoLimits {
   static constexpr std::size_t max_emg_channels = 16;  // PROTOCOL.md §4.1
-  static constexpr std::size_t max_imus = 4;
+  // A Delsys Trigno base's 16 sensors, each an accelerometer (devices::kMaxMotionSensors); protocol v1
+  // sends at most 4 (GSP_MAX_IMUS: its codec refuses more), the session format allows 255.
+  static constexpr std::size_t max_imus = 16;
   static constexpr double min_rate_hz = 1.0;
   static constexpr double max_emg_rate_hz = 100'000.0;
   static constexpr double max_imu_rate_hz = 32'000.0;
@@ -67,7 +69,8 @@ struct DeviceInfoLimits {
 };
 
 // Why `info` cannot be used ("EMG rate nan Hz is outside 1 to 100000 Hz"), or nullopt if every channel
-// count, rate and scale is finite and inside DeviceInfoLimits. One line, names the field.
+// count, rate and scale is finite and inside DeviceInfoLimits. One line, names the field. An IMU without a
+// gyroscope (ImuInfo::has_gyroscope) has gyro range and dps per count both exactly 0.
 std::optional<std::string> device_info_problem(const DeviceInfo& info);
 
 }  // namespace glutescope

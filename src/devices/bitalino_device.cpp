@@ -87,14 +87,18 @@ void BitalinoDecoder::feed(std::size_t stream, std::span<const std::uint8_t> byt
     counters_.garbage_bytes += bytes.size();
     return;
   }
-  for (const std::uint8_t b : bytes) push(b, host_time_s);
-  flush(host_time_s);
-  if (!stream_error_ && counters_.packets == 0 && counters_.bytes >= kStreamCheckBytes) {
-    stream_error_ = fmt::format(
-        "bitalino: {} bytes without one valid frame; expected {}-byte frames with CRC-4 for {} channels at "
-        "{} Hz (wrong channel set, or not a BITalino (r)evolution?)",
-        counters_.bytes, frame_size_, channels_, settings_.rate_hz);
+  for (const std::uint8_t b : bytes) {
+    push(b, host_time_s);
+    // Judged at exactly the kStreamCheckBytes-th byte, so that the verdict and its text are the same
+    // however the stream was cut into reads.
+    if (++serial_bytes_ == kStreamCheckBytes && counters_.packets == 0) {
+      stream_error_ = fmt::format(
+          "bitalino: {} bytes without one valid frame; expected {}-byte frames with CRC-4 for {} channels "
+          "at {} Hz (wrong channel set, or not a BITalino (r)evolution?)",
+          kStreamCheckBytes, frame_size_, channels_, settings_.rate_hz);
+    }
   }
+  flush(host_time_s);
 }
 
 void BitalinoDecoder::drop_first() noexcept {

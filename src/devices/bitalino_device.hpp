@@ -68,7 +68,8 @@ class BitalinoDecoder final : public DeviceDecoder {
   // Windows rejected right after an accepted frame for anything but their CRC (a sequence mismatch).
   [[nodiscard]] std::uint64_t sync_losses() const noexcept { return sync_losses_; }
 
-  // Bytes examined before a stream with mostly garbage is declared not this device (see stream_error).
+  // Serial bytes examined before a stream without one valid frame is declared not this device (see
+  // stream_error).
   static constexpr std::uint64_t kStreamCheckBytes = 2048;
 
  private:
@@ -110,6 +111,7 @@ class BitalinoDecoder final : public DeviceDecoder {
   double last_feed_s_ = 0.0;
   DecoderCounters counters_;
   std::uint64_t sync_losses_ = 0;
+  std::uint64_t serial_bytes_ = 0;  // bytes of stream 0 (the serial link)
   std::optional<std::string> stream_error_;
 };
 

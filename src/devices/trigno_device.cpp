@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "core/device_info.hpp"
 #include "devices/device_registry.hpp"
 #include "devices/index_clock.hpp"
 
@@ -92,7 +93,12 @@ void TrignoDecoder::feed(std::size_t stream, std::span<const std::uint8_t> bytes
   const auto kind = static_cast<Kind>(stream - 1);
   bytes_.data[kind] += bytes.size();
   const std::size_t size = kSampleBytes[kind];
-  if (restarted_[kind]) after_reconnect(kind, (fill_[kind] + bytes.size()) / size, host_time_s);
+  if (resuming(kind) && host_time_s != *resumed_at_s_[kind]) settle_reconnect(kind);
+  if (restarted_[kind]) {
+    restarted_[kind] = false;
+    resumed_at_s_[kind] = host_time_s;
+    resumed_samples_[kind] = 0;
+  }
   for (const std::uint8_t b : bytes) {
     partial_[kind][fill_[kind]++] = b;
     if (fill_[kind] == size) {
@@ -129,6 +135,7 @@ void TrignoDecoder::sample(Kind kind, double host_time_s) noexcept {
     }
   }
   ++next_index_[kind];
+  ++resumed_samples_[kind];  // read only while resuming
   ++bytes_.samples[kind];
   ++counters_.packets;
   if (bad) {
@@ -140,21 +147,25 @@ void TrignoDecoder::sample(Kind kind, double host_time_s) noexcept {
 
 // The base restarted its stream after a reconnect: the samples it produced while the link was away were
 // never sent and nothing in the data says how many; the host clock at the nominal rate gives an estimate.
-void TrignoDecoder::after_reconnect(Kind kind, std::size_t new_samples, double host_time_s) noexcept {
-  restarted_[kind] = false;
+// The samples decoded since the first arrival (held back, not yet flushed) move up by the estimate.
+void TrignoDecoder::settle_reconnect(Kind kind) noexcept {
+  const double resumed_at_s = *resumed_at_s_[kind];
+  resumed_at_s_[kind].reset();
   const double away =
-      (host_time_s - last_arrival_s_[kind]) * rate_hz_[kind] - static_cast<double>(new_samples);
+      (resumed_at_s - away_since_s_[kind]) * rate_hz_[kind] - static_cast<double>(resumed_samples_[kind]);
   const auto missed = static_cast<std::uint64_t>(std::llround(std::max(0.0, away)));
   if (missed == 0) return;
-  flush(host_time_s);
+  const std::uint64_t start = next_index_[kind] - resumed_samples_[kind];
   ++counters_.gaps;
   if (kind == emg) {
-    sink_.on_gap({StreamKind::emg, 0, next_index_[emg], missed, host_time_s});
+    sink_.on_gap({StreamKind::emg, 0, start, missed, resumed_at_s});
     counters_.emg_lost_samples += missed;
+    if (!emg_block_.counts.empty()) emg_block_.first_sample += missed;
   } else {
     for (std::size_t s = 0; s < trigno::kSensors; ++s) {
-      sink_.on_gap({StreamKind::imu, static_cast<std::uint8_t>(s), next_index_[acc], missed, host_time_s});
+      sink_.on_gap({StreamKind::imu, static_cast<std::uint8_t>(s), start, missed, resumed_at_s});
       counters_.imu_lost_samples[s] += missed;
+      if (!acc_blocks_[s].accel.empty()) acc_blocks_[s].first_sample += missed;
     }
   }
   next_index_[kind] += missed;
@@ -162,12 +173,12 @@ void TrignoDecoder::after_reconnect(Kind kind, std::size_t new_samples, double h
            "Trigno {} stream resumed after a reconnect: the {} samples missed were estimated from the host "
            "clock at {:.3f} Hz",
            kStreamName[kind], missed, rate_hz_[kind]),
-       host_time_s);
+       resumed_at_s);
 }
 
 void TrignoDecoder::flush(double host_time_s) noexcept {
   const auto device_us = [](std::uint64_t index, double rate) { return index_time_us(index, rate); };
-  if (!emg_block_.counts.empty()) {
+  if (!emg_block_.counts.empty() && !resuming(emg)) {
     emg_block_.device_time_us = device_us(emg_block_.first_sample, rate_hz_[emg]);
     emg_block_.host_time_s = host_time_s;
     clock_.add(device_us(emg_block_.first_sample + emg_block_.samples() - 1, rate_hz_[emg]), host_time_s);
@@ -175,7 +186,7 @@ void TrignoDecoder::flush(double host_time_s) noexcept {
     sink_.on_emg(emg_block_);
     emg_block_.counts.clear();
   }
-  for (std::size_t s = 0; s < trigno::kSensors; ++s) {
+  for (std::size_t s = 0; s < trigno::kSensors && !resuming(acc); ++s) {
     ImuBlock& b = acc_blocks_[s];
     if (b.accel.empty()) continue;
     b.device_time_us = device_us(b.first_sample, rate_hz_[acc]);
@@ -192,12 +203,18 @@ void TrignoDecoder::note(std::string text, double host_time_s) noexcept {
 }
 
 void TrignoDecoder::reset() noexcept {
+  for (const Kind kind : {emg, acc}) {
+    if (resuming(kind)) settle_reconnect(kind);
+  }
   flush(last_feed_s_);
   for (std::size_t k = 0; k < 2; ++k) {
     bytes_.cut_bytes[k] += fill_[k];
     counters_.garbage_bytes += fill_[k];
     fill_[k] = 0;
-    if (bytes_.samples[k] > 0) restarted_[k] = true;
+    if (bytes_.samples[k] > 0) {
+      restarted_[k] = true;
+      away_since_s_[k] = last_arrival_s_[k];
+    }
   }
 }
 
@@ -246,7 +263,7 @@ std::vector<CommandStep> TrignoDriver::start_steps() {
 std::vector<CommandStep> TrignoDriver::stop_steps() { return {query("STOP")}; }
 
 void TrignoDriver::check_reply(const CommandStep& step, std::string_view reply) {
-  const auto refuse = [&](const char* expected) {
+  const auto refuse = [&](std::string_view expected) {
     throw DeviceReplyError(fmt::format("trigno: {} answered '{}', expected {}", step.what,
                                        printable_reply(trigno::reply_text(reply), 60), expected));
   };
@@ -265,6 +282,18 @@ void TrignoDriver::check_reply(const CommandStep& step, std::string_view reply) 
       if (!v || *v > 1000.0 || *v != std::floor(*v)) refuse("a whole number of samples per frame, 1 to 1000");
       (what == "MAX SAMPLES EMG?" ? base_->emg_samples_per_frame : base_->aux_samples_per_frame) =
           static_cast<unsigned>(*v);
+    }
+    // The rates these make (with what is known so far, the SDK defaults until learned) must be ones a
+    // session can store: 26 samples per 1e-7 s is a damaged reply, not a Trigno (real bases: 1926 or
+    // 2000 Hz EMG, 148 Hz accelerometer).
+    using L = DeviceInfoLimits;
+    const double emg_hz = base_->emg_rate_hz(), acc_hz = base_->acc_rate_hz();
+    if (!(emg_hz >= L::min_rate_hz && emg_hz <= L::max_emg_rate_hz && acc_hz >= L::min_rate_hz &&
+          acc_hz <= L::max_imu_rate_hz)) {
+      refuse(fmt::format(
+          "a frame interval and samples per frame giving {} to {} Hz EMG and {} to {} Hz "
+          "accelerometer (these give {:g} and {:g} Hz)",
+          L::min_rate_hz, L::max_emg_rate_hz, L::min_rate_hz, L::max_imu_rate_hz, emg_hz, acc_hz));
     }
     return;
   }

@@ -8,7 +8,9 @@
 // disconnect (its bytes are garbage), and values no sensor gives (not finite, beyond ±16 g, or beyond
 // what an int32 of 10 nV holds), which are stored clipped (0 for not-a-number) and counted. The session
 // says so in note events: at the start (loss undetectable) and at the end (byte counts).
-// After a reconnect the samples missed while away are estimated from the host clock at the nominal rate.
+// After a reconnect the samples missed while away are estimated from the host clock at the nominal rate:
+// the time from the last arrival before the loss to the first arrival after it, less the samples that
+// arrived at that first host time (however many reads carried them).
 //
 // Stored values: EMG as int32 counts of 10 nV (0.01 µV per count), accelerometers as int16 counts of
 // 1/2048 g in sixteen motion sensors "sensor N accelerometer" (no gyroscope: its columns hold 0).
@@ -60,7 +62,8 @@ class TrignoDecoder final : public DeviceDecoder {
   enum Kind : std::size_t { emg = 0, acc = 1 };
   void start(double host_time_s) noexcept;
   void sample(Kind kind, double host_time_s) noexcept;
-  void after_reconnect(Kind kind, std::size_t new_samples, double host_time_s) noexcept;
+  [[nodiscard]] bool resuming(Kind kind) const noexcept { return resumed_at_s_[kind].has_value(); }
+  void settle_reconnect(Kind kind) noexcept;
   void flush(double host_time_s) noexcept;
   void note(std::string text, double host_time_s) noexcept;
 
@@ -74,7 +77,12 @@ class TrignoDecoder final : public DeviceDecoder {
   std::array<std::size_t, 2> fill_{};
   std::array<std::uint64_t, 2> next_index_{};
   std::array<double, 2> last_arrival_s_{};
-  std::array<bool, 2> restarted_{};
+  std::array<bool, 2> restarted_{};  // reset() after samples: the next data start a new run
+  // The first arrival after a reconnect and the samples decoded at that host time: the gap is decided
+  // once the host time moves on (or at reset/finish), so how the reads were cut cannot change it.
+  std::array<std::optional<double>, 2> resumed_at_s_{};
+  std::array<std::uint64_t, 2> resumed_samples_{};
+  std::array<double, 2> away_since_s_{};  // last arrival before the link was lost
   EmgBlock emg_block_;
   std::array<ImuBlock, trigno::kSensors> acc_blocks_;
   double last_feed_s_ = 0.0;

@@ -25,3 +25,21 @@ add_glutescope_fuzzer(session_reader
   SOURCES src/store/session_reader.cpp src/store/hdf5_handle.cpp src/core/montage.cpp
   LIBS fmt hdf5
   THIRD_PARTY libhdf5)
+
+# Third-party device decoders (tests/fuzz/device_fuzz.hpp). What every decoder links: the framework's
+# reply check, the clock fit, and device_info_problem for the harness. Cyton's driver names itself through
+# the registry (find_device), which lists every device, so its harness compiles all of them.
+set(GLUTESCOPE_FUZZ_DECODER_SOURCES
+    src/devices/device_decoder.cpp src/core/clock_fit.cpp src/core/device_info.cpp)
+add_glutescope_fuzzer(cyton
+  SOURCES src/devices/cyton_device.cpp src/devices/device_registry.cpp src/devices/glutescope_device.cpp
+          src/devices/bitalino_device.cpp src/devices/bitalino_protocol.cpp src/devices/trigno_device.cpp
+          src/devices/trigno_protocol.cpp firmware-protocol/c/glutescope_protocol.c
+          ${GLUTESCOPE_FUZZ_DEVICE_SOURCES} ${GLUTESCOPE_FUZZ_DECODER_SOURCES}
+  LIBS fmt)
+add_glutescope_fuzzer(bitalino
+  SOURCES src/devices/bitalino_device.cpp src/devices/bitalino_protocol.cpp ${GLUTESCOPE_FUZZ_DECODER_SOURCES}
+  LIBS fmt)
+add_glutescope_fuzzer(trigno
+  SOURCES src/devices/trigno_device.cpp src/devices/trigno_protocol.cpp ${GLUTESCOPE_FUZZ_DECODER_SOURCES}
+  LIBS fmt)
