@@ -482,6 +482,7 @@ std::vector<MvcTrial> mvc_trials_of(const std::vector<MarkedSet>& marked, double
 // rep's movement (concentric + hold); each plan's set_range says where its ranges start.
 std::vector<Interval> peak_ranges_of(const std::vector<MvcTrial>& trials, std::vector<SetPlan>& plans) {
   std::vector<Interval> peak_ranges;
+  peak_ranges.reserve(trials.size() + plans.size());  // at least one range per trial and per set
   for (const MvcTrial& t : trials) peak_ranges.push_back({t.begin_sample, t.end_sample});
   for (SetPlan& plan : plans) {
     if (!plan.scored) continue;

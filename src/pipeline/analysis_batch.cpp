@@ -388,6 +388,7 @@ FileOutcome analyse_in_child(const std::string& path, const BatchOptions& option
   if (options.json) args.emplace_back("--json");
   args.insert(args.end(), {"--", path});
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 

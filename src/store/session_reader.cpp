@@ -223,11 +223,11 @@ struct SessionReader::Impl {
     StreamDatasets s;
     s.group_path = group;
     for (const auto& n : data_names) {
-      std::string path = group;
-      path += '/';
-      path += n;
-      s.data.push_back(open_dataset(path));
-      check_row_dataset(s.data.back().get(), width, H5T_INTEGER, max_bytes, where(path));
+      std::string dataset = group;
+      dataset += '/';
+      dataset += n;
+      s.data.push_back(open_dataset(dataset));
+      check_row_dataset(s.data.back().get(), width, H5T_INTEGER, max_bytes, where(dataset));
     }
     auto one_d = [&](const char* name, H5T_class_t type_class) {
       DatasetHandle d = open_dataset(group + "/" + name);

@@ -230,9 +230,8 @@ TEST(LiveVsOffline, MidStreamDeviceAndStartupDelayGiveTheSameWindowsLiveAndOffli
     o.host_clock_at_start_s = shift.host_clock_at_start_s;
     store::SessionWriter writer(dir / "shifted.h5", session.device_info, session.montage, "S1", o);
     for (EmgBlock b : session.emg) {
-      b.device_time_us = static_cast<std::uint64_t>(
-          (shift.device_clock_at_first_sample_s + static_cast<double>(b.first_sample) / emg_rate) * 1e6 +
-          0.5);
+      b.device_time_us = static_cast<std::uint64_t>(std::llround(
+          (shift.device_clock_at_first_sample_s + static_cast<double>(b.first_sample) / emg_rate) * 1e6));
       b.first_sample += shift.emg_first_sample;
       writer.append(b);
     }

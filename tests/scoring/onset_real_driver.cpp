@@ -128,7 +128,9 @@ int main(int argc, char** argv) try {
   glutescope::Montage montage;
   std::vector<ex::ChannelSignals> signals;
   for (std::size_t k = 0; k < 4; ++k) {
-    montage.emg.push_back({kLabels[k], glutescope::Muscle::other, glutescope::Side::unknown});
+    glutescope::EmgChannel channel;
+    channel.label = kLabels[k];
+    montage.emg.push_back(channel);  // muscle other, side unknown: the driver scores by channel
     signals.push_back(ex::condition_channel(rec.emg_uv[k], glutescope::Muscle::other, kRate, s));
   }
   const std::vector<std::int32_t> counts(n * 4, 0);

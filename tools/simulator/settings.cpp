@@ -41,6 +41,7 @@ std::optional<Scenario> parse_scenario(std::string_view text) noexcept {
 
 std::vector<Scenario> all_scenarios() {
   std::vector<Scenario> out;
+  out.reserve(std::size(kScenarios));
   for (const auto& entry : kScenarios) out.push_back(entry.first);
   return out;
 }
