@@ -2,7 +2,7 @@
 # run_fuzzer.sh FUZZER SEED_DIR WORK_DIR SECONDS [THIRD_PARTY_LIBRARY]
 # Runs one libFuzzer harness for SECONDS from a fresh copy of its committed seeds (the seeds are never
 # modified) and exits non-zero on any finding: sanitizer report, crash, leak, invariant failure, per-input
-# timeout of 10 s, or more than 2 GB. Crashing inputs stay in WORK_DIR/artifacts/.
+# timeout of 10 s, one allocation over 1 GB, or more than 2 GB in all. Crashing inputs stay in WORK_DIR/artifacts/.
 #
 # THIRD_PARTY_LIBRARY (e.g. libhdf5): a finding whose innermost frames (the first three of the report)
 # are all inside that shared library is a bug of the library, which glutescope cannot fix but contains
@@ -32,7 +32,9 @@ while :; do
   [ "$left" -gt 0 ] || break
   runs=$((runs + 1))
   status=0
-  "$fuzzer" -max_total_time="$left" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  # -malloc_limit_mb below -rss_limit_mb: one allocation of a gigabyte is reported with its stack (so the
+  # triage below can tell libhdf5's from glutescope's), where the RSS limit alone reports no stack at all.
+  "$fuzzer" -max_total_time="$left" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/" "$work/corpus" "$seeds" >"$work/log-$runs.txt" 2>&1 || status=$?
   finding=$(ls "$work/artifacts" | head -n 1)
   if [ "$status" -eq 0 ] && [ -z "$finding" ]; then break; fi
