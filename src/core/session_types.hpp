@@ -48,7 +48,9 @@ enum class EventKind : std::uint8_t {
   battery_low = 6,
   disconnect = 7,  // transport lost
   reconnect = 8,
-  overflow = 9,  // a bounded queue dropped data (text says which and how much)
+  overflow = 9,    // a bounded queue dropped data (text says which and how much)
+  rep_start = 10,  // a repetition begins (imported marker, BIDS event onset): a motion source of its own
+  rep_end = 11,    // the repetition ends (a BIDS event's onset + duration)
 };
 
 // Event::text of the set_start/set_stop events a device sent (protocol v1 EVENT SET_START/SET_STOP), so

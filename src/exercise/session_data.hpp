@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/device_info.hpp"
@@ -19,14 +20,28 @@ struct ImuStream {
   [[nodiscard]] std::size_t samples() const noexcept { return accel.size() / 3; }
 };
 
+// One angle channel (goniometer, motion-capture export) in degrees, uniform at rate_hz from t = 0 (the
+// streams' sample 0); NaN where the source had no value. Joint, motion and side say what it measures: a
+// positive change is a movement in the direction `motion` names (a flexion channel grows as the joint
+// flexes).
+struct AngleChannel {
+  std::string label;
+  Joint joint = Joint::hip;
+  JointMotion motion = JointMotion::extension;
+  Side side = Side::unknown;  // left, right, or midline for "both" / a pelvic angle
+  double rate_hz = 0.0;
+  std::vector<double> deg;
+};
+
 struct SessionData {
   DeviceInfo device;  // rates and per-count scales
   Montage montage;    // channel order of emg_counts; IMU order of imu
   // EMG as [samples x channels] counts, one row per sample index from 0. Samples inside a recorded gap
   // hold any value (they are never used: reps overlapping a gap are marked invalid).
   std::vector<std::int32_t> emg_counts;
-  std::vector<ImuStream> imu;  // montage.imu order
-  std::vector<Event> events;   // set_start/set_stop (exercise, MVC muscle), lead_off/lead_on, ...
+  std::vector<ImuStream> imu;        // montage.imu order
+  std::vector<AngleChannel> angles;  // optional (imports): angle channels
+  std::vector<Event> events;         // set_start/set_stop (exercise, MVC muscle), lead_off/lead_on, ...
   std::vector<Gap> gaps;
   // Event times are seconds since sample 0 of the streams (device clock).
 

@@ -295,8 +295,17 @@ nlohmann::json to_json(const AnalysisResult& r) {
   j["emg_gap_samples"] = r.emg_gap_samples;
   for (std::size_t i = 0; i < r.analysis.sets.size() && i < j["sets"].size(); ++i) {
     j["sets"][i]["verdict_line"] = set_verdict_line(r.analysis.sets[i]);
+    j["sets"][i]["segmented_from"] = segmented_from_line(r.analysis.sets[i]);
   }
   return j;
+}
+
+std::string segmented_from_line(const exercise::SetAnalysis& s) {
+  if (s.motion_source == exercise::MotionSource::emg)
+    return fmt::format("segmented from EMG without motion ({})", s.motion_detail);
+  return fmt::format("segmented from: {}{}{}", exercise::describe(s.motion_source),
+                     s.motion_detail.empty() ? "" : " (",
+                     s.motion_detail.empty() ? "" : s.motion_detail + ")");
 }
 
 std::string set_verdict_line(const exercise::SetAnalysis& s) {
@@ -318,8 +327,10 @@ std::string set_verdict_line(const exercise::SetAnalysis& s) {
 
 std::string format_rep_line(std::size_t set_index, const exercise::SetAnalysis& set,
                             const exercise::RepScore& rep) {
-  std::string line = fmt::format("set {} rep {:>2} ({}): {}", set_index + 1, rep.index + 1,
-                                 to_string(set.exercise), rep.summary);
+  std::string line =
+      fmt::format("set {} rep {:>2} ({}): {}", set_index + 1, rep.index + 1,
+                  set.exercise_name.empty() ? to_string(set.exercise) : set.exercise_name, rep.summary);
+  if (set.motion_source == exercise::MotionSource::emg) line += " [segmented from EMG without motion]";
   const exercise::Verdict& lumbar = rep.verdicts.lumbar_dominant;
   if (std::isfinite(lumbar.value))
     line += fmt::format(" - ES/glute {:.2f} ({})", lumbar.value, amplitude_unit(set.normalisation));

@@ -262,6 +262,7 @@ std::string format_text_report(const AnalysisResult& r) {
         "\nSet {}: {}{} {:.1f}-{:.1f} s, {} reps ({} partial, {} scored)\n", i + 1, to_string(s.exercise),
         s.exercise == Exercise::clamshell ? fmt::format(" ({} leg up)", to_string(s.working_side)) : "",
         s.start_s, s.stop_s, m.reps, m.partial_reps, m.valid_reps);
+    out += "  " + segmented_from_line(s) + "\n";
     if (s.status != exercise::SetStatus::ok)
       out += fmt::format("  status: {} - {}\n", to_string(s.status), s.status_message);
     out += fmt::format("  normalisation: {}\n", normalisation_words(s));
@@ -301,6 +302,7 @@ std::string format_html_report(const AnalysisResult& r) {
         i + 1, to_string(s.exercise), s.summary.reps, s.summary.partial_reps,
         html_escape(set_verdict_line(s)), html_escape(verdict_summary(s)),
         html_escape(normalisation_words(s)));
+    h += "<p class=\"segmented-from\">" + html_escape(segmented_from_line(s)) + "</p>\n";
     if (const std::string b = onset_baseline_line(r, s); !b.empty())
       h += "<p class=\"onset-baseline\">" + html_escape(b) + "</p>\n";
     h += set_svg(r, i, s);

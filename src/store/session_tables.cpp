@@ -10,8 +10,9 @@ namespace glutescope::store {
 namespace layout {
 
 LabelMap event_kind_labels() {
-  return {{0, "marker"},  {1, "set_start"},   {2, "set_stop"},   {3, "note"},      {4, "lead_off"},
-          {5, "lead_on"}, {6, "battery_low"}, {7, "disconnect"}, {8, "reconnect"}, {9, "overflow"}};
+  return {{0, "marker"},    {1, "set_start"}, {2, "set_stop"},    {3, "note"},
+          {4, "lead_off"},  {5, "lead_on"},   {6, "battery_low"}, {7, "disconnect"},
+          {8, "reconnect"}, {9, "overflow"},  {10, "rep_start"},  {11, "rep_end"}};
 }
 
 LabelMap exercise_labels() {
