@@ -73,6 +73,19 @@ struct Event {
   std::optional<double> emg_sample;
 };
 
+// One angle channel (goniometer, motion-capture export) in degrees, uniform at rate_hz from t = 0 (the
+// streams' sample 0); NaN where the source had no value. Joint, motion and side say what it measures: a
+// positive change is a movement in the direction `motion` names (a flexion channel grows as the joint
+// flexes). Stored in /acquisition/angle (docs/SESSION_FORMAT.md, format 1.2).
+struct AngleChannel {
+  std::string label;
+  Joint joint = Joint::hip;
+  JointMotion motion = JointMotion::extension;
+  Side side = Side::unknown;  // left, right, or midline for "both" / a pelvic angle
+  double rate_hz = 0.0;
+  std::vector<double> deg;
+};
+
 // Which stream a gap belongs to.
 enum class StreamKind : std::uint8_t { emg = 0, imu = 1 };
 

@@ -20,19 +20,6 @@ struct ImuStream {
   [[nodiscard]] std::size_t samples() const noexcept { return accel.size() / 3; }
 };
 
-// One angle channel (goniometer, motion-capture export) in degrees, uniform at rate_hz from t = 0 (the
-// streams' sample 0); NaN where the source had no value. Joint, motion and side say what it measures: a
-// positive change is a movement in the direction `motion` names (a flexion channel grows as the joint
-// flexes).
-struct AngleChannel {
-  std::string label;
-  Joint joint = Joint::hip;
-  JointMotion motion = JointMotion::extension;
-  Side side = Side::unknown;  // left, right, or midline for "both" / a pelvic angle
-  double rate_hz = 0.0;
-  std::vector<double> deg;
-};
-
 struct SessionData {
   DeviceInfo device;  // rates and per-count scales
   Montage montage;    // channel order of emg_counts; IMU order of imu

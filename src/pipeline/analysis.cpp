@@ -215,6 +215,7 @@ LoadedSession load_session(const std::filesystem::path& path) {
   s.emg_gap_samples = emg.span - emg.rows;
   load_imu(reader, s.source, hash, d);
   load_events(reader, s.source, emg, d);
+  d.angles = reader.angle_channels();
   s.input_hash = hash.text();
   return s;
 }

@@ -18,6 +18,7 @@
 #include "core/session_types.hpp"
 #include "store/csv_table.hpp"
 #include "store/edf_header.hpp"
+#include "store/import_motion.hpp"
 #include "store/session_writer.hpp"
 
 namespace glutescope::store {
@@ -88,10 +89,32 @@ std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
   return out;
 }
 
+// IMU blocks (in chunks, as a device would send them), angle channels and events of an import.
+void write_motion(SessionWriter& writer, const ImportedMotion& motion, const DeviceInfo& device) {
+  for (const ImuBlock& whole : motion.imu_blocks) {
+    const double rate = device.imu.at(whole.sensor).rate_hz;
+    const std::size_t rows = whole.samples(), block_rows = 1024;
+    for (std::size_t r = 0; r < rows; r += block_rows) {
+      ImuBlock b;
+      b.sensor = whole.sensor;
+      b.first_sample = r;
+      const std::size_t n = std::min(block_rows, rows - r);
+      const auto at = [&](std::size_t row) { return static_cast<std::ptrdiff_t>(3 * row); };
+      b.accel.assign(whole.accel.begin() + at(r), whole.accel.begin() + at(r + n));
+      b.gyro.assign(whole.gyro.begin() + at(r), whole.gyro.begin() + at(r + n));
+      b.device_time_us = static_cast<std::uint64_t>(std::llround(static_cast<double>(r) / rate * 1e6));
+      b.host_time_s = static_cast<double>(r) / rate;
+      writer.append(b);
+    }
+  }
+  for (const Event& e : motion.events) writer.add_event(e);
+  writer.set_angle_channels(motion.angles);
+}
+
 // Writes the session to a temporary name beside `out` and renames it; removes the temporary on failure.
 void write_session(const ImportOptions& options, const DeviceInfo& device, const Montage& montage,
                    const std::vector<std::int32_t>& counts, std::size_t channels,
-                   const std::string& precision_note = {}) {
+                   const std::string& precision_note = {}, const ImportedMotion& motion = {}) {
   if (options.subject_id.empty())
     throw ImportError("no subject id given (--subject ID, a pseudonymous code)");
   if (std::filesystem::exists(options.out) && !options.force) {
@@ -120,6 +143,7 @@ void write_session(const ImportOptions& options, const DeviceInfo& device, const
       b.host_time_s = static_cast<double>(r) / device.emg_rate_hz;
       writer.append(b);
     }
+    write_motion(writer, motion, device);
     writer.close();
     std::filesystem::rename(tmp, options.out);
   } catch (const ImportError&) {
@@ -200,6 +224,8 @@ ImportSummary import_csv(const ImportOptions& options) {
   request.source = src;
   request.montage = options.montage.string();
   for (const ColumnMap& m : map) request.value_columns.push_back(m.column);
+  const MotionMontage motion_montage = load_motion_montage(options.montage);
+  request.motion_columns = motion_montage.columns();
   if (!options.time_column.empty()) request.time_column = options.time_column;
   const CsvTable table = parse_csv_table(read_text(options.input), request);
   const double rate = options.rate_hz ? *options.rate_hz : rate_from_times(table, src, options.time_column);
@@ -235,8 +261,17 @@ ImportSummary import_csv(const ImportOptions& options) {
       summary.notes.push_back(note);
     }
   }
+  ImportedMotion motion = motion_from_csv(motion_montage, table, rate, src);
+  device.imu = motion.imu_info;
+  montage.imu = motion.imu_sensors;
+  add_implied_set(options.exercise, static_cast<double>(rows) / rate, motion.events);
   if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
-  write_session(options, device, montage, counts, ch, precision_note);
+  if (!motion.angles.empty() || !motion.imu_blocks.empty() || !motion.events.empty()) {
+    summary.notes.push_back(fmt::format("motion: {} angle channel(s), {} IMU(s), {} event(s)",
+                                        motion.angles.size(), motion.imu_blocks.size(),
+                                        motion.events.size()));
+  }
+  write_session(options, device, montage, counts, ch, precision_note, motion);
   return summary;
 }
 
@@ -346,7 +381,9 @@ ImportSummary import_edf(const ImportOptions& options) {
     device.emg.push_back(EmgChannelInfo{e.label, 1.0, e.microvolts_per_count});
   }
   if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
-  write_session(options, device, montage, counts, ch);
+  ImportedMotion implied;  // EDF annotations and non-EMG signals are not imported yet (docs/IMPORT.md)
+  add_implied_set(options.exercise, static_cast<double>(rows) / rate, implied.events);
+  write_session(options, device, montage, counts, ch, {}, implied);
   return ImportSummary{ch, rows, rate, {}};
 }
 

@@ -50,6 +50,8 @@ struct ImportOptions {
   std::string subject_id;
   std::filesystem::path out;
   bool force = false;
+  // One set over the whole recording when it has no set_start event: "bridge", "clamshell", "other:NAME".
+  std::string exercise;
 };
 
 struct ImportSummary {

@@ -719,6 +719,36 @@ std::vector<Event> SessionReader::events() const {
   return out;
 }
 
+std::vector<AngleChannel> SessionReader::angle_channels() const {
+  const Impl& m = *impl_;
+  std::vector<AngleChannel> out;
+  if (!has_link(m.file.get(), layout::kAngleGroup)) return out;
+  const auto w = m.where(layout::kAngleGroup);
+  GroupHandle g(checked(H5Gopen2(m.file.get(), layout::kAngleGroup, H5P_DEFAULT), "open group", w));
+  const auto label = table_strings(g.get(), "label", w);
+  const auto joint = table_strings(g.get(), "joint", w), motion = table_strings(g.get(), "motion", w);
+  const auto side = table_strings(g.get(), "side", w), unit = table_strings(g.get(), "unit", w);
+  const auto rate = table_column<double>(g.get(), "rate_hz", w);
+  for (const auto* column : {&joint, &motion, &side, &unit}) check_length(*column, label.size(), w, "joint");
+  check_length(rate, label.size(), w, "rate_hz");
+  for (std::size_t k = 0; k < label.size(); ++k) {
+    AngleChannel a;
+    a.label = label[k];
+    const auto j = parse_joint(joint[k]);
+    const auto mo = parse_joint_motion(motion[k]);
+    const auto sd = parse_side(side[k]);
+    if (!j || !mo || !sd || unit[k] != "deg" || !finite_positive(rate[k])) {
+      throw_format(w, "/ channel " + std::to_string(k) + " ('" + label[k] + "') has joint '" + joint[k] +
+                          "', motion '" + motion[k] + "', side '" + side[k] + "', unit '" + unit[k] +
+                          "' or rate " + num(rate[k]) + " outside the documented values");
+    }
+    a.joint = *j, a.motion = *mo, a.side = *sd, a.rate_hz = rate[k];
+    a.deg = table_column<double>(g.get(), "data_" + std::to_string(k), w);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 std::vector<Gap> SessionReader::gaps() const {
   const Impl& m = *impl_;
   std::vector<Gap> out;

@@ -218,6 +218,7 @@ struct SessionWriter::Impl {
   std::vector<Stream> imu;
   std::vector<Event> events;
   std::vector<Gap> gaps;
+  std::vector<AngleChannel> angles;
   TimingFit timing_fit;
   bool has_timing_fit = false;
   SessionStatistics stats;
@@ -628,6 +629,7 @@ void SessionWriter::Impl::finalize(FinalStatus status) {
   const hid_t f = file.get();
   write_events_table(f, events, path_text);
   write_gaps_table(f, gaps, path_text);
+  write_angle_channels(f, angles, path_text);
   write_timing_fit(f, timing_fit, path_text);
   stats.emg_samples = emg.rows_total;
   stats.imu_samples = 0;
@@ -839,6 +841,11 @@ void SessionWriter::add_gap(const Gap& gap) {
     m.gaps.push_back(gap);
     m.maybe_sync();
   });
+}
+
+void SessionWriter::set_angle_channels(std::vector<AngleChannel> angles) {
+  Impl& m = *impl_;
+  m.guarded([&] { m.angles = std::move(angles); });
 }
 
 void SessionWriter::set_timing_fit(const TimingFit& fit) {
