@@ -301,6 +301,20 @@ std::vector<Repetition> segment_driving(const AnalysisSettings& s, SetAnalysis& 
                                         bool with_pelvis, std::string_view unit) {
   RepSegmenterSettings seg = s.motion.segmenter;
   seg.sample_rate_hz = rate_hz;
+  if (set.motion_source == MotionSource::angle) {
+    // A goniometer's range of motion can be several times the provisional 20 deg (a knee: 60-110 deg), and a
+    // subject who does not return fully to the start between reps never falls below an exit level scaled on
+    // 20 deg: the first pass starts from the channel's own range (95th percentile above the start) instead.
+    std::vector<double> finite;
+    for (double a : set.driving_angle_deg) {
+      if (std::isfinite(a)) finite.push_back(a);
+    }
+    if (!finite.empty()) {
+      const auto k = static_cast<std::ptrdiff_t>(finite.size() * 95 / 100);
+      std::nth_element(finite.begin(), finite.begin() + k, finite.end());
+      seg.provisional_rom_deg = std::max(seg.provisional_rom_deg, finite[static_cast<std::size_t>(k)]);
+    }
+  }
   std::vector<double> tilt, roll;
   if (with_pelvis) tilt = set.pelvic_tilt_rel_deg, roll = set.pelvic_roll_rel_deg;
   std::vector<Repetition> reps =

@@ -266,7 +266,7 @@ void add_implied_set(const std::string& exercise, double end_s, std::vector<Even
   Event stop = start;
   stop.kind = EventKind::set_stop;
   stop.time_s = end_s;
-  events.insert(events.begin(), start);
+  events.push_back(start);  // order does not matter: the analysis sorts events by time
   events.push_back(stop);
 }
 

@@ -116,13 +116,13 @@ TEST(MotionSources, AnAngleChannelDrivesAnOtherExerciseWithoutGluteVerdicts) {
     EXPECT_FALSE(set.reps[k].firing_order.empty()) << "onsets and firing order are still scored";
   }
   // A flexion channel of the same joint is used negated; an unrelated joint is not used.
-  for (ex::AngleChannel& c : d.angles) {
+  for (glutescope::AngleChannel& c : d.angles) {
     if (c.joint == glutescope::Joint::hip) {
       c.motion = glutescope::JointMotion::flexion;
       for (double& v : c.deg) v = -v;
     }
   }
   EXPECT_EQ(only_set(ex::analyse_session(d)).reps.size(), session.truth.schedule.reps.size());
-  for (ex::AngleChannel& c : d.angles) c.joint = glutescope::Joint::knee;
+  for (glutescope::AngleChannel& c : d.angles) c.joint = glutescope::Joint::knee;
   EXPECT_EQ(only_set(ex::analyse_session(d)).motion_source, MotionSource::emg);
 }
