@@ -8,7 +8,7 @@ namespace glutescope::cli {
 
 void add_import_command(CLI::App& app, int& exit_status) {
   struct Args {
-    std::string csv, edf, montage, time_column, subject, out, exercise;
+    std::string csv, edf, montage, time_column, subject, out, exercise, events;
     double rate_hz = 0.0;
     bool force = false;
   };
@@ -34,6 +34,9 @@ void add_import_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--exercise", a->exercise,
                   "Without set events in the input: the whole recording is one set of bridge, clamshell or "
                   "other:NAME (docs/IMPORT.md)");
+  cmd->add_option(
+      "--events", a->events,
+      "BIDS-style events TSV (onset, duration, trial_type) to add: sets, MVC trials, reps, notes");
   cmd->callback([a, rate, &exit_status] {
     store::ImportOptions o;
     o.montage = a->montage;
@@ -43,6 +46,7 @@ void add_import_command(CLI::App& app, int& exit_status) {
     o.out = a->out;
     o.force = a->force;
     o.exercise = a->exercise;
+    o.events_tsv = a->events;
     store::ImportSummary s;
     try {
       if (!a->csv.empty()) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -109,6 +110,30 @@ void write_motion(SessionWriter& writer, const ImportedMotion& motion, const Dev
   }
   for (const Event& e : motion.events) writer.add_event(e);
   writer.set_angle_channels(motion.angles);
+}
+
+// EDF+/BDF+ annotations as events (import_motion.hpp: add_labelled_events), except glutescope's own
+// recording-end marker; one outside [0, end_s] is an ImportError naming the annotation.
+std::vector<Event> edf_annotation_events(const edf_hdr_struct& hdr, const std::string& src, double end_s) {
+  std::vector<Event> out;
+  for (long long n = 0; n < hdr.annotations_in_file; ++n) {
+    edf_annotation_struct a{};
+    if (edf_get_annotation(hdr.handle, static_cast<int>(n), &a) != 0) {
+      throw ImportError(fmt::format("{}: annotation {} cannot be read", src, n + 1));
+    }
+    const std::string text(a.annotation, strnlen(a.annotation, sizeof a.annotation));
+    if (text == kRecordingEndAnnotation) continue;
+    const double onset = static_cast<double>(a.onset) / EDFLIB_TIME_DIMENSION;
+    const double duration =
+        a.duration_l > 0 ? static_cast<double>(a.duration_l) / EDFLIB_TIME_DIMENSION : 0.0;
+    const std::string where = fmt::format("{}: annotation {} ('{}')", src, n + 1, text.substr(0, 40));
+    if (onset < 0.0 || onset + duration > end_s + 1e-9) {
+      throw ImportError(fmt::format("{} at {:g}-{:g} s is outside the recording (0-{:g} s)", where, onset,
+                                    onset + duration, end_s));
+    }
+    add_labelled_events(text, onset, duration, where, out);
+  }
+  return out;
 }
 
 // Writes the session to a temporary name beside `out` and renames it; removes the temporary on failure.
@@ -264,6 +289,10 @@ ImportSummary import_csv(const ImportOptions& options) {
   ImportedMotion motion = motion_from_csv(motion_montage, table, rate, src);
   device.imu = motion.imu_info;
   montage.imu = motion.imu_sensors;
+  if (!options.events_tsv.empty()) {
+    for (Event& e : read_bids_events(options.events_tsv, static_cast<double>(rows) / rate))
+      motion.events.push_back(std::move(e));
+  }
   add_implied_set(options.exercise, static_cast<double>(rows) / rate, motion.events);
   if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
   if (!motion.angles.empty() || !motion.imu_blocks.empty() || !motion.events.empty()) {
@@ -381,7 +410,12 @@ ImportSummary import_edf(const ImportOptions& options) {
     device.emg.push_back(EmgChannelInfo{e.label, 1.0, e.microvolts_per_count});
   }
   if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
-  ImportedMotion implied;  // EDF annotations and non-EMG signals are not imported yet (docs/IMPORT.md)
+  ImportedMotion implied;  // non-EMG signals are not imported yet (docs/IMPORT.md)
+  implied.events = edf_annotation_events(hdr, src, static_cast<double>(rows) / rate);
+  if (!options.events_tsv.empty()) {
+    for (Event& e : read_bids_events(options.events_tsv, static_cast<double>(rows) / rate))
+      implied.events.push_back(std::move(e));
+  }
   add_implied_set(options.exercise, static_cast<double>(rows) / rate, implied.events);
   write_session(options, device, montage, counts, ch, {}, implied);
   return ImportSummary{ch, rows, rate, {}};

@@ -270,6 +270,91 @@ void add_implied_set(const std::string& exercise, double end_s, std::vector<Even
   events.push_back(stop);
 }
 
+namespace {
+
+std::vector<std::string_view> tab_cells(std::string_view line) {
+  std::vector<std::string_view> cells;
+  for (std::size_t at = 0;;) {
+    const std::size_t tab = line.find('\t', at);
+    cells.push_back(line.substr(at, tab == std::string_view::npos ? std::string_view::npos : tab - at));
+    if (tab == std::string_view::npos) return cells;
+    at = tab + 1;
+  }
+}
+
+double bids_number(std::string_view cell, const std::string& where, const char* what) {
+  if (cell == "n/a" && std::string_view(what) == "duration") return 0.0;
+  const auto d = parse_printed_decimal(cell);
+  if (!d || to_double(*d) < 0.0) {
+    throw ImportError(
+        fmt::format("{}: {} '{}' is not a finite number >= 0", where, what, cell.substr(0, 40)));
+  }
+  return to_double(*d);
+}
+
+}  // namespace
+
+void add_labelled_events(const std::string& type, double onset, double duration, const std::string& where,
+                         std::vector<Event>& out) {
+  const auto pair = [&](Event start, EventKind stop_kind) {
+    if (!(duration > 0.0)) throw ImportError(fmt::format("{}: '{}' needs a duration > 0", where, type));
+    Event stop = start;
+    stop.kind = stop_kind;
+    stop.time_s = onset + duration;
+    stop.text.clear();
+    out.push_back(start);
+    out.push_back(stop);
+  };
+  if (type == "bridge" || type == "clamshell" || type.rfind("other:", 0) == 0) {
+    pair(event_label("set_start:" + type, onset, where), EventKind::set_stop);
+  } else if (type.rfind("mvc:", 0) == 0) {
+    pair(event_label("mvc_start:" + type.substr(4), onset, where), EventKind::set_stop);
+  } else if (type == "rep") {
+    pair(event_label("rep_start", onset, where), EventKind::rep_end);
+  } else {
+    out.push_back(event_label(type, onset, where));
+  }
+}
+
+std::vector<Event> read_bids_events(const std::filesystem::path& path, double end_s) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ImportError(fmt::format("{}: cannot open", path.string()));
+  std::string line;
+  std::size_t number = 0;
+  std::array<std::size_t, 3> col{};
+  std::vector<Event> out;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.size() > kMaxCsvLineBytes)
+      throw ImportError(fmt::format("{}:{}: line too long", path.string(), number));
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::vector<std::string_view> cells = tab_cells(line);
+    const std::string where = fmt::format("{}:{}", path.string(), number);
+    if (number == 1) {
+      const std::array<std::string_view, 3> names{"onset", "duration", "trial_type"};
+      for (std::size_t k = 0; k < 3; ++k) {
+        const auto it = std::find(cells.begin(), cells.end(), names[k]);
+        if (it == cells.end())
+          throw ImportError(fmt::format("{}: no '{}' column in the header", where, names[k]));
+        col[k] = static_cast<std::size_t>(it - cells.begin());
+      }
+      continue;
+    }
+    if (line.empty()) continue;
+    if (cells.size() <= *std::max_element(col.begin(), col.end()))
+      throw ImportError(fmt::format("{}: {} cells, fewer than the header names", where, cells.size()));
+    const double onset = bids_number(cells[col[0]], where, "onset");
+    const double duration = bids_number(cells[col[1]], where, "duration");
+    if (onset + duration > end_s) {
+      throw ImportError(fmt::format("{}: event {:g}-{:g} s is outside the recording (0-{:g} s)", where, onset,
+                                    onset + duration, end_s));
+    }
+    add_labelled_events(std::string(cells[col[2]]), onset, duration, where, out);
+  }
+  if (number == 0) throw ImportError(fmt::format("{}: empty (no header)", path.string()));
+  return out;
+}
+
 ImportedMotion motion_from_csv(const MotionMontage& montage, const CsvTable& table, double rate_hz,
                                const std::string& source) {
   ImportedMotion out;

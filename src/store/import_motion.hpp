@@ -76,6 +76,20 @@ ImportedMotion motion_from_csv(const MotionMontage& montage, const CsvTable& tab
 // ImportError (with `where`) for a set_start or mvc_start whose exercise or muscle is unknown.
 Event event_label(const std::string& label, double time_s, const std::string& where);
 
+// BIDS-style events (tab-separated, a header naming at least onset, duration and trial_type; other columns
+// ignored; "n/a" duration = 0) as events of a recording of end_s seconds. trial_type:
+//   bridge | clamshell | other:NAME      set_start at onset, set_stop at onset + duration (duration > 0)
+//   mvc:MUSCLE[:SIDE]                    an MVC trial over [onset, onset + duration]
+//   rep                                  rep_start at onset, rep_end at onset + duration
+//   an event label (file comment)        that event at onset; anything else: a note
+// Throws ImportError "<file>:<line>: ..." for a missing column, a cell that is not a finite number, a
+// negative onset or duration, or an event outside [0, end_s].
+std::vector<Event> read_bids_events(const std::filesystem::path& path, double end_s);
+// The events of one labelled interval (a BIDS row, an EDF+ annotation with its duration), by the trial_type
+// rules above; `where` names the source in errors.
+void add_labelled_events(const std::string& type, double onset_s, double duration_s, const std::string& where,
+                         std::vector<Event>& out);
+
 // Set events spanning [0, end_s] for `exercise` ("bridge", "clamshell", "other:NAME") when `events` has no
 // set_start; ImportError naming the value when it is not one of those.
 void add_implied_set(const std::string& exercise, double end_s, std::vector<Event>& events);

@@ -10,6 +10,8 @@
 
 #include <fmt/core.h>
 
+#include <edflib.h>
+
 #include "pipeline/analysis.hpp"
 #include "simulator/session.hpp"
 #include "store/import.hpp"
@@ -205,6 +207,112 @@ TEST_F(MotionImport, RepEventsAndAnImpliedSetNeedNoMotionAtAll) {
   for (std::size_t k = 0; k < set.reps.size(); ++k) {
     EXPECT_NEAR(set.reps[k].start_s, s.truth.schedule.reps[k].start_s, 1.0 / rate + 1e-9);
     EXPECT_EQ(set.reps[k].verdicts.glute_fired.state, exercise::VerdictState::not_available);
+  }
+}
+
+TEST_F(MotionImport, BidsEventsGiveTheSetAndTheReps) {
+  const sim::SimulatedSession s = simulate(sim::Scenario::good);
+  const double rate = s.device_info.emg_rate_hz;
+  const std::size_t ch = s.montage.emg.size();
+  const std::vector<std::int32_t> emg = s.emg_counts();
+  const std::size_t rows = emg.size() / ch;
+  std::string csv = "GMax\n";
+  for (std::size_t r = 0; r < rows; ++r) csv += fmt::format("{}\n", emg[r * ch]);
+  const auto& reps = s.truth.schedule.reps;
+  std::string tsv = "onset\tduration\ttrial_type\tvalue\n";
+  const double set0 = reps.front().start_s - 2.0, set1 = reps.back().end_s + 1.0;
+  tsv += fmt::format("{:.4f}\t{:.4f}\tother:hip_extension\tn/a\n", set0, set1 - set0);
+  for (const auto& r : reps) tsv += fmt::format("{:.4f}\t{:.4f}\trep\tn/a\n", r.start_s, r.end_s - r.start_s);
+  tsv += fmt::format("{:.4f}\tn/a\tpatient coughed\tn/a\n", set1);
+  store::ImportOptions o =
+      options(write("g.csv", csv),
+              "[[emg]]\ncolumn = \"GMax\"\nmuscle = \"gluteus_maximus\"\nside = \"left\"\n"
+              "unit = \"counts\"\n",
+              "bids");
+  o.time_column.clear();
+  o.rate_hz = rate;
+  o.events_tsv = write("events.tsv", tsv);
+  store::import_csv(o);
+  const pipeline::AnalysisResult got =
+      pipeline::analyse(pipeline::load_session(o.out), pipeline::kDefaultAnalysisPipelineSettings);
+  ASSERT_EQ(got.analysis.sets.size(), 1u);
+  const exercise::SetAnalysis& set = got.analysis.sets.front();
+  EXPECT_EQ(set.exercise_name, "other:hip_extension");
+  EXPECT_NEAR(set.start_s, set0, 1e-3);
+  EXPECT_NEAR(set.stop_s, set1, 1e-3);
+  EXPECT_EQ(set.motion_source, exercise::MotionSource::events);
+  ASSERT_EQ(set.reps.size(), reps.size());
+  for (std::size_t k = 0; k < reps.size(); ++k) EXPECT_NEAR(set.reps[k].end_s, reps[k].end_s, 1e-3);
+
+  // Malformed: one line naming the events file and its line; nothing written.
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {"onset\tduration\n1\t2\n", "events.tsv:1: no 'trial_type' column"},
+      {"onset\tduration\ttrial_type\n1\t2\trep\nabc\t1\trep\n", "events.tsv:3: onset 'abc'"},
+      {"onset\tduration\ttrial_type\n1\t9999\tbridge\n", "events.tsv:2: event 1-10000 s is outside"},
+      {"onset\tduration\ttrial_type\n1\t0\tbridge\n", "events.tsv:2: 'bridge' needs a duration > 0"},
+      {"onset\tduration\ttrial_type\n1\t2\tmvc:quadriceps\n", "unknown muscle"}};
+  for (const auto& [text, expect] : bad) {
+    o.events_tsv = write("events.tsv", text);
+    o.out = dir / "bad.h5";
+    try {
+      store::import_csv(o);
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const store::ImportError& e) {
+      EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(o.out));
+  }
+}
+
+TEST_F(MotionImport, EdfPlusAnnotationsBecomeTheSetAndTheReps) {
+  // An EDF+ written here with EDFlib: one EMG signal (µV) and annotations for the set (with its duration) and
+  // each repetition; imported, the annotations are the set and the rep events.
+  const sim::SimulatedSession s = simulate(sim::Scenario::good);
+  const int rate = static_cast<int>(s.device_info.emg_rate_hz);
+  const std::size_t ch = s.montage.emg.size();
+  const std::vector<std::int32_t> emg = s.emg_counts();
+  const std::size_t records = emg.size() / ch / static_cast<std::size_t>(rate);
+  const fs::path edf = dir / "s.edf";
+  const int h = edfopen_file_writeonly(edf.c_str(), EDFLIB_FILETYPE_EDFPLUS, 1);
+  ASSERT_GE(h, 0);
+  ASSERT_EQ(edf_set_samplefrequency(h, 0, rate), 0);
+  ASSERT_EQ(edf_set_physical_maximum(h, 0, 3000.0), 0);
+  ASSERT_EQ(edf_set_physical_minimum(h, 0, -3000.0), 0);
+  ASSERT_EQ(edf_set_digital_maximum(h, 0, 32767), 0);
+  ASSERT_EQ(edf_set_digital_minimum(h, 0, -32768), 0);
+  ASSERT_EQ(edf_set_label(h, 0, "GMax_L"), 0);
+  ASSERT_EQ(edf_set_physical_dimension(h, 0, "uV"), 0);
+  std::vector<double> buf(static_cast<std::size_t>(rate));
+  const double uv = s.montage.emg[0].microvolts_per_count;
+  for (std::size_t rec = 0; rec < records; ++rec) {
+    for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = emg[(rec * buf.size() + i) * ch] * uv;
+    ASSERT_EQ(edfwrite_physical_samples(h, buf.data()), 0);
+  }
+  const auto& reps = s.truth.schedule.reps;
+  const auto tenth_ms = [](double t) { return static_cast<long long>(std::llround(t * 10000.0)); };
+  const double set0 = reps.front().start_s - 2.0, set1 = reps.back().end_s + 1.0;
+  ASSERT_EQ(edfwrite_annotation_utf8(h, tenth_ms(set0), tenth_ms(set1 - set0), "other:hip_extension"), 0);
+  for (const auto& r : reps)
+    ASSERT_EQ(edfwrite_annotation_utf8(h, tenth_ms(r.start_s), tenth_ms(r.end_s - r.start_s), "rep"), 0);
+  ASSERT_EQ(edfwrite_annotation_utf8(h, tenth_ms(set1), -1, "a note"), 0);
+  ASSERT_EQ(edfclose_file(h), 0);
+
+  store::ImportOptions o;
+  o.input = edf;
+  o.subject_id = "S";
+  o.out = dir / "edf.h5";
+  store::import_edf(o);
+  const pipeline::AnalysisResult got =
+      pipeline::analyse(pipeline::load_session(o.out), pipeline::kDefaultAnalysisPipelineSettings);
+  ASSERT_EQ(got.analysis.sets.size(), 1u);
+  const exercise::SetAnalysis& set = got.analysis.sets.front();
+  EXPECT_EQ(set.exercise_name, "other:hip_extension");
+  EXPECT_NEAR(set.start_s, set0, 1e-3);
+  EXPECT_EQ(set.motion_source, exercise::MotionSource::events);
+  ASSERT_EQ(set.reps.size(), reps.size());
+  for (std::size_t k = 0; k < reps.size(); ++k) {
+    EXPECT_NEAR(set.reps[k].start_s, reps[k].start_s, 1e-3);
+    EXPECT_NEAR(set.reps[k].end_s, reps[k].end_s, 1e-3);
   }
 }
 
