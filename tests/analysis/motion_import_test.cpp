@@ -126,6 +126,15 @@ struct MotionImport : ::testing::Test {
   }
 };
 
+// The one set of an imported session, analysed with the default settings.
+exercise::SetAnalysis analysed_set(const fs::path& session) {
+  const pipeline::AnalysisResult r =
+      pipeline::analyse(pipeline::load_session(session), pipeline::kDefaultAnalysisPipelineSettings);
+  if (r.analysis.sets.size() != 1)
+    throw std::runtime_error(fmt::format("{} sets, expected 1", r.analysis.sets.size()));
+  return r.analysis.sets.front();
+}
+
 const exercise::SetAnalysis& bridge_set(const pipeline::AnalysisResult& r) {
   for (const auto& s : r.analysis.sets)
     if (s.exercise == Exercise::bridge) return s;
@@ -197,10 +206,7 @@ TEST_F(MotionImport, RepEventsAndAnImpliedSetNeedNoMotionAtAll) {
   o.time_column = "t";
   o.exercise = "other:hip_extension";
   store::import_csv(o);
-  const pipeline::AnalysisResult got =
-      pipeline::analyse(pipeline::load_session(o.out), pipeline::kDefaultAnalysisPipelineSettings);
-  ASSERT_EQ(got.analysis.sets.size(), 1u);
-  const exercise::SetAnalysis& set = got.analysis.sets.front();
+  const exercise::SetAnalysis set = analysed_set(o.out);
   EXPECT_EQ(set.exercise_name, "other:hip_extension");
   EXPECT_EQ(set.motion_source, exercise::MotionSource::events);
   ASSERT_EQ(set.reps.size(), s.truth.schedule.reps.size());
@@ -233,10 +239,7 @@ TEST_F(MotionImport, BidsEventsGiveTheSetAndTheReps) {
   o.rate_hz = rate;
   o.events_tsv = write("events.tsv", tsv);
   store::import_csv(o);
-  const pipeline::AnalysisResult got =
-      pipeline::analyse(pipeline::load_session(o.out), pipeline::kDefaultAnalysisPipelineSettings);
-  ASSERT_EQ(got.analysis.sets.size(), 1u);
-  const exercise::SetAnalysis& set = got.analysis.sets.front();
+  const exercise::SetAnalysis set = analysed_set(o.out);
   EXPECT_EQ(set.exercise_name, "other:hip_extension");
   EXPECT_NEAR(set.start_s, set0, 1e-3);
   EXPECT_NEAR(set.stop_s, set1, 1e-3);
@@ -302,10 +305,7 @@ TEST_F(MotionImport, EdfPlusAnnotationsBecomeTheSetAndTheReps) {
   o.subject_id = "S";
   o.out = dir / "edf.h5";
   store::import_edf(o);
-  const pipeline::AnalysisResult got =
-      pipeline::analyse(pipeline::load_session(o.out), pipeline::kDefaultAnalysisPipelineSettings);
-  ASSERT_EQ(got.analysis.sets.size(), 1u);
-  const exercise::SetAnalysis& set = got.analysis.sets.front();
+  const exercise::SetAnalysis set = analysed_set(o.out);
   EXPECT_EQ(set.exercise_name, "other:hip_extension");
   EXPECT_NEAR(set.start_s, set0, 1e-3);
   EXPECT_EQ(set.motion_source, exercise::MotionSource::events);
