@@ -245,7 +245,9 @@ AnalysisResult analyse(const LoadedSession& session, const AnalysisPipelineSetti
     start.kind = EventKind::set_start;
     start.time_s = 0.0;
     start.exercise = settings.sets.exercise_without_markers;
-    start.text = "implied: no set markers in the session";
+    // An `other` set's name travels in the set_start text (exercise::SetAnalysis::exercise_name).
+    start.text = start.exercise == Exercise::other ? settings.sets.other_exercise_name
+                                                   : "implied: no set markers in the session";
     Event stop = start;
     stop.kind = EventKind::set_stop;
     stop.time_s = static_cast<double>(with_set.emg_samples()) / with_set.device.emg_rate_hz;
@@ -262,7 +264,7 @@ AnalysisResult analyse(const LoadedSession& session, const AnalysisPipelineSetti
     result.analysis.warnings.push_back(
         fmt::format("no set markers: the whole recording was analysed as one {} set (settings "
                     "sets.exercise_without_markers)",
-                    to_string(settings.sets.exercise_without_markers)));
+                    exercise_without_markers_text(settings.sets)));
   }
   result.envelope_rate_hz = result.analysis.envelope_rate_hz;
   result.envelopes_uv = std::move(result.analysis.envelope_uv);

@@ -32,9 +32,10 @@ toml::table parse_toml(const std::filesystem::path& path) {
 }
 
 void check_keys(const toml::table& t, std::initializer_list<const char*> known, const std::string& where) {
-  for (const auto& [k, v] : t) {
-    if (std::none_of(known.begin(), known.end(), [&](const char* n) { return k.str() == n; }))
-      throw ImportError(fmt::format("{}: unknown key '{}'", where, k.str()));
+  for (const auto& entry : t) {
+    const std::string_view key = entry.first.str();
+    if (std::none_of(known.begin(), known.end(), [key](const char* n) { return key == n; }))
+      throw ImportError(fmt::format("{}: unknown key '{}'", where, key));
   }
 }
 
@@ -296,7 +297,7 @@ double bids_number(std::string_view cell, const std::string& where, const char* 
 
 void add_labelled_events(const std::string& type, double onset, double duration, const std::string& where,
                          std::vector<Event>& out) {
-  const auto pair = [&](Event start, EventKind stop_kind) {
+  const auto pair = [&](const Event& start, EventKind stop_kind) {
     if (!(duration > 0.0)) throw ImportError(fmt::format("{}: '{}' needs a duration > 0", where, type));
     Event stop = start;
     stop.kind = stop_kind;
