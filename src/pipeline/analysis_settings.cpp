@@ -69,7 +69,7 @@ void parse_pipeline_table(AnalysisPipelineSettings& s, const std::string& table_
                           const toml::table& table, const std::string& source) {
   for (const auto& [name_key, node] : table) {
     const std::string name(name_key.str());
-    const std::string key = table_name + "." + name;
+    const std::string key = fmt::format("{}.{}", table_name, name);
     if (key == "sets.exercise_without_markers") {
       const auto text = node.value_exact<std::string>();
       if (!text) throw ConfigError(fmt::format("{}: {} must be a string", source, key));

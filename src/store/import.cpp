@@ -53,7 +53,8 @@ std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
     for (const auto& [k, v] : *t) {
       static const char* known[] = {
           "column", "label", "muscle", "side", "site", "unit", "microvolts_per_count"};
-      if (std::none_of(std::begin(known), std::end(known), [&](const char* n) { return k.str() == n; })) {
+      const std::string_view key = k.str();  // a structured binding cannot be captured before C++20 DR P1091
+      if (std::none_of(std::begin(known), std::end(known), [key](const char* n) { return key == n; })) {
         throw ImportError(fmt::format("{}: unknown key '{}'", where, k.str()));
       }
     }
@@ -228,7 +229,7 @@ void check_edf_file_header(const std::filesystem::path& path) {
   std::error_code ec;
   const std::uint64_t size = std::filesystem::file_size(path, ec);
   if (ec) throw ImportError(fmt::format("{}: cannot read its size", path.string()));
-  std::vector<std::uint8_t> head(std::min<std::uint64_t>(size, 256u * (EDFLIB_MAXSIGNALS + 1)));
+  std::vector<std::uint8_t> head(std::min<std::uint64_t>(size, std::uint64_t{256} * (EDFLIB_MAXSIGNALS + 1)));
   in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
   if (!in) throw ImportError(fmt::format("{}: read error", path.string()));
   check_edf_header(head, size, path.string());

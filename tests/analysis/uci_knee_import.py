@@ -22,6 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 from scipy.signal import find_peaks
 
@@ -88,6 +89,16 @@ def main():
         sidecar = json.loads(subprocess.run(
             [sys.executable, str(Path(__file__).with_name("check_sidecar.py")), str(out.with_suffix(".analysis.h5"))],
             check=True, capture_output=True, text=True).stdout)
+        # The stored angle channel, read with h5py alone (docs/SESSION_FORMAT.md 2.4b): FX averaged over blocks
+        # of 10 rows at 100 Hz, in degrees, with the joint and motion of the montage.
+        with h5py.File(out, "r") as f:
+            g = f["acquisition/angle"]
+            stored = g["data_0"][()]
+            assert f.attrs["format_version"] == "1.2", f.attrs["format_version"]
+            assert [x.decode() for x in g["joint"][()]] == ["knee"] and g["rate_hz"][0] == 100.0
+            expect = fx[: stored.size * 10].reshape(-1, 10).mean(axis=1)
+            if stored.size != fx.size // 10 or np.max(np.abs(stored - expect)) > 1e-9:
+                worst = max(worst, 1000)
         count = independent_count(fx, movement_sign)
         worst = max(worst, abs(result["reps"] - count))
         names = sidecar["exercise_name"]
