@@ -235,6 +235,31 @@ void check_edf_file_header(const std::filesystem::path& path) {
   check_edf_header(head, size, path.string());
 }
 
+// An EDF/BDF signal's physical values by label (import_motion.hpp: SignalSource), read whole.
+SignalSource edf_signal_source(const edf_hdr_struct& hdr, const std::string& src) {
+  return [&hdr, src](const std::string& label, double& rate_hz) {
+    for (int s = 0; s < hdr.edfsignals; ++s) {
+      std::string l = hdr.signalparam[s].label;
+      while (!l.empty() && l.back() == ' ') l.pop_back();
+      if (l != label) continue;
+      const auto& p = hdr.signalparam[s];
+      rate_hz = p.smp_in_datarecord / (static_cast<double>(hdr.datarecord_duration) / EDFLIB_TIME_DIMENSION);
+      check_rate(rate_hz, fmt::format("{}: signal '{}' rate", src, label));
+      if (p.smp_in_file > std::numeric_limits<int>::max()) {
+        throw ImportError(fmt::format("{}: signal '{}' has {} samples, more than EDFlib reads at once", src,
+                                      label, p.smp_in_file));
+      }
+      std::vector<double> x(static_cast<std::size_t>(p.smp_in_file));
+      edfseek(hdr.handle, s, 0, EDFSEEK_SET);
+      if (edfread_physical_samples(hdr.handle, s, static_cast<int>(x.size()), x.data()) !=
+          static_cast<int>(x.size()))
+        throw ImportError(fmt::format("{}: signal '{}' cannot be read", src, label));
+      return x;
+    }
+    throw ImportError(fmt::format("{}: montage signal '{}' is not a signal of the file", src, label));
+  };
+}
+
 }  // namespace
 
 ImportSummary import_csv(const ImportOptions& options) {
@@ -410,9 +435,16 @@ ImportSummary import_edf(const ImportOptions& options) {
     montage.emg.push_back(e);
     device.emg.push_back(EmgChannelInfo{e.label, 1.0, e.microvolts_per_count});
   }
+  const double end_s = static_cast<double>(rows) / rate;
+  ImportedMotion implied;
+  if (!options.montage.empty()) {
+    implied =
+        motion_from_signals(load_motion_montage(options.montage), edf_signal_source(hdr, src), end_s, src);
+    device.imu = implied.imu_info;
+    montage.imu = implied.imu_sensors;
+  }
   if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
-  ImportedMotion implied;  // non-EMG signals are not imported yet (docs/IMPORT.md)
-  implied.events = edf_annotation_events(hdr, src, static_cast<double>(rows) / rate);
+  implied.events = edf_annotation_events(hdr, src, end_s);
   if (!options.events_tsv.empty()) {
     for (Event& e : read_bids_events(options.events_tsv, static_cast<double>(rows) / rate))
       implied.events.push_back(std::move(e));

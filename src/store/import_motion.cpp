@@ -189,6 +189,40 @@ std::int16_t to_count(double value, double range, double per_count, const std::s
   return static_cast<std::int16_t>(std::clamp<long>(std::lround(value / per_count), -32768, 32767));
 }
 
+ImuInfo imported_imu_info(const ImuColumns& imu, double rate_hz) {
+  ImuInfo info;
+  info.label = imu.sensor.label;
+  info.rate_hz = rate_hz;
+  info.accel_range_g = kAccelRangeG;
+  info.accel_g_per_count = kAccelRangeG / 32768.0;
+  info.gyro_range_dps = imu.has_gyroscope() ? kGyroRangeDps : 0.0;
+  info.gyro_dps_per_count = imu.has_gyroscope() ? kGyroRangeDps / 32768.0 : 0.0;
+  return info;
+}
+
+// One sensor's axes (accelerometer x, y, z, then gyroscope x, y, z when it has one) as int16 counts; `line`
+// maps a row to the file line (or sample) named when a value is beyond the stored range.
+ImuBlock imu_block(const ImuColumns& imu, const ImuInfo& info, const std::array<std::vector<double>, 6>& axis,
+                   std::size_t sensor, const std::function<std::size_t(std::size_t)>& line,
+                   const std::string& source) {
+  ImuBlock b;
+  b.sensor = static_cast<std::uint8_t>(sensor);
+  const std::size_t n = axis[0].size();
+  b.accel.resize(3 * n);
+  b.gyro.assign(3 * n, 0);
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t k = 0; k < 3; ++k) {
+      b.accel[3 * r + k] = to_count(axis[k][r] * imu.to_g, kAccelRangeG, info.accel_g_per_count,
+                                    imu.accelerometer[k], line(r), source, "g");
+      if (imu.has_gyroscope()) {
+        b.gyro[3 * r + k] = to_count(axis[3 + k][r] * imu.to_dps, kGyroRangeDps, info.gyro_dps_per_count,
+                                     imu.gyroscope[k], line(r), source, "deg/s");
+      }
+    }
+  }
+  return b;
+}
+
 }  // namespace
 
 std::vector<std::string> MotionMontage::columns() const {
@@ -356,6 +390,56 @@ std::vector<Event> read_bids_events(const std::filesystem::path& path, double en
   return out;
 }
 
+namespace {
+
+// One signal averaged in blocks of round(rate / 100) samples and cut at end_s; rate_hz becomes the new rate.
+std::vector<double> motion_signal(const SignalSource& signal, const std::string& label, double end_s,
+                                  double& rate_hz) {
+  std::vector<double> x = signal(label, rate_hz);
+  x.resize(std::min(x.size(), static_cast<std::size_t>(std::max(0.0, end_s * rate_hz))));
+  const std::size_t block = decimation(rate_hz);
+  rate_hz /= static_cast<double>(block);
+  return block_means(x, block);
+}
+
+}  // namespace
+
+ImportedMotion motion_from_signals(const MotionMontage& montage, const SignalSource& signal, double end_s,
+                                   const std::string& source) {
+  if (!montage.events.empty()) {
+    throw ImportError(
+        fmt::format("{}: [[events]] columns are for CSV; an EDF+/BDF+ file's events are its "
+                    "annotations",
+                    source));
+  }
+  ImportedMotion out;
+  for (const AngleColumn& a : montage.angles) {
+    AngleChannel ch = a.channel;
+    ch.deg = motion_signal(signal, a.column, end_s, ch.rate_hz);
+    for (double& v : ch.deg) v *= a.to_deg;
+    out.angles.push_back(std::move(ch));
+  }
+  for (const ImuColumns& imu : montage.imus) {
+    std::array<std::vector<double>, 6> axis;
+    std::array<double, 6> rate{};
+    const std::size_t axes = imu.has_gyroscope() ? 6 : 3;
+    for (std::size_t k = 0; k < axes; ++k)
+      axis[k] = motion_signal(signal, k < 3 ? imu.accelerometer[k] : imu.gyroscope[k - 3], end_s, rate[k]);
+    for (std::size_t k = 1; k < axes; ++k) {
+      if (rate[k] != rate[0] || axis[k].size() != axis[0].size()) {
+        throw ImportError(
+            fmt::format("{}: IMU '{}': its signals differ in rate or length", source, imu.sensor.label));
+      }
+    }
+    ImuInfo info = imported_imu_info(imu, rate[0]);
+    out.imu_blocks.push_back(imu_block(
+        imu, info, axis, out.imu_info.size(), [&](std::size_t r) { return r; }, source));
+    out.imu_info.push_back(info);
+    out.imu_sensors.push_back(imu.sensor);
+  }
+  return out;
+}
+
 ImportedMotion motion_from_csv(const MotionMontage& montage, const CsvTable& table, double rate_hz,
                                const std::string& source) {
   ImportedMotion out;
@@ -371,37 +455,18 @@ ImportedMotion motion_from_csv(const MotionMontage& montage, const CsvTable& tab
     out.angles.push_back(std::move(ch));
   }
   for (const ImuColumns& imu : montage.imus) {
-    ImuInfo info;
-    info.label = imu.sensor.label;
-    info.rate_hz = motion_rate;
-    info.accel_range_g = kAccelRangeG;
-    info.accel_g_per_count = kAccelRangeG / 32768.0;
-    info.gyro_range_dps = imu.has_gyroscope() ? kGyroRangeDps : 0.0;
-    info.gyro_dps_per_count = imu.has_gyroscope() ? kGyroRangeDps / 32768.0 : 0.0;
-    ImuBlock b;
-    b.sensor = static_cast<std::uint8_t>(out.imu_info.size());
+    const ImuInfo info = imported_imu_info(imu, motion_rate);
     std::array<std::vector<double>, 6> axis;
     for (std::size_t k = 0; k < 3; ++k) axis[k] = block_means(held(table.motion.at(col++)), block);
     if (imu.has_gyroscope()) {
       for (std::size_t k = 3; k < 6; ++k) axis[k] = block_means(held(table.motion.at(col++)), block);
     }
-    const std::size_t n = axis[0].size();
-    b.accel.resize(3 * n);
-    b.gyro.assign(3 * n, 0);
-    for (std::size_t r = 0; r < n; ++r) {
-      const std::size_t line = table.lines.at(std::min(table.lines.size() - 1, r * block));
-      for (std::size_t k = 0; k < 3; ++k) {
-        b.accel[3 * r + k] = to_count(axis[k][r] * imu.to_g, kAccelRangeG, info.accel_g_per_count,
-                                      imu.accelerometer[k], line, source, "g");
-        if (imu.has_gyroscope()) {
-          b.gyro[3 * r + k] = to_count(axis[3 + k][r] * imu.to_dps, kGyroRangeDps, info.gyro_dps_per_count,
-                                       imu.gyroscope[k], line, source, "deg/s");
-        }
-      }
-    }
+    const auto line = [&](std::size_t r) {
+      return table.lines.at(std::min(table.lines.size() - 1, r * block));
+    };
+    out.imu_blocks.push_back(imu_block(imu, info, axis, out.imu_info.size(), line, source));
     out.imu_info.push_back(info);
     out.imu_sensors.push_back(imu.sensor);
-    out.imu_blocks.push_back(std::move(b));
   }
   for (const EventColumn& e : montage.events) {
     const std::vector<double>& v = table.motion.at(col++);

@@ -15,6 +15,7 @@
 #include <array>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -71,6 +72,15 @@ struct ImportedMotion {
 // Throws ImportError naming the file and line for a value an IMU cannot hold (beyond ±16 g, ±2000 °/s).
 ImportedMotion motion_from_csv(const MotionMontage& montage, const CsvTable& table, double rate_hz,
                                const std::string& source);
+
+// A signal of a multi-rate recording (EDF/BDF) by label: its physical values and rate (rate_hz out);
+// ImportError naming the file when there is no such signal.
+using SignalSource = std::function<std::vector<double>(const std::string& label, double& rate_hz)>;
+// The [[angle]] and [[imu]] sections of `montage` from the recording's signals (each at its own rate; the
+// three axes of a sensor must share one), averaged to about 100 Hz as motion_from_csv does and cut at end_s.
+// [[events]] sections are refused (EDF+ annotations are the events). Throws ImportError naming the file.
+ImportedMotion motion_from_signals(const MotionMontage& montage, const SignalSource& signal, double end_s,
+                                   const std::string& source);
 
 // An event from a label (file comment) at time_s; std::nullopt-free: unknown labels become notes. Throws
 // ImportError (with `where`) for a set_start or mvc_start whose exercise or muscle is unknown.

@@ -267,41 +267,72 @@ TEST_F(MotionImport, BidsEventsGiveTheSetAndTheReps) {
   }
 }
 
-TEST_F(MotionImport, EdfPlusAnnotationsBecomeTheSetAndTheReps) {
-  // An EDF+ written here with EDFlib: one EMG signal (µV) and annotations for the set (with its duration) and
-  // each repetition; imported, the annotations are the set and the rep events.
-  const sim::SimulatedSession s = simulate(sim::Scenario::good);
-  const int rate = static_cast<int>(s.device_info.emg_rate_hz);
+struct EdfSignal {
+  std::string label, unit;
+  int rate = 0;
+  double range = 0.0;  // physical ± range
+  std::vector<double> values;
+};
+struct EdfAnnotation {
+  double onset_s = 0.0, duration_s = -1.0;
+  std::string text;
+};
+
+// An EDF+ of whole 1-s records, written with EDFlib (signals at their own rates).
+void write_edf(const fs::path& path, const std::vector<EdfSignal>& signals,
+               const std::vector<EdfAnnotation>& annotations) {
+  const int h =
+      edfopen_file_writeonly(path.c_str(), EDFLIB_FILETYPE_EDFPLUS, static_cast<int>(signals.size()));
+  ASSERT_GE(h, 0);
+  std::size_t records = SIZE_MAX;
+  for (std::size_t k = 0; k < signals.size(); ++k) {
+    const EdfSignal& sg = signals[k];
+    const int i = static_cast<int>(k);
+    ASSERT_EQ(edf_set_samplefrequency(h, i, sg.rate), 0);
+    ASSERT_EQ(edf_set_physical_maximum(h, i, sg.range), 0);
+    ASSERT_EQ(edf_set_physical_minimum(h, i, -sg.range), 0);
+    ASSERT_EQ(edf_set_digital_maximum(h, i, 32767), 0);
+    ASSERT_EQ(edf_set_digital_minimum(h, i, -32768), 0);
+    ASSERT_EQ(edf_set_label(h, i, sg.label.c_str()), 0);
+    ASSERT_EQ(edf_set_physical_dimension(h, i, sg.unit.c_str()), 0);
+    records = std::min(records, sg.values.size() / static_cast<std::size_t>(sg.rate));
+  }
+  for (std::size_t rec = 0; rec < records; ++rec) {
+    for (const EdfSignal& sg : signals) {
+      std::vector<double> buf(sg.values.begin() + static_cast<std::ptrdiff_t>(rec * sg.rate),
+                              sg.values.begin() + static_cast<std::ptrdiff_t>((rec + 1) * sg.rate));
+      ASSERT_EQ(edfwrite_physical_samples(h, buf.data()), 0);
+    }
+  }
+  const auto tenth_ms = [](double t) { return static_cast<long long>(std::llround(t * 10000.0)); };
+  for (const EdfAnnotation& a : annotations) {
+    const long long duration = a.duration_s < 0.0 ? -1 : tenth_ms(a.duration_s);
+    ASSERT_EQ(edfwrite_annotation_utf8(h, tenth_ms(a.onset_s), duration, a.text.c_str()), 0);
+  }
+  ASSERT_EQ(edfclose_file(h), 0);
+}
+
+EdfSignal gmax_signal(const sim::SimulatedSession& s) {
   const std::size_t ch = s.montage.emg.size();
   const std::vector<std::int32_t> emg = s.emg_counts();
-  const std::size_t records = emg.size() / ch / static_cast<std::size_t>(rate);
-  const fs::path edf = dir / "s.edf";
-  const int h = edfopen_file_writeonly(edf.c_str(), EDFLIB_FILETYPE_EDFPLUS, 1);
-  ASSERT_GE(h, 0);
-  ASSERT_EQ(edf_set_samplefrequency(h, 0, rate), 0);
-  ASSERT_EQ(edf_set_physical_maximum(h, 0, 3000.0), 0);
-  ASSERT_EQ(edf_set_physical_minimum(h, 0, -3000.0), 0);
-  ASSERT_EQ(edf_set_digital_maximum(h, 0, 32767), 0);
-  ASSERT_EQ(edf_set_digital_minimum(h, 0, -32768), 0);
-  ASSERT_EQ(edf_set_label(h, 0, "GMax_L"), 0);
-  ASSERT_EQ(edf_set_physical_dimension(h, 0, "uV"), 0);
-  std::vector<double> buf(static_cast<std::size_t>(rate));
-  const double uv = s.montage.emg[0].microvolts_per_count;
-  for (std::size_t rec = 0; rec < records; ++rec) {
-    for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = emg[(rec * buf.size() + i) * ch] * uv;
-    ASSERT_EQ(edfwrite_physical_samples(h, buf.data()), 0);
-  }
+  EdfSignal g{"GMax_L", "uV", static_cast<int>(s.device_info.emg_rate_hz), 3000.0, {}};
+  for (std::size_t r = 0; r < emg.size() / ch; ++r)
+    g.values.push_back(emg[r * ch] * s.montage.emg[0].microvolts_per_count);
+  return g;
+}
+
+TEST_F(MotionImport, EdfPlusAnnotationsBecomeTheSetAndTheReps) {
+  // One EMG signal (µV) and annotations for the set (with its duration) and each repetition: imported, the
+  // annotations are the set and the rep events.
+  const sim::SimulatedSession s = simulate(sim::Scenario::good);
   const auto& reps = s.truth.schedule.reps;
-  const auto tenth_ms = [](double t) { return static_cast<long long>(std::llround(t * 10000.0)); };
   const double set0 = reps.front().start_s - 2.0, set1 = reps.back().end_s + 1.0;
-  ASSERT_EQ(edfwrite_annotation_utf8(h, tenth_ms(set0), tenth_ms(set1 - set0), "other:hip_extension"), 0);
-  for (const auto& r : reps)
-    ASSERT_EQ(edfwrite_annotation_utf8(h, tenth_ms(r.start_s), tenth_ms(r.end_s - r.start_s), "rep"), 0);
-  ASSERT_EQ(edfwrite_annotation_utf8(h, tenth_ms(set1), -1, "a note"), 0);
-  ASSERT_EQ(edfclose_file(h), 0);
+  std::vector<EdfAnnotation> notes{{set0, set1 - set0, "other:hip_extension"}, {set1, -1.0, "a note"}};
+  for (const auto& r : reps) notes.push_back({r.start_s, r.end_s - r.start_s, "rep"});
+  write_edf(dir / "s.edf", {gmax_signal(s)}, notes);
 
   store::ImportOptions o;
-  o.input = edf;
+  o.input = dir / "s.edf";
   o.subject_id = "S";
   o.out = dir / "edf.h5";
   store::import_edf(o);
@@ -313,6 +344,47 @@ TEST_F(MotionImport, EdfPlusAnnotationsBecomeTheSetAndTheReps) {
   for (std::size_t k = 0; k < reps.size(); ++k) {
     EXPECT_NEAR(set.reps[k].start_s, reps[k].start_s, 1e-3);
     EXPECT_NEAR(set.reps[k].end_s, reps[k].end_s, 1e-3);
+  }
+}
+
+TEST_F(MotionImport, EdfAccelerometerSignalsMappedByTheMontageSegmentTheBridge) {
+  // EMG at 2 kHz and the sacral accelerometer at the IMU rate as three EDF signals, one "bridge" annotation:
+  // the reps come from the accelerometer and match the native session's within 150 ms.
+  const sim::SimulatedSession s = simulate(sim::Scenario::good);
+  pipeline::LoadedSession native;
+  native.data = validation::session_data_from_simulation(s);
+  const pipeline::AnalysisResult native_result =
+      pipeline::analyse(native, pipeline::kDefaultAnalysisPipelineSettings);
+  const exercise::SetAnalysis& want = bridge_set(native_result);
+  const auto sacrum = *s.montage.find_imu(Segment::sacrum);
+  const std::vector<std::int16_t> acc = s.imu_accel(static_cast<std::uint8_t>(sacrum));
+  std::vector<EdfSignal> signals{gmax_signal(s)};
+  for (std::size_t k = 0; k < 3; ++k) {
+    EdfSignal a{
+        std::string("ACC_") + "XYZ"[k], "g", static_cast<int>(s.device_info.imu[sacrum].rate_hz), 4.0, {}};
+    for (std::size_t n = k; n < acc.size(); n += 3)
+      a.values.push_back(acc[n] * s.device_info.imu[sacrum].accel_g_per_count);
+    signals.push_back(std::move(a));
+  }
+  double set0 = 0.0, set1 = 0.0;
+  for (const Event& e : s.events) {
+    if (e.exercise == Exercise::bridge) (e.kind == EventKind::set_start ? set0 : set1) = e.time_s;
+  }
+  write_edf(dir / "a.edf", signals, {{set0, set1 - set0, "bridge"}});
+  store::ImportOptions o;
+  o.input = dir / "a.edf";
+  o.montage = write("a.toml",
+                    "[[emg]]\ncolumn = \"GMax_L\"\nmuscle = \"gluteus_maximus\"\nside = \"left\"\n\n[[imu]]\n"
+                    "segment = \"sacrum\"\naccelerometer = [\"ACC_X\", \"ACC_Y\", \"ACC_Z\"]\n");
+  o.subject_id = "S";
+  o.out = dir / "a.h5";
+  store::import_edf(o);
+  const exercise::SetAnalysis set = analysed_set(o.out);
+  EXPECT_EQ(set.motion_source, exercise::MotionSource::accelerometer);
+  ASSERT_EQ(set.reps.size(), want.reps.size());
+  for (std::size_t k = 0; k < want.reps.size(); ++k) {
+    EXPECT_NEAR(set.reps[k].start_s, want.reps[k].start_s, 0.15) << k;
+    EXPECT_NEAR(set.reps[k].end_s, want.reps[k].end_s, 0.15) << k;
   }
 }
 
