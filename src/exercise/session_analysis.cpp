@@ -704,6 +704,9 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
   const std::size_t samples = data.emg_samples();
   for (std::string& note : rate_adaptation_notes(ctx.emg_rate, settings))
     out.warnings.push_back(std::move(note));
+  // The IMUs' limits stay a session warning (each set also says what it was segmented from).
+  if (std::string note = motion_source_note(data.device); !note.empty() && !data.device.imu.empty())
+    out.warnings.push_back(std::move(note));
 
   ctx.invalid =
       invalid_spans(data, ctx.emg_rate, data.device.imu.empty() ? 0.0 : data.device.imu.front().rate_hz);

@@ -74,8 +74,8 @@ struct SessionAnalysis {
 // repetition segmentation need one.
 [[nodiscard]] bool has_gyroscope(const ImuInfo& imu) noexcept;
 // One line when the session's IMUs cannot drive live repetition segmentation ("no IMU ...", "IMUs without
-// gyroscopes (accelerometer only) ..."); empty otherwise. Live analysis prints it; offline, every set records
-// the motion source it was segmented from (SetAnalysis::motion_source).
+// gyroscopes (accelerometer only) ..."); empty otherwise. Live analysis prints it; offline it is a warning
+// for IMUs without gyroscopes, and every set records the motion source it was segmented from.
 [[nodiscard]] std::string motion_source_note(const DeviceInfo& device);
 
 // Throws std::invalid_argument for unusable data (no EMG channels, counts not a whole number of rows, rates
