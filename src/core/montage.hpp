@@ -39,6 +39,9 @@ struct EmgChannel {
   std::string electrode_site;         // placement in words (SENIAM where it exists)
   double gain = 1.0;                  // amplifier gain (V/V)
   double microvolts_per_count = 1.0;  // ADC scale referred to the electrode (µV per count)
+  // Role in an other:NAME exercise: "target" (its bursts make the reps when nothing moves), "compensator",
+  // or empty (docs/IMPORT.md). Bridges and clamshells take their roles from the muscle.
+  std::string role;
 };
 
 // Body segments that carry an IMU. Values are stored in session files: append only.

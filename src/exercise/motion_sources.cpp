@@ -160,6 +160,12 @@ std::vector<std::size_t> target_channels(const Montage& montage, Exercise exerci
                                          const AnalysisSettings& settings) {
   (void)settings;
   std::vector<std::size_t> out;
+  if (exercise != Exercise::bridge && exercise != Exercise::clamshell) {
+    for (std::size_t c = 0; c < montage.emg.size(); ++c) {
+      if (montage.emg[c].role == "target") out.push_back(c);
+    }
+    if (!out.empty()) return out;  // else every channel (no roles in the montage)
+  }
   for (std::size_t c = 0; c < montage.emg.size(); ++c) {
     const Muscle m = montage.emg[c].muscle;
     const bool target = exercise == Exercise::bridge      ? m == Muscle::gluteus_maximus

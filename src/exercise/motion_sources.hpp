@@ -82,7 +82,7 @@ struct ActivationTrack {
 // [start_s, stop_s]: a clamshell's upper leg when no thigh sensor says which leg moves. unknown without both.
 [[nodiscard]] Side more_active_side(const SessionData& data, Muscle muscle, double start_s, double stop_s);
 // The channels whose bursts make the repetitions when nothing else moves: gluteus maximus (bridge), gluteus
-// medius (clamshell), or the channels the settings name as targets (other exercises).
+// medius (clamshell); other exercises: the channels whose montage role is "target", else every channel.
 [[nodiscard]] std::vector<std::size_t> target_channels(const Montage& montage, Exercise exercise,
                                                        const AnalysisSettings& settings);
 

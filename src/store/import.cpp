@@ -52,7 +52,7 @@ std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
     if (t == nullptr) throw ImportError(where + ": not a table");
     for (const auto& [k, v] : *t) {
       static const char* known[] = {
-          "column", "label", "muscle", "side", "site", "unit", "microvolts_per_count"};
+          "column", "label", "muscle", "side", "site", "unit", "microvolts_per_count", "role"};
       const std::string_view key = k.str();  // a structured binding cannot be captured before C++20 DR P1091
       if (std::none_of(std::begin(known), std::end(known), [key](const char* n) { return key == n; })) {
         throw ImportError(fmt::format("{}: unknown key '{}'", where, k.str()));
@@ -72,6 +72,9 @@ std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
       throw ImportError(fmt::format("{}: unknown side '{}' (left, right, midline, unknown)", where, side));
     m.channel.side = *ps;
     m.channel.electrode_site = (*t)["site"].value_or(std::string{});
+    m.channel.role = (*t)["role"].value_or(std::string{});
+    if (!m.channel.role.empty() && m.channel.role != "target" && m.channel.role != "compensator")
+      throw ImportError(fmt::format("{}: role '{}' is not target or compensator", where, m.channel.role));
     const std::string unit = (*t)["unit"].value_or(std::string("uV"));
     if (unit == "uV")
       m.to_uv = 1.0;

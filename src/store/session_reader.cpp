@@ -534,9 +534,19 @@ Montage SessionReader::montage() const {
     check_length(uv, label.size(), w, "microvolts_per_count");
     check_positive_column(gain, w, "gain");
     check_positive_column(uv, w, "microvolts_per_count");
+    std::vector<std::string> role(label.size());
+    if (has_link(g.get(), "role")) {
+      role = table_strings(g.get(), "role", w);
+      check_length(role, label.size(), w, "role");
+      for (const std::string& r : role) {
+        if (!r.empty() && r != "target" && r != "compensator")
+          throw_format(w, "/role '" + r.substr(0, 40) + "' is not target, compensator or empty");
+      }
+    }
     for (std::size_t i = 0; i < label.size(); ++i) {
       EmgChannel c;
       c.label = label[i];
+      c.role = role[i];
       c.muscle = parse_muscle(muscle.at(i)).value_or(Muscle::other);
       c.side = parse_side(side.at(i)).value_or(Side::unknown);
       c.electrode_site = site.at(i);

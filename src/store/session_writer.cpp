@@ -354,9 +354,15 @@ void SessionWriter::Impl::write_metadata() {
     write_string_column(g.get(), "electrode_site", site, w);
     write_column(g.get(), "gain", gain, w);
     write_column(g.get(), "microvolts_per_count", uv, w);
-    write_string_array_attribute(
-        g.get(), "colnames",
-        {"label", "device_label", "muscle", "side", "electrode_site", "gain", "microvolts_per_count"}, w);
+    std::vector<std::string> names{"label", "device_label",        "muscle", "side", "electrode_site",
+                                   "gain",  "microvolts_per_count"};
+    std::vector<std::string> role;
+    for (const EmgChannel& c : montage.emg) role.push_back(c.role);
+    if (std::any_of(role.begin(), role.end(), [](const std::string& r) { return !r.empty(); })) {
+      write_string_column(g.get(), "role", role, w);  // format 1.2, only when a channel has a role
+      names.emplace_back("role");
+    }
+    write_string_array_attribute(g.get(), "colnames", names, w);
     write_string_attribute(g.get(), "description",
                            "EMG channel table: row i describes column i of /acquisition/emg/data", w);
   }

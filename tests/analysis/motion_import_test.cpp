@@ -233,12 +233,13 @@ TEST_F(MotionImport, BidsEventsGiveTheSetAndTheReps) {
   store::ImportOptions o =
       options(write("g.csv", csv),
               "[[emg]]\ncolumn = \"GMax\"\nmuscle = \"gluteus_maximus\"\nside = \"left\"\n"
-              "unit = \"counts\"\n",
+              "unit = \"counts\"\nrole = \"target\"\n",
               "bids");
   o.time_column.clear();
   o.rate_hz = rate;
   o.events_tsv = write("events.tsv", tsv);
   store::import_csv(o);
+  EXPECT_EQ(pipeline::load_session(o.out).data.montage.emg.at(0).role, "target");  // stored and read back
   const exercise::SetAnalysis set = analysed_set(o.out);
   EXPECT_EQ(set.exercise_name, "other:hip_extension");
   EXPECT_NEAR(set.start_s, set0, 1e-3);

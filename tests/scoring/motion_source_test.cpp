@@ -125,4 +125,8 @@ TEST(MotionSources, AnAngleChannelDrivesAnOtherExerciseWithoutGluteVerdicts) {
   EXPECT_EQ(only_set(ex::analyse_session(d)).reps.size(), session.truth.schedule.reps.size());
   for (glutescope::AngleChannel& c : d.angles) c.joint = glutescope::Joint::knee;
   EXPECT_EQ(only_set(ex::analyse_session(d)).motion_source, MotionSource::emg);
+  // Without motion, the channels whose montage role is "target" make the bursts (else every channel).
+  d.montage.emg[0].role = "target";
+  const ex::SessionAnalysis by_role = ex::analyse_session(d);
+  EXPECT_EQ(only_set(by_role).motion_detail, "bursts of " + d.montage.emg[0].label);
 }
