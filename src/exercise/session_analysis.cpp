@@ -872,6 +872,11 @@ nlohmann::json to_json(const SessionAnalysis& a, const Montage& montage) {
     mvc[montage.emg[c].label] = num(a.mvc_reference_uv[c]);
   }
   j["mvc_reference_uv"] = mvc;
+  json roles = json::object();  // montage roles of other:NAME exercises (docs/IMPORT.md), when any is set
+  for (const EmgChannel& c : montage.emg) {
+    if (!c.role.empty()) roles[c.label] = c.role;
+  }
+  if (!roles.empty()) j["channel_roles"] = roles;
   j["reps"] = a.reps;
   j["verdict_counts"] = counts_json(a.verdicts);
   json sets = json::array();

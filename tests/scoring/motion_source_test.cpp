@@ -129,4 +129,5 @@ TEST(MotionSources, AnAngleChannelDrivesAnOtherExerciseWithoutGluteVerdicts) {
   d.montage.emg[0].role = "target";
   const ex::SessionAnalysis by_role = ex::analyse_session(d);
   EXPECT_EQ(only_set(by_role).motion_detail, "bursts of " + d.montage.emg[0].label);
+  EXPECT_EQ(ex::to_json(by_role, d.montage)["channel_roles"][d.montage.emg[0].label], "target");
 }
