@@ -524,7 +524,9 @@ void LiveAnalysis::stop() {
   }
   wake_.notify_one();
   if (worker_.joinable()) worker_.join();
-  if (dropped_.load() > 0 && out_ != nullptr) {
+  // After an error live scoring has ended, so blocks dropped then (or while the worker was failing) are no
+  // loss of analysis worth a second line: the error line already said that scoring stopped.
+  if (dropped_.load() > 0 && out_ != nullptr && error().empty()) {
     fmt::print(
         out_,
         "live analysis: {} blocks dropped (analysis slower than acquisition); the recording is complete\n",
