@@ -19,7 +19,10 @@ std::size_t samples_of(double ms, double rate_hz) {
 
 // The values of `parts` (absolute indices) of x, concatenated.
 std::vector<double> gather(const StridedSignal& x, std::size_t first, std::span<const Interval> parts) {
+  std::size_t total = 0;
+  for (const Interval& p : parts) total += p.end > p.begin ? p.end - p.begin : 0;
   std::vector<double> v;
+  v.reserve(total);  // one allocation: sets of an hour gather millions of values
   for (const Interval& p : parts) {
     for (std::size_t n = p.begin; n < p.end; ++n) v.push_back(x[n - first]);
   }
@@ -29,9 +32,9 @@ std::vector<double> gather(const StridedSignal& x, std::size_t first, std::span<
 // Baseline statistics of the pooled parts: median/MAD or mean/SD (onset.robust_baseline).
 dsp::Baseline pooled_stats(const StridedSignal& x, std::size_t first, std::span<const Interval> parts,
                            bool robust, double rate_hz) {
-  const std::vector<double> v = gather(x, first, parts);
+  std::vector<double> v = gather(x, first, parts);
   dsp::Baseline b = robust
-                        ? dsp::robust_baseline(v, 0, v.size())
+                        ? dsp::robust_baseline_in_place(v)
                         : dsp::find_baseline(v, rate_hz, {.rest_begin_index = 0, .rest_end_index = v.size()});
   b.begin_index = parts.front().begin;
   b.end_index = parts.back().end;
