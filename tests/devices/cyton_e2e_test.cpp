@@ -189,6 +189,18 @@ TEST(CytonE2E, RecordsTheEmulatorBitExactWithDropsAndGarbageAccountedExactly) {
   std::filesystem::remove_all(r.dir);
 }
 
+// --speed 0 (as fast as the reader takes bytes): the whole session arrives, one run, bit-exact. (The
+// emulator once skipped every slot at the start of streaming at this speed and sent nothing.)
+TEST(CytonE2E, AsFastAsTheReaderTakesBytesSendsTheWholeSession) {
+  const auto r = record("fast", "cyton", "cyton", {}, "0");
+  ASSERT_FALSE(r.truth.is_null()) << r.simulate_log;
+  ASSERT_EQ(r.truth["device"]["runs"].size(), 1u) << r.truth["device"].dump();
+  EXPECT_EQ(r.truth["device"]["runs"][0]["packets"].get<std::uint64_t>(), model_signals().slots())
+      << "every slot of the model is sent";
+  expect_file_matches(r, false, 0);
+  std::filesystem::remove_all(r.dir);
+}
+
 TEST(CytonE2E, DaisyRowsArePairedBitExactAndAHalfLostIsARowLost) {
   // Dropped packet 501 is a board half (odd), 800 a Daisy half (even): two rows lost.
   const auto r =
