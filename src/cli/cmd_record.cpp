@@ -12,6 +12,7 @@
 #include "pipeline/live_analysis.hpp"
 #include "pipeline/montage_file.hpp"
 #include "pipeline/recorder.hpp"
+#include "web/live_feed.hpp"
 
 namespace glutescope::cli {
 namespace {
@@ -29,6 +30,37 @@ void install_stop_handlers() {
   // A file size limit (ulimit -f) becomes a write error (EFBIG) the writer reports, not a silent kill.
   std::signal(SIGXFSZ, SIG_IGN);
 }
+
+// --web: the clinician page (docs/CLINICIAN.md) fed by the live analysis; its controls reach the recorder
+// through RemoteCommands. Declared before the live analysis, so destroyed after it: the feed and the server
+// outlive every callback.
+struct WebView {
+  pipeline::RemoteCommands commands;
+  web::LiveFeed feed{&commands};
+  std::unique_ptr<web::WebServer> server;
+
+  WebView(const std::string& bind, std::string token) {
+    const auto [address, port] = web::parse_bind(bind);
+    web::WebServerSettings settings;
+    settings.address = address;
+    settings.port = port;
+    settings.token = token == "auto" ? web::make_token() : std::move(token);
+    server = std::make_unique<web::WebServer>(
+        settings, [this](const nlohmann::json& m) { return feed.handle(m); },
+        [this] { return feed.snapshot(); });
+    feed.attach(server.get());
+    fmt::print(stdout, "web: {}\n", server->url());
+    std::fflush(stdout);
+  }
+  // After the live analysis stopped: bounded (WebServer::stop).
+  void close() {
+    feed.attach(nullptr);
+    server->stop();
+    const web::WebCounters c = server->counters();
+    fmt::print(stdout, "web: {} clients served, {} dropped as too slow, {} closed for bad messages\n",
+               c.clients_total, c.clients_dropped, c.clients_closed_bad_message);
+  }
+};
 
 }  // namespace
 
@@ -92,7 +124,19 @@ void add_record_command(CLI::App& app, int& exit_status) {
   auto live_config = std::make_shared<std::string>();
   cmd->add_flag("--live", *live, "Print a verdict line per repetition while recording (docs/PIPELINE.md)");
   cmd->add_option("--config", *live_config, "Analysis settings TOML for --live");
-  cmd->callback([options, out, ble, ble_scan_s, live, live_config, &exit_status] {
+  auto web_bind = std::make_shared<std::string>();
+  auto web_token = std::make_shared<std::string>();
+  cmd->add_option(
+         "--web", *web_bind,
+         "Serve the clinician's live page on [ADDRESS:]PORT (default 127.0.0.1:8080; 0 = a free port; "
+         "implies --live; docs/CLINICIAN.md)")
+      ->expected(0, 1)
+      ->default_str("127.0.0.1:8080");
+  cmd->add_option("--web-token", *web_token,
+                  "Token the page needs (required for a non-loopback --web address; 'auto' makes one)");
+  cmd->callback([cmd, options, out, ble, ble_scan_s, live, live_config, web_bind, web_token, &exit_status] {
+    const bool web = cmd->count("--web") > 0;
+    if (web) *live = true;
     options->out = *out;
     const devices::DeviceDescription* device = devices::find_device(options->device);
     if (device == nullptr) {
@@ -119,6 +163,15 @@ void add_record_command(CLI::App& app, int& exit_status) {
       settings.scan_timeout = std::chrono::milliseconds(static_cast<long>(*ble_scan_s * 1000.0));
       options->source_factory = [settings] { return std::make_unique<io::BleTransport>(settings); };
     }
+    std::unique_ptr<WebView> web_view;
+    if (web) {
+      try {
+        web_view = std::make_unique<WebView>(web_bind->empty() ? "127.0.0.1:8080" : *web_bind, *web_token);
+      } catch (const std::exception& e) {
+        throw UserError(e.what(), 1);
+      }
+      options->remote_commands = &web_view->commands;
+    }
     std::unique_ptr<pipeline::LiveAnalysis> live_analysis;
     const bool gyroscope = std::any_of(device->motion.begin(), device->motion.end(),
                                        [](const devices::MotionSensorDescription& m) { return m.gyroscope; });
@@ -136,7 +189,7 @@ void add_record_command(CLI::App& app, int& exit_status) {
                                           : pipeline::load_montage_file(options->montage_path),
             live_config->empty() ? pipeline::kDefaultAnalysisPipelineSettings
                                  : pipeline::load_analysis_settings(*live_config),
-            stdout);
+            stdout, web_view ? &web_view->feed : nullptr);
       } catch (const std::exception& e) {
         throw UserError(e.what(), 1);
       }
@@ -151,6 +204,7 @@ void add_record_command(CLI::App& app, int& exit_status) {
     try {
       const pipeline::RecordSummary summary = pipeline::run_recording(*options);
       if (live_analysis) live_analysis->stop();
+      if (web_view) web_view->close();
       fmt::print(stdout, "{}", pipeline::format_summary(summary));
       std::fflush(stdout);
       exit_status = 0;
