@@ -166,11 +166,17 @@ export class RawWs {
       if (len === 126) { if (this.buffer.length < 4) return; len = this.buffer.readUInt16BE(2); at = 4; }
       else if (len === 127) { if (this.buffer.length < 10) return; len = Number(this.buffer.readBigUInt64BE(2)); at = 10; }
       if (this.buffer.length < at + len) return;
+      const fin = (this.buffer[0] & 0x80) !== 0;
       const payload = this.buffer.subarray(at, at + len);
       this.buffer = this.buffer.subarray(at + len);
-      if (opcode === 1) this.messages.push(JSON.parse(payload.toString()));
-      else if (opcode === 2) this.messages.push({ type: 'binary', bytes: payload.length });
-      else if (opcode === 8) this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 0;
+      if (opcode === 8) { this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 0; continue; }
+      if (opcode === 9 || opcode === 10) continue;  // ping, pong
+      if (opcode !== 0) this.fragments = { opcode, parts: [] };  // a message's first frame
+      this.fragments.parts.push(Buffer.from(payload));
+      if (!fin) continue;
+      const whole = Buffer.concat(this.fragments.parts);
+      if (this.fragments.opcode === 1) this.messages.push(JSON.parse(whole.toString()));
+      else this.messages.push({ type: 'binary', bytes: whole.length });
     }
   }
   // One masked frame (client frames must be masked); opcode 1 text, 2 binary.

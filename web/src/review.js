@@ -107,7 +107,7 @@ export function startReview(send, stats) {
       const e = t.map((x) => env[Math.round((x - d.envelope_t0_s) * d.envelope_rate_hz)] ?? null);
       const lines = () => [{ x: d.onset_s[c], colour: '#d50000' }, ...phaseLines()];
       new uPlot({ title: `${shortName(ch)} (${ch.label}) · onset ${fmt(d.score.channels[ch.label]?.onset_rel_ms, 0, ' ms')}`,
-        width: chartWidth(box), height: 140, scales: { x: { time: false } },
+        width: chartWidth(box), height: 170, scales: { x: { time: false } },
         series: [{ label: 's' }, { label: 'raw min', stroke: '#b0bec5' }, { label: 'raw max', stroke: '#b0bec5' },
           { label: 'RMS envelope', stroke: colour(ch.muscle), width: 2 }],
         bands: [{ series: [2, 1], fill: '#cfd8dc80' }], legend: { show: false },
