@@ -108,14 +108,15 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(tcp::socket socket, WebServer::Impl& server) : ws_(std::move(socket)), server_(server) {}
 
-  void start(http::request<http::string_body> req) {
+  void start(http::request<http::string_body>&& req) {
+    req_ = std::move(req);  // kept until the handshake completes
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().set_option(asio::socket_base::send_buffer_size(kSendBufferBytes),
                                                      ignored);
     beast::get_lowest_layer(ws_).expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(server_.settings.max_message_bytes);
-    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+    ws_.async_accept(req_, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
   }
 
   void send(const WebMessage& message) {
@@ -217,6 +218,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   websocket::stream<beast::tcp_stream> ws_;
   WebServer::Impl& server_;
+  http::request<http::string_body> req_;
   beast::flat_buffer buffer_;
   std::deque<WebMessage> queue_;
   bool writing_ = false;
