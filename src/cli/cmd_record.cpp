@@ -6,13 +6,13 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "cli/web_view.hpp"
 #include "devices/device_registry.hpp"
 #include "io/ble_transport.hpp"
 #include "pipeline/analysis_settings.hpp"
 #include "pipeline/live_analysis.hpp"
 #include "pipeline/montage_file.hpp"
 #include "pipeline/recorder.hpp"
-#include "web/live_feed.hpp"
 
 namespace glutescope::cli {
 namespace {
@@ -30,37 +30,6 @@ void install_stop_handlers() {
   // A file size limit (ulimit -f) becomes a write error (EFBIG) the writer reports, not a silent kill.
   std::signal(SIGXFSZ, SIG_IGN);
 }
-
-// --web: the clinician page (docs/CLINICIAN.md) fed by the live analysis; its controls reach the recorder
-// through RemoteCommands. Declared before the live analysis, so destroyed after it: the feed and the server
-// outlive every callback.
-struct WebView {
-  pipeline::RemoteCommands commands;
-  web::LiveFeed feed{&commands};
-  std::unique_ptr<web::WebServer> server;
-
-  WebView(const std::string& bind, std::string token) {
-    const auto [address, port] = web::parse_bind(bind);
-    web::WebServerSettings settings;
-    settings.address = address;
-    settings.port = port;
-    settings.token = token == "auto" ? web::make_token() : std::move(token);
-    server = std::make_unique<web::WebServer>(
-        settings, [this](const nlohmann::json& m) { return feed.handle(m); },
-        [this] { return feed.snapshot(); });
-    feed.attach(server.get());
-    fmt::print(stdout, "web: {}\n", server->url());
-    std::fflush(stdout);
-  }
-  // After the live analysis stopped: bounded (WebServer::stop).
-  void close() {
-    feed.attach(nullptr);
-    server->stop();
-    const web::WebCounters c = server->counters();
-    fmt::print(stdout, "web: {} clients served, {} dropped as too slow, {} closed for bad messages\n",
-               c.clients_total, c.clients_dropped, c.clients_closed_bad_message);
-  }
-};
 
 }  // namespace
 
@@ -170,7 +139,6 @@ void add_record_command(CLI::App& app, int& exit_status) {
       } catch (const std::exception& e) {
         throw UserError(e.what(), 1);
       }
-      options->remote_commands = &web_view->commands;
     }
     std::unique_ptr<pipeline::LiveAnalysis> live_analysis;
     const bool gyroscope = std::any_of(device->motion.begin(), device->motion.end(),
@@ -193,11 +161,7 @@ void add_record_command(CLI::App& app, int& exit_status) {
       } catch (const std::exception& e) {
         throw UserError(e.what(), 1);
       }
-      options->live_consumer = live_analysis.get();
-      options->clock_consumer = [live = live_analysis.get()](double host_clock_at_start_s,
-                                                             const ClockMapping& fit) {
-        live->on_clock(host_clock_at_start_s, fit);
-      };
+      connect_live(*options, live_analysis.get(), web_view.get());
     }
     install_stop_handlers();
     pipeline::clear_stop_request();

@@ -19,6 +19,7 @@ const { browser: b, page, errors } = await browser(dir);
 try {
   await page.goto(url);
   await page.waitForSelector('#live:not([hidden])', { timeout: 30000 });
+  check(!(await page.isVisible('#review')), 'the review panels are hidden in the live view');
   const t = truth(dir);
   check(t.reps.length === reps, `the simulator's truth has ${reps} reps`);
 

@@ -43,9 +43,15 @@ export function freshDir(name) {
   return dir;
 }
 
+// Children still running when the script ends (a failed check threw) are killed: no recorder outlives a test.
+const children = new Set();
+process.on('exit', () => { for (const p of children) p.kill('SIGKILL'); });
+
 // A child process whose stdout and stderr are collected; `exited` resolves to the exit code.
 export function run(args, logPath) {
   const proc = spawn(GLUTESCOPE, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
   const out = { stdout: '', stderr: '' };
   proc.stdout.on('data', (d) => { out.stdout += d; });
   proc.stderr.on('data', (d) => { out.stderr += d; });

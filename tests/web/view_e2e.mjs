@@ -1,7 +1,7 @@
 // Review page end to end: `glutescope view` over a simulated session file (written as the recorder writes
 // one) in headless Chromium. Asserts: no console errors; every simulated rep (truth) is in the verdict
 // table and the rep picker, matched by end time; stepping through every rep shows its detail (raw EMG and
-// envelope per channel, driving angle). Screenshots: review.png, review-rep.png.
+// envelope per channel, driving angle). Screenshots: review.png, review-verdicts.png.
 import path from 'node:path';
 import { browser, check, freshDir, interrupt, readLine, run, truth } from './support.mjs';
 
@@ -21,6 +21,7 @@ try {
   await page.goto(url);
   await page.waitForSelector('#review:not([hidden])', { timeout: 30000 });
   await page.waitForFunction(() => window.glutescope.detailShown !== undefined, null, { timeout: 30000 });
+  check(!(await page.isVisible('#live')), 'the live panels are hidden in the review');
   const shown = await page.evaluate(() => window.glutescope.reps);
   check(shown.length === reps, `the page lists ${shown.length} reps, the truth ${reps}`);
   for (const [i, tr] of t.reps.entries()) {
@@ -42,8 +43,8 @@ try {
   }
   await page.click('#rep-picker button:nth-child(2)');
   await page.waitForFunction(() => window.glutescope.detailShown?.rep === 1);
-  await page.$eval('#rep-detail', (e) => e.scrollIntoView());
-  await page.screenshot({ path: path.join(dir, 'review-rep.png') });
+  await page.$eval('#verdict-table', (e) => e.scrollIntoView());
+  await page.screenshot({ path: path.join(dir, 'review-verdicts.png') });
   check(errors.length === 0, `no console errors on the page (${errors.join(' | ')})`);
 } finally {
   await b.close();
