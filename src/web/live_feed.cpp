@@ -58,18 +58,6 @@ std::string_view phase_name(exercise::RepPhase phase) noexcept {
 
 }  // namespace
 
-std::string_view traffic_light(const exercise::RepScore& rep) noexcept {
-  using exercise::VerdictState;
-  if (!rep.valid) return "grey";
-  const exercise::RepVerdicts& v = rep.verdicts;
-  if (v.glute_fired.state == VerdictState::no || v.lumbar_dominant.state == VerdictState::yes) return "red";
-  const bool compensation =
-      v.late_glute.state == VerdictState::yes || v.pelvic_compensation.state == VerdictState::yes ||
-      v.hamstring_dominance.state == VerdictState::yes || v.tfl_substitution.state == VerdictState::yes;
-  if (v.glute_fired.state == VerdictState::yes && !compensation) return "green";
-  return "amber";
-}
-
 std::string_view muscle_role(Muscle muscle) noexcept {
   switch (muscle) {
     case Muscle::gluteus_maximus:

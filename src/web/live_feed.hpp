@@ -28,9 +28,7 @@
 
 namespace glutescope::web {
 
-// "green" (glutes fired, no compensation), "amber" (glutes fired with a compensation, or a verdict not
-// available), "red" (glutes did not fire or the back dominated), "grey" (rep not scored).
-std::string_view traffic_light(const exercise::RepScore& rep) noexcept;
+using exercise::traffic_light;  // the rule lives with the verdicts (exercise/rep_scores.hpp)
 // The display role of a muscle: "glute", "compensator" (ES, hamstrings, TFL) or "other".
 std::string_view muscle_role(Muscle muscle) noexcept;
 // Montage as JSON for the page: [{label, muscle, side, role}].
