@@ -240,7 +240,8 @@ std::string group_svg(const AnalysisResult& r, const Strip& g, std::size_t set_i
   const auto b = static_cast<std::size_t>(std::clamp(s.stop_s * rate, 0.0, static_cast<double>(rows)));
   const std::size_t step = std::max<std::size_t>(1, (b - a) / 700);
   std::string svg = fmt::format(
-      "<svg class=\"envelope-plot\" data-group=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" "
+      "<svg class=\"envelope-plot\" data-group=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} "
+      "{}\" "
       "role=\"img\" aria-label=\"{} envelopes of set {}\">",
       glutes ? "glutes" : "compensators", g.width, H, glutes ? "glute" : "compensator", set_index + 1);
   for (std::size_t k = 0; k < members.size(); ++k) {

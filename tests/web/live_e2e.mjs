@@ -3,14 +3,16 @@
 // simulator's truth by its end time); the bars move; a start and a stop clicked on the page are stored as
 // events in the session file (read back with h5py). Prints each rep's end → verdict-on-page latency
 // (not asserted: a wall-clock budget would be flaky on a loaded machine; tools/bench/web_latency.mjs
-// measures it). Screenshots: live-mid-set.png, live-end.png in the test's directory.
+// measures it); an electrode's lead-off (simulated) shows in the status and on its bar. Screenshots: live-mid-set.png, live-end.png in the test's directory.
 import path from 'node:path';
 import { browser, check, freshDir, h5Summary, interrupt, percentile, readLine, run, simulate, truth,
   waitFor, sleep } from './support.mjs';
 
 const dir = freshDir('live');
 const reps = 5;
-const { sim, pty } = await simulate(dir, ['--seed', '15', '--reps', String(reps), '--speed', '1']);
+// TFL_L (channel 7, not scored in bridges) loses skin contact at 30 s: the page must say so.
+const { sim, pty } = await simulate(dir, ['--seed', '15', '--reps', String(reps), '--speed', '1',
+  '--lead-off', '7@30']);
 const session = path.join(dir, 'live.h5');
 const rec = run(['record', '--port', pty, '--subject', 'S015', '--out', session, '--no-keys',
   '--web', '127.0.0.1:0'], path.join(dir, 'record.log'));
@@ -53,6 +55,12 @@ try {
     latencies.push(match[0].latency_ms - (tr.end_s - match[0].end_s) * 1000);
     raw.push(match[0].latency_ms);
   }
+  const status = await page.textContent('#status');
+  check(/lead-off: TFL L/.test(status), `the status names the electrode that lost contact (${status.slice(0, 80)})`);
+  check(await page.$eval('#bars .bar[data-channel="7"]', (e) => e.classList.contains('lead-off')),
+    'the TFL bar is marked lead-off');
+  check(await page.$eval('#bars .bar[data-channel="0"]', (e) => !e.classList.contains('lead-off')),
+    'the GMax bar is not');
   const rows = await page.$$eval('#rep-table tbody tr', (r) => r.length);
   check(rows === reps, `the rep table has ${reps} rows`);
   console.log(`rep end (segmenter's end sample) → verdict on page: ${raw.map((x) => x.toFixed(0)).join(', ')} ms; ` +
