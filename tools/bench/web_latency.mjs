@@ -3,6 +3,7 @@
 //   rep end → verdict on page: the page's arrival time minus the wall-clock time the segmenter's end
 //     sample was acquired (device time through the recorder's device→host fit), per rep;
 //   sample → pixel: at each drawn frame, now minus the acquisition time of the newest sample drawn;
+//   frames drawn with new data per second (headless Chromium's animation frames);
 //   server CPU per client: the recorder's CPU time (/proc/PID/stat) over equal windows with 0, 10 and 20
 //     extra reading WebSocket clients, (cpu_N - cpu_0) / N.
 // Usage: node tools/bench/web_latency.mjs BUILD_DIR [REPS]   (BUILD_DIR has glutescope and web/node_modules)
@@ -49,6 +50,8 @@ const row = (name, v) => console.log(`${name.padEnd(34)} median ${s.percentile(v
 console.log(`glutescope web benchmark: ${reps} simulated bridge reps at 2 kHz x 8 channels, ${os.cpus().length} CPUs`);
 row('rep end -> verdict on page', stats.repLatencyMs);
 row('sample -> pixel', stats.sampleLatencyMs);
+const fps = (stats.framesDrawn - 1) / ((stats.lastDrawAt - stats.firstDrawAt) / 1000);
+console.log(`trace frames drawn with new data: ${fps.toFixed(1)} per second (${stats.framesDrawn} frames)`);
 console.log(`recorder CPU: ${(100 * cpu[0]).toFixed(1)} % of a core with the page only; ` +
   `+${(100 * (cpu[10] - cpu[0]) / 10).toFixed(2)} % per client (10 extra), ` +
   `+${(100 * (cpu[20] - cpu[0]) / 20).toFixed(2)} % per client (20 extra)`);

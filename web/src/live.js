@@ -189,6 +189,9 @@ export function startLive(send, stats) {
       for (const { plot, idx } of charts) plot.setData([state.times, ...idx.map((i) => state.rms[i])]);
       drawBars();
       state.dirty = false;
+      stats.framesDrawn = (stats.framesDrawn ?? 0) + 1;
+      stats.firstDrawAt ??= performance.now();
+      stats.lastDrawAt = performance.now();
       if (Number.isFinite(state.newestWallMs)) stats.sampleLatencyMs.push(Date.now() - state.newestWallMs);
       if (stats.sampleLatencyMs.length > 5000) stats.sampleLatencyMs.splice(0, 1000);
     }
