@@ -90,3 +90,20 @@ check(operator.length === 2 && operator[0].kind === 1 && operator[0].exercise ==
 check(operator[0].time_s > t.set.stop_s && operator[1].time_s > operator[0].time_s,
   'the page events are after the simulated set, in click order');
 check(rec.out.stdout.includes('web: 1 clients served, 0 dropped'), 'the recorder counts its one web client');
+
+// The session just recorded, reviewed: `view` shows every simulated rep of it.
+const view = run(['view', session, '--web', '127.0.0.1:0'], path.join(dir, 'view.log'));
+const viewUrl = await readLine(view, /web: (http\S+)/, 120000, 'the view URL');
+const second = await browser(dir);
+try {
+  await second.page.goto(viewUrl);
+  await second.page.waitForFunction(() => window.glutescope.detailShown !== undefined, null, { timeout: 30000 });
+  const reviewed = await second.page.evaluate(() => window.glutescope.reps);
+  check(t.reps.every((tr) => reviewed.filter((r) => Math.abs(r.end_s - tr.end_s) < 0.5).length === 1),
+    `view of the recorded file shows every simulated rep once (${reviewed.length} reps)`);
+  await second.page.screenshot({ path: path.join(dir, 'review-of-recording.png') });
+  check(second.errors.length === 0, 'no console errors reviewing the recording');
+} finally {
+  await second.browser.close();
+  check(await interrupt(view) === 0, 'view ends cleanly');
+}
