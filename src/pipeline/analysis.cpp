@@ -320,9 +320,11 @@ std::string format_rep_line(std::size_t set_index, const exercise::SetAnalysis& 
                             const exercise::RepScore& rep) {
   std::string line = fmt::format("set {} rep {:>2} ({}): {}", set_index + 1, rep.index + 1,
                                  to_string(set.exercise), rep.summary);
+  // The lumbar_dominant verdict compares ES/glute; clinicians read the glute share (glute:ES, as the web page
+  // and the HTML report show it), so the line gives its inverse.
   const exercise::Verdict& lumbar = rep.verdicts.lumbar_dominant;
-  if (std::isfinite(lumbar.value))
-    line += fmt::format(" - ES/glute {:.2f} ({})", lumbar.value, amplitude_unit(set.normalisation));
+  if (std::isfinite(lumbar.value) && lumbar.value > 0)
+    line += fmt::format(" - glute:ES {:.2f} ({})", 1.0 / lumbar.value, amplitude_unit(set.normalisation));
   return line;
 }
 
