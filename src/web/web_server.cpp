@@ -65,6 +65,16 @@ Target split_target(std::string_view target) {
   return {target.substr(0, q), target.substr(q + 1)};
 }
 
+// The host name of a Host header ("127.0.0.1:8080" -> "127.0.0.1", "[::1]:80" -> "::1", "localhost" as is).
+std::string_view host_name(std::string_view host) {
+  if (host.starts_with('[')) {
+    const std::size_t end = host.find(']');
+    return end == std::string_view::npos ? std::string_view{} : host.substr(1, end - 1);
+  }
+  const std::size_t colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
 }  // namespace
 
 class WsSession;
@@ -80,7 +90,10 @@ class WebServer::Impl {
   void add(const std::shared_ptr<WsSession>& s) { sessions.insert(s); }
   void remove(const std::shared_ptr<WsSession>& s) { sessions.erase(s); }
   [[nodiscard]] bool authorised(const http::request<http::string_body>& req) const {
-    if (settings.token.empty()) return true;
+    // Without a token the server is bound to loopback, and only loopback names may address it: a page on
+    // another site that rebinds its own DNS name to 127.0.0.1 (DNS rebinding) sends its own name as Host and
+    // matching Origin, and would otherwise read the session and press the page's buttons.
+    if (settings.token.empty()) return is_loopback(host_name(sv(req[http::field::host])));
     const Target t = split_target(sv(req.target()));
     return same_secret(field_value(t.query, "token", '&'), settings.token) ||
            same_secret(field_value(sv(req[http::field::cookie]), kCookie, ';'), settings.token);

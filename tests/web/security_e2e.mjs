@@ -40,6 +40,9 @@ try {
     '//etc/passwd', '/web/src/app.js', '/index.html/..', '/CMakeLists.txt', '/app.js%00.html']) {
     check(statusOf(await get(`${target}?token=${token}`)) === 404, `path traversal ${target}: 404`);
   }
+  // With a token, any Host may carry it (a non-loopback bind is reached by the machine's name or address).
+  check(statusOf(await httpRequest(port, `GET /?token=${token} HTTP/1.1\r\nHost: clinic-pc.example:${port}\r\nConnection: close\r\n\r\n`)) === 200,
+    'with the token, another Host name is served');
   const post = await httpRequest(port, `POST /?token=${token} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
   check(statusOf(post) === 405, 'POST: 405');
 
@@ -79,4 +82,26 @@ try {
 } finally {
   const end = await interrupt(view);
   check(end === 0, `view ends cleanly on SIGINT (exit ${end})`);
+}
+
+// Loopback without a token: only loopback Host names are served. A foreign name (a DNS-rebinding page, whose
+// Origin matches its own Host) gets 401 on HTTP and on the upgrade.
+const local = run(['view', session, '--web', '127.0.0.1:0'], path.join(dir, 'local.log'));
+const localUrl = await readLine(local, /web: (http\S+)/, 60000, 'the loopback view URL');
+const localPort = Number(new URL(localUrl).port);
+const hostGet = (host) => httpRequest(localPort, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+try {
+  for (const host of [`127.0.0.1:${localPort}`, `localhost:${localPort}`, `[::1]:${localPort}`, '127.0.0.1']) {
+    check(statusOf(await hostGet(host)) === 200, `loopback Host ${host}: 200`);
+  }
+  for (const host of [`rebind.example:${localPort}`, 'rebind.example', `10.1.2.3:${localPort}`, '', '[::1']) {
+    check(statusOf(await hostGet(host)) === 401, `Host '${host}' without a token: 401`);
+  }
+  const rebound = await httpRequest(localPort, `GET /ws HTTP/1.1\r\nHost: rebind.example:${localPort}\r\n` +
+    `Origin: http://rebind.example:${localPort}\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  check(statusOf(rebound) === 401, 'a rebound page\'s WebSocket upgrade (its Host and Origin agree): 401');
+} finally {
+  const end = await interrupt(local);
+  check(end === 0, `the loopback view ends cleanly on SIGINT (exit ${end})`);
 }
