@@ -22,9 +22,16 @@ packages=(
   libedf-dev              # EDF+/BDF+ export and import
   # Python used only by tests and reference-vector scripts (Debian's /usr/bin/python3)
   python3 python3-numpy python3-scipy python3-h5py python3-mne
-  chromium  # headless HTML report test (tests/analysis)
+  chromium  # headless HTML report test (tests/analysis) and the clinician page's tests (tests/web)
   slurm-wlm munge parallel  # real one-node Slurm and GNU parallel cohort tests (tests/scaling)
 )
+
+# The clinician page (web/, docs/CLINICIAN.md): the build runs `npm ci` on web/package-lock.json (uPlot,
+# playwright-core). Debian's nodejs and npm only when no npm is on PATH: a NodeSource nodejs ships its own
+# npm, and Debian's npm package conflicts with it.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

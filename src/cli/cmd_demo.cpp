@@ -12,7 +12,11 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "cli/web_view.hpp"
 #include "pipeline/analysis_report.hpp"
+#include "pipeline/analysis_settings.hpp"
+#include "pipeline/live_analysis.hpp"
+#include "pipeline/montage_file.hpp"
 #include "pipeline/recorder.hpp"
 #include "simulator/frames.hpp"
 #include "simulator/output.hpp"
@@ -27,6 +31,7 @@ struct DemoOptions {
   double speed = 10.0;                      // × real time for the simulated wearable
   std::uint64_t seed = 7;
   int reps = 10;
+  std::string web;  // non-empty: serve the live page there ([ADDR:]PORT)
 };
 
 // Streams the simulated session into the pty on its own thread; the recorder reads the slave.
@@ -107,8 +112,19 @@ int run_demo(const DemoOptions& options) {
   record.keyboard = false;
   record.stop = &wearable.done();
   record.log = stdout;
+  std::unique_ptr<WebView> view;
+  std::unique_ptr<pipeline::LiveAnalysis> live;
+  if (!options.web.empty()) {
+    view = std::make_unique<WebView>(options.web, "");
+    live = std::make_unique<pipeline::LiveAnalysis>(pipeline::device_default_montage("glutescope"),
+                                                    pipeline::kDefaultAnalysisPipelineSettings, stdout,
+                                                    &view->feed);
+    connect_live(record, live.get(), view.get());
+  }
   const pipeline::RecordSummary summary = pipeline::run_recording(record);
   wearable.join();
+  if (live) live->stop();
+  if (view) view->close();
   fmt::print("{}", pipeline::format_summary(summary));
   fmt::print(
       "  (the simulated device runs at {}x real time, so the host/device clock drift above is expected)\n\n",
@@ -120,6 +136,7 @@ int run_demo(const DemoOptions& options) {
   pipeline::print_session_report(file, std::cout, html);
   std::cout.flush();
   fmt::print("\nsession file: {}\nreport:       {}\n", file.string(), html.string());
+  if (view) fmt::print("review it in the browser: glutescope view {}\n", file.string());
   return 0;
 }
 
@@ -138,9 +155,14 @@ void add_demo_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--reps", options->reps, "Repetitions in the bridge set")
       ->capture_default_str()
       ->check(CLI::Range(1, 50));
+  cmd->add_option("--web", options->web,
+                  "Watch it on the clinician's live page served on [ADDRESS:]PORT (loopback only; e.g. "
+                  "127.0.0.1:8080 with --speed 1; docs/CLINICIAN.md)");
   cmd->callback([options, &exit_status] {
     try {
       exit_status = run_demo(*options);
+    } catch (const std::invalid_argument& e) {
+      throw UserError(e.what(), 1);
     } catch (const pipeline::RecordingError& e) {
       throw UserError(e.what(), 1);
     }

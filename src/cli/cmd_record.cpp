@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "cli/web_view.hpp"
 #include "devices/device_registry.hpp"
 #include "io/ble_transport.hpp"
 #include "pipeline/analysis_settings.hpp"
@@ -92,7 +93,19 @@ void add_record_command(CLI::App& app, int& exit_status) {
   auto live_config = std::make_shared<std::string>();
   cmd->add_flag("--live", *live, "Print a verdict line per repetition while recording (docs/PIPELINE.md)");
   cmd->add_option("--config", *live_config, "Analysis settings TOML for --live");
-  cmd->callback([options, out, ble, ble_scan_s, live, live_config, &exit_status] {
+  auto web_bind = std::make_shared<std::string>();
+  auto web_token = std::make_shared<std::string>();
+  cmd->add_option(
+         "--web", *web_bind,
+         "Serve the clinician's live page on [ADDRESS:]PORT (default 127.0.0.1:8080; 0 = a free port; "
+         "implies --live; docs/CLINICIAN.md)")
+      ->expected(0, 1)
+      ->default_str("127.0.0.1:8080");
+  cmd->add_option("--web-token", *web_token,
+                  "Token the page needs (required for a non-loopback --web address; 'auto' makes one)");
+  cmd->callback([cmd, options, out, ble, ble_scan_s, live, live_config, web_bind, web_token, &exit_status] {
+    const bool web = cmd->count("--web") > 0;
+    if (web) *live = true;
     options->out = *out;
     const devices::DeviceDescription* device = devices::find_device(options->device);
     if (device == nullptr) {
@@ -119,6 +132,14 @@ void add_record_command(CLI::App& app, int& exit_status) {
       settings.scan_timeout = std::chrono::milliseconds(static_cast<long>(*ble_scan_s * 1000.0));
       options->source_factory = [settings] { return std::make_unique<io::BleTransport>(settings); };
     }
+    std::unique_ptr<WebView> web_view;
+    if (web) {
+      try {
+        web_view = std::make_unique<WebView>(web_bind->empty() ? "127.0.0.1:8080" : *web_bind, *web_token);
+      } catch (const std::exception& e) {
+        throw UserError(e.what(), 1);
+      }
+    }
     std::unique_ptr<pipeline::LiveAnalysis> live_analysis;
     const bool gyroscope = std::any_of(device->motion.begin(), device->motion.end(),
                                        [](const devices::MotionSensorDescription& m) { return m.gyroscope; });
@@ -136,21 +157,18 @@ void add_record_command(CLI::App& app, int& exit_status) {
                                           : pipeline::load_montage_file(options->montage_path),
             live_config->empty() ? pipeline::kDefaultAnalysisPipelineSettings
                                  : pipeline::load_analysis_settings(*live_config),
-            stdout);
+            stdout, web_view ? &web_view->feed : nullptr);
       } catch (const std::exception& e) {
         throw UserError(e.what(), 1);
       }
-      options->live_consumer = live_analysis.get();
-      options->clock_consumer = [live = live_analysis.get()](double host_clock_at_start_s,
-                                                             const ClockMapping& fit) {
-        live->on_clock(host_clock_at_start_s, fit);
-      };
+      connect_live(*options, live_analysis.get(), web_view.get());
     }
     install_stop_handlers();
     pipeline::clear_stop_request();
     try {
       const pipeline::RecordSummary summary = pipeline::run_recording(*options);
       if (live_analysis) live_analysis->stop();
+      if (web_view) web_view->close();
       fmt::print(stdout, "{}", pipeline::format_summary(summary));
       std::fflush(stdout);
       exit_status = 0;

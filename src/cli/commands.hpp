@@ -36,6 +36,7 @@ void add_config_command(CLI::App& app, int& exit_status);
 void add_import_command(CLI::App& app, int& exit_status);
 void add_export_command(CLI::App& app, int& exit_status);
 void add_report_command(CLI::App& app, int& exit_status);
+void add_view_command(CLI::App& app, int& exit_status);
 // `glutescope cohort`: merge shard outputs, per-subject timeline (docs/SCALING.md).
 void add_cohort_command(CLI::App& app, int& exit_status);
 

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   glutescope::cli::add_import_command(app, exit_status);
   glutescope::cli::add_export_command(app, exit_status);
   glutescope::cli::add_report_command(app, exit_status);
+  glutescope::cli::add_view_command(app, exit_status);
   glutescope::cli::add_cohort_command(app, exit_status);
   glutescope::cli::add_validate_command(app, exit_status);
 

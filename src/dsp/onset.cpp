@@ -101,13 +101,19 @@ Baseline find_baseline(std::span<const double> signal, double rate_hz, const Bas
   // Quietest window: least power, i.e. lowest mean square, via prefix sums (long double to limit
   // cancellation). Not the lowest mean: on signed EMG (Bonato's input) that is the most negative excursion,
   // often inside a burst (issue 14); on a non-negative envelope both pick quiet windows.
-  std::vector<long double> prefix(n + 1, 0.0L);
-  for (std::size_t i = 0; i < n; ++i)
-    prefix[i + 1] = prefix[i] + static_cast<long double>(signal[i]) * signal[i];
+  // The prefix sums P[k + 1] = P[k] + x[k]^2 are not stored: `head` walks to P[start + window] and `tail` to
+  // P[start], each adding the same terms in the same order as P itself, so each equals P at its index exactly
+  // (the result is the stored-prefix one, bit for bit) and no array of n long doubles is allocated.
+  const auto square = [&](std::size_t i) { return static_cast<long double>(signal[i]) * signal[i]; };
+  long double head = 0.0L;
+  long double tail = 0.0L;
+  for (std::size_t i = 0; i < window; ++i) head = head + square(i);
   std::size_t best = 0;
-  long double best_sum = prefix[window] - prefix[0];
+  long double best_sum = head - tail;
   for (std::size_t start = 1; start + window <= n; ++start) {
-    const long double sum = prefix[start + window] - prefix[start];
+    head = head + square(start + window - 1);
+    tail = tail + square(start - 1);
+    const long double sum = head - tail;
     if (sum < best_sum) {
       best_sum = sum;
       best = start;
@@ -124,9 +130,17 @@ Baseline robust_baseline(std::span<const double> signal, std::size_t begin, std:
   }
   std::vector<double> v(signal.begin() + static_cast<std::ptrdiff_t>(begin),
                         signal.begin() + static_cast<std::ptrdiff_t>(end));
-  const double median = median_in_place(v);
-  for (double& x : v) x = std::abs(x - median);
-  return Baseline{median, kMadToSd * median_in_place(v), begin, end};
+  Baseline b = robust_baseline_in_place(v);
+  b.begin_index = begin;
+  b.end_index = end;
+  return b;
+}
+
+Baseline robust_baseline_in_place(std::span<double> values) {
+  if (values.empty()) throw std::invalid_argument("robust_baseline: no values");
+  const double median = median_in_place(values);
+  for (double& x : values) x = std::abs(x - median);
+  return Baseline{median, kMadToSd * median_in_place(values), 0, values.size()};
 }
 
 std::vector<ActivityInterval> active_runs(std::span<const unsigned char> active,

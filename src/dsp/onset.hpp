@@ -65,6 +65,9 @@ inline constexpr double kMadToSd = 1.482602218505602;
 // rest window inflates the ordinary SD many times. For Gaussian rest noise it estimates the same mean and
 // SD as find_baseline's statistics. Throws std::invalid_argument for an empty or out-of-range interval.
 [[nodiscard]] Baseline robust_baseline(std::span<const double> signal, std::size_t begin, std::size_t end);
+// The same over all of `values`, which it reorders (no copy: callers that gathered the values already own
+// them); begin_index 0, end_index values.size(). Throws std::invalid_argument when `values` is empty.
+[[nodiscard]] Baseline robust_baseline_in_place(std::span<double> values);
 
 // Default threshold multiplier of every detector here and of the product's onset settings
 // (exercise::OnsetSettings::k_sd): 5 SD, the value docs/VALIDATION.md chose on simulator seeds 1-3 (k 3 let

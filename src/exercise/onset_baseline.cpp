@@ -17,9 +17,16 @@ std::size_t samples_of(double ms, double rate_hz) {
   return static_cast<std::size_t>(std::llround(ms * rate_hz / 1000.0));
 }
 
-// The values of `parts` (absolute indices) of x, concatenated.
-std::vector<double> gather(const StridedSignal& x, std::size_t first, std::span<const Interval> parts) {
-  std::vector<double> v;
+// The values of `parts` (absolute indices) of x, concatenated, in this thread's scratch vector: valid until
+// the next gather on the thread (every caller here is done with it before it gathers again). A set of an hour
+// gathers tens of MB per channel; a fresh vector each time made the kernel map and clear those pages anew for
+// every channel and rest (half the analysis's page faults), where the scratch keeps its capacity.
+std::vector<double>& gather(const StridedSignal& x, std::size_t first, std::span<const Interval> parts) {
+  thread_local std::vector<double> v;
+  std::size_t total = 0;
+  for (const Interval& p : parts) total += p.end > p.begin ? p.end - p.begin : 0;
+  v.clear();
+  v.reserve(total);
   for (const Interval& p : parts) {
     for (std::size_t n = p.begin; n < p.end; ++n) v.push_back(x[n - first]);
   }
@@ -29,9 +36,9 @@ std::vector<double> gather(const StridedSignal& x, std::size_t first, std::span<
 // Baseline statistics of the pooled parts: median/MAD or mean/SD (onset.robust_baseline).
 dsp::Baseline pooled_stats(const StridedSignal& x, std::size_t first, std::span<const Interval> parts,
                            bool robust, double rate_hz) {
-  const std::vector<double> v = gather(x, first, parts);
+  std::vector<double>& v = gather(x, first, parts);
   dsp::Baseline b = robust
-                        ? dsp::robust_baseline(v, 0, v.size())
+                        ? dsp::robust_baseline_in_place(v)
                         : dsp::find_baseline(v, rate_hz, {.rest_begin_index = 0, .rest_end_index = v.size()});
   b.begin_index = parts.front().begin;
   b.end_index = parts.back().end;
@@ -52,7 +59,7 @@ bool relaxed(const dsp::Baseline& rest, double active_level) {
 dsp::Baseline floor_of(const StridedSignal& x, std::size_t first, Interval set, double rate_hz,
                        const OnsetSettings& s) {
   const Interval whole[] = {set};
-  const std::vector<double> v = gather(x, first, whole);
+  const std::vector<double>& v = gather(x, first, whole);
   const dsp::Baseline w = dsp::find_baseline(v, rate_hz, {.search_window_ms = s.baseline_ms});
   if (!s.robust_baseline) return {w.mean, w.sd, set.begin + w.begin_index, set.begin + w.end_index};
   dsp::Baseline b = dsp::robust_baseline(v, w.begin_index, w.end_index);
@@ -67,7 +74,7 @@ double active_level(const StridedSignal& x, std::size_t first, std::span<const R
   for (const RepSpan& r : reps) {
     if (r.mh > r.m0) moving.push_back({r.m0, r.mh});
   }
-  std::vector<double> v = gather(x, first, moving);
+  std::vector<double>& v = gather(x, first, moving);
   return v.empty() ? kNaN : dsp::median_in_place(v);
 }
 

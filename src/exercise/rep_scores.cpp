@@ -56,6 +56,17 @@ const Verdict& verdict_at(const RepVerdicts& v, std::size_t i) noexcept {
   }
 }
 
+std::string_view traffic_light(const RepScore& rep) noexcept {
+  if (!rep.valid) return "grey";
+  const RepVerdicts& v = rep.verdicts;
+  if (v.glute_fired.state == VerdictState::no || v.lumbar_dominant.state == VerdictState::yes) return "red";
+  const bool compensation =
+      v.late_glute.state == VerdictState::yes || v.pelvic_compensation.state == VerdictState::yes ||
+      v.hamstring_dominance.state == VerdictState::yes || v.tfl_substitution.state == VerdictState::yes;
+  if (v.glute_fired.state == VerdictState::yes && !compensation) return "green";
+  return "amber";
+}
+
 double percent_of_reference(double amplitude, double reference) noexcept {
   if (!std::isfinite(amplitude) || !std::isfinite(reference) || reference <= 0.0) return kNaN;
   return 100.0 * amplitude / reference;

@@ -107,6 +107,11 @@ struct RepScore {
   std::string summary;  // one plain-language line for clinicians
 };
 
+// A rep's traffic light for clinicians (the web page and the HTML report): "green" glutes fired and no
+// compensation; "amber" glutes fired with a compensation (late glute, pelvic, hamstring, TFL) or the glute
+// verdict not available; "red" glutes did not fire or the back dominated; "grey" rep not scored.
+std::string_view traffic_light(const RepScore& rep) noexcept;
+
 // ---- Formulas (pure; docs/SCORING.md) -------------------------------------------------------------------
 
 // 100 * amplitude / reference; NaN if the reference is not positive or either value is not finite.

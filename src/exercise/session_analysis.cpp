@@ -785,7 +785,9 @@ nlohmann::json counts_json(const std::array<VerdictCounts, kVerdictCount>& c) {
   }
   return j;
 }
-nlohmann::json rep_json(const RepScore& r, const Montage& montage) {
+}  // namespace
+
+nlohmann::json to_json(const RepScore& r, const Montage& montage) {
   using nlohmann::json;
   json jr;
   jr["index"] = r.index;
@@ -832,6 +834,8 @@ nlohmann::json rep_json(const RepScore& r, const Montage& montage) {
   jr["verdicts"] = verdicts;
   return jr;
 }
+
+namespace {
 
 nlohmann::json summary_json(const SetSummary& sm, const Montage& montage) {
   using nlohmann::json;
@@ -894,7 +898,7 @@ nlohmann::json to_json(const SessionAnalysis& a, const Montage& montage) {
     js["normalisation"] = {{"kind", std::string(to_string(s.normalisation.kind))},
                            {"note", s.normalisation.note}};
     json reps = json::array();
-    for (const RepScore& r : s.reps) reps.push_back(rep_json(r, montage));
+    for (const RepScore& r : s.reps) reps.push_back(to_json(r, montage));
     js["reps"] = reps;
     js["summary"] = summary_json(s.summary, montage);
     json baselines = json::object();

@@ -87,5 +87,7 @@ SessionAnalysis analyse_session(const SessionData& data,
                                 double envelope_rate_hz = 0.0);
 
 nlohmann::json to_json(const SessionAnalysis& analysis, const Montage& montage);
+// One rep as in to_json(SessionAnalysis) (the live web feed sends each scored rep in this form).
+nlohmann::json to_json(const RepScore& rep, const Montage& montage);
 
 }  // namespace glutescope::exercise

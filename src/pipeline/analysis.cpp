@@ -275,6 +275,8 @@ AnalysisResult analyse(const LoadedSession& session, const AnalysisPipelineSetti
   const std::size_t plot_rows = ch == 0 ? 0 : result.envelopes_uv.size() / ch;
   result.driving_angle_deg.assign(plot_rows, std::numeric_limits<float>::quiet_NaN());
   for (const exercise::SetAnalysis& set : result.analysis.sets) {
+    // EMG-burst sets carry an activation track there, not an angle (docs/MOTION.md "Motion sources").
+    if (set.motion_source == exercise::MotionSource::emg) continue;
     for (std::size_t k = 0; k < set.angle_time_s.size(); ++k) {
       const auto p = static_cast<std::size_t>(set.angle_time_s[k] * result.envelope_rate_hz);
       if (p < plot_rows && std::isfinite(set.driving_angle_deg[k])) {
@@ -334,9 +336,11 @@ std::string format_rep_line(std::size_t set_index, const exercise::SetAnalysis& 
       fmt::format("set {} rep {:>2} ({}): {}", set_index + 1, rep.index + 1,
                   set.exercise_name.empty() ? to_string(set.exercise) : set.exercise_name, rep.summary);
   if (set.motion_source == exercise::MotionSource::emg) line += " [segmented from EMG without motion]";
+  // The lumbar_dominant verdict compares ES/glute; clinicians read the glute share (glute:ES, as the web page
+  // and the HTML report show it), so the line gives its inverse.
   const exercise::Verdict& lumbar = rep.verdicts.lumbar_dominant;
-  if (std::isfinite(lumbar.value))
-    line += fmt::format(" - ES/glute {:.2f} ({})", lumbar.value, amplitude_unit(set.normalisation));
+  if (std::isfinite(lumbar.value) && lumbar.value > 0)
+    line += fmt::format(" - glute:ES {:.2f} ({})", 1.0 / lumbar.value, amplitude_unit(set.normalisation));
   return line;
 }
 

@@ -106,141 +106,213 @@ std::string row_class(const RepScore& rep) {
   return "not_available";
 }
 
-std::string verdict_cell(const exercise::Verdict& v) {
-  switch (v.state) {
-    case VerdictState::yes:
-      return std::isfinite(v.value) ? fmt::format("yes ({:.2f})", v.value) : "yes";
-    case VerdictState::no:
-      return std::isfinite(v.value) ? fmt::format("no ({:.2f})", v.value) : "no";
-    case VerdictState::not_available:
-      return "n/a: " + v.reason;
-    case VerdictState::invalid:
-      return "invalid: " + v.reason;
-  }
-  return "?";
-}
-
 const char* kChannelColours[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a",
                                  "#66a61e", "#e6ab02", "#a6761d", "#666666"};
 
-// SVG of one set: envelopes (glute and lumbar channels highlighted), reps shaded by phase.
-std::string set_svg(const AnalysisResult& r, std::size_t set_index, const SetAnalysis& s) {
-  const double W = 1100, H = 320, left = 60, right = 10, top = 20, bottom = 40;
-  const double pw = W - left - right, ph = H - top - bottom;
+// Verdict columns: the header names the quantity, its unit and the threshold (the same for every rep of a
+// set); a cell holds the state and the value. Ratios read one way throughout the report: "glute:ES" (the
+// lumbar_dominant verdict compares ES/glute, shown inverted), never "ES/glute".
+double verdict_threshold(const SetAnalysis& s, std::size_t k) {
+  for (const RepScore& rep : s.reps) {
+    const double t = exercise::verdict_at(rep.verdicts, k).threshold;
+    if (std::isfinite(t)) return t;
+  }
+  return exercise::kNaN;
+}
+
+std::string verdict_header(const SetAnalysis& s, std::size_t k) {
+  const double t = verdict_threshold(s, k);
+  const std::string unit(amplitude_unit(s.normalisation));
+  switch (k) {
+    case 0:
+      return fmt::format("glutes fired ({}, yes ≥ {})", unit, number_text(t));
+    case 1:
+      return fmt::format("back dominant (glute:ES, yes ≤ {})", number_text(t > 0 ? 1.0 / t : exercise::kNaN));
+    case 2:
+      return fmt::format("late glute (glute onset − ES onset, ms, yes > {})", number_text(t));
+    case 3:
+      return fmt::format("pelvic compensation (°, yes > {})", number_text(t));
+    case 4:
+      return fmt::format("hamstring dominance (BF:GMax, yes ≥ {})", number_text(t));
+    default:
+      return fmt::format("TFL substitution (TFL:GMed, yes ≥ {})", number_text(t));
+  }
+}
+
+std::string verdict_cell(const exercise::Verdict& v, std::size_t k) {
+  if (v.state == VerdictState::not_available)
+    return fmt::format("<td title=\"{}\">n/a</td>", html_escape(v.reason));
+  if (v.state == VerdictState::invalid)
+    return fmt::format("<td title=\"{}\">invalid</td>", html_escape(v.reason));
+  const char* state = v.state == VerdictState::yes ? "yes" : "no";
+  double value = v.value;
+  if (k == 1) value = v.value > 0 ? 1.0 / v.value : exercise::kNaN;
+  if (!std::isfinite(value)) return fmt::format("<td>{}</td>", state);
+  return fmt::format("<td>{} {:.{}f}</td>", state, value, k == 2 ? 0 : (k == 0 || k == 3) ? 1 : 2);
+}
+
+const char* light_colour(std::string_view light) {
+  if (light == "green") return "#1a9850";
+  if (light == "amber") return "#f0a500";
+  if (light == "red") return "#d73027";
+  return "#999999";
+}
+
+std::string light_cell(const RepScore& rep) {
+  const std::string_view light = exercise::traffic_light(rep);
+  return fmt::format(
+      "<td class=\"light light-{0}\"><svg width=\"12\" height=\"12\" viewBox=\"0 0 12 12\" "
+      "xmlns=\"http://www.w3.org/2000/svg\"><circle cx=\"6\" cy=\"6\" r=\"5.5\" fill=\"{1}\"/></svg> "
+      "{0}</td>",
+      light, light_colour(light));
+}
+
+// Geometry shared by the set's strips: one time axis from the set start to its stop.
+struct Strip {
+  double width = 760, left = 92, right = 6, t0 = 0, t1 = 1;
+  [[nodiscard]] double x(double t) const { return left + (t - t0) / (t1 - t0) * (width - left - right); }
+};
+
+std::string phase_shading(const Strip& g, const SetAnalysis& s, double top, double height) {
+  std::string out;
+  for (const RepScore& rep : s.reps) {
+    out +=
+        fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#eef3f7\"/>",
+                    g.x(rep.start_s), top, std::max(0.0, g.x(rep.end_s) - g.x(rep.start_s)), height);
+  }
+  return out;
+}
+
+// The driving angle over the set (AnalysisResult::driving_angle_deg, at the envelope rate: also what a
+// sidecar keeps) with each rep's number and traffic light above it.
+std::string angle_svg(const AnalysisResult& r, const Strip& g, std::size_t set_index, const SetAnalysis& s) {
+  const double H = 60, top = 14, ph = 40, rate = r.envelope_rate_hz;
+  const auto n = static_cast<double>(r.driving_angle_deg.size());
+  const auto a = static_cast<std::size_t>(std::clamp(s.start_s * rate, 0.0, n));
+  const auto b = static_cast<std::size_t>(std::clamp(s.stop_s * rate, 0.0, n));
+  double amax = 1.0;
+  for (std::size_t i = a; i < b; ++i)
+    if (std::isfinite(r.driving_angle_deg[i]))
+      amax = std::max(amax, std::abs(double{r.driving_angle_deg[i]}));
+  std::string svg = fmt::format(
+      "<svg class=\"angle-plot\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" role=\"img\" "
+      "aria-label=\"driving angle of set {}\">",
+      g.width, H, set_index + 1);
+  svg += phase_shading(g, s, top, ph);
+  for (const RepScore& rep : s.reps) {
+    const double cx = (g.x(rep.start_s) + g.x(rep.end_s)) / 2;
+    svg += fmt::format(
+        "<circle cx=\"{:.1f}\" cy=\"6\" r=\"5\" fill=\"{}\"/><text x=\"{:.1f}\" y=\"9\" font-size=\"7\" "
+        "text-anchor=\"middle\" fill=\"#fff\">{}</text>",
+        cx, light_colour(exercise::traffic_light(rep)), cx, rep.index + 1);
+  }
+  std::string points;
+  const std::size_t step = std::max<std::size_t>(1, (b - a) / 700);
+  for (std::size_t i = a; i < b; i += step) {
+    if (!std::isfinite(r.driving_angle_deg[i])) continue;
+    points += fmt::format("{:.1f},{:.1f} ", g.x(static_cast<double>(i) / rate),
+                          top + ph - r.driving_angle_deg[i] / amax * ph);
+  }
+  svg +=
+      fmt::format("<polyline fill=\"none\" stroke=\"#37474f\" stroke-width=\"1.2\" points=\"{}\"/>", points);
+  svg += fmt::format(
+      "<text x=\"2\" y=\"{}\" font-size=\"10\">driving angle</text><text x=\"2\" y=\"{}\" "
+      "font-size=\"8\" fill=\"#555\">0–{:.0f}°</text></svg>\n",
+      top + 16, top + 27, amax);
+  return svg;
+}
+
+// One small multiple per channel of a muscle group: its envelope over the set (own scale, peak in µV),
+// reps shaded, each rep's detected onset as a red tick. Left solid, right dashed.
+std::string group_svg(const AnalysisResult& r, const Strip& g, std::size_t set_index, const SetAnalysis& s,
+                      bool glutes) {
   const std::size_t ch = r.channels();
+  std::vector<std::size_t> members;
+  for (std::size_t c = 0; c < ch; ++c) {
+    const Muscle m = r.montage.emg[c].muscle;
+    if ((m == Muscle::gluteus_maximus || m == Muscle::gluteus_medius) == glutes) members.push_back(c);
+  }
+  if (members.empty()) return {};
+  const double row_h = 30, H = row_h * static_cast<double>(members.size()) + 4;
   const double rate = r.envelope_rate_hz;
   const std::size_t rows = ch == 0 ? 0 : r.envelopes_uv.size() / ch;
   const auto a = static_cast<std::size_t>(std::clamp(s.start_s * rate, 0.0, static_cast<double>(rows)));
   const auto b = static_cast<std::size_t>(std::clamp(s.stop_s * rate, 0.0, static_cast<double>(rows)));
-  double ymax = 1e-9;
-  for (std::size_t i = a; i < b; ++i) {
-    for (std::size_t c = 0; c < ch; ++c)
-      ymax = std::max(ymax, static_cast<double>(r.envelopes_uv[i * ch + c]));
-  }
-  const double t0 = s.start_s, t1 = std::max(s.stop_s, s.start_s + 1e-3);
-  auto x = [&](double t) { return left + (t - t0) / (t1 - t0) * pw; };
-  auto y = [&](double v) { return top + ph - v / ymax * ph; };
+  const std::size_t step = std::max<std::size_t>(1, (b - a) / 700);
   std::string svg = fmt::format(
-      "<svg class=\"envelope-plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
-      "viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"EMG envelopes of set {}\">\n",
-      W, H, W, H, set_index + 1);
-  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#fff\" stroke=\"#999\"/>\n",
-                     left, top, pw, ph);
-  for (const RepScore& rep : s.reps) {
-    const std::pair<double, double> phases[] = {{rep.start_s, rep.concentric_end_s},
-                                                {rep.concentric_end_s, rep.hold_end_s},
-                                                {rep.hold_end_s, rep.end_s}};
-    const char* fills[] = {"#c7e9c0", "#c6dbef", "#fdd0a2"};
-    for (int p = 0; p < 3; ++p) {
-      svg += fmt::format(
-          "<rect class=\"phase\" x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\" "
-          "opacity=\"0.7\"/>\n",
-          x(phases[p].first), top, std::max(0.0, x(phases[p].second) - x(phases[p].first)), ph, fills[p]);
-    }
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"11\" fill=\"#333\">{}</text>\n",
-                       x(rep.start_s) + 2, top + 12, rep.index + 1);
-  }
-  const std::size_t step = std::max<std::size_t>(1, (b - a) / 1500);
-  for (std::size_t c = 0; c < ch; ++c) {
+      "<svg class=\"envelope-plot\" data-group=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} "
+      "{}\" "
+      "role=\"img\" aria-label=\"{} envelopes of set {}\">",
+      glutes ? "glutes" : "compensators", g.width, H, glutes ? "glute" : "compensator", set_index + 1);
+  for (std::size_t k = 0; k < members.size(); ++k) {
+    const std::size_t c = members[k];
+    const double top = 2 + row_h * static_cast<double>(k), ph = row_h - 6;
+    double ymax = 1e-9;
+    for (std::size_t i = a; i < b; ++i)
+      ymax = std::max(ymax, static_cast<double>(r.envelopes_uv[i * ch + c]));
+    svg += phase_shading(g, s, top, ph);
     std::string points;
     for (std::size_t i = a; i < b; i += step) {
-      points +=
-          fmt::format("{:.1f},{:.1f} ", x(static_cast<double>(i) / rate), y(r.envelopes_uv[i * ch + c]));
+      points += fmt::format("{:.1f},{:.1f} ", g.x(static_cast<double>(i) / rate),
+                            top + ph - r.envelopes_uv[i * ch + c] / ymax * ph);
     }
-    const Muscle m = r.montage.emg[c].muscle;
-    const bool key =
-        m == Muscle::gluteus_maximus || m == Muscle::gluteus_medius || m == Muscle::erector_spinae_lumbar;
+    const EmgChannel& e = r.montage.emg[c];
     svg += fmt::format(
-        "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" "
-        "points=\"{}\"><title>{}</title></polyline>\n",
-        kChannelColours[c % 8], key ? 1.6 : 0.7, points, html_escape(r.montage.emg[c].label));
-  }
-  // Axes labels.
-  for (int k = 0; k <= 5; ++k) {
-    const double t = t0 + (t1 - t0) * k / 5.0;
-    svg +=
-        fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{:.0f} s</text>\n",
-                    x(t), H - bottom + 15, t);
-  }
-  svg += fmt::format("<text x=\"5\" y=\"{}\" font-size=\"11\">{:.0f} µV</text>\n", top + 10, ymax);
-  svg += fmt::format("<text x=\"5\" y=\"{}\" font-size=\"11\">0</text>\n", top + ph);
-  // Legend.
-  double lx = left;
-  for (std::size_t c = 0; c < ch; ++c) {
+        "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1\"{} "
+        "points=\"{}\"><title>{}</title></polyline>",
+        kChannelColours[c % 8], e.side == Side::right ? " stroke-dasharray=\"3 2\"" : "", points,
+        html_escape(e.label));
+    for (const RepScore& rep : s.reps) {
+      if (c >= rep.channels.size() || !std::isfinite(rep.channels[c].onset_s)) continue;
+      const double ox = g.x(rep.channels[c].onset_s);
+      svg += fmt::format(
+          "<line class=\"onset\" x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1:.1f}\" y2=\"{2:.1f}\" "
+          "stroke=\"#d50000\" stroke-width=\"1.2\"/>",
+          ox, top, top + ph);
+    }
     svg += fmt::format(
-        "<rect x=\"{:.0f}\" y=\"{}\" width=\"12\" height=\"4\" fill=\"{}\"/><text x=\"{:.0f}\" y=\"{}\" "
-        "font-size=\"11\">{}</text>\n",
-        lx, H - 12, kChannelColours[c % 8], lx + 15, H - 7, html_escape(r.montage.emg[c].label));
-    lx += 90;
+        "<text x=\"2\" y=\"{:.1f}\" font-size=\"10\">{}</text><text x=\"2\" y=\"{:.1f}\" font-size=\"8\" "
+        "fill=\"#555\">peak {:.0f} µV</text>",
+        top + 10, html_escape(e.label), top + 20, ymax);
   }
-  svg += fmt::format(
-      "<text x=\"{:.0f}\" y=\"{}\" font-size=\"11\">shading: concentric green, hold blue, eccentric "
-      "orange</text>\n",
-      lx, H - 7);
   svg += "</svg>\n";
   return svg;
 }
 
-// Bar chart of each rep's ES/glute ratio (the lumbar_dominant verdict's value) with its threshold line.
-std::string ratio_svg(std::size_t set_index, const SetAnalysis& s, double threshold) {
-  const double W = 1100, H = 200, left = 60, top = 15, bottom = 30;
-  const double pw = W - left - 10, ph = H - top - bottom;
-  double ymax = std::max(threshold * 1.5, 1.0);
-  for (const RepScore& rep : s.reps) {
+// Bar chart of each rep's glute:ES ratio (the inverse of the lumbar_dominant verdict's ES/glute) with the
+// line below which the back dominates.
+std::string ratio_svg(const Strip& g, std::size_t set_index, const SetAnalysis& s, double es_to_glute_limit) {
+  const double H = 62, top = 4, ph = 44;
+  const double limit = es_to_glute_limit > 0 ? 1.0 / es_to_glute_limit : 0.0;
+  double ymax = std::max(limit * 1.5, 1.0);
+  auto ratio = [](const RepScore& rep) {
     const double v = rep.verdicts.lumbar_dominant.value;
-    if (std::isfinite(v)) ymax = std::max(ymax, v * 1.1);
-  }
+    return std::isfinite(v) && v > 0 ? 1.0 / v : exercise::kNaN;
+  };
+  for (const RepScore& rep : s.reps)
+    if (std::isfinite(ratio(rep))) ymax = std::max(ymax, ratio(rep) * 1.1);
   auto y = [&](double v) { return top + ph - v / ymax * ph; };
   std::string svg = fmt::format(
-      "<svg class=\"ratio-plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 "
-      "0 {} {}\" "
-      "role=\"img\" aria-label=\"erector spinae to glute ratio per rep, set {}\">\n",
-      W, H, W, H, set_index + 1);
-  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#fff\" stroke=\"#999\"/>\n",
-                     left, top, pw, ph);
-  const double bw = s.reps.empty() ? 0 : pw / static_cast<double>(s.reps.size());
-  for (std::size_t i = 0; i < s.reps.size(); ++i) {
-    const double raw = s.reps[i].verdicts.lumbar_dominant.value;
-    const double v = std::isfinite(raw) ? raw : 0.0;
-    const char* fill = v >= threshold ? "#de2d26" : "#2ca25f";
+      "<svg class=\"ratio-plot\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" role=\"img\" "
+      "aria-label=\"glute to erector spinae ratio per rep, set {}\">",
+      g.width, H, set_index + 1);
+  for (const RepScore& rep : s.reps) {
+    const double v = ratio(rep);
+    const double x0 = g.x(rep.start_s), x1 = g.x(rep.end_s);
+    const double shown = std::isfinite(v) ? std::min(v, ymax) : 0.0;
     svg += fmt::format(
         "<rect class=\"ratio-bar\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\">"
-        "<title>rep {}: {}</title></rect>\n",
-        left + i * bw + bw * 0.15, y(v), bw * 0.7, top + ph - y(v), fill, i + 1, number_text(raw));
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>\n",
-                       left + (i + 0.5) * bw, H - bottom + 14, i + 1);
+        "<title>rep {}: glute:ES {}</title></rect><text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"8\" "
+        "text-anchor=\"middle\">{}</text>",
+        x0 + (x1 - x0) * 0.2, y(shown), (x1 - x0) * 0.6, top + ph - y(shown),
+        v < limit ? "#d73027" : "#1a9850", rep.index + 1, number_text(v), (x0 + x1) / 2, H - 3,
+        std::isfinite(v) ? fmt::format("{:.2f}", v) : "n/a");
   }
   svg += fmt::format(
-      "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#555\" stroke-dasharray=\"4 3\"/>"
-      "<text x=\"{}\" y=\"{:.1f}\" font-size=\"10\">back dominant at ES/glute {:.2f}</text>\n",
-      left, left + pw, y(threshold), y(threshold), left + pw - 190, y(threshold) - 3, threshold);
-  svg += fmt::format(
-      "<text x=\"5\" y=\"{}\" font-size=\"11\">{:.1f}</text><text x=\"5\" y=\"{}\" "
-      "font-size=\"11\">0</text>\n",
-      top + 10, ymax, top + ph);
-  svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\">rep (ES/glute, %MVIC)</text>\n",
-                     left + pw / 2 - 60, H - 3);
-  svg += "</svg>\n";
+      "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" stroke=\"#555\" stroke-dasharray=\"4 3\"/>"
+      "<text x=\"2\" y=\"12\" font-size=\"10\">glute:ES</text><text x=\"2\" y=\"24\" font-size=\"8\" "
+      "fill=\"#555\">back dominant ≤ {3:.2f}</text></svg>\n",
+      g.left, g.width - g.right, y(limit), limit);
   return svg;
 }
 
@@ -276,52 +348,71 @@ std::string format_text_report(const AnalysisResult& r) {
   return out;
 }
 
+// The set's rep table: traffic light, times, ROM, the clinician line and every verdict with its value (the
+// header gives the quantity, unit and threshold).
+std::string rep_table(const SetAnalysis& s) {
+  std::string h =
+      "<table class=\"reps\"><tr><th>rep</th><th>light</th><th>time (s)</th><th>ROM (°)</th>"
+      "<th>clinician line</th>";
+  for (std::size_t v = 0; v < exercise::kVerdictCount; ++v)
+    h += fmt::format("<th>{}</th>", html_escape(verdict_header(s, v)));
+  h += "</tr>\n";
+  for (const RepScore& rep : s.reps) {
+    h += fmt::format(
+        "<tr class=\"verdict-row {}\"><td>{}{}</td>{}<td>{:.1f}–{:.1f}</td><td>{:.0f}</td>"
+        "<td class=\"verdict\">{}</td>",
+        row_class(rep), rep.index + 1, rep.partial ? " (partial)" : "", light_cell(rep), rep.start_s,
+        rep.end_s, rep.rom_deg, html_escape(rep.summary));
+    for (std::size_t v = 0; v < exercise::kVerdictCount; ++v)
+      h += verdict_cell(exercise::verdict_at(rep.verdicts, v), v);
+    h += "</tr>\n";
+  }
+  return h + "</table>\n";
+}
+
 std::string format_html_report(const AnalysisResult& r) {
   const exercise::SessionAnalysis& a = r.analysis;
-  const double threshold = a.settings.verdicts.lumbar_es_to_glute_ratio;
+  // One A4 page for a 10-rep set: the strips scale with the page width (viewBox), print margins 10 mm.
   std::string h =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>glutescope report</title>\n"
-      "<style>body{font-family:sans-serif;margin:20px;max-width:1140px}table{border-collapse:collapse;margin:"
-      "8px 0}"
-      "td,th{border:1px solid #bbb;padding:3px 8px;font-size:13px}th{background:#eee}"
-      ".glutes_fired{background:#e5f5e0}.compensated{background:#fee0d2}.late{background:#fff5d6}"
-      ".invalid{background:#eee}.meta{color:#444;font-size:14px}</style></head><body>\n";
+      "<style>@page{size:A4;margin:10mm}body{font-family:sans-serif;margin:12px;max-width:1000px;"
+      "font-size:12px}h1{font-size:17px;margin:0 0 4px}h2{font-size:14px;margin:10px 0 2px}"
+      "h3{font-size:11px;margin:2px 0;color:#444}svg{width:100%;height:auto;display:block}"
+      "table{border-collapse:collapse;margin:4px 0;width:100%}td,th{border:1px solid #ccc;padding:1px 3px;"
+      "font-size:9px;vertical-align:top}th{background:#eee}.meta{color:#444;font-size:10px;margin:2px 0}"
+      ".light{white-space:nowrap}.light svg{width:9px;height:9px;display:inline}.invalid{background:#eee}"
+      "@media print{body{margin:0;max-width:none}.set{break-inside:avoid}}</style></head><body>\n";
   h += fmt::format(
-      "<h1>glutescope report</h1>\n<p class=\"meta\">Session <b>{}</b>, subject <b>{}</b>, recorded {}<br>"
+      "<h1>glutescope report</h1>\n<p class=\"meta\">Session <b>{}</b>, subject <b>{}</b>, recorded {}. "
       "Analysis: {} (scoring {}), {}; input {}</p>\n",
       html_escape(r.source), html_escape(r.subject_id), html_escape(r.session_start_time),
       html_escape(r.software_version), html_escape(a.software_version), html_escape(r.mode),
       html_escape(r.input_hash));
-  for (const std::string& w : a.warnings) h += "<p class=\"warning\">" + html_escape(w) + "</p>\n";
+  for (const std::string& w : a.warnings) h += "<p class=\"warning meta\">" + html_escape(w) + "</p>\n";
   if (a.sets.empty()) h += "<p>No exercise sets found.</p>\n";
   for (std::size_t i = 0; i < a.sets.size(); ++i) {
     const SetAnalysis& s = a.sets[i];
+    Strip g;
+    g.t0 = s.start_s;
+    g.t1 = std::max(s.stop_s, s.start_s + 1e-3);
     h += fmt::format(
-        "<h2>Set {}: {}</h2>\n<p class=\"set-summary\">{} reps ({} partial). Overall: <b>{}</b>. {}.<br>"
-        "Normalisation: <b class=\"normalisation\">{}</b></p>\n",
+        "<div class=\"set\"><h2>Set {}: {}, {} reps ({} partial) — {}</h2>\n<p class=\"set-summary "
+        "meta\">{}. "
+        "Amplitudes: <b class=\"normalisation\">{}</b>. Lights: green glutes fired, no compensation; amber a "
+        "compensation or no glute verdict; red glutes did not fire or the back dominated.</p>\n",
         i + 1, to_string(s.exercise), s.summary.reps, s.summary.partial_reps,
         html_escape(set_verdict_line(s)), html_escape(verdict_summary(s)),
         html_escape(normalisation_words(s)));
-    h += "<p class=\"segmented-from\">" + html_escape(segmented_from_line(s)) + "</p>\n";
+    h += "<p class=\"segmented-from meta\">" + html_escape(segmented_from_line(s)) + "</p>\n";
+    h += angle_svg(r, g, i, s);
+    h += "<h3>Glutes (envelope per muscle; red ticks: onsets; left solid, right dashed)</h3>\n";
+    h += group_svg(r, g, i, s, true);
+    h += "<h3>Compensators</h3>\n" + group_svg(r, g, i, s, false);
+    h += ratio_svg(g, i, s, a.settings.verdicts.lumbar_es_to_glute_ratio);
+    h += rep_table(s);
     if (const std::string b = onset_baseline_line(r, s); !b.empty())
-      h += "<p class=\"onset-baseline\">" + html_escape(b) + "</p>\n";
-    h += set_svg(r, i, s);
-    h += ratio_svg(i, s, threshold);
-    h += "<table class=\"reps\"><tr><th>rep</th><th>start–end (s)</th><th>ROM (deg)</th><th>verdict</th>";
-    for (auto name : exercise::kVerdictNames) h += fmt::format("<th>{}</th>", name);
-    h += "</tr>\n";
-    for (const RepScore& rep : s.reps) {
-      h += fmt::format(
-          "<tr class=\"verdict-row {}\"><td>{}{}</td><td>{:.1f}–{:.1f}</td><td>{:.0f}</td>"
-          "<td class=\"verdict\">{}</td>",
-          row_class(rep), rep.index + 1, rep.partial ? " (partial)" : "", rep.start_s, rep.end_s, rep.rom_deg,
-          html_escape(rep.summary));
-      for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
-        h += "<td>" + html_escape(verdict_cell(exercise::verdict_at(rep.verdicts, v))) + "</td>";
-      }
-      h += "</tr>\n";
-    }
-    h += "</table>\n";
+      h += "<p class=\"onset-baseline meta\">" + html_escape(b) + "</p>\n";
+    h += "</div>\n";
   }
   h += "<p class=\"meta\">glutescope reports muscle activity patterns; a clinician interprets "
        "them.</p>\n</body></html>\n";

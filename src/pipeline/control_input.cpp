@@ -100,6 +100,20 @@ void ControlInput::push(MarkerCommand command, bool toggle) {
   pending_.push_back({steady_now_s(), std::move(command), toggle});
 }
 
+bool RemoteCommands::submit(MarkerCommand command) {
+  std::lock_guard lock(mutex_);
+  if (pending_.size() >= kCapacity) return false;
+  pending_.push_back({steady_now_s(), std::move(command), false});
+  return true;
+}
+
+std::vector<TimedCommand> RemoteCommands::take() {
+  std::vector<TimedCommand> out;
+  std::lock_guard lock(mutex_);
+  out.swap(pending_);
+  return out;
+}
+
 void ControlInput::run() {
   while (!stop_) {
     pollfd fds[3];

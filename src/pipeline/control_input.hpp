@@ -76,6 +76,23 @@ class ControlInput {
   std::unique_ptr<SavedTerminal> saved_;
 };
 
+// Marker commands from another thread of the same process (the web page's operator controls,
+// web/live_feed.hpp): a bounded inbox the acquisition loop drains with the keys and the FIFO, so that they
+// take the same path (SetTracker, session events).
+// Threading contract: submit() from any thread, take() from the acquisition thread; the mutex is held only
+// to append or swap, never across I/O.
+class RemoteCommands {
+ public:
+  static constexpr std::size_t kCapacity = 64;  // commands waiting; a click rate far above any operator's
+  // Stamps the command with the steady clock now. False (nothing queued) when kCapacity are waiting.
+  bool submit(MarkerCommand command);
+  std::vector<TimedCommand> take();
+
+ private:
+  std::mutex mutex_;
+  std::vector<TimedCommand> pending_;
+};
+
 // The key table, one line per key, for printing at the start of a recording.
 std::string key_help();
 

@@ -28,6 +28,11 @@ std::size_t to_sample(double t_s, double rate_hz) {
 
 // EMG after the rep's end kept in its window (the offline record has all of it; live waits this long).
 constexpr double kRepTailS = 0.3;
+// Display: one trace column per 10 ms of EMG (a 10 s trace is 1000 columns, about one per pixel), and a
+// status about every 100 ms.
+constexpr double kDisplayColumnS = 0.01;
+constexpr double kStatusEveryS = 0.1;
+constexpr std::size_t kDisplayBatchColumns = 3;  // columns per callback: about 33 frames/s
 
 }  // namespace
 
@@ -80,6 +85,11 @@ class LiveAnalysis::Worker {
   [[nodiscard]] exercise::RepScoringContext rep_context(std::size_t w0, std::size_t end) const;
   [[nodiscard]] std::vector<std::int32_t> window_counts(std::size_t begin, std::size_t end) const;
   void publish(LiveRep live, double end_s);
+  // Display feed (owner_.observer_): trace columns and status.
+  void emit_columns();
+  void emit_status();
+  void track_phase(double t_s);
+  [[nodiscard]] double host_clock_at(double sample_time_s) const;
 
   LiveAnalysis& owner_;
   const exercise::AnalysisSettings& scoring_;
@@ -133,6 +143,11 @@ class LiveAnalysis::Worker {
   std::vector<exercise::RepSpan> set_reps_;  // the set's reps so far (EMG samples), for the onset baseline
   exercise::Interval baseline_window_;       // samples of the set baseline's rest periods (first to last)
   std::vector<std::pair<double, double>> tilt_history_;  // (t_s, pelvic tilt rel) since the set start
+  // Display feed.
+  std::size_t column_samples_ = 1;
+  std::size_t columns_done_ = 0;  // columns sent (column k = samples [k * column_samples_, ...))
+  std::size_t next_status_sample_ = 0;
+  LiveStatus status_;
 };
 
 void LiveAnalysis::Worker::on_device_info(const DeviceInfo& info) {
@@ -170,6 +185,11 @@ void LiveAnalysis::Worker::on_device_info(const DeviceInfo& info) {
     }
   }
   rebuild_clock();
+  column_samples_ = std::max<std::size_t>(1, to_sample(kDisplayColumnS, emg_rate_));
+  status_.lead_off.assign(channels_, false);
+  status_.set_peak_uv.assign(channels_, 0.0);
+  status_.mvc_reference_uv.assign(channels_, kNaN);
+  if (owner_.observer_ != nullptr) owner_.observer_->on_live_start(montage, info);
   if (const std::string note = exercise::motion_source_note(info); !note.empty() && owner_.out_ != nullptr) {
     fmt::print(owner_.out_, "live analysis: {}\n", note);
   }
@@ -199,6 +219,76 @@ void LiveAnalysis::Worker::on_emg(const EmgBlock& block) {
     conditioner_->push(row_uv_);
   }
   emg_end_ = block.first_sample + block.samples();
+  if (owner_.observer_ == nullptr) return;
+  emit_columns();
+  if (emg_end_ >= next_status_sample_) {
+    next_status_sample_ = emg_end_ + std::max<std::size_t>(1, to_sample(kStatusEveryS, emg_rate_));
+    emit_status();
+  }
+}
+
+double LiveAnalysis::Worker::host_clock_at(double sample_time_s) const {
+  return clock_.valid ? host_clock_at_start_s_ + clock_.session_time_s(sample_time_s) : kNaN;
+}
+
+// Columns completed since the last call, from the conditioner's filtered ring (columns older than its
+// history, after a long stall of the worker, are skipped).
+void LiveAnalysis::Worker::emit_columns() {
+  const std::size_t done = emg_end_ / column_samples_;
+  columns_done_ = std::max(columns_done_, (conditioner_->oldest() + column_samples_ - 1) / column_samples_);
+  if (done < columns_done_ + kDisplayBatchColumns) return;
+  LiveTraceColumns cols;
+  cols.first_column = columns_done_;
+  cols.column_samples = column_samples_;
+  cols.channels = channels_;
+  const std::size_t n = done - columns_done_;
+  cols.min_uv.resize(n * channels_);
+  cols.max_uv.resize(n * channels_);
+  cols.rms_uv.resize(n * channels_);
+  const std::size_t begin = columns_done_ * column_samples_;
+  for (std::size_t c = 0; c < channels_; ++c) {
+    const std::vector<double> x = conditioner_->filtered(c, begin, done * column_samples_);
+    for (std::size_t k = 0; k < n && (k + 1) * column_samples_ <= x.size(); ++k) {
+      const auto first = x.begin() + static_cast<std::ptrdiff_t>(k * column_samples_);
+      const auto last = first + static_cast<std::ptrdiff_t>(column_samples_);
+      const auto [lo, hi] = std::minmax_element(first, last);
+      double sum_sq = 0.0;
+      for (auto it = first; it != last; ++it) sum_sq += *it * *it;
+      const double rms = std::sqrt(sum_sq / static_cast<double>(column_samples_));
+      cols.min_uv[k * channels_ + c] = static_cast<float>(*lo);
+      cols.max_uv[k * channels_ + c] = static_cast<float>(*hi);
+      cols.rms_uv[k * channels_ + c] = static_cast<float>(rms);
+      if (in_set_ && rms > status_.set_peak_uv[c]) status_.set_peak_uv[c] = rms;
+    }
+  }
+  columns_done_ = done;
+  cols.newest_host_clock_s = host_clock_at(static_cast<double>(emg_end_) / emg_rate_);
+  owner_.observer_->on_live_columns(cols);
+}
+
+void LiveAnalysis::Worker::emit_status() {
+  status_.time_s = static_cast<double>(emg_end_) / emg_rate_;
+  status_.in_set = in_set_;
+  status_.exercise = exercise_;
+  status_.set_index = set_index_;
+  status_.mvc_trial = open_mvc_;
+  status_.mvc_reference_uv = mvc_reference_;
+  status_.dropped_blocks = owner_.dropped_.load();
+  std::uint64_t emg_gap = 0, imu_gap = 0;
+  for (const exercise::Interval& g : emg_gaps_) emg_gap += g.end - g.begin;
+  for (const exercise::Interval& g : imu_gaps_) imu_gap += g.end - g.begin;
+  status_.emg_gap_samples = emg_gap;
+  status_.imu_gap_samples = imu_gap;
+  for (std::size_t c = 0; c < channels_; ++c) status_.lead_off[c] = lead_off_since_s_[c].has_value();
+  owner_.observer_->on_live_status(status_);
+}
+
+void LiveAnalysis::Worker::track_phase(double t_s) {
+  const exercise::RepPhase phase = segmenter_ ? segmenter_->phase() : exercise::RepPhase::baseline;
+  if (phase != status_.phase) {
+    status_.phase = phase;
+    status_.phase_since_s = t_s;
+  }
 }
 
 void LiveAnalysis::Worker::on_gap(const Gap& gap) {
@@ -266,6 +356,7 @@ void LiveAnalysis::Worker::imu_sample(double t_s, double rate_hz) {
                                   have_pelvis_ ? a.pelvic_roll_rel_deg : kNaN)) {
     handle_rep(*rep);
   }
+  track_phase(t_s);
 }
 
 void LiveAnalysis::Worker::on_event(const Event& ev) {
@@ -300,6 +391,9 @@ void LiveAnalysis::Worker::on_event(const Event& ev) {
     ++set_index_;
     segmenter_.reset();
   }
+  if (ev.kind == EventKind::battery_low) status_.battery_low = true;
+  if (ev.kind == EventKind::disconnect) ++status_.disconnects;
+  if (owner_.observer_ != nullptr) emit_status();
 }
 
 void LiveAnalysis::Worker::start_set(Exercise exercise, Side side, double sample_time_s) {
@@ -317,6 +411,8 @@ void LiveAnalysis::Worker::start_set(Exercise exercise, Side side, double sample
   segmenter_.reset();
   set_reps_.clear();
   tilt_history_.clear();
+  status_.reps_in_set = 0;
+  std::fill(status_.set_peak_uv.begin(), status_.set_peak_uv.end(), 0.0);
 }
 
 void LiveAnalysis::Worker::close_mvc_trial(double start_sample_s, const Event& start, double stop_sample_s) {
@@ -463,6 +559,7 @@ void LiveAnalysis::Worker::handle_rep(const exercise::Repetition& r) {
   }
   live.scored_after_end_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_detected).count();
+  live.end_host_clock_s = host_clock_at(r.end_s);
   publish(std::move(live), r.end_s);
 }
 
@@ -475,12 +572,18 @@ void LiveAnalysis::Worker::publish(LiveRep live, double end_s) {
     fmt::print(owner_.out_, "[live {:7.1f} s] {}\n", end_s, live.line);
     std::fflush(owner_.out_);
   }
+  ++status_.reps_in_set;
+  if (owner_.observer_ != nullptr) {
+    owner_.observer_->on_live_rep(live);
+    emit_status();
+  }
   std::lock_guard lock(owner_.mutex_);
   owner_.reps_.push_back(std::move(live));
 }
 
-LiveAnalysis::LiveAnalysis(Montage montage, AnalysisPipelineSettings settings, std::FILE* out)
-    : montage_(std::move(montage)), settings_(settings), out_(out) {
+LiveAnalysis::LiveAnalysis(Montage montage, AnalysisPipelineSettings settings, std::FILE* out,
+                           LiveObserver* observer)
+    : montage_(std::move(montage)), settings_(settings), out_(out), observer_(observer) {
   validate(settings_);
   worker_ = std::thread([this] { run(); });
 }
@@ -508,7 +611,8 @@ void LiveAnalysis::on_imu(const ImuBlock& block) { push(block); }
 void LiveAnalysis::on_gap(const Gap& gap) { push(gap); }
 void LiveAnalysis::on_event(const Event& event) {
   if (event.kind == EventKind::set_start || event.kind == EventKind::set_stop ||
-      event.kind == EventKind::lead_off || event.kind == EventKind::lead_on) {
+      event.kind == EventKind::lead_off || event.kind == EventKind::lead_on ||
+      event.kind == EventKind::battery_low || event.kind == EventKind::disconnect) {
     push(event);
   }
 }
@@ -524,7 +628,9 @@ void LiveAnalysis::stop() {
   }
   wake_.notify_one();
   if (worker_.joinable()) worker_.join();
-  if (dropped_.load() > 0 && out_ != nullptr) {
+  // After an error live scoring has ended, so blocks dropped then (or while the worker was failing) are no
+  // loss of analysis worth a second line: the error line already said that scoring stopped.
+  if (dropped_.load() > 0 && out_ != nullptr && error().empty()) {
     fmt::print(
         out_,
         "live analysis: {} blocks dropped (analysis slower than acquisition); the recording is complete\n",

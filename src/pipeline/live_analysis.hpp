@@ -20,6 +20,9 @@
 //   An exception in the worker (e.g. settings the data cannot satisfy) ends live scoring only: one line
 //     "live analysis stopped: ..." goes to `out`, the queue keeps draining, the recording is not touched.
 //   stop(): from the owning thread after the recording ends; drains the queue and joins the worker.
+//   LiveObserver (optional, given to the constructor): called on the WORKER thread only, after the worker has
+//     handled the item; it must copy what it needs and return without waiting (the web view hands off under
+//     a short mutex). A display gets what the verdict lines come from, never a second analysis.
 // The montage is the one the recorder matched; the device rates come from DEVICE_INFO.
 #pragma once
 
@@ -27,7 +30,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
@@ -50,11 +55,54 @@ struct LiveRep {
   exercise::Interval baseline_window;  // EMG samples of the onset baseline's rest periods (first to last)
   std::string line;                    // the printed line (without the "[live t s]" prefix)
   double scored_after_end_s = 0.0;     // wall-clock time from the rep's end sample arriving to the line (s)
+  // Host steady clock (s) at which the rep's end sample was acquired (the recorder's device→host fit); NaN
+  // before the first fit. Displays measure "rep end → verdict shown" from it.
+  double end_host_clock_s = std::numeric_limits<double>::quiet_NaN();
+};
+
+// The conditioned (filtered) EMG decimated for display: per channel and column of column_samples EMG
+// samples, the min and max of the filtered signal and its RMS over the column (µV).
+struct LiveTraceColumns {
+  std::size_t first_column = 0;  // column k covers EMG samples [k * column_samples, (k + 1) * column_samples)
+  std::size_t column_samples = 0;
+  std::size_t channels = 0;
+  double newest_host_clock_s = std::numeric_limits<double>::quiet_NaN();  // acquisition of the last sample
+  std::vector<float> min_uv, max_uv, rms_uv;                              // [columns x channels]
+  [[nodiscard]] std::size_t columns() const noexcept { return channels == 0 ? 0 : min_uv.size() / channels; }
+};
+
+// The state a display shows besides traces and reps, sent about every 100 ms of EMG and at each event.
+struct LiveStatus {
+  double time_s = 0.0;  // newest EMG sample on the sample clock (s)
+  bool in_set = false;
+  Exercise exercise = Exercise::bridge;
+  std::size_t set_index = 0;
+  std::size_t reps_in_set = 0;  // reps scored in the current set
+  exercise::RepPhase phase = exercise::RepPhase::baseline;
+  double phase_since_s = 0.0;      // sample clock (s) when `phase` began (the page's hold timer)
+  std::optional<Event> mvc_trial;  // the open MVC trial's start
+  std::vector<bool> lead_off;      // per channel
+  bool battery_low = false;
+  std::uint64_t emg_gap_samples = 0, imu_gap_samples = 0, disconnects = 0;
+  std::uint64_t dropped_blocks = 0;      // LiveAnalysis queue overflow
+  std::vector<double> mvc_reference_uv;  // per channel, NaN without a trial
+  std::vector<double> set_peak_uv;       // per channel: the largest column RMS since the set start
+};
+
+class LiveObserver {
+ public:
+  virtual ~LiveObserver() = default;
+  virtual void on_live_start(const Montage& montage, const DeviceInfo& device) = 0;
+  virtual void on_live_columns(const LiveTraceColumns& columns) = 0;
+  virtual void on_live_status(const LiveStatus& status) = 0;
+  virtual void on_live_rep(const LiveRep& rep) = 0;
 };
 
 class LiveAnalysis final : public devices::DeviceSink {
  public:
-  LiveAnalysis(Montage montage, AnalysisPipelineSettings settings, std::FILE* out);
+  // `observer` (may be null) must outlive stop().
+  LiveAnalysis(Montage montage, AnalysisPipelineSettings settings, std::FILE* out,
+               LiveObserver* observer = nullptr);
   ~LiveAnalysis() override;
 
   void on_device_info(const DeviceInfo& info) override;
@@ -88,6 +136,7 @@ class LiveAnalysis final : public devices::DeviceSink {
   Montage montage_;
   AnalysisPipelineSettings settings_;
   std::FILE* out_;
+  LiveObserver* observer_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Item> queue_;

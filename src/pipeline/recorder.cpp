@@ -275,7 +275,11 @@ class AcquisitionLoop {
 
   // Operator commands: keys and FIFO (stamped on arrival), then the script (stamped with its own time).
   void take_operator_commands(double session_s) {
-    for (const TimedCommand& tc : control_->take()) {
+    std::vector<TimedCommand> commands = control_->take();
+    if (p_.options.remote_commands != nullptr) {
+      for (TimedCommand& tc : p_.options.remote_commands->take()) commands.push_back(std::move(tc));
+    }
+    for (const TimedCommand& tc : commands) {
       MarkerCommand command = tc.command;
       if (tc.toggle && sets_.open_set() && sets_.open_set()->exercise == command.exercise) {
         command.verb = MarkerCommand::Verb::stop;

@@ -28,6 +28,8 @@ class DeviceSink;
 
 namespace glutescope::pipeline {
 
+class RemoteCommands;
+
 struct RecordOptions {
   // Which device and how to reach it (docs/DEVICES.md).
   std::string device = "glutescope";  // devices::supported_devices() name
@@ -60,6 +62,9 @@ struct RecordOptions {
   // host clock at session time 0: the live consumer's time model (core/sample_clock.hpp), the same fit the
   // session file gets. Called on the acquisition thread; must never block. May be empty.
   std::function<void(double host_clock_at_start_s, const ClockMapping& device_to_host)> clock_consumer;
+  // Marker commands from another thread (the web page's operator controls), applied like keys and FIFO
+  // commands. May be null; must outlive run_recording.
+  RemoteCommands* remote_commands = nullptr;
 };
 // Documented defaults: 921600 Bd, built-in montage, stall after 2 s, reconnect backoff capped at 2 s.
 inline const RecordOptions kDefaultRecordOptions{};

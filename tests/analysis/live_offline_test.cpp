@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "analysis/live_feed.hpp"
 #include "analysis/sim_session.hpp"
@@ -304,7 +305,7 @@ TEST(LiveVsOffline, AnErrorInLiveAnalysisNeverStopsTheRecording) {
   char buf[512];
   std::vector<std::string> printed;
   while (std::fgets(buf, sizeof buf, lines) != nullptr) printed.emplace_back(buf);
-  ASSERT_EQ(printed.size(), 1u);
+  ASSERT_EQ(printed.size(), 1u) << fmt::format("{}", fmt::join(printed, ""));
   EXPECT_EQ(printed[0].rfind("live analysis stopped: ", 0), 0u) << printed[0];
   EXPECT_LE(printed[0].size(), 201u) << printed[0];
   EXPECT_TRUE(live.reps().empty());

@@ -12,7 +12,8 @@
  * unsynced writes lost) or PATH.durable plus a prefix of PATH.pending (torn writes).
  *
  * Model limits (said plainly in docs/RELIABILITY.md): a completed fsync is taken as durable (a drive cache
- * that lies about flushes is not modelled); renames of tracked files take effect on the images at once
+ * that lies about flushes is not modelled); renames of tracked files take effect on the images at once (in
+ * steps that each leave a state a disk could hold, see rename below)
  * (directory-entry durability is not modelled: the writer's directory fsyncs are checked by strace, not
  * here); no reordering across files; dup'ed descriptors and mmap writes are not tracked (the writer uses
  * neither).
@@ -278,6 +279,20 @@ int rename(const char* from, const char* to) {
   pthread_mutex_lock(&lock);
   int rc = real_rename(from, to);
   if (rc == 0 && is_tracked_name(from)) {
+    /* The test may SIGKILL between any two of these steps, so each intermediate state of the images must be
+     * one a disk could hold after a power cut. First the destination's unsynced writes are dropped (the old
+     * file as of its last sync: a valid outcome); then its image becomes the source's synced image (the new
+     * file with its unsynced writes lost: valid); then the source's pending writes follow. Renaming the
+     * images in the other order left, for a kill between the two renames, the new file's image with the old
+     * file's pending writes replayed over it at the old offsets: records of the old journal after a hole, a
+     * state no disk can reach (it once showed as an event recovered twice). */
+    char dest_pending[MAX_PATH_BYTES];
+    shadow_name(dest_pending, to, ".pending");
+    int p = real_openat(AT_FDCWD, dest_pending, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (p >= 0)
+      real_close(p);
+    else if (errno != ENOENT)
+      die("clear destination pending log");
     const char* exts[] = {".durable", ".pending"};
     for (int i = 0; i < 2; ++i) {
       char a[MAX_PATH_BYTES], b[MAX_PATH_BYTES];

@@ -273,7 +273,10 @@ void CytonBoard::command(char c) {
     case 'b':
       if (!t0_) t0_ = Clock::now();
       if (!streaming_) {
-        next_slot_ = std::max(next_slot_, slot_now());
+        // In real (or scaled) time the board ran while it was stopped: streaming resumes at the slot due now.
+        // At speed 0 time is the reader's pace, nothing elapses between runs, and a catch-up to slot_now()
+        // (every slot at that speed) skipped the whole session: nothing was ever sent.
+        if (o_.speed > 0.0) next_slot_ = std::max(next_slot_, slot_now());
         counter_ = 0;  // the firmware restarts its sample number at each start
         runs_.push_back({next_slot_, counter_, 0});
       }
