@@ -17,7 +17,7 @@ namespace glutescope::cli {
 void add_analyze_command(CLI::App& app, int& exit_status) {
   struct Args {
     std::vector<std::string> files;
-    std::string config, summary, shard = "1/1", shard_by = "index";
+    std::string config, summary, shard = "1/1", shard_by = "index", exercise;
     unsigned jobs = 1;
     bool json = false;
     double file_timeout_s = 600.0;
@@ -29,6 +29,9 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
                                      "beside each FILE.h5 (docs/ANALYSIS.md)");
   cmd->add_option("files", a->files, "Session files (.h5)")->required();
   cmd->add_option("--config", a->config, "Analysis settings TOML (glutescope config --print-defaults)");
+  cmd->add_option("--exercise", a->exercise,
+                  "A session without set markers is one set of bridge, clamshell or other:NAME (default: the "
+                  "settings' sets.exercise_without_markers; docs/IMPORT.md)");
   cmd->add_option("--jobs,-j", a->jobs, "Files analysed in parallel")
       ->capture_default_str()
       ->check(CLI::Range(1u, 256u));
@@ -56,6 +59,8 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     try {
       options.settings = a->config.empty() ? pipeline::kDefaultAnalysisPipelineSettings
                                            : pipeline::load_analysis_settings(a->config);
+      if (!a->exercise.empty())
+        pipeline::set_exercise_without_markers(options.settings, a->exercise, "--exercise");
       options.shard = pipeline::parse_shard(a->shard);
       options.shard.method = pipeline::parse_shard_method(a->shard_by);
     } catch (const pipeline::ConfigError& e) {
@@ -71,6 +76,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     std::error_code ec;
     watchdog.executable = std::filesystem::read_symlink("/proc/self/exe", ec).string();
     watchdog.settings_path = a->config;
+    watchdog.exercise = a->exercise;
     watchdog.timeout_s = a->file_timeout_s;
     const std::uint64_t physical = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
                                    static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
@@ -109,7 +115,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
 
 void add_analyze_one_command(CLI::App& app, int& exit_status) {
   struct Args {
-    std::string file, config;
+    std::string file, config, exercise;
     std::uint64_t memory_limit_bytes = 0;
     bool json = false;
   };
@@ -118,6 +124,7 @@ void add_analyze_one_command(CLI::App& app, int& exit_status) {
   cmd->group("");  // hidden from --help
   cmd->add_option("file", a->file)->required();
   cmd->add_option("--config", a->config);
+  cmd->add_option("--exercise", a->exercise);
   cmd->add_option("--memory-limit-bytes", a->memory_limit_bytes);
   cmd->add_flag("--json", a->json);
   cmd->callback([a, &exit_status] {
@@ -127,8 +134,9 @@ void add_analyze_one_command(CLI::App& app, int& exit_status) {
     }
     pipeline::FileOutcome outcome;
     try {
-      const auto settings = a->config.empty() ? pipeline::kDefaultAnalysisPipelineSettings
-                                              : pipeline::load_analysis_settings(a->config);
+      auto settings = a->config.empty() ? pipeline::kDefaultAnalysisPipelineSettings
+                                        : pipeline::load_analysis_settings(a->config);
+      if (!a->exercise.empty()) pipeline::set_exercise_without_markers(settings, a->exercise, "--exercise");
       outcome = pipeline::analyse_one_outcome(a->file, settings, a->json);
     } catch (const std::exception& e) {
       outcome.error = e.what();

@@ -8,7 +8,7 @@ namespace glutescope::cli {
 
 void add_import_command(CLI::App& app, int& exit_status) {
   struct Args {
-    std::string csv, edf, montage, time_column, subject, out;
+    std::string csv, edf, montage, time_column, subject, out, exercise, events;
     double rate_hz = 0.0;
     bool force = false;
   };
@@ -31,6 +31,12 @@ void add_import_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--subject", a->subject, "Pseudonymous subject code")->required();
   cmd->add_option("--out", a->out, "Output session file (.h5)")->required();
   cmd->add_flag("--force", a->force, "Replace an existing output file");
+  cmd->add_option("--exercise", a->exercise,
+                  "Without set events in the input: the whole recording is one set of bridge, clamshell or "
+                  "other:NAME (docs/IMPORT.md)");
+  cmd->add_option(
+      "--events", a->events,
+      "BIDS-style events TSV (onset, duration, trial_type) to add: sets, MVC trials, reps, notes");
   cmd->callback([a, rate, &exit_status] {
     store::ImportOptions o;
     o.montage = a->montage;
@@ -39,6 +45,8 @@ void add_import_command(CLI::App& app, int& exit_status) {
     o.subject_id = a->subject;
     o.out = a->out;
     o.force = a->force;
+    o.exercise = a->exercise;
+    o.events_tsv = a->events;
     store::ImportSummary s;
     try {
       if (!a->csv.empty()) {

@@ -87,8 +87,9 @@ nlohmann::json describe(const std::string& path) {
   j["gaps"] = gap_list;
   nlohmann::json event_list = nlohmann::json::array();
   for (const Event& e : events) {
-    static constexpr const char* kKinds[] = {"marker",  "set_start",   "set_stop",   "note",      "lead_off",
-                                             "lead_on", "battery_low", "disconnect", "reconnect", "overflow"};
+    static constexpr const char* kKinds[] = {"marker",    "set_start", "set_stop",    "note",
+                                             "lead_off",  "lead_on",   "battery_low", "disconnect",
+                                             "reconnect", "overflow",  "rep_start",   "rep_end"};
     const auto k = static_cast<std::size_t>(e.kind);
     event_list.push_back({{"time_s", e.time_s},
                           {"kind", k < std::size(kKinds) ? kKinds[k] : "unknown"},

@@ -24,6 +24,8 @@ void add_validate_command(CLI::App& app, int& exit_status) {
     bool quick = false;
     bool no_mvc = false;
     std::string settings_file;
+    std::vector<std::string> motion_sources{"imu"};
+    std::vector<std::string> conditions;
   };
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
@@ -42,6 +44,18 @@ void add_validate_command(CLI::App& app, int& exit_status) {
                                  "Analysis settings TOML (glutescope config --print-defaults)");
   // Old spelling, hidden; kept for one release (docs/CLI.md).
   cmd->add_option("--settings", opt->settings_file, "")->group("")->excludes(config);
+  cmd->add_option(
+         "--motion-sources", opt->motion_sources,
+         "Motion sources to reduce each session to, e.g. imu,accelerometer,angle,events,emg (each runs "
+         "the grid; docs/VALIDATION.md)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"imu", "accelerometer", "angle", "events", "emg"}));
+  cmd->add_option("--conditions", opt->conditions,
+                  "Recording conditions to run (default all): standard,slow-short-rests,tonic-background,"
+                  "low-amplitude,no-rest-marker")
+      ->delimiter(',')
+      ->check(CLI::IsMember(
+          {"standard", "slow-short-rests", "tonic-background", "low-amplitude", "no-rest-marker"}));
   cmd->add_flag("--json", opt->json, "print the full report as JSON instead of tables");
   cmd->add_flag("--quick", opt->quick, "reduced grid: 2 seeds, SNR 30 and 15 dB, 5 reps");
   cmd->add_flag("--no-mvc", opt->no_mvc,
@@ -68,6 +82,22 @@ void add_validate_command(CLI::App& app, int& exit_status) {
     for (int s = 0; s < seeds; ++s) vs.seeds.push_back(static_cast<std::uint64_t>(opt->first_seed + s));
     vs.jobs = opt->jobs;
     vs.mvc_trials = !opt->no_mvc;
+    if (!opt->conditions.empty()) {
+      vs.conditions.clear();
+      for (validation::Condition c : validation::all_conditions()) {
+        for (const std::string& name : opt->conditions) {
+          if (validation::to_string(c) == name) vs.conditions.push_back(c);
+        }
+      }
+    }
+    vs.motion_sources.clear();
+    for (const std::string& name : opt->motion_sources) {
+      for (auto m :
+           {exercise::MotionSource::imu, exercise::MotionSource::accelerometer, exercise::MotionSource::angle,
+            exercise::MotionSource::events, exercise::MotionSource::emg}) {
+        if (exercise::to_string(m) == name) vs.motion_sources.push_back(m);
+      }
+    }
     const validation::ValidationReport report = validation::run_validation(vs);
     if (opt->json)
       fmt::print("{}\n", validation::to_json(report).dump(2));

@@ -45,8 +45,24 @@ constexpr std::array<std::pair<Segment, std::string_view>, 4> kSegments{
      {Segment::thigh_right, "thigh_right"},
      {Segment::other, "other"}}};
 
+constexpr std::array<std::pair<Joint, std::string_view>, 3> kJoints{
+    {{Joint::hip, "hip"}, {Joint::knee, "knee"}, {Joint::pelvis, "pelvis"}}};
+
+constexpr std::array<std::pair<JointMotion, std::string_view>, 5> kJointMotions{
+    {{JointMotion::extension, "extension"},
+     {JointMotion::flexion, "flexion"},
+     {JointMotion::abduction, "abduction"},
+     {JointMotion::tilt, "tilt"},
+     {JointMotion::roll, "roll"}}};
+
 }  // namespace
 
+std::string_view to_string(Joint joint) noexcept { return name_of(kJoints, joint); }
+std::string_view to_string(JointMotion motion) noexcept { return name_of(kJointMotions, motion); }
+std::optional<Joint> parse_joint(std::string_view text) noexcept { return value_of(kJoints, text); }
+std::optional<JointMotion> parse_joint_motion(std::string_view text) noexcept {
+  return value_of(kJointMotions, text);
+}
 std::string_view to_string(Side side) noexcept { return name_of(kSides, side); }
 std::string_view to_string(Muscle muscle) noexcept { return name_of(kMuscles, muscle); }
 std::string_view to_string(Exercise exercise) noexcept { return name_of(kExercises, exercise); }

@@ -39,12 +39,24 @@ struct EmgChannel {
   std::string electrode_site;         // placement in words (SENIAM where it exists)
   double gain = 1.0;                  // amplifier gain (V/V)
   double microvolts_per_count = 1.0;  // ADC scale referred to the electrode (µV per count)
+  // Role in an other:NAME exercise: "target" (its bursts make the reps when nothing moves), "compensator",
+  // or empty (docs/IMPORT.md). Bridges and clamshells take their roles from the muscle.
+  std::string role;
 };
 
 // Body segments that carry an IMU. Values are stored in session files: append only.
 enum class Segment : std::uint8_t { sacrum = 0, thigh_left = 1, thigh_right = 2, other = 255 };
 std::string_view to_string(Segment segment) noexcept;
 std::optional<Segment> parse_segment(std::string_view text) noexcept;
+
+// Joint (or segment) and motion of an angle channel (goniometer, motion-capture export): a fourth motion
+// source for repetition segmentation (docs/MOTION.md "Motion sources"). Stored in session files by name.
+enum class Joint : std::uint8_t { hip = 0, knee = 1, pelvis = 2 };
+enum class JointMotion : std::uint8_t { extension = 0, flexion = 1, abduction = 2, tilt = 3, roll = 4 };
+std::string_view to_string(Joint joint) noexcept;
+std::string_view to_string(JointMotion motion) noexcept;
+std::optional<Joint> parse_joint(std::string_view text) noexcept;
+std::optional<JointMotion> parse_joint_motion(std::string_view text) noexcept;
 
 struct ImuSensor {
   std::string label;  // e.g. "imu_sacrum"

@@ -48,7 +48,9 @@ enum class EventKind : std::uint8_t {
   battery_low = 6,
   disconnect = 7,  // transport lost
   reconnect = 8,
-  overflow = 9,  // a bounded queue dropped data (text says which and how much)
+  overflow = 9,    // a bounded queue dropped data (text says which and how much)
+  rep_start = 10,  // a repetition begins (imported marker, BIDS event onset): a motion source of its own
+  rep_end = 11,    // the repetition ends (a BIDS event's onset + duration)
 };
 
 // Event::text of the set_start/set_stop events a device sent (protocol v1 EVENT SET_START/SET_STOP), so
@@ -69,6 +71,19 @@ struct Event {
   // host clock fit does (a scheduler stall, a replay faster than real time). Empty for events the host
   // stamped (keys, control FIFO, imports): those are placed through the clock fit from time_s.
   std::optional<double> emg_sample;
+};
+
+// One angle channel (goniometer, motion-capture export) in degrees, uniform at rate_hz from t = 0 (the
+// streams' sample 0); NaN where the source had no value. Joint, motion and side say what it measures: a
+// positive change is a movement in the direction `motion` names (a flexion channel grows as the joint
+// flexes). Stored in /acquisition/angle (docs/SESSION_FORMAT.md, format 1.2).
+struct AngleChannel {
+  std::string label;
+  Joint joint = Joint::hip;
+  JointMotion motion = JointMotion::extension;
+  Side side = Side::unknown;  // left, right, or midline for "both" / a pelvic angle
+  double rate_hz = 0.0;
+  std::vector<double> deg;
 };
 
 // Which stream a gap belongs to.

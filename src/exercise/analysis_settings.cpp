@@ -71,6 +71,7 @@ std::vector<Field> fields_of(S& s) {
       {"fatigue", "band_high_hz", &f.band_high_hz, "Hz", 10, 5000},
       {"motion", "orientation_gain", &m.orientation_gain, "", 0, 10},
       {"motion", "still_period_s", &m.still_period_s, "s", 0.05, 10},
+      {"motion", "accelerometer_lowpass_hz", &m.accelerometer_lowpass_hz, "Hz", 0.1, 20},
       {"motion.segmenter", "lowpass_cutoff_hz", &g.lowpass_cutoff_hz, "Hz", 0.1, 20},
       {"motion.segmenter", "baseline_period_s", &g.baseline_period_s, "s", 0, 10},
       {"motion.segmenter", "rom_reference_deg", &g.rom_reference_deg, "deg", 0, 180},

@@ -84,6 +84,9 @@ struct FatigueSettings {
 struct MotionAnalysisSettings {
   double orientation_gain = 0.5;  // orientation filter feedback gain (Fusion recommendation)
   double still_period_s = 0.5;    // calibration of the starting posture after the set-start marker
+  // IMUs without a gyroscope: corner of the zero-phase 2nd-order Butterworth low-pass that leaves the
+  // gravity component of the accelerometer (Hz; docs/MOTION.md "Accelerometer only").
+  double accelerometer_lowpass_hz = 2.0;
   RepSegmenterSettings segmenter = kDefaultRepSegmenterSettings;  // sample_rate_hz is taken from the device
 };
 

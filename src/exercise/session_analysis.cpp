@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "dsp/envelope.hpp"
@@ -48,6 +49,7 @@ namespace {
 
 struct MarkedSet {
   Exercise exercise = Exercise::other;
+  std::string name;  // set_start text of an `other` exercise (other:NAME)
   Muscle muscle = Muscle::other;
   Side side = Side::unknown;
   double start_s = 0.0, stop_s = 0.0;
@@ -71,7 +73,9 @@ std::vector<MarkedSet> pair_markers(const std::vector<Event>& events, double end
         open->stop_s = e->time_s;
         sets.push_back(*open);
       }
-      open = MarkedSet{e->exercise, e->muscle, e->side, e->time_s, end_s};
+      open = MarkedSet{e->exercise, e->exercise == Exercise::other ? e->text : std::string(),
+                       e->muscle,   e->side,
+                       e->time_s,   end_s};
     } else if (open) {
       open->stop_s = e->time_s;
       sets.push_back(*open);
@@ -112,8 +116,8 @@ std::string motion_source_note(const DeviceInfo& device) {
   for (const ImuInfo& imu : device.imu) {
     if (has_gyroscope(imu)) return {};
   }
-  return "no gyroscope on any IMU (accelerometer only): repetitions are not segmented (no accelerometer-only "
-         "motion source yet), no rep is scored";
+  return "no gyroscope on any IMU (accelerometer only): live repetitions need one; `analyze` segments the "
+         "saved session from the accelerometer's inclination";
 }
 
 namespace {
@@ -121,6 +125,7 @@ namespace {
 // Gravity direction of every IMU sample, per body segment (empty when the segment has no IMU).
 struct GravityTracks {
   std::array<std::vector<Eigen::Vector3d>, motion::kBodySegmentCount> up;
+  std::array<bool, motion::kBodySegmentCount> accelerometer_only{};  // no gyroscope: low-passed accelerometer
   std::size_t samples = 0;
   double rate_hz = 0.0;
 };
@@ -133,16 +138,25 @@ GravityTracks track_gravity(const SessionData& data, const AnalysisSettings& s) 
   for (std::size_t k = 0; k < data.imu.size() && k < data.montage.imu.size() && k < data.device.imu.size();
        ++k) {
     const auto seg = body_segment(data.montage.imu[k].segment);
-    if (!seg || !has_gyroscope(data.device.imu[k])) continue;
+    if (!seg || data.imu[k].samples() != g.samples) continue;
     const ImuStream& stream = data.imu[k];
     const ImuInfo& info = data.device.imu[k];
+    const auto segment = static_cast<std::size_t>(*seg);
+    if (!has_gyroscope(info)) {
+      if (!g.up[segment].empty()) continue;  // a 6-axis IMU on the segment wins
+      for (const auto& v : accelerometer_gravity(stream, info, s.motion.accelerometer_lowpass_hz))
+        g.up[segment].emplace_back(v[0], v[1], v[2]);
+      g.accelerometer_only[segment] = !g.up[segment].empty();
+      continue;
+    }
+    g.accelerometer_only[segment] = false;
     motion::OrientationFilterSettings fs = motion::kDefaultOrientationFilterSettings;
     fs.gain = s.motion.orientation_gain;
     fs.sample_rate_hz = info.rate_hz;
     fs.gyroscope_range_dps = info.gyro_range_dps;
     motion::OrientationFilter filter(fs);
     const double dt = 1.0 / info.rate_hz;
-    auto& up = g.up[static_cast<std::size_t>(*seg)];
+    auto& up = g.up[segment];
     up.resize(stream.samples());
     for (std::size_t n = 0; n < stream.samples(); ++n) {
       const Eigen::Vector3d gyro(stream.gyro[3 * n] * info.gyro_dps_per_count,
@@ -281,33 +295,28 @@ bool set_angles(const GravityTracks& g, const AnalysisSettings& s, SetAnalysis& 
   return true;
 }
 
-// The IMU part of a set: angles and repetitions. Empty (with set.status and set.status_message) for a set
-// that cannot be scored: unsupported exercise, no IMU for its driving angle, too short, or no repetition.
-std::vector<Repetition> set_repetitions(const SessionContext& ctx, SetAnalysis& set) {
-  const AnalysisSettings& s = ctx.settings;
-  if (set.exercise != Exercise::bridge && set.exercise != Exercise::clamshell) {
-    set.status = SetStatus::unsupported;
-    set.status_message =
-        fmt::format("exercise '{}' is not scored (bridge and clamshell only)", to_string(set.exercise));
-    return {};
-  }
-  const GravityTracks& g = ctx.gravity;
-  const bool have_pelvis = !g.up[0].empty();
-  const bool have_left = !g.up[1].empty();
-  const bool have_right = !g.up[2].empty();
-  if (g.samples == 0 || (set.exercise == Exercise::clamshell && !have_left && !have_right) ||
-      (set.exercise == Exercise::bridge && !have_pelvis && !have_left && !have_right)) {
-    set.status = SetStatus::no_imu;
-    set.status_message = "no IMU on the pelvis or thighs: repetitions cannot be segmented";
-    return {};
-  }
-
-  if (!set_angles(g, s, set)) return {};
-  const double imu_rate = g.rate_hz;
+// Segments a set's driving signal (angle_time_s / driving_angle_deg, already filled) at `rate_hz`; pelvic
+// angles only when a pelvis IMU gave them. Empty (with status no_movement) when nothing repeats.
+std::vector<Repetition> segment_driving(const AnalysisSettings& s, SetAnalysis& set, double rate_hz,
+                                        bool with_pelvis, std::string_view unit) {
   RepSegmenterSettings seg = s.motion.segmenter;
-  seg.sample_rate_hz = imu_rate;
-  std::vector<double> tilt = set.pelvic_tilt_rel_deg, roll = set.pelvic_roll_rel_deg;
-  if (!have_pelvis) tilt.clear(), roll.clear();
+  seg.sample_rate_hz = rate_hz;
+  if (set.motion_source == MotionSource::angle) {
+    // A goniometer's range of motion can be several times the provisional 20 deg (a knee: 60-110 deg), and a
+    // subject who does not return fully to the start between reps never falls below an exit level scaled on
+    // 20 deg: the first pass starts from the channel's own range (95th percentile above the start) instead.
+    std::vector<double> finite;
+    for (double a : set.driving_angle_deg) {
+      if (std::isfinite(a)) finite.push_back(a);
+    }
+    if (!finite.empty()) {
+      const auto k = static_cast<std::ptrdiff_t>(finite.size() * 95 / 100);
+      std::nth_element(finite.begin(), finite.begin() + k, finite.end());
+      seg.provisional_rom_deg = std::max(seg.provisional_rom_deg, finite[static_cast<std::size_t>(k)]);
+    }
+  }
+  std::vector<double> tilt, roll;
+  if (with_pelvis) tilt = set.pelvic_tilt_rel_deg, roll = set.pelvic_roll_rel_deg;
   std::vector<Repetition> reps =
       RepSegmenter::segment_set(set.driving_angle_deg, set.angle_time_s, seg, tilt, roll);
   if (reps.empty()) {
@@ -316,10 +325,165 @@ std::vector<Repetition> set_repetitions(const SessionContext& ctx, SetAnalysis& 
       if (std::isfinite(a)) excursion = std::max(excursion, std::abs(a));
     }
     set.status = SetStatus::no_movement;
-    set.status_message = fmt::format(
-        "no repetition detected: the driving angle moved at most {:.1f} deg from the starting posture",
-        excursion);
-    return {};
+    set.status_message =
+        fmt::format("no repetition detected: the driving signal ({}) moved at most {:.1f} {} from the start",
+                    describe(set.motion_source), excursion, unit);
+  }
+  return reps;
+}
+
+// Sources a and b: the IMUs (6-axis, or accelerometer only). nullopt when they cannot drive this exercise.
+std::optional<std::vector<Repetition>> imu_repetitions(const SessionContext& ctx, SetAnalysis& set) {
+  const GravityTracks& g = ctx.gravity;
+  const bool have_pelvis = !g.up[0].empty();
+  const bool have_left = !g.up[1].empty();
+  const bool have_right = !g.up[2].empty();
+  const bool bridge = set.exercise == Exercise::bridge && (have_pelvis || have_left || have_right);
+  const bool clamshell = set.exercise == Exercise::clamshell && (have_left || have_right);
+  if (g.samples == 0 || (!bridge && !clamshell)) return std::nullopt;
+  bool accel = false;
+  for (std::size_t k = 0; k < motion::kBodySegmentCount; ++k) accel = accel || g.accelerometer_only[k];
+  set.motion_source = accel ? MotionSource::accelerometer : MotionSource::imu;
+  std::vector<std::string_view> used;
+  if (have_pelvis) used.emplace_back("sacrum");
+  if (have_left) used.emplace_back("thigh_left");
+  if (have_right) used.emplace_back("thigh_right");
+  set.motion_detail = fmt::format("IMU on {}", fmt::join(used, ", "));
+  if (!set_angles(g, ctx.settings, set)) return std::vector<Repetition>{};
+  return segment_driving(ctx.settings, set, g.rate_hz, have_pelvis, "deg");
+}
+
+// Pelvic tilt (posterior positive) and roll channels sampled like the driving channel `a`, relative to their
+// means over [i0, still_end): they fill the set's pelvic angles (pelvic verdict). false when there are none.
+bool pelvic_angle_channels(const std::vector<AngleChannel>& angles, const AngleChannel& a, std::size_t i0,
+                           std::size_t i1, std::size_t still_end, SetAnalysis& set) {
+  const auto relative = [&](JointMotion motion) {
+    std::vector<double> out(i1 - i0, kNaN);
+    for (const AngleChannel& p : angles) {
+      if (p.joint != Joint::pelvis || p.motion != motion || p.rate_hz != a.rate_hz || p.deg.size() < i1)
+        continue;
+      double rest = 0.0, count = 0.0;
+      for (std::size_t n = i0; n < still_end; ++n) {
+        if (std::isfinite(p.deg[n])) rest += p.deg[n], count += 1.0;
+      }
+      rest /= count;  // NaN without a value: every relative angle NaN, the verdict not available
+      for (std::size_t n = i0; n < i1; ++n) out[n - i0] = p.deg[n] - rest;
+      return std::pair{out, true};
+    }
+    return std::pair{out, false};
+  };
+  auto [tilt, has_tilt] = relative(JointMotion::tilt);
+  auto [roll, has_roll] = relative(JointMotion::roll);
+  if (!has_tilt && !has_roll) return false;
+  set.pelvic_tilt_rel_deg = std::move(tilt);
+  set.pelvic_roll_rel_deg = std::move(roll);
+  return true;
+}
+
+// Source c: an angle channel, relative to its mean over the still period after the set start.
+std::optional<std::vector<Repetition>> angle_repetitions(const SessionContext& ctx, SetAnalysis& set) {
+  const std::vector<AngleChannel>& angles = ctx.data.angles;
+  const std::string_view name = std::string_view(set.exercise_name).substr(set.exercise_name.find(':') + 1);
+  const std::vector<AngleChoice> candidates = angle_candidates(angles, set.exercise, name);
+  if (candidates.empty()) return std::nullopt;
+  // Several candidates (left and right hip, say): the one that moves most over the set.
+  double best_range = -1.0;
+  AngleChoice choice = candidates.front();
+  for (const AngleChoice& c : candidates) {
+    const AngleChannel& a = angles[c.channel];
+    const std::size_t i0 = to_index(set.start_s, a.rate_hz, a.deg.size());
+    const std::size_t i1 = to_index(set.stop_s, a.rate_hz, a.deg.size());
+    double lo = kNaN, hi = kNaN;
+    for (std::size_t n = i0; n < i1; ++n) {
+      if (!std::isfinite(a.deg[n])) continue;
+      lo = std::isfinite(lo) ? std::min(lo, a.deg[n]) : a.deg[n];
+      hi = std::isfinite(hi) ? std::max(hi, a.deg[n]) : a.deg[n];
+    }
+    if (std::isfinite(hi) && hi - lo > best_range) best_range = hi - lo, choice = c;
+  }
+  const AngleChannel& a = angles[choice.channel];
+  set.motion_source = MotionSource::angle;
+  set.motion_detail = fmt::format("{} ({} {}{}, {})", a.label, to_string(a.joint), to_string(a.motion),
+                                  choice.sign < 0.0 ? " negated" : "", to_string(a.side));
+  if (set.exercise == Exercise::clamshell) set.working_side = a.side;
+  const std::size_t i0 = to_index(set.start_s, a.rate_hz, a.deg.size());
+  const std::size_t i1 = to_index(set.stop_s, a.rate_hz, a.deg.size());
+  const std::size_t still_end =
+      std::min(i1, i0 + std::max<std::size_t>(
+                            1, static_cast<std::size_t>(ctx.settings.motion.still_period_s * a.rate_hz)));
+  double rest = 0.0;
+  std::size_t count = 0;
+  for (std::size_t n = i0; n < still_end; ++n) {
+    if (std::isfinite(a.deg[n])) rest += a.deg[n], ++count;
+  }
+  if (count == 0 || i1 <= still_end + 2) {
+    set.status = SetStatus::no_movement;
+    set.status_message = "angle channel: no value in the set's still period, or set too short";
+    return std::vector<Repetition>{};
+  }
+  rest /= static_cast<double>(count);
+  for (std::size_t n = i0; n < i1; ++n) {
+    set.angle_time_s.push_back(static_cast<double>(n) / a.rate_hz);
+    set.driving_angle_deg.push_back(choice.sign * (a.deg[n] - rest));
+  }
+  const bool pelvis = pelvic_angle_channels(angles, a, i0, i1, still_end, set);
+  return segment_driving(ctx.settings, set, a.rate_hz, pelvis, "deg");
+}
+
+// Source e: bursts of the target muscles. Empty optional when the montage has no target channel.
+std::optional<std::vector<Repetition>> emg_repetitions(const SessionContext& ctx, SetAnalysis& set) {
+  const std::vector<std::size_t> targets = target_channels(ctx.data.montage, set.exercise, ctx.settings);
+  if (targets.empty()) return std::nullopt;
+  ActivationTrack track = emg_activation(ctx.data, ctx.settings, targets, set.start_s, set.stop_s);
+  set.motion_source = MotionSource::emg;
+  std::string labels;
+  for (std::size_t c : targets) labels += (labels.empty() ? "" : " ") + ctx.data.montage.emg[c].label;
+  set.motion_detail = "bursts of " + labels;
+  if (track.time_s.empty()) {
+    set.status = SetStatus::no_movement;
+    set.status_message = "set too short for EMG bursts";
+    return std::vector<Repetition>{};
+  }
+  std::vector<Repetition> reps = burst_repetitions(track, ctx.settings.motion.segmenter);
+  set.angle_time_s = std::move(track.time_s);
+  set.driving_angle_deg = std::move(track.pct);
+  if (reps.empty()) {
+    set.status = SetStatus::no_movement;
+    set.status_message =
+        "no repetition detected: no burst of the target muscles stood out of their rest level";
+  }
+  return reps;
+}
+
+// A set's repetitions from its best motion source (IMU, accelerometer, angle channel, repetition events,
+// EMG bursts). Empty (set.status and set.status_message say why) for a set that cannot be scored.
+std::vector<Repetition> best_source_repetitions(const SessionContext& ctx, SetAnalysis& set) {
+  if (set.exercise == Exercise::bridge || set.exercise == Exercise::clamshell) {
+    if (auto reps = imu_repetitions(ctx, set)) return std::move(*reps);
+  }
+  if (auto reps = angle_repetitions(ctx, set)) return std::move(*reps);
+  std::vector<Repetition> events = event_repetitions(ctx.data.events, set.start_s, set.stop_s);
+  if (!events.empty()) {
+    set.motion_source = MotionSource::events;
+    set.motion_detail = fmt::format("{} rep_start/rep_end pairs", events.size());
+    return events;
+  }
+  if (auto reps = emg_repetitions(ctx, set)) return std::move(*reps);
+  set.status = SetStatus::no_imu;
+  set.status_message =
+      "no motion source: no IMU on the pelvis or thighs, no angle channel, no repetition events and no "
+      "target "
+      "muscle channel; repetitions cannot be segmented";
+  return {};
+}
+
+// The repetitions, and for a clamshell whose source does not say which leg is up, the side from the EMG.
+std::vector<Repetition> set_repetitions(const SessionContext& ctx, SetAnalysis& set) {
+  std::vector<Repetition> reps = best_source_repetitions(ctx, set);
+  const bool sided = set.working_side == Side::left || set.working_side == Side::right;
+  if (set.exercise == Exercise::clamshell && !sided) {
+    set.working_side = more_active_side(ctx.data, Muscle::gluteus_medius, set.start_s, set.stop_s);
+    set.motion_detail += "; upper leg from gluteus medius activity";
   }
   return reps;
 }
@@ -327,6 +491,7 @@ std::vector<Repetition> set_repetitions(const SessionContext& ctx, SetAnalysis& 
 // Most anterior pelvic tilt (lowest relative tilt) during a rep; NaN if none.
 double lowest_tilt(const SetAnalysis& set, const Repetition& r) {
   double lowest = kNaN;
+  if (set.pelvic_tilt_rel_deg.size() != set.angle_time_s.size()) return lowest;  // no pelvic IMU angles
   // angle_time_s increases with k: only the samples inside [start_s, end_s] are visited.
   const auto from = std::lower_bound(set.angle_time_s.begin(), set.angle_time_s.end(), r.start_s);
   for (auto k = static_cast<std::size_t>(from - set.angle_time_s.begin()); k < set.angle_time_s.size(); ++k) {
@@ -352,7 +517,11 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
   const std::vector<Repetition> reps = set_repetitions(ctx, set);
   if (reps.empty()) return plan;
   const GravityTracks& g = ctx.gravity;
-  const bool have_pelvis = !g.up[0].empty();
+  // The pelvic verdicts and the IMU gaps only concern reps the IMUs segmented.
+  const bool from_imu =
+      set.motion_source == MotionSource::imu || set.motion_source == MotionSource::accelerometer;
+  const bool pelvic_angles = set.motion_source == MotionSource::angle && !set.pelvic_roll_rel_deg.empty();
+  const bool have_pelvis = (from_imu && !g.up[0].empty()) || pelvic_angles;
   const double imu_rate = g.rate_hz;
 
   // --- Onset baseline window and the scoring context ------------------------------------------------------
@@ -380,9 +549,9 @@ SetPlan plan_set(SessionContext& ctx, SetAnalysis& set) {
   rc.have_pelvis = have_pelvis;
   rc.lead_off = ctx.invalid.lead_off;
   rc.emg_gaps = ctx.invalid.emg_gaps;
-  rc.imu_gaps = ctx.invalid.imu_gaps;
+  if (from_imu) rc.imu_gaps = ctx.invalid.imu_gaps;
   rc.imu_rate_hz = imu_rate;
-  rc.imu_samples = g.samples;
+  rc.imu_samples = from_imu ? g.samples : 0;
   plan.baseline.resize(channels);
   plan.set_peak_uv.assign(channels, kNaN);
   for (const Repetition& r : reps) {
@@ -414,6 +583,28 @@ void score_set_channel(SetPlan& plan, std::size_t c, const ChannelSignalsView& s
   }
 }
 
+// What the set's exercise and motion source cannot support: the glute verdicts are defined for bridges and
+// clamshells only; reps segmented from EMG bursts have no movement onset, so the onset times relative to it
+// and the timing verdict are not available.
+void restrict_verdicts(const SetAnalysis& set, RepScore& rep) {
+  const auto unavailable = [](std::string reason) {
+    Verdict v;
+    v.reason = std::move(reason);
+    return v;
+  };
+  if (set.exercise != Exercise::bridge && set.exercise != Exercise::clamshell) {
+    RepVerdicts& v = rep.verdicts;
+    v.glute_fired = v.lumbar_dominant = v.late_glute = v.pelvic_compensation = v.hamstring_dominance =
+        v.tfl_substitution = unavailable("glute verdicts are defined for bridges and clamshells only");
+  } else if (set.motion_source == MotionSource::emg) {
+    rep.verdicts.late_glute = unavailable("needs the movement onset: segmented from EMG without motion");
+  }
+  if (set.motion_source == MotionSource::emg) {
+    for (ChannelRepScore& cs : rep.channels) cs.onset_rel_ms = kNaN;
+  }
+  rep.summary = plain_language_summary(rep);
+}
+
 // Normalisation, verdicts and the set summary once every channel has been scored.
 void finish_set(SessionContext& ctx, SetAnalysis& set, SetPlan& plan) {
   const AnalysisSettings& s = ctx.settings;
@@ -426,6 +617,7 @@ void finish_set(SessionContext& ctx, SetAnalysis& set, SetPlan& plan) {
   for (SetOnsetBaseline& b : set.onset_baseline) b.reps.clear();  // per rep: the reps' onset_state
   for (RepScore& rep : plan.scores) {
     decide_verdicts(verdict_context(plan.rc), rep);
+    restrict_verdicts(set, rep);
     set.reps.push_back(std::move(rep));
   }
 
@@ -512,7 +704,8 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
   const std::size_t samples = data.emg_samples();
   for (std::string& note : rate_adaptation_notes(ctx.emg_rate, settings))
     out.warnings.push_back(std::move(note));
-  if (std::string note = motion_source_note(data.device); !note.empty())
+  // The IMUs' limits stay a session warning (each set also says what it was segmented from).
+  if (std::string note = motion_source_note(data.device); !note.empty() && !data.device.imu.empty())
     out.warnings.push_back(std::move(note));
 
   ctx.invalid =
@@ -529,6 +722,8 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     if (m.exercise == Exercise::mvc) continue;
     SetAnalysis set;
     set.exercise = m.exercise;
+    set.exercise_name =
+        m.exercise == Exercise::other ? "other:" + m.name : std::string(to_string(m.exercise));
     set.start_s = m.start_s;
     set.stop_s = m.stop_s;
     plans.push_back(plan_set(ctx, set));
@@ -681,12 +876,20 @@ nlohmann::json to_json(const SessionAnalysis& a, const Montage& montage) {
     mvc[montage.emg[c].label] = num(a.mvc_reference_uv[c]);
   }
   j["mvc_reference_uv"] = mvc;
+  json roles = json::object();  // montage roles of other:NAME exercises (docs/IMPORT.md), when any is set
+  for (const EmgChannel& c : montage.emg) {
+    if (!c.role.empty()) roles[c.label] = c.role;
+  }
+  if (!roles.empty()) j["channel_roles"] = roles;
   j["reps"] = a.reps;
   j["verdict_counts"] = counts_json(a.verdicts);
   json sets = json::array();
   for (const SetAnalysis& s : a.sets) {
     json js;
     js["exercise"] = std::string(to_string(s.exercise));
+    js["exercise_name"] = s.exercise_name;
+    js["motion_source"] = std::string(to_string(s.motion_source));
+    js["motion_detail"] = s.motion_detail;
     js["start_s"] = s.start_s;
     js["stop_s"] = s.stop_s;
     js["status"] = std::string(to_string(s.status));

@@ -16,6 +16,7 @@
 #include "dsp/onset.hpp"
 #include "exercise/analysis_settings.hpp"
 #include "exercise/emg_conditioning.hpp"
+#include "exercise/motion_sources.hpp"
 #include "exercise/normalisation.hpp"
 #include "exercise/onset_baseline.hpp"
 #include "exercise/rep_scores.hpp"
@@ -30,13 +31,17 @@ enum class SetStatus : std::uint8_t {
   ok = 0,
   no_movement = 1,  // the driving angle never made a repetition
   no_imu = 2,       // the IMUs needed for the exercise's driving angle are missing
-  unsupported = 3,  // exercise other than bridge / clamshell
+  unsupported = 3,  // exercise that cannot be scored (kept for old results; every exercise has a source now)
 };
 std::string_view to_string(SetStatus status) noexcept;
 
 struct SetAnalysis {
   Exercise exercise = Exercise::other;
+  std::string exercise_name;           // "bridge", "clamshell", or "other:NAME" (the set_start text NAME)
   double start_s = 0.0, stop_s = 0.0;  // set markers
+  // What the repetitions were segmented from (motion_sources.hpp) and which sensor or channel, in words.
+  MotionSource motion_source = MotionSource::none;
+  std::string motion_detail;
   SetStatus status = SetStatus::ok;
   std::string status_message;
   Side working_side = Side::unknown;  // clamshell: the upper (moving) leg; bridge: midline (both)
@@ -68,8 +73,9 @@ struct SessionAnalysis {
 // Whether an IMU reports a gyroscope (full scale and scale both positive); the orientation filter and so the
 // repetition segmentation need one.
 [[nodiscard]] bool has_gyroscope(const ImuInfo& imu) noexcept;
-// One line when the session's motion cannot drive repetition segmentation ("no IMU ...", "IMUs without
-// gyroscopes (accelerometer only) ..."); empty otherwise. analyse_session adds it to the warnings.
+// One line when the session's IMUs cannot drive live repetition segmentation ("no IMU ...", "IMUs without
+// gyroscopes (accelerometer only) ..."); empty otherwise. Live analysis prints it; offline it is a warning
+// for IMUs without gyroscopes, and every set records the motion source it was segmented from.
 [[nodiscard]] std::string motion_source_note(const DeviceInfo& device);
 
 // Throws std::invalid_argument for unusable data (no EMG channels, counts not a whole number of rows, rates

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/device_info.hpp"
@@ -25,8 +26,9 @@ struct SessionData {
   // EMG as [samples x channels] counts, one row per sample index from 0. Samples inside a recorded gap
   // hold any value (they are never used: reps overlapping a gap are marked invalid).
   std::vector<std::int32_t> emg_counts;
-  std::vector<ImuStream> imu;  // montage.imu order
-  std::vector<Event> events;   // set_start/set_stop (exercise, MVC muscle), lead_off/lead_on, ...
+  std::vector<ImuStream> imu;        // montage.imu order
+  std::vector<AngleChannel> angles;  // optional (imports): angle channels
+  std::vector<Event> events;         // set_start/set_stop (exercise, MVC muscle), lead_off/lead_on, ...
   std::vector<Gap> gaps;
   // Event times are seconds since sample 0 of the streams (device clock).
 

@@ -215,6 +215,7 @@ LoadedSession load_session(const std::filesystem::path& path) {
   s.emg_gap_samples = emg.span - emg.rows;
   load_imu(reader, s.source, hash, d);
   load_events(reader, s.source, emg, d);
+  d.angles = reader.angle_channels();
   s.input_hash = hash.text();
   return s;
 }
@@ -244,7 +245,9 @@ AnalysisResult analyse(const LoadedSession& session, const AnalysisPipelineSetti
     start.kind = EventKind::set_start;
     start.time_s = 0.0;
     start.exercise = settings.sets.exercise_without_markers;
-    start.text = "implied: no set markers in the session";
+    // An `other` set's name travels in the set_start text (exercise::SetAnalysis::exercise_name).
+    start.text = start.exercise == Exercise::other ? settings.sets.other_exercise_name
+                                                   : "implied: no set markers in the session";
     Event stop = start;
     stop.kind = EventKind::set_stop;
     stop.time_s = static_cast<double>(with_set.emg_samples()) / with_set.device.emg_rate_hz;
@@ -261,7 +264,7 @@ AnalysisResult analyse(const LoadedSession& session, const AnalysisPipelineSetti
     result.analysis.warnings.push_back(
         fmt::format("no set markers: the whole recording was analysed as one {} set (settings "
                     "sets.exercise_without_markers)",
-                    to_string(settings.sets.exercise_without_markers)));
+                    exercise_without_markers_text(settings.sets)));
   }
   result.envelope_rate_hz = result.analysis.envelope_rate_hz;
   result.envelopes_uv = std::move(result.analysis.envelope_uv);
@@ -272,6 +275,8 @@ AnalysisResult analyse(const LoadedSession& session, const AnalysisPipelineSetti
   const std::size_t plot_rows = ch == 0 ? 0 : result.envelopes_uv.size() / ch;
   result.driving_angle_deg.assign(plot_rows, std::numeric_limits<float>::quiet_NaN());
   for (const exercise::SetAnalysis& set : result.analysis.sets) {
+    // EMG-burst sets carry an activation track there, not an angle (docs/MOTION.md "Motion sources").
+    if (set.motion_source == exercise::MotionSource::emg) continue;
     for (std::size_t k = 0; k < set.angle_time_s.size(); ++k) {
       const auto p = static_cast<std::size_t>(set.angle_time_s[k] * result.envelope_rate_hz);
       if (p < plot_rows && std::isfinite(set.driving_angle_deg[k])) {
@@ -295,8 +300,17 @@ nlohmann::json to_json(const AnalysisResult& r) {
   j["emg_gap_samples"] = r.emg_gap_samples;
   for (std::size_t i = 0; i < r.analysis.sets.size() && i < j["sets"].size(); ++i) {
     j["sets"][i]["verdict_line"] = set_verdict_line(r.analysis.sets[i]);
+    j["sets"][i]["segmented_from"] = segmented_from_line(r.analysis.sets[i]);
   }
   return j;
+}
+
+std::string segmented_from_line(const exercise::SetAnalysis& s) {
+  if (s.motion_source == exercise::MotionSource::emg)
+    return fmt::format("segmented from EMG without motion ({})", s.motion_detail);
+  return fmt::format("segmented from: {}{}{}", exercise::describe(s.motion_source),
+                     s.motion_detail.empty() ? "" : " (",
+                     s.motion_detail.empty() ? "" : s.motion_detail + ")");
 }
 
 std::string set_verdict_line(const exercise::SetAnalysis& s) {
@@ -318,8 +332,10 @@ std::string set_verdict_line(const exercise::SetAnalysis& s) {
 
 std::string format_rep_line(std::size_t set_index, const exercise::SetAnalysis& set,
                             const exercise::RepScore& rep) {
-  std::string line = fmt::format("set {} rep {:>2} ({}): {}", set_index + 1, rep.index + 1,
-                                 to_string(set.exercise), rep.summary);
+  std::string line =
+      fmt::format("set {} rep {:>2} ({}): {}", set_index + 1, rep.index + 1,
+                  set.exercise_name.empty() ? to_string(set.exercise) : set.exercise_name, rep.summary);
+  if (set.motion_source == exercise::MotionSource::emg) line += " [segmented from EMG without motion]";
   // The lumbar_dominant verdict compares ES/glute; clinicians read the glute share (glute:ES, as the web page
   // and the HTML report show it), so the line gives its inverse.
   const exercise::Verdict& lumbar = rep.verdicts.lumbar_dominant;

@@ -72,6 +72,8 @@ std::string format_rep_line(std::size_t set_index, const exercise::SetAnalysis& 
 // The set's clinician line from its reps' verdict counts (majority of the reps with a yes/no), in the same
 // words as the per-rep lines: "glutes fired, back quiet", "back did the work", ...
 std::string set_verdict_line(const exercise::SetAnalysis& set);
+// "segmented from: 6-axis IMU (IMU on sacrum, ...)", or "segmented from EMG without motion (bursts of ...)".
+std::string segmented_from_line(const exercise::SetAnalysis& set);
 
 // How the amplitudes of a set are normalised, in words for tables ("%MVIC" or "% of set peak").
 std::string_view amplitude_unit(const exercise::Normalisation& normalisation) noexcept;

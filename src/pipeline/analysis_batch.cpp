@@ -385,6 +385,7 @@ FileOutcome analyse_in_child(const std::string& path, const BatchOptions& option
   if (w.verbose) args.emplace_back("--verbose");
   args.insert(args.end(), {"analyze-one", "--memory-limit-bytes", std::to_string(w.memory_bytes)});
   if (!w.settings_path.empty()) args.insert(args.end(), {"--config", w.settings_path});
+  if (!w.exercise.empty()) args.insert(args.end(), {"--exercise", w.exercise});
   if (options.json) args.emplace_back("--json");
   args.insert(args.end(), {"--", path});
   std::vector<char*> argv;

@@ -50,6 +50,7 @@ struct FileWatchdog {
   double timeout_s = 600.0;        // wall clock per file
   std::uint64_t memory_bytes = 0;  // RLIMIT_AS of the child; 0 = unlimited
   bool verbose = false;            // pass --verbose (HDF5 error stacks in messages)
+  std::string exercise;            // analyze --exercise, passed on to the child (empty = the settings')
 };
 
 struct BatchOptions {

@@ -13,6 +13,7 @@ namespace glutescope::pipeline {
 namespace {
 
 using exercise::ChannelRepScore;
+using exercise::MotionSource;
 using exercise::RepScore;
 using exercise::SetAnalysis;
 using exercise::SideRatios;
@@ -154,6 +155,9 @@ void add_sets(SidecarImage& img, const AnalysisResult& r) {
   u8("status", [](const S& x) { return x.status; });
   str("status_text", [](const S& x) { return exercise::to_string(x.status); });
   str("status_message", [](const S& x) { return x.status_message; });
+  str("motion_source", [](const S& x) { return exercise::to_string(x.motion_source); });
+  str("motion_detail", [](const S& x) { return x.motion_detail; });
+  str("exercise_name", [](const S& x) { return x.exercise_name; });
   u8("working_side", [](const S& x) { return x.working_side; });
   str("normalisation", [](const S& x) { return exercise::to_string(x.normalisation.kind); });
   str("normalisation_note", [](const S& x) { return x.normalisation.note; });
@@ -305,6 +309,32 @@ void read_channels(const SidecarReader& in, AnalysisResult& r) {
   r.analysis.mvc_reference_uv = in.read<double>("channels/mvc_reference_uv", {nch, 1}).values;
 }
 
+// sets/motion_source, motion_detail, exercise_name (format 2.2; absent before: the IMU, the exercise's name).
+void read_set_motion(const SidecarReader& in, std::vector<SetAnalysis>& sets) {
+  const std::size_t ns = sets.size();
+  if (in.format_version() < store::FormatVersion{2, 2}) {
+    for (SetAnalysis& s : sets) {
+      s.motion_source = s.reps.empty() && s.summary.reps == 0 ? MotionSource::none : MotionSource::imu;
+      s.exercise_name = std::string(to_string(s.exercise));
+    }
+    return;
+  }
+  const auto read = [&](const char* name) {
+    return in.read<std::string>(fmt::format("sets/{}", name), {ns}).values;
+  };
+  const auto source = read("motion_source"), detail = read("motion_detail"), name = read("exercise_name");
+  for (std::size_t i = 0; i < ns; ++i) {
+    bool known = false;
+    for (auto m : {MotionSource::none, MotionSource::imu, MotionSource::accelerometer, MotionSource::angle,
+                   MotionSource::events, MotionSource::emg}) {
+      if (exercise::to_string(m) == source[i]) sets[i].motion_source = m, known = true;
+    }
+    if (!known) bad_value(in, fmt::format("set {} motion_source '{}'", i, source[i]));
+    sets[i].motion_detail = detail[i];
+    sets[i].exercise_name = name[i];
+  }
+}
+
 // sets/onset_baseline_* (format 2.1; absent from 2.0): per channel of a scored set, NaN rows otherwise.
 void read_set_baselines(const SidecarReader& in, std::size_t nch, std::vector<SetAnalysis>& sets) {
   if (in.format_version() < store::FormatVersion{2, 1}) return;
@@ -410,6 +440,7 @@ void read_sets(const SidecarReader& in, AnalysisResult& r) {
     r.analysis.sets.push_back(std::move(s));
   }
   read_set_baselines(in, nch, r.analysis.sets);
+  read_set_motion(in, r.analysis.sets);
 }
 
 // Firing order: channel labels joined by '>' back to channel indices.

@@ -334,6 +334,7 @@ std::string format_text_report(const AnalysisResult& r) {
         "\nSet {}: {}{} {:.1f}-{:.1f} s, {} reps ({} partial, {} scored)\n", i + 1, to_string(s.exercise),
         s.exercise == Exercise::clamshell ? fmt::format(" ({} leg up)", to_string(s.working_side)) : "",
         s.start_s, s.stop_s, m.reps, m.partial_reps, m.valid_reps);
+    out += "  " + segmented_from_line(s) + "\n";
     if (s.status != exercise::SetStatus::ok)
       out += fmt::format("  status: {} - {}\n", to_string(s.status), s.status_message);
     out += fmt::format("  normalisation: {}\n", normalisation_words(s));
@@ -402,6 +403,7 @@ std::string format_html_report(const AnalysisResult& r) {
         i + 1, to_string(s.exercise), s.summary.reps, s.summary.partial_reps,
         html_escape(set_verdict_line(s)), html_escape(verdict_summary(s)),
         html_escape(normalisation_words(s)));
+    h += "<p class=\"segmented-from meta\">" + html_escape(segmented_from_line(s)) + "</p>\n";
     h += angle_svg(r, g, i, s);
     h += "<h3>Glutes (envelope per muscle; red ticks: onsets; left solid, right dashed)</h3>\n";
     h += group_svg(r, g, i, s, true);

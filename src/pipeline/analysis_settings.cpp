@@ -1,5 +1,6 @@
 #include "pipeline/analysis_settings.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -34,20 +35,45 @@ void check_range(double v, double lo, double hi, const std::string& source, cons
   }
 }
 
-Exercise parse_exercise(const toml::node& node, const std::string& source, const std::string& key) {
-  const auto text = node.value_exact<std::string>();
-  if (text && *text == "bridge") return Exercise::bridge;
-  if (text && *text == "clamshell") return Exercise::clamshell;
-  throw ConfigError(fmt::format("{}: {} must be \"bridge\" or \"clamshell\"", source, key));
+}  // namespace
+
+void set_exercise_without_markers(AnalysisPipelineSettings& s, const std::string& text,
+                                  const std::string& source) {
+  const std::string name = text.rfind("other:", 0) == 0 ? text.substr(6) : std::string();
+  const bool name_ok =
+      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+      });
+  if (text == "bridge" || text == "clamshell") {
+    s.sets.exercise_without_markers = text == "bridge" ? Exercise::bridge : Exercise::clamshell;
+    s.sets.other_exercise_name.clear();
+  } else if (name_ok) {
+    s.sets.exercise_without_markers = Exercise::other;
+    s.sets.other_exercise_name = name;
+  } else {
+    throw ConfigError(
+        fmt::format("{}: exercise '{}' must be bridge, clamshell or other:NAME (NAME: letters, "
+                    "digits, _)",
+                    source, text.substr(0, 80)));
+  }
 }
+
+std::string exercise_without_markers_text(const SetDefaults& sets) {
+  if (sets.exercise_without_markers == Exercise::other) return "other:" + sets.other_exercise_name;
+  return std::string(to_string(sets.exercise_without_markers));
+}
+
+namespace {
 
 void parse_pipeline_table(AnalysisPipelineSettings& s, const std::string& table_name,
                           const toml::table& table, const std::string& source) {
   for (const auto& [name_key, node] : table) {
     const std::string name(name_key.str());
-    const std::string key = table_name + "." + name;
+    const std::string key = fmt::format("{}.{}", table_name, name);
     if (key == "sets.exercise_without_markers") {
-      s.sets.exercise_without_markers = parse_exercise(node, source, key);
+      const auto text = node.value_exact<std::string>();
+      if (!text) throw ConfigError(fmt::format("{}: {} must be a string", source, key));
+      set_exercise_without_markers(s, *text, fmt::format("{}: {}", source, key));
     } else if (key == "sets.score_without_markers") {
       const auto b = node.value_exact<bool>();
       if (!b) throw ConfigError(fmt::format("{}: {} must be true or false", source, key));
@@ -102,9 +128,11 @@ void validate(const AnalysisPipelineSettings& s, const std::string& source) {
                     "windows)",
                     source, s.live.history_s, longest_window_s));
   }
-  if (s.sets.exercise_without_markers != Exercise::bridge &&
-      s.sets.exercise_without_markers != Exercise::clamshell) {
-    throw ConfigError(fmt::format("{}: sets.exercise_without_markers must be bridge or clamshell", source));
+  const Exercise ex = s.sets.exercise_without_markers;
+  if (ex != Exercise::bridge && ex != Exercise::clamshell &&
+      (ex != Exercise::other || s.sets.other_exercise_name.empty())) {
+    throw ConfigError(
+        fmt::format("{}: sets.exercise_without_markers must be bridge, clamshell or other:NAME", source));
   }
 }
 
@@ -156,8 +184,8 @@ std::string to_toml(const AnalysisPipelineSettings& s) {
   out += "\n[sets]\n";
   out += fmt::format("score_without_markers = {}  # no set markers: analyse the whole recording as one set\n",
                      s.sets.score_without_markers ? "true" : "false");
-  out += fmt::format("exercise_without_markers = \"{}\"  # bridge | clamshell\n",
-                     to_string(s.sets.exercise_without_markers));
+  out += fmt::format("exercise_without_markers = \"{}\"  # bridge | clamshell | other:NAME\n",
+                     exercise_without_markers_text(s.sets));
   out += "\n[output]\n";
   out +=
       fmt::format("envelope_rate_hz = {}  # Hz, stored RMS envelopes for plots\n", s.output.envelope_rate_hz);

@@ -30,6 +30,7 @@ struct SetDefaults {
   // A session without set_start/set_stop markers is analysed as one set of this exercise spanning the whole
   // recording (offline and live). "none" = not scored (the analysis reports that no set was marked).
   Exercise exercise_without_markers = Exercise::bridge;
+  std::string other_exercise_name;  // NAME when exercise_without_markers is other ("other:NAME", issue 13)
   bool score_without_markers = true;
 };
 
@@ -52,6 +53,13 @@ struct AnalysisPipelineSettings {
   OutputSettings output;
   LiveSettings live;
 };
+
+// "bridge", "clamshell" or "other:NAME" (NAME: letters, digits, '_') into sets.exercise_without_markers
+// (analyze --exercise, the TOML key); ConfigError naming `source` otherwise.
+void set_exercise_without_markers(AnalysisPipelineSettings& settings, const std::string& text,
+                                  const std::string& source);
+// The exercise without markers as set_exercise_without_markers reads it.
+std::string exercise_without_markers_text(const SetDefaults& sets);
 inline const AnalysisPipelineSettings kDefaultAnalysisPipelineSettings{};
 
 // Throws ConfigError naming `source` and the key for a value out of range.

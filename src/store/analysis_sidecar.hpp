@@ -27,7 +27,9 @@ namespace glutescope::store {
 
 inline constexpr std::string_view kAnalysisFormatName = "glutescope-analysis";
 inline constexpr int kAnalysisFormatMajor = 2;  // readers accept 2.x; x only adds objects
-inline constexpr int kAnalysisFormatMinor = 1;  // 2.1: reps/onset_state, sets/onset_baseline_* (issue 14)
+// 2.1: reps/onset_state, sets/onset_baseline_* (issue 14); 2.2: sets/motion_source, sets/motion_detail,
+// sets/exercise_name (issue 13)
+inline constexpr int kAnalysisFormatMinor = 2;
 inline constexpr std::string_view kAnalysisSuffix = ".analysis.h5";
 
 // FILE.h5 → FILE.analysis.h5 (any other name: NAME.analysis.h5).

@@ -229,6 +229,8 @@ class TableBuilder {
     }
     for (const std::string& name : request_.value_columns) value_index_.push_back(find_column(name));
     if (request_.time_column) time_index_ = find_column(*request_.time_column);
+    for (const std::string& name : request_.motion_columns) motion_index_.push_back(find_column(name));
+    table_.motion.resize(motion_index_.size());
     if (numeric) add_row(number);
   }
 
@@ -261,6 +263,15 @@ class TableBuilder {
       }
       table_.values[c].push_back(*d);
     }
+    for (std::size_t c = 0; c < motion_index_.size(); ++c) {
+      const std::string_view cell = cells_[motion_index_[c]];
+      const auto d = parse_printed_decimal(cell);
+      if (!d && !cell.empty()) {
+        fail(line, fmt::format("column '{}': '{}' is neither a finite number nor empty",
+                               request_.motion_columns[c], shown(cell)));
+      }
+      table_.motion[c].push_back(d ? to_double(*d) : std::numeric_limits<double>::quiet_NaN());
+    }
     if (time_index_) {
       const std::string_view cell = cells_[*time_index_];
       const auto t = parse_printed_decimal(cell);
@@ -275,6 +286,7 @@ class TableBuilder {
   std::vector<std::string_view> cells_;
   std::vector<std::size_t> value_index_;
   std::optional<std::size_t> time_index_;
+  std::vector<std::size_t> motion_index_;
   char delim_ = ' ';
   std::size_t header_line_ = 0;
   std::size_t blank_line_ = 0;  // first blank line after the header, if any

@@ -43,12 +43,17 @@ struct CsvRequest {
   std::string montage;                     // montage file name, for "column does not exist" messages
   std::vector<std::string> value_columns;  // columns to import, in channel order
   std::optional<std::string> time_column;  // seconds
+  // Motion and event columns (angle, accelerometer, gyroscope, marker codes): read as numbers where an empty
+  // cell is "no new value" (NaN), so columns sampled slower than the EMG can share the file. Comma,
+  // semicolon or tab separated files only (whitespace cannot mark an empty cell).
+  std::vector<std::string> motion_columns;
 };
 
 struct CsvTable {
   std::vector<std::string> header;                  // names ("1", "2", ... when the file has none)
   std::vector<std::vector<PrintedDecimal>> values;  // [value column][row]
   std::vector<double> times_s;                      // [row], with a time column
+  std::vector<std::vector<double>> motion;          // [motion column][row], NaN for an empty cell
   std::vector<std::size_t> lines;                   // [row]: 1-based line number in the file
   [[nodiscard]] std::size_t rows() const noexcept { return lines.size(); }
 };

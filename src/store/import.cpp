@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -18,6 +19,7 @@
 #include "core/session_types.hpp"
 #include "store/csv_table.hpp"
 #include "store/edf_header.hpp"
+#include "store/import_motion.hpp"
 #include "store/session_writer.hpp"
 
 namespace glutescope::store {
@@ -50,8 +52,9 @@ std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
     if (t == nullptr) throw ImportError(where + ": not a table");
     for (const auto& [k, v] : *t) {
       static const char* known[] = {
-          "column", "label", "muscle", "side", "site", "unit", "microvolts_per_count"};
-      if (std::none_of(std::begin(known), std::end(known), [&](const char* n) { return k.str() == n; })) {
+          "column", "label", "muscle", "side", "site", "unit", "microvolts_per_count", "role"};
+      const std::string_view key = k.str();  // a structured binding cannot be captured before C++20 DR P1091
+      if (std::none_of(std::begin(known), std::end(known), [key](const char* n) { return key == n; })) {
         throw ImportError(fmt::format("{}: unknown key '{}'", where, k.str()));
       }
     }
@@ -69,6 +72,9 @@ std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
       throw ImportError(fmt::format("{}: unknown side '{}' (left, right, midline, unknown)", where, side));
     m.channel.side = *ps;
     m.channel.electrode_site = (*t)["site"].value_or(std::string{});
+    m.channel.role = (*t)["role"].value_or(std::string{});
+    if (!m.channel.role.empty() && m.channel.role != "target" && m.channel.role != "compensator")
+      throw ImportError(fmt::format("{}: role '{}' is not target or compensator", where, m.channel.role));
     const std::string unit = (*t)["unit"].value_or(std::string("uV"));
     if (unit == "uV")
       m.to_uv = 1.0;
@@ -88,10 +94,56 @@ std::vector<ColumnMap> load_import_montage(const std::filesystem::path& path) {
   return out;
 }
 
+// IMU blocks (in chunks, as a device would send them), angle channels and events of an import.
+void write_motion(SessionWriter& writer, const ImportedMotion& motion, const DeviceInfo& device) {
+  for (const ImuBlock& whole : motion.imu_blocks) {
+    const double rate = device.imu.at(whole.sensor).rate_hz;
+    const std::size_t rows = whole.samples(), block_rows = 1024;
+    for (std::size_t r = 0; r < rows; r += block_rows) {
+      ImuBlock b;
+      b.sensor = whole.sensor;
+      b.first_sample = r;
+      const std::size_t n = std::min(block_rows, rows - r);
+      const auto at = [&](std::size_t row) { return static_cast<std::ptrdiff_t>(3 * row); };
+      b.accel.assign(whole.accel.begin() + at(r), whole.accel.begin() + at(r + n));
+      b.gyro.assign(whole.gyro.begin() + at(r), whole.gyro.begin() + at(r + n));
+      b.device_time_us = static_cast<std::uint64_t>(std::llround(static_cast<double>(r) / rate * 1e6));
+      b.host_time_s = static_cast<double>(r) / rate;
+      writer.append(b);
+    }
+  }
+  for (const Event& e : motion.events) writer.add_event(e);
+  writer.set_angle_channels(motion.angles);
+}
+
+// EDF+/BDF+ annotations as events (import_motion.hpp: add_labelled_events), except glutescope's own
+// recording-end marker; one outside [0, end_s] is an ImportError naming the annotation.
+std::vector<Event> edf_annotation_events(const edf_hdr_struct& hdr, const std::string& src, double end_s) {
+  std::vector<Event> out;
+  for (long long n = 0; n < hdr.annotations_in_file; ++n) {
+    edf_annotation_struct a{};
+    if (edf_get_annotation(hdr.handle, static_cast<int>(n), &a) != 0) {
+      throw ImportError(fmt::format("{}: annotation {} cannot be read", src, n + 1));
+    }
+    const std::string text(a.annotation, strnlen(a.annotation, sizeof a.annotation));
+    if (text == kRecordingEndAnnotation) continue;
+    const double onset = static_cast<double>(a.onset) / EDFLIB_TIME_DIMENSION;
+    const double duration =
+        a.duration_l > 0 ? static_cast<double>(a.duration_l) / EDFLIB_TIME_DIMENSION : 0.0;
+    const std::string where = fmt::format("{}: annotation {} ('{}')", src, n + 1, text.substr(0, 40));
+    if (onset < 0.0 || onset + duration > end_s + 1e-9) {
+      throw ImportError(fmt::format("{} at {:g}-{:g} s is outside the recording (0-{:g} s)", where, onset,
+                                    onset + duration, end_s));
+    }
+    add_labelled_events(text, onset, duration, where, out);
+  }
+  return out;
+}
+
 // Writes the session to a temporary name beside `out` and renames it; removes the temporary on failure.
 void write_session(const ImportOptions& options, const DeviceInfo& device, const Montage& montage,
                    const std::vector<std::int32_t>& counts, std::size_t channels,
-                   const std::string& precision_note = {}) {
+                   const std::string& precision_note = {}, const ImportedMotion& motion = {}) {
   if (options.subject_id.empty())
     throw ImportError("no subject id given (--subject ID, a pseudonymous code)");
   if (std::filesystem::exists(options.out) && !options.force) {
@@ -120,6 +172,7 @@ void write_session(const ImportOptions& options, const DeviceInfo& device, const
       b.host_time_s = static_cast<double>(r) / device.emg_rate_hz;
       writer.append(b);
     }
+    write_motion(writer, motion, device);
     writer.close();
     std::filesystem::rename(tmp, options.out);
   } catch (const ImportError&) {
@@ -179,10 +232,35 @@ void check_edf_file_header(const std::filesystem::path& path) {
   std::error_code ec;
   const std::uint64_t size = std::filesystem::file_size(path, ec);
   if (ec) throw ImportError(fmt::format("{}: cannot read its size", path.string()));
-  std::vector<std::uint8_t> head(std::min<std::uint64_t>(size, 256u * (EDFLIB_MAXSIGNALS + 1)));
+  std::vector<std::uint8_t> head(std::min<std::uint64_t>(size, std::uint64_t{256} * (EDFLIB_MAXSIGNALS + 1)));
   in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
   if (!in) throw ImportError(fmt::format("{}: read error", path.string()));
   check_edf_header(head, size, path.string());
+}
+
+// An EDF/BDF signal's physical values by label (import_motion.hpp: SignalSource), read whole.
+SignalSource edf_signal_source(const edf_hdr_struct& hdr, const std::string& src) {
+  return [&hdr, src](const std::string& label, double& rate_hz) {
+    for (int s = 0; s < hdr.edfsignals; ++s) {
+      std::string l = hdr.signalparam[s].label;
+      while (!l.empty() && l.back() == ' ') l.pop_back();
+      if (l != label) continue;
+      const auto& p = hdr.signalparam[s];
+      rate_hz = p.smp_in_datarecord / (static_cast<double>(hdr.datarecord_duration) / EDFLIB_TIME_DIMENSION);
+      check_rate(rate_hz, fmt::format("{}: signal '{}' rate", src, label));
+      if (p.smp_in_file > std::numeric_limits<int>::max()) {
+        throw ImportError(fmt::format("{}: signal '{}' has {} samples, more than EDFlib reads at once", src,
+                                      label, p.smp_in_file));
+      }
+      std::vector<double> x(static_cast<std::size_t>(p.smp_in_file));
+      edfseek(hdr.handle, s, 0, EDFSEEK_SET);
+      if (edfread_physical_samples(hdr.handle, s, static_cast<int>(x.size()), x.data()) !=
+          static_cast<int>(x.size()))
+        throw ImportError(fmt::format("{}: signal '{}' cannot be read", src, label));
+      return x;
+    }
+    throw ImportError(fmt::format("{}: montage signal '{}' is not a signal of the file", src, label));
+  };
 }
 
 }  // namespace
@@ -200,6 +278,8 @@ ImportSummary import_csv(const ImportOptions& options) {
   request.source = src;
   request.montage = options.montage.string();
   for (const ColumnMap& m : map) request.value_columns.push_back(m.column);
+  const MotionMontage motion_montage = load_motion_montage(options.montage);
+  request.motion_columns = motion_montage.columns();
   if (!options.time_column.empty()) request.time_column = options.time_column;
   const CsvTable table = parse_csv_table(read_text(options.input), request);
   const double rate = options.rate_hz ? *options.rate_hz : rate_from_times(table, src, options.time_column);
@@ -235,8 +315,21 @@ ImportSummary import_csv(const ImportOptions& options) {
       summary.notes.push_back(note);
     }
   }
+  ImportedMotion motion = motion_from_csv(motion_montage, table, rate, src);
+  device.imu = motion.imu_info;
+  montage.imu = motion.imu_sensors;
+  if (!options.events_tsv.empty()) {
+    for (Event& e : read_bids_events(options.events_tsv, static_cast<double>(rows) / rate))
+      motion.events.push_back(std::move(e));
+  }
+  add_implied_set(options.exercise, static_cast<double>(rows) / rate, motion.events);
   if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
-  write_session(options, device, montage, counts, ch, precision_note);
+  if (!motion.angles.empty() || !motion.imu_blocks.empty() || !motion.events.empty()) {
+    summary.notes.push_back(fmt::format("motion: {} angle channel(s), {} IMU(s), {} event(s)",
+                                        motion.angles.size(), motion.imu_blocks.size(),
+                                        motion.events.size()));
+  }
+  write_session(options, device, montage, counts, ch, precision_note, motion);
   return summary;
 }
 
@@ -345,8 +438,22 @@ ImportSummary import_edf(const ImportOptions& options) {
     montage.emg.push_back(e);
     device.emg.push_back(EmgChannelInfo{e.label, 1.0, e.microvolts_per_count});
   }
+  const double end_s = static_cast<double>(rows) / rate;
+  ImportedMotion implied;
+  if (!options.montage.empty()) {
+    implied =
+        motion_from_signals(load_motion_montage(options.montage), edf_signal_source(hdr, src), end_s, src);
+    device.imu = implied.imu_info;
+    montage.imu = implied.imu_sensors;
+  }
   if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
-  write_session(options, device, montage, counts, ch);
+  implied.events = edf_annotation_events(hdr, src, end_s);
+  if (!options.events_tsv.empty()) {
+    for (Event& e : read_bids_events(options.events_tsv, static_cast<double>(rows) / rate))
+      implied.events.push_back(std::move(e));
+  }
+  add_implied_set(options.exercise, static_cast<double>(rows) / rate, implied.events);
+  write_session(options, device, montage, counts, ch, {}, implied);
   return ImportSummary{ch, rows, rate, {}};
 }
 

@@ -50,6 +50,10 @@ struct ImportOptions {
   std::string subject_id;
   std::filesystem::path out;
   bool force = false;
+  // One set over the whole recording when it has no set_start event: "bridge", "clamshell", "other:NAME".
+  std::string exercise;
+  // BIDS-style events TSV (onset, duration, trial_type) added to the session (import_motion.hpp).
+  std::filesystem::path events_tsv;
 };
 
 struct ImportSummary {

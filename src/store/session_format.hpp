@@ -12,7 +12,7 @@ namespace glutescope::store {
 inline constexpr std::string_view kFormatName = "glutescope-session";
 inline constexpr int kFormatMajor = 1;
 inline constexpr int kFormatMinor = 1;
-inline constexpr std::string_view kFormatVersion = "1.1";
+inline constexpr std::string_view kFormatVersion = "1.2";  // 1.2: optional /acquisition/angle (issue 13)
 
 inline constexpr std::string_view kStatusRecording = "recording";
 inline constexpr std::string_view kStatusComplete = "complete";

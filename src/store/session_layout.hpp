@@ -13,6 +13,7 @@ namespace glutescope::store::layout {
 
 inline constexpr const char* kEmgGroup = "/acquisition/emg";
 inline constexpr const char* kImuGroup = "/acquisition/imu";
+inline constexpr const char* kAngleGroup = "/acquisition/angle";  // format 1.2, optional
 inline constexpr const char* kChannels = "/general/channels";
 inline constexpr const char* kImuSensors = "/general/imu_sensors";
 inline constexpr const char* kDevice = "/general/device";

@@ -534,9 +534,19 @@ Montage SessionReader::montage() const {
     check_length(uv, label.size(), w, "microvolts_per_count");
     check_positive_column(gain, w, "gain");
     check_positive_column(uv, w, "microvolts_per_count");
+    std::vector<std::string> role(label.size());
+    if (has_link(g.get(), "role")) {
+      role = table_strings(g.get(), "role", w);
+      check_length(role, label.size(), w, "role");
+      for (const std::string& r : role) {
+        if (!r.empty() && r != "target" && r != "compensator")
+          throw_format(w, "/role '" + r.substr(0, 40) + "' is not target, compensator or empty");
+      }
+    }
     for (std::size_t i = 0; i < label.size(); ++i) {
       EmgChannel c;
       c.label = label[i];
+      c.role = role[i];
       c.muscle = parse_muscle(muscle.at(i)).value_or(Muscle::other);
       c.side = parse_side(side.at(i)).value_or(Side::unknown);
       c.electrode_site = site.at(i);
@@ -715,6 +725,36 @@ std::vector<Event> SessionReader::events() const {
     e.text = text.at(i);
     if (!emg_sample.empty() && std::isfinite(emg_sample[i])) e.emg_sample = emg_sample[i];
     out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<AngleChannel> SessionReader::angle_channels() const {
+  const Impl& m = *impl_;
+  std::vector<AngleChannel> out;
+  if (!has_link(m.file.get(), layout::kAngleGroup)) return out;
+  const auto w = m.where(layout::kAngleGroup);
+  GroupHandle g(checked(H5Gopen2(m.file.get(), layout::kAngleGroup, H5P_DEFAULT), "open group", w));
+  const auto label = table_strings(g.get(), "label", w);
+  const auto joint = table_strings(g.get(), "joint", w), motion = table_strings(g.get(), "motion", w);
+  const auto side = table_strings(g.get(), "side", w), unit = table_strings(g.get(), "unit", w);
+  const auto rate = table_column<double>(g.get(), "rate_hz", w);
+  for (const auto* column : {&joint, &motion, &side, &unit}) check_length(*column, label.size(), w, "joint");
+  check_length(rate, label.size(), w, "rate_hz");
+  for (std::size_t k = 0; k < label.size(); ++k) {
+    AngleChannel a;
+    a.label = label[k];
+    const auto j = parse_joint(joint[k]);
+    const auto mo = parse_joint_motion(motion[k]);
+    const auto sd = parse_side(side[k]);
+    if (!j || !mo || !sd || unit[k] != "deg" || !finite_positive(rate[k])) {
+      throw_format(w, "/ channel " + std::to_string(k) + " ('" + label[k] + "') has joint '" + joint[k] +
+                          "', motion '" + motion[k] + "', side '" + side[k] + "', unit '" + unit[k] +
+                          "' or rate " + num(rate[k]) + " outside the documented values");
+    }
+    a.joint = *j, a.motion = *mo, a.side = *sd, a.rate_hz = rate[k];
+    a.deg = table_column<double>(g.get(), "data_" + std::to_string(k), w);
+    out.push_back(std::move(a));
   }
   return out;
 }

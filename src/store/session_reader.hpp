@@ -119,6 +119,9 @@ class SessionReader {
   // Written at close: empty / default for a file still "recording".
   [[nodiscard]] std::vector<Event> events() const;
   [[nodiscard]] std::vector<Gap> gaps() const;
+  // /acquisition/angle (format 1.2; empty for older files), checked: names from the label maps of
+  // core/montage.hpp, unit "deg", positive finite rates (read_column bounds each dataset).
+  [[nodiscard]] std::vector<AngleChannel> angle_channels() const;
   [[nodiscard]] TimingFit timing_fit() const;
   [[nodiscard]] SessionStatistics statistics() const;  // emg_samples / imu_samples always from the rows
 

@@ -2,16 +2,19 @@
 // §2). Moved out of session_writer.cpp, which keeps the streaming and durability logic.
 #include "store/session_tables.hpp"
 
+#include <cmath>
 #include <ctime>
 #include <limits>
+#include <stdexcept>
 
 namespace glutescope::store {
 
 namespace layout {
 
 LabelMap event_kind_labels() {
-  return {{0, "marker"},  {1, "set_start"},   {2, "set_stop"},   {3, "note"},      {4, "lead_off"},
-          {5, "lead_on"}, {6, "battery_low"}, {7, "disconnect"}, {8, "reconnect"}, {9, "overflow"}};
+  return {{0, "marker"},    {1, "set_start"}, {2, "set_stop"},    {3, "note"},
+          {4, "lead_off"},  {5, "lead_on"},   {6, "battery_low"}, {7, "disconnect"},
+          {8, "reconnect"}, {9, "overflow"},  {10, "rep_start"},  {11, "rep_end"}};
 }
 
 LabelMap exercise_labels() {
@@ -113,6 +116,35 @@ void write_events_table(hid_t f, const std::vector<Event>& events, const std::st
                          "events; time_s = seconds since session_start_time on the host clock; emg_sample = "
                          "the EMG sample index (fractional) of a device-stamped event from the device's own "
                          "clock, NaN for host-stamped events",
+                         w);
+}
+
+void write_angle_channels(hid_t f, const std::vector<AngleChannel>& angles, const std::string& file_path) {
+  if (angles.empty()) return;
+  const Hdf5Where w{file_path, layout::kAngleGroup};
+  GroupHandle g = create_group(f, layout::kAngleGroup, w);
+  std::vector<std::string> label, joint, motion, side;
+  std::vector<double> rate;
+  for (std::size_t k = 0; k < angles.size(); ++k) {
+    const AngleChannel& a = angles[k];
+    if (!(std::isfinite(a.rate_hz) && a.rate_hz > 0.0))
+      throw std::invalid_argument("angle channel '" + a.label + "': rate must be positive");
+    label.push_back(a.label);
+    joint.emplace_back(to_string(a.joint));
+    motion.emplace_back(to_string(a.motion));
+    side.emplace_back(to_string(a.side));
+    rate.push_back(a.rate_hz);
+    write_column(g.get(), "data_" + std::to_string(k), a.deg, w);
+  }
+  write_string_column(g.get(), "label", label, w);
+  write_string_column(g.get(), "joint", joint, w);
+  write_string_column(g.get(), "motion", motion, w);
+  write_string_column(g.get(), "side", side, w);
+  write_string_column(g.get(), "unit", std::vector<std::string>(angles.size(), "deg"), w);
+  write_column(g.get(), "rate_hz", rate, w);
+  write_string_attribute(g.get(), "description",
+                         "angle channels (goniometer, motion capture): data_<k> in degrees, sample n at "
+                         "n / rate_hz[k] s on the EMG clock, NaN where the source had no value",
                          w);
 }
 

@@ -23,6 +23,10 @@ void write_label_map(hid_t object, const layout::LabelMap& map, const Hdf5Where&
 GroupHandle create_group(hid_t file, const std::string& path, const Hdf5Where& where);
 
 void write_events_table(hid_t f, const std::vector<Event>& events, const std::string& file_path);
+// /acquisition/angle (format 1.2): per channel a float64 dataset data_<k> (degrees, sample n at n / rate_hz,
+// NaN where absent) and the table columns label, joint, motion, side, unit ("deg") and rate_hz. Nothing is
+// written for no channel. Throws std::invalid_argument for a rate that is not positive and finite.
+void write_angle_channels(hid_t f, const std::vector<AngleChannel>& angles, const std::string& file_path);
 void write_gaps_table(hid_t f, const std::vector<Gap>& gaps, const std::string& file_path);
 void write_timing_fit(hid_t f, const TimingFit& fit, const std::string& file_path);
 // `stats` with its emg_samples and imu_samples already counted by the writer.

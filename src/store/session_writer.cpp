@@ -218,6 +218,7 @@ struct SessionWriter::Impl {
   std::vector<Stream> imu;
   std::vector<Event> events;
   std::vector<Gap> gaps;
+  std::vector<AngleChannel> angles;
   TimingFit timing_fit;
   bool has_timing_fit = false;
   SessionStatistics stats;
@@ -353,9 +354,15 @@ void SessionWriter::Impl::write_metadata() {
     write_string_column(g.get(), "electrode_site", site, w);
     write_column(g.get(), "gain", gain, w);
     write_column(g.get(), "microvolts_per_count", uv, w);
-    write_string_array_attribute(
-        g.get(), "colnames",
-        {"label", "device_label", "muscle", "side", "electrode_site", "gain", "microvolts_per_count"}, w);
+    std::vector<std::string> names{"label", "device_label",        "muscle", "side", "electrode_site",
+                                   "gain",  "microvolts_per_count"};
+    std::vector<std::string> role;
+    for (const EmgChannel& c : montage.emg) role.push_back(c.role);
+    if (std::any_of(role.begin(), role.end(), [](const std::string& r) { return !r.empty(); })) {
+      write_string_column(g.get(), "role", role, w);  // format 1.2, only when a channel has a role
+      names.emplace_back("role");
+    }
+    write_string_array_attribute(g.get(), "colnames", names, w);
     write_string_attribute(g.get(), "description",
                            "EMG channel table: row i describes column i of /acquisition/emg/data", w);
   }
@@ -628,6 +635,7 @@ void SessionWriter::Impl::finalize(FinalStatus status) {
   const hid_t f = file.get();
   write_events_table(f, events, path_text);
   write_gaps_table(f, gaps, path_text);
+  write_angle_channels(f, angles, path_text);
   write_timing_fit(f, timing_fit, path_text);
   stats.emg_samples = emg.rows_total;
   stats.imu_samples = 0;
@@ -839,6 +847,11 @@ void SessionWriter::add_gap(const Gap& gap) {
     m.gaps.push_back(gap);
     m.maybe_sync();
   });
+}
+
+void SessionWriter::set_angle_channels(std::vector<AngleChannel> angles) {
+  Impl& m = *impl_;
+  m.guarded([&] { m.angles = std::move(angles); });
 }
 
 void SessionWriter::set_timing_fit(const TimingFit& fit) {

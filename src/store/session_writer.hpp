@@ -77,6 +77,9 @@ class SessionWriter {
   // HDF5 file at close() (or by recover()). set_* replace the previous value.
   void add_event(const Event& event);
   void add_gap(const Gap& gap);
+  // Angle channels (imports), written at close to /acquisition/angle; not journalled (an import writes its
+  // file in one go and renames it only when complete).
+  void set_angle_channels(std::vector<AngleChannel> angles);
   void set_timing_fit(const TimingFit& fit);
   void set_statistics(const SessionStatistics& statistics);  // emg_samples/imu_samples are ignored
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -28,6 +29,70 @@ SessionData session_data_from_simulation(const sim::SimulatedSession& session) {
     d.imu.push_back(std::move(s));
   }
   d.events = session.events;
+  return d;
+}
+
+namespace {
+
+// Angle channels from the simulator's true joint angles (validation.hpp: session_data_with_motion).
+std::vector<AngleChannel> true_angle_channels(const sim::SimulatedSession& session, std::mt19937_64& rng) {
+  std::normal_distribution<double> noise(0.0, 0.5);
+  const auto& track = session.truth.joint_angles;
+  std::vector<AngleChannel> out;
+  for (std::size_t k = 0; k < track.names.size(); ++k) {
+    const std::string& n = track.names[k];
+    AngleChannel a;
+    a.label = n;
+    a.rate_hz = session.device_info.imu.front().rate_hz;
+    a.joint = Joint::hip;
+    if (n == "hip_extension_left_deg" || n == "hip_extension_right_deg") {
+      a.motion = JointMotion::extension;
+      a.side = n == "hip_extension_left_deg" ? Side::left : Side::right;
+    } else if (n == "hip_opening_left_deg") {
+      a.motion = JointMotion::abduction;
+      a.side = Side::left;
+    } else if (n == "pelvic_tilt_deg" || n == "pelvic_roll_deg") {
+      a.joint = Joint::pelvis;
+      a.motion = n == "pelvic_tilt_deg" ? JointMotion::tilt : JointMotion::roll;
+      a.side = Side::midline;
+    } else {
+      continue;
+    }
+    a.deg = track.values_deg[k];
+    for (double& v : a.deg) v += noise(rng);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace
+
+SessionData session_data_with_motion(const sim::SimulatedSession& session, MotionSource source,
+                                     std::uint64_t seed) {
+  SessionData d = session_data_from_simulation(session);
+  std::mt19937_64 rng(seed * 7919 + static_cast<std::uint64_t>(source));
+  if (source == MotionSource::imu) return d;
+  if (source == MotionSource::accelerometer) {
+    for (ImuInfo& info : d.device.imu) info.gyro_range_dps = 0.0, info.gyro_dps_per_count = 0.0;
+    for (ImuStream& stream : d.imu) std::fill(stream.gyro.begin(), stream.gyro.end(), std::int16_t{0});
+    return d;
+  }
+  d.imu.clear();
+  d.device.imu.clear();
+  d.montage.imu.clear();
+  if (source == MotionSource::angle) d.angles = true_angle_channels(session, rng);
+  if (source == MotionSource::events) {
+    std::normal_distribution<double> jitter(0.0, 0.05);
+    for (const sim::RepPlan& r : session.truth.schedule.reps) {
+      Event start, end;
+      start.kind = EventKind::rep_start;
+      start.time_s = r.start_s + jitter(rng);
+      end.kind = EventKind::rep_end;
+      end.time_s = r.end_s + jitter(rng);
+      d.events.push_back(start);
+      d.events.push_back(end);
+    }
+  }
   return d;
 }
 
@@ -97,9 +162,10 @@ void apply_condition(Condition condition, sim::SimulatorSettings& ss) {
 }
 
 RunResult run_one(const ValidationSettings& vs, Exercise exercise, sim::Scenario scenario, std::uint64_t seed,
-                  double snr, bool contaminated, Condition condition) {
+                  double snr, bool contaminated, Condition condition, MotionSource source) {
   RunResult rr;
   rr.condition = condition;
+  rr.motion_source = source;
   rr.exercise = exercise;
   rr.scenario = scenario;
   rr.seed = seed;
@@ -123,7 +189,7 @@ RunResult run_one(const ValidationSettings& vs, Exercise exercise, sim::Scenario
     const sim::SimulatedSession session = sim::simulate(ss);
     AnalysisSettings as = vs.analysis;
     if (contaminated) as.emg.mains_hz = 50.0;
-    const SessionAnalysis analysis = analyse_session(session_data_from_simulation(session), as);
+    const SessionAnalysis analysis = analyse_session(session_data_with_motion(session, source, seed), as);
     const auto& truth = session.truth.schedule;
     rr.truth_reps = static_cast<int>(truth.reps.size());
     const SetAnalysis* set = nullptr;
@@ -134,6 +200,11 @@ RunResult run_one(const ValidationSettings& vs, Exercise exercise, sim::Scenario
     rr.verdict_total = rr.truth_reps;
     if (set == nullptr) {
       rr.error = "no exercise set in the analysis";
+      return rr;
+    }
+    if (set->motion_source != source) {
+      rr.error =
+          fmt::format("segmented from {} instead of {}", to_string(set->motion_source), to_string(source));
       return rr;
     }
     rr.detected_reps = static_cast<int>(set->reps.size());
@@ -180,7 +251,9 @@ RunResult run_one(const ValidationSettings& vs, Exercise exercise, sim::Scenario
     const double imu_rate = session.device_info.imu.front().rate_hz;
     double se = 0.0;
     std::size_t n_se = 0;
-    if (!cols.empty() && !set->angle_time_s.empty()) {
+    const bool angle_source =
+        source == MotionSource::imu || source == MotionSource::accelerometer || source == MotionSource::angle;
+    if (angle_source && !cols.empty() && !set->angle_time_s.empty()) {
       const auto i0 = static_cast<std::size_t>(std::lround(set->angle_time_s.front() * imu_rate));
       const std::size_t still = static_cast<std::size_t>(as.motion.still_period_s * imu_rate);
       double ref = 0.0;
@@ -227,6 +300,7 @@ ValidationReport run_validation(const ValidationSettings& vs) {
     double snr;
     bool contaminated;
     Condition condition;
+    MotionSource source;
   };
   std::vector<Job> jobs;
   for (Condition cond : vs.conditions) {
@@ -236,7 +310,9 @@ ValidationReport run_validation(const ValidationSettings& vs) {
         for (double snr : vs.snr_db) {
           for (bool cont : vs.contaminants) {
             if (cont && cond != Condition::standard) continue;  // contaminants: standard runs only
-            for (std::uint64_t seed : vs.seeds) jobs.push_back({ex, sc, seed, snr, cont, cond});
+            for (std::uint64_t seed : vs.seeds) {
+              for (MotionSource src : vs.motion_sources) jobs.push_back({ex, sc, seed, snr, cont, cond, src});
+            }
           }
         }
       }
@@ -249,7 +325,8 @@ ValidationReport run_validation(const ValidationSettings& vs) {
   auto worker = [&]() {
     for (std::size_t i = next++; i < jobs.size(); i = next++) {
       const Job& j = jobs[i];
-      report.runs[i] = run_one(vs, j.exercise, j.scenario, j.seed, j.snr, j.contaminated, j.condition);
+      report.runs[i] =
+          run_one(vs, j.exercise, j.scenario, j.seed, j.snr, j.contaminated, j.condition, j.source);
     }
   };
   const int threads = std::max(1, vs.jobs);
@@ -282,7 +359,7 @@ std::vector<Condition> all_conditions() {
 }
 
 Aggregate aggregate_if(const std::vector<RunResult>& runs, double min_snr_db, double max_snr_db, int exercise,
-                       int scenario, const std::string& muscle, int condition) {
+                       int scenario, const std::string& muscle, int condition, int motion_source) {
   Aggregate a;
   std::vector<double> abs_err, signed_err;
   int truth = 0, detected = 0, matched = 0;
@@ -292,6 +369,7 @@ Aggregate aggregate_if(const std::vector<RunResult>& runs, double min_snr_db, do
     if (exercise >= 0 && static_cast<int>(r.exercise) != exercise) continue;
     if (scenario >= 0 && static_cast<int>(r.scenario) != scenario) continue;
     if (condition >= 0 && static_cast<int>(r.condition) != condition) continue;
+    if (motion_source >= 0 && static_cast<int>(r.motion_source) != motion_source) continue;
     ++a.runs;
     if (!r.error.empty()) ++a.errors;
     for (std::size_t k = 0; k < r.onset_error_ms.size(); ++k) {
@@ -341,6 +419,30 @@ std::string condition_table(const ValidationReport& report, const std::vector<do
       out += fmt::format("| {} | {:g} | {:.1f} / {:.1f} ({}) | {} | {:.4f} | {:.1f} % |\n", to_string(c), s,
                          a.onset_median_abs_ms, a.onset_p95_abs_ms, a.onset_count, a.onsets_missed, a.rep_f1,
                          100.0 * a.verdict_accuracy);
+    }
+  }
+  return out;
+}
+
+// Per motion source (issue 13): rep F1, verdict accuracy, movement-onset error and angle RMSE per SNR.
+std::string motion_source_table(const ValidationReport& report, const std::vector<double>& snrs) {
+  std::string out = "\nPer motion source: rep F1, verdict accuracy, |rep start error| median, angle RMSE\n\n";
+  out +=
+      "| motion source | SNR | rep F1 | verdict accuracy | rep start error median (ms) | angle RMSE (deg) "
+      "| errors |\n";
+  out += "|---|---|---|---|---|---|---|\n";
+  for (MotionSource m : report.settings.motion_sources) {
+    for (double snr : snrs) {
+      const Aggregate a = aggregate_if(report.runs, snr, snr, -1, -1, "", -1, static_cast<int>(m));
+      if (a.runs == 0) continue;
+      std::vector<double> starts;
+      for (const RunResult& r : report.runs) {
+        if (r.motion_source == m && r.snr_db == snr && r.matched_reps > 0)
+          starts.push_back(r.movement_onset_error_ms_median);
+      }
+      out += fmt::format("| {} | {:g} | {:.4f} | {:.1f} % | {:.0f} | {:.2f} | {} |\n", describe(m), snr,
+                         a.rep_f1, 100.0 * a.verdict_accuracy, percentile(starts, 50.0), a.angle_rmse_deg,
+                         a.errors);
     }
   }
   return out;
@@ -412,6 +514,7 @@ std::string format_validation_table(const ValidationReport& report) {
     }
   }
   out += condition_table(report, snrs);
+  if (report.settings.motion_sources.size() > 1) out += motion_source_table(report, snrs);
   const Aggregate hi = aggregate_if(runs, 20.0, 1e9);
   out += "\nTargets at SNR >= 20 dB (every condition)\n\n";
   auto line = [&](const std::string& what, double value, double target, bool lower_is_better,
@@ -453,6 +556,7 @@ nlohmann::json to_json(const ValidationReport& report) {
                     {"snr_db", r.snr_db},
                     {"contaminated", r.contaminated},
                     {"condition", std::string(to_string(r.condition))},
+                    {"motion_source", std::string(to_string(r.motion_source))},
                     {"error", r.error},
                     {"truth_reps", r.truth_reps},
                     {"detected_reps", r.detected_reps},

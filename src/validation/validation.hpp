@@ -14,6 +14,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "exercise/analysis_settings.hpp"
+#include "exercise/motion_sources.hpp"
 #include "exercise/session_data.hpp"
 #include "simulator/session.hpp"
 
@@ -25,6 +26,19 @@ using exercise::SessionData;
 
 // The simulator's output as analysis input (no gaps: the in-memory simulation loses nothing).
 SessionData session_data_from_simulation(const sim::SimulatedSession& session);
+
+// The same session as a recording that holds only one motion source (docs/VALIDATION.md "Motion sources"):
+//   imu            unchanged (6-axis IMUs)
+//   accelerometer  the IMUs with their gyroscopes removed (scale 0, zeros)
+//   angle          no IMU; angle channels from the true joint angles at the IMU rate plus white noise of
+//                  0.5 deg SD (bridge: hip extension left and right and pelvic tilt; clamshell: hip
+//                  abduction of the upper leg and pelvic roll)
+//   events         no IMU; rep_start / rep_end events at the true rep boundaries plus normal jitter of 50 ms
+//                  SD (an operator's or a foot switch's timing)
+//   emg            no IMU, nothing else: repetitions from EMG bursts
+// seed makes the noise reproducible.
+SessionData session_data_with_motion(const sim::SimulatedSession& session, exercise::MotionSource source,
+                                     std::uint64_t seed);
 
 // Recording conditions of a run beyond the scenario (issue 14: what broke the onset chain on real slow,
 // submaximal recordings). standard runs with contaminants off and on; the others with contaminants off.
@@ -45,6 +59,8 @@ struct ValidationSettings {
   std::vector<Exercise> exercises{Exercise::bridge, Exercise::clamshell};
   std::vector<sim::Scenario> scenarios;  // empty = every scenario that applies to the exercise
   std::vector<Condition> conditions = all_conditions();
+  // Motion sources the sessions are reduced to (session_data_with_motion); each one runs the whole grid.
+  std::vector<exercise::MotionSource> motion_sources{exercise::MotionSource::imu};
   int reps = 8;
   bool mvc_trials = true;
   int jobs = 1;
@@ -65,6 +81,7 @@ struct RunResult {
   double snr_db = 0.0;
   bool contaminated = false;
   Condition condition = Condition::standard;
+  exercise::MotionSource motion_source = exercise::MotionSource::imu;
   std::string error;                      // analysis threw (counted as failure)
   std::vector<std::string> onset_muscle;  // per onset error sample: muscle name
   std::vector<double> onset_error_ms;     // detected - true onset (ms), matched reps, valid channels
@@ -98,7 +115,7 @@ struct Aggregate {
 // condition >= 0: only runs of that Condition.
 Aggregate aggregate_if(const std::vector<RunResult>& runs, double min_snr_db, double max_snr_db,
                        int exercise = -1, int scenario = -1, const std::string& muscle = "",
-                       int condition = -1);
+                       int condition = -1, int motion_source = -1);
 
 // Human-readable tables (plain text, Markdown-compatible) and machine-readable JSON.
 std::string format_validation_table(const ValidationReport& report);

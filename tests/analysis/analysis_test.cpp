@@ -204,7 +204,8 @@ TEST(AnalysisPipeline, AnalyzeVerdictsFollowTheSimulatedScenarioInTheSidecar) {
     const auto side = nlohmann::json::parse(
         run(fmt::format("{} {}/tests/analysis/check_sidecar.py {}", GLUTESCOPE_SYSTEM_PYTHON,
                         GLUTESCOPE_SOURCE_DIR, pipeline::analysis_path_for(dir / name).string())));
-    EXPECT_EQ(side["format_version"], "2.1");
+    EXPECT_EQ(side["format_version"], "2.2");
+    EXPECT_EQ(side["motion_source"][0], "imu");
     EXPECT_EQ(side["normalisation"][0], "mvic") << sim::to_string(c.scenario);
     const auto states = side["verdicts"][c.verdict].get<std::vector<std::string>>();
     ASSERT_EQ(states.size(), 4u) << sim::to_string(c.scenario);

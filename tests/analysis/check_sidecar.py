@@ -23,6 +23,8 @@ with h5py.File(sys.argv[1], "r") as f:
         "mean_pct": reps["mean_pct"][()].tolist() if reps["mean_pct"].size else [],
         "normalisation": [x.decode() for x in f["sets/normalisation"][()]],
         "verdict_counts": f["sets/verdict_counts"][()].tolist(),
+        "motion_source": [x.decode() for x in f["sets/motion_source"][()]] if "motion_source" in f["sets"] else [],
+        "exercise_name": [x.decode() for x in f["sets/exercise_name"][()]] if "exercise_name" in f["sets"] else [],
     }
     for name in reps["verdicts"]:
         g = reps["verdicts"][name]

@@ -33,7 +33,7 @@ def imu_value(s, sensor, axis):
 
 def main(path):
     f = h5py.File(path, "r")
-    for name, expected in [("format", "glutescope-session"), ("format_version", "1.1"), ("status", "complete")]:
+    for name, expected in [("format", "glutescope-session"), ("format_version", "1.2"), ("status", "complete")]:
         value = f.attrs[name]
         check(isinstance(value, str), f"/@{name} is {type(value).__name__}, not str")
         check(value == expected, f"/@{name} = {value!r}, expected {expected!r}")

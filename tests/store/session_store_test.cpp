@@ -43,7 +43,7 @@ TEST(SessionStore, ReferenceSessionReadsBackExactly) {
 
   SessionReader reader(dir / "s.h5");
   EXPECT_EQ(reader.info().format, "glutescope-session");
-  EXPECT_EQ(reader.info().format_version, "1.1");
+  EXPECT_EQ(reader.info().format_version, "1.2");
   EXPECT_EQ(reader.info().status, "complete");
   EXPECT_EQ(reader.info().subject_id, "S017");
   EXPECT_FALSE(reader.opened_swmr());
