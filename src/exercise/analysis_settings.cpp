@@ -161,6 +161,75 @@ void check_ranges(const AnalysisSettings& settings, const std::string& source) {
   }
 }
 
+// Walks every node of a settings file so that unknown tables and keys are reported, not ignored, and assigns
+// each known key to its field after checking its type and range. (A named class, not a recursive generic
+// lambda: clang-tidy 14 crashes on the latter.)
+class SettingsWalker {
+ public:
+  SettingsWalker(const std::string& source, const std::map<std::string, Field*>& by_key,
+                 const std::map<std::string, bool>& tables)
+      : source_(source), by_key_(by_key), tables_(tables) {}
+
+  void walk(const toml::table& table, const std::string& prefix) const {
+    for (const auto& [k, node] : table) {
+      const std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+      if (const toml::table* sub = node.as_table()) {
+        check_table(name);
+        walk(*sub, name);
+        continue;
+      }
+      const auto it = by_key_.find(name);
+      if (it == by_key_.end()) {
+        throw std::invalid_argument(fmt::format("{}: unknown settings key '{}'", source_, name));
+      }
+      assign(*it->second, node, name);
+    }
+  }
+
+ private:
+  void check_table(const std::string& name) const {
+    if (tables_.count(name)) return;
+    // "motion" is both a table of keys and the parent of "motion.segmenter".
+    bool is_parent = false;
+    for (const auto& [t, unused] : tables_) is_parent = is_parent || t.rfind(name + ".", 0) == 0;
+    if (!is_parent)
+      throw std::invalid_argument(fmt::format("{}: unknown settings table [{}]", source_, name));
+  }
+
+  void assign(const Field& f, const toml::node& node, const std::string& name) const {
+    std::visit(
+        [&](auto* p) {
+          using T = std::remove_pointer_t<decltype(p)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            if (!node.is_boolean())
+              throw std::invalid_argument(fmt::format("{}: {} must be true or false", source_, name));
+            *p = node.as_boolean()->get();
+          } else if constexpr (std::is_same_v<T, int>) {
+            if (!node.is_integer())
+              throw std::invalid_argument(fmt::format("{}: {} must be an integer", source_, name));
+            const auto v = node.as_integer()->get();
+            if (v < static_cast<std::int64_t>(f.min) || v > static_cast<std::int64_t>(f.max)) {
+              throw std::invalid_argument(
+                  fmt::format("{}: {} = {}: must be between {} and {}", source_, name, v, f.min, f.max));
+            }
+            *p = static_cast<int>(v);
+          } else {
+            if (node.is_integer())
+              *p = static_cast<double>(node.as_integer()->get());
+            else if (node.is_floating_point())
+              *p = node.as_floating_point()->get();
+            else
+              throw std::invalid_argument(fmt::format("{}: {} must be a number ({})", source_, name, f.unit));
+          }
+        },
+        f.value);
+  }
+
+  const std::string& source_;
+  const std::map<std::string, Field*>& by_key_;
+  const std::map<std::string, bool>& tables_;
+};
+
 }  // namespace
 
 void validate(const AnalysisSettings& settings) { check_ranges(settings, "analysis settings"); }
@@ -184,56 +253,7 @@ AnalysisSettings analysis_settings_from_toml(std::string_view toml_text, std::st
     tables[f.table] = true;
   }
 
-  // Walk every node so that unknown tables and keys are reported, not ignored.
-  auto visit_table = [&](auto&& self, const toml::table& table, const std::string& prefix) -> void {
-    for (const auto& [k, node] : table) {
-      const std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
-      if (const toml::table* sub = node.as_table()) {
-        if (!tables.count(name)) {
-          // "motion" is both a table of keys and the parent of "motion.segmenter".
-          bool is_parent = false;
-          for (const auto& [t, unused] : tables) is_parent = is_parent || t.rfind(name + ".", 0) == 0;
-          if (!is_parent)
-            throw std::invalid_argument(fmt::format("{}: unknown settings table [{}]", source, name));
-        }
-        self(self, *sub, name);
-        continue;
-      }
-      const auto it = by_key.find(name);
-      if (it == by_key.end()) {
-        throw std::invalid_argument(fmt::format("{}: unknown settings key '{}'", source, name));
-      }
-      Field& f = *it->second;
-      std::visit(
-          [&](auto* p) {
-            using T = std::remove_pointer_t<decltype(p)>;
-            if constexpr (std::is_same_v<T, bool>) {
-              if (!node.is_boolean())
-                throw std::invalid_argument(fmt::format("{}: {} must be true or false", source, name));
-              *p = node.as_boolean()->get();
-            } else if constexpr (std::is_same_v<T, int>) {
-              if (!node.is_integer())
-                throw std::invalid_argument(fmt::format("{}: {} must be an integer", source, name));
-              const auto v = node.as_integer()->get();
-              if (v < static_cast<std::int64_t>(f.min) || v > static_cast<std::int64_t>(f.max)) {
-                throw std::invalid_argument(
-                    fmt::format("{}: {} = {}: must be between {} and {}", source, name, v, f.min, f.max));
-              }
-              *p = static_cast<int>(v);
-            } else {
-              if (node.is_integer())
-                *p = static_cast<double>(node.as_integer()->get());
-              else if (node.is_floating_point())
-                *p = node.as_floating_point()->get();
-              else
-                throw std::invalid_argument(
-                    fmt::format("{}: {} must be a number ({})", source, name, f.unit));
-            }
-          },
-          f.value);
-    }
-  };
-  visit_table(visit_table, root, "");
+  SettingsWalker{source, by_key, tables}.walk(root, "");
   check_ranges(s, source);
   return s;
 }
