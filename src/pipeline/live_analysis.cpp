@@ -177,7 +177,10 @@ void LiveAnalysis::Worker::on_device_info(const DeviceInfo& info) {
     fs.gain = scoring_.motion.orientation_gain;
     fs.sample_rate_hz = info.imu[i].rate_hz;
     fs.gyroscope_range_dps = info.imu[i].gyro_range_dps;
-    orientation_.push_back(std::make_unique<motion::OrientationFilter>(fs));
+    // An accelerometer-only sensor (Cyton, Trigno) has no gyroscope range and gives no angles: no filter,
+    // its blocks are skipped (motion_source_note below says so).
+    orientation_.push_back(exercise::has_gyroscope(info.imu[i]) ? std::make_unique<motion::OrientationFilter>(fs)
+                                                                : nullptr);
     if (clock_sensor_ < 0 && i < montage.imu.size() && montage.imu[i].segment != Segment::other &&
         exercise::has_gyroscope(info.imu[i])) {
       clock_sensor_ = static_cast<int>(i);
@@ -299,7 +302,7 @@ void LiveAnalysis::Worker::on_gap(const Gap& gap) {
 }
 
 void LiveAnalysis::Worker::on_imu(const ImuBlock& block) {
-  if (!device_ || block.sensor >= orientation_.size()) return;
+  if (!device_ || block.sensor >= orientation_.size() || !orientation_[block.sensor]) return;
   const ImuInfo& info = device_->imu[block.sensor];
   const double ga = info.accel_g_per_count, gg = info.gyro_dps_per_count;
   const Montage& montage = owner_.montage_;
