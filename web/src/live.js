@@ -186,8 +186,11 @@ export function startLive(send, stats) {
 
   function frame() {
     if (state.dirty && charts.length) {
+      const t0 = performance.now();
       for (const { plot, idx } of charts) plot.setData([state.times, ...idx.map((i) => state.rms[i])]);
       drawBars();
+      (stats.drawMs ??= []).push(performance.now() - t0);  // the page's own work per frame (benchmark)
+      if (stats.drawMs.length > 5000) stats.drawMs.splice(0, 1000);
       state.dirty = false;
       stats.framesDrawn = (stats.framesDrawn ?? 0) + 1;
       stats.firstDrawAt ??= performance.now();
