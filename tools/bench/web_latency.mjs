@@ -12,6 +12,7 @@
 //     time per such frame (uPlot's setData plus the bars, performance.now() around them in live.js);
 //   server CPU per client: the recorder's CPU time (/proc/PID/stat) over equal windows with 0, 10 and 20
 //     extra reading WebSocket clients, (cpu_N - cpu_0) / N.
+//   and, to tell the feed from the browser, feed frames received and animation frames per second.
 // Usage: node tools/bench/web_latency.mjs BUILD_DIR [REPS] [demo,trigno]
 //   (BUILD_DIR has glutescope and web/node_modules; default: 12 reps, both sources, one after the other)
 import fs from 'node:fs';
@@ -101,7 +102,9 @@ for (const { kind, channels, stats, cpu } of results) {
   row('sample -> pixel', stats.sampleLatencyMs);
   row('page draw time per frame', stats.drawMs ?? [], 'ms', 2);
   const fps = (stats.framesDrawn - 1) / ((stats.lastDrawAt - stats.firstDrawAt) / 1000);
-  console.log(`  trace frames drawn with new data: ${fps.toFixed(1)} per second (${stats.framesDrawn} frames)`);
+  const span = (stats.lastDrawAt - stats.firstDrawAt) / 1000;  // approximate: both counters run from page load
+  console.log(`  trace frames drawn with new data: ${fps.toFixed(1)} per second (${stats.framesDrawn} frames); ` +
+    `received ${(stats.columnFrames / span).toFixed(1)}/s, animation frames ${(stats.animationFrames / span).toFixed(1)}/s`);
   console.log(`  recorder CPU: ${(100 * cpu[0]).toFixed(1)} % of a core with the page only; ` +
     `+${(100 * (cpu[10] - cpu[0]) / 10).toFixed(2)} % per client (10 extra), ` +
     `+${(100 * (cpu[20] - cpu[0]) / 20).toFixed(2)} % per client (20 extra)`);

@@ -86,6 +86,7 @@ export function startLive(send, stats) {
       for (const r of state.rms) r.splice(0, extra);
     }
     state.newestWallMs = wall;
+    stats.columnFrames = (stats.columnFrames ?? 0) + 1;
     state.lastFrameAt = performance.now();
     state.dirty = true;
   }
@@ -185,6 +186,7 @@ export function startLive(send, stats) {
   }
 
   function frame() {
+    stats.animationFrames = (stats.animationFrames ?? 0) + 1;
     if (state.dirty && charts.length) {
       const t0 = performance.now();
       for (const { plot, idx } of charts) plot.setData([state.times, ...idx.map((i) => state.rms[i])]);
