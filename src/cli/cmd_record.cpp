@@ -143,10 +143,12 @@ void add_record_command(CLI::App& app, int& exit_status) {
     std::unique_ptr<pipeline::LiveAnalysis> live_analysis;
     const bool gyroscope = std::any_of(device->motion.begin(), device->motion.end(),
                                        [](const devices::MotionSensorDescription& m) { return m.gyroscope; });
-    if (*live && !gyroscope) {
+    // The page's traces, bars and device status need no gyroscope (the live analysis then segments no
+    // repetitions and says so); terminal verdict lines alone would print nothing.
+    if (*live && !gyroscope && !web) {
       throw UserError(
           fmt::format("--live segments repetitions from gyroscopes; --device {} has an accelerometer "
-                      "only: record without --live",
+                      "only: record without --live (--web still shows the traces, without verdicts)",
                       device->name),
           1);
     }

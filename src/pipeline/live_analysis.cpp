@@ -32,7 +32,10 @@ constexpr double kRepTailS = 0.3;
 // status about every 100 ms.
 constexpr double kDisplayColumnS = 0.01;
 constexpr double kStatusEveryS = 0.1;
-constexpr std::size_t kDisplayBatchColumns = 3;  // columns per callback: about 33 frames/s
+// Columns per callback: 2, about 50 frames/s. With 3 a device whose packets do not end on column bounds
+// sent fewer: Trigno's 26-sample packets every 13.5 ms against 19-sample columns gave a frame every third
+// packet mostly (about 25/s, 22 drawn per second on a loaded machine), under the page's 30 frames/s.
+constexpr std::size_t kDisplayBatchColumns = 2;
 
 }  // namespace
 
@@ -177,7 +180,10 @@ void LiveAnalysis::Worker::on_device_info(const DeviceInfo& info) {
     fs.gain = scoring_.motion.orientation_gain;
     fs.sample_rate_hz = info.imu[i].rate_hz;
     fs.gyroscope_range_dps = info.imu[i].gyro_range_dps;
-    orientation_.push_back(std::make_unique<motion::OrientationFilter>(fs));
+    // An accelerometer-only sensor (Cyton, Trigno) has no gyroscope range and gives no angles: no filter,
+    // its blocks are skipped (motion_source_note below says so).
+    orientation_.push_back(exercise::has_gyroscope(info.imu[i]) ? std::make_unique<motion::OrientationFilter>(fs)
+                                                                : nullptr);
     if (clock_sensor_ < 0 && i < montage.imu.size() && montage.imu[i].segment != Segment::other &&
         exercise::has_gyroscope(info.imu[i])) {
       clock_sensor_ = static_cast<int>(i);
@@ -299,7 +305,7 @@ void LiveAnalysis::Worker::on_gap(const Gap& gap) {
 }
 
 void LiveAnalysis::Worker::on_imu(const ImuBlock& block) {
-  if (!device_ || block.sensor >= orientation_.size()) return;
+  if (!device_ || block.sensor >= orientation_.size() || !orientation_[block.sensor]) return;
   const ImuInfo& info = device_->imu[block.sensor];
   const double ga = info.accel_g_per_count, gg = info.gyro_dps_per_count;
   const Montage& montage = owner_.montage_;

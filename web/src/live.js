@@ -86,6 +86,7 @@ export function startLive(send, stats) {
       for (const r of state.rms) r.splice(0, extra);
     }
     state.newestWallMs = wall;
+    stats.columnFrames = (stats.columnFrames ?? 0) + 1;
     state.lastFrameAt = performance.now();
     state.dirty = true;
   }
@@ -185,9 +186,13 @@ export function startLive(send, stats) {
   }
 
   function frame() {
+    stats.animationFrames = (stats.animationFrames ?? 0) + 1;
     if (state.dirty && charts.length) {
+      const t0 = performance.now();
       for (const { plot, idx } of charts) plot.setData([state.times, ...idx.map((i) => state.rms[i])]);
       drawBars();
+      (stats.drawMs ??= []).push(performance.now() - t0);  // the page's own work per frame (benchmark)
+      if (stats.drawMs.length > 5000) stats.drawMs.splice(0, 1000);
       state.dirty = false;
       stats.framesDrawn = (stats.framesDrawn ?? 0) + 1;
       stats.firstDrawAt ??= performance.now();
