@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include "analysis/import_truth.hpp"
 #include "analysis/sim_session.hpp"
 #include "pipeline/analysis.hpp"
 #include "pipeline/analysis_batch.hpp"
@@ -286,16 +287,7 @@ TEST(AnalysisPipeline, AnalyzeEventsReplaceTheMissingSetMarkers) {
     ++bridges;
     EXPECT_NEAR(g.start_s, s.truth.schedule.set_start_s, 1e-3);
     ASSERT_EQ(w.reps.size(), s.truth.schedule.reps.size());
-    ASSERT_EQ(g.reps.size(), w.reps.size());
-    for (std::size_t k = 0; k < w.reps.size(); ++k) {
-      EXPECT_NEAR(g.reps[k].start_s, w.reps[k].start_s, 0.02) << k;
-      EXPECT_NEAR(g.reps[k].end_s, w.reps[k].end_s, 0.02) << k;
-      for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
-        EXPECT_EQ(exercise::verdict_at(g.reps[k].verdicts, v).state,
-                  exercise::verdict_at(w.reps[k].verdicts, v).state)
-            << k << " " << exercise::kVerdictNames[v];
-      }
-    }
+    test::expect_same_reps(g, w, 0.02);
   }
   EXPECT_EQ(bridges, 1u);
 
