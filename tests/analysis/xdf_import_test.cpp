@@ -19,6 +19,7 @@
 #include "store/import.hpp"
 #include "store/session_reader.hpp"
 #include "store/xdf_reader.hpp"
+#include "support/cli.hpp"
 #include "support/files.hpp"
 #include "validation/validation.hpp"
 
@@ -279,6 +280,17 @@ TEST_F(XdfImport, BrokenChunksAreOneLineNamingTheChunkAndWriteNothing) {
   std::memcpy(count.data() + count_at + 1, &huge, 4);
   cases.push_back({"count", count, name + " (tag 3): stream 1: 2147483647 samples cannot fit"});
   cases.push_back({"magic", "XDX:" + good.substr(4), "not an XDF file"});
+  // Through the command: one line naming the file and the chunk, exit 1, nothing written.
+  const fs::path bad = write("cli.xdf", cases[0].bytes);
+  const test::CliRun run = test::run_glutescope(
+      {"import", "--from-xdf", bad.string(), "--montage", write("cli.toml", w.montage).string(), "--subject",
+       "S", "--out", (dir / "cli.h5").string()},
+      dir / "cli.log");
+  EXPECT_EQ(run.exit_status, 1);
+  EXPECT_EQ(run.output.rfind(fmt::format("glutescope: {}: {}: length", bad.string(), name), 0), 0u)
+      << run.output;
+  EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << run.output;
+  EXPECT_FALSE(fs::exists(dir / "cli.h5"));
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
     const store::ImportOptions o = options(write("bad.xdf", c.bytes), w.montage);
@@ -292,6 +304,48 @@ TEST_F(XdfImport, BrokenChunksAreOneLineNamingTheChunkAndWriteNothing) {
       EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
     }
     EXPECT_FALSE(fs::exists(o.out));
+  }
+}
+
+// Every truncation and every single-byte change of a small file (three streams, a few samples each) is
+// read or refused with an ImportError: no crash, no other exception, no allocation beyond the file.
+TEST_F(XdfImport, EveryTruncationAndByteChangeIsReadOrRefused) {
+  XdfWriter x;
+  x.chunk(1, "<?xml version=\"1.0\"?><info><version>1.0</version></info>");
+  x.header(1, "E", "EMG", "int16", 1000.0, {"a", "b"});
+  x.header(2, "A", "Accelerometer", "double64", 100.0, {"ax"});
+  x.header(3, "M", "Markers", "string", 0.0, {"m"});
+  const std::vector<std::int16_t> emg{1, -2, 3, -4, 5, -6};
+  const std::vector<double> acc{0.5, 0.25}, t{10.0, 10.001, 10.002};
+  x.samples(1, emg, 2, 0, 3, t, true);
+  x.samples(2, acc, 1, 0, 2, t, false);
+  x.marker(3, 10.0015, "set_start:bridge");
+  x.clock_offset(2, 10.0, 0.125);
+  x.chunk(6, XdfWriter::id(1) + "<info/>");
+  const store::XdfFile f = store::read_xdf(write("small.xdf", x.bytes));
+  ASSERT_EQ(f.streams.size(), 3u);
+  EXPECT_EQ(f.streams[0].values, (std::vector<double>{1, -2, 3, -4, 5, -6}));
+  EXPECT_NEAR(f.streams[0].time_stamps[2], 10.002, 1e-12);  // unstamped: + 1 / nominal_srate
+  EXPECT_EQ(f.streams[2].strings.at(0), "set_start:bridge");
+  EXPECT_NEAR(store::corrected_time_stamps(f.streams[1])[1], 10.001 + 0.125, 1e-12);
+  std::size_t refused = 0;
+  auto attempt = [&](const std::string& bytes) {
+    try {
+      (void)store::read_xdf(write("m.xdf", bytes));
+    } catch (const store::ImportError& e) {
+      ++refused;
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+    }
+  };
+  for (std::size_t n = 0; n < x.bytes.size(); ++n) attempt(x.bytes.substr(0, n));
+  // A cut just before a chunk (the first after the magic included) leaves a readable file; all others not.
+  EXPECT_EQ(refused, x.bytes.size() - x.chunk_at.size());
+  for (std::size_t i = 0; i < x.bytes.size(); ++i) {
+    for (const unsigned char v : {0x00, 0x07, 0xFF}) {
+      std::string b = x.bytes;
+      b[i] = static_cast<char>(v);
+      attempt(b);
+    }
   }
 }
 
