@@ -17,7 +17,7 @@ namespace glutescope::cli {
 void add_analyze_command(CLI::App& app, int& exit_status) {
   struct Args {
     std::vector<std::string> files;
-    std::string config, summary, shard = "1/1", shard_by = "index", exercise;
+    std::string config, summary, shard = "1/1", shard_by = "index", exercise, events;
     unsigned jobs = 1;
     bool json = false;
     double file_timeout_s = 600.0;
@@ -32,6 +32,10 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--exercise", a->exercise,
                   "A session without set markers is one set of bridge, clamshell or other:NAME (default: the "
                   "settings' sets.exercise_without_markers; docs/IMPORT.md)");
+  cmd->add_option(
+      "--events", a->events,
+      "BIDS events TSV (onset, duration, trial_type; as import --events) added to the session before "
+      "analysis, in memory only (one session file; docs/IMPORT.md)");
   cmd->add_option("--jobs,-j", a->jobs, "Files analysed in parallel")
       ->capture_default_str()
       ->check(CLI::Range(1u, 256u));
@@ -66,7 +70,12 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     } catch (const pipeline::ConfigError& e) {
       throw UserError(e.what(), 1);
     }
+    if (!a->events.empty() && a->files.size() != 1)
+      throw UserError(
+          fmt::format("--events: {} session files given; an events table belongs to one", a->files.size()),
+          1);
     options.files = a->files;
+    options.events_tsv = a->events;
     options.jobs = a->jobs;
     options.summary_csv = a->summary;
     options.json = a->json;
@@ -77,6 +86,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     watchdog.executable = std::filesystem::read_symlink("/proc/self/exe", ec).string();
     watchdog.settings_path = a->config;
     watchdog.exercise = a->exercise;
+    watchdog.events_tsv = a->events;
     watchdog.timeout_s = a->file_timeout_s;
     const std::uint64_t physical = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
                                    static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
@@ -115,7 +125,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
 
 void add_analyze_one_command(CLI::App& app, int& exit_status) {
   struct Args {
-    std::string file, config, exercise;
+    std::string file, config, exercise, events;
     std::uint64_t memory_limit_bytes = 0;
     bool json = false;
   };
@@ -125,6 +135,7 @@ void add_analyze_one_command(CLI::App& app, int& exit_status) {
   cmd->add_option("file", a->file)->required();
   cmd->add_option("--config", a->config);
   cmd->add_option("--exercise", a->exercise);
+  cmd->add_option("--events", a->events);
   cmd->add_option("--memory-limit-bytes", a->memory_limit_bytes);
   cmd->add_flag("--json", a->json);
   cmd->callback([a, &exit_status] {
@@ -137,7 +148,7 @@ void add_analyze_one_command(CLI::App& app, int& exit_status) {
       auto settings = a->config.empty() ? pipeline::kDefaultAnalysisPipelineSettings
                                         : pipeline::load_analysis_settings(a->config);
       if (!a->exercise.empty()) pipeline::set_exercise_without_markers(settings, a->exercise, "--exercise");
-      outcome = pipeline::analyse_one_outcome(a->file, settings, a->json);
+      outcome = pipeline::analyse_one_outcome(a->file, settings, a->json, a->events);
     } catch (const std::exception& e) {
       outcome.error = e.what();
     }

@@ -8,21 +8,27 @@ namespace glutescope::cli {
 
 void add_import_command(CLI::App& app, int& exit_status) {
   struct Args {
-    std::string csv, edf, montage, time_column, subject, out, exercise, events;
+    std::string csv, edf, xdf, emg_stream, montage, time_column, subject, out, exercise, events;
     double rate_hz = 0.0;
     bool force = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
-      "import", "Import a CSV or EDF/BDF recording into a session file (docs/ANALYSIS.md)");
+      "import", "Import a CSV, EDF/BDF or XDF recording into a session file (docs/IMPORT.md)");
   auto* csv = cmd->add_option("--from-csv", a->csv, "Read this CSV file (header row of column names)");
   auto* edf = cmd->add_option("--from-edf", a->edf, "Read this EDF/EDF+/BDF/BDF+ file");
+  auto* xdf = cmd->add_option("--from-xdf", a->xdf, "Read this XDF (LabRecorder) file");
   // Old spellings, hidden; kept for one release (docs/CLI.md): --csv read like export's --csv wrote.
   auto* old_csv = cmd->add_option("--csv", a->csv, "")->group("");
   auto* old_edf = cmd->add_option("--edf", a->edf, "")->group("");
   csv->excludes(edf)->excludes(old_csv)->excludes(old_edf);
   old_csv->excludes(edf)->excludes(old_edf);
   old_edf->excludes(edf);
+  auto* old_xdf = cmd->add_option("--xdf", a->xdf, "")->group("");
+  xdf->excludes(csv)->excludes(edf)->excludes(old_csv)->excludes(old_edf)->excludes(old_xdf);
+  old_xdf->excludes(csv)->excludes(edf)->excludes(old_csv)->excludes(old_edf);
+  cmd->add_option("--emg-stream", a->emg_stream,
+                  "XDF: the EMG stream's name or type (default: the one stream of type EMG)");
   cmd->add_option("--montage", a->montage,
                   "Import montage TOML: columns to muscles and sides (required for CSV)");
   auto* rate = cmd->add_option("--rate", a->rate_hz, "CSV sample rate (Hz)");
@@ -47,6 +53,7 @@ void add_import_command(CLI::App& app, int& exit_status) {
     o.force = a->force;
     o.exercise = a->exercise;
     o.events_tsv = a->events;
+    o.xdf_emg_stream = a->emg_stream;
     store::ImportSummary s;
     try {
       if (!a->csv.empty()) {
@@ -55,8 +62,11 @@ void add_import_command(CLI::App& app, int& exit_status) {
       } else if (!a->edf.empty()) {
         o.input = a->edf;
         s = store::import_edf(o);
+      } else if (!a->xdf.empty()) {
+        o.input = a->xdf;
+        s = store::import_xdf(o);
       } else {
-        throw UserError("import: give --csv FILE or --edf FILE", 1);
+        throw UserError("import: give --from-csv FILE, --from-edf FILE or --from-xdf FILE", 1);
       }
     } catch (const store::ImportError& e) {
       throw UserError(e.what(), 1);

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/analysis_file.hpp"
+#include "store/import_motion.hpp"
 
 namespace glutescope::pipeline {
 namespace {
@@ -313,10 +314,26 @@ std::string outcome_json_line(const FileOutcome& o) {
   return j.dump();
 }
 
-AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSettings& settings) {
+void add_bids_events(LoadedSession& session, const std::filesystem::path& events_tsv) {
+  exercise::SessionData& d = session.data;
+  const double rate = d.device.emg_rate_hz;
+  const double end_s = rate > 0.0 ? static_cast<double>(d.emg_samples()) / rate : 0.0;
+  std::vector<Event> added = store::read_bids_events(events_tsv, end_s);
+  d.events.insert(d.events.end(), std::make_move_iterator(added.begin()),
+                  std::make_move_iterator(added.end()));
+  std::stable_sort(d.events.begin(), d.events.end(),
+                   [](const Event& a, const Event& b) { return a.time_s < b.time_s; });
+}
+
+AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSettings& settings,
+                            const std::filesystem::path& events_tsv) {
   try {
-    const LoadedSession session = load_session(path);
+    LoadedSession session = load_session(path);
+    if (!events_tsv.empty()) add_bids_events(session, events_tsv);
     AnalysisResult result = analyse(session, settings);
+    if (!events_tsv.empty())
+      result.analysis.warnings.push_back(
+          fmt::format("events from {} added to the session's own (analyze --events)", events_tsv.string()));
     write_analysis_file(result, analysis_path_for(path));
     return result;
   } catch (const std::exception& e) {
@@ -326,13 +343,13 @@ AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSetti
   }
 }
 
-FileOutcome analyse_one_outcome(const std::string& path, const AnalysisPipelineSettings& settings,
-                                bool json) {
+FileOutcome analyse_one_outcome(const std::string& path, const AnalysisPipelineSettings& settings, bool json,
+                                const std::filesystem::path& events_tsv) {
   FileOutcome o;
   o.file = path;
   const std::string hash = settings_hash(to_toml(settings));
   try {
-    const AnalysisResult r = analyse_file(path, settings);
+    const AnalysisResult r = analyse_file(path, settings, events_tsv);
     o.ok = true;
     o.output = analysis_path_for(path).string();
     o.sets = r.analysis.sets.size();
@@ -386,6 +403,7 @@ FileOutcome analyse_in_child(const std::string& path, const BatchOptions& option
   args.insert(args.end(), {"analyze-one", "--memory-limit-bytes", std::to_string(w.memory_bytes)});
   if (!w.settings_path.empty()) args.insert(args.end(), {"--config", w.settings_path});
   if (!w.exercise.empty()) args.insert(args.end(), {"--exercise", w.exercise});
+  if (!w.events_tsv.empty()) args.insert(args.end(), {"--events", w.events_tsv});
   if (options.json) args.emplace_back("--json");
   args.insert(args.end(), {"--", path});
   std::vector<char*> argv;
@@ -461,8 +479,9 @@ std::vector<FileOutcome> run_batch(const BatchOptions& options) {
   std::atomic<std::size_t> done{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < files.size(); i = next++) {
-      outcomes[i] = options.watchdog ? analyse_in_child(files[i], options)
-                                     : analyse_one_outcome(files[i], options.settings, options.json);
+      outcomes[i] = options.watchdog
+                        ? analyse_in_child(files[i], options)
+                        : analyse_one_outcome(files[i], options.settings, options.json, options.events_tsv);
       ++done;
     }
   };

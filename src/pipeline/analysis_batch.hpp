@@ -51,6 +51,7 @@ struct FileWatchdog {
   std::uint64_t memory_bytes = 0;  // RLIMIT_AS of the child; 0 = unlimited
   bool verbose = false;            // pass --verbose (HDF5 error stacks in messages)
   std::string exercise;            // analyze --exercise, passed on to the child (empty = the settings')
+  std::string events_tsv;          // analyze --events, passed on to the child (empty = none)
 };
 
 struct BatchOptions {
@@ -63,6 +64,7 @@ struct BatchOptions {
   bool progress = false;    // draw a progress bar on `log` (the CLI enables it when stderr is a tty)
   std::FILE* log = stderr;
   std::optional<FileWatchdog> watchdog;  // empty = analyse in this process (tests, library use)
+  std::string events_tsv;  // BIDS events added to each loaded session before analysis (empty = none)
 };
 
 struct FileOutcome {
@@ -82,11 +84,19 @@ std::vector<FileOutcome> run_batch(const BatchOptions& options);
 
 // The child's side of FileWatchdog: analyse one file, return its outcome (never throws for the file), and
 // its one-line JSON form read back by the parent.
-FileOutcome analyse_one_outcome(const std::string& path, const AnalysisPipelineSettings& settings, bool json);
+FileOutcome analyse_one_outcome(const std::string& path, const AnalysisPipelineSettings& settings, bool json,
+                                const std::filesystem::path& events_tsv = {});
 std::string outcome_to_json(const FileOutcome& outcome);
 
-// Analyse one file and write its sidecar; throws with a message naming the file.
-AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSettings& settings);
+// Adds the events of a BIDS events TSV (store::read_bids_events, the parser of `import --events`) to a loaded
+// session, in memory only (the session file is not touched); onsets are seconds from EMG sample 0. Throws
+// store::ImportError naming the TSV and its line.
+void add_bids_events(LoadedSession& session, const std::filesystem::path& events_tsv);
+
+// Analyse one file (with the events of `events_tsv` added, when given) and write its sidecar; throws with a
+// message naming the file.
+AnalysisResult analyse_file(const std::string& path, const AnalysisPipelineSettings& settings,
+                            const std::filesystem::path& events_tsv = {});
 
 // The summary CSV (docs/ANALYSIS.md "Summary CSV"): header and the rows of one result.
 std::string summary_csv_header();

@@ -21,6 +21,7 @@
 #include "store/edf_header.hpp"
 #include "store/import_motion.hpp"
 #include "store/session_writer.hpp"
+#include "store/xdf_reader.hpp"
 
 namespace glutescope::store {
 namespace {
@@ -187,6 +188,16 @@ void write_session(const ImportOptions& options, const DeviceInfo& device, const
   }
 }
 
+// The device of an import: the file's name as serial number, EMG at `rate_hz` (channels added by the caller).
+DeviceInfo imported_device(const ImportOptions& options, double rate_hz) {
+  DeviceInfo device;
+  device.firmware_version = "import";
+  device.serial_number = options.input.filename().string();
+  device.emg_format = SampleFormat::int24;
+  device.emg_rate_hz = rate_hz;
+  return device;
+}
+
 // Rates an import accepts: those a device may state (DeviceInfoLimits).
 void check_rate(double rate_hz, const std::string& what) {
   if (!(std::isfinite(rate_hz) && rate_hz >= DeviceInfoLimits::min_rate_hz &&
@@ -286,11 +297,7 @@ ImportSummary import_csv(const ImportOptions& options) {
 
   const std::size_t rows = table.rows();
   const std::size_t ch = map.size();
-  DeviceInfo device;
-  device.firmware_version = "import";
-  device.serial_number = options.input.filename().string();
-  device.emg_format = SampleFormat::int24;
-  device.emg_rate_hz = rate;
+  DeviceInfo device = imported_device(options, rate);
   Montage montage;
   std::vector<std::int32_t> counts(rows * ch);
   std::string precision_note;
@@ -398,11 +405,7 @@ ImportSummary import_edf(const ImportOptions& options) {
     }
   }
   const std::size_t ch = signals.size();
-  DeviceInfo device;
-  device.firmware_version = "import";
-  device.serial_number = options.input.filename().string();
-  device.emg_format = SampleFormat::int24;
-  device.emg_rate_hz = rate;
+  DeviceInfo device = imported_device(options, rate);
   Montage montage;
   std::vector<std::int32_t> counts(rows * ch);
   std::vector<int> buf(rows);
@@ -454,6 +457,164 @@ ImportSummary import_edf(const ImportOptions& options) {
   }
   add_implied_set(options.exercise, static_cast<double>(rows) / rate, implied.events);
   write_session(options, device, montage, counts, ch, {}, implied);
+  return ImportSummary{ch, rows, rate, {}};
+}
+
+namespace {
+
+// The stream named or typed `want` (default: type "EMG"); exactly one must match.
+const XdfStream& xdf_emg_stream(const XdfFile& f, const std::string& want, const std::string& src) {
+  const std::string key = want.empty() ? "EMG" : want;
+  const XdfStream* found = nullptr;
+  std::string all;
+  for (const XdfStream& s : f.streams) {
+    all += fmt::format("{}'{}' ({})", all.empty() ? "" : ", ", s.name, s.type);
+    if (s.name != key && s.type != key) continue;
+    if (found != nullptr)
+      throw ImportError(fmt::format("{}: more than one stream named or typed '{}'", src, key));
+    found = &s;
+  }
+  if (found == nullptr)
+    throw ImportError(fmt::format("{}: no stream named or typed '{}' (streams: {})", src, key, all));
+  if (found->is_string() || found->nominal_srate <= 0.0 || found->samples() == 0)
+    throw ImportError(
+        fmt::format("{}: EMG stream '{}' is not a regular numeric stream with samples", src, found->name));
+  return *found;
+}
+
+// Values of one channel of a regular stream on a grid at its nominal rate from t0 (recorder clock, corrected
+// time stamps), linearly interpolated, held before the first and after the last sample.
+std::vector<double> xdf_on_grid(const XdfStream& s, std::size_t channel, double t0, double end_s) {
+  const std::vector<double> t = corrected_time_stamps(s);
+  const auto n = static_cast<std::size_t>(std::floor(end_s * s.nominal_srate)) + 1;
+  std::vector<double> out(n);
+  std::size_t j = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const double at = t0 + static_cast<double>(k) / s.nominal_srate;
+    while (j + 1 < t.size() && t[j + 1] <= at) ++j;
+    const double v0 = s.values[j * s.channel_count + channel];
+    if (j + 1 >= t.size() || at <= t[j] || t[j + 1] <= t[j]) {
+      out[k] = v0;
+      continue;
+    }
+    const double v1 = s.values[(j + 1) * s.channel_count + channel];
+    out[k] = v0 + (v1 - v0) * (at - t[j]) / (t[j + 1] - t[j]);
+  }
+  return out;
+}
+
+// [[imu]]/[[angle]] columns: a channel label of a regular numeric stream other than the EMG stream.
+SignalSource xdf_signal_source(const XdfFile& f, const XdfStream& emg, double t0, double end_s,
+                               const std::string& src) {
+  return [&f, &emg, t0, end_s, src](const std::string& label, double& rate_hz) {
+    for (const XdfStream& s : f.streams) {
+      if (&s == &emg || s.is_string() || s.nominal_srate <= 0.0 || s.samples() == 0) continue;
+      const auto it = std::find(s.labels.begin(), s.labels.end(), label);
+      if (it == s.labels.end()) continue;
+      check_rate(s.nominal_srate, fmt::format("{}: stream '{}' rate", src, s.name));  // bounds the grid
+      rate_hz = s.nominal_srate;
+      return xdf_on_grid(s, static_cast<std::size_t>(it - s.labels.begin()), t0, end_s);
+    }
+    throw ImportError(
+        fmt::format("{}: no channel labelled '{}' in a regular stream other than the EMG", src, label));
+  };
+}
+
+// Each string stream's samples (first channel) as events on the EMG clock (event_label, as CSV markers).
+std::vector<Event> xdf_marker_events(const XdfFile& f, double t0, double end_s, const std::string& src) {
+  std::vector<Event> out;
+  for (const XdfStream& s : f.streams) {
+    if (!s.is_string()) continue;
+    const std::vector<double> t = corrected_time_stamps(s);
+    for (std::size_t i = 0; i < s.samples(); ++i) {
+      const std::string where = fmt::format("{}: stream '{}' sample {}", src, s.name, i + 1);
+      const double at = t[i] - t0;
+      if (!(at >= 0.0 && at <= end_s))
+        throw ImportError(
+            fmt::format("{} at {:g} s is outside the EMG recording (0-{:g} s)", where, at, end_s));
+      out.push_back(event_label(s.strings[i * s.channel_count], at, where));
+    }
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Event& a, const Event& b) { return a.time_s < b.time_s; });
+  return out;
+}
+
+// Counts of one EMG channel: integers as they are for unit "counts", else the values at a resolution that
+// puts the largest at 2^23 (float32 keeps 24 bits); microvolts_per_count set accordingly.
+std::vector<std::int32_t> xdf_emg_counts(const XdfStream& s, std::size_t channel, ColumnMap& m,
+                                         const std::string& src) {
+  const std::size_t n = s.samples();
+  std::vector<std::int32_t> out(n);
+  double max_abs = 0.0;
+  for (std::size_t r = 0; r < n; ++r)
+    max_abs = std::max(max_abs, std::fabs(s.values[r * s.channel_count + channel]));
+  const double step = m.counts ? 1.0 : (max_abs > 0.0 ? max_abs / 8388608.0 : 1.0);
+  for (std::size_t r = 0; r < n; ++r) {
+    const double v = s.values[r * s.channel_count + channel] / step;
+    if (!std::isfinite(v) || std::fabs(v) > 2147483647.0 || (m.counts && v != std::round(v)))
+      throw ImportError(fmt::format("{}: stream '{}' channel '{}' sample {}: {:g} is not {}", src, s.name,
+                                    m.column, r + 1, v, m.counts ? "an int32 count" : "finite"));
+    out[r] = static_cast<std::int32_t>(std::lround(v));
+  }
+  m.channel.microvolts_per_count = m.to_uv * step;
+  return out;
+}
+
+// Where each stream's times came from (stored in the session's description): original first time stamp,
+// the clock offset applied there, and the corrected one.
+std::string xdf_stream_notes(const XdfFile& f) {
+  std::string out;
+  for (const XdfStream& s : f.streams) {
+    if (s.samples() == 0) continue;
+    const double corrected = corrected_time_stamps(s).front();
+    out += fmt::format(
+        "; XDF stream '{}' ({}): {} channels, {:g} Hz, {} samples, first time stamp {:.6f} s, "
+        "clock offset {:+.6f} s ({} measurements) -> {:.6f} s",
+        s.name, s.type, s.channel_count, s.nominal_srate, s.samples(), s.time_stamps.front(),
+        corrected - s.time_stamps.front(), s.clock_offsets.size(), corrected);
+  }
+  return out;
+}
+
+}  // namespace
+
+ImportSummary import_xdf(const ImportOptions& options) {
+  const std::string src = options.input.string();
+  if (options.montage.empty()) throw ImportError("XDF import needs --montage (the EMG stream's channels)");
+  std::vector<ColumnMap> map = load_import_montage(options.montage);
+  const XdfFile f = read_xdf(options.input);
+  const XdfStream& emg = xdf_emg_stream(f, options.xdf_emg_stream, src);
+  const double rate = emg.nominal_srate;
+  check_rate(rate, fmt::format("{}: stream '{}' rate", src, emg.name));
+  const std::size_t rows = emg.samples(), ch = map.size();
+  DeviceInfo device = imported_device(options, rate);
+  Montage montage;
+  std::vector<std::int32_t> counts(rows * ch);
+  for (std::size_t c = 0; c < ch; ++c) {
+    const auto it = std::find(emg.labels.begin(), emg.labels.end(), map[c].column);
+    if (it == emg.labels.end())
+      throw ImportError(fmt::format("{}: montage column '{}' is not a channel of stream '{}' in {}",
+                                    options.montage.string(), map[c].column, emg.name, src));
+    const std::vector<std::int32_t> one =
+        xdf_emg_counts(emg, static_cast<std::size_t>(it - emg.labels.begin()), map[c], src);
+    for (std::size_t r = 0; r < rows; ++r) counts[r * ch + c] = one[r];
+    montage.emg.push_back(map[c].channel);
+    device.emg.push_back(EmgChannelInfo{map[c].channel.label, 1.0, map[c].channel.microvolts_per_count});
+  }
+  const double t0 = corrected_time_stamps(emg).front();
+  const double end_s = static_cast<double>(rows) / rate;
+  ImportedMotion motion = motion_from_signals(load_motion_montage(options.montage),
+                                              xdf_signal_source(f, emg, t0, end_s, src), end_s, src);
+  device.imu = motion.imu_info;
+  montage.imu = motion.imu_sensors;
+  if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
+  motion.events = xdf_marker_events(f, t0, end_s, src);
+  if (!options.events_tsv.empty()) {
+    for (Event& e : read_bids_events(options.events_tsv, end_s)) motion.events.push_back(std::move(e));
+  }
+  add_implied_set(options.exercise, end_s, motion.events);
+  write_session(options, device, montage, counts, ch, xdf_stream_notes(f), motion);
   return ImportSummary{ch, rows, rate, {}};
 }
 

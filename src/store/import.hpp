@@ -54,6 +54,8 @@ struct ImportOptions {
   std::string exercise;
   // BIDS-style events TSV (onset, duration, trial_type) added to the session (import_motion.hpp).
   std::filesystem::path events_tsv;
+  // XDF: the EMG stream, by name or type (empty: the one stream of type "EMG").
+  std::string xdf_emg_stream;
 };
 
 struct ImportSummary {
@@ -65,5 +67,9 @@ struct ImportSummary {
 
 ImportSummary import_csv(const ImportOptions& options);
 ImportSummary import_edf(const ImportOptions& options);
+// XDF (docs/IMPORT.md "XDF"): the EMG stream's channels by the montage's [[emg]] columns (channel labels),
+// [[imu]]/[[angle]] columns from the channels of the other numeric streams, string streams' samples as
+// events; every stream's time stamps corrected by its clock offsets and placed on the EMG clock.
+ImportSummary import_xdf(const ImportOptions& options);
 
 }  // namespace glutescope::store

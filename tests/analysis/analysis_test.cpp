@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include "analysis/import_truth.hpp"
 #include "analysis/sim_session.hpp"
 #include "pipeline/analysis.hpp"
 #include "pipeline/analysis_batch.hpp"
@@ -226,6 +227,86 @@ TEST(AnalysisPipeline, AnalyzeVerdictsFollowTheSimulatedScenarioInTheSidecar) {
                 std::string::npos);
     }
   }
+  fs::remove_all(dir);
+}
+
+// `analyze --events`: a session recorded without its set markers, analysed with the simulator's set and MVC
+// intervals as a BIDS events table, gives the reps and verdicts of the same session analysed with its own
+// markers (the table's times are the simulator's truth; the recorded markers pass through the host clock
+// fit, hence 20 ms on rep boundaries). The session file is not changed; a bad table is one line naming it
+// and its line, a non-zero exit and no sidecar.
+TEST(AnalysisPipeline, AnalyzeEventsReplaceTheMissingSetMarkers) {
+  const fs::path dir = temp_dir("events");
+  const sim::SimulatedSession s =
+      test::write_simulated_session(dir / "marked.h5", bridge(sim::Scenario::good, 4, true, 7));
+  {
+    store::SessionWriterOptions o;
+    o.force = true;
+    o.journal = false;
+    o.session_start_time = "2024-01-01T10:00:00+00:00";
+    store::SessionWriter writer(dir / "bare.h5", s.device_info, s.montage, "S001", o);
+    for (const EmgBlock& b : s.emg) writer.append(b);
+    for (const ImuBlock& b : s.imu) writer.append(b);
+    for (const Event& e : s.events)
+      if (e.kind != EventKind::set_start && e.kind != EventKind::set_stop) writer.add_event(e);
+    writer.close();
+  }
+  std::string tsv = "onset\tduration\ttrial_type\n";
+  const auto& markers = s.truth.schedule.markers;
+  std::size_t sets = 0;
+  for (std::size_t i = 0; i + 1 < markers.size(); ++i) {
+    const Event& a = markers[i];
+    if (a.kind != EventKind::set_start || markers[i + 1].kind != EventKind::set_stop) continue;
+    const std::string type = a.exercise == Exercise::mvc
+                                 ? fmt::format("mvc:{}:{}", to_string(a.muscle), to_string(a.side))
+                                 : std::string(to_string(a.exercise));
+    tsv += fmt::format("{:.6f}\t{:.6f}\t{}\n", a.time_s, markers[i + 1].time_s - a.time_s, type);
+    ++sets;
+  }
+  ASSERT_EQ(sets, s.truth.schedule.mvc_trials.size() + 1);
+  std::ofstream(dir / "events.tsv") << tsv;
+  const std::string bare_bytes = slurp(dir / "bare.h5");
+
+  run(fmt::format("{} analyze {}", kBinary, (dir / "marked.h5").string()));
+  const std::string out = run(fmt::format("{} analyze --events {} {}", kBinary, (dir / "events.tsv").string(),
+                                          (dir / "bare.h5").string()));
+  EXPECT_NE(out.find("events from"), std::string::npos) << out;  // the warning says where the sets came from
+  EXPECT_EQ(slurp(dir / "bare.h5"), bare_bytes);
+  const auto want = pipeline::read_analysis_file(dir / "marked.analysis.h5");
+  const auto got = pipeline::read_analysis_file(dir / "bare.analysis.h5");
+  ASSERT_EQ(want.analysis.sets.size(), 1u);  // the MVC trials normalise, they are not scored sets
+  ASSERT_EQ(got.analysis.sets.size(), want.analysis.sets.size());
+  std::size_t bridges = 0;
+  for (std::size_t i = 0; i < want.analysis.sets.size(); ++i) {
+    const exercise::SetAnalysis& w = want.analysis.sets[i];
+    const exercise::SetAnalysis& g = got.analysis.sets[i];
+    EXPECT_EQ(g.exercise, w.exercise);
+    EXPECT_EQ(g.normalisation.kind, exercise::NormalisationKind::mvic);  // the table's MVC trials were used
+    EXPECT_EQ(w.normalisation.kind, exercise::NormalisationKind::mvic);
+    if (w.exercise != Exercise::bridge) continue;
+    ++bridges;
+    EXPECT_NEAR(g.start_s, s.truth.schedule.set_start_s, 1e-3);
+    ASSERT_EQ(w.reps.size(), s.truth.schedule.reps.size());
+    test::expect_same_reps(g, w, 0.02);
+  }
+  EXPECT_EQ(bridges, 1u);
+
+  // A table with an event past the recording: one line naming the table and its line, exit 2, no sidecar.
+  fs::remove(dir / "bare.analysis.h5");
+  std::ofstream(dir / "bad.tsv") << "onset\tduration\ttrial_type\n1\t99999\tbridge\n";
+  const std::string cmd = fmt::format("{} analyze --events {} {} 2>&1 >/dev/null", kBinary,
+                                      (dir / "bad.tsv").string(), (dir / "bare.h5").string());
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string err;
+  char buf[4096];
+  for (std::size_t n = 0; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) err.append(buf, n);
+  const int status = ::pclose(p);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(err.find("bad.tsv:2: event 1-100000 s is outside"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir / "bare.analysis.h5"));
+  EXPECT_EQ(slurp(dir / "bare.h5"), bare_bytes);
   fs::remove_all(dir);
 }
 

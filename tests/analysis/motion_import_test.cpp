@@ -12,6 +12,7 @@
 
 #include <edflib.h>
 
+#include "analysis/import_truth.hpp"
 #include "pipeline/analysis.hpp"
 #include "simulator/session.hpp"
 #include "store/import.hpp"
@@ -34,14 +35,7 @@ sim::SimulatedSession simulate(sim::Scenario scenario) {
   return sim::simulate(ss);
 }
 
-// The set and MVC markers as labels of the import's event vocabulary (store/import_motion.hpp).
-std::string marker_label(const Event& e) {
-  if (e.kind == EventKind::set_start && e.exercise == Exercise::mvc)
-    return fmt::format("mvc_start:{}:{}", to_string(e.muscle), to_string(e.side));
-  if (e.kind == EventKind::set_start) return fmt::format("set_start:{}", to_string(e.exercise));
-  if (e.kind == EventKind::set_stop) return e.exercise == Exercise::mvc ? "mvc_stop" : "set_stop";
-  return {};
-}
+using test::marker_label;
 
 struct Export {
   std::string csv, montage;
