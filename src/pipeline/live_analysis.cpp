@@ -182,8 +182,8 @@ void LiveAnalysis::Worker::on_device_info(const DeviceInfo& info) {
     fs.gyroscope_range_dps = info.imu[i].gyro_range_dps;
     // An accelerometer-only sensor (Cyton, Trigno) has no gyroscope range and gives no angles: no filter,
     // its blocks are skipped (motion_source_note below says so).
-    orientation_.push_back(exercise::has_gyroscope(info.imu[i]) ? std::make_unique<motion::OrientationFilter>(fs)
-                                                                : nullptr);
+    orientation_.push_back(
+        exercise::has_gyroscope(info.imu[i]) ? std::make_unique<motion::OrientationFilter>(fs) : nullptr);
     if (clock_sensor_ < 0 && i < montage.imu.size() && montage.imu[i].segment != Segment::other &&
         exercise::has_gyroscope(info.imu[i])) {
       clock_sensor_ = static_cast<int>(i);
@@ -589,7 +589,7 @@ void LiveAnalysis::Worker::publish(LiveRep live, double end_s) {
 
 LiveAnalysis::LiveAnalysis(Montage montage, AnalysisPipelineSettings settings, std::FILE* out,
                            LiveObserver* observer)
-    : montage_(std::move(montage)), settings_(settings), out_(out), observer_(observer) {
+    : montage_(std::move(montage)), settings_(std::move(settings)), out_(out), observer_(observer) {
   validate(settings_);
   worker_ = std::thread([this] { run(); });
 }
