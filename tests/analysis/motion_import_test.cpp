@@ -388,6 +388,7 @@ TEST_F(MotionImport, MalformedMotionInputIsOneLineAndWritesNothing) {
   const std::string emg = "[[emg]]\ncolumn = \"E\"\nunit = \"counts\"\n";
   struct Case {
     std::string montage, csv, expect;
+    std::string events;  // a BIDS events table given with --events, when not empty
   };
   const std::vector<Case> cases{
       {emg + "[[angle]]\ncolumn = \"nope\"\njoint = \"hip\"\nmotion = \"extension\"\n", csv,
@@ -403,13 +404,19 @@ TEST_F(MotionImport, MalformedMotionInputIsOneLineAndWritesNothing) {
              "\"G\"\n",
        csv, "accelerometer_unit 'G'"},
       {emg + "[[events]]\ncolumn = \"m\"\ncodes = { \"1\" = \"set_start:squat\" }\n", csv, "squat"},
+      // A time column that goes back (times 0, 0.002, 0.001 s: a mean period of 0.5 ms from the first and
+      // last rows; line 3, at 2 ms, is the first off that grid) and a BIDS event past the 3-ms recording.
+      {emg, "t,E\n0,1\n0.002,2\n0.001,3\n", "bad.csv:3: time column 't' is not uniform"},
+      {emg, "t,E\n0,1\n0.001,2\n0.002,3\n", "is outside the recording",
+       "onset\tduration\ttrial_type\n5\t1\tbridge\n"},
   };
   for (const Case& c : cases) {
     store::ImportOptions o = options(write("bad.csv", c.csv), c.montage, "bad");
     o.time_column = "t";
+    if (!c.events.empty()) o.events_tsv = write("bad_events.tsv", c.events);
     try {
       store::import_csv(o);
-      ADD_FAILURE() << "accepted: " << c.montage;
+      ADD_FAILURE() << "accepted: " << c.montage << c.csv;
     } catch (const store::ImportError& e) {
       const std::string what = e.what();
       EXPECT_NE(what.find(c.expect), std::string::npos) << what;
