@@ -75,7 +75,7 @@ inline Montage make_montage(const DeviceInfo& device) {
   for (std::size_t i = 0; i < device.emg.size(); ++i) {
     m.emg.push_back({std::string("M").append(std::to_string(i)), muscles[i % 5],
                      i % 2 == 0 ? Side::left : Side::right, std::string("site é ").append(std::to_string(i)),
-                     device.emg[i].gain, device.emg[i].microvolts_per_count});
+                     device.emg[i].gain, device.emg[i].microvolts_per_count, std::string()});
   }
   const Segment segments[] = {Segment::sacrum, Segment::thigh_left, Segment::thigh_right};
   for (std::size_t i = 0; i < device.imu.size(); ++i) {
