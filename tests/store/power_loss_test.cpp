@@ -48,8 +48,8 @@ void write_bytes(const std::filesystem::path& p, const std::vector<std::uint8_t>
 }
 
 struct PendingRecord {
-  std::uint8_t kind;  // 0 = write at offset, 1 = truncate to offset
-  std::uint64_t offset;
+  std::uint8_t kind = 0;  // 0 = write at offset, 1 = truncate to offset
+  std::uint64_t offset = 0;
   std::vector<std::uint8_t> data;
 };
 
