@@ -8,7 +8,8 @@ namespace glutescope::cli {
 
 void add_import_command(CLI::App& app, int& exit_status) {
   struct Args {
-    std::string csv, edf, xdf, emg_stream, montage, time_column, subject, out, exercise, events;
+    std::string csv, edf, xdf, emg_stream, motion_stream, marker_stream, montage, time_column, subject, out,
+        exercise, events;
     double rate_hz = 0.0;
     bool force = false;
   };
@@ -29,6 +30,12 @@ void add_import_command(CLI::App& app, int& exit_status) {
   old_xdf->excludes(csv)->excludes(edf)->excludes(old_csv)->excludes(old_edf);
   cmd->add_option("--emg-stream", a->emg_stream,
                   "XDF: the EMG stream's name or type (default: the one stream of type EMG)");
+  cmd->add_option("--motion-stream", a->motion_stream,
+                  "XDF: read the montage's [[imu]]/[[angle]] channels from the stream of this name or type "
+                  "(default: any numeric stream but the EMG; a label in two of them is refused)");
+  cmd->add_option(
+      "--marker-stream", a->marker_stream,
+      "XDF: events from the string stream of this name or type only (default: every string stream)");
   cmd->add_option("--montage", a->montage,
                   "Import montage TOML: columns to muscles and sides (required for CSV)");
   auto* rate = cmd->add_option("--rate", a->rate_hz, "CSV sample rate (Hz)");
@@ -54,6 +61,8 @@ void add_import_command(CLI::App& app, int& exit_status) {
     o.exercise = a->exercise;
     o.events_tsv = a->events;
     o.xdf_emg_stream = a->emg_stream;
+    o.xdf_motion_stream = a->motion_stream;
+    o.xdf_marker_stream = a->marker_stream;
     store::ImportSummary s;
     try {
       if (!a->csv.empty()) {

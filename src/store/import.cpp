@@ -462,21 +462,45 @@ ImportSummary import_edf(const ImportOptions& options) {
 
 namespace {
 
+// Whether `s` is named or typed `want` (an empty `want` matches every stream).
+bool xdf_stream_is(const XdfStream& s, const std::string& want) {
+  return want.empty() || s.name == want || s.type == want;
+}
+
+// Every stream as "'name' (type)", for messages.
+std::string xdf_stream_list(const XdfFile& f) {
+  std::string all;
+  for (const XdfStream& s : f.streams)
+    all += fmt::format("{}'{}' ({})", all.empty() ? "" : ", ", s.name, s.type);
+  return all;
+}
+
+bool xdf_regular(const XdfStream& s) { return !s.is_string() && s.nominal_srate > 0.0 && s.samples() > 0; }
+
+// A stream choice that names no stream of the kind it selects is refused, not read as "none".
+void xdf_check_choice(const XdfFile& f, const std::string& want, bool (*kind)(const XdfStream&),
+                      const char* what, const std::string& src) {
+  if (want.empty()) return;
+  for (const XdfStream& s : f.streams)
+    if (kind(s) && xdf_stream_is(s, want)) return;
+  throw ImportError(
+      fmt::format("{}: no {} named or typed '{}' (streams: {})", src, what, want, xdf_stream_list(f)));
+}
+
 // The stream named or typed `want` (default: type "EMG"); exactly one must match.
 const XdfStream& xdf_emg_stream(const XdfFile& f, const std::string& want, const std::string& src) {
   const std::string key = want.empty() ? "EMG" : want;
   const XdfStream* found = nullptr;
-  std::string all;
   for (const XdfStream& s : f.streams) {
-    all += fmt::format("{}'{}' ({})", all.empty() ? "" : ", ", s.name, s.type);
-    if (s.name != key && s.type != key) continue;
+    if (!xdf_stream_is(s, key)) continue;
     if (found != nullptr)
       throw ImportError(fmt::format("{}: more than one stream named or typed '{}'", src, key));
     found = &s;
   }
   if (found == nullptr)
-    throw ImportError(fmt::format("{}: no stream named or typed '{}' (streams: {})", src, key, all));
-  if (found->is_string() || found->nominal_srate <= 0.0 || found->samples() == 0)
+    throw ImportError(
+        fmt::format("{}: no stream named or typed '{}' (streams: {})", src, key, xdf_stream_list(f)));
+  if (!xdf_regular(*found))
     throw ImportError(
         fmt::format("{}: EMG stream '{}' is not a regular numeric stream with samples", src, found->name));
   return *found;
@@ -503,28 +527,45 @@ std::vector<double> xdf_on_grid(const XdfStream& s, std::size_t channel, double 
   return out;
 }
 
-// [[imu]]/[[angle]] columns: a channel label of a regular numeric stream other than the EMG stream.
-SignalSource xdf_signal_source(const XdfFile& f, const XdfStream& emg, double t0, double end_s,
-                               const std::string& src) {
-  return [&f, &emg, t0, end_s, src](const std::string& label, double& rate_hz) {
+// [[imu]]/[[angle]] columns: a channel label of a regular numeric stream other than the EMG stream, among
+// the streams named or typed `want` (empty: all). A label that more than one such stream carries is refused
+// (two sensors both labelling a channel "ax" is common), naming the streams, rather than taken from the
+// first.
+SignalSource xdf_signal_source(const XdfFile& f, const XdfStream& emg, const std::string& want, double t0,
+                               double end_s, const std::string& src) {
+  return [&f, &emg, want, t0, end_s, src](const std::string& label, double& rate_hz) {
+    const XdfStream* found = nullptr;
+    std::size_t channel = 0;
     for (const XdfStream& s : f.streams) {
-      if (&s == &emg || s.is_string() || s.nominal_srate <= 0.0 || s.samples() == 0) continue;
+      if (&s == &emg || !xdf_regular(s) || !xdf_stream_is(s, want)) continue;
       const auto it = std::find(s.labels.begin(), s.labels.end(), label);
       if (it == s.labels.end()) continue;
-      check_rate(s.nominal_srate, fmt::format("{}: stream '{}' rate", src, s.name));  // bounds the grid
-      rate_hz = s.nominal_srate;
-      return xdf_on_grid(s, static_cast<std::size_t>(it - s.labels.begin()), t0, end_s);
+      if (found != nullptr)
+        throw ImportError(
+            fmt::format("{}: channel '{}' is in streams '{}' and '{}': choose one with "
+                        "--motion-stream NAME|TYPE",
+                        src, label, found->name, s.name));
+      found = &s;
+      channel = static_cast<std::size_t>(it - s.labels.begin());
     }
-    throw ImportError(
-        fmt::format("{}: no channel labelled '{}' in a regular stream other than the EMG", src, label));
+    if (found == nullptr)
+      throw ImportError(fmt::format("{}: no channel labelled '{}' in a regular stream other than the EMG{}",
+                                    src, label,
+                                    want.empty() ? "" : fmt::format(" named or typed '{}'", want)));
+    check_rate(found->nominal_srate,
+               fmt::format("{}: stream '{}' rate", src, found->name));  // bounds the grid
+    rate_hz = found->nominal_srate;
+    return xdf_on_grid(*found, channel, t0, end_s);
   };
 }
 
-// Each string stream's samples (first channel) as events on the EMG clock (event_label, as CSV markers).
-std::vector<Event> xdf_marker_events(const XdfFile& f, double t0, double end_s, const std::string& src) {
+// Each string stream's samples (first channel; only the streams named or typed `want`, empty: all) as events
+// on the EMG clock (event_label, as CSV markers).
+std::vector<Event> xdf_marker_events(const XdfFile& f, const std::string& want, double t0, double end_s,
+                                     const std::string& src) {
   std::vector<Event> out;
   for (const XdfStream& s : f.streams) {
-    if (!s.is_string()) continue;
+    if (!s.is_string() || !xdf_stream_is(s, want)) continue;
     const std::vector<double> t = corrected_time_stamps(s);
     for (std::size_t i = 0; i < s.samples(); ++i) {
       const std::string where = fmt::format("{}: stream '{}' sample {}", src, s.name, i + 1);
@@ -585,6 +626,9 @@ ImportSummary import_xdf(const ImportOptions& options) {
   std::vector<ColumnMap> map = load_import_montage(options.montage);
   const XdfFile f = read_xdf(options.input);
   const XdfStream& emg = xdf_emg_stream(f, options.xdf_emg_stream, src);
+  xdf_check_choice(f, options.xdf_motion_stream, xdf_regular, "regular numeric stream", src);
+  xdf_check_choice(
+      f, options.xdf_marker_stream, [](const XdfStream& s) { return s.is_string(); }, "string stream", src);
   const double rate = emg.nominal_srate;
   check_rate(rate, fmt::format("{}: stream '{}' rate", src, emg.name));
   const std::size_t rows = emg.samples(), ch = map.size();
@@ -604,12 +648,13 @@ ImportSummary import_xdf(const ImportOptions& options) {
   }
   const double t0 = corrected_time_stamps(emg).front();
   const double end_s = static_cast<double>(rows) / rate;
-  ImportedMotion motion = motion_from_signals(load_motion_montage(options.montage),
-                                              xdf_signal_source(f, emg, t0, end_s, src), end_s, src);
+  ImportedMotion motion =
+      motion_from_signals(load_motion_montage(options.montage),
+                          xdf_signal_source(f, emg, options.xdf_motion_stream, t0, end_s, src), end_s, src);
   device.imu = motion.imu_info;
   montage.imu = motion.imu_sensors;
   if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
-  motion.events = xdf_marker_events(f, t0, end_s, src);
+  motion.events = xdf_marker_events(f, options.xdf_marker_stream, t0, end_s, src);
   if (!options.events_tsv.empty()) {
     for (Event& e : read_bids_events(options.events_tsv, end_s)) motion.events.push_back(std::move(e));
   }

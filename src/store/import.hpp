@@ -56,6 +56,11 @@ struct ImportOptions {
   std::filesystem::path events_tsv;
   // XDF: the EMG stream, by name or type (empty: the one stream of type "EMG").
   std::string xdf_emg_stream;
+  // XDF: the streams whose channels the montage's [[imu]]/[[angle]] columns name, and the string streams
+  // whose samples become events, each by name or type (empty: every regular numeric stream other than the
+  // EMG, and every string stream).
+  std::string xdf_motion_stream;
+  std::string xdf_marker_stream;
 };
 
 struct ImportSummary {
@@ -68,8 +73,9 @@ struct ImportSummary {
 ImportSummary import_csv(const ImportOptions& options);
 ImportSummary import_edf(const ImportOptions& options);
 // XDF (docs/IMPORT.md "XDF"): the EMG stream's channels by the montage's [[emg]] columns (channel labels),
-// [[imu]]/[[angle]] columns from the channels of the other numeric streams, string streams' samples as
-// events; every stream's time stamps corrected by its clock offsets and placed on the EMG clock.
+// [[imu]]/[[angle]] columns from the channels of the other numeric streams (or of --motion-stream's), string
+// streams' (or --marker-stream's) samples as events; every stream's time stamps corrected by its clock
+// offsets and placed on the EMG clock.
 ImportSummary import_xdf(const ImportOptions& options);
 
 }  // namespace glutescope::store

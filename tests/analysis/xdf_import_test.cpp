@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <tuple>
 #include <utility>
 
 #include <fmt/core.h>
@@ -193,6 +194,15 @@ struct XdfImport : ::testing::Test {
   }
 };
 
+// A simulated set of `reps` bridges (simulator defaults otherwise).
+sim::SimulatedSession simulate_bridges(int reps, std::uint64_t seed) {
+  sim::SimulatorSettings ss;
+  ss.exercise = Exercise::bridge;
+  ss.reps = reps;
+  ss.seed = seed;
+  return sim::simulate(ss);
+}
+
 const exercise::SetAnalysis& bridge_set(const pipeline::AnalysisResult& r) {
   for (const auto& s : r.analysis.sets)
     if (s.exercise == Exercise::bridge) return s;
@@ -252,12 +262,95 @@ TEST_F(XdfImport, ClockOffsetStreamsImportAndAnalyseLikeTheNativeSession) {
   test::expect_same_reps(gb, wb, 0.15);
 }
 
+// A second accelerometer whose channels carry the same labels (two sensors both saying "ax", as LabRecorder
+// files from two apps do) and a second string stream: an ambiguous label is refused naming both streams;
+// --motion-stream and --marker-stream choose by name or by type; a choice that names nothing is refused.
+TEST_F(XdfImport, MotionAndMarkerStreamsAreChosenByNameOrType) {
+  const sim::SimulatedSession s = simulate_bridges(3, 32);
+  Written w = write_xdf(s);
+  XdfWriter& x = w.xdf;
+  const double rate = sacrum_accel_g(s).second;
+  const std::size_t n = sacrum_accel_g(s).first.size() / 3;
+  // The thigh sensor lies still at a 30-degree slope on the recorder's own clock: (0.5, 0, 0.866) g.
+  std::vector<float> thigh(n * 3);
+  std::vector<double> thigh_t(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    thigh[i * 3] = 0.5F;
+    thigh[i * 3 + 2] = 0.8660254F;
+    thigh_t[i] = kRecorderStart + static_cast<double>(i) / rate;
+  }
+  x.header(4, "Thigh IMU", "Accelerometer", "float32", rate, {"ax", "ay", "az"});
+  x.samples(4, thigh, 3, 0, n, thigh_t, false);
+  x.header(5, "Stray", "Annotations", "string", 0.0, {"text"});
+  x.marker(5, kRecorderStart + 1.0, "set_start:clamshell");  // would open a second set if read
+  const fs::path xdf = write("two.xdf", x.bytes);
+  const fs::path montage = write("two.toml", w.montage);
+
+  store::ImportOptions o = options(xdf, w.montage);
+  try {
+    store::import_xdf(o);
+    ADD_FAILURE() << "an ambiguous label was accepted";
+  } catch (const store::ImportError& e) {
+    EXPECT_NE(std::string(e.what()).find("channel 'ax' is in streams 'Sacrum IMU' and 'Thigh IMU'"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("--motion-stream"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(o.out));
+
+  // By name (motion) and by type (markers): the sacrum and the operator's markers, as without the extras.
+  o.xdf_motion_stream = "Sacrum IMU";
+  o.xdf_marker_stream = "Markers";
+  store::import_xdf(o);
+  pipeline::LoadedSession sacrum = pipeline::load_session(o.out);
+  std::size_t want_events = 0;
+  for (const Event& e : s.events) want_events += marker_label(e).empty() ? 0 : 1;
+  EXPECT_EQ(sacrum.data.events.size(), want_events);
+  for (const Event& e : sacrum.data.events) EXPECT_NE(e.text, "set_start:clamshell");
+  pipeline::LoadedSession native;
+  native.data = validation::session_data_from_simulation(s);
+  test::expect_same_reps(bridge_set(pipeline::analyse(sacrum, pipeline::kDefaultAnalysisPipelineSettings)),
+                         bridge_set(pipeline::analyse(native, pipeline::kDefaultAnalysisPipelineSettings)),
+                         0.15);
+
+  // The other sensor by name, through the command line: its constant slope is what was imported.
+  const fs::path thigh_out = dir / "thigh.h5";
+  const test::CliRun run = test::run_glutescope(
+      {"import", "--from-xdf", xdf.string(), "--montage", montage.string(), "--motion-stream", "Thigh IMU",
+       "--marker-stream", "Operator", "--subject", "S", "--out", thigh_out.string()},
+      dir / "thigh.log");
+  ASSERT_EQ(run.exit_status, 0) << run.output;
+  const pipeline::LoadedSession got = pipeline::load_session(thigh_out);
+  ASSERT_EQ(got.data.imu.size(), 1u);
+  const double g_per_count = got.data.device.imu.at(0).accel_g_per_count;
+  ASSERT_GT(got.data.imu[0].samples(), 0u);
+  for (std::size_t i = 0; i < got.data.imu[0].samples(); i += 97) {
+    EXPECT_NEAR(got.data.imu[0].accel[i * 3] * g_per_count, 0.5, 1e-3) << i;
+    EXPECT_NEAR(got.data.imu[0].accel[i * 3 + 2] * g_per_count, 0.8660254, 1e-3) << i;
+  }
+
+  // A choice that names no stream of its kind: one line listing the streams, nothing written.
+  for (const auto& [motion, marker, expect] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"Shank IMU", "", "no regular numeric stream named or typed 'Shank IMU' (streams: 'Wearable EMG'"},
+           {"", "Accelerometer", "no string stream named or typed 'Accelerometer'"}}) {
+    SCOPED_TRACE(motion + marker);
+    store::ImportOptions bad = options(xdf, w.montage);
+    bad.out = dir / "refused.h5";
+    bad.xdf_motion_stream = motion;
+    bad.xdf_marker_stream = marker;
+    try {
+      store::import_xdf(bad);
+      ADD_FAILURE() << "accepted";
+    } catch (const store::ImportError& e) {
+      EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+    }
+    EXPECT_FALSE(fs::exists(bad.out));
+  }
+}
+
 TEST_F(XdfImport, BrokenChunksAreOneLineNamingTheChunkAndWriteNothing) {
-  sim::SimulatorSettings ss;
-  ss.exercise = Exercise::bridge;
-  ss.reps = 2;
-  ss.seed = 3;
-  const sim::SimulatedSession s = sim::simulate(ss);
+  const sim::SimulatedSession s = simulate_bridges(2, 3);
   const Written w = write_xdf(s);
   const std::string good = w.xdf.bytes;
   const std::size_t k = w.emg_samples_chunk;
