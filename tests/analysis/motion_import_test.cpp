@@ -387,6 +387,8 @@ TEST_F(MotionImport, MalformedMotionInputIsOneLineAndWritesNothing) {
   const std::string csv = "t,E,a,m\n0,1,10,\n0.001,2,,\n0.002,3,x,\n";
   const std::string emg = "[[emg]]\ncolumn = \"E\"\nunit = \"counts\"\n";
   struct Case {
+    Case(std::string m, std::string c, std::string e, std::string ev = {})
+        : montage(std::move(m)), csv(std::move(c)), expect(std::move(e)), events(std::move(ev)) {}
     std::string montage, csv, expect;
     std::string events;  // a BIDS events table given with --events, when not empty
   };

@@ -72,9 +72,9 @@ void expect_samples_match(const store::SessionReader& r, const sim::SimulatedSes
     }
   }
   EXPECT_EQ(mismatches, 0u);
-  for (std::uint8_t s = 0; s < r.imu_count(); ++s) {
-    const auto accel = session.imu_accel(s);
-    const auto gyro = session.imu_gyro(s);
+  for (std::size_t s = 0; s < r.imu_count(); ++s) {
+    const auto accel = session.imu_accel(static_cast<std::uint8_t>(s));
+    const auto gyro = session.imu_gyro(static_cast<std::uint8_t>(s));
     const auto rows = r.imu_counts(s);
     const auto idx = r.imu_sample_index(s);
     ASSERT_EQ(rows.accel.size(), idx.size() * 3);
@@ -85,7 +85,7 @@ void expect_samples_match(const store::SessionReader& r, const sim::SimulatedSes
         if (rows.gyro[row * 3 + a] != gyro[idx[row] * 3 + a]) ++bad;
       }
     }
-    EXPECT_EQ(bad, 0u) << "IMU " << int(s);
+    EXPECT_EQ(bad, 0u) << "IMU " << s;
   }
 }
 
@@ -99,7 +99,8 @@ void expect_gaps(const store::SessionReader& r, const std::map<int, ExpectedStre
   }
   const std::uint64_t emg_rows = r.emg_rows();
   EXPECT_EQ(emg_rows, expected.at(-1).samples);
-  for (std::uint8_t s = 0; s < r.imu_count(); ++s) EXPECT_EQ(r.imu_rows(s), expected.at(s).samples) << int(s);
+  for (std::size_t s = 0; s < r.imu_count(); ++s)
+    EXPECT_EQ(r.imu_rows(s), expected.at(static_cast<int>(s)).samples) << s;
 }
 
 TEST(RecordE2E, CleanSessionIsBitExactWithTheSimulator) {
@@ -275,8 +276,13 @@ TEST(RecordE2E, OutageAndReconnectGiveOneSessionWithOneGap) {
   }
   EXPECT_EQ(disconnects, 1);
   EXPECT_EQ(reconnects, 1);
-  // The lost samples span the outage: 3 s at 2x speed = about 6 s of device time at 2 kHz.
-  EXPECT_NEAR(static_cast<double>(expected.at(-1).gaps[0].second) / 2000.0, 6.0, 1.5);
+  // The lost samples span the outage: at least its 3 s at 2x speed (6 s of device time at 2 kHz, less a
+  // few 5-ms frames), plus however long the drain and the recorder's reconnect took in wall-clock time, which
+  // a loaded machine stretches (7.5 s seen under load): so no upper bound tighter than what was left of the
+  // 12-s session after the outage began at about 2.5 s.
+  const double lost_s = static_cast<double>(expected.at(-1).gaps[0].second) / 2000.0;
+  EXPECT_GE(lost_s, 6.0 - 0.02);
+  EXPECT_LT(lost_s, 12.0 - 2.4);
   std::filesystem::remove_all(dir);
 }
 
@@ -509,7 +515,7 @@ TEST(RecordE2E, FullDiskStopsWithAOneLineErrorAndKeepsTheJournal) {
   const auto file = disk / "s.h5";
   auto [status, out] = run_glutescope(
       {"record", "--port", (dir / "ttyWEAR").string(), "--subject", "S", "--out", file.string()},
-      dir / "log.txt", mounted ? RLIM_INFINITY : 600 * 1024);
+      dir / "log.txt", mounted ? RLIM_INFINITY : rlim_t{600} * 1024);
   EXPECT_NE(status, 0) << out;
   const std::string last_line = out.substr(out.rfind("glutescope: "));
   EXPECT_NE(last_line.find("writing " + file.string() + " failed"), std::string::npos) << out;
@@ -556,6 +562,7 @@ TEST(RecordE2E, KillNineThenRecoverKeepsEverySampleSentUpToOneSecondBefore) {
   const auto session = sim::simulate(short_session(8.0, 13));
   const auto frames = sim::encode_frame_list(session);
   std::vector<FrameContent> content;
+  content.reserve(frames.size());
   for (const auto& f : frames) content.push_back(inspect(f.wire));
   std::mt19937_64 rng(20261123);
   std::uniform_real_distribution<double> kill_after_s(1.3, 3.0);
