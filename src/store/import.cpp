@@ -249,21 +249,35 @@ void check_edf_file_header(const std::filesystem::path& path) {
   check_edf_header(head, size, path.string());
 }
 
+// An EDF/BDF signal's label without the header's space padding.
+std::string edf_label(const edf_hdr_struct& hdr, int s) {
+  std::string l = hdr.signalparam[s].label;
+  while (!l.empty() && l.back() == ' ') l.pop_back();
+  return l;
+}
+
+double edf_rate(const edf_hdr_struct& hdr, int s) {
+  return hdr.signalparam[s].smp_in_datarecord /
+         (static_cast<double>(hdr.datarecord_duration) / EDFLIB_TIME_DIMENSION);
+}
+
+// EDFlib reads a signal with an int count: its samples must fit one.
+void check_edf_samples(const edf_hdr_struct& hdr, int s, const std::string& src) {
+  if (hdr.signalparam[s].smp_in_file > std::numeric_limits<int>::max()) {
+    throw ImportError(fmt::format("{}: signal '{}' has {} samples, more than EDFlib reads at once", src,
+                                  edf_label(hdr, s), hdr.signalparam[s].smp_in_file));
+  }
+}
+
 // An EDF/BDF signal's physical values by label (import_motion.hpp: SignalSource), read whole.
 SignalSource edf_signal_source(const edf_hdr_struct& hdr, const std::string& src) {
   return [&hdr, src](const std::string& label, double& rate_hz) {
     for (int s = 0; s < hdr.edfsignals; ++s) {
-      std::string l = hdr.signalparam[s].label;
-      while (!l.empty() && l.back() == ' ') l.pop_back();
-      if (l != label) continue;
-      const auto& p = hdr.signalparam[s];
-      rate_hz = p.smp_in_datarecord / (static_cast<double>(hdr.datarecord_duration) / EDFLIB_TIME_DIMENSION);
+      if (edf_label(hdr, s) != label) continue;
+      rate_hz = edf_rate(hdr, s);
       check_rate(rate_hz, fmt::format("{}: signal '{}' rate", src, label));
-      if (p.smp_in_file > std::numeric_limits<int>::max()) {
-        throw ImportError(fmt::format("{}: signal '{}' has {} samples, more than EDFlib reads at once", src,
-                                      label, p.smp_in_file));
-      }
-      std::vector<double> x(static_cast<std::size_t>(p.smp_in_file));
+      check_edf_samples(hdr, s, src);
+      std::vector<double> x(static_cast<std::size_t>(hdr.signalparam[s].smp_in_file));
       edfseek(hdr.handle, s, 0, EDFSEEK_SET);
       if (edfread_physical_samples(hdr.handle, s, static_cast<int>(x.size()), x.data()) !=
           static_cast<int>(x.size()))
@@ -272,6 +286,84 @@ SignalSource edf_signal_source(const edf_hdr_struct& hdr, const std::string& src
     }
     throw ImportError(fmt::format("{}: montage signal '{}' is not a signal of the file", src, label));
   };
+}
+
+// The EMG signals: the montage's [[emg]] columns by label (`map` read from it), or every signal as it is
+// labelled when there is no montage.
+std::vector<int> edf_emg_signals(const edf_hdr_struct& hdr, const ImportOptions& options,
+                                 std::vector<ColumnMap>& map, const std::string& src) {
+  std::vector<int> signals;
+  if (options.montage.empty()) {
+    for (int s = 0; s < hdr.edfsignals; ++s) {
+      ColumnMap m;
+      m.column = edf_label(hdr, s);
+      m.channel.label = m.column;
+      map.push_back(m);
+      signals.push_back(s);
+    }
+    return signals;
+  }
+  map = load_import_montage(options.montage);
+  for (const ColumnMap& m : map) {
+    int found = -1;
+    for (int s = 0; s < hdr.edfsignals; ++s) {
+      if (edf_label(hdr, s) == m.column) found = s;
+    }
+    if (found < 0) {
+      std::string names;
+      for (int s = 0; s < hdr.edfsignals; ++s) names += (names.empty() ? "" : ", ") + edf_label(hdr, s);
+      throw ImportError(fmt::format("{}: montage column '{}' is not a signal of {} (signals: {})",
+                                    options.montage.string(), m.column, src, names));
+    }
+    signals.push_back(found);
+  }
+  return signals;
+}
+
+// Samples of signal `s` to import: EDF/BDF hold whole data records; glutescope's own export marks the true
+// end so the zero padding of the last record is not imported as signal.
+std::size_t edf_rows(const edf_hdr_struct& hdr, int s, double rate) {
+  auto rows = static_cast<std::size_t>(hdr.signalparam[s].smp_in_file);
+  for (long long n = 0; n < hdr.annotations_in_file; ++n) {
+    edf_annotation_struct a{};
+    if (edf_get_annotation(hdr.handle, static_cast<int>(n), &a) == 0 &&
+        std::string_view(a.annotation) == kRecordingEndAnnotation) {
+      const auto end_rows =
+          static_cast<std::size_t>(std::llround(static_cast<double>(a.onset) / EDFLIB_TIME_DIMENSION * rate));
+      rows = std::min(rows, end_rows);
+    }
+  }
+  return rows;
+}
+
+// Channel c's digital values into counts[r * ch + c]; its montage channel and scale into montage/device.
+void read_edf_emg(const edf_hdr_struct& hdr, int signal, const ColumnMap& m, std::size_t rows, std::size_t c,
+                  std::size_t ch, const std::string& src, std::vector<std::int32_t>& counts,
+                  std::vector<int>& buf, Montage& montage, DeviceInfo& device) {
+  const auto& p = hdr.signalparam[signal];
+  std::string dim = p.physdimension;
+  while (!dim.empty() && dim.back() == ' ') dim.pop_back();
+  const double unit = dim == "mV" ? 1e3 : dim == "V" ? 1e6 : 1.0;  // uV (µV) or unknown: as is
+  const double scale = (p.phys_max - p.phys_min) / static_cast<double>(p.dig_max - p.dig_min);
+  const double offset = p.phys_min - p.dig_min * scale;  // physical = digital * scale + offset
+  edfseek(hdr.handle, signal, 0, EDFSEEK_SET);
+  if (edfread_digital_samples(hdr.handle, signal, static_cast<int>(rows), buf.data()) !=
+      static_cast<int>(rows))
+    throw ImportError(
+        fmt::format("{}: cannot read signal '{}' (truncated file?)", src, edf_label(hdr, signal)));
+  // Digital values are kept; a non-zero offset (asymmetric ranges) is folded in at the count resolution.
+  const double offset_counts = std::round(offset / scale);
+  if (!(std::fabs(offset_counts) <= 2147483647.0 - 8388608.0)) {  // int32 holds any 24-bit value + offset
+    throw ImportError(
+        fmt::format("{}: signal '{}' physical minimum/maximum put zero {:g} counts away: beyond int32", src,
+                    edf_label(hdr, signal), offset_counts));
+  }
+  for (std::size_t r = 0; r < rows; ++r)
+    counts[r * ch + c] = static_cast<std::int32_t>(buf[r] + offset_counts);
+  EmgChannel e = m.channel;
+  e.microvolts_per_count = scale * unit;
+  montage.emg.push_back(e);
+  device.emg.push_back(EmgChannelInfo{e.label, 1.0, e.microvolts_per_count});
 }
 
 }  // namespace
@@ -353,93 +445,23 @@ ImportSummary import_edf(const ImportOptions& options) {
     ~Closer() { edfclose_file(h); }
   } closer{hdr.handle};
   std::vector<ColumnMap> map;
-  std::vector<int> signals;
-  auto label_of = [&](int s) {
-    std::string l = hdr.signalparam[s].label;
-    while (!l.empty() && l.back() == ' ') l.pop_back();
-    return l;
-  };
-  if (!options.montage.empty()) {
-    map = load_import_montage(options.montage);
-    for (const ColumnMap& m : map) {
-      int found = -1;
-      for (int s = 0; s < hdr.edfsignals; ++s) {
-        if (label_of(s) == m.column) found = s;
-      }
-      if (found < 0) {
-        std::string names;
-        for (int s = 0; s < hdr.edfsignals; ++s) names += (names.empty() ? "" : ", ") + label_of(s);
-        throw ImportError(fmt::format("{}: montage column '{}' is not a signal of {} (signals: {})",
-                                      options.montage.string(), m.column, src, names));
-      }
-      signals.push_back(found);
-    }
-  } else {
-    for (int s = 0; s < hdr.edfsignals; ++s) {
-      ColumnMap m;
-      m.column = label_of(s);
-      m.channel.label = m.column;
-      map.push_back(m);
-      signals.push_back(s);
-    }
-  }
+  const std::vector<int> signals = edf_emg_signals(hdr, options, map, src);
   if (signals.empty()) throw ImportError(fmt::format("{}: no signals", src));
-  const auto& p0 = hdr.signalparam[signals[0]];
-  const double record_s = static_cast<double>(hdr.datarecord_duration) / EDFLIB_TIME_DIMENSION;
-  const double rate = p0.smp_in_datarecord / record_s;
-  check_rate(rate, fmt::format("{}: signal '{}' rate", src, label_of(signals[0])));
-  if (p0.smp_in_file > std::numeric_limits<int>::max()) {
-    throw ImportError(fmt::format("{}: signal '{}' has {} samples, more than EDFlib reads at once", src,
-                                  label_of(signals[0]), p0.smp_in_file));
-  }
-  auto rows = static_cast<std::size_t>(p0.smp_in_file);
-  // EDF/BDF hold whole data records; glutescope's own export marks the true end so the zero padding of the
-  // last record is not imported as signal.
-  for (long long n = 0; n < hdr.annotations_in_file; ++n) {
-    edf_annotation_struct a{};
-    if (edf_get_annotation(hdr.handle, static_cast<int>(n), &a) == 0 &&
-        std::string_view(a.annotation) == kRecordingEndAnnotation) {
-      const auto end_rows =
-          static_cast<std::size_t>(std::llround(static_cast<double>(a.onset) / EDFLIB_TIME_DIMENSION * rate));
-      rows = std::min(rows, end_rows);
-    }
-  }
+  const double rate = edf_rate(hdr, signals[0]);
+  check_rate(rate, fmt::format("{}: signal '{}' rate", src, edf_label(hdr, signals[0])));
+  check_edf_samples(hdr, signals[0], src);
+  const std::size_t rows = edf_rows(hdr, signals[0], rate);
   const std::size_t ch = signals.size();
   DeviceInfo device = imported_device(options, rate);
   Montage montage;
   std::vector<std::int32_t> counts(rows * ch);
   std::vector<int> buf(rows);
   for (std::size_t c = 0; c < ch; ++c) {
-    const auto& p = hdr.signalparam[signals[c]];
-    if (p.smp_in_datarecord != p0.smp_in_datarecord) {
+    if (hdr.signalparam[signals[c]].smp_in_datarecord != hdr.signalparam[signals[0]].smp_in_datarecord) {
       throw ImportError(fmt::format("{}: signal '{}' has another rate than '{}'; map signals of one rate",
-                                    src, label_of(signals[c]), label_of(signals[0])));
+                                    src, edf_label(hdr, signals[c]), edf_label(hdr, signals[0])));
     }
-    std::string dim = p.physdimension;
-    while (!dim.empty() && dim.back() == ' ') dim.pop_back();
-    const double unit = dim == "mV" ? 1e3 : dim == "V" ? 1e6 : 1.0;  // uV (µV) or unknown: as is
-    const double scale = (p.phys_max - p.phys_min) / static_cast<double>(p.dig_max - p.dig_min);
-    const double offset = p.phys_min - p.dig_min * scale;  // physical = digital * scale + offset
-    edfseek(hdr.handle, signals[c], 0, EDFSEEK_SET);
-    if (edfread_digital_samples(hdr.handle, signals[c], static_cast<int>(rows), buf.data()) !=
-        static_cast<int>(rows)) {
-      throw ImportError(
-          fmt::format("{}: cannot read signal '{}' (truncated file?)", src, label_of(signals[c])));
-    }
-    // Digital values are kept; a non-zero offset (asymmetric ranges) is folded in at the count resolution.
-    const double offset_counts = std::round(offset / scale);
-    if (!(std::fabs(offset_counts) <= 2147483647.0 - 8388608.0)) {  // int32 holds any 24-bit value + offset
-      throw ImportError(
-          fmt::format("{}: signal '{}' physical minimum/maximum put zero {:g} counts away: "
-                      "beyond int32",
-                      src, label_of(signals[c]), offset_counts));
-    }
-    for (std::size_t r = 0; r < rows; ++r)
-      counts[r * ch + c] = static_cast<std::int32_t>(buf[r] + offset_counts);
-    EmgChannel e = map[c].channel;
-    e.microvolts_per_count = scale * unit;
-    montage.emg.push_back(e);
-    device.emg.push_back(EmgChannelInfo{e.label, 1.0, e.microvolts_per_count});
+    read_edf_emg(hdr, signals[c], map[c], rows, c, ch, src, counts, buf, montage, device);
   }
   const double end_s = static_cast<double>(rows) / rate;
   ImportedMotion implied;
@@ -452,10 +474,9 @@ ImportSummary import_edf(const ImportOptions& options) {
   if (auto problem = device_info_problem(device)) throw ImportError(fmt::format("{}: {}", src, *problem));
   implied.events = edf_annotation_events(hdr, src, end_s);
   if (!options.events_tsv.empty()) {
-    for (Event& e : read_bids_events(options.events_tsv, static_cast<double>(rows) / rate))
-      implied.events.push_back(std::move(e));
+    for (Event& e : read_bids_events(options.events_tsv, end_s)) implied.events.push_back(std::move(e));
   }
-  add_implied_set(options.exercise, static_cast<double>(rows) / rate, implied.events);
+  add_implied_set(options.exercise, end_s, implied.events);
   write_session(options, device, montage, counts, ch, {}, implied);
   return ImportSummary{ch, rows, rate, {}};
 }
