@@ -250,8 +250,10 @@ XdfFile Parser::run() {
 
 XdfFile read_xdf(const std::filesystem::path& path) {
   const std::string bytes = read_bytes(path);
-  return Parser(path.string(), bytes).run();
+  return read_xdf(bytes, path.string());
 }
+
+XdfFile read_xdf(std::string_view bytes, const std::string& source) { return Parser(source, bytes).run(); }
 
 std::vector<double> corrected_time_stamps(const XdfStream& stream) {
   const auto& o = stream.clock_offsets;

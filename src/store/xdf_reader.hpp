@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,8 @@ struct XdfFile {
 
 // Throws ImportError as described above.
 XdfFile read_xdf(const std::filesystem::path& path);
+// The same on the file's bytes; `source` names the file in errors (the fuzz harness reads its input so).
+XdfFile read_xdf(std::string_view bytes, const std::string& source);
 
 // The stream's time stamps on the recorder's clock: t + a + b t, (a, b) the least-squares line through the
 // clock offsets (one offset: constant; none: unchanged), as pyxdf's synchronize_clocks without its robust

@@ -1,11 +1,14 @@
-// Session files the session_reader fuzzer made (tests/fuzz/corpus/session_reader/finding_*): each is a
-// clear error of the reader, never an allocation of what the file claims.
+// Files the store's fuzzers made (tests/fuzz/corpus/session_reader/finding_*, corpus/xdf_import/finding_*):
+// each is a clear error of its reader, never an allocation of what the file claims; the seeds themselves
+// read.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 
+#include "store/import.hpp"
 #include "store/session_reader.hpp"
+#include "store/xdf_reader.hpp"
 
 namespace glutescope::store {
 namespace {
@@ -49,6 +52,34 @@ TEST(SessionReaderFuzzFindings, TheUndamagedSeedReads) {
   EXPECT_EQ(reader.emg_rows(), 3u);
   EXPECT_EQ(reader.emg_counts(),
             (std::vector<std::int32_t>{1, 2, 3, 4, 5, 6}));  // tiny.csv's cells, RF in uV
+}
+
+const std::filesystem::path kXdfCorpus =
+    std::filesystem::path(GLUTESCOPE_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "xdf_import";
+
+// The XDF seeds (tests/fuzz/make_xdf_seeds.py) read in full: the reader rejects only damage.
+TEST(XdfFuzzFindings, TheSeedsRead) {
+  EXPECT_TRUE(read_xdf(kXdfCorpus / "file_header_only").streams.empty());
+  for (const char* name : {"session_3_streams", "session_4_byte_lengths", "session_8_byte_lengths"}) {
+    const XdfFile f = read_xdf(kXdfCorpus / name);
+    ASSERT_EQ(f.streams.size(), 3u) << name;
+    EXPECT_EQ(f.streams[0].samples(), 20u) << name;
+    EXPECT_EQ(f.streams[0].values.size(), 80u) << name;
+    EXPECT_EQ(f.streams[1].labels, (std::vector<std::string>{"ax", "ay", "az"})) << name;
+    EXPECT_EQ(f.streams[2].strings, (std::vector<std::string>{"squat start", "squat end"})) << name;
+    EXPECT_EQ(f.streams[2].clock_offsets.size(), 2u) << name;
+  }
+  const XdfFile formats = read_xdf(kXdfCorpus / "every_format");
+  ASSERT_EQ(formats.streams.size(), 6u);
+  for (const XdfStream& s : formats.streams) {
+    EXPECT_EQ(s.values, (std::vector<double>{-1, 2, 3, -4, 5, 6})) << s.channel_format;
+    EXPECT_DOUBLE_EQ(s.time_stamps[1], 10.02) << s.channel_format;  // the previous + 1 / 50 Hz
+  }
+  const XdfFile edge = read_xdf(kXdfCorpus / "edge_cases");
+  ASSERT_EQ(edge.streams.size(), 2u);
+  EXPECT_EQ(edge.streams[0].labels, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(edge.streams[0].samples(), 2u);
+  EXPECT_EQ(edge.streams[1].strings, (std::vector<std::string>{"", "start", "operator", "stop"}));
 }
 
 }  // namespace
