@@ -10,8 +10,8 @@
 // stream id, XML). A sample without a time stamp is the previous one's + 1 / nominal_srate.
 //
 // Every length, count and stream id is checked against the chunk's bytes and the stream headers before it is
-// used; nothing is allocated beyond what the checked bytes can hold. A violation is an ImportError naming the
-// file and the chunk: "<file>: chunk N at byte B (tag T): ...".
+// used; nothing is allocated beyond what the checked bytes can hold; every time is within kMaxXdfTimeS. A
+// violation is an ImportError naming the file and the chunk: "<file>: chunk N at byte B (tag T): ...".
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,10 @@ namespace glutescope::store {
 
 inline constexpr std::uint64_t kMaxXdfFileBytes = 8ULL << 30;  // read whole; larger files are refused
 inline constexpr std::uint32_t kMaxXdfChannels = 4096;
+// Time stamps (recorded, or derived as the previous + 1 / nominal_srate) and both fields of a clock offset
+// are within ±kMaxXdfTimeS: LSL's local_clock counts seconds from boot or from 1970, and 1e12 s is 31,700
+// years. The bound keeps the clock fit finite (its sums of squares overflowed from 1e155 s).
+inline constexpr double kMaxXdfTimeS = 1e12;
 
 struct XdfStream {
   std::uint32_t id = 0;

@@ -57,6 +57,22 @@ TEST(SessionReaderFuzzFindings, TheUndamagedSeedReads) {
 const std::filesystem::path kXdfCorpus =
     std::filesystem::path(GLUTESCOPE_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "xdf_import";
 
+// A session seed whose first EMG clock offset became (1.3e170 s, 3.8e180 s): finite, so it was read, and
+// the clock fit's sums of squares overflowed, giving NaN for every corrected time stamp. Now a time or clock
+// offset beyond ±kMaxXdfTimeS is an error naming the chunk.
+TEST(XdfFuzzFindings, AClockOffsetBeyondTheTimeBoundIsAnError) {
+  try {
+    (void)read_xdf(kXdfCorpus / "finding_clock_offset_1e180");
+    FAIL() << "read_xdf accepted the clock offset";
+  } catch (const ImportError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(
+        what.find("(tag 4): stream 1: clock offset (1.30154e+170 s, 3.81695e+180 s) is not within ±1e+12 s"),
+        std::string::npos)
+        << what;
+  }
+}
+
 // The XDF seeds (tests/fuzz/make_xdf_seeds.py) read in full: the reader rejects only damage.
 TEST(XdfFuzzFindings, TheSeedsRead) {
   EXPECT_TRUE(read_xdf(kXdfCorpus / "file_header_only").streams.empty());
