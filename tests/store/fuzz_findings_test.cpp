@@ -73,6 +73,41 @@ TEST(XdfFuzzFindings, AClockOffsetBeyondTheTimeBoundIsAnError) {
   }
 }
 
+// The same bound on a time stamp the reader derives (previous + 1 / nominal_srate): a stream at 1e-300 Hz
+// made its second sample 1e300 s after the first. A file header, that stream's header, and one samples chunk
+// of two int8 samples, the first stamped 0 s and the second unstamped.
+TEST(XdfFuzzFindings, ADerivedTimeStampBeyondTheTimeBoundIsAnError) {
+  std::string xdf = "XDF:";
+  const auto chunk = [&xdf](char tag, const std::string& content) {
+    xdf += '\x01';
+    xdf += static_cast<char>(content.size() + 2);  // 1-byte length: tag and content
+    xdf += tag;
+    xdf += '\0';
+    xdf += content;
+  };
+  const std::string stream_id("\x01\0\0\0", 4);
+  chunk(1, "<info/>");
+  chunk(2, stream_id +
+               "<info><channel_count>1</channel_count><nominal_srate>1e-300</nominal_srate>"
+               "<channel_format>int8</channel_format></info>");
+  chunk(3, stream_id + std::string("\x01\x02"
+                                   "\x08\0\0\0\0\0\0\0\0"
+                                   "\x05"
+                                   "\0"
+                                   "\x06",
+                                   14));
+  try {
+    (void)read_xdf(xdf, "tiny_rate.xdf");
+    FAIL() << "read_xdf accepted the derived time stamp";
+  } catch (const ImportError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("tiny_rate.xdf: chunk 3 at byte "), std::string::npos) << what;
+    EXPECT_NE(what.find("(tag 3): stream 1: derived time stamp 1e+300 s is not within ±1e+12 s"),
+              std::string::npos)
+        << what;
+  }
+}
+
 // The XDF seeds (tests/fuzz/make_xdf_seeds.py) read in full: the reader rejects only damage.
 TEST(XdfFuzzFindings, TheSeedsRead) {
   EXPECT_TRUE(read_xdf(kXdfCorpus / "file_header_only").streams.empty());
