@@ -67,12 +67,16 @@ std::string_view xml_text(std::string_view xml, std::string_view tag) {
 std::vector<std::string> channel_labels(std::string_view xml) {
   std::vector<std::string> out;
   std::string_view channels = xml_text(xml_text(xml, "desc"), "channels");
-  for (std::size_t at = channels.find("<channel>");
-       at != std::string_view::npos && out.size() < kMaxXdfChannels; at = channels.find("<channel>")) {
-    channels.remove_prefix(at);
-    const std::string_view one = xml_text(channels, "channel");
-    out.emplace_back(xml_text(one, "label"));
-    channels.remove_prefix(std::min(channels.size(), one.size() + 9));
+  constexpr std::string_view open = "<channel>", close = "</channel>";
+  // Stops at a <channel> without its </channel>: searching the rest again for each of up to kMaxXdfChannels
+  // unclosed tags made a large header quadratic.
+  while (out.size() < kMaxXdfChannels) {
+    const std::size_t a = channels.find(open);
+    if (a == std::string_view::npos) break;
+    const std::size_t b = channels.find(close, a + open.size());
+    if (b == std::string_view::npos) break;
+    out.emplace_back(xml_text(channels.substr(a + open.size(), b - a - open.size()), "label"));
+    channels.remove_prefix(b + close.size());
   }
   return out;
 }
@@ -124,18 +128,23 @@ XdfStream stream_header(Cursor& c) {
   return s;
 }
 
+// False for NaN too.
+bool within_time_bound(double t_s) noexcept { return std::fabs(t_s) <= kMaxXdfTimeS; }
+
 void read_sample(Cursor& c, XdfStream& s) {
   const auto ts_bytes = c.get<std::uint8_t>("time stamp size");
   double t = 0.0;
   if (ts_bytes == 8) {
     t = c.get<double>("time stamp");
-    if (!std::isfinite(t)) c.fail(fmt::format("stream {}: time stamp is not finite", s.id));
   } else if (ts_bytes == 0) {
     const double step = s.nominal_srate > 0.0 ? 1.0 / s.nominal_srate : 0.0;
     t = s.time_stamps.empty() ? 0.0 : s.time_stamps.back() + step;
   } else {
     c.fail(fmt::format("stream {}: time stamp of {} bytes (0 or 8)", s.id, ts_bytes));
   }
+  if (!within_time_bound(t))  // a derived one too: a tiny nominal_srate makes a huge step
+    c.fail(fmt::format("stream {}: {} time stamp {:g} s is not within ±{:g} s", s.id,
+                       ts_bytes == 8 ? "recorded" : "derived", t, kMaxXdfTimeS));
   s.time_stamps.push_back(t);
   if (s.is_string()) {
     for (std::uint32_t k = 0; k < s.channel_count; ++k)
@@ -214,8 +223,9 @@ void Parser::chunk(std::uint16_t tag, Cursor& c) {
       XdfStream& s = stream(c);
       const auto when = c.get<double>("collection time");
       const auto offset = c.get<double>("offset value");
-      if (!std::isfinite(when) || !std::isfinite(offset))
-        c.fail(fmt::format("stream {}: clock offset not finite", s.id));
+      if (!within_time_bound(when) || !within_time_bound(offset))
+        c.fail(fmt::format("stream {}: clock offset ({:g} s, {:g} s) is not within ±{:g} s", s.id, when,
+                           offset, kMaxXdfTimeS));
       s.clock_offsets.emplace_back(when, offset);
       return;
     }
@@ -250,8 +260,10 @@ XdfFile Parser::run() {
 
 XdfFile read_xdf(const std::filesystem::path& path) {
   const std::string bytes = read_bytes(path);
-  return Parser(path.string(), bytes).run();
+  return read_xdf(bytes, path.string());
 }
+
+XdfFile read_xdf(std::string_view bytes, const std::string& source) { return Parser(source, bytes).run(); }
 
 std::vector<double> corrected_time_stamps(const XdfStream& stream) {
   const auto& o = stream.clock_offsets;

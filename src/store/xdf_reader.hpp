@@ -10,13 +10,14 @@
 // stream id, XML). A sample without a time stamp is the previous one's + 1 / nominal_srate.
 //
 // Every length, count and stream id is checked against the chunk's bytes and the stream headers before it is
-// used; nothing is allocated beyond what the checked bytes can hold. A violation is an ImportError naming the
-// file and the chunk: "<file>: chunk N at byte B (tag T): ...".
+// used; nothing is allocated beyond what the checked bytes can hold; every time is within kMaxXdfTimeS. A
+// violation is an ImportError naming the file and the chunk: "<file>: chunk N at byte B (tag T): ...".
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,6 +25,10 @@ namespace glutescope::store {
 
 inline constexpr std::uint64_t kMaxXdfFileBytes = 8ULL << 30;  // read whole; larger files are refused
 inline constexpr std::uint32_t kMaxXdfChannels = 4096;
+// Time stamps (recorded, or derived as the previous + 1 / nominal_srate) and both fields of a clock offset
+// are within ±kMaxXdfTimeS: LSL's local_clock counts seconds from boot or from 1970, and 1e12 s is 31,700
+// years. The bound keeps the clock fit finite (its sums of squares overflowed from 1e155 s).
+inline constexpr double kMaxXdfTimeS = 1e12;
 
 struct XdfStream {
   std::uint32_t id = 0;
@@ -45,6 +50,8 @@ struct XdfFile {
 
 // Throws ImportError as described above.
 XdfFile read_xdf(const std::filesystem::path& path);
+// The same on the file's bytes; `source` names the file in errors (the fuzz harness reads its input so).
+XdfFile read_xdf(std::string_view bytes, const std::string& source);
 
 // The stream's time stamps on the recorder's clock: t + a + b t, (a, b) the least-squares line through the
 // clock offsets (one offset: constant; none: unchanged), as pyxdf's synchronize_clocks without its robust

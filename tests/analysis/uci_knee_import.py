@@ -26,21 +26,8 @@ import h5py
 import numpy as np
 from scipy.signal import find_peaks
 
-LABELS = ("RF", "BF", "VM", "ST")
-
-
-def read_rows(path):
-    rows = []
-    for line in Path(path).read_text(errors="replace").splitlines():
-        parts = line.rstrip("\r").split("\t")
-        if len(parts) != 5:
-            continue
-        try:
-            [float(p) for p in parts]
-        except ValueError:
-            continue
-        rows.append(parts)
-    return rows
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "bench"))
+from onset_real_data import LABELS, read_uci_rows  # noqa: E402  (the one reader of the UCI files)
 
 
 def independent_count(fx, movement_sign):
@@ -62,7 +49,7 @@ def main():
     worst = 0
     for path in sorted(Path(args.data).glob("*N[sp][ei][ne].txt")):
         task = path.stem[-3:]
-        rows = read_rows(path)
+        rows = read_uci_rows(path)
         fx = np.array([float(r[4]) for r in rows])
         rest_above_mean = fx[:500].mean() > fx.mean()
         flexion_positive = rest_above_mean if task == "sen" else not rest_above_mean

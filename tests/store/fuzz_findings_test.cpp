@@ -1,11 +1,14 @@
-// Session files the session_reader fuzzer made (tests/fuzz/corpus/session_reader/finding_*): each is a
-// clear error of the reader, never an allocation of what the file claims.
+// Files the store's fuzzers made (tests/fuzz/corpus/session_reader/finding_*, corpus/xdf_import/finding_*):
+// each is a clear error of its reader, never an allocation of what the file claims; the seeds themselves
+// read.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 
+#include "store/import.hpp"
 #include "store/session_reader.hpp"
+#include "store/xdf_reader.hpp"
 
 namespace glutescope::store {
 namespace {
@@ -49,6 +52,85 @@ TEST(SessionReaderFuzzFindings, TheUndamagedSeedReads) {
   EXPECT_EQ(reader.emg_rows(), 3u);
   EXPECT_EQ(reader.emg_counts(),
             (std::vector<std::int32_t>{1, 2, 3, 4, 5, 6}));  // tiny.csv's cells, RF in uV
+}
+
+const std::filesystem::path kXdfCorpus =
+    std::filesystem::path(GLUTESCOPE_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "xdf_import";
+
+// A session seed whose first EMG clock offset became (1.3e170 s, 3.8e180 s): finite, so it was read, and
+// the clock fit's sums of squares overflowed, giving NaN for every corrected time stamp. Now a time or clock
+// offset beyond ±kMaxXdfTimeS is an error naming the chunk.
+TEST(XdfFuzzFindings, AClockOffsetBeyondTheTimeBoundIsAnError) {
+  try {
+    (void)read_xdf(kXdfCorpus / "finding_clock_offset_1e180");
+    FAIL() << "read_xdf accepted the clock offset";
+  } catch (const ImportError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(
+        what.find("(tag 4): stream 1: clock offset (1.30154e+170 s, 3.81695e+180 s) is not within ±1e+12 s"),
+        std::string::npos)
+        << what;
+  }
+}
+
+// The same bound on a time stamp the reader derives (previous + 1 / nominal_srate): a stream at 1e-300 Hz
+// made its second sample 1e300 s after the first. A file header, that stream's header, and one samples chunk
+// of two int8 samples, the first stamped 0 s and the second unstamped.
+TEST(XdfFuzzFindings, ADerivedTimeStampBeyondTheTimeBoundIsAnError) {
+  std::string xdf = "XDF:";
+  const auto chunk = [&xdf](char tag, const std::string& content) {
+    xdf += '\x01';
+    xdf += static_cast<char>(content.size() + 2);  // 1-byte length: tag and content
+    xdf += tag;
+    xdf += '\0';
+    xdf += content;
+  };
+  const std::string stream_id("\x01\0\0\0", 4);
+  chunk(1, "<info/>");
+  chunk(2, stream_id +
+               "<info><channel_count>1</channel_count><nominal_srate>1e-300</nominal_srate>"
+               "<channel_format>int8</channel_format></info>");
+  chunk(3, stream_id + std::string("\x01\x02"
+                                   "\x08\0\0\0\0\0\0\0\0"
+                                   "\x05"
+                                   "\0"
+                                   "\x06",
+                                   14));
+  try {
+    (void)read_xdf(xdf, "tiny_rate.xdf");
+    FAIL() << "read_xdf accepted the derived time stamp";
+  } catch (const ImportError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("tiny_rate.xdf: chunk 3 at byte "), std::string::npos) << what;
+    EXPECT_NE(what.find("(tag 3): stream 1: derived time stamp 1e+300 s is not within ±1e+12 s"),
+              std::string::npos)
+        << what;
+  }
+}
+
+// The XDF seeds (tests/fuzz/make_xdf_seeds.py) read in full: the reader rejects only damage.
+TEST(XdfFuzzFindings, TheSeedsRead) {
+  EXPECT_TRUE(read_xdf(kXdfCorpus / "file_header_only").streams.empty());
+  for (const char* name : {"session_3_streams", "session_4_byte_lengths", "session_8_byte_lengths"}) {
+    const XdfFile f = read_xdf(kXdfCorpus / name);
+    ASSERT_EQ(f.streams.size(), 3u) << name;
+    EXPECT_EQ(f.streams[0].samples(), 20u) << name;
+    EXPECT_EQ(f.streams[0].values.size(), 80u) << name;
+    EXPECT_EQ(f.streams[1].labels, (std::vector<std::string>{"ax", "ay", "az"})) << name;
+    EXPECT_EQ(f.streams[2].strings, (std::vector<std::string>{"squat start", "squat end"})) << name;
+    EXPECT_EQ(f.streams[2].clock_offsets.size(), 2u) << name;
+  }
+  const XdfFile formats = read_xdf(kXdfCorpus / "every_format");
+  ASSERT_EQ(formats.streams.size(), 6u);
+  for (const XdfStream& s : formats.streams) {
+    EXPECT_EQ(s.values, (std::vector<double>{-1, 2, 3, -4, 5, 6})) << s.channel_format;
+    EXPECT_DOUBLE_EQ(s.time_stamps[1], 10.02) << s.channel_format;  // the previous + 1 / 50 Hz
+  }
+  const XdfFile edge = read_xdf(kXdfCorpus / "edge_cases");
+  ASSERT_EQ(edge.streams.size(), 2u);
+  EXPECT_EQ(edge.streams[0].labels, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(edge.streams[0].samples(), 2u);
+  EXPECT_EQ(edge.streams[1].strings, (std::vector<std::string>{"", "start", "operator", "stop"}));
 }
 
 }  // namespace

@@ -55,17 +55,24 @@ SUBJECTS = ("1N", "3N", "4N", "5N")
 LABELS = ("RF", "BF", "VM", "ST")
 
 
-def read_uci(path):
+def read_uci_rows(path):
+    """The rows of five numbers (RF, BF, VM, ST in mV, FX) as printed (tests/analysis/uci_knee_import.py writes
+    them to a CSV unchanged)."""
     rows = []
     for line in Path(path).read_text(errors="replace").splitlines():
         parts = line.rstrip("\r").split("\t")
         if len(parts) != 5:
             continue
         try:
-            rows.append([float(p) for p in parts])
+            [float(p) for p in parts]
         except ValueError:
             continue  # header text, or an FX-only row at the end
-    a = np.asarray(rows)
+        rows.append(parts)
+    return rows
+
+
+def read_uci(path):
+    a = np.asarray([[float(p) for p in r] for r in read_uci_rows(path)])
     return {lab: 1000.0 * a[:, k] for k, lab in enumerate(LABELS)}, a[:, 4]
 
 
