@@ -87,15 +87,20 @@ TEST(XdfFuzzFindings, ADerivedTimeStampBeyondTheTimeBoundIsAnError) {
   };
   const std::string stream_id("\x01\0\0\0", 4);
   chunk(1, "<info/>");
-  chunk(2, stream_id +
-               "<info><channel_count>1</channel_count><nominal_srate>1e-300</nominal_srate>"
-               "<channel_format>int8</channel_format></info>");
-  chunk(3, stream_id + std::string("\x01\x02"
-                                   "\x08\0\0\0\0\0\0\0\0"
-                                   "\x05"
-                                   "\0"
-                                   "\x06",
-                                   14));
+  std::string header = stream_id;  // appended, not `+`: GCC 12's -Wrestrict misfires on the temporaries
+  header.append(
+      "<info><channel_count>1</channel_count><nominal_srate>1e-300</nominal_srate>"
+      "<channel_format>int8</channel_format></info>");
+  chunk(2, header);
+  std::string samples = stream_id;
+  samples.append(
+      "\x01\x02"
+      "\x08\0\0\0\0\0\0\0\0"
+      "\x05"
+      "\0"
+      "\x06",
+      14);
+  chunk(3, samples);
   try {
     (void)read_xdf(xdf, "tiny_rate.xdf");
     FAIL() << "read_xdf accepted the derived time stamp";
