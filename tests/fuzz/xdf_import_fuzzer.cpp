@@ -5,9 +5,8 @@
 //   * its data are samples × channels: values for a numeric stream, strings for a string stream, never both;
 //   * every time stamp and clock offset is finite, and so is every time stamp corrected by the offsets;
 //   * what it holds and what it reserved are bounded by the input: every sample takes at least one byte,
-//   every
-//     value or string at least one, every string's characters are input bytes, and no vector's capacity
-//     exceeds the input's size (the reader reserves only what the checked bytes can hold).
+//     every value or string at least one, every string's characters are input bytes, and no vector's
+//     capacity exceeds the input's size (the reader reserves only what the checked bytes can hold).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
