@@ -162,86 +162,100 @@ const std::vector<std::string>& summary_csv_columns() {
   return columns;
 }
 
+namespace {
+
+// Per-channel columns of one rep (or of a set summary) in kMuscleColumns order; value(channel, quantity).
+template <typename Value>
+std::string channel_cols(const Montage& montage, Value value) {
+  std::string cols;
+  for (const MuscleColumn& mc : kMuscleColumns) {
+    const auto c = montage.find(mc.muscle, mc.side);
+    for (std::size_t q = 0; q < std::size(kChannelQuantities); ++q) {
+      cols += ',';
+      cols += c ? value(*c, q) : std::string("NA");
+    }
+  }
+  return cols;
+}
+
+// One rep's columns after the session's leading ones (`set_cols`: the set's), before the trailing ones.
+std::string rep_csv_columns(const AnalysisResult& r, const std::string& set_cols,
+                            const exercise::RepScore& x) {
+  std::string out = fmt::format(",rep,{},{},{},{},{},{},{},{},{},NA,NA,{},{},NA,NA,NA,NA", set_cols,
+                                x.index + 1, num(x.start_s), num(x.end_s), num(x.end_s - x.start_s),
+                                num(x.rom_deg), x.partial ? "TRUE" : "FALSE", x.valid ? "TRUE" : "FALSE",
+                                csv_quoted(x.invalid_reason), ratios(x.gmax_to_es), ratios(x.gmed_to_es));
+  for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
+    const exercise::Verdict& vd = exercise::verdict_at(x.verdicts, v);
+    out += fmt::format(",{},{},{}", to_string(vd.state), num(vd.value), csv_quoted(vd.reason));
+  }
+  std::string order;
+  for (std::size_t c : x.firing_order) {
+    if (!order.empty()) order += '>';
+    order += r.montage.emg.at(c).label;
+  }
+  out += fmt::format(",{},{}", csv_quoted(x.summary), csv_quoted(order));
+  out += channel_cols(r.montage, [&](std::size_t c, std::size_t q) {
+    if (c >= x.channels.size()) return std::string("NA");
+    const exercise::ChannelRepScore& cs = x.channels[c];
+    const std::string values[] = {num(cs.onset_rel_ms),
+                                  std::string(to_string(cs.onset_state)),
+                                  num(cs.mean_pct),
+                                  num(cs.peak_pct),
+                                  "NA",
+                                  "NA"};
+    return values[q];
+  });
+  return out;
+}
+
+// A set's row: medians over the valid reps, set-level ratios, symmetry, fatigue trends; verdict columns hold
+// the counts "yes/no/not_available/invalid".
+std::string set_csv_columns(const AnalysisResult& r, const std::string& set_cols,
+                            const exercise::SetAnalysis& s) {
+  const exercise::SetSummary& m = s.summary;
+  std::string out = fmt::format(
+      ",set,{},NA,{},{},{},NA,NA,NA,{},{},{},{},{},{},{},{},{}", set_cols, num(s.start_s), num(s.stop_s),
+      num(s.stop_s - s.start_s), csv_quoted(s.status_message), m.reps, m.valid_reps, ratios(m.gmax_to_es),
+      ratios(m.gmed_to_es), num(m.gmax_to_es_mean_of_rep_ratios), num(m.gmed_to_es_mean_of_rep_ratios),
+      num(m.gmax_symmetry_pct), num(m.gmed_symmetry_pct));
+  for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
+    const exercise::VerdictCounts& c = m.verdicts[v];
+    out += fmt::format(",{}/{}/{}/{},NA,", c.yes, c.no, c.not_available, c.invalid);
+  }
+  out += fmt::format(",{},", csv_quoted(set_verdict_line(s)));
+  out += channel_cols(r.montage, [&](std::size_t c, std::size_t q) {
+    auto at = [c](const std::vector<double>& v) {
+      return c < v.size() ? v[c] : std::numeric_limits<double>::quiet_NaN();
+    };
+    const double contrast = c < s.onset_baseline.size() ? s.onset_baseline[c].contrast_db
+                                                        : std::numeric_limits<double>::quiet_NaN();
+    const std::string values[] = {num(at(m.median_onset_rel_ms)),
+                                  "NA",
+                                  num(at(m.median_mean_pct)),
+                                  num(at(m.median_peak_pct)),
+                                  num(at(m.median_frequency_trend_pct_per_rep)),
+                                  num(contrast)};
+    return values[q];
+  });
+  return out;
+}
+
+}  // namespace
+
 std::string summary_csv_rows(const AnalysisResult& r) {
   std::string out;
-  const exercise::SessionAnalysis& a = r.analysis;
   const std::string head =
       fmt::format("{},{},{}", csv_quoted(r.source), csv_quoted(r.subject_id), r.input_hash);
   const std::string tail = fmt::format(",{},{},{},{}\n", r.mode, csv_quoted(r.session_start_time),
                                        csv_quoted(r.software_version), settings_hash(r.settings_toml));
-  for (std::size_t si = 0; si < a.sets.size(); ++si) {
-    const exercise::SetAnalysis& s = a.sets[si];
-    const exercise::SetSummary& m = s.summary;
+  for (std::size_t si = 0; si < r.analysis.sets.size(); ++si) {
+    const exercise::SetAnalysis& s = r.analysis.sets[si];
     const std::string set_cols =
         fmt::format("{},{},{},{},{}", si + 1, to_string(s.exercise), to_string(s.status),
                     to_string(s.working_side), to_string(s.normalisation.kind));
-    // Per-channel columns of one rep (or of the set summary) in kMuscleColumns order.
-    auto channel_cols = [&](auto value) {
-      std::string cols;
-      for (const MuscleColumn& mc : kMuscleColumns) {
-        const auto c = r.montage.find(mc.muscle, mc.side);
-        for (std::size_t q = 0; q < std::size(kChannelQuantities); ++q) {
-          cols += ',';
-          cols += c ? value(*c, q) : std::string("NA");
-        }
-      }
-      return cols;
-    };
-    for (const exercise::RepScore& x : s.reps) {
-      out += fmt::format("{},rep,{},{},{},{},{},{},{},{},{},NA,NA,{},{},NA,NA,NA,NA", head, set_cols,
-                         x.index + 1, num(x.start_s), num(x.end_s), num(x.end_s - x.start_s), num(x.rom_deg),
-                         x.partial ? "TRUE" : "FALSE", x.valid ? "TRUE" : "FALSE",
-                         csv_quoted(x.invalid_reason), ratios(x.gmax_to_es), ratios(x.gmed_to_es));
-      for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
-        const exercise::Verdict& vd = exercise::verdict_at(x.verdicts, v);
-        out += fmt::format(",{},{},{}", to_string(vd.state), num(vd.value), csv_quoted(vd.reason));
-      }
-      std::string order;
-      for (std::size_t c : x.firing_order) {
-        if (!order.empty()) order += '>';
-        order += r.montage.emg.at(c).label;
-      }
-      out += fmt::format(",{},{}", csv_quoted(x.summary), csv_quoted(order));
-      out += channel_cols([&](std::size_t c, std::size_t q) {
-        if (c >= x.channels.size()) return std::string("NA");
-        const exercise::ChannelRepScore& cs = x.channels[c];
-        const std::string values[] = {num(cs.onset_rel_ms),
-                                      std::string(to_string(cs.onset_state)),
-                                      num(cs.mean_pct),
-                                      num(cs.peak_pct),
-                                      "NA",
-                                      "NA"};
-        return values[q];
-      });
-      out += tail;
-    }
-    // Set row: medians over the valid reps, set-level ratios, symmetry, fatigue trends; verdict columns hold
-    // the counts "yes/no/not_available/invalid".
-    out += fmt::format("{},set,{},NA,{},{},{},NA,NA,NA,{},{},{},{},{},{},{},{},{}", head, set_cols,
-                       num(s.start_s), num(s.stop_s), num(s.stop_s - s.start_s), csv_quoted(s.status_message),
-                       m.reps, m.valid_reps, ratios(m.gmax_to_es), ratios(m.gmed_to_es),
-                       num(m.gmax_to_es_mean_of_rep_ratios), num(m.gmed_to_es_mean_of_rep_ratios),
-                       num(m.gmax_symmetry_pct), num(m.gmed_symmetry_pct));
-    for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
-      const exercise::VerdictCounts& c = m.verdicts[v];
-      out += fmt::format(",{}/{}/{}/{},NA,", c.yes, c.no, c.not_available, c.invalid);
-    }
-    out += fmt::format(",{},", csv_quoted(set_verdict_line(s)));
-    out += channel_cols([&](std::size_t c, std::size_t q) {
-      auto at = [c](const std::vector<double>& v) {
-        return c < v.size() ? v[c] : std::numeric_limits<double>::quiet_NaN();
-      };
-      const double contrast = c < s.onset_baseline.size() ? s.onset_baseline[c].contrast_db
-                                                          : std::numeric_limits<double>::quiet_NaN();
-      const std::string values[] = {num(at(m.median_onset_rel_ms)),
-                                    "NA",
-                                    num(at(m.median_mean_pct)),
-                                    num(at(m.median_peak_pct)),
-                                    num(at(m.median_frequency_trend_pct_per_rep)),
-                                    num(contrast)};
-      return values[q];
-    });
-    out += tail;
+    for (const exercise::RepScore& x : s.reps) out += head + rep_csv_columns(r, set_cols, x) + tail;
+    out += head + set_csv_columns(r, set_cols, s) + tail;
   }
   return out;
 }

@@ -360,6 +360,15 @@ void read_set_baselines(const SidecarReader& in, std::size_t nch, std::vector<Se
   }
 }
 
+// Set i's yes/no/not_available/invalid counts per verdict from /sets/verdict_counts [sets x verdicts x 4].
+void read_verdict_counts(const std::vector<std::uint32_t>& counts, std::size_t i, exercise::SetSummary& m) {
+  for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
+    const std::size_t k = (i * exercise::kVerdictCount + v) * 4;
+    m.verdicts[v] = {static_cast<int>(counts[k]), static_cast<int>(counts[k + 1]),
+                     static_cast<int>(counts[k + 2]), static_cast<int>(counts[k + 3])};
+  }
+}
+
 void read_sets(const SidecarReader& in, AnalysisResult& r) {
   const std::uint64_t nch = r.channels();
   const auto ex = in.read<std::uint8_t>("sets/exercise", {kAnyExtent, 1}).values;
@@ -421,11 +430,7 @@ void read_sets(const SidecarReader& in, AnalysisResult& r) {
     m.reps = static_cast<int>(reps[i]);
     m.partial_reps = static_cast<int>(partial[i]);
     m.valid_reps = static_cast<int>(valid[i]);
-    for (std::size_t v = 0; v < exercise::kVerdictCount; ++v) {
-      const std::size_t k = (i * exercise::kVerdictCount + v) * 4;
-      m.verdicts[v] = {static_cast<int>(counts[k]), static_cast<int>(counts[k + 1]),
-                       static_cast<int>(counts[k + 2]), static_cast<int>(counts[k + 3])};
-    }
+    read_verdict_counts(counts, i, m);
     m.median_mean_pct = row_of(mean, i);
     m.median_peak_pct = row_of(peak, i);
     m.median_onset_rel_ms = row_of(onset, i);
