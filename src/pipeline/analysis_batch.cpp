@@ -254,8 +254,9 @@ std::string summary_csv_rows(const AnalysisResult& r) {
     const std::string set_cols =
         fmt::format("{},{},{},{},{}", si + 1, to_string(s.exercise), to_string(s.status),
                     to_string(s.working_side), to_string(s.normalisation.kind));
-    for (const exercise::RepScore& x : s.reps) out += head + rep_csv_columns(r, set_cols, x) + tail;
-    out += head + set_csv_columns(r, set_cols, s) + tail;
+    for (const exercise::RepScore& x : s.reps)
+      out.append(head).append(rep_csv_columns(r, set_cols, x)).append(tail);
+    out.append(head).append(set_csv_columns(r, set_cols, s)).append(tail);
   }
   return out;
 }
