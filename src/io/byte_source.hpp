@@ -66,10 +66,6 @@ class ByteSource {
   [[nodiscard]] virtual bool is_open() const noexcept = 0;
   // Human-readable name for messages ("serial /dev/ttyACM0 at 921600 Bd").
   [[nodiscard]] virtual std::string describe() const = 0;
-  // A file descriptor that poll(2) reports readable when read_some would return at once (data, or the
-  // peer gone), or -1 (closed, or a source without one). Lets a link of several sources wait on all of
-  // them at once (DeviceLink) instead of on each in turn.
-  [[nodiscard]] virtual int readiness_fd() const noexcept { return -1; }
 };
 
 }  // namespace glutescope::io

@@ -109,12 +109,6 @@ void TcpTransport::close() noexcept {
 
 bool TcpTransport::is_open() const noexcept { return impl_ && impl_->socket.is_open(); }
 
-// No operation is pending between calls (read_some runs its handler before returning), so polling the
-// socket's descriptor from the same thread is safe.
-int TcpTransport::readiness_fd() const noexcept {
-  return is_open() ? static_cast<int>(impl_->socket.native_handle()) : -1;
-}
-
 std::string TcpTransport::describe() const {
   return settings_.name.empty()
              ? fmt::format("TCP {}:{}", settings_.host, settings_.port)

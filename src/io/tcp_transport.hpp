@@ -34,7 +34,6 @@ class TcpTransport final : public ByteSource {
   void close() noexcept override;
   [[nodiscard]] bool is_open() const noexcept override;
   [[nodiscard]] std::string describe() const override;
-  [[nodiscard]] int readiness_fd() const noexcept override;
 
  private:
   struct Impl;

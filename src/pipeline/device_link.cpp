@@ -4,8 +4,6 @@
 #include <array>
 #include <chrono>
 
-#include <poll.h>
-
 #include <fmt/core.h>
 
 #include "devices/device_registry.hpp"
@@ -24,7 +22,7 @@ std::chrono::milliseconds to_ms(double seconds) {
 
 // A reply longer than this without its terminator keeps only its last half (a board still streaming
 // binary packets while it answers); the terminator is searched in what is kept.
-constexpr std::size_t kMaxReplyBytes = std::size_t{64} * 1024;
+constexpr std::size_t kMaxReplyBytes = 64 * 1024;
 
 }  // namespace
 
@@ -57,26 +55,8 @@ std::string DeviceLink::describe() const {
   return text;
 }
 
-// Waiting on each stream in turn held Trigno's EMG behind the silent command port: a third of the
-// timeout per pass, so EMG was read every 17-30 ms in two or three 13.5-ms frames at once and the live
-// page got about 30 trace frames/s instead of 50 (docs/CLINICIAN.md "Figures").
 DeviceLink::Read DeviceLink::read_some(std::span<std::uint8_t> buffer, std::chrono::milliseconds timeout) {
   if (streams_.size() == 1) return {streams_.front()->read_some(buffer, timeout), 0};
-  std::array<pollfd, 4> fds{};  // Trigno has three streams; more fall back to the turns below
-  const std::size_t n = streams_.size();
-  for (std::size_t i = 0; i < std::min(n, fds.size()); ++i) fds[i] = {streams_[i]->readiness_fd(), POLLIN, 0};
-  if (n <= fds.size() && std::all_of(fds.begin(), fds.begin() + static_cast<std::ptrdiff_t>(n),
-                                     [](const pollfd& p) { return p.fd >= 0; })) {
-    const int ready = ::poll(fds.data(), n, static_cast<int>(timeout.count()));
-    for (std::size_t k = 0; ready > 0 && k < streams_.size(); ++k) {
-      const std::size_t i = (next_read_ + k) % streams_.size();
-      if (fds[i].revents == 0) continue;
-      const Read read{streams_[i]->read_some(buffer, std::chrono::milliseconds(1)), i};
-      if (read.result.status != io::ReadStatus::timeout) next_read_ = (i + 1) % streams_.size();
-      return read;
-    }
-    return {{io::ReadStatus::timeout, 0}, next_read_};  // nothing within `timeout`, or EINTR
-  }
   const auto share = std::max(std::chrono::milliseconds(1), timeout / static_cast<long>(streams_.size()));
   Read last;
   for (std::size_t k = 0; k < streams_.size(); ++k) {

@@ -46,10 +46,8 @@ class DeviceLink {
     io::ReadResult result;
     std::size_t stream = 0;  // which stream the bytes (or the close) came from
   };
-  // One stream: read_some with `timeout`. Several: waits up to `timeout` on all of them at once (poll(2)
-  // on their readiness_fd) and reads the first ready one, starting after the last that gave data. A
-  // stream without a descriptor makes it fall back to each in turn with an equal share of `timeout`.
-  // Returns at the first data or close.
+  // One stream: read_some with `timeout`. Several: each in turn (starting after the last that gave data)
+  // with an equal share of `timeout`; returns at the first data or close.
   Read read_some(std::span<std::uint8_t> buffer, std::chrono::milliseconds timeout);
 
   // Runs the steps in order. Throws devices::DeviceReplyError (from driver.check_reply: a wrong answer)
