@@ -35,6 +35,9 @@ constexpr double kStatusEveryS = 0.1;
 // Columns per callback: 2, about 50 frames/s. With 3 a device whose packets do not end on column bounds
 // sent fewer: Trigno's 26-sample packets every 13.5 ms against 19-sample columns gave a frame every third
 // packet mostly (about 25/s, 22 drawn per second on a loaded machine), under the page's 30 frames/s.
+// A block longer than a column is sent with one: such a device's reads (Trigno's, two or three frames at
+// once on a loaded machine: about 45 reads/s) would otherwise hold a finished column for a whole read,
+// and only about 30 frames/s reached the page.
 constexpr std::size_t kDisplayBatchColumns = 2;
 
 }  // namespace
@@ -89,7 +92,7 @@ class LiveAnalysis::Worker {
   [[nodiscard]] std::vector<std::int32_t> window_counts(std::size_t begin, std::size_t end) const;
   void publish(LiveRep live, double end_s);
   // Display feed (owner_.observer_): trace columns and status.
-  void emit_columns();
+  void emit_columns(std::size_t block_samples);
   void emit_status();
   void track_phase(double t_s);
   [[nodiscard]] double host_clock_at(double sample_time_s) const;
@@ -225,8 +228,9 @@ void LiveAnalysis::Worker::on_emg(const EmgBlock& block) {
     conditioner_->push(row_uv_);
   }
   emg_end_ = block.first_sample + block.samples();
+  ++status_.emg_blocks;
   if (owner_.observer_ == nullptr) return;
-  emit_columns();
+  emit_columns(block.samples());
   if (emg_end_ >= next_status_sample_) {
     next_status_sample_ = emg_end_ + std::max<std::size_t>(1, to_sample(kStatusEveryS, emg_rate_));
     emit_status();
@@ -239,10 +243,11 @@ double LiveAnalysis::Worker::host_clock_at(double sample_time_s) const {
 
 // Columns completed since the last call, from the conditioner's filtered ring (columns older than its
 // history, after a long stall of the worker, are skipped).
-void LiveAnalysis::Worker::emit_columns() {
+void LiveAnalysis::Worker::emit_columns(std::size_t block_samples) {
   const std::size_t done = emg_end_ / column_samples_;
   columns_done_ = std::max(columns_done_, (conditioner_->oldest() + column_samples_ - 1) / column_samples_);
-  if (done < columns_done_ + kDisplayBatchColumns) return;
+  const std::size_t batch = block_samples > column_samples_ ? 1 : kDisplayBatchColumns;
+  if (done < columns_done_ + batch) return;
   LiveTraceColumns cols;
   cols.first_column = columns_done_;
   cols.column_samples = column_samples_;

@@ -85,6 +85,7 @@ struct LiveStatus {
   bool battery_low = false;
   std::uint64_t emg_gap_samples = 0, imu_gap_samples = 0, disconnects = 0;
   std::uint64_t dropped_blocks = 0;      // LiveAnalysis queue overflow
+  std::uint64_t emg_blocks = 0;          // EMG blocks analysed (one per device read: shows its batching)
   std::vector<double> mvc_reference_uv;  // per channel, NaN without a trial
   std::vector<double> set_peak_uv;       // per channel: the largest column RMS since the set start
 };

@@ -136,6 +136,7 @@ void LiveFeed::on_live_start(const Montage& montage, const DeviceInfo& device) {
 }
 
 void LiveFeed::on_live_columns(const pipeline::LiveTraceColumns& columns) {
+  ++trace_frames_;
   send(true, encode_columns(columns, wall_ms_of_steady(columns.newest_host_clock_s)));
 }
 
@@ -154,6 +155,8 @@ void LiveFeed::on_live_status(const pipeline::LiveStatus& s) {
                       {"imu_gap_samples", s.imu_gap_samples},
                       {"disconnects", s.disconnects},
                       {"analysis_dropped_blocks", s.dropped_blocks},
+                      {"emg_blocks", s.emg_blocks},
+                      {"trace_frames", trace_frames_},
                       {"mvc_reference_uv", finite_array(s.mvc_reference_uv)},
                       {"set_peak_uv", finite_array(s.set_peak_uv)}};
   if (s.mvc_trial) {
@@ -167,7 +170,8 @@ void LiveFeed::on_live_status(const pipeline::LiveStatus& s) {
       j["web"] = {{"clients", c.clients_connected},
                   {"clients_dropped", c.clients_dropped},
                   {"clients_closed_bad_message", c.clients_closed_bad_message},
-                  {"inbox_dropped", c.inbox_dropped}};
+                  {"inbox_dropped", c.inbox_dropped},
+                  {"trace_frames_sent", c.binary_sent}};
     }
     status_ = j.dump();
   }

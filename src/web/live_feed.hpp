@@ -16,6 +16,7 @@
 // WebServer::publish (non-blocking). handle() and snapshot() run on the server thread.
 #pragma once
 
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -61,10 +62,11 @@ class LiveFeed final : public pipeline::LiveObserver {
 
   pipeline::RemoteCommands* commands_;
   std::mutex mutex_;
-  WebServer* server_ = nullptr;    // guarded by mutex_
-  Montage montage_;                // worker thread (set by on_live_start)
-  std::string info_, status_;      // latest, guarded by mutex_
-  std::vector<std::string> reps_;  // guarded by mutex_
+  WebServer* server_ = nullptr;     // guarded by mutex_
+  Montage montage_;                 // worker thread (set by on_live_start)
+  std::string info_, status_;       // latest, guarded by mutex_
+  std::vector<std::string> reps_;   // guarded by mutex_
+  std::uint64_t trace_frames_ = 0;  // trace frames handed to publish(), worker thread
 };
 
 }  // namespace glutescope::web

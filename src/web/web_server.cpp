@@ -225,6 +225,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       close_now();
       return;
     }
+    if (queue_.front().binary) server_.count(&WebCounters::binary_sent);
     queue_.pop_front();
     if (!queue_.empty()) write_next();
   }

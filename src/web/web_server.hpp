@@ -65,6 +65,7 @@ struct WebCounters {
   std::uint64_t clients_closed_bad_message = 0;
   std::uint64_t inbox_dropped = 0;  // publish() calls dropped (inbox full)
   std::uint64_t http_rejected = 0;  // 401/403/404/405/503 answers
+  std::uint64_t binary_sent = 0;    // binary messages (trace frames) written, summed over clients
 };
 
 class WebServer {

@@ -3,7 +3,8 @@
 // simulator's truth by its end time); the bars move; a start and a stop clicked on the page are stored as
 // events in the session file (read back with h5py). Prints each rep's end → verdict-on-page latency
 // (not asserted: a wall-clock budget would be flaky on a loaded machine; tools/bench/web_latency.mjs
-// measures it); an electrode's lead-off (simulated) shows in the status and on its bar. Screenshots: live-mid-set.png, live-end.png in the test's directory.
+// measures it); an electrode's lead-off (simulated) shows in the status and on its bar; every channel's
+// trace is drawn as its raw-EMG min/max band with the RMS envelope over it. Screenshots: live-mid-set.png, live-end.png in the test's directory.
 import path from 'node:path';
 import { browser, check, freshDir, h5Summary, interrupt, percentile, readLine, run, simulate, truth,
   waitFor, sleep } from './support.mjs';
@@ -54,6 +55,16 @@ try {
     // reported latency corrected by (truth end - detected end), device seconds = wall seconds at --speed 1.
     latencies.push(match[0].latency_ms - (tr.end_s - match[0].end_s) * 1000);
     raw.push(match[0].latency_ms);
+  }
+  // The live traces draw each channel's raw-EMG band (min/max of the filtered EMG per 10-ms column) with
+  // its RMS envelope over it, from what the charts hold and drew (live.js glutescopeTraces).
+  const traces = await page.evaluate(() => window.glutescopeTraces());
+  check(traces.length === 8, `one min/max band per EMG channel (${traces.length})`);
+  for (const tr of traces) {
+    check(tr.bandDrawn > 0 && tr.envelopeDrawn > 0, `${tr.label}: band and envelope drawn ` +
+      `(${tr.bandDrawn}, ${tr.envelopeDrawn} times)`);
+    check(tr.columns > 0 && (tr.label === 'TFL L' || tr.bandColumns > 0.9 * tr.columns), `${tr.label}: the band has a height ` +
+      `(max > min) in ${tr.bandColumns} of ${tr.columns} columns`);
   }
   const status = await page.textContent('#status');
   check(/lead-off: TFL L/.test(status), `the status names the electrode that lost contact (${status.slice(0, 80)})`);

@@ -8,11 +8,14 @@
 //   rep end → verdict on page: the page's arrival time minus the wall-clock time the segmenter's end
 //     sample was acquired (device time through the recorder's device→host fit), per rep;
 //   sample → pixel: at each drawn frame, now minus the acquisition time of the newest sample drawn;
-//   frames drawn with new data per second (headless Chromium's animation frames), and the page's own
-//     time per such frame (uPlot's setData plus the bars, performance.now() around them in live.js);
+//   frames rendered per second: animation frames in which the traces' picture changed (new columns, or
+//     the wall-clock scroll moved them by at least one CSS pixel), and of those the ones with new data;
+//     the page's own time per rendered frame (uPlot's setData/setScale plus the bars, performance.now()
+//     around them in live.js);
 //   server CPU per client: the recorder's CPU time (/proc/PID/stat) over equal windows with 0, 10 and 20
 //     extra reading WebSocket clients, (cpu_N - cpu_0) / N.
-//   and, to tell the feed from the browser, feed frames received and animation frames per second.
+//   and, to tell the feed from the browser, per second: EMG blocks the live analysis took, trace frames
+//     published, written by the server and received by the page, and animation frames.
 // Usage: node tools/bench/web_latency.mjs BUILD_DIR [REPS] [demo,trigno]
 //   (BUILD_DIR has glutescope and web/node_modules; default: 12 reps, both sources, one after the other)
 import fs from 'node:fs';
@@ -69,6 +72,8 @@ async function measure(kind) {
   const { browser, page } = await s.browser(dir);
   await page.goto(url);
   await s.sleep(5000);
+  // The feed's counters while the page is the only client (the extra clients below also count as written).
+  const feedAlone = await page.evaluate(() => window.glutescope.feedLast);
   const cpu = {};
   for (const n of [0, 10, 20]) {
     const clients = await Promise.all(Array.from({ length: n }, () => s.RawWs.connect(port)));
@@ -85,7 +90,7 @@ async function measure(kind) {
   await browser.close();
   await s.interrupt(rec);
   if (kind === 'trigno') sim.proc.kill('SIGTERM');
-  return { kind, channels, stats, cpu };
+  return { kind, channels, stats: { ...stats, feedAlone }, cpu };
 }
 
 const results = [];
@@ -101,10 +106,17 @@ for (const { kind, channels, stats, cpu } of results) {
   row('rep end -> verdict on page', stats.repLatencyMs);
   row('sample -> pixel', stats.sampleLatencyMs);
   row('page draw time per frame', stats.drawMs ?? [], 'ms', 2);
-  const fps = (stats.framesDrawn - 1) / ((stats.lastDrawAt - stats.firstDrawAt) / 1000);
-  const span = (stats.lastDrawAt - stats.firstDrawAt) / 1000;  // approximate: both counters run from page load
-  console.log(`  trace frames drawn with new data: ${fps.toFixed(1)} per second (${stats.framesDrawn} frames); ` +
-    `received ${(stats.columnFrames / span).toFixed(1)}/s, animation frames ${(stats.animationFrames / span).toFixed(1)}/s`);
+  const perS = (name) => (stats[name] - 1) / ((stats[`${name}Last`] - stats[`${name}First`]) / 1000);
+  const span = (stats.framesDrawnLast - stats.framesDrawnFirst) / 1000;  // approximate: counters run from page load
+  console.log(`  frames rendered (picture changed: new data or scrolled >= 1 px): ${perS('framesRendered').toFixed(1)}` +
+    ` per second; with new data ${perS('framesDrawn').toFixed(1)}/s (${stats.framesDrawn} frames); ` +
+    `animation frames ${(stats.animationFrames / span).toFixed(1)}/s`);
+  // The feed per second over the page's first 5 s, the page the only client: EMG blocks the live analysis
+  // took (one per device read), trace frames it published, the server wrote and the page received.
+  const [a, b] = [stats.feedFirst, stats.feedAlone], dt = (b.at - a.at) / 1000;
+  const rate = (k) => ((b[k] - a[k]) / dt).toFixed(1);
+  console.log(`  feed per second: EMG blocks analysed ${rate('emg_blocks')}, trace frames published ` +
+    `${rate('trace_frames')}, written by the server ${rate('sent')}, received by the page ${rate('received')}`);
   console.log(`  recorder CPU: ${(100 * cpu[0]).toFixed(1)} % of a core with the page only; ` +
     `+${(100 * (cpu[10] - cpu[0]) / 10).toFixed(2)} % per client (10 extra), ` +
     `+${(100 * (cpu[20] - cpu[0]) / 20).toFixed(2)} % per client (20 extra)`);

@@ -1,16 +1,55 @@
-// The live view: bars, scrolling envelope traces, rep counter, phase and hold timer, per-rep traffic
+// The live view: bars, scrolling raw-EMG band and envelope traces, rep counter, phase and hold timer, per-rep traffic
 // light, device status, operator controls (docs/CLINICIAN.md "Live").
 import uPlot from './uPlot.esm.js';
 import { colour, SIDE_DASH, shortName, fmt, el, chartWidth, gluteToEs } from './common.js';
 
 const WINDOW_COLUMNS = 1000;  // 10 s of 10-ms columns
 const BAR_COLUMNS = 25;       // bars show the mean RMS of the last 250 ms
+const WINDOW_S = 10;
+// The traces scroll with the wall clock on every animation frame (as a scope does), not only when a
+// frame arrives; after this long without data they stop, so a stalled link does not scroll them away.
+const MAX_EXTRAPOLATION_S = 1;
+
+// Translucent version of a '#rrggbb' colour (the raw-EMG band under the envelope).
+const tint = (hex, alpha) => `${hex}${Math.round(alpha * 255).toString(16).padStart(2, '0')}`;
+
+// The raw-EMG bands of one chart, drawn under the RMS envelopes (uPlot's drawAxes hook, after the grid
+// and before the series): per channel one filled polygon, the max of each 10-ms column forward and the
+// min back. One path per channel and no clipping: uPlot's own bands clip a fill per band, several times
+// the cost per frame on the page's budget (docs/CLINICIAN.md "Figures").
+function drawBands(u, chart, state) {
+  const { ctx } = u, t = state.times;
+  const x0 = u.scales.x.min, x1 = u.scales.x.max;
+  let first = 0;
+  while (first < t.length && t[first] < x0 - state.columnS) ++first;
+  let last = t.length;
+  while (last > first && t[last - 1] > x1 + state.columnS) --last;
+  if (last - first < 2) return;
+  const xs = [];
+  for (let k = first; k < last; ++k) xs.push(u.valToPos(t[k], 'x', true));
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+  ctx.clip();  // once per chart: the polygons stay inside the plot area
+  chart.idx.forEach((c, n) => {
+    const lo = state.min[c], hi = state.max[c];
+    ctx.beginPath();
+    for (let k = first; k < last; ++k) ctx.lineTo(xs[k - first], u.valToPos(hi[k], 'y', true));
+    for (let k = last - 1; k >= first; --k) ctx.lineTo(xs[k - first], u.valToPos(lo[k], 'y', true));
+    ctx.closePath();
+    ctx.fillStyle = chart.fills[n];
+    ctx.fill();
+    chart.bandDrawn[n] += 1;
+  });
+  ctx.restore();
+}
 
 export function startLive(send, stats) {
   document.getElementById('live').hidden = false;
   document.getElementById('mode').textContent = 'live recording';
   const state = {
-    channels: [], columnS: 0.01, rms: [], times: [], lastColumn: -1, dirty: false, newestWallMs: NaN,
+    channels: [], columnS: 0.01, rms: [], min: [], max: [], times: [], lastColumn: -1, dirty: false,
+    newestWallMs: NaN, newestT: NaN, newestAt: 0, shownMax: NaN,
     status: null, statusAt: 0, lastFrameAt: 0, seenReps: new Set(), over: [],
   };
   let charts = [];
@@ -25,16 +64,29 @@ export function startLive(send, stats) {
         c.role === 'glute' : c.role !== 'glute');
       const series = [{ label: 's' }, ...idx.map(([c]) => ({
         label: shortName(c), stroke: colour(c.muscle), dash: SIDE_DASH[c.side], width: 1.5,
-        value: (u, v) => fmt(v, 0, ' µV'),
+        points: { show: false }, value: (u, v) => fmt(v, 0, ' µV'),
       }))];
-      const plot = new uPlot({
-        width: chartWidth(node), height: 160, series, legend: { live: false },
-        scales: { x: { time: false } }, cursor: { show: false },
-        axes: [{ label: 's' }, { label: 'µV RMS', size: 60 }],
+      const chart = { idx: idx.map(([, i]) => i), fills: idx.map(([c]) => tint(colour(c.muscle), 0.3)),
+        bandDrawn: idx.map(() => 0), envelopeDrawn: idx.map(() => 0) };
+      chart.plot = new uPlot({
+        width: chartWidth(node), height: 200, series, legend: { show: false },
+        hooks: { drawAxes: [(u) => drawBands(u, chart, state)],
+          drawSeries: [(u, si) => { chart.envelopeDrawn[si - 1] += 1; }] },
+        scales: { x: { time: false, auto: false }, y: { auto: false } }, cursor: { show: false },
+        axes: [{}, { label: 'µV', size: 60 }],
       }, [[], ...idx.map(() => [])], node);
-      return { plot, idx: idx.map(([, i]) => i) };
+      return chart;
     });
   }
+
+  // What the traces hold and have drawn, per channel (the e2e test's check that the bands are drawn):
+  // the columns held, those whose band has a height (max > min), and how often the band and the
+  // envelope were drawn.
+  window.glutescopeTraces = () => charts.flatMap((chart) => chart.idx.map((c, n) => ({
+    label: shortName(state.channels[c]), columns: state.times.length,
+    bandColumns: state.max[c].filter((x, k) => x > state.min[c][k]).length,
+    bandDrawn: chart.bandDrawn[n], envelopeDrawn: chart.envelopeDrawn[n],
+  })));
 
   function setupBars() {
     const bars = document.getElementById('bars');
@@ -77,15 +129,22 @@ export function startLive(send, stats) {
       const col = first + k;
       if (col <= state.lastColumn) continue;
       state.times.push(col * state.columnS);
-      for (let c = 0; c < channels; ++c) state.rms[c].push(v.getFloat32(24 + (k * channels + c) * 12 + 8, true));
+      for (let c = 0; c < channels; ++c) {
+        const at = 24 + (k * channels + c) * 12;
+        state.min[c].push(v.getFloat32(at, true));
+        state.max[c].push(v.getFloat32(at + 4, true));
+        state.rms[c].push(v.getFloat32(at + 8, true));
+      }
       state.lastColumn = col;
     }
     const extra = state.times.length - WINDOW_COLUMNS;
     if (extra > 0) {
       state.times.splice(0, extra);
-      for (const r of state.rms) r.splice(0, extra);
+      for (const r of [...state.rms, ...state.min, ...state.max]) r.splice(0, extra);
     }
     state.newestWallMs = wall;
+    state.newestT = (state.lastColumn + 1) * state.columnS;  // end of the newest column (sample clock)
+    state.newestAt = performance.now();
     stats.columnFrames = (stats.columnFrames ?? 0) + 1;
     state.lastFrameAt = performance.now();
     state.dirty = true;
@@ -185,20 +244,59 @@ export function startLive(send, stats) {
     document.querySelector('#rep-table tbody').prepend(row);
   }
 
+  // The traces' right edge now (s, sample clock): the newest column's end plus the wall-clock time since
+  // that sample was acquired (the recorder's device→host fit; since the frame arrived when unknown), at
+  // most MAX_EXTRAPOLATION_S past the data; small steps back (clock fit jitter) are held.
+  function rightEdge() {
+    const since = Number.isFinite(state.newestWallMs) ? (Date.now() - state.newestWallMs) / 1000 :
+      (performance.now() - state.newestAt) / 1000;
+    const right = state.newestT + Math.min(MAX_EXTRAPOLATION_S, Math.max(0, since));
+    return right < state.shownMax && state.shownMax - right < 0.2 ? state.shownMax : right;
+  }
+
+  // One animation frame of the traces: new columns and the time axis scrolled to now. Returns whether
+  // the picture changed (new data, or the axis moved by at least one CSS pixel), the page's "rendered
+  // frame" (docs/CLINICIAN.md "Figures").
+  function drawTraces() {
+    if (!Number.isFinite(state.newestT)) return false;
+    const right = rightEdge();
+    const pxPerS = charts[0].plot.bbox.width / devicePixelRatio / WINDOW_S;
+    const moved = Number.isFinite(state.shownMax) ? Math.abs(right - state.shownMax) * pxPerS : Infinity;
+    if (!state.dirty && moved < 1) return false;
+    for (const { plot, idx } of charts) {
+      plot.batch(() => {
+        if (state.dirty) {
+          plot.setData([state.times, ...idx.map((i) => state.rms[i])], false);
+          const peak = Math.max(1, ...idx.map((i) => Math.max(-Math.min(...state.min[i]), Math.max(...state.max[i]))));
+          plot.setScale('y', { min: -peak, max: peak });  // symmetric: the band is centred on 0 µV
+        }
+        plot.setScale('x', { min: right - WINDOW_S, max: right });
+      });
+    }
+    state.shownMax = right;
+    return true;
+  }
+
+  function count(name, at) {
+    stats[name] = (stats[name] ?? 0) + 1;
+    stats[`${name}First`] ??= at;
+    stats[`${name}Last`] = at;
+  }
+
   function frame() {
     stats.animationFrames = (stats.animationFrames ?? 0) + 1;
-    if (state.dirty && charts.length) {
-      const t0 = performance.now();
-      for (const { plot, idx } of charts) plot.setData([state.times, ...idx.map((i) => state.rms[i])]);
-      drawBars();
+    const t0 = performance.now(), withData = state.dirty;
+    if (charts.length && drawTraces()) {
+      if (withData) drawBars();
       (stats.drawMs ??= []).push(performance.now() - t0);  // the page's own work per frame (benchmark)
       if (stats.drawMs.length > 5000) stats.drawMs.splice(0, 1000);
+      count('framesRendered', t0);
+      if (withData) {
+        count('framesDrawn', t0);
+        if (Number.isFinite(state.newestWallMs)) stats.sampleLatencyMs.push(Date.now() - state.newestWallMs);
+        if (stats.sampleLatencyMs.length > 5000) stats.sampleLatencyMs.splice(0, 1000);
+      }
       state.dirty = false;
-      stats.framesDrawn = (stats.framesDrawn ?? 0) + 1;
-      stats.firstDrawAt ??= performance.now();
-      stats.lastDrawAt = performance.now();
-      if (Number.isFinite(state.newestWallMs)) stats.sampleLatencyMs.push(Date.now() - state.newestWallMs);
-      if (stats.sampleLatencyMs.length > 5000) stats.sampleLatencyMs.splice(0, 1000);
     }
     drawStatus();
     const age = (performance.now() - state.lastFrameAt) / 1000;
@@ -217,12 +315,20 @@ export function startLive(send, stats) {
         state.channels = msg.channels;
         state.emgRate = msg.emg_rate_hz;
         state.rms = msg.channels.map(() => []);
+        state.min = msg.channels.map(() => []);
+        state.max = msg.channels.map(() => []);
         setupTraces();
         setupBars();
         setupControls(msg);
       } else if (msg.type === 'status') {
         state.status = msg;
         state.statusAt = performance.now();
+        // The feed's counters at the first and latest status: EMG blocks analysed, trace frames
+        // published and written by the server (benchmark: where frames are lost).
+        const feed = { at: state.statusAt, emg_blocks: msg.emg_blocks, trace_frames: msg.trace_frames,
+          sent: msg.web?.trace_frames_sent, received: stats.columnFrames ?? 0 };
+        stats.feedFirst ??= feed;
+        stats.feedLast = feed;
       } else if (msg.type === 'rep') {
         onRep(msg);
       } else if (msg.type === 'ack') {
