@@ -84,17 +84,22 @@ double contrast_db(double active, const dsp::Baseline& rest) {
 }
 
 // The set baseline from the first quiet source (header: between-rep rests, initial still period, floor).
+// `final_rest` is the set's still period after its last rep (rest_after_reps): one of the rests the
+// segmenter knows, pooled with those between the reps.
 void choose_set_baseline(const StridedSignal& x, std::size_t first, std::span<const Interval> rests,
-                         double active, double rate_hz, const OnsetSettings& s, SetOnsetBaseline& out) {
+                         Interval final_rest, double active, double rate_hz, const OnsetSettings& s,
+                         SetOnsetBaseline& out) {
   const std::size_t min_rest = std::max<std::size_t>(1, samples_of(kMinRestPeriodMs, rate_hz));
   std::vector<Interval> between;
   std::size_t pooled = 0;
-  for (std::size_t k = 1; k < rests.size(); ++k) {
-    if (rests[k].end >= rests[k].begin + min_rest) {
-      between.push_back(rests[k]);
-      pooled += rests[k].end - rests[k].begin;
+  const auto pool = [&](const Interval& r) {
+    if (r.end >= r.begin + min_rest) {
+      between.push_back(r);
+      pooled += r.end - r.begin;
     }
-  }
+  };
+  for (std::size_t k = 1; k < rests.size(); ++k) pool(rests[k]);
+  pool(final_rest);
   if (pooled >= samples_of(s.baseline_ms, rate_hz)) {
     const dsp::Baseline b = pooled_stats(x, first, between, s.robust_baseline, rate_hz);
     if (relaxed(b, active)) {
@@ -142,6 +147,13 @@ std::vector<Interval> rests_before_reps(std::span<const RepSpan> reps, Interval 
   return rests;
 }
 
+Interval rest_after_reps(std::span<const RepSpan> reps, Interval set, double rate_hz,
+                         const OnsetSettings& settings) {
+  if (reps.empty()) return {set.end, set.end};
+  const std::size_t begin = std::min(set.end, reps.back().m1 + samples_of(settings.rest_guard_ms, rate_hz));
+  return {begin, set.end};
+}
+
 SetOnsetBaseline plan_onset_baseline(const StridedSignal& onset, std::size_t first_sample, Interval set,
                                      Interval initial_still, std::span<const RepSpan> reps, double rate_hz,
                                      const OnsetSettings& s) {
@@ -171,7 +183,8 @@ SetOnsetBaseline plan_onset_baseline(const StridedSignal& onset, std::size_t fir
     return out;
   }
   const double active = active_level(onset, first_sample, reps);
-  choose_set_baseline(onset, first_sample, rests, active, rate_hz, s, out);
+  choose_set_baseline(onset, first_sample, rests, rest_after_reps(reps, set, rate_hz, s), active, rate_hz, s,
+                      out);
   out.contrast_db = contrast_db(active, out.set);
   // A crossing means an onset only when the set's typical activity clears the threshold.
   const bool contrast_ok = active > threshold_of(out.set, s);

@@ -2,7 +2,10 @@
 //
 //   active level = median onset signal over the reps' movement [m0, mh)
 //   rest periods the segmenter knows, in this order:
-//     1. the still periods between repetitions: [previous rep's end + rest_guard_ms, this rep's search start)
+//     1. the still periods between repetitions: [previous rep's end + rest_guard_ms, this rep's search
+//     start),
+//        pooled with the set's still period after its last rep: [last rep's end + rest_guard_ms, set end)
+//        (offline: up to the set-stop marker; live: up to the newest sample)
 //     2. the set's initial still period after the set-start marker (offline and live alike)
 //     3. the quietest baseline_ms window of the set (least mean square), when neither is a rest
 //   a stretch is a rest when the muscle relaxed in it: its median is at most half the active level (the
@@ -68,6 +71,11 @@ struct RepSpan {
 // initial still period [still_begin, still_end), rep k's is [m1 of rep k-1 + rest_guard_ms, w0 of rep k).
 [[nodiscard]] std::vector<Interval> rests_before_reps(std::span<const RepSpan> reps, Interval initial_still,
                                                       double rate_hz, const OnsetSettings& settings);
+
+// The set's still period after its last rep: [last rep's m1 + rest_guard_ms, set.end), empty without reps
+// or when the set ends within the guard.
+[[nodiscard]] Interval rest_after_reps(std::span<const RepSpan> reps, Interval set, double rate_hz,
+                                       const OnsetSettings& settings);
 
 // The onset baselines of one channel over a set [set.begin, set.end) of `onset` (index 0 = absolute sample
 // `first_sample`). With onset.rest_baseline false, the behaviour before issue 14: the initial still period

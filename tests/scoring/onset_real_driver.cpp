@@ -10,8 +10,10 @@
 //   -> plan_onset_baseline per channel -> score_repetition per rep (onset state, time)
 //   -> activity over the whole record at the set baseline's threshold (for spurious onsets between reps)
 //
-// Usage: onset_real_driver FILE [--legacy]   (--legacy: onset.rest_baseline = robust_baseline = false, the
-// baseline before issue 14). Prints one JSON object on stdout; exit 1 with a message for an unreadable file.
+// Usage: onset_real_driver FILE [--legacy] [--dump-onset OUT]   (--legacy: onset.rest_baseline =
+// robust_baseline = false, the baseline before issue 14; --dump-onset: also write the four channels' onset
+// signals to OUT as little-endian float64 [samples x 4] in RF, BF, VM, ST order, for plotting). Prints one
+// JSON object on stdout; exit 1 with a message for an unreadable file or an unwritable OUT.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -120,7 +122,12 @@ int main(int argc, char** argv) try {
     return 2;
   }
   ex::AnalysisSettings s = ex::kDefaultAnalysisSettings;
-  if (argc > 2 && std::string(argv[2]) == "--legacy") s.onset.rest_baseline = s.onset.robust_baseline = false;
+  std::string dump;
+  for (int a = 2; a < argc; ++a) {
+    const std::string arg = argv[a];
+    if (arg == "--legacy") s.onset.rest_baseline = s.onset.robust_baseline = false;
+    if (arg == "--dump-onset" && a + 1 < argc) dump = argv[++a];
+  }
   const Recording rec = read_uci(argv[1]);
   const std::size_t n = rec.fx_deg.size();
   const std::vector<ex::Repetition> reps = reps_from_fx(rec.fx_deg, s);
@@ -170,6 +177,13 @@ int main(int argc, char** argv) try {
                      {"robust_baseline", s.onset.robust_baseline}};
   out["reps"] = json::array();
   for (const ex::Repetition& r : reps) out["reps"].push_back(rep_json(r));
+  if (!dump.empty()) {
+    std::ofstream f(dump, std::ios::binary);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t c = 0; c < 4; ++c)
+        f.write(reinterpret_cast<const char*>(&signals[c].onset_signal[i]), sizeof(double));
+    if (!f) throw std::runtime_error("cannot write " + dump);
+  }
   std::vector<ex::SetOnsetBaseline> plans;
   for (std::size_t c = 0; c < 4; ++c) {
     const ex::StridedSignal view{signals[c].onset_signal.data(), 1, n};

@@ -207,6 +207,31 @@ TEST(OnsetBaseline, ARestAboveHalfTheActivePowerIsTonicAndItsRepContinuouslyActi
   EXPECT_EQ(f.plan({0, 0}).source, ex::BaselineSource::quietest_window);
 }
 
+TEST(OnsetBaseline, TheStillPeriodAfterTheLastRepIsPooledWithTheRestsBetweenReps) {
+  BaselineFixture f;
+  // A 850 ms guard leaves 150 ms between reps: 450 ms pooled, under baseline_ms (500 ms). Before the set's
+  // final still period counted, the set baseline fell back to the much quieter initial still period (level
+  // 1), whose threshold the rests between reps crossed (issue 14: early and spurious onsets on real data).
+  f.settings.rest_guard_ms = 850.0;
+  const std::size_t last_end = f.reps.back().m1;  // 13000
+  // The last rep's tail inside the guard belongs to the rep, not to the rest after it.
+  std::fill(f.x.begin() + static_cast<std::ptrdiff_t>(last_end),
+            f.x.begin() + static_cast<std::ptrdiff_t>(last_end + 850), 50.0);
+  std::fill(f.x.begin() + static_cast<std::ptrdiff_t>(last_end + 850), f.x.end(), 3.0);
+  const ex::Interval after = ex::rest_after_reps(f.reps, {0, f.x.size()}, kRate, f.settings);
+  EXPECT_EQ(after.begin, last_end + 850);
+  EXPECT_EQ(after.end, f.x.size());
+  const ex::SetOnsetBaseline b = f.plan();
+  EXPECT_EQ(b.source, ex::BaselineSource::rests_between_reps);
+  // 450 samples at 2 between the reps and 1150 at 3 after the last: the median is the final rest's level.
+  EXPECT_DOUBLE_EQ(b.set.mean, 3.0);
+  EXPECT_EQ(b.set.begin_index, f.reps[0].m1 + 850);
+  EXPECT_EQ(b.set.end_index, f.x.size());
+  // A set ending within the guard has no rest after its last rep.
+  EXPECT_EQ(ex::rest_after_reps(f.reps, {0, last_end + 100}, kRate, f.settings).begin, last_end + 100);
+  EXPECT_EQ(ex::rest_after_reps({}, {0, f.x.size()}, kRate, f.settings).begin, f.x.size());
+}
+
 TEST(OnsetBaseline, ABurstInTheRestDoesNotMoveTheRobustThreshold) {
   BaselineFixture f;
   std::mt19937 rng(5);
