@@ -51,8 +51,12 @@ struct OnsetResult {
 [[nodiscard]] Baseline find_baseline(std::span<const double> signal, double rate_hz,
                                      const BaselineSettings& settings);
 
-// Median of v (mean of the two middle values for an even count); reorders v. Throws std::invalid_argument
-// for an empty range.
+// Median of v (mean of the two middle values for an even count); may reorder v. Throws std::invalid_argument
+// for an empty range. Up to 4096 values: std::nth_element; more: an exact radix select (src/dsp/onset.cpp)
+// that returns the same double, bit for bit (test Median.RadixSelectEqualsNthElementBitForBit), except that
+// a zero median may have the other sign where -0.0 and +0.0 both sit at the middle rank (which of them
+// std::nth_element leaves there is unspecified too). Inputs must be finite: with a NaN the result is
+// unspecified, as it was with std::nth_element.
 [[nodiscard]] double median_in_place(std::span<double> v);
 
 // 1 / Phi^-1(3/4): the median absolute deviation times this estimates the SD of Gaussian data (Hampel 1974,
