@@ -50,7 +50,9 @@ void check_k(double k_sd) {
   }
 }
 
-Baseline stats(std::span<const double> x, std::size_t begin, std::size_t end) {
+// Mean and population SD of x[begin, end); x is anything indexable (a span, or a strided column).
+template <typename Signal>
+Baseline stats(const Signal& x, std::size_t begin, std::size_t end) {
   long double sum = 0.0L;
   for (std::size_t i = begin; i < end; ++i) sum += x[i];
   const auto count = static_cast<long double>(end - begin);
@@ -59,6 +61,44 @@ Baseline stats(std::span<const double> x, std::size_t begin, std::size_t end) {
   for (std::size_t i = begin; i < end; ++i) squares += (x[i] - mean) * (x[i] - mean);
   return Baseline{static_cast<double>(mean), static_cast<double>(std::sqrt(squares / count)), begin, end};
 }
+
+// Quietest window: least power, i.e. lowest mean square, via prefix sums (long double to limit
+// cancellation). Not the lowest mean: on signed EMG (Bonato's input) that is the most negative excursion,
+// often inside a burst (issue 14); on a non-negative envelope both pick quiet windows.
+// The prefix sums P[k + 1] = P[k] + x[k]^2 are not stored: `head` walks to P[start + window] and `tail` to
+// P[start], each adding the same terms in the same order as P itself, so each equals P at its index exactly
+// (the result is the stored-prefix one, bit for bit) and no array of n long doubles is allocated.
+template <typename Signal>
+Baseline quietest_window(const Signal& signal, std::size_t n, double rate_hz, double search_window_ms) {
+  const std::size_t window = window_samples(search_window_ms, rate_hz);
+  if (window > n) {
+    throw std::invalid_argument("search_window_ms = " + std::to_string(search_window_ms) +
+                                " is longer than the signal (" + std::to_string(n) + " samples at " +
+                                std::to_string(rate_hz) + " Hz)");
+  }
+  const auto square = [&](std::size_t i) { return static_cast<long double>(signal[i]) * signal[i]; };
+  long double head = 0.0L;
+  long double tail = 0.0L;
+  for (std::size_t i = 0; i < window; ++i) head = head + square(i);
+  std::size_t best = 0;
+  long double best_sum = head - tail;
+  for (std::size_t start = 1; start + window <= n; ++start) {
+    head = head + square(start + window - 1);
+    tail = tail + square(start - 1);
+    const long double sum = head - tail;
+    if (sum < best_sum) {
+      best_sum = sum;
+      best = start;
+    }
+  }
+  return stats(signal, best, best + window);
+}
+
+struct StridedColumn {
+  const double* data;
+  std::size_t stride;
+  double operator[](std::size_t i) const noexcept { return data[i * stride]; }
+};
 
 OnsetResult threshold_detector(std::span<const double> signal, double rate_hz, double k_sd,
                                double min_active_ms, double min_rest_ms,
@@ -263,34 +303,13 @@ Baseline find_baseline(std::span<const double> signal, double rate_hz, const Bas
     }
     return stats(signal, settings.rest_begin_index, settings.rest_end_index);
   }
-  const std::size_t window = window_samples(settings.search_window_ms, rate_hz);
-  if (window > n) {
-    throw std::invalid_argument("search_window_ms = " + std::to_string(settings.search_window_ms) +
-                                " is longer than the signal (" + std::to_string(n) + " samples at " +
-                                std::to_string(rate_hz) + " Hz)");
-  }
-  // Quietest window: least power, i.e. lowest mean square, via prefix sums (long double to limit
-  // cancellation). Not the lowest mean: on signed EMG (Bonato's input) that is the most negative excursion,
-  // often inside a burst (issue 14); on a non-negative envelope both pick quiet windows.
-  // The prefix sums P[k + 1] = P[k] + x[k]^2 are not stored: `head` walks to P[start + window] and `tail` to
-  // P[start], each adding the same terms in the same order as P itself, so each equals P at its index exactly
-  // (the result is the stored-prefix one, bit for bit) and no array of n long doubles is allocated.
-  const auto square = [&](std::size_t i) { return static_cast<long double>(signal[i]) * signal[i]; };
-  long double head = 0.0L;
-  long double tail = 0.0L;
-  for (std::size_t i = 0; i < window; ++i) head = head + square(i);
-  std::size_t best = 0;
-  long double best_sum = head - tail;
-  for (std::size_t start = 1; start + window <= n; ++start) {
-    head = head + square(start + window - 1);
-    tail = tail + square(start - 1);
-    const long double sum = head - tail;
-    if (sum < best_sum) {
-      best_sum = sum;
-      best = start;
-    }
-  }
-  return stats(signal, best, best + window);
+  return quietest_window(signal, n, rate_hz, settings.search_window_ms);
+}
+
+Baseline find_quietest_baseline(const double* data, std::size_t stride, std::size_t n, double rate_hz,
+                                double search_window_ms) {
+  check_rate(rate_hz);
+  return quietest_window(StridedColumn{data, stride}, n, rate_hz, search_window_ms);
 }
 
 Baseline robust_baseline(std::span<const double> signal, std::size_t begin, std::size_t end) {

@@ -17,26 +17,36 @@ std::size_t samples_of(double ms, double rate_hz) {
   return static_cast<std::size_t>(std::llround(ms * rate_hz / 1000.0));
 }
 
-// The values of `parts` (absolute indices) of x, concatenated, in this thread's scratch vector: valid until
+// The values of `parts` (absolute indices) of x, concatenated, in this thread's scratch buffer: valid until
 // the next gather on the thread (every caller here is done with it before it gathers again). A set of an hour
 // gathers tens of MB per channel; a fresh vector each time made the kernel map and clear those pages anew for
-// every channel and rest (half the analysis's page faults), where the scratch keeps its capacity.
-std::vector<double>& gather(const StridedSignal& x, std::size_t first, std::span<const Interval> parts) {
+// every channel and rest (half the analysis's page faults), where the scratch keeps its capacity. Sized once
+// per call (it only grows), then filled by an index loop over each part.
+std::span<double> gather(const StridedSignal& x, std::size_t first, std::span<const Interval> parts) {
   thread_local std::vector<double> v;
   std::size_t total = 0;
   for (const Interval& p : parts) total += p.end > p.begin ? p.end - p.begin : 0;
-  v.clear();
-  v.reserve(total);
+  if (v.size() < total) v.resize(total);
+  double* out = v.data();
+  const std::size_t stride = x.stride;
   for (const Interval& p : parts) {
-    for (std::size_t n = p.begin; n < p.end; ++n) v.push_back(x[n - first]);
+    if (p.end <= p.begin) continue;
+    const double* in = x.data + (p.begin - first) * stride;
+    const std::size_t count = p.end - p.begin;
+    if (stride == 1) {
+      std::copy_n(in, count, out);
+    } else {
+      for (std::size_t n = 0; n < count; ++n) out[n] = in[n * stride];
+    }
+    out += count;
   }
-  return v;
+  return {v.data(), total};
 }
 
 // Baseline statistics of the pooled parts: median/MAD or mean/SD (onset.robust_baseline).
 dsp::Baseline pooled_stats(const StridedSignal& x, std::size_t first, std::span<const Interval> parts,
                            bool robust, double rate_hz) {
-  std::vector<double>& v = gather(x, first, parts);
+  const std::span<double> v = gather(x, first, parts);
   dsp::Baseline b = robust
                         ? dsp::robust_baseline_in_place(v)
                         : dsp::find_baseline(v, rate_hz, {.rest_begin_index = 0, .rest_end_index = v.size()});
@@ -55,16 +65,17 @@ bool relaxed(const dsp::Baseline& rest, double active_level) {
   return !(rest.mean > kRelaxedPowerRatio * active_level);
 }
 
-// The quietest baseline_ms window of the set (dsp's automatic search: least mean square).
+// The quietest baseline_ms window of the set (dsp's automatic search: least mean square), searched in place
+// on the strided signal (no copy of the set); only the window is gathered for its median and MAD.
 dsp::Baseline floor_of(const StridedSignal& x, std::size_t first, Interval set, double rate_hz,
                        const OnsetSettings& s) {
-  const Interval whole[] = {set};
-  const std::vector<double>& v = gather(x, first, whole);
-  const dsp::Baseline w = dsp::find_baseline(v, rate_hz, {.search_window_ms = s.baseline_ms});
+  const dsp::Baseline w = dsp::find_quietest_baseline(x.data + (set.begin - first) * x.stride, x.stride,
+                                                      set.end - set.begin, rate_hz, s.baseline_ms);
   if (!s.robust_baseline) return {w.mean, w.sd, set.begin + w.begin_index, set.begin + w.end_index};
-  dsp::Baseline b = dsp::robust_baseline(v, w.begin_index, w.end_index);
-  b.begin_index += set.begin;
-  b.end_index += set.begin;
+  const Interval window[] = {{set.begin + w.begin_index, set.begin + w.end_index}};
+  dsp::Baseline b = dsp::robust_baseline_in_place(gather(x, first, window));
+  b.begin_index = window[0].begin;
+  b.end_index = window[0].end;
   return b;
 }
 
@@ -74,7 +85,7 @@ double active_level(const StridedSignal& x, std::size_t first, std::span<const R
   for (const RepSpan& r : reps) {
     if (r.mh > r.m0) moving.push_back({r.m0, r.mh});
   }
-  std::vector<double>& v = gather(x, first, moving);
+  const std::span<double> v = gather(x, first, moving);
   return v.empty() ? kNaN : dsp::median_in_place(v);
 }
 
