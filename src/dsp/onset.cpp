@@ -253,10 +253,10 @@ std::optional<std::pair<double, double>> select_rank_sampled(std::span<const dou
     const std::size_t stop = std::min(n, start + kBlock);
     for (std::size_t i = start; i < stop; ++i) {
       const double x = v[i];
-      const bool is_below = x < lo;
-      below += is_below ? 1 : 0;
+      below += static_cast<std::size_t>(x < lo);
       w[kept] = x;
-      kept += !is_below && x <= hi ? 1 : 0;
+      // & not &&: no branch (half the values lie below the bracket, unpredictably)
+      kept += static_cast<std::size_t>(x >= lo) & static_cast<std::size_t>(x <= hi);
     }
   }
   if (!(below <= m && m < below + kept)) return std::nullopt;
