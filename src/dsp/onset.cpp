@@ -1,9 +1,15 @@
 #include "dsp/onset.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "dsp/envelope.hpp"
 #include "dsp/filter_design.hpp"
@@ -44,7 +50,9 @@ void check_k(double k_sd) {
   }
 }
 
-Baseline stats(std::span<const double> x, std::size_t begin, std::size_t end) {
+// Mean and population SD of x[begin, end); x is anything indexable (a span, or a strided column).
+template <typename Signal>
+Baseline stats(const Signal& x, std::size_t begin, std::size_t end) {
   long double sum = 0.0L;
   for (std::size_t i = begin; i < end; ++i) sum += x[i];
   const auto count = static_cast<long double>(end - begin);
@@ -53,6 +61,44 @@ Baseline stats(std::span<const double> x, std::size_t begin, std::size_t end) {
   for (std::size_t i = begin; i < end; ++i) squares += (x[i] - mean) * (x[i] - mean);
   return Baseline{static_cast<double>(mean), static_cast<double>(std::sqrt(squares / count)), begin, end};
 }
+
+// Quietest window: least power, i.e. lowest mean square, via prefix sums (long double to limit
+// cancellation). Not the lowest mean: on signed EMG (Bonato's input) that is the most negative excursion,
+// often inside a burst (issue 14); on a non-negative envelope both pick quiet windows.
+// The prefix sums P[k + 1] = P[k] + x[k]^2 are not stored: `head` walks to P[start + window] and `tail` to
+// P[start], each adding the same terms in the same order as P itself, so each equals P at its index exactly
+// (the result is the stored-prefix one, bit for bit) and no array of n long doubles is allocated.
+template <typename Signal>
+Baseline quietest_window(const Signal& signal, std::size_t n, double rate_hz, double search_window_ms) {
+  const std::size_t window = window_samples(search_window_ms, rate_hz);
+  if (window > n) {
+    throw std::invalid_argument("search_window_ms = " + std::to_string(search_window_ms) +
+                                " is longer than the signal (" + std::to_string(n) + " samples at " +
+                                std::to_string(rate_hz) + " Hz)");
+  }
+  const auto square = [&](std::size_t i) { return static_cast<long double>(signal[i]) * signal[i]; };
+  long double head = 0.0L;
+  long double tail = 0.0L;
+  for (std::size_t i = 0; i < window; ++i) head = head + square(i);
+  std::size_t best = 0;
+  long double best_sum = head - tail;
+  for (std::size_t start = 1; start + window <= n; ++start) {
+    head = head + square(start + window - 1);
+    tail = tail + square(start - 1);
+    const long double sum = head - tail;
+    if (sum < best_sum) {
+      best_sum = sum;
+      best = start;
+    }
+  }
+  return stats(signal, best, best + window);
+}
+
+struct StridedColumn {
+  const double* data;
+  std::size_t stride;
+  double operator[](std::size_t i) const noexcept { return data[i * stride]; }
+};
 
 OnsetResult threshold_detector(std::span<const double> signal, double rate_hz, double k_sd,
                                double min_active_ms, double min_rest_ms,
@@ -71,12 +117,177 @@ OnsetResult threshold_detector(std::span<const double> signal, double rate_hz, d
 
 }  // namespace
 
+namespace {
+
+// Order-preserving key of a double: unsigned comparison of keys orders the doubles as operator< does, with
+// -0.0 just below +0.0 (a refinement of operator<: the value at any rank compares equal either way).
+std::uint64_t order_key(double d) noexcept {
+  const auto bits = std::bit_cast<std::uint64_t>(d);
+  const std::uint64_t flip = static_cast<std::uint64_t>(static_cast<std::int64_t>(bits) >> 63) |
+                             0x8000000000000000ULL;  // negative: all bits; positive: the sign bit
+  return bits ^ flip;
+}
+
+// Below this size std::nth_element does it all; the radix levels stop at a bucket of this size or less.
+constexpr std::size_t kRadixSelectMin = 4096;
+// 12 bits a level: the first holds the sign and the exponent (one bucket an octave), the next ones 12
+// mantissa bits each; four histograms of 4096 32-bit counts (64 KiB).
+constexpr int kRadixBits = 12;
+
+// The value of rank `m` (0-based: what std::nth_element puts at v[m]) and, when `want_lower` (m >= 1), the
+// value of rank m - 1 (the largest of v[0, m) after std::nth_element). Radix select on order_key without
+// moving anything: each level histograms the next 12 key bits of the values whose higher bits equal the
+// prefix found so far (a full pass over v, branch-free) and extends the prefix by the bucket that holds the
+// rank; once that bucket is small (at most an eighth of v), its values are copied out and std::nth_element
+// finishes on them. When every key bit is fixed the bucket's values are all the same double. Rank m - 1, when
+// it lies below the final bucket, is the largest value whose key is below the bucket's.
+std::pair<double, double> select_rank(std::span<const double> v, std::size_t m, bool want_lower) {
+  std::size_t rank = m;
+  std::uint64_t prefix = 0;  // key bits above `shift`
+  int shift = 64;
+  std::size_t count = v.size();
+  thread_local std::array<std::array<std::uint32_t, std::size_t{1} << kRadixBits>, 4> hist{};
+  // A histogram pass costs about one nth_element step per value of v: stop once the bucket is small enough
+  // that nth_element on it costs less than another pass.
+  const std::size_t small_enough = std::max(kRadixSelectMin, v.size() / 8);
+  while (count > small_enough && shift > 0) {
+    const int bits = std::min(kRadixBits, shift);
+    const int above = shift;  // the prefix's bits start here
+    shift -= bits;
+    const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
+    // Four histograms, one per element of a group of four: consecutive values mostly land in the same
+    // bucket, and one table would chain every increment on the previous one's store.
+    for (auto& h : hist) h.fill(0);
+    const auto digit = [&](double d) { return (order_key(d) >> shift) & mask; };
+    const auto match = [&](double d) -> std::size_t {
+      return above == 64 || (order_key(d) >> above) == prefix ? 1 : 0;
+    };
+    std::size_t i = 0;
+    if (above == 64) {
+      for (; i + 4 <= v.size(); i += 4) {
+        for (std::size_t k = 0; k < 4; ++k) ++hist[k][digit(v[i + k])];
+      }
+    } else {
+      for (; i + 4 <= v.size(); i += 4) {
+        for (std::size_t k = 0; k < 4; ++k) hist[k][digit(v[i + k])] += match(v[i + k]);
+      }
+    }
+    for (; i < v.size(); ++i) hist[0][digit(v[i])] += match(v[i]);
+    for (std::size_t b = 0; b < hist[0].size(); ++b) hist[0][b] += hist[1][b] + hist[2][b] + hist[3][b];
+    std::size_t bucket = 0, before = 0;
+    while (before + hist[0][bucket] <= rank) before += hist[0][bucket++];
+    rank -= before;
+    count = hist[0][bucket];
+    prefix = (prefix << bits) | bucket;
+  }
+  // The bucket: keys whose bits above `shift` equal `prefix` (every key when shift is 64).
+  const auto in_bucket = [&](std::uint64_t key) { return shift == 64 || (key >> shift) == prefix; };
+  const std::uint64_t bucket_low = shift == 64 ? 0 : prefix << shift;  // smallest key in the bucket
+  double below_max = -std::numeric_limits<double>::infinity();
+  if (want_lower && rank == 0) {
+    const std::uint64_t minus_infinity = std::bit_cast<std::uint64_t>(below_max);
+    for (const double d : v) {
+      const std::uint64_t key = order_key(d);
+      const std::uint64_t keep = key < bucket_low ? ~std::uint64_t{0} : 0;
+      const double c =
+          std::bit_cast<double>((std::bit_cast<std::uint64_t>(d) & keep) | (minus_infinity & ~keep));
+      below_max = std::max(below_max, c);
+    }
+  }
+  if (shift == 0) {  // every key bit fixed: the bucket holds copies of one double
+    double value = 0.0;
+    for (const double d : v) {
+      if (order_key(d) == prefix) {
+        value = d;
+        break;
+      }
+    }
+    return {value, want_lower && rank == 0 ? below_max : value};
+  }
+  std::vector<double> w(count + 1);  // branch-free copy: every value is written, the bucket's are kept
+  std::size_t kept = 0;
+  for (const double d : v) {
+    w[kept] = d;
+    kept += in_bucket(order_key(d)) ? 1 : 0;
+  }
+  w.resize(count);
+  std::nth_element(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(rank), w.end());
+  const double value = w[rank];
+  if (!want_lower) return {value, value};
+  // Every value below the bucket is smaller than every value in it.
+  if (rank > 0) return {value, *std::max_element(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(rank))};
+  return {value, below_max};
+}
+
+// The same as select_rank, in one pass over v when a sample brackets the rank (Floyd & Rivest 1975, Commun
+// ACM 18:173): two values of an evenly spaced sample of v, a few standard errors below and above the sample
+// rank that corresponds to m, are very likely to bracket rank m of v; one branch-free pass counts the values
+// below the lower one, copies those between the two (and, only when rank m - 1 lies below the lower one, a
+// second pass finds the largest value below it); nth_element finishes on the copy. Exact whatever the sample:
+// the counts prove that the copy holds rank m (and m - 1, or it is the largest value below). nullopt (the
+// caller falls back to select_rank) when they do not, or when the copy would outgrow its bound (many
+// duplicates).
+std::optional<std::pair<double, double>> select_rank_sampled(std::span<const double> v, std::size_t m,
+                                                             bool want_lower) {
+  const std::size_t n = v.size();
+  const std::size_t s = std::clamp<std::size_t>(n / 64, 1024, 65536);
+  thread_local std::vector<double> sample, w;
+  sample.resize(s);
+  for (std::size_t i = 0; i < s; ++i) sample[i] = v[i * n / s];
+  // The sample rank of v's rank m has a standard error of at most sqrt(s) / 2: go 4 of them each way.
+  const auto spread = static_cast<std::size_t>(2.0 * std::sqrt(static_cast<double>(s))) + 8;
+  const std::size_t centre = m * s / n;
+  const std::size_t lo_rank = centre > spread ? centre - spread : 0;
+  const std::size_t hi_rank = std::min(s - 1, centre + spread);
+  std::nth_element(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(lo_rank), sample.end());
+  const double lo = sample[lo_rank];
+  std::nth_element(sample.begin() + static_cast<std::ptrdiff_t>(lo_rank),
+                   sample.begin() + static_cast<std::ptrdiff_t>(hi_rank), sample.end());
+  const double hi = sample[hi_rank];
+  constexpr std::size_t kBlock = 1024;
+  const std::size_t bound = 2 * (hi_rank - lo_rank + 1) * (n / s + 1);  // twice the expected copy
+  w.resize(bound + kBlock);
+  std::size_t below = 0, kept = 0;
+  for (std::size_t start = 0; start < n; start += kBlock) {
+    if (kept > bound) return std::nullopt;
+    const std::size_t stop = std::min(n, start + kBlock);
+    for (std::size_t i = start; i < stop; ++i) {
+      const double x = v[i];
+      below += static_cast<std::size_t>(x < lo);
+      w[kept] = x;
+      // & not &&: no branch (half the values lie below the bracket, unpredictably)
+      kept += static_cast<std::size_t>(x >= lo) & static_cast<std::size_t>(x <= hi);
+    }
+  }
+  if (!(below <= m && m < below + kept)) return std::nullopt;
+  const std::size_t rank = m - below;
+  const auto at = w.begin() + static_cast<std::ptrdiff_t>(rank);
+  std::nth_element(w.begin(), at, w.begin() + static_cast<std::ptrdiff_t>(kept));
+  const double value = *at;
+  if (!want_lower) return std::pair{value, value};
+  if (rank > 0) return std::pair{value, *std::max_element(w.begin(), at)};
+  double below_max = -std::numeric_limits<double>::infinity();  // rank m - 1: the largest value below lo
+  for (const double x : v) {
+    if (x < lo) below_max = std::max(below_max, x);
+  }
+  return std::pair{value, below_max};
+}
+
+}  // namespace
+
 double median_in_place(std::span<double> v) {
   if (v.empty()) throw std::invalid_argument("median of an empty range");
   const std::size_t m = v.size() / 2;
+  const bool even = v.size() % 2 == 0;
+  if (v.size() > kRadixSelectMin && v.size() <= std::numeric_limits<std::uint32_t>::max()) {
+    auto selected = select_rank_sampled(v, m, even);
+    if (!selected) selected = select_rank(v, m, even);
+    const auto [upper, lower] = *selected;
+    return even ? 0.5 * (lower + upper) : upper;
+  }
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m), v.end());
   const double upper = v[m];
-  if (v.size() % 2 == 1) return upper;
+  if (!even) return upper;
   const double lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m));
   return 0.5 * (lower + upper);
 }
@@ -92,34 +303,13 @@ Baseline find_baseline(std::span<const double> signal, double rate_hz, const Bas
     }
     return stats(signal, settings.rest_begin_index, settings.rest_end_index);
   }
-  const std::size_t window = window_samples(settings.search_window_ms, rate_hz);
-  if (window > n) {
-    throw std::invalid_argument("search_window_ms = " + std::to_string(settings.search_window_ms) +
-                                " is longer than the signal (" + std::to_string(n) + " samples at " +
-                                std::to_string(rate_hz) + " Hz)");
-  }
-  // Quietest window: least power, i.e. lowest mean square, via prefix sums (long double to limit
-  // cancellation). Not the lowest mean: on signed EMG (Bonato's input) that is the most negative excursion,
-  // often inside a burst (issue 14); on a non-negative envelope both pick quiet windows.
-  // The prefix sums P[k + 1] = P[k] + x[k]^2 are not stored: `head` walks to P[start + window] and `tail` to
-  // P[start], each adding the same terms in the same order as P itself, so each equals P at its index exactly
-  // (the result is the stored-prefix one, bit for bit) and no array of n long doubles is allocated.
-  const auto square = [&](std::size_t i) { return static_cast<long double>(signal[i]) * signal[i]; };
-  long double head = 0.0L;
-  long double tail = 0.0L;
-  for (std::size_t i = 0; i < window; ++i) head = head + square(i);
-  std::size_t best = 0;
-  long double best_sum = head - tail;
-  for (std::size_t start = 1; start + window <= n; ++start) {
-    head = head + square(start + window - 1);
-    tail = tail + square(start - 1);
-    const long double sum = head - tail;
-    if (sum < best_sum) {
-      best_sum = sum;
-      best = start;
-    }
-  }
-  return stats(signal, best, best + window);
+  return quietest_window(signal, n, rate_hz, settings.search_window_ms);
+}
+
+Baseline find_quietest_baseline(const double* data, std::size_t stride, std::size_t n, double rate_hz,
+                                double search_window_ms) {
+  check_rate(rate_hz);
+  return quietest_window(StridedColumn{data, stride}, n, rate_hz, search_window_ms);
 }
 
 Baseline robust_baseline(std::span<const double> signal, std::size_t begin, std::size_t end) {

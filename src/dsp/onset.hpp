@@ -51,8 +51,18 @@ struct OnsetResult {
 [[nodiscard]] Baseline find_baseline(std::span<const double> signal, double rate_hz,
                                      const BaselineSettings& settings);
 
-// Median of v (mean of the two middle values for an even count); reorders v. Throws std::invalid_argument
-// for an empty range.
+// find_baseline's automatic search (quietest window of search_window_ms) over the strided column
+// data[0], data[stride], ..., data[(n - 1) * stride], without copying it: the same window and statistics, bit
+// for bit, as find_baseline on a copy of the column with default rest indices. Throws as find_baseline does.
+[[nodiscard]] Baseline find_quietest_baseline(const double* data, std::size_t stride, std::size_t n,
+                                              double rate_hz, double search_window_ms);
+
+// Median of v (mean of the two middle values for an even count); may reorder v. Throws std::invalid_argument
+// for an empty range. Up to 4096 values: std::nth_element; more: an exact radix select (src/dsp/onset.cpp)
+// that returns the same double, bit for bit (test Median.RadixSelectEqualsNthElementBitForBit), except that
+// a zero median may have the other sign where -0.0 and +0.0 both sit at the middle rank (which of them
+// std::nth_element leaves there is unspecified too). Inputs must be finite: with a NaN the result is
+// unspecified, as it was with std::nth_element.
 [[nodiscard]] double median_in_place(std::span<double> v);
 
 // 1 / Phi^-1(3/4): the median absolute deviation times this estimates the SD of Gaussian data (Hampel 1974,

@@ -149,6 +149,15 @@ struct PeakPieces {
   std::vector<std::uint8_t> covered;  // piece j lies inside at least one range
 };
 
+// r[j] = sqrt(max(r[j], 0) / w) for j < n, in place: the RMS from the window sums of squares. Division and
+// square root are correctly rounded (IEEE 754) at any vector width, so the AVX-512 and AVX2 variants give
+// the values of the SSE2 loop bit for bit, two to four times as many per instruction.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void rms_from_window_sums(double* r,
+                                                                                       std::size_t n,
+                                                                                       double w) {
+  for (std::size_t j = 0; j < n; ++j) r[j] = std::sqrt(std::max(r[j], 0.0) / w);
+}
+
 // Moving RMS and smoothed-envelope peaks of W channels in lockstep (W independent long-double chains hide the
 // x87 add latency; W = 1 or 2 keeps every running sum in a register of the 8-deep x87 stack).
 //
@@ -188,11 +197,7 @@ void rms_and_piece_peaks(const std::array<StridedSignal, W>& filtered, const std
       }
       for (std::size_t k = 0; k < W; ++k) rms[k][i] = static_cast<double>(head[k] - tail[k]);
     }
-    const double wd = static_cast<double>(w);
-    for (std::size_t k = 0; k < W; ++k) {
-      double* r = rms[k];
-      for (std::size_t j = 0; j < n; ++j) r[j] = std::sqrt(std::max(r[j], 0.0) / wd);
-    }
+    for (std::size_t k = 0; k < W; ++k) rms_from_window_sums(rms[k], n, static_cast<double>(w));
   }
   {
     const std::size_t w = peak_window, before = (w - 1) / 2, after = w / 2;
@@ -203,7 +208,7 @@ void rms_and_piece_peaks(const std::array<StridedSignal, W>& filtered, const std
       if (!pieces.covered[j]) continue;
       bool any_full = false;
       std::array<long double, W> best_full{};
-      std::array<double, W> best_edge;
+      std::array<double, W> best_edge{};
       best_edge.fill(-std::numeric_limits<double>::infinity());
       for (std::size_t i = pieces.bounds[j]; i < pieces.bounds[j + 1]; ++i) {
         const std::size_t lo = i >= before ? i - before : 0;

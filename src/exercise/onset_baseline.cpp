@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -17,32 +18,47 @@ std::size_t samples_of(double ms, double rate_hz) {
   return static_cast<std::size_t>(std::llround(ms * rate_hz / 1000.0));
 }
 
-// The values of `parts` (absolute indices) of x, concatenated, in this thread's scratch vector: valid until
+// The values of `parts` (absolute indices) of x, concatenated, in this thread's scratch buffer: valid until
 // the next gather on the thread (every caller here is done with it before it gathers again). A set of an hour
 // gathers tens of MB per channel; a fresh vector each time made the kernel map and clear those pages anew for
-// every channel and rest (half the analysis's page faults), where the scratch keeps its capacity.
-std::vector<double>& gather(const StridedSignal& x, std::size_t first, std::span<const Interval> parts) {
+// every channel and rest (half the analysis's page faults), where the scratch keeps its capacity. Sized once
+// per call (it only grows), then filled by an index loop over each part.
+std::span<double> gather(const StridedSignal& x, std::size_t first, std::span<const Interval> parts) {
   thread_local std::vector<double> v;
   std::size_t total = 0;
   for (const Interval& p : parts) total += p.end > p.begin ? p.end - p.begin : 0;
-  v.clear();
-  v.reserve(total);
+  if (v.size() < total) v.resize(total);
+  double* out = v.data();
+  const std::size_t stride = x.stride;
   for (const Interval& p : parts) {
-    for (std::size_t n = p.begin; n < p.end; ++n) v.push_back(x[n - first]);
+    if (p.end <= p.begin) continue;
+    const double* in = x.data + (p.begin - first) * stride;
+    const std::size_t count = p.end - p.begin;
+    if (stride == 1) {
+      std::copy_n(in, count, out);
+    } else {
+      for (std::size_t n = 0; n < count; ++n) out[n] = in[n * stride];
+    }
+    out += count;
   }
-  return v;
+  return {v.data(), total};
 }
 
-// Baseline statistics of the pooled parts: median/MAD or mean/SD (onset.robust_baseline).
-dsp::Baseline pooled_stats(const StridedSignal& x, std::size_t first, std::span<const Interval> parts,
-                           bool robust, double rate_hz) {
-  std::vector<double>& v = gather(x, first, parts);
+// Baseline statistics of values (median/MAD or mean/SD: onset.robust_baseline, which reorders them), over
+// the sample span `where`.
+dsp::Baseline stats_of(std::span<double> v, bool robust, double rate_hz, Interval where) {
   dsp::Baseline b = robust
                         ? dsp::robust_baseline_in_place(v)
                         : dsp::find_baseline(v, rate_hz, {.rest_begin_index = 0, .rest_end_index = v.size()});
-  b.begin_index = parts.front().begin;
-  b.end_index = parts.back().end;
+  b.begin_index = where.begin;
+  b.end_index = where.end;
   return b;
+}
+
+// Baseline statistics of the pooled parts.
+dsp::Baseline pooled_stats(const StridedSignal& x, std::size_t first, std::span<const Interval> parts,
+                           bool robust, double rate_hz) {
+  return stats_of(gather(x, first, parts), robust, rate_hz, {parts.front().begin, parts.back().end});
 }
 
 double threshold_of(const dsp::Baseline& b, const OnsetSettings& s) { return b.mean + s.k_sd * b.sd; }
@@ -55,16 +71,17 @@ bool relaxed(const dsp::Baseline& rest, double active_level) {
   return !(rest.mean > kRelaxedPowerRatio * active_level);
 }
 
-// The quietest baseline_ms window of the set (dsp's automatic search: least mean square).
+// The quietest baseline_ms window of the set (dsp's automatic search: least mean square), searched in place
+// on the strided signal (no copy of the set); only the window is gathered for its median and MAD.
 dsp::Baseline floor_of(const StridedSignal& x, std::size_t first, Interval set, double rate_hz,
                        const OnsetSettings& s) {
-  const Interval whole[] = {set};
-  const std::vector<double>& v = gather(x, first, whole);
-  const dsp::Baseline w = dsp::find_baseline(v, rate_hz, {.search_window_ms = s.baseline_ms});
+  const dsp::Baseline w = dsp::find_quietest_baseline(x.data + (set.begin - first) * x.stride, x.stride,
+                                                      set.end - set.begin, rate_hz, s.baseline_ms);
   if (!s.robust_baseline) return {w.mean, w.sd, set.begin + w.begin_index, set.begin + w.end_index};
-  dsp::Baseline b = dsp::robust_baseline(v, w.begin_index, w.end_index);
-  b.begin_index += set.begin;
-  b.end_index += set.begin;
+  const Interval window[] = {{set.begin + w.begin_index, set.begin + w.end_index}};
+  dsp::Baseline b = dsp::robust_baseline_in_place(gather(x, first, window));
+  b.begin_index = window[0].begin;
+  b.end_index = window[0].end;
   return b;
 }
 
@@ -74,7 +91,7 @@ double active_level(const StridedSignal& x, std::size_t first, std::span<const R
   for (const RepSpan& r : reps) {
     if (r.mh > r.m0) moving.push_back({r.m0, r.mh});
   }
-  std::vector<double>& v = gather(x, first, moving);
+  const std::span<double> v = gather(x, first, moving);
   return v.empty() ? kNaN : dsp::median_in_place(v);
 }
 
@@ -83,38 +100,71 @@ double contrast_db(double active, const dsp::Baseline& rest) {
   return active > 0.0 && rest.mean > 0.0 ? 10.0 * std::log10(active / rest.mean) : kNaN;
 }
 
-// The set baseline from the first quiet source (header: between-rep rests, initial still period, floor).
-// `final_rest` is the set's still period after its last rep (rest_after_reps): one of the rests the
-// segmenter knows, pooled with those between the reps.
-void choose_set_baseline(const StridedSignal& x, std::size_t first, std::span<const Interval> rests,
-                         Interval final_rest, double active, double rate_hz, const OnsetSettings& s,
-                         SetOnsetBaseline& out) {
-  const std::size_t min_rest = std::max<std::size_t>(1, samples_of(kMinRestPeriodMs, rate_hz));
+bool long_enough(const Interval& rest, double rate_hz) {
+  return rest.end >= rest.begin + std::max<std::size_t>(1, samples_of(kMinRestPeriodMs, rate_hz));
+}
+
+// Each rest's own statistics (nullopt for one shorter than kMinRestPeriodMs) and, when the between-rep rests
+// (all but the first) that are long enough, with the set's still period after its last rep (`final_rest`,
+// rest_after_reps: one of the rests the segmenter knows), pool at least baseline_ms, their pooled
+// statistics. Those rests are gathered once, out of the [samples x lanes] onset buffer: each one's statistics
+// come from a copy of its stretch of the gather (the same values in the same order as gathering it alone),
+// and only then the pooled statistics from the gather itself (which reorders it).
+struct RestStats {
+  std::vector<std::optional<dsp::Baseline>> local;  // per rest
+  std::optional<dsp::Baseline> pooled;              // the between-rep rests
+};
+RestStats rest_stats(const StridedSignal& x, std::size_t first, std::span<const Interval> rests,
+                     Interval final_rest, double rate_hz, const OnsetSettings& s) {
+  RestStats out;
+  out.local.resize(rests.size());
+  if (!rests.empty() && long_enough(rests[0], rate_hz))
+    out.local[0] = pooled_stats(x, first, rests.first(1), s.robust_baseline, rate_hz);
   std::vector<Interval> between;
   std::size_t pooled = 0;
-  const auto pool = [&](const Interval& r) {
-    if (r.end >= r.begin + min_rest) {
-      between.push_back(r);
-      pooled += r.end - r.begin;
-    }
-  };
-  for (std::size_t k = 1; k < rests.size(); ++k) pool(rests[k]);
-  pool(final_rest);
-  if (pooled >= samples_of(s.baseline_ms, rate_hz)) {
-    const dsp::Baseline b = pooled_stats(x, first, between, s.robust_baseline, rate_hz);
-    if (relaxed(b, active)) {
-      out.source = BaselineSource::rests_between_reps;
-      out.set = b;
-      return;
+  for (std::size_t k = 1; k < rests.size(); ++k) {
+    if (long_enough(rests[k], rate_hz)) {
+      between.push_back(rests[k]);
+      pooled += rests[k].end - rests[k].begin;
     }
   }
-  if (!rests.empty() && rests[0].end >= rests[0].begin + min_rest) {
-    const dsp::Baseline b = pooled_stats(x, first, rests.first(1), s.robust_baseline, rate_hz);
-    if (relaxed(b, active)) {
-      out.source = BaselineSource::initial_still_period;
-      out.set = b;
-      return;
+  if (long_enough(final_rest, rate_hz)) {  // last in the gather: no rep's local baseline comes from it
+    between.push_back(final_rest);
+    pooled += final_rest.end - final_rest.begin;
+  }
+  if (pooled < samples_of(s.baseline_ms, rate_hz)) {
+    for (std::size_t k = 1; k < rests.size(); ++k) {
+      if (long_enough(rests[k], rate_hz))
+        out.local[k] = pooled_stats(x, first, rests.subspan(k, 1), s.robust_baseline, rate_hz);
     }
+    return out;
+  }
+  const std::span<double> all = gather(x, first, between);
+  thread_local std::vector<double> one;
+  std::size_t at = 0;
+  for (std::size_t k = 1; k < rests.size(); ++k) {
+    if (!long_enough(rests[k], rate_hz)) continue;
+    const std::size_t length = rests[k].end - rests[k].begin;
+    one.assign(all.begin() + static_cast<std::ptrdiff_t>(at),
+               all.begin() + static_cast<std::ptrdiff_t>(at + length));
+    out.local[k] = stats_of(one, s.robust_baseline, rate_hz, rests[k]);
+    at += length;
+  }
+  out.pooled = stats_of(all, s.robust_baseline, rate_hz, {between.front().begin, between.back().end});
+  return out;
+}
+
+// The set baseline from the first quiet source (header: between-rep rests, initial still period, floor).
+void choose_set_baseline(const RestStats& rest, double active, SetOnsetBaseline& out) {
+  if (rest.pooled && relaxed(*rest.pooled, active)) {
+    out.source = BaselineSource::rests_between_reps;
+    out.set = *rest.pooled;
+    return;
+  }
+  if (!rest.local.empty() && rest.local[0] && relaxed(*rest.local[0], active)) {
+    out.source = BaselineSource::initial_still_period;
+    out.set = *rest.local[0];
+    return;
   }
   out.source = BaselineSource::quietest_window;
   out.set = out.floor;
@@ -166,10 +216,9 @@ SetOnsetBaseline plan_onset_baseline(const StridedSignal& onset, std::size_t fir
   const std::vector<Interval> rests = rests_before_reps(reps, initial_still, rate_hz, s);
   if (!s.rest_baseline) {
     // Before issue 14: the initial still period, else the quietest window; mean and SD.
-    const std::size_t min_rest = std::max<std::size_t>(1, samples_of(kMinRestPeriodMs, rate_hz));
     out.source = BaselineSource::quietest_window;
     out.set = out.floor;
-    if (initial_still.end >= initial_still.begin + min_rest) {
+    if (long_enough(initial_still, rate_hz)) {
       const Interval still[] = {initial_still};
       out.source = BaselineSource::initial_still_period;
       out.set = pooled_stats(onset, first_sample, still, s.robust_baseline, rate_hz);
@@ -183,20 +232,20 @@ SetOnsetBaseline plan_onset_baseline(const StridedSignal& onset, std::size_t fir
     return out;
   }
   const double active = active_level(onset, first_sample, reps);
-  choose_set_baseline(onset, first_sample, rests, rest_after_reps(reps, set, rate_hz, s), active, rate_hz, s,
-                      out);
+  const RestStats rest_baselines =
+      rest_stats(onset, first_sample, rests, rest_after_reps(reps, set, rate_hz, s), rate_hz, s);
+  choose_set_baseline(rest_baselines, active, out);
   out.contrast_db = contrast_db(active, out.set);
   // A crossing means an onset only when the set's typical activity clears the threshold.
   const bool contrast_ok = active > threshold_of(out.set, s);
   const std::size_t local_min = samples_of(s.local_baseline_min_ms, rate_hz);
-  const std::size_t min_rest = std::max<std::size_t>(1, samples_of(kMinRestPeriodMs, rate_hz));
-  for (const Interval& rest : rests) {
+  for (std::size_t k = 0; k < rests.size(); ++k) {
+    const Interval& rest = rests[k];
     RepOnsetBaseline r{out.set};
     r.contrast_ok = contrast_ok;
     r.lookback_begin = rest.begin;
-    if (rest.end >= rest.begin + min_rest) {
-      const Interval one[] = {rest};
-      const dsp::Baseline local = pooled_stats(onset, first_sample, one, s.robust_baseline, rate_hz);
+    if (rest_baselines.local[k]) {
+      const dsp::Baseline& local = *rest_baselines.local[k];
       r.rest_active = !relaxed(local, active);
       if (!r.rest_active && rest.end - rest.begin >= local_min) {
         r.stats = local;

@@ -729,6 +729,10 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     out.sets.push_back(std::move(set));
   }
 
+  // The gravity tracks (24 bytes a segment and IMU sample) have served the plans: free them before the EMG
+  // pass allocates its buffers (lower peak memory).
+  ctx.gravity = GravityTracks{};
+
   // EMG, one channel group at a time: MVC reference, plot envelope, and each set's channel scores.
   ctx.mvc_reference.assign(channels, kNaN);
   std::size_t block = 0, rows = 0;

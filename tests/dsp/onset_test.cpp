@@ -1,7 +1,12 @@
 // Onset detectors on synthetic EMG with known activity (ground truth by construction).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <functional>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -85,6 +90,62 @@ TEST(Baseline, AutomaticWindowOnSignedEmgIsTheQuietestByMeanSquare) {
   EXPECT_NEAR(r.baseline.sd, kNoiseSd, 0.15 * kNoiseSd);
   ASSERT_FALSE(r.intervals.empty());
   EXPECT_NEAR(static_cast<double>(r.intervals.front().onset_index), 2000.0, 40.0);
+}
+
+// median_in_place (radix select) against the std::nth_element version it replaced, bit for bit, on random
+// data of sizes 1 to 10^6: signed, both zeros, many duplicates, all equal, exponents far apart, odd and even
+// sizes on both sides of the radix threshold. Only the sign of a zero median may differ where both zeros sit
+// at the middle rank (which of them std::nth_element leaves there is not specified either).
+namespace {
+double nth_element_median(std::vector<double> v) {
+  const std::size_t m = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m), v.end());
+  const double upper = v[m];
+  if (v.size() % 2 == 1) return upper;
+  const double lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m));
+  return 0.5 * (lower + upper);
+}
+}  // namespace
+
+TEST(Median, RadixSelectEqualsNthElementBitForBit) {
+  std::mt19937_64 rng(17);
+  std::normal_distribution<double> gauss(0.0, 1.0);
+  std::uniform_int_distribution<int> small(-3, 3);
+  std::uniform_real_distribution<double> exponent(-300.0, 300.0);
+  const auto kinds = std::to_array<std::function<double()>>({
+      [&] { return gauss(rng); },                   // signed
+      [&] { return std::abs(gauss(rng)) * 1e-3; },  // positive, like an onset signal
+      [&] { return small(rng) == 0 ? (rng() % 2 ? 0.0 : -0.0) : small(rng) * 0.5; },  // +-0 and duplicates
+      [&] { return 2.5; },                                                            // all equal
+      [&] { return -0.0; },                                                           // all -0
+      [&] { return (rng() % 2 ? 1.0 : -1.0) * std::pow(10.0, exponent(rng)); },       // exponents far apart
+      [&] { return 1.0 + static_cast<double>(rng() % 8) * 0x1p-52; },  // keys differing in the last bits only
+  });
+  std::vector<std::size_t> sizes{1, 2, 3, 4, 5, 6, 7, 8, 100, 101, 4095, 4096, 4097, 4098, 8191, 8192};
+  for (int k = 0; k < 6; ++k) sizes.push_back(10000 + rng() % 200000);
+  sizes.insert(sizes.end(), {999999, 1000000});
+  for (std::size_t kind = 0; kind < kinds.size(); ++kind) {
+    for (const std::size_t n : sizes) {
+      std::vector<double> v(n);
+      for (double& x : v) x = kinds[kind]();
+      const double want = nth_element_median(v);
+      std::vector<double> sorted = v;
+      std::sort(sorted.begin(), sorted.end());
+      const double got = median_in_place(v);
+      if (want == 0.0) {
+        EXPECT_EQ(got, 0.0) << "kind " << kind << ", n " << n;
+      } else {
+        EXPECT_EQ(std::bit_cast<std::uint64_t>(got), std::bit_cast<std::uint64_t>(want))
+            << "kind " << kind << ", n " << n << ": " << got << " vs " << want;
+      }
+      std::sort(v.begin(), v.end());  // only reordered
+      EXPECT_TRUE(std::equal(v.begin(), v.end(), sorted.begin(), sorted.end(),
+                             [](double a, double b) { return a == b; }))
+          << "kind " << kind << ", n " << n;
+    }
+  }
+  std::vector<double> none;
+  EXPECT_THROW((void)median_in_place(none), std::invalid_argument);
 }
 
 // Median and MAD scaled to an SD (Rousseeuw & Croux 1993): worked by hand, then on Gaussian rest noise
