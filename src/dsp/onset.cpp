@@ -333,6 +333,17 @@ Baseline robust_baseline_in_place(std::span<double> values) {
   return Baseline{median, kMadToSd * median_in_place(values), 0, values.size()};
 }
 
+Baseline upper_robust_baseline_in_place(std::span<double> values) {
+  if (values.empty()) throw std::invalid_argument("robust_baseline: no values");
+  const double median = median_in_place(values);
+  std::size_t above = 0;
+  for (const double x : values) {
+    if (x > median) values[above++] = x - median;
+  }
+  const double spread = above == 0 ? 0.0 : kMadToSd * median_in_place(values.first(above));
+  return Baseline{median, spread, 0, values.size()};
+}
+
 std::vector<ActivityInterval> active_runs(std::span<const unsigned char> active,
                                           std::size_t min_active_samples, std::size_t min_rest_samples) {
   std::vector<ActivityInterval> runs;

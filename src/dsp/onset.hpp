@@ -78,6 +78,15 @@ inline constexpr double kMadToSd = 1.482602218505602;
 // The same over all of `values`, which it reorders (no copy: callers that gathered the values already own
 // them); begin_index 0, end_index values.size(). Throws std::invalid_argument when `values` is empty.
 [[nodiscard]] Baseline robust_baseline_in_place(std::span<double> values);
+// Robust baseline for a one-sided (upper) threshold on a right-skewed signal: mean = the median, sd =
+// kMadToSd x the median of the deviations of the values above it ("upper-half MAD"; 0 when none is above).
+// The MAD measures the spread symmetrically, which does not suit an asymmetric distribution (Rousseeuw &
+// Croux 1993, on the MAD's "symmetric view on dispersion"); a detector that asks how far a value rises above
+// rest needs the spread on that side (separate scales above and below the median: Hubert & Van der Veeken
+// 2008, J Chemometrics 22:235). For symmetric data it estimates the same as the MAD (Gaussian: the SD).
+// Breakdown point 25 %: fewer than a quarter of the values may be activity. Reorders `values`; begin_index 0,
+// end_index values.size(). Throws std::invalid_argument when `values` is empty.
+[[nodiscard]] Baseline upper_robust_baseline_in_place(std::span<double> values);
 
 // Default threshold multiplier of every detector here and of the product's onset settings
 // (exercise::OnsetSettings::k_sd): 5 SD, the value docs/VALIDATION.md chose on simulator seeds 1-3 (k 3 let

@@ -46,8 +46,9 @@ struct OnsetSettings {
   bool rest_baseline = true;     // baseline from the rests between reps, then the initial still period, with
                                  // per-rep local baselines and the tonic / not-quiet states (issue 14);
                                  // false: the initial still period or the quietest window, as before
-  bool robust_baseline = true;   // median and 1.4826 x MAD (Rousseeuw & Croux 1993; Hampel 1974) instead
-                                 // of mean and SD: 50 % breakdown, a burst in the rest cannot inflate k SD
+  bool robust_baseline = true;   // median and 1.4826 x the upper-half MAD over each rest's settled part
+                                 // (dsp::upper_robust_baseline_in_place; docs/SCORING.md) instead of mean
+                                 // and SD: 25 % breakdown, a burst in the rest cannot inflate k SD
   double rest_guard_ms = 200.0;  // a rest between reps starts this long after the previous rep's end (the
                                  // angle's tangent-line end precedes the EMG's return to rest; project
                                  // choice, twice the segmenter's 100 ms velocity window)

@@ -44,11 +44,11 @@ std::span<double> gather(const StridedSignal& x, std::size_t first, std::span<co
   return {v.data(), total};
 }
 
-// Baseline statistics of values (median/MAD or mean/SD: onset.robust_baseline, which reorders them), over
-// the sample span `where`.
+// Baseline statistics of values (median and upper-half MAD, or mean and SD: onset.robust_baseline; reorders
+// them), over the sample span `where`.
 dsp::Baseline stats_of(std::span<double> v, bool robust, double rate_hz, Interval where) {
   dsp::Baseline b = robust
-                        ? dsp::robust_baseline_in_place(v)
+                        ? dsp::upper_robust_baseline_in_place(v)
                         : dsp::find_baseline(v, rate_hz, {.rest_begin_index = 0, .rest_end_index = v.size()});
   b.begin_index = where.begin;
   b.end_index = where.end;
@@ -72,14 +72,14 @@ bool relaxed(const dsp::Baseline& rest, double active_level) {
 }
 
 // The quietest baseline_ms window of the set (dsp's automatic search: least mean square), searched in place
-// on the strided signal (no copy of the set); only the window is gathered for its median and MAD.
+// on the strided signal (no copy of the set); only the window is gathered for its median and upper-half MAD.
 dsp::Baseline floor_of(const StridedSignal& x, std::size_t first, Interval set, double rate_hz,
                        const OnsetSettings& s) {
   const dsp::Baseline w = dsp::find_quietest_baseline(x.data + (set.begin - first) * x.stride, x.stride,
                                                       set.end - set.begin, rate_hz, s.baseline_ms);
   if (!s.robust_baseline) return {w.mean, w.sd, set.begin + w.begin_index, set.begin + w.end_index};
   const Interval window[] = {{set.begin + w.begin_index, set.begin + w.end_index}};
-  dsp::Baseline b = dsp::robust_baseline_in_place(gather(x, first, window));
+  dsp::Baseline b = dsp::upper_robust_baseline_in_place(gather(x, first, window));
   b.begin_index = window[0].begin;
   b.end_index = window[0].end;
   return b;
@@ -104,12 +104,27 @@ bool long_enough(const Interval& rest, double rate_hz) {
   return rest.end >= rest.begin + std::max<std::size_t>(1, samples_of(kMinRestPeriodMs, rate_hz));
 }
 
+// The part of a rest from where the muscle has settled: the first sample at or below the rest's median.
+// The segmenter's rest starts rest_guard_ms after the angle's end of the previous rep, but the EMG's return
+// to rest lags the movement by a varying time; the decay before the first sample at the rest's typical level
+// is still the previous contraction, not rest (issue 14). Empty rests stay empty.
+Interval settled(const StridedSignal& x, std::size_t first, Interval rest) {
+  if (rest.end <= rest.begin) return rest;
+  const Interval whole[] = {rest};
+  const double median = dsp::median_in_place(gather(x, first, whole));
+  std::size_t n = rest.begin;
+  while (n < rest.end && x[n - first] > median) ++n;
+  return {n, rest.end};
+}
+
 // Each rest's own statistics (nullopt for one shorter than kMinRestPeriodMs) and, when the between-rep rests
 // (all but the first) that are long enough, with the set's still period after its last rep (`final_rest`,
 // rest_after_reps: one of the rests the segmenter knows), pool at least baseline_ms, their pooled
-// statistics. Those rests are gathered once, out of the [samples x lanes] onset buffer: each one's statistics
-// come from a copy of its stretch of the gather (the same values in the same order as gathering it alone),
-// and only then the pooled statistics from the gather itself (which reorders it).
+// statistics. Whether a rest counts is decided on its length as the segmenter gives it; its statistics come
+// from its settled part (settled(): the previous contraction's decay left out). The settled parts of the
+// pooled rests are gathered once, out of the [samples x lanes] onset buffer: each one's statistics come from
+// a copy of its stretch of the gather (the same values in the same order as gathering it alone), and only
+// then the pooled statistics from the gather itself (which reorders it).
 struct RestStats {
   std::vector<std::optional<dsp::Baseline>> local;  // per rest
   std::optional<dsp::Baseline> pooled;              // the between-rep rests
@@ -118,24 +133,32 @@ RestStats rest_stats(const StridedSignal& x, std::size_t first, std::span<const 
                      Interval final_rest, double rate_hz, const OnsetSettings& s) {
   RestStats out;
   out.local.resize(rests.size());
-  if (!rests.empty() && long_enough(rests[0], rate_hz))
-    out.local[0] = pooled_stats(x, first, rests.first(1), s.robust_baseline, rate_hz);
+  std::vector<Interval> calm(rests.size());
+  for (std::size_t k = 0; k < rests.size(); ++k) {
+    if (long_enough(rests[k], rate_hz)) calm[k] = settled(x, first, rests[k]);
+  }
+  if (!rests.empty() && long_enough(rests[0], rate_hz)) {
+    const Interval still[] = {calm[0]};
+    out.local[0] = pooled_stats(x, first, still, s.robust_baseline, rate_hz);
+  }
   std::vector<Interval> between;
   std::size_t pooled = 0;
   for (std::size_t k = 1; k < rests.size(); ++k) {
     if (long_enough(rests[k], rate_hz)) {
-      between.push_back(rests[k]);
+      between.push_back(calm[k]);
       pooled += rests[k].end - rests[k].begin;
     }
   }
   if (long_enough(final_rest, rate_hz)) {  // last in the gather: no rep's local baseline comes from it
-    between.push_back(final_rest);
+    between.push_back(settled(x, first, final_rest));
     pooled += final_rest.end - final_rest.begin;
   }
   if (pooled < samples_of(s.baseline_ms, rate_hz)) {
     for (std::size_t k = 1; k < rests.size(); ++k) {
-      if (long_enough(rests[k], rate_hz))
-        out.local[k] = pooled_stats(x, first, rests.subspan(k, 1), s.robust_baseline, rate_hz);
+      if (long_enough(rests[k], rate_hz)) {
+        const Interval one[] = {calm[k]};
+        out.local[k] = pooled_stats(x, first, one, s.robust_baseline, rate_hz);
+      }
     }
     return out;
   }
@@ -144,10 +167,10 @@ RestStats rest_stats(const StridedSignal& x, std::size_t first, std::span<const 
   std::size_t at = 0;
   for (std::size_t k = 1; k < rests.size(); ++k) {
     if (!long_enough(rests[k], rate_hz)) continue;
-    const std::size_t length = rests[k].end - rests[k].begin;
+    const std::size_t length = calm[k].end - calm[k].begin;
     one.assign(all.begin() + static_cast<std::ptrdiff_t>(at),
                all.begin() + static_cast<std::ptrdiff_t>(at + length));
-    out.local[k] = stats_of(one, s.robust_baseline, rate_hz, rests[k]);
+    out.local[k] = stats_of(one, s.robust_baseline, rate_hz, calm[k]);
     at += length;
   }
   out.pooled = stats_of(all, s.robust_baseline, rate_hz, {between.front().begin, between.back().end});

@@ -10,7 +10,9 @@
 //     3. the quietest baseline_ms window of the set (least mean square), when neither is a rest
 //   a stretch is a rest when the muscle relaxed in it: its median is at most half the active level (the
 //   half-power point, 3 dB: the onset signal |TKEO| is a power-like quantity). Above that it is tonic.
-//   set baseline = median and MAD-based SD (dsp::robust_baseline) of the first source that is a rest
+//   set baseline = median and upper-half-MAD SD (dsp::upper_robust_baseline_in_place) of the first source
+//                  that is a rest, over each rest's settled part (from the first sample at or below that
+//                  rest's median: the previous contraction's decay left out)
 //   per rep      = the rest just before the rep when it is at least local_baseline_min_ms long, else the set
 //                  baseline; when the rest just before the rep is not relaxed, the muscle never returned to
 //                  rest: the rep is "continuously active" (no onset time)

@@ -171,6 +171,39 @@ TEST(Baseline, RobustBaselineIsTheMedianAndTheScaledMad) {
   EXPECT_THROW((void)robust_baseline(rest, 10, 10), std::invalid_argument);
 }
 
+TEST(Baseline, UpperRobustBaselineMeasuresTheSpreadAboveTheMedian) {
+  std::vector<double> x{4.0, 1.0, 10.0, 3.0, 2.0};  // median 3; above it 4 and 10: deviations 1 and 7 -> 4
+  Baseline b = upper_robust_baseline_in_place(x);
+  EXPECT_DOUBLE_EQ(b.mean, 3.0);
+  EXPECT_DOUBLE_EQ(b.sd, kMadToSd * 4.0);
+  std::vector<double> flat(7, 2.5);  // nothing above the median: no spread
+  b = upper_robust_baseline_in_place(flat);
+  EXPECT_DOUBLE_EQ(b.mean, 2.5);
+  EXPECT_DOUBLE_EQ(b.sd, 0.0);
+  std::vector<double> none;
+  EXPECT_THROW((void)upper_robust_baseline_in_place(none), std::invalid_argument);
+
+  // Symmetric (Gaussian) data: the same estimate as the MAD, the SD.
+  std::mt19937_64 rng(12);
+  std::normal_distribution<double> gauss(5.0, 2.0);
+  std::vector<double> g(200000);
+  for (double& v : g) v = gauss(rng);
+  EXPECT_NEAR(upper_robust_baseline_in_place(g).sd, 2.0, 0.02 * 2.0);
+  // Exponential(1) data, right-skewed like a power at rest: median ln 2; the values above it minus ln 2 are
+  // again Exponential(1) (memorylessness), whose median is ln 2, so sd = 1.4826 ln 2 = 1.028. The MAD sees
+  // the bulk on both sides: MAD of Exponential(1) = 0.4812 (solution of e^-(ln2-m) - e^-(ln2+m) = 1/2), so
+  // 1.4826 x 0.4812 = 0.713, and a k-SD threshold from it is crossed by the rest's own upper tail.
+  std::exponential_distribution<double> expo(1.0);
+  std::vector<double> e(200000);
+  for (double& v : e) v = expo(rng);
+  std::vector<double> e2 = e;
+  const Baseline upper = upper_robust_baseline_in_place(e);
+  const Baseline mad = robust_baseline_in_place(e2);
+  EXPECT_NEAR(upper.mean, std::log(2.0), 0.01);
+  EXPECT_NEAR(upper.sd, kMadToSd * std::log(2.0), 0.02);
+  EXPECT_NEAR(mad.sd, kMadToSd * 0.4812, 0.02);
+}
+
 TEST(HodgesBui, FindsBurstsOnTheRmsEnvelope) {
   const auto x = synthetic_emg();
   const auto env = moving_rms_centered(x, {.window_ms = 25.0}, kRate);

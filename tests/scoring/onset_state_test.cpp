@@ -241,9 +241,33 @@ TEST(OnsetBaseline, ABurstInTheRestDoesNotMoveTheRobustThreshold) {
   std::fill(f.x.begin() + 4500, f.x.begin() + 4600, 40.0);
   const ex::SetOnsetBaseline robust = f.plan();
   EXPECT_NEAR(robust.reps[1].stats.mean, 2.0, 0.05);
-  EXPECT_NEAR(robust.reps[1].stats.sd, 0.2, 0.05);  // the noise's SD, not the twitch's
+  // The upper-half MAD moves a little with 12.5 % of the rest in the twitch: the median goes to the 0.571
+  // quantile of the noise (2.036), and the median of the deviations above it to the 0.857 quantile
+  // (2.214): sd = 1.4826 x 0.178 = 0.26, against the noise's 0.2. The threshold stays near the noise.
+  EXPECT_NEAR(robust.reps[1].stats.sd, 0.26, 0.04);
+  EXPECT_LT(robust.reps[1].stats.mean + f.settings.k_sd * robust.reps[1].stats.sd, 4.0);  // twitch: 40
   f.settings.robust_baseline = false;
   EXPECT_GT(f.plan().reps[1].stats.sd, 10.0 * 0.2);  // mean and SD: inflated by the twitch
+}
+
+TEST(OnsetBaseline, ARestsStatisticsStartWhereThePreviousContractionHasDecayed) {
+  BaselineFixture f;
+  std::mt19937 rng(7);
+  std::normal_distribution<double> noise(0.0, 0.2);
+  for (double& v : f.x) v += noise(rng);
+  // The rest before rep 1 is [4200, 5000); its first 250 ms still carry the previous rep's EMG, decaying
+  // from 40 to 3 (the angle ended at 4000, the muscle later): 31 % of the rest, beyond the upper-half MAD's
+  // 25 % breakdown point.
+  for (std::size_t n = 4200; n < 4450; ++n) f.x[n] = 40.0 - 37.0 * static_cast<double>(n - 4200) / 250.0;
+  const ex::SetOnsetBaseline b = f.plan();
+  // The statistics start at the first sample at or below the rest's median: after the decay.
+  EXPECT_GE(b.reps[1].stats.begin_index, 4450U);
+  EXPECT_LE(b.reps[1].stats.begin_index, 4470U);
+  EXPECT_NEAR(b.reps[1].stats.mean, 2.0, 0.05);
+  EXPECT_NEAR(b.reps[1].stats.sd, 0.2, 0.04);  // the noise's SD: the decay is not rest
+  EXPECT_TRUE(b.reps[1].local);
+  // The trace-back still reaches back to where the segmenter's rest begins.
+  EXPECT_EQ(b.reps[1].lookback_begin, 4200U);
 }
 
 TEST(OnsetState, TonicRestGivesContinuouslyActiveAndACrossingBelowTheActivityIsNotQuiet) {
