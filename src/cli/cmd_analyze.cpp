@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "pipeline/analysis_batch.hpp"
 #include "store/error_detail.hpp"
+#include "store/hdf5_watchdog.hpp"
 
 namespace glutescope::cli {
 
@@ -59,6 +60,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
                   "MiB of address space one file's analysis may use (default: physical memory / jobs, at "
                   "least 1024)");
   cmd->callback([a, &exit_status] {
+    store::enable_hdf5_watchdog();  // a damaged file cannot hang or crash the command
     pipeline::BatchOptions options;
     try {
       options.settings = a->config.empty() ? pipeline::kDefaultAnalysisPipelineSettings
@@ -139,6 +141,7 @@ void add_analyze_one_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--memory-limit-bytes", a->memory_limit_bytes);
   cmd->add_flag("--json", a->json);
   cmd->callback([a, &exit_status] {
+    store::enable_hdf5_watchdog();  // a damaged file cannot hang or crash the command
     if (a->memory_limit_bytes != 0) {
       const rlimit limit{a->memory_limit_bytes, a->memory_limit_bytes};
       ::setrlimit(RLIMIT_AS, &limit);

@@ -12,6 +12,7 @@
 #include "pipeline/analysis_batch.hpp"
 #include "pipeline/cohort.hpp"
 #include "pipeline/longitudinal.hpp"
+#include "store/hdf5_watchdog.hpp"
 
 namespace glutescope::cli {
 
@@ -39,6 +40,7 @@ void add_cohort_command(CLI::App& app, int& exit_status) {
                   "Write one trend per subject, exercise and figure (Theil-Sen) as CSV");
   cmd->add_option("--html", a->html, "Write the self-contained timeline page (inline SVG, no scripts)");
   cmd->callback([a, &exit_status] {
+    store::enable_hdf5_watchdog();  // a damaged file cannot hang or crash the command
     pipeline::CohortOptions options;
     options.allow_mixed = a->allow_mixed;
     if (!a->config.empty()) {

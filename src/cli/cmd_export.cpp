@@ -3,6 +3,7 @@
 
 #include "cli/commands.hpp"
 #include "pipeline/analysis_export.hpp"
+#include "store/hdf5_watchdog.hpp"
 
 namespace glutescope::cli {
 
@@ -22,6 +23,7 @@ void add_export_command(CLI::App& app, int& exit_status) {
   old_c->excludes(b)->excludes(old_b);
   old_b->excludes(c);
   cmd->callback([=, &exit_status] {
+    store::enable_hdf5_watchdog();  // a damaged file cannot hang or crash the command
     if (csv->empty() && bdf->empty()) throw UserError("export: give --to-csv OUT.csv or --to-bdf OUT.bdf", 1);
     try {
       pipeline::export_session(*file,

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "store/hdf5_watchdog.hpp"
 #include "store/session_reader.hpp"
 
 namespace glutescope::cli {
@@ -160,6 +161,7 @@ void add_info_command(CLI::App& app, int& exit_status) {
   cmd->add_option("file", *path, "Session file (.h5)")->required();
   cmd->add_flag("--json", *json, "Print JSON instead of text");
   cmd->callback([path, json, &exit_status] {
+    store::enable_hdf5_watchdog();  // a damaged file cannot hang or crash the command
     nlohmann::json j;
     try {
       j = describe(*path);

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "store/hdf5_watchdog.hpp"
 #include "store/recovery.hpp"
 
 namespace glutescope::cli {
@@ -14,6 +15,7 @@ void add_recover_command(CLI::App& app, int& exit_status) {
                                      "original is kept as FILE.h5.orig");
   cmd->add_option("file", *path, "Session file (.h5)")->required();
   cmd->callback([path, &exit_status] {
+    store::enable_hdf5_watchdog();  // a damaged file cannot hang or crash the command
     try {
       const store::RecoveryReport r = store::recover(*path);
       fmt::print(

@@ -15,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "pipeline/analysis_report.hpp"
+#include "store/hdf5_watchdog.hpp"
 
 namespace glutescope::cli {
 namespace {
@@ -85,6 +86,7 @@ void add_report_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--config", *config,
                   "Re-analyse with this analysis settings TOML first (replaces FILE.analysis.h5)");
   cmd->callback([file, html, pdf, config, &exit_status] {
+    store::enable_hdf5_watchdog();  // a damaged file cannot hang or crash the command
     if (!pdf->empty() && html->empty())
       *html = std::filesystem::path(*pdf).replace_extension(".html").string();
     const auto path_or_none = [](const std::string& p) {

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/analysis_file.hpp"
+#include "store/hdf5_watchdog.hpp"
 #include "store/import_motion.hpp"
 
 namespace glutescope::pipeline {
@@ -461,6 +462,12 @@ FileOutcome analyse_in_child(const std::string& path, const BatchOptions& option
   } else if (WIFSIGNALED(status)) {
     o.error = fmt::format("{}: analysis crashed (signal {}, {}): damaged file?", path, WTERMSIG(status),
                           ::strsignal(WTERMSIG(status)));
+  } else if (reply.empty() && WIFEXITED(status) && WEXITSTATUS(status) == store::kHdf5StallExitStatus) {
+    // The child's HDF5 watchdog (store/hdf5_watchdog.hpp) gave up on a read that did not return.
+    o.error = fmt::format("{}: HDF5 did not return while reading the file (damaged file?)", path);
+  } else if (reply.empty() && WIFEXITED(status) && WEXITSTATUS(status) == store::kHdf5FaultExitStatus) {
+    o.error =
+        fmt::format("{}: reading the file stopped with a fault inside the HDF5 reader (damaged file?)", path);
   } else {
     try {
       const auto j = nlohmann::json::parse(reply);

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "store/hdf5_handle.hpp"
+#include "store/hdf5_watchdog.hpp"
 
 namespace glutescope::store {
 namespace {
@@ -236,7 +237,20 @@ FileHandle open_sidecar(const std::filesystem::path& path) {
 
 }  // namespace
 
+namespace {
+
+// Size of the file for the watchdog's limit (0 when it cannot be told; the open then fails anyway).
+std::uint64_t size_of(const std::filesystem::path& path) {
+  std::error_code ec;
+  const std::uintmax_t bytes = std::filesystem::file_size(path, ec);
+  return ec ? 0 : bytes;
+}
+
+}  // namespace
+
 std::string sidecar_settings_toml(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  const Hdf5Watch watch(name, size_of(path));
   const FileHandle file = open_sidecar(path);
   if (!has_attribute(file.get(), "settings_toml")) {
     throw std::runtime_error(fmt::format("{}: missing attribute /@settings_toml", path.string()));
@@ -246,8 +260,12 @@ std::string sidecar_settings_toml(const std::filesystem::path& path) {
 
 struct SidecarReader::Impl {
   std::filesystem::path path;
+  std::string path_text;  // path.string(), for the watchdog
+  std::uint64_t file_bytes = 0;
   FileHandle file;
   FormatVersion version;
+
+  [[nodiscard]] Hdf5Watch watch() const noexcept { return Hdf5Watch(path_text, file_bytes); }
 
   [[nodiscard]] Hdf5Where where(const std::string& object) const { return {path.string(), "/" + object}; }
 
@@ -283,7 +301,20 @@ struct SidecarReader::Impl {
 SidecarReader::SidecarReader(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
   const std::string name = path.string();
-  impl_->file = open_sidecar(path);
+  impl_->path_text = name;
+  impl_->file_bytes = size_of(path);
+  const Hdf5Watch watch(name, impl_->file_bytes);
+  try {
+    check_version();
+  } catch (...) {
+    impl_.reset();  // closes the file inside the watch
+    throw;
+  }
+}
+
+void SidecarReader::check_version() {
+  const std::string& name = impl_->path_text;
+  impl_->file = open_sidecar(impl_->path);
   const hid_t root = impl_->file.get();
   const std::string version = read_string_attribute(root, "format_version", {name, "/"});
   try {
@@ -300,12 +331,18 @@ SidecarReader::SidecarReader(const std::filesystem::path& path) : impl_(std::mak
   }
 }
 
-SidecarReader::~SidecarReader() = default;
+SidecarReader::~SidecarReader() {
+  if (!impl_) return;
+  const std::string name = impl_->path_text;
+  const Hdf5Watch watch(name, impl_->file_bytes);
+  impl_.reset();
+}
 
 const std::filesystem::path& SidecarReader::path() const noexcept { return impl_->path; }
 FormatVersion SidecarReader::format_version() const noexcept { return impl_->version; }
 
 std::string SidecarReader::string_attribute(const std::string& path, const std::string& name) const {
+  const Hdf5Watch watch = impl_->watch();
   const Hid<H5Oclose> o = impl_->open(path);
   if (!has_attribute(o.get(), name)) {
     throw std::runtime_error(fmt::format("{}: missing attribute /{}@{}", impl_->path.string(), path, name));
@@ -313,15 +350,18 @@ std::string SidecarReader::string_attribute(const std::string& path, const std::
   return read_string_attribute(o.get(), name, impl_->where(path));
 }
 std::uint64_t SidecarReader::u64_attribute(const std::string& path, const std::string& name) const {
+  const Hdf5Watch watch = impl_->watch();
   return impl_->scalar_attribute<std::uint64_t>(path, name);
 }
 double SidecarReader::f64_attribute(const std::string& path, const std::string& name) const {
+  const Hdf5Watch watch = impl_->watch();
   return impl_->scalar_attribute<double>(path, name);
 }
 
 template <typename T>
 SidecarArray<T> SidecarReader::read(const std::string& path,
                                     const std::vector<std::optional<std::uint64_t>>& expected) const {
+  const Hdf5Watch watch = impl_->watch();
   const std::string file = impl_->path.string();
   const Hdf5Where w = impl_->where(path);
   if (!has_link(impl_->file.get(), path))

@@ -117,6 +117,7 @@ class SidecarReader {
                                      const std::vector<std::optional<std::uint64_t>>& shape) const;
 
  private:
+  void check_version();  // the constructor's open and version check, inside its watch
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "store/hdf5_handle.hpp"
+#include "store/hdf5_watchdog.hpp"
 #include "store/session_layout.hpp"
 
 namespace glutescope::store {
@@ -196,6 +197,7 @@ hid_t open_session_file(const std::string& path, const SessionReaderOpenOptions&
 struct SessionReader::Impl {
   std::filesystem::path path;
   std::string path_text;
+  std::uint64_t file_bytes = 0;  // sizes the watchdog's limit of each read (store/hdf5_watchdog.hpp)
   FileHandle file;
   bool swmr = false;
   bool truncated = false;
@@ -206,6 +208,8 @@ struct SessionReader::Impl {
   std::vector<std::string> imu_labels;
 
   [[nodiscard]] Hdf5Where where(const std::string& object) const { return Hdf5Where{path_text, object}; }
+  // Every public read runs inside one (HDF5 can loop forever on a damaged file).
+  [[nodiscard]] Hdf5Watch watch() const noexcept { return Hdf5Watch(path_text, file_bytes); }
 
   DatasetHandle open_dataset(const std::string& object) const {
     if (!has_link(file.get(), object)) {
@@ -343,6 +347,22 @@ SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpe
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw SessionFormatError("cannot open session " + m.path_text + ": no such file");
   }
+  m.file_bytes = std::filesystem::file_size(path, ec);
+  if (ec) m.file_bytes = 0;
+  // The whole open runs inside one watch, and so does closing what a failed open left open (a copy of the
+  // name: the watch outlives impl_ then).
+  const std::string watched_name = m.path_text;
+  const Hdf5Watch watch(watched_name, m.file_bytes);
+  try {
+    open(open_options);
+  } catch (...) {
+    impl_.reset();
+    throw;
+  }
+}
+
+void SessionReader::open(SessionReaderOpenOptions open_options) {
+  Impl& m = *impl_;
   if (H5Fis_hdf5(m.path_text.c_str()) <= 0) {
     H5Eclear2(H5E_DEFAULT);
     throw SessionFormatError(m.path_text + " is not an HDF5 file (no HDF5 signature); is it a session file?");
@@ -421,13 +441,20 @@ SessionReader::SessionReader(const std::filesystem::path& path, SessionReaderOpe
 
 SessionReader::SessionReader(SessionReader&&) noexcept = default;
 SessionReader& SessionReader::operator=(SessionReader&&) noexcept = default;
-SessionReader::~SessionReader() = default;
+SessionReader::~SessionReader() {
+  if (!impl_) return;  // moved from
+  // Closing runs HDF5 too (it flushes and frees what the reads left in its caches).
+  const std::string path_text = impl_->path_text;
+  const Hdf5Watch watch(path_text, impl_->file_bytes);
+  impl_.reset();
+}
 
 const SessionInfo& SessionReader::info() const noexcept { return impl_->info; }
 bool SessionReader::opened_swmr() const noexcept { return impl_->swmr; }
 bool SessionReader::opened_truncated() const noexcept { return impl_->truncated; }
 
 DeviceInfo SessionReader::device() const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   const hid_t f = m.file.get();
   DeviceInfo d;
@@ -516,6 +543,7 @@ DeviceInfo SessionReader::device() const {
 }
 
 Montage SessionReader::montage() const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   const hid_t f = m.file.get();
   Montage montage;
@@ -570,10 +598,14 @@ Montage SessionReader::montage() const {
   return montage;
 }
 
-std::uint64_t SessionReader::emg_rows() const { return impl_->rows(impl_->emg); }
+std::uint64_t SessionReader::emg_rows() const {
+  const Hdf5Watch watch = impl_->watch();
+  return impl_->rows(impl_->emg);
+}
 std::size_t SessionReader::emg_channels() const noexcept { return impl_->emg_channels; }
 
 std::vector<std::int32_t> SessionReader::emg_counts(std::uint64_t first_row, std::uint64_t rows) const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   const auto [first, n] = m.clamp(m.emg, first_row, rows);
   return read_rows<std::int32_t>(m.emg.data[0].get(), first, n, m.emg_channels,
@@ -581,6 +613,7 @@ std::vector<std::int32_t> SessionReader::emg_counts(std::uint64_t first_row, std
 }
 
 std::vector<double> SessionReader::emg_microvolts(std::uint64_t first_row, std::uint64_t rows) const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   const auto counts = emg_counts(first_row, rows);
   const auto w = m.where("/acquisition/emg/data");
@@ -606,16 +639,19 @@ std::vector<double> SessionReader::emg_microvolts(std::uint64_t first_row, std::
 }
 
 std::vector<std::uint64_t> SessionReader::checked_emg_sample_index() const {
+  const Hdf5Watch watch = impl_->watch();
   return impl_->checked_sample_index(impl_->emg, device().emg_rate_hz);
 }
 
 std::vector<std::uint64_t> SessionReader::checked_imu_sample_index(std::size_t sensor) const {
+  const Hdf5Watch watch = impl_->watch();
   const DeviceInfo d = device();
   return impl_->checked_sample_index(impl_->imu_stream(sensor), d.imu.at(sensor).rate_hz);
 }
 
 std::vector<std::uint64_t> SessionReader::emg_sample_index(std::uint64_t first_row,
                                                            std::uint64_t rows) const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   const auto [first, n] = m.clamp(m.emg, first_row, rows);
   return read_rows<std::uint64_t>(m.emg.sample_index.get(), first, n, 0,
@@ -623,16 +659,19 @@ std::vector<std::uint64_t> SessionReader::emg_sample_index(std::uint64_t first_r
 }
 
 BlockTable SessionReader::emg_blocks(std::uint64_t max_blocks) const {
+  const Hdf5Watch watch = impl_->watch();
   return impl_->blocks(impl_->emg, max_blocks);
 }
 
 std::size_t SessionReader::imu_count() const noexcept { return impl_->imu.size(); }
 std::uint64_t SessionReader::imu_rows(std::size_t sensor) const {
+  const Hdf5Watch watch = impl_->watch();
   return impl_->rows(impl_->imu_stream(sensor));
 }
 
 ImuRows<std::int16_t> SessionReader::imu_counts(std::size_t sensor, std::uint64_t first_row,
                                                 std::uint64_t rows) const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   const auto& s = m.imu_stream(sensor);
   const auto [first, n] = m.clamp(s, first_row, rows);
@@ -646,6 +685,7 @@ ImuRows<std::int16_t> SessionReader::imu_counts(std::size_t sensor, std::uint64_
 
 ImuRows<double> SessionReader::imu_physical(std::size_t sensor, std::uint64_t first_row,
                                             std::uint64_t rows) const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   const auto& s = m.imu_stream(sensor);
   const auto counts = imu_counts(sensor, first_row, rows);
@@ -671,6 +711,7 @@ ImuRows<double> SessionReader::imu_physical(std::size_t sensor, std::uint64_t fi
 
 std::vector<std::uint64_t> SessionReader::imu_sample_index(std::size_t sensor, std::uint64_t first_row,
                                                            std::uint64_t rows) const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   const auto& s = m.imu_stream(sensor);
   const auto [first, n] = m.clamp(s, first_row, rows);
@@ -678,10 +719,12 @@ std::vector<std::uint64_t> SessionReader::imu_sample_index(std::size_t sensor, s
 }
 
 BlockTable SessionReader::imu_blocks(std::size_t sensor, std::uint64_t max_blocks) const {
+  const Hdf5Watch watch = impl_->watch();
   return impl_->blocks(impl_->imu_stream(sensor), max_blocks);
 }
 
 std::vector<Event> SessionReader::events() const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   std::vector<Event> out;
   if (!has_link(m.file.get(), layout::kEvents)) return out;
@@ -730,6 +773,7 @@ std::vector<Event> SessionReader::events() const {
 }
 
 std::vector<AngleChannel> SessionReader::angle_channels() const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   std::vector<AngleChannel> out;
   if (!has_link(m.file.get(), layout::kAngleGroup)) return out;
@@ -760,6 +804,7 @@ std::vector<AngleChannel> SessionReader::angle_channels() const {
 }
 
 std::vector<Gap> SessionReader::gaps() const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   std::vector<Gap> out;
   if (!has_link(m.file.get(), layout::kGaps)) return out;
@@ -788,6 +833,7 @@ std::vector<Gap> SessionReader::gaps() const {
 }
 
 TimingFit SessionReader::timing_fit() const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   TimingFit fit;
   if (!has_link(m.file.get(), layout::kTimingFit)) return fit;
@@ -807,6 +853,7 @@ TimingFit SessionReader::timing_fit() const {
 }
 
 SessionStatistics SessionReader::statistics() const {
+  const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
   SessionStatistics s;
   s.emg_samples = emg_rows();
@@ -825,6 +872,7 @@ SessionStatistics SessionReader::statistics() const {
 }
 
 void SessionReader::refresh() {
+  const Hdf5Watch watch = impl_->watch();
   Impl& m = *impl_;
   if (!m.swmr) return;
   auto refresh_stream = [&](StreamDatasets& s) {

@@ -129,6 +129,7 @@ class SessionReader {
   void refresh();
 
  private:
+  void open(SessionReaderOpenOptions open_options);  // the constructor's checks, inside its watch
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
