@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "pipeline/analysis_settings.hpp"
+#include "store/hdf5_watchdog.hpp"
 #include "web/review.hpp"
 #include "web/web_server.hpp"
 
@@ -33,6 +34,8 @@ void add_view_command(CLI::App& app, int& exit_status) {
                   "Token the page needs (required for a non-loopback address; 'auto' makes one)");
   cmd->add_option("--config", *config, "Analysis settings TOML");
   cmd->callback([file, bind, token, config, &exit_status] {
+    // The file is read (and analysed) before the server starts; the server then serves from memory.
+    store::enable_hdf5_watchdog();  // a damaged file cannot hang or crash the command
     std::unique_ptr<web::SessionReview> review;
     std::unique_ptr<web::WebServer> server;
     try {
