@@ -60,7 +60,8 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
                   "MiB of address space one file's analysis may use (default: physical memory / jobs, at "
                   "least 1024)");
   cmd->callback([a, &exit_status] {
-    store::enable_hdf5_watchdog();  // a damaged file cannot hang or crash the command
+    // No HDF5 watchdog here: each file's child (analyze-one) has its own, and the in-process fallback
+    // (no /proc/self/exe) reads files on several threads, which one process-wide watch cannot follow.
     pipeline::BatchOptions options;
     try {
       options.settings = a->config.empty() ? pipeline::kDefaultAnalysisPipelineSettings
