@@ -141,8 +141,21 @@ std::vector<std::string> read_vlen_strings(hid_t object, bool is_attribute, cons
   // reference 16, a fixed-length string its size), so more elements than stored bytes is damage, not a
   // reason to allocate (session_reader fuzzer finding: 6.6e12 strings claimed by a 33 KB file).
   const hsize_t stored_bytes = is_attribute ? H5Aget_storage_size(object) : H5Dget_storage_size(object);
-  const std::size_t element_bytes =
+  std::size_t element_bytes =
       H5Tis_variable_str(stored.get()) > 0 ? 1 : std::max<std::size_t>(1, H5Tget_size(stored.get()));
+  // An attribute's values are stored whole in its object header, so there the bound is exact: a
+  // variable-length string is its global-heap reference, a 4-byte length, the heap collection's address and a
+  // 4-byte object index (HDF5 File Format Specification 2.0, "Global Heap ID"; the address size is the
+  // superblock's). HDF5 1.10.8 copies elements × that size out of the stored bytes without checking
+  // (session_reader fuzzer, December 2026: a heap-buffer-overflow in H5A__read), so fewer stored bytes is
+  // refused here. A dataset may be compressed, so only the one-byte bound above applies to it.
+  if (is_attribute && H5Tis_variable_str(stored.get()) > 0) {
+    FileHandle file(checked(H5Iget_file_id(object), "get file of", where));
+    PropListHandle creation(checked(H5Fget_create_plist(file.get()), "get creation properties of", where));
+    std::size_t address_bytes = 0;
+    check_status(H5Pget_sizes(creation.get(), &address_bytes, nullptr), "get address size of", where);
+    element_bytes = 4 + address_bytes + 4;
+  }
   if (n > stored_bytes / element_bytes) {
     throw Hdf5Error("read " + where.object + " in " + where.file + ": claims " + std::to_string(n) +
                     " strings but stores " + std::to_string(stored_bytes) + " bytes (damaged file)");

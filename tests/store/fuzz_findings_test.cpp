@@ -45,6 +45,21 @@ TEST(SessionReaderFuzzFindings, AColumnClaimingMoreThanItStoresIsAnError) {
   }
 }
 
+// A file whose root attribute `status` (a scalar variable-length string: one 16-byte heap reference) stores
+// 7 bytes: HDF5 1.10.8's H5Aread copied 16 out of its 7-byte buffer (ASan heap-buffer-overflow inside
+// H5A__read, found by the fork-mode run of the session_reader fuzzer). Now an attribute storing fewer bytes
+// than its elements' heap references is refused before H5Aread, naming the attribute.
+TEST(SessionReaderFuzzFindings, AStringAttributeStoringLessThanItsHeapReferencesIsAnError) {
+  try {
+    SessionReader reader(kCorpus / "finding_attribute_short_storage");
+    FAIL() << "the reader accepted the damaged attribute";
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("status"), std::string::npos) << what;
+    EXPECT_NE(what.find("claims 1 strings but stores 7 bytes (damaged file)"), std::string::npos) << what;
+  }
+}
+
 // The seed itself (an imported 3-sample session) reads in full: the check rejects only damage.
 TEST(SessionReaderFuzzFindings, TheUndamagedSeedReads) {
   SessionReader reader(kCorpus / "imported_3_samples");
