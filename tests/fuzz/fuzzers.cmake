@@ -24,7 +24,7 @@ add_glutescope_fuzzer(edf_import SOURCES src/store/edf_header.cpp LIBS fmt edf)
 add_glutescope_fuzzer(xdf_import SOURCES src/store/xdf_reader.cpp LIBS fmt)
 add_glutescope_fuzzer(session_reader
   SOURCES src/store/session_reader.cpp src/store/hdf5_handle.cpp src/store/hdf5_watchdog.cpp src/core/montage.cpp
-  LIBS fmt hdf5
+  LIBS fmt hdf5 pthread
   THIRD_PARTY libhdf5)
 
 # Third-party device decoders (tests/fuzz/device_fuzz.hpp). What every decoder links: the framework's

@@ -8,7 +8,13 @@
 # are all inside that shared library is a bug of the library, which glutescope cannot fix but contains
 # (docs/RELIABILITY.md "Fuzzing"): it is listed as KNOWN, kept in WORK_DIR/known/, and fuzzing resumes for
 # the remaining time (at most 100 restarts). Every other finding fails the run; leaks inside that library are
-# suppressed (LSan).
+# suppressed (LSan). Harnesses that read GLUTESCOPE_FUZZ_HANG_MS (session_reader) stop an input that runs
+# longer than that many milliseconds (default here 2000 with THIRD_PARTY) with its stack, so an endless loop
+# inside the library costs a fraction of a second instead of the 10-s timeout.
+#
+# GLUTESCOPE_FUZZ_JOBS=N (long runs): libFuzzer's fork mode with N jobs, which keeps fuzzing past every
+# crash, hang and out-of-memory instead of restarting; afterwards every saved input is run again alone and
+# triaged as above. The run fails if any of them is glutescope's, or if one does not reproduce alone.
 set -eu
 fuzzer=$1 seeds=$2 work=$3 seconds=$4 third_party=${5:-}
 [ -x "$fuzzer" ] || { echo "run_fuzzer: $fuzzer was not built (see the fuzz_build test)"; exit 1; }
@@ -33,6 +39,76 @@ if [ -n "$third_party" ]; then
 fi
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
+if [ -n "$third_party" ]; then
+  GLUTESCOPE_FUZZ_HANG_MS=${GLUTESCOPE_FUZZ_HANG_MS:-2000}
+  export GLUTESCOPE_FUZZ_HANG_MS
+fi
+limits="-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024"
+
+# known_third_party LOG: prints "KIND in FRAME" and succeeds when the report in LOG is the third-party
+# library's: its innermost three frames, without the sanitizers' and libFuzzer's own (interceptors such as
+# __interceptor_memcpy or malloc for a leak; for a timeout, the alarm handler and libc's signal frame) nor
+# libc's (named by /libc.so, or by its source path, sysdeps/..., when libc's symbols resolve: a SEGV inside
+# memcpy called by libhdf5 was reported as glutescope's finding) nor zlib's (HDF5's deflate filter), are all
+# inside it: the frames that called them decide. For a hang stopped by the harness
+# (glutescope_fuzz_hang_signal) only the frames below its signal handler count.
+known_third_party() {
+  [ -n "$third_party" ] || return 1
+  frames=$(grep -E '^ +#[0-9]+ 0x' "$1" |
+           awk '/ in glutescope_fuzz_hang_signal /{n=0; skip=1; next} {a[n++]=$0} END{for(i=0;i<n;i++) print a[i]}' |
+           grep -v -E '__interceptor_|__asan|__sanitizer|fuzzer::|/libc\.so|sysdeps/|/libz\.so| in (malloc|calloc|realloc|free) ' |
+           head -n 3)
+  [ -n "$frames" ] || return 1
+  echo "$frames" | grep -v -q "$third_party" && return 1
+  kind=$(grep -m 1 -o -E 'ERROR: [A-Za-z]+: [a-z-]+' "$1" || echo "crash")
+  grep -q 'glutescope_fuzz: input ran longer' "$1" && kind="hang"
+  # The innermost frame's function, or its library when unsymbolised ("(/lib/.../libhdf5_serial.so.103+0x..."
+  # becomes "libhdf5_serial.so.103"), so that inputs stopped at different points of one loop count together.
+  echo "$kind in $(echo "$frames" | head -n 1 | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ +//; s/^in ([^ ]+).*/\1/; s/^\(.*\/([^/+]+)\+.*/\1/')"
+}
+
+if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
+  # Crash reports unsymbolised during the run (symbolising one takes about a second and fork mode makes
+  # thousands); the triage below runs every saved input again with symbols.
+  ASAN_OPTIONS="$ASAN_OPTIONS:symbolize=0" UBSAN_OPTIONS="$UBSAN_OPTIONS:symbolize=0" \
+  "$fuzzer" -fork="$GLUTESCOPE_FUZZ_JOBS" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+    -max_total_time="$seconds" $limits -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
+    "$work/corpus" "$seeds" >"$work/log-fork.txt" 2>&1 || true
+  # libFuzzer's exit status in fork mode is that of the last job that failed, which says nothing here: its
+  # last progress line (#executions: ...) and the triage of every saved input below decide.
+  progress=$(grep -E '^#[0-9]+: ' "$work/log-fork.txt" | tail -n 1)
+  [ -n "$progress" ] || { tail -n 20 "$work/log-fork.txt"; echo "run_fuzzer: fork mode did not run"; exit 1; }
+  echo "$progress"
+  findings=0 unreproduced=0 known=0
+  mkdir -p "$work/triage" "$work/unreproduced"
+  : >"$work/known.txt"
+  for input in "$work"/artifacts/*; do
+    [ -e "$input" ] || continue
+    name=$(basename "$input")
+    again=0
+    # shellcheck disable=SC2086  # $limits is a list of options
+    "$fuzzer" $limits "$input" >"$work/triage/$name.txt" 2>&1 || again=$?
+    if [ "$again" -eq 0 ]; then
+      echo "run_fuzzer: $name did not reproduce alone (log $work/triage/$name.txt)"
+      mv "$input" "$work/unreproduced/"
+      unreproduced=$((unreproduced + 1))
+    elif what=$(known_third_party "$work/triage/$name.txt"); then
+      # Thousands in a long run: the first input of each kind and innermost frame is kept, the rest counted.
+      grep -q -x -F "$what" "$work/known.txt" || mv "$input" "$work/known/"
+      echo "$what" >>"$work/known.txt"
+      rm -f "$input" "$work/triage/$name.txt"
+      known=$((known + 1))
+    else
+      echo "run_fuzzer: FINDING $work/artifacts/$name (log $work/triage/$name.txt)"
+      findings=$((findings + 1))
+    fi
+  done
+  sort "$work/known.txt" | uniq -c | sort -r -n
+  echo "run_fuzzer: $(basename "$fuzzer") fork mode, $seconds s: $findings finding(s), $unreproduced did not reproduce, $known known $third_party"
+  [ "$findings" -eq 0 ] && [ "$unreproduced" -eq 0 ]
+  exit
+fi
+
 start=$(date +%s)
 runs=0
 while :; do
@@ -42,30 +118,19 @@ while :; do
   status=0
   # -malloc_limit_mb below -rss_limit_mb: one allocation of a gigabyte is reported with its stack (so the
   # triage below can tell libhdf5's from glutescope's), where the RSS limit alone reports no stack at all.
-  "$fuzzer" -max_total_time="$left" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
+  # shellcheck disable=SC2086  # $limits is a list of options
+  "$fuzzer" -max_total_time="$left" $limits -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/" "$work/corpus" "$seeds" >"$work/log-$runs.txt" 2>&1 || status=$?
   finding=$(ls "$work/artifacts" | head -n 1)
   if [ "$status" -eq 0 ] && [ -z "$finding" ]; then break; fi
-  if [ -n "$third_party" ] && [ -n "$finding" ]; then
-    # Innermost three frames of the report, without the sanitizers' and libFuzzer's own (interceptors such
-    # as __interceptor_memcpy or malloc for a leak; for a timeout, the alarm handler and libc's signal frame)
-    # nor libc's (named by /libc.so, or by its source path, sysdeps/..., when libc's symbols resolve: a SEGV
-    # inside memcpy called by libhdf5 was reported as glutescope's finding) nor zlib's (HDF5's deflate filter):
-    # the frames that called them decide.
-    frames=$(grep -E '^ +#[0-9]+ 0x' "$work/log-$runs.txt" |
-             grep -v -E '__interceptor_|__asan|__sanitizer|fuzzer::|/libc\.so|sysdeps/|/libz\.so| in (malloc|calloc|realloc|free) ' |
-             head -n 3)
-    if [ -n "$frames" ] && ! echo "$frames" | grep -v -q "$third_party"; then
-      kind=$(grep -m 1 -o -E 'ERROR: [A-Za-z]+: [a-z-]+' "$work/log-$runs.txt" || echo "crash")
-      top=$(echo "$frames" | head -n 1 | sed -E 's/.* in ([^ ]+).*/\1/')
-      echo "run_fuzzer: KNOWN $third_party bug ($kind in $top), input kept as $work/known/$finding"
-      mv "$work/artifacts/$finding" "$work/known/"
-      # Bounded by the time left (each restart costs start-up and seed loading) and by 100 restarts: past
-      # that the run ends early, having found nothing of glutescope's, and says so below.
-      [ "$runs" -lt 100 ] && continue
-      echo "run_fuzzer: stopped early after $runs restarts on known $third_party bugs"
-      break
-    fi
+  if [ -n "$finding" ] && what=$(known_third_party "$work/log-$runs.txt"); then
+    echo "run_fuzzer: KNOWN $third_party bug ($what), input kept as $work/known/$finding"
+    mv "$work/artifacts/$finding" "$work/known/"
+    # Bounded by the time left (each restart costs start-up and seed loading) and by 100 restarts: past
+    # that the run ends early, having found nothing of glutescope's, and says so below.
+    [ "$runs" -lt 100 ] && continue
+    echo "run_fuzzer: stopped early after $runs restarts on known $third_party bugs"
+    break
   fi
   tail -n 40 "$work/log-$runs.txt"
   echo "run_fuzzer: FINDING in $(basename "$fuzzer") (exit $status); input $work/artifacts/$finding, log $work/log-$runs.txt"
