@@ -14,7 +14,7 @@ std::atomic<bool> g_error_detail{false};
 
 // One record as "<desc> (<minor message>)"; HDF5's descriptions are short fixed phrases.
 std::string describe_record(const H5E_error2_t* error) {
-  const std::string desc = error->desc != nullptr ? error->desc : "";
+  std::string desc = error->desc != nullptr ? error->desc : "";
   char minor[128] = {};
   const bool has_minor = H5Eget_msg(error->min_num, nullptr, minor, sizeof minor) > 0;
   if (!has_minor) return desc;
