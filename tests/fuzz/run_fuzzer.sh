@@ -13,8 +13,9 @@
 # inside the library costs a fraction of a second instead of the 10-s timeout.
 #
 # GLUTESCOPE_FUZZ_JOBS=N (long runs): libFuzzer's fork mode with N jobs, which keeps fuzzing past every
-# crash, hang and out-of-memory instead of restarting; afterwards every saved input is run again alone and
-# triaged as above. The run fails if any of them is glutescope's, or if one does not reproduce alone.
+# crash, hang and out-of-memory instead of restarting; afterwards every job's sanitizer report is triaged as
+# above (an out-of-memory or timeout without one: its input run again alone). The run fails if any is
+# glutescope's; the inputs of known faults are then deleted, and the first report of each kind is kept.
 set -eu
 fuzzer=$1 seeds=$2 work=$3 seconds=$4 third_party=${5:-}
 [ -x "$fuzzer" ] || { echo "run_fuzzer: $fuzzer was not built (see the fuzz_build test)"; exit 1; }
@@ -43,7 +44,13 @@ if [ -n "$third_party" ]; then
   GLUTESCOPE_FUZZ_HANG_MS=${GLUTESCOPE_FUZZ_HANG_MS:-2000}
   export GLUTESCOPE_FUZZ_HANG_MS
 fi
-limits="-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024"
+# -malloc_limit_mb below -rss_limit_mb: one allocation of a gigabyte is reported with its stack (so the
+# triage can tell the library's from glutescope's), where the RSS limit alone reports no stack at all. With a
+# THIRD_PARTY library 256 MB: libhdf5 allocates (and clears) what a damaged variable-length string claims, up
+# to gigabytes, and such an input is then a quick KNOWN report instead of seconds of clearing memory.
+malloc_limit_mb=1024
+[ -n "$third_party" ] && malloc_limit_mb=256
+limits="-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit_mb"
 
 # known_third_party LOG: prints "KIND in FRAME" and succeeds when the report in LOG is the third-party
 # library's: its innermost three frames, without the sanitizers' and libFuzzer's own (interceptors such as
@@ -60,52 +67,85 @@ known_third_party() {
            head -n 3)
   [ -n "$frames" ] || return 1
   echo "$frames" | grep -v -q "$third_party" && return 1
-  kind=$(grep -m 1 -o -E 'ERROR: [A-Za-z]+: [a-z-]+' "$1" || echo "crash")
-  grep -q 'glutescope_fuzz: input ran longer' "$1" && kind="hang"
+  kind=$(grep -m 1 -o -E 'ERROR: [A-Za-z]+: [A-Za-z-]+' "$1" || echo "crash")
+  grep -q -E 'glutescope_fuzz: input ran longer| in glutescope_fuzz_hang_signal ' "$1" && kind="hang"
   # The innermost frame's function, or its library when unsymbolised ("(/lib/.../libhdf5_serial.so.103+0x..."
   # becomes "libhdf5_serial.so.103"), so that inputs stopped at different points of one loop count together.
   echo "$kind in $(echo "$frames" | head -n 1 | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ +//; s/^in ([^ ]+).*/\1/; s/^\(.*\/([^/+]+)\+.*/\1/')"
 }
 
+# symbolize_report REPORT: a sanitizer report written unsymbolised (fork mode below) with every frame named
+# ("#7 0x... (MODULE+0x1f0)" becomes "#7 0x... in FUNCTION (MODULE+0x1f0)"; libhdf5 has its exported and
+# internal symbol names), one llvm-symbolizer run per report.
+symbolize_report() {
+  grep -o -E '\(/[^ ()]+\+0x[0-9a-f]+\)' "$1" | sed -E 's/^\((.*)\+(0x[0-9a-f]+)\)$/\1 \2/' | sort -u >"$work/frames.txt"
+  if [ ! -s "$work/frames.txt" ] || ! command -v "$symbolizer" >/dev/null 2>&1; then cat "$1"; return; fi
+  # llvm-symbolizer answers each "MODULE OFFSET" line with a function line, a location line and a blank line.
+  "$symbolizer" --inlining=false <"$work/frames.txt" | awk 'NR % 3 == 1' | paste "$work/frames.txt" - >"$work/functions.txt"
+  awk -F '\t' 'FNR == NR { split($1, f, " "); if ($2 != "??") name["(" f[1] "+" f[2] ")"] = $2; next }
+       { if (match($0, /\(\/[^ ()]+\+0x[0-9a-f]+\)/)) { k = substr($0, RSTART, RLENGTH)
+           if ((k in name) && $0 !~ / in /) { n = name[k]; gsub(/&/, "\\\\&", n); sub(/ +\(/, " in " n " (") } }
+         print }' "$work/functions.txt" "$1"
+}
+
 if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
-  # Crash reports unsymbolised during the run (symbolising one takes about a second and fork mode makes
-  # thousands); the triage below runs every saved input again with symbols.
-  ASAN_OPTIONS="$ASAN_OPTIONS:symbolize=0" UBSAN_OPTIONS="$UBSAN_OPTIONS:symbolize=0" \
+  # Every crashing job writes its sanitizer report to reports/report.PID (ASan's log_path), unsymbolised
+  # (symbolising in each job was slow), and libFuzzer's fork mode keeps fuzzing. The triage reads the reports,
+  # not the saved inputs run again: some of HDF5's faults depend on what earlier inputs left in the library's
+  # global state (a heap-use-after-free inside H5O__attr_exists that the same input alone does not repeat),
+  # and only the job's own report shows where they were.
+  mkdir -p "$work/reports"
+  symbolizer=$(command -v llvm-symbolizer || command -v llvm-symbolizer-14 || echo llvm-symbolizer)
+  ASAN_OPTIONS="$ASAN_OPTIONS:symbolize=0:log_path=$work/reports/report" \
+  UBSAN_OPTIONS="$UBSAN_OPTIONS:symbolize=0:log_path=$work/reports/report" \
+  LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}symbolize=0:log_path=$work/reports/report" \
   "$fuzzer" -fork="$GLUTESCOPE_FUZZ_JOBS" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -max_total_time="$seconds" $limits -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
     "$work/corpus" "$seeds" >"$work/log-fork.txt" 2>&1 || true
   # libFuzzer's exit status in fork mode is that of the last job that failed, which says nothing here: its
-  # last progress line (#executions: ...) and the triage of every saved input below decide.
+  # last progress line (#executions: ...) and the triage below decide.
   progress=$(grep -E '^#[0-9]+: ' "$work/log-fork.txt" | tail -n 1)
   [ -n "$progress" ] || { tail -n 20 "$work/log-fork.txt"; echo "run_fuzzer: fork mode did not run"; exit 1; }
   echo "$progress"
-  findings=0 unreproduced=0 known=0
-  mkdir -p "$work/triage" "$work/unreproduced"
+  findings=0 known=0
+  mkdir -p "$work/findings"
   : >"$work/known.txt"
-  for input in "$work"/artifacts/*; do
+  for report in "$work"/reports/report.*; do
+    [ -e "$report" ] || continue
+    name=$(basename "$report")
+    symbolize_report "$report" >"$work/symbolized.txt"
+    if what=$(known_third_party "$work/symbolized.txt"); then
+      # Thousands in a long run: the first report of each kind and innermost frame is kept, the rest counted.
+      grep -q -x -F "$what" "$work/known.txt" || cp "$work/symbolized.txt" "$work/known/$name.txt"
+      echo "$what" >>"$work/known.txt"
+      known=$((known + 1))
+    else
+      cp "$work/symbolized.txt" "$work/findings/$name.txt"
+      echo "run_fuzzer: FINDING, report $work/findings/$name.txt"
+      findings=$((findings + 1))
+    fi
+  done
+  # An out-of-memory by RSS and a libFuzzer timeout have no sanitizer report: their inputs run again alone.
+  for input in "$work"/artifacts/oom-* "$work"/artifacts/timeout-*; do
     [ -e "$input" ] || continue
     name=$(basename "$input")
     again=0
     # shellcheck disable=SC2086  # $limits is a list of options
-    "$fuzzer" $limits "$input" >"$work/triage/$name.txt" 2>&1 || again=$?
-    if [ "$again" -eq 0 ]; then
-      echo "run_fuzzer: $name did not reproduce alone (log $work/triage/$name.txt)"
-      mv "$input" "$work/unreproduced/"
-      unreproduced=$((unreproduced + 1))
-    elif what=$(known_third_party "$work/triage/$name.txt"); then
-      # Thousands in a long run: the first input of each kind and innermost frame is kept, the rest counted.
-      grep -q -x -F "$what" "$work/known.txt" || mv "$input" "$work/known/"
+    "$fuzzer" $limits "$input" >"$work/findings/$name.txt" 2>&1 || again=$?
+    if [ "$again" -ne 0 ] && what=$(known_third_party "$work/findings/$name.txt"); then
       echo "$what" >>"$work/known.txt"
-      rm -f "$input" "$work/triage/$name.txt"
       known=$((known + 1))
+      rm -f "$input" "$work/findings/$name.txt"
     else
-      echo "run_fuzzer: FINDING $work/artifacts/$name (log $work/triage/$name.txt)"
+      echo "run_fuzzer: FINDING $input (exit $again alone; log $work/findings/$name.txt)"
       findings=$((findings + 1))
     fi
   done
-  sort "$work/known.txt" | uniq -c | sort -r -n
-  echo "run_fuzzer: $(basename "$fuzzer") fork mode, $seconds s: $findings finding(s), $unreproduced did not reproduce, $known known $third_party"
-  [ "$findings" -eq 0 ] && [ "$unreproduced" -eq 0 ]
+  # The inputs of known faults are not kept (a long run saves tens of thousands); with a finding, all stay.
+  [ "$findings" -eq 0 ] && rm -f "$work"/artifacts/crash-*
+  sort "$work/known.txt" | uniq -c | sort -r -n | head -n 20
+  echo "run_fuzzer: $(basename "$fuzzer") fork mode, $seconds s: $findings finding(s), $known known $third_party"
+  [ "$findings" -eq 0 ]
   exit
 fi
 
@@ -116,8 +156,6 @@ while :; do
   [ "$left" -gt 0 ] || break
   runs=$((runs + 1))
   status=0
-  # -malloc_limit_mb below -rss_limit_mb: one allocation of a gigabyte is reported with its stack (so the
-  # triage below can tell libhdf5's from glutescope's), where the RSS limit alone reports no stack at all.
   # shellcheck disable=SC2086  # $limits is a list of options
   "$fuzzer" -max_total_time="$left" $limits -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/" "$work/corpus" "$seeds" >"$work/log-$runs.txt" 2>&1 || status=$?
