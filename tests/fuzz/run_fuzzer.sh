@@ -1,5 +1,6 @@
 #!/bin/sh
 # run_fuzzer.sh FUZZER SEED_DIR WORK_DIR SECONDS [THIRD_PARTY_LIBRARY]
+# run_fuzzer.sh --triage THIRD_PARTY_LIBRARY REPORT...   (the triage below, alone)
 # Runs one libFuzzer harness for SECONDS from a fresh copy of its committed seeds (the seeds are never
 # modified) and exits non-zero on any finding: sanitizer report, crash, leak, invariant failure, per-input
 # timeout of 10 s, one allocation over 1 GB, or more than 2 GB in all. Crashing inputs stay in WORK_DIR/artifacts/.
@@ -17,6 +18,40 @@
 # above (an out-of-memory or timeout without one: its input run again alone). The run fails if any is
 # glutescope's; the inputs of known faults are then deleted, and the first report of each kind is kept.
 set -eu
+
+# known_third_party LOG: prints "KIND in FRAME" and succeeds when the report in LOG is the third-party
+# library's: its innermost three frames, without the sanitizers' and libFuzzer's own (interceptors such as
+# __interceptor_memcpy or malloc for a leak; for a timeout, the alarm handler and libc's signal frame) nor
+# libc's (named by /libc.so, or by its source path, sysdeps/..., when libc's symbols resolve: a SEGV inside
+# memcpy called by libhdf5 was reported as glutescope's finding) nor zlib's (HDF5's deflate filter), are all
+# inside it: the frames that called them decide. For a hang stopped by the harness
+# (glutescope_fuzz_hang_signal) only the frames below its signal handler count.
+known_third_party() {
+  [ -n "$third_party" ] || return 1
+  frames=$(grep -E '^ +#[0-9]+ 0x' "$1" |
+           awk '/ in glutescope_fuzz_hang_signal /{n=0; next} {a[n++]=$0} END{for(i=0;i<n;i++) print a[i]}' |
+           grep -v -E '__interceptor_|__asan|__sanitizer|fuzzer::|/libc\.so|sysdeps/|/libz\.so| in (malloc|calloc|realloc|free) ' |
+           head -n 3)
+  [ -n "$frames" ] || return 1
+  echo "$frames" | grep -v -q "$third_party" && return 1
+  kind=$(grep -m 1 -o -E 'ERROR: [A-Za-z]+: [A-Za-z-]+' "$1" || echo "crash")
+  grep -q -E 'glutescope_fuzz: input ran longer| in glutescope_fuzz_hang_signal ' "$1" && kind="hang"
+  # The innermost frame's function, or its library when unsymbolised ("(/lib/.../libhdf5_serial.so.103+0x..."
+  # becomes "libhdf5_serial.so.103"), so that inputs stopped at different points of one loop count together.
+  echo "$kind in $(echo "$frames" | head -n 1 | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ +//; s/^in ([^ ]+).*/\1/; s/^\(.*\/([^/+]+)\+.*/\1/')"
+}
+
+# run_fuzzer.sh --triage THIRD_PARTY REPORT...: the triage alone, one line per (symbolised) report, "KNOWN
+# kind in frame" or "FINDING" (tests/fuzz/triage/ and the ctest fuzz_triage check it on kept reports).
+if [ "${1:-}" = "--triage" ]; then
+  third_party=$2
+  shift 2
+  for report in "$@"; do
+    if what=$(known_third_party "$report"); then echo "KNOWN $what"; else echo "FINDING"; fi
+  done
+  exit 0
+fi
+
 fuzzer=$1 seeds=$2 work=$3 seconds=$4 third_party=${5:-}
 [ -x "$fuzzer" ] || { echo "run_fuzzer: $fuzzer was not built (see the fuzz_build test)"; exit 1; }
 [ -d "$seeds" ] || { echo "run_fuzzer: no seed corpus $seeds"; exit 1; }
@@ -51,28 +86,6 @@ fi
 malloc_limit_mb=1024
 [ -n "$third_party" ] && malloc_limit_mb=256
 limits="-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit_mb"
-
-# known_third_party LOG: prints "KIND in FRAME" and succeeds when the report in LOG is the third-party
-# library's: its innermost three frames, without the sanitizers' and libFuzzer's own (interceptors such as
-# __interceptor_memcpy or malloc for a leak; for a timeout, the alarm handler and libc's signal frame) nor
-# libc's (named by /libc.so, or by its source path, sysdeps/..., when libc's symbols resolve: a SEGV inside
-# memcpy called by libhdf5 was reported as glutescope's finding) nor zlib's (HDF5's deflate filter), are all
-# inside it: the frames that called them decide. For a hang stopped by the harness
-# (glutescope_fuzz_hang_signal) only the frames below its signal handler count.
-known_third_party() {
-  [ -n "$third_party" ] || return 1
-  frames=$(grep -E '^ +#[0-9]+ 0x' "$1" |
-           awk '/ in glutescope_fuzz_hang_signal /{n=0; skip=1; next} {a[n++]=$0} END{for(i=0;i<n;i++) print a[i]}' |
-           grep -v -E '__interceptor_|__asan|__sanitizer|fuzzer::|/libc\.so|sysdeps/|/libz\.so| in (malloc|calloc|realloc|free) ' |
-           head -n 3)
-  [ -n "$frames" ] || return 1
-  echo "$frames" | grep -v -q "$third_party" && return 1
-  kind=$(grep -m 1 -o -E 'ERROR: [A-Za-z]+: [A-Za-z-]+' "$1" || echo "crash")
-  grep -q -E 'glutescope_fuzz: input ran longer| in glutescope_fuzz_hang_signal ' "$1" && kind="hang"
-  # The innermost frame's function, or its library when unsymbolised ("(/lib/.../libhdf5_serial.so.103+0x..."
-  # becomes "libhdf5_serial.so.103"), so that inputs stopped at different points of one loop count together.
-  echo "$kind in $(echo "$frames" | head -n 1 | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ +//; s/^in ([^ ]+).*/\1/; s/^\(.*\/([^/+]+)\+.*/\1/')"
-}
 
 # symbolize_report REPORT: a sanitizer report written unsymbolised (fork mode below) with every frame named
 # ("#7 0x... (MODULE+0x1f0)" becomes "#7 0x... in FUNCTION (MODULE+0x1f0)"; libhdf5 has its exported and
