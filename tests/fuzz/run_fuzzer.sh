@@ -81,10 +81,11 @@ if [ -n "$third_party" ]; then
 fi
 # -malloc_limit_mb below -rss_limit_mb: one allocation of a gigabyte is reported with its stack (so the
 # triage can tell the library's from glutescope's), where the RSS limit alone reports no stack at all. With a
-# THIRD_PARTY library 256 MB: libhdf5 allocates (and clears) what a damaged variable-length string claims, up
-# to gigabytes, and such an input is then a quick KNOWN report instead of seconds of clearing memory.
+# THIRD_PARTY library 64 MB (glutescope's reader allocates at most what a file stores, and the seeds are
+# 33 KB): libhdf5 allocates (and clears) what a damaged variable-length string claims, up to gigabytes, and
+# such an input is then a quick KNOWN report instead of tens of milliseconds to seconds of clearing memory.
 malloc_limit_mb=1024
-[ -n "$third_party" ] && malloc_limit_mb=256
+[ -n "$third_party" ] && malloc_limit_mb=64
 limits="-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit_mb"
 
 # symbolize_report REPORT: a sanitizer report written unsymbolised (fork mode below) with every frame named
@@ -138,16 +139,20 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
       findings=$((findings + 1))
     fi
   done
-  # An out-of-memory by RSS and a libFuzzer timeout have no sanitizer report: their inputs run again alone.
+  # An out-of-memory by RSS and a libFuzzer timeout have no sanitizer report: their inputs run again alone
+  # (an out-of-memory by one allocation has both, so it is counted twice). Without the hang limit: its 10 x
+  # wall-clock bound struck while the symboliser was still writing an out-of-memory report, which then had
+  # no stack to triage.
+  rerun=0
   for input in "$work"/artifacts/oom-* "$work"/artifacts/timeout-*; do
     [ -e "$input" ] || continue
     name=$(basename "$input")
     again=0
     # shellcheck disable=SC2086  # $limits is a list of options
-    "$fuzzer" $limits "$input" >"$work/findings/$name.txt" 2>&1 || again=$?
+    env -u GLUTESCOPE_FUZZ_HANG_MS "$fuzzer" $limits "$input" >"$work/findings/$name.txt" 2>&1 || again=$?
     if [ "$again" -ne 0 ] && what=$(known_third_party "$work/findings/$name.txt"); then
-      echo "$what" >>"$work/known.txt"
-      known=$((known + 1))
+      echo "$what (input run again)" >>"$work/known.txt"
+      rerun=$((rerun + 1))
       rm -f "$input" "$work/findings/$name.txt"
     else
       echo "run_fuzzer: FINDING $input (exit $again alone; log $work/findings/$name.txt)"
@@ -157,7 +162,7 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
   # The inputs of known faults are not kept (a long run saves tens of thousands); with a finding, all stay.
   [ "$findings" -eq 0 ] && rm -f "$work"/artifacts/crash-*
   sort "$work/known.txt" | uniq -c | sort -r -n | head -n 20
-  echo "run_fuzzer: $(basename "$fuzzer") fork mode, $seconds s: $findings finding(s), $known known $third_party"
+  echo "run_fuzzer: $(basename "$fuzzer") fork mode, $seconds s: $findings finding(s), $known known $third_party reports, $rerun known inputs run again"
   [ "$findings" -eq 0 ]
   exit
 fi
