@@ -162,7 +162,7 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
   # The inputs of known faults are not kept (a long run saves tens of thousands); with a finding, all stay.
   [ "$findings" -eq 0 ] && rm -f "$work"/artifacts/crash-*
   sort "$work/known.txt" | uniq -c | sort -r -n | head -n 20
-  echo "run_fuzzer: $(basename "$fuzzer") fork mode, $seconds s: $findings finding(s), $known known $third_party reports, $rerun known inputs run again"
+  echo "run_fuzzer: $(basename "$fuzzer") fork mode, $seconds s: $findings finding(s), $known known ${third_party:+$third_party }reports, $rerun known inputs run again"
   [ "$findings" -eq 0 ]
   exit
 fi
