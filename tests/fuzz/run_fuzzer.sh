@@ -28,8 +28,12 @@ set -eu
 # (glutescope_fuzz_hang_signal) only the frames below its signal handler count.
 known_third_party() {
   [ -n "$third_party" ] || return 1
+  # Frames of the harness executable without a source location are the sanitizer runtime's (its interceptors
+  # may be named plainly, e.g. "strdup") or libFuzzer's: glutescope's code is built with -g.
   frames=$(grep -E '^ +#[0-9]+ 0x' "$1" |
-           awk '/ in glutescope_fuzz_hang_signal /{n=0; next} {a[n++]=$0} END{for(i=0;i<n;i++) print a[i]}' |
+           awk '/ in glutescope_fuzz_hang_signal /{n=0; next}
+                match($0, /\([^ ()]+\+0x[0-9a-f]+\)/) && substr($0, RSTART, RLENGTH) !~ /\.so[.+]/ {next}
+                {a[n++]=$0} END{for(i=0;i<n;i++) print a[i]}' |
            grep -v -E '__interceptor_|__asan|__sanitizer|fuzzer::|/libc\.so|sysdeps/|/libz\.so| in (malloc|calloc|realloc|free) ' |
            head -n 3)
   [ -n "$frames" ] || return 1
@@ -88,17 +92,22 @@ malloc_limit_mb=1024
 [ -n "$third_party" ] && malloc_limit_mb=64
 limits="-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit_mb"
 
-# symbolize_report REPORT: a sanitizer report written unsymbolised (fork mode below) with every frame named
-# ("#7 0x... (MODULE+0x1f0)" becomes "#7 0x... in FUNCTION (MODULE+0x1f0)"; libhdf5 has its exported and
-# internal symbol names), one llvm-symbolizer run per report.
+# symbolize_report REPORT: a sanitizer report written unsymbolised (fork mode below) symbolised as the
+# sanitizers would have: "#7 0x... (MODULE+0x1f0)" becomes "#7 0x... in FUNCTION FILE:LINE:COLUMN" where the
+# code has debug information (glutescope's), else "#7 0x... in FUNCTION (MODULE+0x1f0)" (libhdf5's exported and
+# internal names, the sanitizer runtime). One llvm-symbolizer run per report.
 symbolize_report() {
   grep -o -E '\(/[^ ()]+\+0x[0-9a-f]+\)' "$1" | sed -E 's/^\((.*)\+(0x[0-9a-f]+)\)$/\1 \2/' | sort -u >"$work/frames.txt"
   if [ ! -s "$work/frames.txt" ] || ! command -v "$symbolizer" >/dev/null 2>&1; then cat "$1"; return; fi
   # llvm-symbolizer answers each "MODULE OFFSET" line with a function line, a location line and a blank line.
-  "$symbolizer" --inlining=false <"$work/frames.txt" | awk 'NR % 3 == 1' | paste "$work/frames.txt" - >"$work/functions.txt"
-  awk -F '\t' 'FNR == NR { split($1, f, " "); if ($2 != "??") name["(" f[1] "+" f[2] ")"] = $2; next }
-       { if (match($0, /\(\/[^ ()]+\+0x[0-9a-f]+\)/)) { k = substr($0, RSTART, RLENGTH)
-           if ((k in name) && $0 !~ / in /) { n = name[k]; gsub(/&/, "\\\\&", n); sub(/ +\(/, " in " n " (") } }
+  "$symbolizer" --inlining=false <"$work/frames.txt" | awk 'NR % 3 == 1 { f = $0 } NR % 3 == 2 { print f "\t" $0 }' |
+    paste "$work/frames.txt" - >"$work/functions.txt"
+  awk -F '\t' 'FNR == NR { split($1, f, " "); k = "(" f[1] "+" f[2] ")"; if ($2 != "??") name[k] = $2
+                           if ($3 !~ /^\?\?/) where[k] = $3; next }
+       { if ($0 !~ / in / && match($0, /\(\/[^ ()]+\+0x[0-9a-f]+\)/)) { k = substr($0, RSTART, RLENGTH)
+           if (k in name) {
+             if (k in where) { line = substr($0, 1, RSTART - 1); sub(/ +$/, "", line); $0 = line " in " name[k] " " where[k] }
+             else { n = name[k]; gsub(/&/, "\\\\&", n); sub(/ +\(/, " in " n " (") } } }
          print }' "$work/functions.txt" "$1"
 }
 
