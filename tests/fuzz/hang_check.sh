@@ -5,6 +5,10 @@
 #    triaged as KNOWN.
 # 2. A loop in the harness's own code (GLUTESCOPE_FUZZ_HANG_SELFTEST=1) is let run on once, past the limit,
 #    then stopped in that code, and triaged as a FINDING.
+# 3. The same loop in run_fuzzer.sh's fork mode (GLUTESCOPE_FUZZ_JOBS=1, one seed, a few seconds): the run
+#    fails, and each finding's report is kept with the input its process was stopped on (the seed, which the
+#    first process reads first, or the empty input a job starts from) and the outcome of that input run
+#    again alone (a FINDING again).
 set -eu
 fuzzer=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,5 +37,32 @@ grep -q ' in (anonymous namespace)::selftest_spin() ' "$log" || fail "the stop's
 got=$(sh "$here/run_fuzzer.sh" --triage libhdf5 "$log")
 [ "$got" = "FINDING" ] || fail "the loop in the harness triaged as '$got'"
 
-[ "$status" -eq 0 ] && echo "fuzz_hang_catcher: a loop in libhdf5 stopped at once (KNOWN), one in glutescope's code after running on (FINDING)"
+seed_dir=$(mktemp -d)
+work=$(mktemp -d)
+trap 'rm -f "$log"; rm -rf "$seed_dir" "$work"' EXIT
+cp "$here/known_hdf5/global_heap_endless_loop" "$seed_dir/seed"
+rc=0
+GLUTESCOPE_FUZZ_HANG_SELFTEST=1 GLUTESCOPE_FUZZ_HANG_MS=100 GLUTESCOPE_FUZZ_JOBS=1 \
+  sh "$here/run_fuzzer.sh" "$fuzzer" "$seed_dir" "$work/run" 3 libhdf5 >"$log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "fork mode passed on a harness that loops in its own code"
+reports=0 seeds_kept=0
+for report in "$work"/run/findings/report.*[0-9].txt; do
+  [ -e "$report" ] || continue
+  reports=$((reports + 1))
+  base=${report%.txt}
+  [ -f "$base.input" ] || { fail "no input kept beside $(basename "$report")"; continue; }
+  # The seed (the parent's first merge reads it), or the empty input a job starts from when the merge kept
+  # nothing (the seed crashed it).
+  if cmp -s "$base.input" "$seed_dir/seed"; then
+    seeds_kept=$((seeds_kept + 1))
+  elif [ -s "$base.input" ]; then
+    fail "$(basename "$base").input is neither the seed nor the empty input"
+  fi
+  grep -q "$(basename "$base").input; alone (exit [1-9][0-9]*): FINDING" "$log" ||
+    fail "no 'run again alone: FINDING' line for $(basename "$base")"
+done
+[ "$reports" -ge 1 ] || fail "fork mode kept no finding report"
+[ "$seeds_kept" -ge 1 ] || fail "no finding kept the seed as its input"
+
+[ "$status" -eq 0 ] && echo "fuzz_hang_catcher: a loop in libhdf5 stopped at once (KNOWN), one in glutescope's code after running on (FINDING); fork mode kept $reports such report(s), each with its input"
 exit "$status"

@@ -17,7 +17,9 @@
 # GLUTESCOPE_FUZZ_JOBS=N (long runs): libFuzzer's fork mode with N jobs, which keeps fuzzing past every
 # crash, hang and out-of-memory instead of restarting; afterwards every job's sanitizer report is triaged as
 # above (an out-of-memory or timeout without one: its input run again alone). The run fails if any is
-# glutescope's; the inputs of known faults are then deleted, and the first report of each kind is kept.
+# glutescope's: each such report is kept in WORK_DIR/findings/ with the input its process crashed on (file
+# harnesses) and the outcome of that input run again alone. The inputs of known faults are deleted, and the
+# first report of each kind is kept.
 set -eu
 
 # known_third_party LOG: prints "KIND in FRAME" and succeeds when the report in LOG is the third-party
@@ -137,6 +139,7 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
   for report in "$work"/reports/report.*; do
     [ -e "$report" ] || continue
     name=$(basename "$report")
+    pid=${name#report.}
     symbolize_report "$report" >"$work/symbolized.txt"
     if what=$(known_third_party "$work/symbolized.txt"); then
       # Thousands in a long run: the first report of each kind and innermost frame is kept, the rest counted.
@@ -145,9 +148,27 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
       known=$((known + 1))
     else
       cp "$work/symbolized.txt" "$work/findings/$name.txt"
-      echo "run_fuzzer: FINDING, report $work/findings/$name.txt"
+      # Its input: file-reading harnesses write each input to GLUTESCOPE_FUZZ_TMP/<name>_fuzz_<PID>.<ext> and
+      # delete it after a normal return, so the file a crashed process left is the input it crashed on,
+      # with the PID of its report. It is kept and run again alone (same limits; a hang stopped outside the
+      # library has already had ten times the limit): whether it repeats is printed, and the finding stands.
+      input=$(ls "$GLUTESCOPE_FUZZ_TMP"/*_fuzz_"$pid".* 2>/dev/null | head -n 1)
+      if [ -n "$input" ]; then
+        cp "$input" "$work/findings/$name.input"
+        again=0
+        # shellcheck disable=SC2086  # $limits is a list of options
+        "$fuzzer" $limits "$work/findings/$name.input" >"$work/findings/$name.alone.txt" 2>&1 || again=$?
+        alone="no fault"
+        if [ "$again" -ne 0 ]; then
+          if what=$(known_third_party "$work/findings/$name.alone.txt"); then alone="KNOWN $what"; else alone="FINDING"; fi
+        fi
+        echo "run_fuzzer: FINDING, report $work/findings/$name.txt, input $work/findings/$name.input; alone (exit $again): $alone"
+      else
+        echo "run_fuzzer: FINDING, report $work/findings/$name.txt (no input file left by PID $pid)"
+      fi
       findings=$((findings + 1))
     fi
+    rm -f "$GLUTESCOPE_FUZZ_TMP"/*_fuzz_"$pid".*
   done
   # An out-of-memory by RSS and a libFuzzer timeout have no sanitizer report: their inputs run again alone
   # (an out-of-memory by one allocation has both, so it is counted twice). Without the hang limit: its 10 x
