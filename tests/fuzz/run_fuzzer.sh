@@ -94,6 +94,11 @@ fi
 malloc_limit_mb=1024
 [ -n "$third_party" ] && malloc_limit_mb=64
 limits="-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit_mb"
+# The same bound in ASan, which refuses such a request before mapping it, with its stack. libFuzzer's malloc
+# hook sees an allocation only after ASan has mapped it and poisoned its shadow (an eighth of its size): a
+# 21-GB request by libhdf5 took 1.7 s and 2.6 GB of shadow, so the RSS limit struck first and the report had
+# no stack, not even when run again alone (session 9's long run).
+export ASAN_OPTIONS="$ASAN_OPTIONS:max_allocation_size_mb=$malloc_limit_mb"
 
 # symbolize_report REPORT: a sanitizer report written unsymbolised (fork mode below) symbolised as the
 # sanitizers would have: "#7 0x... (MODULE+0x1f0)" becomes "#7 0x... in FUNCTION FILE:LINE:COLUMN" where the
