@@ -119,6 +119,21 @@ symbolize_report() {
          print }' "$work/functions.txt" "$1"
 }
 
+# run_alone INPUT LOG [ENV_OPTION...]: one input run alone with the run's limits (env options such as
+# "-u GLUTESCOPE_FUZZ_HANG_MS" first), its output in LOG; sets `again` to its exit status and `alone` to
+# "no fault", "KNOWN <kind> in <frame>" or "FINDING".
+run_alone() {
+  alone_input=$1 alone_log=$2
+  shift 2
+  again=0
+  # shellcheck disable=SC2086  # $limits is a list of options
+  env "$@" "$fuzzer" $limits "$alone_input" >"$alone_log" 2>&1 || again=$?
+  alone="no fault"
+  if [ "$again" -ne 0 ]; then
+    if what=$(known_third_party "$alone_log"); then alone="KNOWN $what"; else alone="FINDING"; fi
+  fi
+}
+
 if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
   # Every crashing job writes its sanitizer report to reports/report.PID (ASan's log_path), unsymbolised
   # (symbolising in each job was slow), and libFuzzer's fork mode keeps fuzzing. The triage reads the reports,
@@ -157,16 +172,11 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
       # delete it after a normal return, so the file a crashed process left is the input it crashed on,
       # with the PID of its report. It is kept and run again alone (same limits; a hang stopped outside the
       # library has already had ten times the limit): whether it repeats is printed, and the finding stands.
-      input=$(ls "$GLUTESCOPE_FUZZ_TMP"/*_fuzz_"$pid".* 2>/dev/null | head -n 1)
+      input=""
+      for candidate in "$GLUTESCOPE_FUZZ_TMP"/*_fuzz_"$pid".*; do [ -e "$candidate" ] && input=$candidate && break; done
       if [ -n "$input" ]; then
         cp "$input" "$work/findings/$name.input"
-        again=0
-        # shellcheck disable=SC2086  # $limits is a list of options
-        "$fuzzer" $limits "$work/findings/$name.input" >"$work/findings/$name.alone.txt" 2>&1 || again=$?
-        alone="no fault"
-        if [ "$again" -ne 0 ]; then
-          if what=$(known_third_party "$work/findings/$name.alone.txt"); then alone="KNOWN $what"; else alone="FINDING"; fi
-        fi
+        run_alone "$work/findings/$name.input" "$work/findings/$name.alone.txt"
         echo "run_fuzzer: FINDING, report $work/findings/$name.txt, input $work/findings/$name.input; alone (exit $again): $alone"
       else
         echo "run_fuzzer: FINDING, report $work/findings/$name.txt (no input file left by PID $pid)"
@@ -183,11 +193,9 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
   for input in "$work"/artifacts/oom-* "$work"/artifacts/timeout-*; do
     [ -e "$input" ] || continue
     name=$(basename "$input")
-    again=0
-    # shellcheck disable=SC2086  # $limits is a list of options
-    env -u GLUTESCOPE_FUZZ_HANG_MS "$fuzzer" $limits "$input" >"$work/findings/$name.txt" 2>&1 || again=$?
-    if [ "$again" -ne 0 ] && what=$(known_third_party "$work/findings/$name.txt"); then
-      echo "$what (input run again)" >>"$work/known.txt"
+    run_alone "$input" "$work/findings/$name.txt" -u GLUTESCOPE_FUZZ_HANG_MS
+    if [ "$again" -ne 0 ] && [ "$alone" != FINDING ]; then
+      echo "${alone#KNOWN } (input run again)" >>"$work/known.txt"
       rerun=$((rerun + 1))
       rm -f "$input" "$work/findings/$name.txt"
     else
