@@ -1,6 +1,7 @@
 // Internal to src/dsp: vectors of N doubles (GCC vector extensions) for the kernels that run several channels
 // per SIMD register. Arithmetic on them is element-wise IEEE double arithmetic, so each lane rounds exactly
-// as the scalar per-sample code does (the kernel files are built with -ffp-contract=off: no FMA).
+// as the scalar per-sample code does (the kernel files are built with -ffp-contract=off: the compiler fuses
+// no multiply-add by itself; the SOS kernel writes its fused steps out, docs/DSP.md "Section forms").
 #pragma once
 
 #include <cstddef>

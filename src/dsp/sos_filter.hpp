@@ -24,26 +24,56 @@
 namespace glutescope::dsp {
 
 namespace detail {
-// Coefficients of a cascade in struct-of-arrays form (a0 == 1 folded in).
+// How a section's recursion is evaluated (docs/DSP.md, "Section forms"). The form is read off exact
+// equalities of the coefficients; every path (scalar, each kernel variant, any grouping) evaluates a section
+// in its form, so results never depend on the CPU or on the call pattern.
+//  general:     y = b0 x + z1;  z1 = (b1 x - a1 y) + z2;  z2 = b2 x - a2 y   (scipy's sosfilt, 5 multiplies)
+//  butterworth: b2 == b0, b1 == +-2 b0 (every section of butter(): zeros at z = +-1).
+//               u = b0 x;  y = u + z1;  z1 = fma(-a1, y, z2 +- (u + u));  z2 = fma(-a2, y, u)
+//  notch:       b2 == b0, b1 == a1 (iirnotch).
+//               u = b0 x;  y = u + z1;  z1 = fma(b1, x - y, z2);  z2 = fma(-a2, y, u)
+// The two special forms are the same filter with fewer operations and one rounding fewer per fused step.
+enum class SectionForm : std::uint8_t { general, butterworth, notch };
+[[nodiscard]] SectionForm section_form(const Biquad& s) noexcept;
+
+// A cascade ready for the kernels (a0 == 1 folded in): each section's form and coefficients, and the sections
+// cut into groups: runs of at most 4 consecutive sections of one form (the kernel keeps a group's
+// state and coefficients in registers).
 struct SosTaps {
-  std::vector<double> b0, b1, b2, a1, a2;
-  [[nodiscard]] std::size_t sections() const noexcept { return b0.size(); }
+  std::vector<SectionForm> form;
+  // Per section, the five coefficients as its form's recursion takes them (sos_kernel_body.inc,
+  // section_step): general b0 b1 b2 a1 a2; butterworth b0, sign of b1 (+-0.0), b2, -a1, -a2; notch b0 b1 b2
+  // a1 -a2.
+  std::vector<double> step;
+  struct Group {
+    std::size_t first = 0, count = 0;
+    SectionForm form = SectionForm::general;
+  };
+  std::vector<Group> groups;
+  [[nodiscard]] std::size_t sections() const noexcept { return form.size(); }
 };
 SosTaps make_taps(const SosCoefficients& sos);
+
+// One sample of one channel through the whole cascade in each section's form (the scalar path; z1/z2 point
+// at the channel's state of section 0, the next section's state `stride` doubles further on). Runs the
+// active variant's (below): all give the same result.
+double cascade_sample(const SosTaps& taps, double* z1, double* z2, std::size_t stride, double x) noexcept;
 
 // Runs `rows` rows of `channels` interleaved samples through the cascade. Rows are read from
 // in + r*row_stride and written to out + r*row_stride (row_stride may be negative to run backwards;
 // in == out is allowed). State z1/z2 is [section][channel]. Vectorised across channels (several channels per
-// SIMD register, each with the scalar path's operations in the scalar path's order: bit-identical to it).
+// SIMD register, each with the scalar path's operations in the scalar path's order: bit-identical to
+// cascade_sample).
 void sos_kernel(const SosTaps& taps, double* z1, double* z2, const double* in, double* out, std::size_t rows,
                 std::size_t channels, std::ptrdiff_t row_stride) noexcept;
 
 // sos_kernel compiled for one instruction set; sos_kernel runs the widest the CPU has (chosen once, at the
 // first call; the environment variable GLUTESCOPE_SOS_KERNEL=avx2|sse2 picks a narrower one for comparisons).
 struct SosKernelVariant {
-  const char* isa;  // "avx512f", "avx2" or "sse2"
+  const char* isa;  // "avx512f" (with FMA), "avx2" (with FMA) or "sse2" (libm's fma)
   void (*run)(const SosTaps& taps, double* z1, double* z2, const double* in, double* out, std::size_t rows,
               std::size_t channels, std::ptrdiff_t row_stride) noexcept;
+  double (*sample)(const SosTaps& taps, double* z1, double* z2, std::size_t stride, double x) noexcept;
 };
 // The variants this CPU can run, widest first (tests check each against the scalar path).
 [[nodiscard]] std::vector<SosKernelVariant> sos_kernel_variants();

@@ -8,8 +8,8 @@ Usage (Debian's python3 with its numpy, scipy and h5py; build the release preset
 One run prints:
   * the machine: CPU model, vector extensions, the SOS kernel the runtime dispatch picked, load average;
   * the machine's limit for this kernel (tools/bench/machine_limits): peak multiply-add flop/s of one core and
-    its triad memory bandwidth; with the flops and bytes per channel-sample of each chain (from its SOS section
-    count) they bound channel-samples/s, and every chain is also shown as a fraction of that bound;
+    its triad memory bandwidth; with the flops and bytes per channel-sample of each chain (from the forms of its
+    SOS sections, docs/DSP.md) they bound channel-samples/s, and every chain is also shown as a fraction of that bound;
   * scipy.signal.sosfilt / sosfiltfilt against glutescope's live (causal) and offline (zero-phase) chains at
     8, 16, 64 and 256 channels (bench_dsp; CPU time of the calling thread on both sides);
   * a numpy/scipy re-implementation of the analysis chain per channel (band-pass, 50 Hz notch + harmonics,
@@ -156,6 +156,18 @@ def chain_sos():
     return np.vstack([bandpass] + notches)
 
 
+def form_flops(row):
+    """Flops per channel-sample of one SOS row [b0 b1 b2 a0 a1 a2] in the form glutescope's kernel evaluates it
+    (src/dsp/sos_filter.cpp, section_form: the same exact comparisons)."""
+    b0, b1, b2, _a0, a1, _a2 = (float(v) for v in row)
+    if b2 == b0 and b0 != 0.0:
+        if b1 in (2.0 * b0, -2.0 * b0):
+            return 8  # butterworth
+        if b1 == a1:
+            return 7  # notch
+    return 9  # general
+
+
 def gbench(exe, filter_regex, repeats, min_time):
     """Google Benchmark runs of exe matching filter_regex: {name: Stat of channel-samples/s}, plus context."""
     args = [exe, f"--benchmark_filter={filter_regex}", f"--benchmark_repetitions={repeats}",
@@ -180,13 +192,16 @@ def dsp_section(args, limits, table_rows):
     builds = {"new": args.build}
     if args.baseline:
         builds["baseline"] = args.baseline
-    # Per channel-sample of one section of scipy's DF2T recursion (sosfilt): y = b0 x + z1 (1 mul, 1 add);
-    # z1 = b1 x - a1 y + z2 (2 mul, 2 add); z2 = b2 x - a2 y (2 mul, 1 add): 9 flops. The live chain adds
-    # the moving RMS (square, add, subtract, divide, square root: 5 operations counted as flops). Bytes: what
-    # must cross memory for data that does not fit in cache: live reads x and writes y (16 B); zero-phase
-    # reads x, writes the forward result, reads it back backwards and writes y (32 B).
-    # scipy's sosfilt row is the causal filter alone (no RMS): its own bound.
-    flops = {"live": 9 * sections + 5, "causal": 9 * sections, "offline": 2 * 9 * sections}
+    # Flops per channel-sample of one section as the kernel evaluates it (docs/DSP.md, "Section forms"; an FMA
+    # counts 2, like the peak): general, scipy's DF2T (y = b0 x + z1; z1 = b1 x - a1 y + z2; z2 = b2 x - a2 y):
+    # 5 mul + 4 add = 9; butterworth: 1 mul + 2 fma + 3 add = 8; notch: 1 mul + 2 fma + 2 add = 7. The live
+    # chain adds the moving RMS (square, add, subtract, divide, square root: 5 operations counted as flops).
+    # Bytes: what must cross memory for data that does not fit in cache: live reads x and writes y (16 B);
+    # zero-phase reads x, writes the forward result, reads it back backwards and writes y (32 B). scipy's
+    # sosfilt row is the causal filter alone (no RMS): its own bound. The baseline build (before the forms)
+    # evaluated 9 flops per section; its rows are shown against the same bound.
+    section_flops = sum(form_flops(row) for row in sos)
+    flops = {"live": section_flops + 5, "causal": section_flops, "offline": 2 * section_flops}
     bytes_ = {"live": 16, "causal": 16, "offline": 32}
     peak = max(limits["peak_flops"].values())
     bandwidth = limits["triad_bytes_per_s"]
