@@ -5,6 +5,11 @@
 #    triaged as KNOWN.
 # 2. A loop in the harness's own code (GLUTESCOPE_FUZZ_HANG_SELFTEST=1) is let run on once, past the limit,
 #    then stopped in that code, and triaged as a FINDING.
+# 4. A busy machine does not stop an input: the harness at nice 19 on one CPU beside three busy loops (its
+#    inputs then take about twenty times their CPU time in wall-clock time, past ten times the limit) runs
+#    every input to the end (before, a fork run beside a build had such an input stopped and reported).
+# 5. An input that sleeps (GLUTESCOPE_FUZZ_HANG_SELFTEST=sleep: no CPU time, so only the wall-clock limit
+#    sees it) is still stopped, after running on once, and triaged as a FINDING.
 # 3. The same loop in run_fuzzer.sh's fork mode (GLUTESCOPE_FUZZ_JOBS=1, one seed, a few seconds): the run
 #    fails, and each finding's report is kept with the input its process was stopped on (the seed, which the
 #    first process reads first, or the empty input a job starts from) and the outcome of that input run
@@ -37,6 +42,31 @@ grep -q ' in (anonymous namespace)::selftest_spin() ' "$log" || fail "the stop's
 got=$(sh "$here/run_fuzzer.sh" --triage libhdf5 "$log")
 [ "$got" = "FINDING" ] || fail "the loop in the harness triaged as '$got'"
 
+seed="$here/corpus/session_reader/imported_3_samples"
+rc=0
+GLUTESCOPE_FUZZ_HANG_MS=30 taskset -c 0 nice -n 19 "$fuzzer" -runs=400 "$seed" >"$log" 2>&1 &
+harness=$!
+sleep 1
+hogs=""
+for _ in 1 2 3; do
+  taskset -c 0 timeout 3 sh -c 'while :; do :; done' &
+  hogs="$hogs $!"
+done
+wait "$harness" || rc=$?
+for hog in $hogs; do wait "$hog" || true; done
+[ "$rc" -eq 0 ] || fail "an input starved of CPU time was stopped (status $rc)"
+if grep -q 'glutescope_fuzz:' "$log"; then fail "an input starved of CPU time met the hang limit"; fi
+
+rc=0
+GLUTESCOPE_FUZZ_HANG_SELFTEST=sleep GLUTESCOPE_FUZZ_HANG_MS=100 "$fuzzer" "$seed" >"$log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "the sleeping input ended with status 0"
+order=$(grep -o -E 'glutescope_fuzz: (past GLUTESCOPE_FUZZ_HANG_MS outside libhdf5|input ran longer)' "$log" | tr '\n' '|')
+[ "$order" = "glutescope_fuzz: past GLUTESCOPE_FUZZ_HANG_MS outside libhdf5|glutescope_fuzz: input ran longer|" ] ||
+  fail "the sleeping input: expected one 'running on' line and then the stop, got '$order'"
+grep -q ' in (anonymous namespace)::selftest_sleep() ' "$log" || fail "the stop's stack does not show the harness's sleep"
+got=$(sh "$here/run_fuzzer.sh" --triage libhdf5 "$log")
+[ "$got" = "FINDING" ] || fail "the sleeping input triaged as '$got'"
+
 seed_dir=$(mktemp -d)
 work=$(mktemp -d)
 trap 'rm -f "$log"; rm -rf "$seed_dir" "$work"' EXIT
@@ -64,5 +94,5 @@ done
 [ "$reports" -ge 1 ] || fail "fork mode kept no finding report"
 [ "$seeds_kept" -ge 1 ] || fail "no finding kept the seed as its input"
 
-[ "$status" -eq 0 ] && echo "fuzz_hang_catcher: a loop in libhdf5 stopped at once (KNOWN), one in glutescope's code after running on (FINDING); fork mode kept $reports such report(s), each with its input"
+[ "$status" -eq 0 ] && echo "fuzz_hang_catcher: a loop in libhdf5 stopped at once (KNOWN), one in glutescope's code after running on (FINDING); inputs starved of CPU run to the end, a sleeping one is stopped (FINDING); fork mode kept $reports such report(s), each with its input"
 exit "$status"

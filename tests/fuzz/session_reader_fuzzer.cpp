@@ -5,7 +5,8 @@
 // hang (libFuzzer's -timeout) is a finding.
 //
 // GLUTESCOPE_FUZZ_HANG_MS (set by run_fuzzer.sh for this harness): an input that runs longer than that (CPU
-// time of the fuzzing thread, or ten times that of wall-clock time) is stopped where it is, in milliseconds
+// time of the fuzzing thread, or ten times that of wall-clock time asleep or blocked) is stopped where it is,
+// in milliseconds
 // rather than after libFuzzer's -timeout of seconds. A thread sends SIGUSR2 to the fuzzing thread, whose
 // handler (glutescope_fuzz_hang_signal) prints one line and aborts there; libFuzzer then reports a deadly
 // signal with the stuck thread's stack, inside libhdf5 or inside glutescope, and saves the input, and
@@ -19,7 +20,9 @@
 // on, and the watcher stops it for good at ten times the limit, wherever it then is.
 //
 // GLUTESCOPE_FUZZ_HANG_SELFTEST=1 (tests/fuzz/hang_check.sh only): every input spins in this harness's own
-// code instead of being read, so that a test can see that path end to end.
+// code instead of being read, so that a test can see that path end to end; =sleep: every input sleeps there
+// first (the wall-clock limit's path).
+#include <fcntl.h>
 #include <hdf5.h>
 #include <link.h>
 #include <pthread.h>
@@ -78,10 +81,30 @@ void read_everything(const std::string& path) {
 // The running input's start, as the fuzzing thread's CPU time and as wall-clock time (ns; wall 0 between
 // inputs). CPU time decides, so that a busy machine does not stop a slow but finishing input; wall-clock
 // time, at ten times the limit, catches an input that waits instead (HDF5 sleeps between metadata retries).
+// Of the wall-clock time, only what the thread spends asleep or blocked is counted (sampled by the watcher):
+// a run at nice 19 beside a build once had an input stopped after 4 s of wall-clock time in which it had
+// waited for a CPU nearly throughout and run for a fraction of its 58 ms, and that stop was reported as a
+// finding. (The run-queue wait in /proc's schedstat was tried first: the kernel adds it only when the thread
+// gets a CPU again, too late for a watcher that looks during the wait.)
 std::atomic<std::int64_t> g_input_cpu_ns{0};
 std::atomic<std::int64_t> g_input_wall_ns{0};
 pthread_t g_fuzz_thread;
 clockid_t g_fuzz_thread_cpu;
+int g_fuzz_thread_stat = -1;  // /proc/self/task/TID/stat of the fuzzing thread
+
+// Whether the fuzzing thread is asleep or blocked (state S or D in /proc/self/task/TID/stat, proc(5)), as
+// opposed to running or waiting for a CPU (R) or stopped (T). Without the file, every moment counts as
+// asleep.
+bool fuzz_thread_waits() {
+  if (g_fuzz_thread_stat < 0) return true;
+  char text[512];
+  const ssize_t n = ::pread(g_fuzz_thread_stat, text, sizeof text - 1, 0);
+  if (n <= 0) return true;
+  text[n] = '\0';
+  const char* paren = std::strrchr(text, ')');  // the command name may hold spaces and parentheses
+  if (paren == nullptr || paren[1] != ' ') return true;
+  return paren[2] == 'S' || paren[2] == 'D';
+}
 
 // The executable segments of libhdf5, found once at start (the handler only compares addresses, which is
 // async-signal-safe; dladdr in a handler is not).
@@ -152,6 +175,8 @@ std::int64_t clock_ns(clockid_t clock) {
 void start_hang_catcher(long limit_ms) {
   g_fuzz_thread = pthread_self();
   if (pthread_getcpuclockid(g_fuzz_thread, &g_fuzz_thread_cpu) != 0) return;
+  const std::string stat = "/proc/self/task/" + std::to_string(::gettid()) + "/stat";
+  g_fuzz_thread_stat = ::open(stat.c_str(), O_RDONLY | O_CLOEXEC);
   dl_iterate_phdr(note_hdf5_code, nullptr);
   struct sigaction action {};
   action.sa_sigaction = glutescope_fuzz_hang_signal;
@@ -166,19 +191,30 @@ void start_hang_catcher(long limit_ms) {
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
     const std::int64_t limit_ns = static_cast<std::int64_t>(limit_ms) * 1'000'000;
     std::int64_t signalled = 0;  // the input (its wall-clock start) already sent one signal
+    std::int64_t seen = 0;       // the input (its wall-clock start) whose waiting time is being summed...
+    std::int64_t waiting = 0;    // ...: wall-clock time seen with the thread asleep or blocked
+    std::int64_t last_look = clock_ns(CLOCK_MONOTONIC);
     for (;;) {
       std::this_thread::sleep_for(std::chrono::milliseconds(limit_ms < 100 ? limit_ms : 50));
+      const std::int64_t now = clock_ns(CLOCK_MONOTONIC);
+      const std::int64_t since_last_look = now - last_look;
+      last_look = now;
       const std::int64_t wall = g_input_wall_ns.load();
       if (wall == 0) continue;
-      // First: the limit of CPU time or ten times it of wall-clock time. After a signal that the handler let
-      // pass: ten times the limit of CPU time or twenty times of wall-clock time (with run_fuzzer.sh's
+      if (wall != seen) {
+        seen = wall;
+        waiting = 0;
+      }
+      // The time since the last look (at most since the input's start) is charged as the state now says.
+      if (fuzz_thread_waits()) waiting += since_last_look < now - wall ? since_last_look : now - wall;
+      // First: the limit of CPU time or ten times it of waiting. After a signal that the handler let
+      // pass: ten times the limit of CPU time or twenty times of waiting (with run_fuzzer.sh's
       // default of 500 ms, 5 s and 10 s: within libFuzzer's -timeout).
       const bool again = signalled == wall;
       const std::int64_t cpu_limit = again ? 10 * limit_ns : limit_ns;
       const std::int64_t wall_limit = again ? 20 * limit_ns : 10 * limit_ns;
       const std::int64_t cpu = clock_ns(g_fuzz_thread_cpu) - g_input_cpu_ns.load();
-      if (g_input_wall_ns.load() == wall &&
-          (cpu > cpu_limit || clock_ns(CLOCK_MONOTONIC) - wall > wall_limit)) {
+      if (g_input_wall_ns.load() == wall && (cpu > cpu_limit || waiting > wall_limit)) {
         pthread_kill(g_fuzz_thread, SIGUSR2);
         signalled = wall;
       }
@@ -194,7 +230,19 @@ __attribute__((noinline)) void selftest_spin() {
   while (clock_ns(CLOCK_MONOTONIC) < until) sink = sink + 1;
 }
 
+// GLUTESCOPE_FUZZ_HANG_SELFTEST=sleep: stands for an input that waits (as HDF5's sleeps between metadata
+// retries do): no CPU time, so only the wall-clock limit can stop it; bounded as above.
+__attribute__((noinline)) void selftest_sleep() {
+  const std::int64_t until = clock_ns(CLOCK_MONOTONIC) + std::int64_t{60'000'000'000};
+  for (std::int64_t now = clock_ns(CLOCK_MONOTONIC); now < until; now = clock_ns(CLOCK_MONOTONIC)) {
+    const std::int64_t left = until - now;
+    timespec pause{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+    ::nanosleep(&pause, nullptr);  // interrupted by the hang signal's first, let-pass delivery: sleep on
+  }
+}
+
 bool g_selftest = false;
+bool g_selftest_sleep = false;
 
 }  // namespace
 
@@ -210,6 +258,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   }
   const char* selftest = std::getenv("GLUTESCOPE_FUZZ_HANG_SELFTEST");
   g_selftest = selftest != nullptr && std::string(selftest) == "1";
+  g_selftest_sleep = selftest != nullptr && std::string(selftest) == "sleep";
   return 0;
 }
 
@@ -226,6 +275,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_REQUIRE(std::fwrite(data, 1, size, f) == size);
   std::fclose(f);
   if (g_selftest) selftest_spin();
+  if (g_selftest_sleep) selftest_sleep();
   try {
     read_everything(path);
   } catch (const std::exception&) {
