@@ -30,17 +30,21 @@ grep -q 'glutescope_fuzz: input ran longer than GLUTESCOPE_FUZZ_HANG_MS (hang)' 
 got=$(sh "$here/run_fuzzer.sh" --triage libhdf5 "$log")
 [ "$got" = "KNOWN hang in libhdf5_serial.so.103" ] || fail "libhdf5's loop triaged as '$got'"
 
-rc=0
-GLUTESCOPE_FUZZ_HANG_SELFTEST=1 GLUTESCOPE_FUZZ_HANG_MS=100 "$fuzzer" "$here/known_hdf5/global_heap_endless_loop" \
-  >"$log" 2>&1 || rc=$?
-[ "$rc" -ne 0 ] || fail "the loop in the harness ended with status 0"
-# One line letting it run on, then the stop; in that order.
-order=$(grep -o -E 'glutescope_fuzz: (past GLUTESCOPE_FUZZ_HANG_MS outside libhdf5|input ran longer)' "$log" | tr '\n' '|')
-[ "$order" = "glutescope_fuzz: past GLUTESCOPE_FUZZ_HANG_MS outside libhdf5|glutescope_fuzz: input ran longer|" ] ||
-  fail "the loop in the harness: expected one 'running on' line and then the stop, got '$order'"
-grep -q ' in (anonymous namespace)::selftest_spin() ' "$log" || fail "the stop's stack does not show the harness's loop"
-got=$(sh "$here/run_fuzzer.sh" --triage libhdf5 "$log")
-[ "$got" = "FINDING" ] || fail "the loop in the harness triaged as '$got'"
+# stopped_in_harness MODE INPUT FUNCTION WHAT: GLUTESCOPE_FUZZ_HANG_SELFTEST=MODE on INPUT ends non-zero, with
+# one line letting it run on and then the stop (in that order), FUNCTION in the stop's stack, and the triage
+# says FINDING.
+stopped_in_harness() {
+  rc=0
+  GLUTESCOPE_FUZZ_HANG_SELFTEST=$1 GLUTESCOPE_FUZZ_HANG_MS=100 "$fuzzer" "$2" >"$log" 2>&1 || rc=$?
+  [ "$rc" -ne 0 ] || fail "$4 ended with status 0"
+  order=$(grep -o -E 'glutescope_fuzz: (past GLUTESCOPE_FUZZ_HANG_MS outside libhdf5|input ran longer)' "$log" | tr '\n' '|')
+  [ "$order" = "glutescope_fuzz: past GLUTESCOPE_FUZZ_HANG_MS outside libhdf5|glutescope_fuzz: input ran longer|" ] ||
+    fail "$4: expected one 'running on' line and then the stop, got '$order'"
+  grep -q " in (anonymous namespace)::$3() " "$log" || fail "the stop's stack does not show $3 ($4)"
+  got=$(sh "$here/run_fuzzer.sh" --triage libhdf5 "$log")
+  [ "$got" = "FINDING" ] || fail "$4 triaged as '$got'"
+}
+stopped_in_harness 1 "$here/known_hdf5/global_heap_endless_loop" selftest_spin "the loop in the harness"
 
 seed="$here/corpus/session_reader/imported_3_samples"
 rc=0
@@ -57,15 +61,7 @@ for hog in $hogs; do wait "$hog" || true; done
 [ "$rc" -eq 0 ] || fail "an input starved of CPU time was stopped (status $rc)"
 if grep -q 'glutescope_fuzz:' "$log"; then fail "an input starved of CPU time met the hang limit"; fi
 
-rc=0
-GLUTESCOPE_FUZZ_HANG_SELFTEST=sleep GLUTESCOPE_FUZZ_HANG_MS=100 "$fuzzer" "$seed" >"$log" 2>&1 || rc=$?
-[ "$rc" -ne 0 ] || fail "the sleeping input ended with status 0"
-order=$(grep -o -E 'glutescope_fuzz: (past GLUTESCOPE_FUZZ_HANG_MS outside libhdf5|input ran longer)' "$log" | tr '\n' '|')
-[ "$order" = "glutescope_fuzz: past GLUTESCOPE_FUZZ_HANG_MS outside libhdf5|glutescope_fuzz: input ran longer|" ] ||
-  fail "the sleeping input: expected one 'running on' line and then the stop, got '$order'"
-grep -q ' in (anonymous namespace)::selftest_sleep() ' "$log" || fail "the stop's stack does not show the harness's sleep"
-got=$(sh "$here/run_fuzzer.sh" --triage libhdf5 "$log")
-[ "$got" = "FINDING" ] || fail "the sleeping input triaged as '$got'"
+stopped_in_harness sleep "$seed" selftest_sleep "the sleeping input"
 
 seed_dir=$(mktemp -d)
 work=$(mktemp -d)
