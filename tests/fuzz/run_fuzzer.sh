@@ -93,7 +93,8 @@ fi
 # such an input is then a quick KNOWN report instead of tens of milliseconds to seconds of clearing memory.
 malloc_limit_mb=1024
 [ -n "$third_party" ] && malloc_limit_mb=64
-limits="-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit_mb"
+memory_limits="-rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit_mb"
+limits="-timeout=10 $memory_limits"
 # The same bound in ASan, which refuses such a request before mapping it, with its stack. libFuzzer's malloc
 # hook sees an allocation only after ASan has mapped it and poisoned its shadow (an eighth of its size): a
 # 21-GB request by libhdf5 took 1.7 s and 2.6 GB of shadow, so the RSS limit struck first and the report had
@@ -140,51 +141,114 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
   # not the saved inputs run again: some of HDF5's faults depend on what earlier inputs left in the library's
   # global state (a heap-use-after-free inside H5O__attr_exists that the same input alone does not repeat),
   # and only the job's own report shows where they were.
-  mkdir -p "$work/reports"
+  mkdir -p "$work/reports" "$work/jobs"
   symbolizer=$(command -v llvm-symbolizer || command -v llvm-symbolizer-14 || echo llvm-symbolizer)
+  # -timeout: with THIRD_PARTY the harness bounds each input itself (CPU time, and the time it sleeps or
+  # blocks), so libFuzzer's wall-clock timeout is only a backstop, 60 s here: at 10 s a job starved of CPU
+  # beside other work was stopped with an input that ends alone in under a second (session 10, run 3).
+  fork_limits=$limits
+  [ -n "$third_party" ] && fork_limits="-timeout=60 $memory_limits"
+  # shellcheck disable=SC2086  # $fork_limits is a list of options
   ASAN_OPTIONS="$ASAN_OPTIONS:symbolize=0:log_path=$work/reports/report" \
   UBSAN_OPTIONS="$UBSAN_OPTIONS:symbolize=0:log_path=$work/reports/report" \
   LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}symbolize=0:log_path=$work/reports/report" \
   "$fuzzer" -fork="$GLUTESCOPE_FUZZ_JOBS" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
-    -max_total_time="$seconds" $limits -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
-    "$work/corpus" "$seeds" >"$work/log-fork.txt" 2>&1 || true
+    -max_total_time="$seconds" $fork_limits -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
+    "$work/corpus" "$seeds" >"$work/log-fork.txt" 2>&1 &
+  fork_pid=$!
+  # TERM or INT ends the fuzzing early; the reports so far are still collected and triaged.
+  trap 'kill -TERM "$fork_pid" 2>/dev/null || true' TERM INT
+  # A report is named by its process's PID, and so is the input file the process left: a long run starts
+  # more processes than the kernel has PIDs (pid_max 32768 here; session 10's run reused 414 of them), and a
+  # later job with a PID that crashed before overwrote that report (the sanitizers open log_path with
+  # O_TRUNC) and its input. So, while the run goes on, each report whose process has ended is moved with its
+  # input to a name of its own (jobs/job-N.PID), within about a second.
+  collected=0
+  collect_ended_jobs() {
+    for report in "$work"/reports/report.*; do
+      [ -e "$report" ] || continue
+      pid=${report##*.}
+      [ -d "/proc/$pid" ] && continue
+      collected=$((collected + 1))
+      mv "$report" "$work/jobs/job-$collected.$pid.report"
+      for input in "$GLUTESCOPE_FUZZ_TMP"/*_fuzz_"$pid".*; do
+        [ -e "$input" ] && mv "$input" "$work/jobs/job-$collected.$pid.input"
+      done
+    done
+    # An input left by a process that ended without a report (an out-of-memory by RSS or a libFuzzer timeout,
+    # whose inputs libFuzzer saves in artifacts/) is deleted, so that no later process with its PID is
+    # taken for it.
+    for input in "$GLUTESCOPE_FUZZ_TMP"/*_fuzz_*; do
+      [ -e "$input" ] || continue
+      pid=${input##*_fuzz_}
+      pid=${pid%%.*}
+      [ -d "/proc/$pid" ] || [ -e "$work/reports/report.$pid" ] || rm -f "$input"
+    done
+  }
+  # triage_jobs N: triages up to N collected reports (each removed with its input once triaged).
+  findings=0 known=0
+  mkdir -p "$work/findings"
+  : >"$work/known.txt"
+  triage_jobs() {
+    triaged=0
+    for report in "$work"/jobs/job-*.report; do
+      [ "$triaged" -lt "$1" ] || break
+      triaged=$((triaged + 1))
+      [ -e "$report" ] || continue
+      name=$(basename "$report" .report)
+      input="$work/jobs/$name.input"
+      symbolize_report "$report" >"$work/symbolized.txt"
+      if what=$(known_third_party "$work/symbolized.txt"); then
+        # Thousands in a long run: the first report of each kind and innermost frame is kept, the rest counted.
+        grep -q -x -F "$what" "$work/known.txt" || cp "$work/symbolized.txt" "$work/known/$name.txt"
+        echo "$what" >>"$work/known.txt"
+        known=$((known + 1))
+      else
+        cp "$work/symbolized.txt" "$work/findings/$name.txt"
+        # Its input: file-reading harnesses write each input to GLUTESCOPE_FUZZ_TMP/<name>_fuzz_<PID>.<ext> and
+        # delete it after a normal return, so the file a crashed process left (collected with its report) is
+        # the input it crashed on. It is kept and run again alone (same limits; a hang stopped outside the
+        # library has already had ten times the limit): whether it repeats is printed, and the finding stands.
+        if [ -f "$input" ]; then
+          cp "$input" "$work/findings/$name.input"
+          run_alone "$work/findings/$name.input" "$work/findings/$name.alone.txt"
+          echo "run_fuzzer: FINDING, report $work/findings/$name.txt, input $work/findings/$name.input; alone (exit $again): $alone"
+        else
+          echo "run_fuzzer: FINDING, report $work/findings/$name.txt (no input file left by its process)"
+        fi
+        findings=$((findings + 1))
+      fi
+      rm -f "$input" "$report"
+    done
+  }
+  # The triage runs beside the fuzzing, a few reports between looks, so that a long run's thousands of
+  # reports are not left to the end.
+  while kill -0 "$fork_pid" 2>/dev/null; do
+    collect_ended_jobs
+    triage_jobs 10
+    sleep 1
+  done
+  wait "$fork_pid" || true
+  trap - TERM INT
+  # Jobs still running when the parent ended (stopped early) end within their own bounds: waited for up to
+  # 90 s, so that their reports are complete.
+  waited=0
+  while [ "$waited" -lt 90 ]; do
+    running=0
+    for report in "$work"/reports/report.*; do
+      [ -e "$report" ] && [ -d "/proc/${report##*.}" ] && running=1
+    done
+    [ "$running" -eq 0 ] && break
+    sleep 1
+    waited=$((waited + 1))
+  done
+  collect_ended_jobs
+  triage_jobs 1000000000
   # libFuzzer's exit status in fork mode is that of the last job that failed, which says nothing here: its
   # last progress line (#executions: ...) and the triage below decide.
   progress=$(grep -E '^#[0-9]+: ' "$work/log-fork.txt" | tail -n 1)
   [ -n "$progress" ] || { tail -n 20 "$work/log-fork.txt"; echo "run_fuzzer: fork mode did not run"; exit 1; }
   echo "$progress"
-  findings=0 known=0
-  mkdir -p "$work/findings"
-  : >"$work/known.txt"
-  for report in "$work"/reports/report.*; do
-    [ -e "$report" ] || continue
-    name=$(basename "$report")
-    pid=${name#report.}
-    symbolize_report "$report" >"$work/symbolized.txt"
-    if what=$(known_third_party "$work/symbolized.txt"); then
-      # Thousands in a long run: the first report of each kind and innermost frame is kept, the rest counted.
-      grep -q -x -F "$what" "$work/known.txt" || cp "$work/symbolized.txt" "$work/known/$name.txt"
-      echo "$what" >>"$work/known.txt"
-      known=$((known + 1))
-    else
-      cp "$work/symbolized.txt" "$work/findings/$name.txt"
-      # Its input: file-reading harnesses write each input to GLUTESCOPE_FUZZ_TMP/<name>_fuzz_<PID>.<ext> and
-      # delete it after a normal return, so the file a crashed process left is the input it crashed on,
-      # with the PID of its report. It is kept and run again alone (same limits; a hang stopped outside the
-      # library has already had ten times the limit): whether it repeats is printed, and the finding stands.
-      input=""
-      for candidate in "$GLUTESCOPE_FUZZ_TMP"/*_fuzz_"$pid".*; do [ -e "$candidate" ] && input=$candidate && break; done
-      if [ -n "$input" ]; then
-        cp "$input" "$work/findings/$name.input"
-        run_alone "$work/findings/$name.input" "$work/findings/$name.alone.txt"
-        echo "run_fuzzer: FINDING, report $work/findings/$name.txt, input $work/findings/$name.input; alone (exit $again): $alone"
-      else
-        echo "run_fuzzer: FINDING, report $work/findings/$name.txt (no input file left by PID $pid)"
-      fi
-      findings=$((findings + 1))
-    fi
-    rm -f "$GLUTESCOPE_FUZZ_TMP"/*_fuzz_"$pid".*
-  done
   # An out-of-memory by RSS and a libFuzzer timeout have no sanitizer report: their inputs run again alone
   # (an out-of-memory by one allocation has both, so it is counted twice). Without the hang limit: its 10 x
   # wall-clock bound struck while the symboliser was still writing an out-of-memory report, which then had
@@ -206,7 +270,9 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
   # The inputs of known faults are not kept (a long run saves tens of thousands); with a finding, all stay.
   [ "$findings" -eq 0 ] && rm -f "$work"/artifacts/crash-*
   sort "$work/known.txt" | uniq -c | sort -r -n | head -n 20
-  echo "run_fuzzer: $(basename "$fuzzer") fork mode, $seconds s: $findings finding(s), $known known ${third_party:+$third_party }reports, $rerun known inputs run again"
+  # libFuzzer counts the jobs that ended abnormally (oom/timeout/crash in its last line): each crash has a
+  # report (collected above), so fewer collected reports than crashes would be reports lost.
+  echo "run_fuzzer: $(basename "$fuzzer") fork mode, $seconds s: $findings finding(s), $known known ${third_party:+$third_party }reports, $rerun known inputs run again; $collected job reports collected, libFuzzer counted $(echo "$progress" | sed -n -E 's/.* oom\/timeout\/crash: ([0-9]+\/[0-9]+\/[0-9]+).*/\1/p') (oom/timeout/crash)"
   [ "$findings" -eq 0 ]
   exit
 fi

@@ -29,6 +29,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -194,8 +195,13 @@ void start_hang_catcher(long limit_ms) {
     std::int64_t seen = 0;       // the input (its wall-clock start) whose waiting time is being summed...
     std::int64_t waiting = 0;    // ...: wall-clock time seen with the thread asleep or blocked
     std::int64_t last_look = clock_ns(CLOCK_MONOTONIC);
+    const long interval_ms = limit_ms < 100 ? limit_ms : 50;
+    // A look charges at most two intervals: when this thread itself waited long for a CPU, what the fuzzing
+    // thread did meanwhile is unknown, and charging it all to its state at the next look made a starved but
+    // running input look asleep.
+    const std::int64_t max_charge = 2 * static_cast<std::int64_t>(interval_ms) * 1'000'000;
     for (;;) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(limit_ms < 100 ? limit_ms : 50));
+      std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
       const std::int64_t now = clock_ns(CLOCK_MONOTONIC);
       const std::int64_t since_last_look = now - last_look;
       last_look = now;
@@ -205,8 +211,9 @@ void start_hang_catcher(long limit_ms) {
         seen = wall;
         waiting = 0;
       }
-      // The time since the last look (at most since the input's start) is charged as the state now says.
-      if (fuzz_thread_waits()) waiting += since_last_look < now - wall ? since_last_look : now - wall;
+      // The time since the last look (at most since the input's start, at most max_charge) is charged as the
+      // state now says.
+      if (fuzz_thread_waits()) waiting += std::min({since_last_look, now - wall, max_charge});
       // First: the limit of CPU time or ten times it of waiting. After a signal that the handler let
       // pass: ten times the limit of CPU time or twenty times of waiting (with run_fuzzer.sh's
       // default of 500 ms, 5 s and 10 s: within libFuzzer's -timeout).
