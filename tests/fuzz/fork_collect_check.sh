@@ -5,8 +5,9 @@
 # libFuzzer's fork mode and writes what crashing jobs write (a sanitizer report at ASan's log_path.PID, the
 # input left at GLUTESCOPE_FUZZ_TMP/session_fuzz_PID.h5), under a PID no process can have (above Linux's
 # PID_MAX_LIMIT of 2^22), twice:
-#   job 1 crashes inside libhdf5 (a kept KNOWN report), job 2, with the same PID a few seconds later, is a
-#   finding with an input of its own. Before, job 2's report overwrote job 1's: one report, not two.
+#   job 1 crashes inside libhdf5 (a kept KNOWN report), job 2, with the same PID once job 1's report has
+#   been moved away (or after 20 s), is a finding with an input of its own. Before, job 2's report
+#   overwrote job 1's: one report, not two.
 # It also leaves an input without a report (an out-of-memory job), which must be gone before the run ends,
 # then waits to be stopped: run_fuzzer.sh gets TERM and must still end with job 2 as its finding.
 set -eu
@@ -26,13 +27,17 @@ reports=$(echo "$ASAN_OPTIONS" | tr ':' '\n' | sed -n 's/^log_path=//p' | tail -
 pid=4999999
 trap 'echo "#40: cov: 1 ft: 1 corp: 1 exec/s 10 oom/timeout/crash: 0/0/2 time: 9s job: 3 dft_time: 0"; exit 0' TERM
 echo "#20: cov: 1 ft: 1 corp: 1 exec/s 10 oom/timeout/crash: 0/0/0 time: 1s job: 1 dft_time: 0"
+# gone FILE: waits (at most 20 s) until run_fuzzer.sh has moved FILE away; a later job with the same PID then
+# writes its own. (Without the collector the report stays, and job 2 overwrites it after the 20 s.)
+gone() { i=0; while [ -e "$1" ] && [ "$i" -lt 200 ]; do sleep 0.1; i=$((i + 1)); done; }
 printf 'input of job 1' >"$GLUTESCOPE_FUZZ_TMP/session_fuzz_$pid.h5"
 cp "$HERE/triage/known_segv_H5HG_read.txt" "$reports.$pid"
-sleep 3
+gone "$reports.$pid"
 printf 'input of job 2' >"$GLUTESCOPE_FUZZ_TMP/session_fuzz_$pid.h5"
 cp "$HERE/triage/finding_attribute_overread_via_reader.txt" "$reports.$pid"
 printf 'input of an out-of-memory job' >"$GLUTESCOPE_FUZZ_TMP/session_fuzz_4999998.h5"
-sleep 3
+gone "$reports.$pid"
+gone "$GLUTESCOPE_FUZZ_TMP/session_fuzz_4999998.h5"
 [ -e "$GLUTESCOPE_FUZZ_TMP/session_fuzz_4999998.h5" ] && echo "fake fuzzer: the out-of-memory job's input is still there"
 echo "#30: cov: 1 ft: 1 corp: 1 exec/s 10 oom/timeout/crash: 0/0/2 time: 7s job: 3 dft_time: 0"
 i=0
@@ -44,7 +49,12 @@ chmod +x "$dir/fuzzer"
 HERE=$here GLUTESCOPE_FUZZ_JOBS=2 sh "$here/run_fuzzer.sh" "$dir/fuzzer" "$dir/seeds" "$dir/run" 600 libhdf5 \
   >"$dir/log" 2>&1 &
 run=$!
-sleep 9
+# Stopped once the fake fuzzer has written both jobs and seen them collected (at most 60 s).
+i=0
+until grep -q '^#30: ' "$dir/run/log-fork.txt" 2>/dev/null || [ "$i" -ge 600 ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
 kill -TERM "$run"
 rc=0
 wait "$run" || rc=$?

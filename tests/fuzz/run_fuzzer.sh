@@ -177,14 +177,22 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
     done
     # An input left by a process that ended without a report (an out-of-memory by RSS or a libFuzzer timeout,
     # whose inputs libFuzzer saves in artifacts/) is deleted, so that no later process with its PID is
-    # taken for it.
+    # taken for it: once it has been seen so on two looks in a row (a process writes its report before it
+    # ends, but the stand-in of fuzz_fork_collect writes input and report one after the other).
+    orphans=""
     for input in "$GLUTESCOPE_FUZZ_TMP"/*_fuzz_*; do
       [ -e "$input" ] || continue
       pid=${input##*_fuzz_}
       pid=${pid%%.*}
-      [ -d "/proc/$pid" ] || [ -e "$work/reports/report.$pid" ] || rm -f "$input"
+      { [ -d "/proc/$pid" ] || [ -e "$work/reports/report.$pid" ]; } && continue
+      case " $orphans_before " in
+        *" $input "*) rm -f "$input" ;;
+        *) orphans="$orphans $input" ;;
+      esac
     done
+    orphans_before=$orphans
   }
+  orphans_before=""
   # triage_jobs N: triages up to N collected reports (each removed with its input once triaged).
   findings=0 known=0
   mkdir -p "$work/findings"
