@@ -5,7 +5,7 @@
 #    triaged as KNOWN.
 # 2. A loop in the harness's own code (GLUTESCOPE_FUZZ_HANG_SELFTEST=1) is let run on once, past the limit,
 #    then stopped in that code, and triaged as a FINDING.
-# 4. A busy machine does not stop an input: the harness at nice 19 on one CPU beside three busy loops for 3 s
+# 4. A busy machine does not stop an input: the harness at nice 19 on one CPU beside three busy loops for 6 s
 #    (the input it is in then takes hundreds of times its CPU time in wall-clock time, past ten times the
 #    limit) is not stopped (before, a fork run beside a build had such an input stopped and reported).
 # 5. An input that sleeps (GLUTESCOPE_FUZZ_HANG_SELFTEST=sleep: no CPU time, so only the wall-clock limit
@@ -48,11 +48,13 @@ stopped_in_harness 1 "$here/known_hdf5/global_heap_endless_loop" selftest_spin "
 
 seed="$here/corpus/session_reader/imported_3_samples"
 # The harness runs the seed over and over (no count: it is interrupted below); once it is running, three busy
-# loops share CPU 0 with it for 3 s, so the input it is in is starved (at nice 19 it gets about 0.5 % of
-# the CPU: tens of times ten times the limit in wall-clock time). Then it is interrupted (libFuzzer exits 72).
-# Its own start is waited for (at most 60 s), not its end: beside other tests at nice 0 (ctest -j), a fixed
-# number of inputs at nice 19 once took longer than the test's timeout.
-GLUTESCOPE_FUZZ_HANG_MS=30 taskset -c 0 nice -n 19 "$fuzzer" -runs=100000000 "$seed" >"$log" 2>&1 &
+# loops share CPU 0 with it for 6 s, so the input it is in is starved: at nice 19 it gets about 0.5 % of
+# the CPU, and an input of 15 ms of CPU time takes about 3 s, past ten times the limit (2 s). Then it is
+# interrupted (libFuzzer exits 72). Its own start is waited for (at most 60 s), not its end: beside other
+# tests at nice 0 (ctest -j), a fixed number of inputs at nice 19 once took longer than the test's timeout.
+# The limit is the long runs' 200 ms: beside a fork-mode run on both CPUs, memory traffic made this seed's
+# inputs take 30-120 ms of CPU time (15 ms alone), so a 30-ms limit stopped them by CPU time.
+GLUTESCOPE_FUZZ_HANG_MS=200 taskset -c 0 nice -n 19 "$fuzzer" -runs=100000000 "$seed" >"$log" 2>&1 &
 harness=$!
 waited=0
 until grep -q '^Running: ' "$log" || [ "$waited" -ge 600 ] || ! kill -0 "$harness" 2>/dev/null; do
@@ -61,7 +63,7 @@ until grep -q '^Running: ' "$log" || [ "$waited" -ge 600 ] || ! kill -0 "$harnes
 done
 hogs=""
 for _ in 1 2 3; do
-  taskset -c 0 timeout 3 sh -c 'while :; do :; done' &
+  taskset -c 0 timeout 6 sh -c 'while :; do :; done' &
   hogs="$hogs $!"
 done
 for hog in $hogs; do wait "$hog" || true; done
