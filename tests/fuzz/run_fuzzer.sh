@@ -14,12 +14,12 @@
 # so an endless loop there costs a fraction of a second instead of the 10-s timeout; an input past the limit
 # outside the library is let run to ten times it before it is stopped (a hang of glutescope's is a finding).
 #
-# GLUTESCOPE_FUZZ_JOBS=N (long runs): libFuzzer's fork mode with N jobs, which keeps fuzzing past every
-# crash, hang and out-of-memory instead of restarting; afterwards every job's sanitizer report is triaged as
-# above (an out-of-memory or timeout without one: its input run again alone). The run fails if any is
-# glutescope's: each such report is kept in WORK_DIR/findings/ with the input its process crashed on (file
-# harnesses) and the outcome of that input run again alone. The inputs of known faults are deleted, and the
-# first report of each kind is kept.
+# GLUTESCOPE_FUZZ_JOBS=N (long runs): libFuzzer's fork mode with N jobs (GLUTESCOPE_FUZZ_FLAGS: more libFuzzer
+# options for it), which keeps fuzzing past every crash, hang and out-of-memory instead of restarting; every
+# job's sanitizer report is collected while the run goes on and triaged as above (an out-of-memory or
+# timeout without one: its input run again alone). The run fails if any is glutescope's: each such report is
+# kept in WORK_DIR/findings/ with the input its process crashed on (file harnesses) and the outcome of that
+# input run again alone. The inputs of known faults are deleted, and the first report of each kind is kept.
 set -eu
 
 # known_third_party LOG: prints "KIND in FRAME" and succeeds when the report in LOG is the third-party
@@ -148,6 +148,8 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
   # beside other work was stopped with an input that ends alone in under a second (session 10, run 3).
   fork_limits=$limits
   [ -n "$third_party" ] && fork_limits="-timeout=60 $memory_limits"
+  # GLUTESCOPE_FUZZ_FLAGS: more libFuzzer options for the fork run (docs/RELIABILITY.md, session 11).
+  fork_limits="$fork_limits ${GLUTESCOPE_FUZZ_FLAGS:-}"
   # shellcheck disable=SC2086  # $fork_limits is a list of options
   ASAN_OPTIONS="$ASAN_OPTIONS:symbolize=0:log_path=$work/reports/report" \
   UBSAN_OPTIONS="$UBSAN_OPTIONS:symbolize=0:log_path=$work/reports/report" \
