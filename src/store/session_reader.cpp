@@ -107,11 +107,12 @@ void check_positive_column(const std::vector<double>& column, const Hdf5Where& w
   }
 }
 
+// Rows [first, first + rows) of a [rows] (width 0) or [rows x width] dataset into out, which holds
+// rows x max(width, 1) elements.
 template <typename T>
-std::vector<T> read_rows(hid_t dataset, std::uint64_t first, std::uint64_t rows, std::size_t width,
-                         const Hdf5Where& where) {
-  std::vector<T> out(rows * std::max<std::size_t>(width, 1));
-  if (rows == 0) return out;
+void read_rows_into(hid_t dataset, std::uint64_t first, std::uint64_t rows, std::size_t width,
+                    const Hdf5Where& where, T* out) {
+  if (rows == 0) return;
   DataspaceHandle file_space(checked(H5Dget_space(dataset), "get dataspace of", where));
   const int rank = width == 0 ? 1 : 2;
   const hsize_t start[2] = {first, 0};
@@ -119,8 +120,16 @@ std::vector<T> read_rows(hid_t dataset, std::uint64_t first, std::uint64_t rows,
   check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
                "select rows of", where);
   DataspaceHandle mem_space(checked(H5Screate_simple(rank, count, nullptr), "create dataspace for", where));
-  check_status(H5Dread(dataset, native_type<T>(), mem_space.get(), file_space.get(), H5P_DEFAULT, out.data()),
+  check_status(H5Dread(dataset, native_type<T>(), mem_space.get(), file_space.get(), H5P_DEFAULT, out),
                "read rows of", where);
+}
+
+// The same rows as a vector.
+template <typename T>
+std::vector<T> read_rows(hid_t dataset, std::uint64_t first, std::uint64_t rows, std::size_t width,
+                         const Hdf5Where& where) {
+  std::vector<T> out(rows * std::max<std::size_t>(width, 1));
+  read_rows_into(dataset, first, rows, width, where, out.data());
   return out;
 }
 
@@ -267,17 +276,14 @@ struct SessionReader::Impl {
   }
 
   // The whole sample index of a stream, checked: strictly increasing (the row → sample map every reader
-  // relies on) and within kMaxSessionSpanS at the stream's rate. Read in batches of 1 Mi rows.
+  // relies on) and within kMaxSessionSpanS at the stream's rate. Read in place, in batches of 1 Mi rows.
   std::vector<std::uint64_t> checked_sample_index(const StreamDatasets& s, double rate_hz) const {
     const auto w = where(s.group_path + "/sample_index");
     const std::uint64_t n = rows(s);
-    std::vector<std::uint64_t> index;
-    index.reserve(n);
+    std::vector<std::uint64_t> index(n);
     constexpr std::uint64_t kBatch = 1U << 20;
     for (std::uint64_t first = 0; first < n; first += kBatch) {
-      const auto part =
-          read_rows<std::uint64_t>(s.sample_index.get(), first, std::min(kBatch, n - first), 0, w);
-      index.insert(index.end(), part.begin(), part.end());
+      read_rows_into(s.sample_index.get(), first, std::min(kBatch, n - first), 0, w, index.data() + first);
     }
     for (std::size_t r = 1; r < index.size(); ++r) {
       if (index[r] <= index[r - 1]) {
