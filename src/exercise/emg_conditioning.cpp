@@ -139,8 +139,8 @@ bool same_sos(const dsp::SosCoefficients& a, const dsp::SosCoefficients& b) {
 }
 
 // Uninitialised buffer: every element is written before it is read, so the zeroing of a std::vector of
-// hundreds of MB would be wasted work. (Transparent huge pages were tried for these buffers: a third of the
-// page faults, but the kernel's huge-page clearing cost more than it saved on this machine.)
+// hundreds of MB would be wasted work. (In the glutescope executable, operator new advises buffers this
+// large onto transparent huge pages: core/large_buffers.hpp.)
 std::unique_ptr<double[]> uninitialised(std::size_t n) { return std::unique_ptr<double[]>(new double[n]); }
 
 // The requested peak ranges cut into elementary pieces (see condition_session_offline).

@@ -1,0 +1,41 @@
+#include "core/large_buffers.hpp"
+
+#include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+namespace glutescope::core {
+
+bool advise_huge_pages(void* data, std::size_t bytes) noexcept {
+#ifdef MADV_HUGEPAGE
+  if (data == nullptr || bytes < kHugePageAdviceBytes) return false;
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (page_size <= 0) return false;
+  const auto page = static_cast<std::uintptr_t>(page_size);
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  // The whole pages the buffer touches, partly covered ones included: madvise needs a page-aligned start, and
+  // a range that stopped short of the mapping's first or last page would split the mapping, so that the
+  // 2-MiB page around the split could only be served with small pages (512 faults at each end of every
+  // buffer). Advice on the neighbouring bytes of those pages (malloc's chunk header) changes nothing in them.
+  const std::uintptr_t first = begin / page * page;
+  const std::uintptr_t last = (begin + bytes + page - 1) / page * page;
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): the address comes from a pointer of this process
+  return madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE) == 0;
+#else
+  (void)data;
+  (void)bytes;
+  return false;
+#endif
+}
+
+bool fix_malloc_mmap_threshold() noexcept {
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+  return mallopt(M_MMAP_THRESHOLD, static_cast<int>(kHugePageAdviceBytes)) == 1;
+#else
+  return false;
+#endif
+}
+
+}  // namespace glutescope::core
