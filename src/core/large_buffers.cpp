@@ -32,7 +32,11 @@ bool advise_huge_pages(void* data, std::size_t bytes) noexcept {
 
 bool fix_malloc_mmap_threshold() noexcept {
 #if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
-  return mallopt(M_MMAP_THRESHOLD, static_cast<int>(kHugePageAdviceBytes)) == 1;
+  // A fixed mmap threshold also stops glibc from raising its trim threshold with it (to twice the mmap
+  // threshold), which would leave the trim threshold at 128 KiB: every free at the top of a heap would then
+  // give memory back that the next allocation faults in again. Set it as glibc's own rule would.
+  return mallopt(M_MMAP_THRESHOLD, static_cast<int>(kHugePageAdviceBytes)) == 1 &&
+         mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * kHugePageAdviceBytes)) == 1;
 #else
   return false;
 #endif

@@ -8,7 +8,7 @@
 // where the program asks with madvise(MADV_HUGEPAGE). glibc's malloc asks only if the glibc.malloc.hugetlb
 // tunable is in the environment when the process starts, which a program cannot arrange for itself; so the
 // glutescope executable's operator new asks for every allocation of at least kHugePageAdviceBytes
-// (src/cli/large_allocations.cpp).
+// (src/core/operator_new.cpp).
 //
 // The advice changes no byte of the buffer. Where huge pages are disabled ("never"), unavailable, or the call
 // fails, the buffer stays on small pages and everything works as before.
@@ -28,7 +28,7 @@ namespace glutescope::core {
 #ifdef GLUTESCOPE_SANITIZED_NEW
 inline constexpr bool kReplacesOperatorNew = false;
 #else
-// Whether src/cli/large_allocations.cpp replaces operator new in the executables that compile it.
+// Whether src/core/operator_new.cpp replaces operator new in the executables that link it.
 inline constexpr bool kReplacesOperatorNew = true;
 #endif
 
@@ -44,7 +44,8 @@ bool advise_huge_pages(void* data, std::size_t bytes) noexcept;
 // fixed mmap threshold: by default glibc raises its threshold, up to 32 MiB, whenever such a mapping is
 // freed, and serves later ones from its heap). Advice on part of a heap splits the heap's mapping and misses
 // most 2-MiB-aligned ranges; a mapping of its own gets huge pages throughout and returns to the system when
-// freed. Returns true if glibc accepted the setting.
+// freed. The trim threshold is set to twice that, as glibc's dynamic rule would. Returns true if glibc
+// accepted both settings.
 bool fix_malloc_mmap_threshold() noexcept;
 
 }  // namespace glutescope::core

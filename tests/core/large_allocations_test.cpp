@@ -1,4 +1,4 @@
-// core/large_buffers and the glutescope executable's operator new (src/cli/large_allocations.cpp, compiled
+// core/large_buffers and the executables' operator new (src/core/operator_new.cpp, linked
 // into this test): what the kernel records for the buffers, read back from /proc/self/smaps.
 #include <gtest/gtest.h>
 

@@ -347,7 +347,7 @@ def analysis_section(args, work, table_rows):
                      "--runs", "1"])
         long_path, label = os.path.join(work, "hour.h5"), "1-hour session"
     raw = raw_bytes(long_path)
-    # The new build also without transparent huge pages (GLUTESCOPE_HUGE_PAGES=0: src/cli/large_allocations.cpp),
+    # The new build also without transparent huge pages (GLUTESCOPE_HUGE_PAGES=0: src/core/operator_new.cpp),
     # so that what they change is measured on this machine. The variants alternate within each repeat: this
     # guest's page-fault cost drifts from minute to minute, and alternation spreads the drift over all of them.
     variants = [(tag, e, {}) for tag, e in exe.items()]

@@ -1,11 +1,13 @@
-// The glutescope executable's global operator new: the standard behaviour (malloc, the new-handler,
+// The executables' global operator new: the standard behaviour (malloc, the new-handler,
 // std::bad_alloc), and every allocation of at least core::kHugePageAdviceBytes advised onto transparent huge
 // pages before its caller first touches it, with glibc's mmap threshold fixed at that size so that each
 // such allocation is a mapping of its own (core/large_buffers.hpp, docs/PERFORMANCE.md "Huge pages").
 //
-// Only executables that compile this file replace operator new (glutescope, and the test that checks this
-// file); the libraries, their other tests and the benchmarks keep the toolchain's. Sanitizer builds keep
-// theirs too (core::kReplacesOperatorNew).
+// Only executables that link the object library glutescope::operator_new replace operator new: glutescope,
+// the benchmarks that measure what it runs (bench_dsp, bench_analysis) and test_large_allocations. NumPy
+// gives its own arrays of 4 MiB or more the same advice by default (NUMPY_MADVISE_HUGEPAGE, numpy.org's
+// "Runtime environment variables"), so scipy's side of compare.py has had huge pages all along. Libraries
+// and the other tests keep the toolchain's operator new; so do sanitizer builds (core::kReplacesOperatorNew).
 #include <cstdlib>
 #include <new>
 #include <string_view>
