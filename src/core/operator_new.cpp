@@ -36,7 +36,8 @@ void* allocate(std::size_t bytes) {
     handler();
     p = std::malloc(size);
   }
-  if (kAdvise && bytes >= glutescope::core::kHugePageAdviceBytes) glutescope::core::advise_huge_pages(p, bytes);
+  if (kAdvise && bytes >= glutescope::core::kHugePageAdviceBytes)
+    glutescope::core::advise_huge_pages(p, bytes);
   return p;
 }
 
