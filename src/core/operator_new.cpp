@@ -4,7 +4,7 @@
 // such allocation is a mapping of its own (core/large_buffers.hpp, docs/PERFORMANCE.md "Huge pages").
 //
 // Only executables that link the object library glutescope::operator_new replace operator new: glutescope,
-// the benchmarks that measure what it runs (bench_dsp, bench_analysis) and test_large_allocations. NumPy
+// bench_analysis (which measures what glutescope runs) and test_large_allocations. NumPy
 // gives its own arrays of 4 MiB or more the same advice by default (NUMPY_MADVISE_HUGEPAGE, numpy.org's
 // "Runtime environment variables"), so scipy's side of compare.py has had huge pages all along. Libraries
 // and the other tests keep the toolchain's operator new; so do sanitizer builds (core::kReplacesOperatorNew).
