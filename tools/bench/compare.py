@@ -15,7 +15,8 @@ One run prints:
   * a numpy/scipy re-implementation of the analysis chain per channel (band-pass, 50 Hz notch + harmonics,
     RMS envelope, TKEO onset) against `glutescope analyze` on the same simulated session;
   * a 1-hour session (bench_analysis's: 8 EMG at 2 kHz, 3 IMUs at 200 Hz, 200 reps) analysed by
-    `glutescope analyze` as whole processes, with peak RSS against the raw data size.
+    `glutescope analyze` as whole processes, with peak RSS against the raw data size; the new build also with
+    GLUTESCOPE_HUGE_PAGES=0 (4-KiB pages only), alternating with the others in each repeat.
 With --baseline (a build of the commit before the change, same preset) the same benchmarks of that build run
 in the same invocation, so "before" and "after" share the machine's state. Every figure is the median of
 --repeats runs with min and max. Absolute figures move with the machine and its load; ratios measured in the
