@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -33,6 +34,7 @@
 #include "dsp/envelope.hpp"
 #include "dsp/filter_design.hpp"
 #include "dsp/sos_filter.hpp"
+#include "dsp/zero_phase_stream.hpp"
 #include "exercise/analysis_settings.hpp"
 #include "exercise/session_data.hpp"
 
@@ -83,6 +85,37 @@ struct ChannelSignals {
 void condition_zero_phase_interleaved(const EmgConditioningDesign& design, std::span<double> x,
                                       std::size_t lanes, std::span<double> psi);
 
+// The offline chain of one group of lanes for a record that arrives in pieces (time blocks): rows of µV
+// with the DC offset removed, [rows x lanes], in; the band-passed rows (filtered_uv) and the onset signal's
+// rows out, in order and each exactly once, through the two callbacks, as they become final (the band-pass
+// rows trail the input by up to a block and a margin, the onset rows trail those). Causal notch with its
+// state carried; band-pass and |TKEO| low-pass zero-phase through dsp::ZeroPhaseStream (bit-identical to
+// whole-array filtering in the forward passes and within the record's last block + margin rows; elsewhere the
+// backward pass starts a margin after each block from zero state, an error below 1e-17 of the state it leaves
+// out). record_rows (the record's length, when known) only bounds the buffers. Throws std::invalid_argument
+// from finish() for a record not longer than the band-pass's zero-phase padding, and from push() for a
+// non-finite sample.
+class ConditioningStream {
+ public:
+  using Emit = dsp::ZeroPhaseStream::Emit;
+  ConditioningStream(const EmgConditioningDesign& design, std::size_t lanes, std::size_t record_rows,
+                     Emit on_filtered, Emit on_onset);
+  // Whole rows; the notch runs in place on them.
+  void push(std::span<double> rows);
+  void finish();
+
+ private:
+  void filtered(std::size_t first, std::span<const double> rows);
+  void onset_rows(std::size_t first, std::span<double> psi);
+  std::size_t lanes_ = 1;
+  Emit on_filtered_, on_onset_;
+  std::optional<dsp::SosFilter> notch_;
+  std::optional<dsp::ZeroPhaseStream> bandpass_, lowpass_;
+  std::vector<double> before_;    // band-passed rows j - 2 and j - 1
+  std::vector<double> psi_;       // |TKEO| rows of the current piece
+  std::vector<double> last_psi_;  // the newest |TKEO| row (copied to the record's last row)
+};
+
 // Offline (zero-phase) conditioning of one channel's raw µV. Throws std::invalid_argument for a record
 // shorter than the filter padding.
 ChannelSignals condition_channel(std::vector<double> uv, Muscle muscle, double rate_hz,
@@ -94,11 +127,24 @@ struct Interval {
   [[nodiscard]] bool overlaps(std::size_t b, std::size_t e) const { return begin < e && b < end; }
 };
 
-// One channel's conditioned signals as the offline batch path produces them: filtered_uv and onset_signal are
-// a column of an interleaved [samples x channels-of-the-group] buffer (element i at data[i * stride]),
-// rms_uv is contiguous; same values as ChannelSignals. The smoothed envelope (ChannelSignals::smoothed_uv) is
-// only ever used through its peak over a range (peak_amplitude: MVC trials, the set, each rep), so it is not
-// materialised: range_peaks_uv[k] is peak_amplitude(smoothed_uv, peak_ranges[k].begin, peak_ranges[k].end).
+// What the offline batch path computes from the moving-RMS envelope and the filtered signal as they stream
+// past (neither is kept over the whole record), per channel:
+//   - peak_ranges: the peak of the smoothed envelope (ChannelSignals::smoothed_uv) over each range:
+//     peak_amplitude(smoothed_uv, begin, end) (MVC trials, sets, reps);
+//   - mean_ranges: the mean of the RMS envelope over each range, clipped to the record, NaN when empty (the
+//     sum in sample order, divided once: rep_scoring's amplitudes);
+//   - filtered_windows: copies of the filtered signal over each range, clipped to the record (spectra);
+//   - envelope_block: the mean of the RMS envelope over each whole block of this many samples from sample 0
+//     (the plot envelope; 0: none).
+struct ConditioningRequests {
+  std::span<const Interval> peak_ranges, mean_ranges, filtered_windows;
+  std::size_t envelope_block = 0;
+};
+
+// One channel's conditioned signals as the offline batch path produces them. onset_signal is a column of the
+// group's interleaved [samples x channels-of-the-group] buffer (element i at data[i * stride]) over the whole
+// record; the rest are the answers to ConditioningRequests, in request order: the same values as computed
+// from condition_channel's ChannelSignals.
 struct StridedSignal {
   const double* data = nullptr;
   std::size_t stride = 1;
@@ -106,25 +152,33 @@ struct StridedSignal {
   double operator[](std::size_t i) const noexcept { return data[i * stride]; }
 };
 struct ChannelSignalsView {
-  StridedSignal filtered_uv, onset_signal;
-  std::span<const double> rms_uv;
-  std::span<const double> range_peaks_uv;  // one per requested peak range
+  StridedSignal onset_signal;
+  std::span<const double> range_peaks_uv;     // one per peak range
+  std::span<const double> range_means_uv;     // one per mean range
+  std::span<const double> envelope_uv;        // one per whole envelope block
+  std::span<const double> windows_uv;         // the filtered windows, concatenated in request order
+  std::span<const std::size_t> window_start;  // window k = windows_uv[window_start[k], window_start[k + 1])
+  [[nodiscard]] std::span<const double> filtered_window(std::size_t k) const {
+    return windows_uv.subspan(window_start[k], window_start[k + 1] - window_start[k]);
+  }
 };
 
 // Offline (zero-phase) conditioning of every EMG channel of a session, bit-identical to condition_channel
-// on each channel's µV (counts x scale, samples inside EMG gaps held at 0), but cheaper: channels sharing a
-// band-pass are filtered together, interleaved, so the filter kernels vectorise across channels
-// (condition_zero_phase_interleaved, in place); the centred moving RMS takes its long-double prefix sums
-// from two running sums (window head and tail) instead of a samples-long array; and the peaks of the smoothed
-// envelope over peak_ranges are found from the prefix sums of the RMS without dividing at every sample (for a
-// full window the division by the window length is monotonic, so the largest sum gives the largest average:
-// one division per range piece, the same value peak_amplitude finds). Only one group of at most
-// kConditioningGroupChannels channels is alive at a time (two [samples x group] buffers and one samples-long
-// buffer, allocated once, not zeroed). visit(channel, view) is called once per channel, in group order; the
-// view is valid only during the call. Throws std::invalid_argument as condition_channel does.
+// on each channel's µV (counts x scale, samples inside EMG gaps held at 0), but cheaper in time and memory:
+// channels sharing a band-pass are filtered together, interleaved, so the filter kernels vectorise across
+// channels; the chain runs in time blocks (ConditioningStream, from the counts a piece at a time); the
+// centred moving RMS and the moving average of the peaks run as streams over the filtered rows as they
+// become final, with long-double running sums (window head and tail) in place of prefix arrays, and their
+// consumers (requests) take what they need as the values pass: only the group's onset signal is kept over
+// the whole record. The peaks of the smoothed envelope over the requested ranges are found from the running
+// sums without dividing at every sample (for a full window the division by the window length is monotonic,
+// so the largest sum gives the largest average: one division per range piece, the same value peak_amplitude
+// finds). Only one group of at most kConditioningGroupChannels channels is alive at a time. visit(channel,
+// view) is called once per channel, in group order; the view is valid only during the call. Throws
+// std::invalid_argument as condition_channel does.
 inline constexpr std::size_t kConditioningGroupChannels = 4;
 void condition_session_offline(const SessionData& data, const AnalysisSettings& settings,
-                               std::span<const Interval> peak_ranges,
+                               const ConditioningRequests& requests,
                                const std::function<void(std::size_t, const ChannelSignalsView&)>& visit);
 
 // Live (causal, streaming) conditioning of every channel of a device, with the filtered and onset signals

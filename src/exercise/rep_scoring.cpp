@@ -57,6 +57,14 @@ RepWindow rep_window(const RepScoringContext& ctx, const Repetition& r) {
   return w;
 }
 
+Interval spectral_window(const RepScoringContext& ctx, const RepWindow& w, std::size_t end) {
+  const std::size_t half =
+      static_cast<std::size_t>(ctx.settings->fatigue.window_ms * ctx.emg_rate_hz / 2000.0);
+  if (w.centre >= ctx.first_sample + half && w.centre + half <= end && half > 8)
+    return {w.centre - half, w.centre + half};
+  return {};
+}
+
 RepScore begin_repetition(const RepScoringContext& ctx, const Repetition& r, double pelvic_tilt_min_deg,
                           std::string& emg_gap_reason) {
   const double rate = ctx.emg_rate_hz;
@@ -214,25 +222,33 @@ void score_channel(const RepScoringContext& ctx, const Repetition& r, std::size_
   if (!cs.valid || !rep_valid) return;
 
   score_onset(ctx, r, w, sig.onset, baseline, cs);
-  cs.mean_concentric_pct = mean_over(sig.rms, m0 - off, mc - off);
-  cs.mean_hold_pct = mean_over(sig.rms, mc - off, mh - off);
-  cs.mean_pct = mean_over(sig.rms, m0 - off, mh - off);
-  cs.peak_pct = peak_uv;
-  const std::size_t fatigue_half = static_cast<std::size_t>(s.fatigue.window_ms * rate / 2000.0);
-  const std::size_t centre = w.centre;
-  if (centre >= off + fatigue_half && centre + fatigue_half <= off + sig.filtered.size && fatigue_half > 8) {
-    dsp::WelchSettings welch;
-    welch.segment_samples = static_cast<std::size_t>(s.fatigue.welch_segment_samples);
-    const dsp::SpectralBand band{s.fatigue.band_low_hz, std::min(s.fatigue.band_high_hz, 0.5 * rate)};
-    const std::size_t first = centre - off - fatigue_half;
-    std::span<const double> win;
-    if (sig.filtered.stride == 1) {
-      win = std::span<const double>(sig.filtered.data + first, 2 * fatigue_half);
+  std::span<const double> win;
+  if (sig.precomputed != nullptr) {
+    cs.mean_concentric_pct = sig.precomputed->mean_concentric_uv;
+    cs.mean_hold_pct = sig.precomputed->mean_hold_uv;
+    cs.mean_pct = sig.precomputed->mean_uv;
+    win = sig.precomputed->spectral_window;
+  } else {
+    cs.mean_concentric_pct = mean_over(sig.rms, m0 - off, mc - off);
+    cs.mean_hold_pct = mean_over(sig.rms, mc - off, mh - off);
+    cs.mean_pct = mean_over(sig.rms, m0 - off, mh - off);
+    const Interval spectral = spectral_window(ctx, w, off + sig.filtered.size);
+    const std::size_t first = spectral.begin - off, length = spectral.end - spectral.begin;
+    if (length == 0) {
+      // no spectral window
+    } else if (sig.filtered.stride == 1) {
+      win = std::span<const double>(sig.filtered.data + first, length);
     } else {
-      scratch.resize(2 * fatigue_half);
+      scratch.resize(length);
       for (std::size_t i = 0; i < scratch.size(); ++i) scratch[i] = sig.filtered[first + i];
       win = scratch;
     }
+  }
+  cs.peak_pct = peak_uv;
+  if (!win.empty()) {
+    dsp::WelchSettings welch;
+    welch.segment_samples = static_cast<std::size_t>(s.fatigue.welch_segment_samples);
+    const dsp::SpectralBand band{s.fatigue.band_low_hz, std::min(s.fatigue.band_high_hz, 0.5 * rate)};
     try {
       const dsp::SpectralIndices idx = dsp::spectral_indices(dsp::welch(win, rate, welch), band);
       cs.median_frequency_hz = idx.median_hz;

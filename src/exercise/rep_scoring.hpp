@@ -83,10 +83,27 @@ struct OnsetSearch {
                                        const RepWindow& window, std::size_t lookback_begin, double threshold,
                                        double rate_hz, const OnsetSettings& settings);
 
-// Read-only view of one channel's conditioned signals (index 0 = the context's first_sample).
+// The spectral (fatigue) window of a rep: fatigue.window_ms of filtered signal centred on the rep's peak,
+// absolute sample indices; empty (begin == end == 0) when it does not fit inside [first_sample, end) or is
+// 16 samples or shorter.
+[[nodiscard]] Interval spectral_window(const RepScoringContext& context, const RepWindow& window,
+                                       std::size_t end);
+
+// What score_channel takes from the RMS envelope and the filtered signal of one rep, when the caller has
+// computed it as the signals streamed past (the offline batch path: condition_session_offline keeps neither
+// over the whole record). The means are mean_over the RMS envelope (µV; NaN over an empty range); the window
+// is the filtered signal over spectral_window (empty when there is none).
+struct RepEnvelopeValues {
+  double mean_concentric_uv = kNaN, mean_hold_uv = kNaN, mean_uv = kNaN;  // [m0, mc), [mc, mh), [m0, mh)
+  std::span<const double> spectral_window;
+};
+
+// Read-only view of one channel's conditioned signals (index 0 = the context's first_sample). With
+// `precomputed`, filtered and rms are not read (they may be empty).
 struct ChannelView {
   StridedSignal filtered, onset;
   std::span<const double> rms;
+  const RepEnvelopeValues* precomputed = nullptr;
 };
 
 // The per-channel part of a rep's score: validity (gap, lead-off, rails), onset, amplitudes and spectral

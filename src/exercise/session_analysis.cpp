@@ -245,6 +245,8 @@ struct SetPlan {
   std::vector<SetOnsetBaseline> baseline;  // per channel
   std::vector<double> set_peak_uv;  // per channel: peak_amplitude over [e0, e1) (fallback normalisation)
   std::size_t set_range = 0;        // index of [e0, e1) in the peak ranges; reps' [m0, mh) follow it
+  std::size_t mean_range = 0;       // index of rep 0's [m0, mc) in the mean ranges; [mc, mh), [m0, mh) follow
+  std::size_t window_range = 0;     // index of rep 0's spectral window in the filtered windows, one per rep
 };
 
 // The set's driving and pelvic angles at the IMU rate (set.angle_time_s ...), calibrated on the still period
@@ -574,8 +576,11 @@ void score_set_channel(SetPlan& plan, std::size_t c, const ChannelSignalsView& s
   plan.baseline[c] =
       plan_onset_baseline(sig.onset_signal, 0, {plan.e0, plan.e1}, plan.still, spans, rate, s.onset);
   plan.set_peak_uv[c] = sig.range_peaks_uv[plan.set_range];
-  const ChannelView view{sig.filtered_uv, sig.onset_signal, sig.rms_uv};
   for (std::size_t k = 0; k < plan.reps.size(); ++k) {
+    const std::size_t m = plan.mean_range + 3 * k;
+    const RepEnvelopeValues values{sig.range_means_uv[m], sig.range_means_uv[m + 1],
+                                   sig.range_means_uv[m + 2], sig.filtered_window(plan.window_range + k)};
+    const ChannelView view{{}, sig.onset_signal, {}, &values};
     score_channel(plan.rc, plan.reps[k], c, view, sig.range_peaks_uv[plan.set_range + 1 + k],
                   plan.baseline[c].reps[k], plan.scores[k].valid, plan.emg_gap_reason[k],
                   plan.scores[k].channels[c], scratch);
@@ -669,22 +674,34 @@ std::vector<MvcTrial> mvc_trials_of(const std::vector<MarkedSet>& marked, double
   return trials;
 }
 
-// Ranges whose peak of the smoothed envelope is needed: the MVC trials, then per scored set the set and each
-// rep's movement (concentric + hold); each plan's set_range says where its ranges start.
-std::vector<Interval> peak_ranges_of(const std::vector<MvcTrial>& trials, std::vector<SetPlan>& plans) {
-  std::vector<Interval> peak_ranges;
-  peak_ranges.reserve(trials.size() + plans.size());  // at least one range per trial and per set
-  for (const MvcTrial& t : trials) peak_ranges.push_back({t.begin_sample, t.end_sample});
+// What the EMG pass computes as the signals stream past (ConditioningRequests):
+//   - peaks of the smoothed envelope: the MVC trials, then per scored set the set and each rep's movement
+//     (concentric + hold); each plan's set_range says where its ranges start;
+//   - means of the RMS envelope: per scored set and rep [m0, mc), [mc, mh), [m0, mh) (plan.mean_range);
+//   - filtered windows: per scored set and rep its spectral window, empty when there is none
+//     (plan.window_range).
+struct EmgRequests {
+  std::vector<Interval> peaks, means, windows;
+};
+EmgRequests emg_requests_of(const std::vector<MvcTrial>& trials, std::vector<SetPlan>& plans,
+                            std::size_t samples) {
+  EmgRequests q;
+  q.peaks.reserve(trials.size() + plans.size());  // at least one range per trial and per set
+  for (const MvcTrial& t : trials) q.peaks.push_back({t.begin_sample, t.end_sample});
   for (SetPlan& plan : plans) {
     if (!plan.scored) continue;
-    plan.set_range = peak_ranges.size();
-    peak_ranges.push_back({plan.e0, plan.e1});
+    plan.set_range = q.peaks.size();
+    plan.mean_range = q.means.size();
+    plan.window_range = q.windows.size();
+    q.peaks.push_back({plan.e0, plan.e1});
     for (const Repetition& r : plan.reps) {
       const RepWindow w = rep_window(plan.rc, r);
-      peak_ranges.push_back({w.m0, w.mh});
+      q.peaks.push_back({w.m0, w.mh});
+      q.means.insert(q.means.end(), {{w.m0, w.mc}, {w.mc, w.mh}, {w.m0, w.mh}});
+      q.windows.push_back(spectral_window(plan.rc, w, samples));
     }
   }
-  return peak_ranges;
+  return q;
 }
 
 }  // namespace
@@ -742,16 +759,12 @@ SessionAnalysis analyse_session(const SessionData& data, const AnalysisSettings&
     out.envelope_rate_hz = ctx.emg_rate / static_cast<double>(block);
     out.envelope_uv.assign(rows * channels, 0.0f);
   }
-  const std::vector<Interval> peak_ranges = peak_ranges_of(out.mvc_trials, plans);
+  const EmgRequests requests = emg_requests_of(out.mvc_trials, plans, samples);
   std::vector<double> scratch;
-  condition_session_offline(data, settings, peak_ranges, [&](std::size_t c, const ChannelSignalsView& sig) {
-    if (block > 0) {
-      for (std::size_t r = 0; r < rows; ++r) {
-        double sum = 0.0;
-        for (std::size_t n = r * block; n < (r + 1) * block; ++n) sum += sig.rms_uv[n];
-        out.envelope_uv[r * channels + c] = static_cast<float>(sum / static_cast<double>(block));
-      }
-    }
+  const ConditioningRequests asked{requests.peaks, requests.means, requests.windows, block};
+  condition_session_offline(data, settings, asked, [&](std::size_t c, const ChannelSignalsView& sig) {
+    for (std::size_t r = 0; r < rows; ++r)
+      out.envelope_uv[r * channels + c] = static_cast<float>(sig.envelope_uv[r]);
     ctx.mvc_reference[c] =
         mvc_reference(data.montage.emg[c], out.mvc_trials, sig.range_peaks_uv.first(out.mvc_trials.size()));
     for (SetPlan& plan : plans) {
