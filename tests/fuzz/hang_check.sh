@@ -14,6 +14,10 @@
 #    fails, and each finding's report is kept with the input its process was stopped on (the seed, which the
 #    first process reads first, or the empty input a job starts from) and the outcome of that input run
 #    again alone (a FINDING again).
+# 6. A stop that does not repeat alone is not a finding: GLUTESCOPE_FUZZ_HANG_SELFTEST=after-first spins on
+#    every input but a process's first, so fork mode's jobs are stopped on their second input, and each such
+#    input run again alone (its process's first) ends normally. The run passes, lists no finding, counts the
+#    stops on its summary line and keeps each with its input in unrepeated/.
 set -eu
 fuzzer=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -102,5 +106,28 @@ done
 [ "$reports" -ge 1 ] || fail "fork mode kept no finding report"
 [ "$seeds_kept" -ge 1 ] || fail "no finding kept the seed as its input"
 
-[ "$status" -eq 0 ] && echo "fuzz_hang_catcher: a loop in libhdf5 stopped at once (KNOWN), one in glutescope's code after running on (FINDING); inputs starved of CPU run to the end, a sleeping one is stopped (FINDING); fork mode kept $reports such report(s), each with its input"
+# A valid seed this time (read in milliseconds): each job's first input ends normally.
+rm -f "$seed_dir/seed"
+cp "$seed" "$seed_dir/seed"
+rc=0
+GLUTESCOPE_FUZZ_HANG_SELFTEST=after-first GLUTESCOPE_FUZZ_HANG_MS=100 GLUTESCOPE_FUZZ_JOBS=1 \
+  sh "$here/run_fuzzer.sh" "$fuzzer" "$seed_dir" "$work/unrepeated-run" 3 libhdf5 >"$log" 2>&1 || rc=$?
+[ "$rc" -eq 0 ] || fail "fork mode failed on stops that do not repeat alone (status $rc)"
+if grep -q 'run_fuzzer: FINDING' "$log"; then fail "a stop that did not repeat alone was listed as a finding"; fi
+counted=$(sed -n -E 's/^run_fuzzer: .* 0 finding\(s\), .*; ([0-9]+) stop\(s\) not repeated alone$/\1/p' "$log")
+[ "${counted:-0}" -ge 1 ] || fail "the summary line counted no stop that did not repeat alone"
+unrepeated=0
+for report in "$work"/unrepeated-run/unrepeated/job-*[0-9].txt; do
+  [ -e "$report" ] || continue
+  unrepeated=$((unrepeated + 1))
+  base=${report%.txt}
+  grep -q -E 'glutescope_fuzz: input ran longer| in glutescope_fuzz_hang_signal ' "$report" ||
+    fail "$(basename "$report") is not a hang stop"
+  [ -f "$base.input" ] || fail "no input kept beside unrepeated $(basename "$report")"
+  grep -q "$(basename "$base").input; alone (exit 0): no fault" "$log" ||
+    fail "no 'alone: no fault' line for $(basename "$base")"
+done
+[ "$unrepeated" -eq "${counted:-0}" ] || fail "$unrepeated unrepeated stops kept, the summary counted ${counted:-0}"
+
+[ "$status" -eq 0 ] && echo "fuzz_hang_catcher: a loop in libhdf5 stopped at once (KNOWN), one in glutescope's code after running on (FINDING); inputs starved of CPU run to the end, a sleeping one is stopped (FINDING); fork mode kept $reports such report(s), each with its input; $unrepeated stop(s) that ended normally alone were kept apart, not findings"
 exit "$status"

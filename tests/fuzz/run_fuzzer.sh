@@ -19,8 +19,15 @@
 # job's sanitizer report is collected while the run goes on and triaged as above (an out-of-memory or
 # timeout without one: its input run again alone). The run fails if any is glutescope's: each such report is
 # kept in WORK_DIR/findings/ with the input its process crashed on (file harnesses) and the outcome of that
-# input run again alone. The inputs of known faults are deleted, and the first report of each kind is kept.
+# input run again alone; a stop by the hang limit counts only if it repeats alone (else it is kept in
+# WORK_DIR/unrepeated/ and counted on the summary line). The inputs of known faults are deleted, and the
+# first report of each kind is kept.
 set -eu
+
+# is_hang_stop REPORT: the report is the harness's hang limit stopping an input (not a sanitizer's crash).
+is_hang_stop() {
+  grep -q -E 'glutescope_fuzz: input ran longer| in glutescope_fuzz_hang_signal ' "$1"
+}
 
 # known_third_party LOG: prints "KIND in FRAME" and succeeds when the report in LOG is the third-party
 # library's: its innermost three frames, without the sanitizers' and libFuzzer's own (interceptors such as
@@ -42,7 +49,7 @@ known_third_party() {
   [ -n "$frames" ] || return 1
   echo "$frames" | grep -v -q "$third_party" && return 1
   kind=$(grep -m 1 -o -E 'ERROR: [A-Za-z]+: [A-Za-z-]+' "$1" || echo "crash")
-  grep -q -E 'glutescope_fuzz: input ran longer| in glutescope_fuzz_hang_signal ' "$1" && kind="hang"
+  is_hang_stop "$1" && kind="hang"
   # The innermost frame's function, or its library when unsymbolised ("(/lib/.../libhdf5_serial.so.103+0x..."
   # becomes "libhdf5_serial.so.103"), so that inputs stopped at different points of one loop count together.
   echo "$kind in $(echo "$frames" | head -n 1 | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ +//; s/^in ([^ ]+).*/\1/; s/^\(.*\/([^/+]+)\+.*/\1/')"
@@ -196,7 +203,7 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
   }
   orphans_before=""
   # triage_jobs N: triages up to N collected reports (each removed with its input once triaged).
-  findings=0 known=0
+  findings=0 known=0 unrepeated=0
   mkdir -p "$work/findings"
   : >"$work/known.txt"
   triage_jobs() {
@@ -218,15 +225,27 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
         # Its input: file-reading harnesses write each input to GLUTESCOPE_FUZZ_TMP/<name>_fuzz_<PID>.<ext> and
         # delete it after a normal return, so the file a crashed process left (collected with its report) is
         # the input it crashed on. It is kept and run again alone (same limits; a hang stopped outside the
-        # library has already had ten times the limit): whether it repeats is printed, and the finding stands.
+        # library has already had ten times the limit): whether it repeats is printed. A crash's finding stands
+        # either way. A hang stop must repeat: one that ends normally alone, under the same limits, was the
+        # run's load (another job beside it, ASan's quarantine full of earlier inputs' blocks), not a loop. It
+        # is kept in unrepeated/ with its input and counted, not listed as a finding.
         if [ -f "$input" ]; then
           cp "$input" "$work/findings/$name.input"
           run_alone "$work/findings/$name.input" "$work/findings/$name.alone.txt"
-          echo "run_fuzzer: FINDING, report $work/findings/$name.txt, input $work/findings/$name.input; alone (exit $again): $alone"
+          if [ "$alone" = "no fault" ] && is_hang_stop "$work/findings/$name.txt"; then
+            mkdir -p "$work/unrepeated"
+            mv "$work/findings/$name.txt" "$work/findings/$name.input" "$work/findings/$name.alone.txt" \
+              "$work/unrepeated/"
+            echo "run_fuzzer: stop not repeated alone (not a finding): report $work/unrepeated/$name.txt, input $work/unrepeated/$name.input; alone (exit $again): $alone"
+            unrepeated=$((unrepeated + 1))
+          else
+            echo "run_fuzzer: FINDING, report $work/findings/$name.txt, input $work/findings/$name.input; alone (exit $again): $alone"
+            findings=$((findings + 1))
+          fi
         else
           echo "run_fuzzer: FINDING, report $work/findings/$name.txt (no input file left by its process)"
+          findings=$((findings + 1))
         fi
-        findings=$((findings + 1))
       fi
       rm -f "$input" "$report"
     done
@@ -282,7 +301,7 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
   sort "$work/known.txt" | uniq -c | sort -r -n | head -n 20
   # libFuzzer counts the jobs that ended abnormally (oom/timeout/crash in its last line): each crash has a
   # report (collected above), so fewer collected reports than crashes would be reports lost.
-  echo "run_fuzzer: $(basename "$fuzzer") fork mode, $seconds s: $findings finding(s), $known known ${third_party:+$third_party }reports, $rerun known inputs run again; $collected job reports collected, libFuzzer counted $(echo "$progress" | sed -n -E 's/.* oom\/timeout\/crash: ([0-9]+\/[0-9]+\/[0-9]+).*/\1/p') (oom/timeout/crash)"
+  echo "run_fuzzer: $(basename "$fuzzer") fork mode, $seconds s: $findings finding(s), $known known ${third_party:+$third_party }reports, $rerun known inputs run again; $collected job reports collected, libFuzzer counted $(echo "$progress" | sed -n -E 's/.* oom\/timeout\/crash: ([0-9]+\/[0-9]+\/[0-9]+).*/\1/p') (oom/timeout/crash); $unrepeated stop(s) not repeated alone"
   [ "$findings" -eq 0 ]
   exit
 fi

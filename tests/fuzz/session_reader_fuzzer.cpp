@@ -21,7 +21,8 @@
 //
 // GLUTESCOPE_FUZZ_HANG_SELFTEST=1 (tests/fuzz/hang_check.sh only): every input spins in this harness's own
 // code instead of being read, so that a test can see that path end to end; =sleep: every input sleeps there
-// first (the wall-clock limit's path).
+// first (the wall-clock limit's path); =after-first: every non-empty input other than the process's first
+// spins (a stop in a fork run that does not repeat when its input is run alone).
 #include <fcntl.h>
 #include <hdf5.h>
 #include <link.h>
@@ -39,7 +40,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "fuzz/fuzz_check.hpp"
@@ -250,6 +254,11 @@ __attribute__((noinline)) void selftest_sleep() {
 
 bool g_selftest = false;
 bool g_selftest_sleep = false;
+// GLUTESCOPE_FUZZ_HANG_SELFTEST=after-first: every non-empty input other than the process's first spins, so
+// an input stopped in a fork run ends normally when run again alone (its process's only one): a stop that
+// does not repeat.
+bool g_selftest_after_first = false;
+std::optional<std::size_t> g_first_input_hash;
 
 }  // namespace
 
@@ -266,6 +275,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   const char* selftest = std::getenv("GLUTESCOPE_FUZZ_HANG_SELFTEST");
   g_selftest = selftest != nullptr && std::string(selftest) == "1";
   g_selftest_sleep = selftest != nullptr && std::string(selftest) == "sleep";
+  g_selftest_after_first = selftest != nullptr && std::string(selftest) == "after-first";
   return 0;
 }
 
@@ -283,6 +293,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::fclose(f);
   if (g_selftest) selftest_spin();
   if (g_selftest_sleep) selftest_sleep();
+  if (g_selftest_after_first && size > 0) {
+    // Not by count: libFuzzer runs an empty input first, and runs an input again at once to look for a leak.
+    const std::size_t hash =
+        std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(data), size));
+    if (!g_first_input_hash) g_first_input_hash = hash;
+    if (*g_first_input_hash != hash) selftest_spin();
+  }
   try {
     read_everything(path);
   } catch (const std::exception&) {
