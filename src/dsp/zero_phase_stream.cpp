@@ -142,12 +142,13 @@ void ZeroPhaseStream::forward(const double* in, std::size_t rows, const Emit& em
 
 void ZeroPhaseStream::flush_block(const Emit& emit) {
   // Backward over [block + margin) rows from zero state; the first `block` rows are final.
+  // (Out of place, from the forward rows into the scratch: the forward rows of the margin stay for the next
+  // block.)
   const std::size_t rows = block_ + margin_;
-  std::memcpy(back_.data(), fwd_.data(), rows * lanes_ * sizeof(double));
   std::fill(bz1_.begin(), bz1_.end(), 0.0);
   std::fill(bz2_.begin(), bz2_.end(), 0.0);
-  double* last = back_.data() + (rows - 1) * lanes_;
-  detail::sos_kernel(taps_, bz1_.data(), bz2_.data(), last, last, rows, lanes_,
+  const std::size_t last = (rows - 1) * lanes_;
+  detail::sos_kernel(taps_, bz1_.data(), bz2_.data(), fwd_.data() + last, back_.data() + last, rows, lanes_,
                      -static_cast<std::ptrdiff_t>(lanes_));
   emit(rows_out_, std::span<const double>(back_.data(), block_ * lanes_));
   rows_out_ += block_;
