@@ -6,10 +6,10 @@
 //
 // The filters, their orders and cut-offs come from one function (design_emg_conditioning), so the offline
 // and live paths cannot drift apart:
-//   - offline (whole arrays, docs/SCORING.md "EMG conditioning"): band-pass and |TKEO| low-pass zero-phase
-//     (forward-backward), DC offset = the record's mean. condition_channel (one channel) and
-//     condition_session_offline (every channel, in vectorised groups) run the same whole-array kernel
-//     (condition_zero_phase_interleaved) and give bit-identical results.
+//   - offline (the whole record, docs/SCORING.md "EMG conditioning"): band-pass and |TKEO| low-pass
+//     zero-phase (forward-backward, in time blocks: ConditioningStream), DC offset = the record's mean.
+//     condition_channel (one channel) and condition_session_offline (every channel, in vectorised groups) run
+//     the same stream and give bit-identical results.
 //   - live (EmgStreamConditioner): the same stages as stateful dsp objects (dsp::SosFilter, dsp::Tkeo) fed
 //     sample by sample, block by block: the state lives for the whole session, so block boundaries never
 //     change a result and no window is ever re-filtered from zero state. DC offset = the first sample.
@@ -77,11 +77,11 @@ struct ChannelSignals {
   std::vector<double> onset_signal;
 };
 
-// The whole-array (offline) kernel shared by condition_channel and condition_session_offline: `x` is
-// [n x lanes] interleaved µV with the DC offset removed; on return x holds filtered_uv and psi (same layout)
-// the onset signal. Causal notch from zero state, zero-phase band-pass and |TKEO| low-pass; the |TKEO| edges
-// are copied from their neighbours (dsp::tkeo). Lanes never mix. Throws std::invalid_argument for a record
-// not longer than the zero-phase padding.
+// The offline chain over whole arrays (condition_channel's; ConditioningStream below, fed 4 096 rows at a
+// time): `x` is [n x lanes] interleaved µV with the DC offset removed; on return x holds filtered_uv and psi
+// (same layout) the onset signal. Causal notch from zero state, zero-phase band-pass and |TKEO| low-pass; the
+// |TKEO| edges are copied from their neighbours (dsp::tkeo). Lanes never mix. Throws std::invalid_argument
+// for a record not longer than the zero-phase padding.
 void condition_zero_phase_interleaved(const EmgConditioningDesign& design, std::span<double> x,
                                       std::size_t lanes, std::span<double> psi);
 
