@@ -179,10 +179,21 @@ if [ -n "${GLUTESCOPE_FUZZ_JOBS:-}" ]; then
       pid=${report##*.}
       [ -d "/proc/$pid" ] && continue
       collected=$((collected + 1))
-      mv "$report" "$work/jobs/job-$collected.$pid.report"
+      # The input first: once the report has gone from reports/, the PID's input has too (fuzz_fork_collect's
+      # stand-in, like a later job given the same PID, writes its next input as soon as the report is gone:
+      # moved second, the input was sometimes that next job's).
       for input in "$GLUTESCOPE_FUZZ_TMP"/*_fuzz_"$pid".*; do
         [ -e "$input" ] && mv "$input" "$work/jobs/job-$collected.$pid.input"
       done
+      mv "$report" "$work/jobs/job-$collected.$pid.report"
+      # An input of this PID seen without a report on the last look was this job's (its report came
+      # after): forget it, or a later job's input under the same PID and path, seen before its own report,
+      # would count as the second sighting and be deleted.
+      kept=""
+      for seen in $orphans_before; do  # (paths without spaces: mktemp's)
+        case "$seen" in *_fuzz_"$pid".*) ;; *) kept="$kept $seen" ;; esac
+      done
+      orphans_before=$kept
     done
     # An input left by a process that ended without a report (an out-of-memory by RSS or a libFuzzer timeout,
     # whose inputs libFuzzer saves in artifacts/) is deleted, so that no later process with its PID is
