@@ -85,6 +85,10 @@ struct ChannelSignals {
 void condition_zero_phase_interleaved(const EmgConditioningDesign& design, std::span<double> x,
                                       std::size_t lanes, std::span<double> psi);
 
+// Rows of µV the offline paths build (from the counts or a channel's µV) and push into a ConditioningStream
+// at a time: small enough to stay in cache with the stream's blocks.
+inline constexpr std::size_t kConditioningPieceRows = 4096;
+
 // The offline chain of one group of lanes for a record that arrives in pieces (time blocks): rows of µV
 // with the DC offset removed, [rows x lanes], in; the band-passed rows (filtered_uv) and the onset signal's
 // rows out, in order and each exactly once, through the two callbacks, as they become final (the band-pass
