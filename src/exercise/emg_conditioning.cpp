@@ -1,9 +1,7 @@
 #include "exercise/emg_conditioning.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
-#include <limits>
 #include <optional>
 #include <stdexcept>
 
@@ -89,6 +87,9 @@ ConditioningStream::ConditioningStream(const EmgConditioningDesign& design, std:
                                        std::size_t record_rows, Emit on_filtered, Emit on_onset)
     : lanes_(lanes), on_filtered_(std::move(on_filtered)), on_onset_(std::move(on_onset)) {
   if (lanes == 0) throw std::invalid_argument("EMG conditioning needs at least one lane");
+  if (record_rows <= dsp::sosfiltfilt_padlen(design.bandpass)) {
+    throw std::invalid_argument(fmt::format("EMG record of {} samples is too short to filter", record_rows));
+  }
   if (!design.notch.empty()) notch_.emplace(design.notch, lanes);
   // A margin past the record's end is never used: the record's last block + margin rows are filtered from
   // the true end (dsp::ZeroPhaseStream), so the buffers need not be larger than the record.
@@ -163,9 +164,6 @@ void ConditioningStream::finish() {
 void condition_zero_phase_interleaved(const EmgConditioningDesign& design, std::span<double> x,
                                       std::size_t lanes, std::span<double> psi) {
   const std::size_t n = lanes == 0 ? 0 : x.size() / lanes;
-  if (n <= dsp::sosfiltfilt_padlen(design.bandpass)) {
-    throw std::invalid_argument(fmt::format("EMG record of {} samples is too short to filter", n));
-  }
   // Final rows are written back over rows the stream has already read (they trail the input).
   ConditioningStream stream(
       design, lanes, n,

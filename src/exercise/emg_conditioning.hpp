@@ -96,9 +96,9 @@ inline constexpr std::size_t kConditioningPieceRows = 4096;
 // state carried; band-pass and |TKEO| low-pass zero-phase through dsp::ZeroPhaseStream (bit-identical to
 // whole-array filtering in the forward passes and within the record's last block + margin rows; elsewhere the
 // backward pass starts a margin after each block from zero state, an error below 1e-17 of the state it leaves
-// out). record_rows (the record's length, when known) only bounds the buffers. Throws std::invalid_argument
-// from finish() for a record not longer than the band-pass's zero-phase padding, and from push() for a
-// non-finite sample.
+// out). record_rows is the record's length (it also bounds the buffers). Throws std::invalid_argument from
+// the constructor for a record not longer than the band-pass's zero-phase padding ("EMG record of N samples
+// is too short to filter"), and from push() for a non-finite sample.
 class ConditioningStream {
  public:
   using Emit = dsp::ZeroPhaseStream::Emit;

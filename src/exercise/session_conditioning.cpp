@@ -579,9 +579,6 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
   const std::vector<double> mean = channel_means(data, gaps, scale);
 
   for (const ConditioningGroup& group : groups) {
-    if (n <= dsp::sosfiltfilt_padlen(group.design.bandpass)) {
-      throw std::invalid_argument(fmt::format("EMG record of {} samples is too short to filter", n));
-    }
     // Interleave `lanes` channels: the group's members padded with silent (all-zero) channels to a multiple
     // of 4, so that every group takes dsp's four-rows-at-a-time vector path (3 channels or fewer would take
     // the row-at-a-time path, several times slower per channel). Lanes never mix: padding changes no result.
