@@ -14,6 +14,7 @@
 #include "dsp/onset.hpp"
 #include "exercise/analysis_settings.hpp"
 #include "exercise/emg_conditioning.hpp"
+#include "exercise/emg_counts.hpp"
 #include "exercise/normalisation.hpp"
 #include "exercise/onset_baseline.hpp"
 #include "exercise/rep_scores.hpp"
@@ -33,10 +34,10 @@ struct RepScoringContext {
   Exercise exercise = Exercise::bridge;
   Side working_side = Side::midline;  // clamshell: the upper leg
   double emg_rate_hz = 0.0;
-  std::size_t first_sample = 0;              // EMG sample index of signals[c][0]
-  std::size_t end_sample = 0;                // one past the last EMG sample available
-  std::span<const ChannelSignals> signals;   // montage order
-  std::span<const std::int32_t> emg_counts;  // [samples x channels] from first_sample (rail check)
+  std::size_t first_sample = 0;             // EMG sample index of signals[c][0]
+  std::size_t end_sample = 0;               // one past the last EMG sample available
+  std::span<const ChannelSignals> signals;  // montage order
+  CountsView emg_counts;                    // [samples x channels] from first_sample (rail check)
   std::int32_t rail_low = -32768, rail_high = 32767;
   std::vector<RepOnsetBaseline> baseline;  // onset baseline per channel for the rep (onset_baseline.hpp)
   Normalisation normalisation;

@@ -440,20 +440,23 @@ std::vector<double> channel_scales(const SessionData& data) {
 
 // Each channel's DC offset: the mean of its µV with gap samples at zero, summed in sample order as
 // condition_channel does (one pass over the counts for every channel).
+// (Counts of either width: int16 and int32 values convert to the same doubles.)
 std::vector<double> channel_means(const SessionData& data, const std::vector<Interval>& gaps,
                                   const std::vector<double>& scale) {
   const std::size_t channels = data.emg_channels(), n = data.emg_samples();
   std::vector<double> mean(channels, 0.0);
-  std::size_t g = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    while (g < gaps.size() && gaps[g].end <= i) ++g;
-    if (g < gaps.size() && gaps[g].begin <= i) {
-      for (std::size_t c = 0; c < channels; ++c) mean[c] += 0.0;
-    } else {
-      const std::int32_t* row = data.emg_counts.data() + i * channels;
-      for (std::size_t c = 0; c < channels; ++c) mean[c] += row[c] * scale[c];
+  data.emg_counts.visit([&](auto counts) {
+    std::size_t g = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      while (g < gaps.size() && gaps[g].end <= i) ++g;
+      if (g < gaps.size() && gaps[g].begin <= i) {
+        for (std::size_t c = 0; c < channels; ++c) mean[c] += 0.0;
+      } else {
+        const auto* row = counts.data() + i * channels;
+        for (std::size_t c = 0; c < channels; ++c) mean[c] += row[c] * scale[c];
+      }
     }
-  }
+  });
   for (double& m : mean) m /= static_cast<double>(n);
   return mean;
 }
@@ -468,21 +471,23 @@ void load_group(const SessionData& data, const ConditioningGroup& group, const s
   auto g = static_cast<std::size_t>(
       std::partition_point(gaps.begin(), gaps.end(), [&](const Interval& gap) { return gap.end <= begin; }) -
       gaps.begin());
-  for (std::size_t i = begin; i < end; ++i) {
-    while (g < gaps.size() && gaps[g].end <= i) ++g;
-    double* out = x.data() + (i - begin) * lanes;
-    for (std::size_t k = width; k < lanes; ++k) out[k] = 0.0;
-    if (g < gaps.size() && gaps[g].begin <= i) {
-      for (std::size_t k = 0; k < width; ++k) out[k] = 0.0 - mean[group.members[k]];
-    } else {
-      const std::int32_t* row = data.emg_counts.data() + i * channels;
-      for (std::size_t k = 0; k < width; ++k) {
-        const std::size_t c = group.members[k];
-        const double uv = row[c] * scale[c];
-        out[k] = uv - mean[c];
+  data.emg_counts.visit([&](auto counts) {
+    for (std::size_t i = begin; i < end; ++i) {
+      while (g < gaps.size() && gaps[g].end <= i) ++g;
+      double* out = x.data() + (i - begin) * lanes;
+      for (std::size_t k = width; k < lanes; ++k) out[k] = 0.0;
+      if (g < gaps.size() && gaps[g].begin <= i) {
+        for (std::size_t k = 0; k < width; ++k) out[k] = 0.0 - mean[group.members[k]];
+      } else {
+        const auto* row = counts.data() + i * channels;
+        for (std::size_t k = 0; k < width; ++k) {
+          const std::size_t c = group.members[k];
+          const double uv = row[c] * scale[c];
+          out[k] = uv - mean[c];
+        }
       }
     }
-  }
+  });
 }
 
 // Peak of each requested range for one lane from its piece peaks.

@@ -10,6 +10,7 @@
 #include "core/device_info.hpp"
 #include "core/montage.hpp"
 #include "core/session_types.hpp"
+#include "exercise/emg_counts.hpp"
 
 namespace glutescope::exercise {
 
@@ -23,9 +24,10 @@ struct ImuStream {
 struct SessionData {
   DeviceInfo device;  // rates and per-count scales
   Montage montage;    // channel order of emg_counts; IMU order of imu
-  // EMG as [samples x channels] counts, one row per sample index from 0. Samples inside a recorded gap
-  // hold any value (they are never used: reps overlapping a gap are marked invalid).
-  std::vector<std::int32_t> emg_counts;
+  // EMG as [samples x channels] counts, one row per sample index from 0, 16- or 32-bit as the recording
+  // needs (emg_counts.hpp). Samples inside a recorded gap hold any value (they are never used: reps
+  // overlapping a gap are marked invalid).
+  EmgCounts emg_counts;
   std::vector<ImuStream> imu;        // montage.imu order
   std::vector<AngleChannel> angles;  // optional (imports): angle channels
   std::vector<Event> events;         // set_start/set_stop (exercise, MVC muscle), lead_off/lead_on, ...

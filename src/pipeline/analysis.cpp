@@ -4,8 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <numeric>
+#include <span>
 #include <stdexcept>
+#include <vector>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -31,6 +35,17 @@ class ContentHash {
       crc_ = crc32(crc_, bytes, n);
       bytes += n;
       left -= n;
+    }
+  }
+  // 16-bit counts hashed as the int32 values they widen to: the identity of a recording does not depend on
+  // the width the reader holds it in (sidecars written before counts were kept at 16 bits still match).
+  void add_as_int32(std::span<const std::int16_t> values) {
+    constexpr std::size_t kChunk = 1U << 16;
+    std::vector<std::int32_t> wide;
+    for (std::size_t at = 0; at < values.size(); at += kChunk) {
+      const auto part = values.subspan(at, std::min(kChunk, values.size() - at));
+      wide.assign(part.begin(), part.end());
+      add(wide);
     }
   }
   [[nodiscard]] std::string text() const { return fmt::format("crc32:{:08x}-bytes:{}", crc_, bytes_); }
@@ -63,10 +78,24 @@ struct EmgSpan {
   std::uint64_t span = 0;
 };
 
-// EMG: the counts as stored; rows are moved into place by sample index only when samples were lost (the
-// common case, no gap, keeps the one buffer read from the file: no second copy, no µV conversion here).
-// The sample index is read whole and checked (strictly increasing, bounded span: SessionReader) before
-// any buffer is sized from its last value.
+// EMG rows of one width (int16 or int32) placed on their sample indices: the buffer read from the file when
+// no sample was lost, else a zeroed buffer of the whole span with each row moved to its index.
+template <typename T>
+exercise::EmgCounts place_emg_rows(std::vector<T> counts, const std::vector<std::uint64_t>& index,
+                                   const EmgSpan& span, std::size_t ch) {
+  if (span.span != span.rows) {
+    std::vector<T> placed(span.span * ch, T{0});
+    for (std::size_t r = 0; r < span.rows; ++r) std::copy_n(&counts[r * ch], ch, &placed[index[r] * ch]);
+    counts = std::move(placed);
+  }
+  return exercise::EmgCounts(std::move(counts));
+}
+
+// EMG: the counts as stored, 16-bit when the file's integers fit (half the memory; exercise/emg_counts.hpp),
+// else 32-bit; rows are moved into place by sample index only when samples were lost (the common case, no
+// gap, keeps the one buffer read from the file: no second copy, no µV conversion here). The sample index is
+// read whole and checked (strictly increasing, bounded span: SessionReader) before any buffer is sized from
+// its last value.
 EmgSpan load_emg(const store::SessionReader& reader, const std::string& source, ContentHash& hash,
                  exercise::SessionData& d) {
   const std::size_t ch = reader.emg_channels();
@@ -74,25 +103,30 @@ EmgSpan load_emg(const store::SessionReader& reader, const std::string& source, 
     throw std::runtime_error(fmt::format("{}: montage lists {} EMG channels but the file stores {}", source,
                                          d.montage.emg.size(), ch));
   }
-  std::vector<std::int32_t> counts = reader.emg_counts();
-  hash.add(counts);
-  EmgSpan out;
-  out.rows = ch == 0 ? 0 : counts.size() / ch;
-  const std::vector<std::uint64_t> index = reader.checked_emg_sample_index();
-  if (index.size() != out.rows) {
-    throw std::runtime_error(fmt::format("{}: /acquisition/emg has {} rows of data but {} sample indices",
-                                         source, out.rows, index.size()));
-  }
-  out.span = out.rows == 0 ? 0 : index.back() + 1;
-  if (out.span == out.rows) {
-    d.emg_counts = std::move(counts);
+  std::vector<std::int16_t> narrow;
+  std::vector<std::int32_t> wide;
+  if (reader.emg_counts_fit_int16()) {
+    narrow = reader.emg_counts_int16();
+    hash.add_as_int32(narrow);
   } else {
-    d.emg_counts.assign(out.span * ch, 0);
-    for (std::size_t r = 0; r < out.rows; ++r) {
-      std::copy_n(&counts[r * ch], ch, &d.emg_counts[index[r] * ch]);
-    }
-    add_missing_runs(index, StreamKind::emg, 0, d.gaps);
+    wide = reader.emg_counts();
+    hash.add(wide);
   }
+  EmgSpan out;
+  out.rows = ch == 0 ? 0 : (narrow.size() + wide.size()) / ch;
+  // Checked in batches; kept only when rows were lost (else it is 0, 1, ..., rows - 1).
+  out.span = reader.checked_emg_sample_span();
+  std::vector<std::uint64_t> index;
+  if (out.span != out.rows) {
+    index = reader.checked_emg_sample_index();
+    if (index.size() != out.rows) {
+      throw std::runtime_error(fmt::format("{}: /acquisition/emg has {} rows of data but {} sample indices",
+                                           source, out.rows, index.size()));
+    }
+  }
+  d.emg_counts = reader.emg_counts_fit_int16() ? place_emg_rows(std::move(narrow), index, out, ch)
+                                               : place_emg_rows(std::move(wide), index, out, ch);
+  if (out.span != out.rows) add_missing_runs(index, StreamKind::emg, 0, d.gaps);
   return out;
 }
 
@@ -102,7 +136,7 @@ exercise::ImuStream hold_missing_imu_rows(store::ImuRows<std::int16_t>& raw,
                                           const std::vector<std::uint64_t>& idx, std::uint64_t span,
                                           std::uint8_t sensor, std::vector<Gap>& gaps) {
   exercise::ImuStream stream;
-  if (idx.size() == span) {
+  if (raw.accel.size() / 3 == span) {  // every sample present (a checked index of span values)
     stream.accel = std::move(raw.accel);
     stream.gyro = std::move(raw.gyro);
     return stream;
@@ -150,14 +184,23 @@ void load_imu(const store::SessionReader& reader, const std::string& source, Con
     hash.add(raw[i].accel);
     hash.add(raw[i].gyro);
     const std::size_t rows = raw[i].accel.size() / 3;
-    index[i] = reader.checked_imu_sample_index(i);
-    if (index[i].size() != rows) {
-      throw std::runtime_error(fmt::format("{}: IMU {} has {} rows of data but {} sample indices", source, i,
-                                           rows, index[i].size()));
+    // Checked in batches; kept only when rows were lost (else it is 0, 1, ..., rows - 1).
+    const std::uint64_t own_span = reader.checked_imu_sample_span(i);
+    if (own_span != rows) {
+      index[i] = reader.checked_imu_sample_index(i);
+      if (index[i].size() != rows) {
+        throw std::runtime_error(fmt::format("{}: IMU {} has {} rows of data but {} sample indices", source,
+                                             i, rows, index[i].size()));
+      }
     }
-    if (rows > 0) span = std::max<std::uint64_t>(span, index[i].back() + 1);
+    span = std::max(span, own_span);
   }
   for (std::size_t i = 0; i < raw.size(); ++i) {
+    const std::size_t rows = raw[i].accel.size() / 3;
+    if (index[i].empty() && rows != span) {  // complete, but shorter than another sensor: its tail is held
+      index[i].resize(rows);
+      std::iota(index[i].begin(), index[i].end(), std::uint64_t{0});
+    }
     d.imu.push_back(hold_missing_imu_rows(raw[i], index[i], span, static_cast<std::uint8_t>(i), d.gaps));
   }
 }

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <span>
 #include <system_error>
 
 #include "store/hdf5_handle.hpp"
@@ -212,6 +213,7 @@ struct SessionReader::Impl {
   bool truncated = false;
   SessionInfo info;
   std::size_t emg_channels = 0;
+  bool emg_fits_int16 = false;  // /acquisition/emg/data stores integers that all fit int16
   StreamDatasets emg;
   std::vector<StreamDatasets> imu;
   std::vector<std::string> imu_labels;
@@ -276,29 +278,52 @@ struct SessionReader::Impl {
   }
 
   // The whole sample index of a stream, checked: strictly increasing (the row → sample map every reader
-  // relies on) and within kMaxSessionSpanS at the stream's rate. Read in place, in batches of 1 Mi rows.
+  // relies on) and within kMaxSessionSpanS at the stream's rate (walk_sample_index).
   std::vector<std::uint64_t> checked_sample_index(const StreamDatasets& s, double rate_hz) const {
+    std::vector<std::uint64_t> index;
+    index.reserve(rows(s));
+    walk_sample_index(s, rate_hz, [&](std::span<const std::uint64_t> batch) {
+      index.insert(index.end(), batch.begin(), batch.end());
+    });
+    return index;
+  }
+
+  // The same checks without keeping the index: its span (last value + 1; 0 when empty).
+  std::uint64_t checked_sample_span(const StreamDatasets& s, double rate_hz) const {
+    return walk_sample_index(s, rate_hz, [](std::span<const std::uint64_t>) {});
+  }
+
+  // Reads the sample index in batches of 64 Ki rows into one reused buffer, checks it and hands each batch
+  // to `take`; returns the span. (512 KiB: below malloc's mmap threshold, so the buffer comes from memory the
+  // process already touched rather than fresh pages the kernel must clear; docs/PERFORMANCE.md.)
+  template <typename Take>
+  std::uint64_t walk_sample_index(const StreamDatasets& s, double rate_hz, Take&& take) const {
     const auto w = where(s.group_path + "/sample_index");
     const std::uint64_t n = rows(s);
-    std::vector<std::uint64_t> index(n);
-    constexpr std::uint64_t kBatch = 1U << 20;
+    constexpr std::uint64_t kBatch = 1U << 16;
+    std::vector<std::uint64_t> batch(std::min(kBatch, n));
+    std::uint64_t previous = 0;
     for (std::uint64_t first = 0; first < n; first += kBatch) {
-      read_rows_into(s.sample_index.get(), first, std::min(kBatch, n - first), 0, w, index.data() + first);
-    }
-    for (std::size_t r = 1; r < index.size(); ++r) {
-      if (index[r] <= index[r - 1]) {
-        throw_format(w, std::string(index[r] == index[r - 1] ? "repeats" : "decreases") + " at row " +
-                            std::to_string(r) + " (" + std::to_string(index[r]) + " after " +
-                            std::to_string(index[r - 1]) + "): the file is damaged");
+      const std::uint64_t count = std::min(kBatch, n - first);
+      read_rows_into(s.sample_index.get(), first, count, 0, w, batch.data());
+      for (std::uint64_t k = 0; k < count; ++k) {
+        const std::uint64_t r = first + k, v = batch[k];
+        if (r > 0 && v <= previous) {
+          throw_format(w, std::string(v == previous ? "repeats" : "decreases") + " at row " +
+                              std::to_string(r) + " (" + std::to_string(v) + " after " +
+                              std::to_string(previous) + "): the file is damaged");
+        }
+        previous = v;
       }
+      take(std::span<const std::uint64_t>(batch.data(), count));
     }
     const double max_span = kMaxSessionSpanS * rate_hz;
-    if (!index.empty() && static_cast<double>(index.back()) >= max_span) {
-      throw_format(w, "reaches sample " + std::to_string(index.back()) + ", beyond the " +
+    if (n > 0 && static_cast<double>(previous) >= max_span) {
+      throw_format(w, "reaches sample " + std::to_string(previous) + ", beyond the " +
                           std::to_string(static_cast<int>(kMaxSessionSpanS / 3600)) +
                           " h a session may span at " + num(rate_hz) + " Hz");
     }
-    return index;
+    return n == 0 ? 0 : previous + 1;
   }
 
   // Rows consistently present in every row dataset (after a crash they may differ by a chunk).
@@ -421,6 +446,15 @@ void SessionReader::open(SessionReaderOpenOptions open_options) {
   }
   // EMG counts: int16 or int24 (stored as int32).
   m.emg = m.open_stream(layout::kEmgGroup, {"data"}, m.emg_channels, 4);
+  {
+    // Signed integers of at most 2 bytes, or unsigned of 1, convert to int16 without loss (open_stream
+    // checked the class and the size).
+    const Hdf5Where w = m.where(std::string(layout::kEmgGroup) + "/data");
+    DatatypeHandle type(checked(H5Dget_type(m.emg.data[0].get()), "get type of", w));
+    const std::size_t size = H5Tget_size(type.get());
+    const H5T_sign_t sign = H5Tget_sign(type.get());
+    m.emg_fits_int16 = (sign == H5T_SGN_2 && size <= 2) || (sign == H5T_SGN_NONE && size == 1);
+  }
   m.check_conversion(m.emg.data[0].get(), m.where("/acquisition/emg/data"), true);
   {
     const auto w = m.where(layout::kImuSensors);
@@ -618,6 +652,17 @@ std::vector<std::int32_t> SessionReader::emg_counts(std::uint64_t first_row, std
                                  m.where("/acquisition/emg/data"));
 }
 
+bool SessionReader::emg_counts_fit_int16() const noexcept { return impl_->emg_fits_int16; }
+
+std::vector<std::int16_t> SessionReader::emg_counts_int16(std::uint64_t first_row, std::uint64_t rows) const {
+  const Hdf5Watch watch = impl_->watch();
+  const Impl& m = *impl_;
+  const auto w = m.where("/acquisition/emg/data");
+  if (!m.emg_fits_int16) throw_format(w, "stores counts wider than 16 bits (read them with emg_counts)");
+  const auto [first, n] = m.clamp(m.emg, first_row, rows);
+  return read_rows<std::int16_t>(m.emg.data[0].get(), first, n, m.emg_channels, w);
+}
+
 std::vector<double> SessionReader::emg_microvolts(std::uint64_t first_row, std::uint64_t rows) const {
   const Hdf5Watch watch = impl_->watch();
   const Impl& m = *impl_;
@@ -647,6 +692,17 @@ std::vector<double> SessionReader::emg_microvolts(std::uint64_t first_row, std::
 std::vector<std::uint64_t> SessionReader::checked_emg_sample_index() const {
   const Hdf5Watch watch = impl_->watch();
   return impl_->checked_sample_index(impl_->emg, device().emg_rate_hz);
+}
+
+std::uint64_t SessionReader::checked_emg_sample_span() const {
+  const Hdf5Watch watch = impl_->watch();
+  return impl_->checked_sample_span(impl_->emg, device().emg_rate_hz);
+}
+
+std::uint64_t SessionReader::checked_imu_sample_span(std::size_t sensor) const {
+  const Hdf5Watch watch = impl_->watch();
+  const DeviceInfo d = device();
+  return impl_->checked_sample_span(impl_->imu_stream(sensor), d.imu.at(sensor).rate_hz);
 }
 
 std::vector<std::uint64_t> SessionReader::checked_imu_sample_index(std::size_t sensor) const {

@@ -96,6 +96,11 @@ class SessionReader {
   [[nodiscard]] std::size_t emg_channels() const noexcept;
   [[nodiscard]] std::vector<std::int32_t> emg_counts(std::uint64_t first_row = 0,
                                                      std::uint64_t rows = kAllRows) const;
+  // Whether the stored counts are integers that all fit int16 (signed of at most 16 bits, unsigned of 8);
+  // emg_counts_int16 then reads the same values at half the memory (SessionFormatError when they do not).
+  [[nodiscard]] bool emg_counts_fit_int16() const noexcept;
+  [[nodiscard]] std::vector<std::int16_t> emg_counts_int16(std::uint64_t first_row = 0,
+                                                           std::uint64_t rows = kAllRows) const;
   [[nodiscard]] std::vector<double> emg_microvolts(std::uint64_t first_row = 0,
                                                    std::uint64_t rows = kAllRows) const;
   [[nodiscard]] std::vector<std::uint64_t> emg_sample_index(std::uint64_t first_row = 0,
@@ -105,6 +110,11 @@ class SessionReader {
   // within store::kMaxSessionSpanS at the stream's rate. Read it so before sizing anything from it.
   [[nodiscard]] std::vector<std::uint64_t> checked_emg_sample_index() const;
   [[nodiscard]] std::vector<std::uint64_t> checked_imu_sample_index(std::size_t sensor) const;
+  // The same checks, read in batches without keeping the index: its span (last value + 1; 0 when empty). A
+  // checked index of `rows` values with span == rows is exactly 0, 1, ..., rows - 1, so a reader that finds
+  // so needs no index to place the rows.
+  [[nodiscard]] std::uint64_t checked_emg_sample_span() const;
+  [[nodiscard]] std::uint64_t checked_imu_sample_span(std::size_t sensor) const;
 
   [[nodiscard]] std::size_t imu_count() const noexcept;
   [[nodiscard]] std::uint64_t imu_rows(std::size_t sensor) const;

@@ -15,6 +15,8 @@
 #include "pipeline/analysis_file.hpp"
 #include "pipeline/analysis_report.hpp"
 #include "pipeline/analysis_settings.hpp"
+#include "store/session_reader.hpp"
+#include "store/session_writer.hpp"
 #include "support/cli.hpp"
 #include "support/files.hpp"
 
@@ -83,6 +85,10 @@ TEST(AnalysisLoad, MissingRowsArePlacedBySampleIndexAndListedAsGaps) {
   std::size_t lost_imu = 0, imu1_blocks = 0;
   for (const ImuBlock& b : session.imu) imu1_blocks += b.sensor == 1 ? 1 : 0;
   ASSERT_GT(imu1_blocks, 10u);
+  // IMU 0 loses its last block: its index is complete (0, 1, ...) but ends before the others'.
+  const ImuBlock* imu0_last = nullptr;
+  for (const ImuBlock& b : session.imu) imu0_last = b.sensor == 0 ? &b : imu0_last;
+  ASSERT_NE(imu0_last, nullptr);
   auto write = [&](const fs::path& path, bool drop) {
     store::SessionWriterOptions o;
     o.force = true;
@@ -93,6 +99,7 @@ TEST(AnalysisLoad, MissingRowsArePlacedBySampleIndexAndListedAsGaps) {
     }
     std::size_t k = 0;
     for (const ImuBlock& b : session.imu) {
+      if (drop && &b == imu0_last) continue;
       if (b.sensor == 1 && k++ == 7 && drop) {
         lost_imu = b.first_sample;
         continue;
@@ -115,6 +122,13 @@ TEST(AnalysisLoad, MissingRowsArePlacedBySampleIndexAndListedAsGaps) {
 
   const pipeline::LoadedSession lossy = pipeline::load_session(dir / "lossy.h5");
   const EmgBlock& gone = session.emg[lost_emg];
+  // The span (last sample index + 1) is checked without keeping the index: rows + lost rows.
+  EXPECT_EQ(store::SessionReader(dir / "complete.h5").checked_emg_sample_span(), emg_rows);
+  const store::SessionReader lossy_reader(dir / "lossy.h5");
+  EXPECT_EQ(lossy_reader.checked_emg_sample_span(), emg_rows);
+  EXPECT_EQ(lossy_reader.emg_rows(), emg_rows - gone.samples());
+  EXPECT_EQ(lossy_reader.checked_imu_sample_span(0), imu0_last->first_sample);
+  EXPECT_EQ(lossy_reader.checked_imu_sample_span(0), lossy_reader.imu_rows(0));
   ASSERT_EQ(lossy.data.emg_samples(), emg_rows);
   EXPECT_EQ(lossy.emg_gap_samples, gone.samples());
   for (const EmgBlock& b : session.emg) {
@@ -126,10 +140,16 @@ TEST(AnalysisLoad, MissingRowsArePlacedBySampleIndexAndListedAsGaps) {
       }
     }
   }
-  bool emg_gap = false, imu_gap = false;
+  bool emg_gap = false, imu_gap = false, imu0_tail = false;
   for (const Gap& g : lossy.data.gaps) {
     if (g.stream == StreamKind::emg) {
       emg_gap = g.start_sample == gone.first_sample && g.count == gone.samples();
+    } else if (g.stream == StreamKind::imu && g.sensor == 0) {
+      imu0_tail = g.start_sample == imu0_last->first_sample &&
+                  g.start_sample + g.count == lossy.data.imu[0].samples();
+      const exercise::ImuStream& s = lossy.data.imu[0];
+      for (std::uint64_t r = g.start_sample; r < g.start_sample + g.count; ++r)
+        EXPECT_EQ(s.accel[r * 3], s.accel[(g.start_sample - 1) * 3]);
     } else if (g.stream == StreamKind::imu && g.sensor == 1) {
       imu_gap = g.start_sample == lost_imu && g.count > 0;
       // The missing IMU rows hold the sample before them.
@@ -144,7 +164,55 @@ TEST(AnalysisLoad, MissingRowsArePlacedBySampleIndexAndListedAsGaps) {
   }
   EXPECT_TRUE(emg_gap);
   EXPECT_TRUE(imu_gap);
+  EXPECT_TRUE(imu0_tail);
   EXPECT_EQ(lossy.data.imu[0].samples(), lossy.data.imu[1].samples());
+  fs::remove_all(dir);
+}
+
+// A file that stores 16-bit counts is held at 16 bits (half the memory of int32), one that stores 32-bit
+// counts (a 24-bit ADC) at 32; the same values give the same content hash and the same analysis whichever
+// width holds them. Ground truth: one simulated session written both ways.
+TEST(AnalysisLoad, SixteenBitCountsAreHeldNarrowWithTheSameHashAndAnalysisAsThirtyTwoBit) {
+  const fs::path dir = temp_dir("load-width");
+  const sim::SimulatedSession session = sim::simulate(bridge(sim::Scenario::good, 3, false));
+  auto write = [&](const fs::path& path, SampleFormat format) {
+    DeviceInfo device = session.device_info;
+    device.emg_format = format;
+    store::SessionWriterOptions o;
+    o.force = true;
+    o.journal = false;
+    store::SessionWriter writer(path, device, session.montage, "S001", o);
+    for (const EmgBlock& b : session.emg) writer.append(b);
+    for (const ImuBlock& b : session.imu) writer.append(b);
+    for (const Event& e : session.events) writer.add_event(e);
+    writer.close();
+  };
+  write(dir / "narrow.h5", SampleFormat::int16);
+  write(dir / "wide.h5", SampleFormat::int24);
+  EXPECT_TRUE(store::SessionReader(dir / "narrow.h5").emg_counts_fit_int16());
+  EXPECT_FALSE(store::SessionReader(dir / "wide.h5").emg_counts_fit_int16());
+  EXPECT_THROW((void)store::SessionReader(dir / "wide.h5").emg_counts_int16(), store::SessionFormatError);
+
+  const pipeline::LoadedSession narrow = pipeline::load_session(dir / "narrow.h5");
+  const pipeline::LoadedSession wide = pipeline::load_session(dir / "wide.h5");
+  EXPECT_TRUE(narrow.data.emg_counts.narrow());
+  EXPECT_FALSE(wide.data.emg_counts.narrow());
+  const std::vector<std::int32_t> stored = store::SessionReader(dir / "narrow.h5").emg_counts();
+  ASSERT_FALSE(stored.empty());
+  EXPECT_EQ(narrow.data.emg_counts.widened(), stored);
+  EXPECT_EQ(wide.data.emg_counts.widened(), stored);
+  EXPECT_EQ(narrow.input_hash, wide.input_hash);
+
+  const pipeline::AnalysisPipelineSettings settings;
+  const pipeline::AnalysisResult a = pipeline::analyse(narrow, settings);
+  const pipeline::AnalysisResult b = pipeline::analyse(wide, settings);
+  ASSERT_EQ(a.analysis.sets.size(), 1u);
+  EXPECT_EQ(a.analysis.sets[0].reps.size(), 3u);
+  nlohmann::json ja = pipeline::to_json(a), jb = pipeline::to_json(b);
+  ja.erase("source");
+  jb.erase("source");
+  EXPECT_EQ(ja.dump(), jb.dump());
+  EXPECT_EQ(a.envelopes_uv, b.envelopes_uv);
   fs::remove_all(dir);
 }
 
