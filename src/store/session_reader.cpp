@@ -9,130 +9,30 @@
 
 #include "store/hdf5_handle.hpp"
 #include "store/hdf5_watchdog.hpp"
+#include "store/session_checks.hpp"
 #include "store/session_layout.hpp"
 
 namespace glutescope::store {
 namespace {
+
+using session_checks::check_length;
+using session_checks::check_positive_column;
+using session_checks::check_rate;
+using session_checks::check_row_dataset;
+using session_checks::dataset_rows;
+using session_checks::finite_positive;
+using session_checks::num;
+using session_checks::read_rows;
+using session_checks::read_rows_into;
+using session_checks::table_column;
+using session_checks::table_strings;
+using session_checks::throw_format;
 
 struct StreamDatasets {
   std::string group_path;
   std::vector<DatasetHandle> data;  // EMG: data; IMU: accelerometer, gyroscope[, magnetometer]
   DatasetHandle sample_index, block_first_row, block_host_time, block_device_time_us;
 };
-
-// Rows of a row dataset whose rank was checked at open (check_row_dataset); the rank is checked again
-// because a SWMR refresh re-reads the dataspace.
-std::uint64_t dataset_rows(hid_t dataset, const Hdf5Where& where) {
-  const std::vector<hsize_t> dims = dataset_dims(dataset, where);
-  if (dims.empty())
-    throw SessionFormatError(where.file + ": " + where.object + " is a scalar, expected rows");
-  return dims[0];
-}
-
-[[noreturn]] void throw_format(const Hdf5Where& where, const std::string& problem) {
-  throw SessionFormatError(where.file + ": " + where.object + " " + problem);
-}
-
-// A dataset of rows: rank 1 (width 0) or rank 2 with exactly `width` columns, numbers of `type_class` of at
-// most `max_bytes` bytes, and no more rows than the file can hold.
-void check_row_dataset(hid_t dataset, std::size_t width, H5T_class_t type_class, std::size_t max_bytes,
-                       const Hdf5Where& where) {
-  const std::vector<hsize_t> dims = dataset_dims(dataset, where);
-  const std::size_t rank = width == 0 ? 1 : 2;
-  if (dims.size() != rank) {
-    throw_format(where, "has rank " + std::to_string(dims.size()) + ", expected " + std::to_string(rank) +
-                            (rank == 1 ? " (one value per row)" : " (rows x " + std::to_string(width) + ")"));
-  }
-  if (rank == 2 && dims[1] != width) {
-    throw_format(where, "has " + std::to_string(dims[1]) + " columns, expected " + std::to_string(width));
-  }
-  check_type_class(dataset, type_class, max_bytes, where);
-  check_logical_size(dataset, dims[0], std::max<std::size_t>(width, 1) * max_bytes, where);
-}
-
-// A column of a table (channels, IMU sensors, events, gaps): one value per row, rank 1.
-void check_table_rank(hid_t group, const std::string& name, const Hdf5Where& where) {
-  if (!has_link(group, name)) return;  // read_column names the missing dataset
-  DatasetHandle d(checked(H5Dopen2(group, name.c_str(), H5P_DEFAULT), "open dataset", where));
-  const auto dims = dataset_dims(d.get(), where);
-  if (dims.size() != 1) {
-    throw SessionFormatError(where.file + ": " + where.object + "/" + name + " has rank " +
-                             std::to_string(dims.size()) + ", expected 1 (one value per row)");
-  }
-}
-
-template <typename T>
-std::vector<T> table_column(hid_t group, const std::string& name, const Hdf5Where& where) {
-  check_table_rank(group, name, where);
-  return read_column<T>(group, name, where);
-}
-
-std::vector<std::string> table_strings(hid_t group, const std::string& name, const Hdf5Where& where) {
-  check_table_rank(group, name, where);
-  return read_string_column(group, name, where);
-}
-
-bool finite_positive(double v) { return std::isfinite(v) && v > 0.0; }
-
-// A number for a message: 6 significant digits ("1e+308", "nan"), never 300 of them.
-std::string num(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", v);
-  return text;
-}
-
-void check_rate(double rate_hz, const Hdf5Where& where) {
-  if (!std::isfinite(rate_hz) || rate_hz < kMinSampleRateHz || rate_hz > kMaxSampleRateHz) {
-    throw_format(where, "is " + num(rate_hz) + " Hz, outside the " +
-                            std::to_string(static_cast<int>(kMinSampleRateHz)) + "-" +
-                            std::to_string(static_cast<int>(kMaxSampleRateHz)) + " Hz a session may use");
-  }
-}
-
-template <typename T>
-void check_length(const std::vector<T>& column, std::size_t expected, const Hdf5Where& where,
-                  const std::string& name) {
-  if (column.size() != expected) {
-    throw_format(where, "/" + name + " has " + std::to_string(column.size()) + " rows, expected " +
-                            std::to_string(expected) + " (one per entry of the table)");
-  }
-}
-
-void check_positive_column(const std::vector<double>& column, const Hdf5Where& where,
-                           const std::string& name) {
-  for (std::size_t i = 0; i < column.size(); ++i) {
-    if (!finite_positive(column[i])) {
-      throw_format(where, "/" + name + " is " + num(column[i]) + " at row " + std::to_string(i) +
-                              " (expected a finite positive number)");
-    }
-  }
-}
-
-// Rows [first, first + rows) of a [rows] (width 0) or [rows x width] dataset into out, which holds
-// rows x max(width, 1) elements.
-template <typename T>
-void read_rows_into(hid_t dataset, std::uint64_t first, std::uint64_t rows, std::size_t width,
-                    const Hdf5Where& where, T* out) {
-  if (rows == 0) return;
-  DataspaceHandle file_space(checked(H5Dget_space(dataset), "get dataspace of", where));
-  const int rank = width == 0 ? 1 : 2;
-  const hsize_t start[2] = {first, 0};
-  const hsize_t count[2] = {rows, width};
-  check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
-               "select rows of", where);
-  DataspaceHandle mem_space(checked(H5Screate_simple(rank, count, nullptr), "create dataspace for", where));
-  check_status(H5Dread(dataset, native_type<T>(), mem_space.get(), file_space.get(), H5P_DEFAULT, out),
-               "read rows of", where);
-}
-
-// The same rows as a vector.
-template <typename T>
-std::vector<T> read_rows(hid_t dataset, std::uint64_t first, std::uint64_t rows, std::size_t width,
-                         const Hdf5Where& where) {
-  std::vector<T> out(rows * std::max<std::size_t>(width, 1));
-  read_rows_into(dataset, first, rows, width, where, out.data());
-  return out;
-}
 
 int major_version(const std::string& version) {
   int major = -1;

@@ -23,7 +23,8 @@ add_glutescope_fuzzer(csv_import SOURCES src/store/csv_table.cpp LIBS fmt)
 add_glutescope_fuzzer(edf_import SOURCES src/store/edf_header.cpp LIBS fmt edf)
 add_glutescope_fuzzer(xdf_import SOURCES src/store/xdf_reader.cpp LIBS fmt)
 add_glutescope_fuzzer(session_reader
-  SOURCES src/store/session_reader.cpp src/store/hdf5_handle.cpp src/store/hdf5_watchdog.cpp src/core/montage.cpp
+  SOURCES src/store/session_reader.cpp src/store/session_checks.cpp src/store/hdf5_handle.cpp src/store/hdf5_watchdog.cpp
+          src/core/montage.cpp
   LIBS fmt hdf5 pthread
   THIRD_PARTY libhdf5)
 
