@@ -181,6 +181,7 @@ TEST(AnalysisLoad, SixteenBitCountsAreHeldNarrowWithTheSameHashAndAnalysisAsThir
     store::SessionWriterOptions o;
     o.force = true;
     o.journal = false;
+    o.session_start_time = "2026-12-07T10:00:00+00:00";  // the same in both files (part of the JSON)
     store::SessionWriter writer(path, device, session.montage, "S001", o);
     for (const EmgBlock& b : session.emg) writer.append(b);
     for (const ImuBlock& b : session.imu) writer.append(b);
