@@ -134,6 +134,68 @@ constexpr std::size_t kRadixSelectMin = 4096;
 // mantissa bits each; four histograms of 4096 32-bit counts (64 KiB).
 constexpr int kRadixBits = 12;
 
+// The values the selections below read, block by block (contiguous pieces of at most kValueBlock values, in
+// the values' order) and one at a time (at(i), for a sample). Two kinds: a span, read in place, and the
+// ranges of a strided column (StridedRanges), each block copied into a small buffer on the stack. Both visit
+// the values in the order of their concatenation, so a selection over the ranges does exactly what it does
+// over a gathered copy of them.
+constexpr std::size_t kValueBlock = 1024;
+
+struct SpanValues {
+  std::span<const double> v;
+  [[nodiscard]] std::size_t size() const noexcept { return v.size(); }
+  [[nodiscard]] double at(std::size_t i) const noexcept { return v[i]; }
+  // f(block) for each block until it returns false.
+  template <typename F>
+  void blocks(F&& f) const {
+    for (std::size_t start = 0; start < v.size(); start += kValueBlock) {
+      if (!f(v.subspan(start, std::min(kValueBlock, v.size() - start)))) return;
+    }
+  }
+};
+
+class RangeValues {
+ public:
+  explicit RangeValues(const StridedRanges& r) : r_(r) {
+    offset_.reserve(r.ranges.size() + 1);
+    offset_.push_back(0);
+    for (const IndexRange& range : r.ranges)
+      offset_.push_back(offset_.back() + (range.end > range.begin ? range.end - range.begin : 0));
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return offset_.back(); }
+  [[nodiscard]] double at(std::size_t i) const noexcept {
+    const auto part =
+        static_cast<std::size_t>(std::upper_bound(offset_.begin(), offset_.end(), i) - offset_.begin()) - 1;
+    return r_.data[(r_.ranges[part].begin + (i - offset_[part])) * r_.stride];
+  }
+  template <typename F>
+  void blocks(F&& f) const {
+    std::array<double, kValueBlock> block{};  // 8 KiB, cleared once a pass
+    for (std::size_t part = 0; part < r_.ranges.size(); ++part) {
+      const std::size_t length = offset_[part + 1] - offset_[part];
+      const double* in = r_.data + r_.ranges[part].begin * r_.stride;
+      for (std::size_t start = 0; start < length; start += kValueBlock) {
+        const std::size_t count = std::min(kValueBlock, length - start);
+        for (std::size_t n = 0; n < count; ++n) block[n] = in[(start + n) * r_.stride];
+        if (!f(std::span<const double>(block.data(), count))) return;
+      }
+    }
+  }
+
+ private:
+  const StridedRanges& r_;
+  std::vector<std::size_t> offset_;  // offset_[k]: values before range k
+};
+
+// Calls f(d) for every value, in order.
+template <typename Values, typename F>
+void each_value(const Values& v, F&& f) {
+  v.blocks([&](std::span<const double> b) {
+    for (const double d : b) f(d);
+    return true;
+  });
+}
+
 // The value of rank `m` (0-based: what std::nth_element puts at v[m]) and, when `want_lower` (m >= 1), the
 // value of rank m - 1 (the largest of v[0, m) after std::nth_element). Radix select on order_key without
 // moving anything: each level histograms the next 12 key bits of the values whose higher bits equal the
@@ -141,7 +203,8 @@ constexpr int kRadixBits = 12;
 // rank; once that bucket is small (at most an eighth of v), its values are copied out and std::nth_element
 // finishes on them. When every key bit is fixed the bucket's values are all the same double. Rank m - 1, when
 // it lies below the final bucket, is the largest value whose key is below the bucket's.
-std::pair<double, double> select_rank(std::span<const double> v, std::size_t m, bool want_lower) {
+template <typename Values>
+std::pair<double, double> select_rank(const Values& v, std::size_t m, bool want_lower) {
   std::size_t rank = m;
   std::uint64_t prefix = 0;  // key bits above `shift`
   int shift = 64;
@@ -162,17 +225,20 @@ std::pair<double, double> select_rank(std::span<const double> v, std::size_t m, 
     const auto match = [&](double d) -> std::size_t {
       return above == 64 || (order_key(d) >> above) == prefix ? 1 : 0;
     };
-    std::size_t i = 0;
-    if (above == 64) {
-      for (; i + 4 <= v.size(); i += 4) {
-        for (std::size_t k = 0; k < 4; ++k) ++hist[k][digit(v[i + k])];
+    v.blocks([&](std::span<const double> b) {
+      std::size_t i = 0;
+      if (above == 64) {
+        for (; i + 4 <= b.size(); i += 4) {
+          for (std::size_t k = 0; k < 4; ++k) ++hist[k][digit(b[i + k])];
+        }
+      } else {
+        for (; i + 4 <= b.size(); i += 4) {
+          for (std::size_t k = 0; k < 4; ++k) hist[k][digit(b[i + k])] += match(b[i + k]);
+        }
       }
-    } else {
-      for (; i + 4 <= v.size(); i += 4) {
-        for (std::size_t k = 0; k < 4; ++k) hist[k][digit(v[i + k])] += match(v[i + k]);
-      }
-    }
-    for (; i < v.size(); ++i) hist[0][digit(v[i])] += match(v[i]);
+      for (; i < b.size(); ++i) hist[0][digit(b[i])] += match(b[i]);
+      return true;
+    });
     for (std::size_t b = 0; b < hist[0].size(); ++b) hist[0][b] += hist[1][b] + hist[2][b] + hist[3][b];
     std::size_t bucket = 0, before = 0;
     while (before + hist[0][bucket] <= rank) before += hist[0][bucket++];
@@ -186,30 +252,33 @@ std::pair<double, double> select_rank(std::span<const double> v, std::size_t m, 
   double below_max = -std::numeric_limits<double>::infinity();
   if (want_lower && rank == 0) {
     const std::uint64_t minus_infinity = std::bit_cast<std::uint64_t>(below_max);
-    for (const double d : v) {
+    each_value(v, [&](double d) {
       const std::uint64_t key = order_key(d);
       const std::uint64_t keep = key < bucket_low ? ~std::uint64_t{0} : 0;
       const double c =
           std::bit_cast<double>((std::bit_cast<std::uint64_t>(d) & keep) | (minus_infinity & ~keep));
       below_max = std::max(below_max, c);
-    }
+    });
   }
   if (shift == 0) {  // every key bit fixed: the bucket holds copies of one double
     double value = 0.0;
-    for (const double d : v) {
-      if (order_key(d) == prefix) {
-        value = d;
-        break;
+    v.blocks([&](std::span<const double> b) {
+      for (const double d : b) {
+        if (order_key(d) == prefix) {
+          value = d;
+          return false;
+        }
       }
-    }
+      return true;
+    });
     return {value, want_lower && rank == 0 ? below_max : value};
   }
   std::vector<double> w(count + 1);  // branch-free copy: every value is written, the bucket's are kept
   std::size_t kept = 0;
-  for (const double d : v) {
+  each_value(v, [&](double d) {
     w[kept] = d;
     kept += in_bucket(order_key(d)) ? 1 : 0;
-  }
+  });
   w.resize(count);
   std::nth_element(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(rank), w.end());
   const double value = w[rank];
@@ -227,13 +296,15 @@ std::pair<double, double> select_rank(std::span<const double> v, std::size_t m, 
 // the counts prove that the copy holds rank m (and m - 1, or it is the largest value below). nullopt (the
 // caller falls back to select_rank) when they do not, or when the copy would outgrow its bound (many
 // duplicates).
-std::optional<std::pair<double, double>> select_rank_sampled(std::span<const double> v, std::size_t m,
+template <typename Values>
+std::optional<std::pair<double, double>> select_rank_sampled(const Values& v, std::size_t m,
                                                              bool want_lower) {
   const std::size_t n = v.size();
+  if (n == 0) return std::nullopt;
   const std::size_t s = std::clamp<std::size_t>(n / 64, 1024, 65536);
   thread_local std::vector<double> sample, w;
   sample.resize(s);
-  for (std::size_t i = 0; i < s; ++i) sample[i] = v[i * n / s];
+  for (std::size_t i = 0; i < s; ++i) sample[i] = v.at(i * n / s);
   // The sample rank of v's rank m has a standard error of at most sqrt(s) / 2: go 4 of them each way.
   const auto spread = static_cast<std::size_t>(2.0 * std::sqrt(static_cast<double>(s))) + 8;
   const std::size_t centre = m * s / n;
@@ -244,21 +315,24 @@ std::optional<std::pair<double, double>> select_rank_sampled(std::span<const dou
   std::nth_element(sample.begin() + static_cast<std::ptrdiff_t>(lo_rank),
                    sample.begin() + static_cast<std::ptrdiff_t>(hi_rank), sample.end());
   const double hi = sample[hi_rank];
-  constexpr std::size_t kBlock = 1024;
   const std::size_t bound = 2 * (hi_rank - lo_rank + 1) * (n / s + 1);  // twice the expected copy
-  w.resize(bound + kBlock);
+  w.resize(bound + kValueBlock);
   std::size_t below = 0, kept = 0;
-  for (std::size_t start = 0; start < n; start += kBlock) {
-    if (kept > bound) return std::nullopt;
-    const std::size_t stop = std::min(n, start + kBlock);
-    for (std::size_t i = start; i < stop; ++i) {
-      const double x = v[i];
+  bool overflow = false;
+  v.blocks([&](std::span<const double> b) {
+    if (kept > bound) {
+      overflow = true;
+      return false;
+    }
+    for (const double x : b) {
       below += static_cast<std::size_t>(x < lo);
       w[kept] = x;
       // & not &&: no branch (half the values lie below the bracket, unpredictably)
       kept += static_cast<std::size_t>(x >= lo) & static_cast<std::size_t>(x <= hi);
     }
-  }
+    return true;
+  });
+  if (overflow) return std::nullopt;
   if (!(below <= m && m < below + kept)) return std::nullopt;
   const std::size_t rank = m - below;
   const auto at = w.begin() + static_cast<std::ptrdiff_t>(rank);
@@ -267,10 +341,19 @@ std::optional<std::pair<double, double>> select_rank_sampled(std::span<const dou
   if (!want_lower) return std::pair{value, value};
   if (rank > 0) return std::pair{value, *std::max_element(w.begin(), at)};
   double below_max = -std::numeric_limits<double>::infinity();  // rank m - 1: the largest value below lo
-  for (const double x : v) {
+  each_value(v, [&](double x) {
     if (x < lo) below_max = std::max(below_max, x);
-  }
+  });
   return std::pair{value, below_max};
+}
+
+// Rank m (and m - 1 when want_lower) of v, for more than kRadixSelectMin values: the sampled selection, else
+// the radix select.
+template <typename Values>
+std::pair<double, double> select_large(const Values& v, std::size_t m, bool want_lower) {
+  auto selected = select_rank_sampled(v, m, want_lower);
+  if (!selected) selected = select_rank(v, m, want_lower);
+  return *selected;
 }
 
 }  // namespace
@@ -280,9 +363,7 @@ double median_in_place(std::span<double> v) {
   const std::size_t m = v.size() / 2;
   const bool even = v.size() % 2 == 0;
   if (v.size() > kRadixSelectMin && v.size() <= std::numeric_limits<std::uint32_t>::max()) {
-    auto selected = select_rank_sampled(v, m, even);
-    if (!selected) selected = select_rank(v, m, even);
-    const auto [upper, lower] = *selected;
+    const auto [upper, lower] = select_large(SpanValues{v}, m, even);
     return even ? 0.5 * (lower + upper) : upper;
   }
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m), v.end());
@@ -342,6 +423,54 @@ Baseline upper_robust_baseline_in_place(std::span<double> values) {
   }
   const double spread = above == 0 ? 0.0 : kMadToSd * median_in_place(values.first(above));
   return Baseline{median, spread, 0, values.size()};
+}
+
+namespace {
+
+std::vector<double> gathered(const RangeValues& v) {
+  std::vector<double> out;
+  out.reserve(v.size());
+  each_value(v, [&](double d) { out.push_back(d); });
+  return out;
+}
+
+}  // namespace
+
+double median_of(const StridedRanges& values) {
+  const RangeValues v(values);
+  const std::size_t n = v.size();
+  if (n <= kRadixSelectMin || n > std::numeric_limits<std::uint32_t>::max()) {
+    std::vector<double> copy = gathered(v);
+    return median_in_place(copy);
+  }
+  const std::size_t m = n / 2;
+  const bool even = n % 2 == 0;
+  const auto [upper, lower] = select_large(v, m, even);
+  return even ? 0.5 * (lower + upper) : upper;
+}
+
+Baseline upper_robust_baseline_of(const StridedRanges& values) {
+  const RangeValues v(values);
+  const std::size_t n = v.size();
+  if (n <= kRadixSelectMin || n > std::numeric_limits<std::uint32_t>::max()) {
+    std::vector<double> copy = gathered(v);
+    return upper_robust_baseline_in_place(copy);
+  }
+  const double median = median_of(values);
+  std::size_t above = 0;
+  each_value(v, [&](double x) { above += static_cast<std::size_t>(x > median); });
+  double spread = 0.0;
+  if (above > 0) {
+    // upper_robust_baseline_in_place: the median of the deviations x - median of the values above it. Their
+    // rank k is rank (n - above + k) of the values, minus the median (the deviations are positive: no signed
+    // zero to tell apart).
+    const std::size_t m = above / 2;
+    const bool even = above % 2 == 0;
+    const auto [upper, lower] = select_large(v, n - above + m, even);
+    const double mad = even ? 0.5 * ((lower - median) + (upper - median)) : upper - median;
+    spread = kMadToSd * mad;
+  }
+  return Baseline{median, spread, 0, n};
 }
 
 std::vector<ActivityInterval> active_runs(std::span<const unsigned char> active,

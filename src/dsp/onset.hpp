@@ -88,6 +88,27 @@ inline constexpr double kMadToSd = 1.482602218505602;
 // end_index values.size(). Throws std::invalid_argument when `values` is empty.
 [[nodiscard]] Baseline upper_robust_baseline_in_place(std::span<double> values);
 
+// Sample ranges [begin, end) of a strided column: the values data[i * stride] for i in each range, in range
+// order (an empty or reversed range holds none). Read in place by the selections below.
+struct IndexRange {
+  std::size_t begin = 0, end = 0;
+};
+struct StridedRanges {
+  const double* data = nullptr;
+  std::size_t stride = 1;
+  std::span<const IndexRange> ranges;
+};
+
+// median_in_place and upper_robust_baseline_in_place of the ranges' values, without a copy of them: the same
+// doubles, bit for bit, as those functions give on the values gathered into one vector in range order (test
+// Median.RangesEqualInPlaceOnAGatheredCopy). Up to 4096 values they are gathered (a few KiB); above that the
+// selections read the column in place, block by block. The upper-half MAD needs no second array either: x ->
+// x - median is non-decreasing, so rank k of the deviations above the median is rank (b + k) of the values,
+// minus the median, where b values are not above it. An hour's pooled rests (5 M values, 40 MB as a copy)
+// are read where they lie.
+[[nodiscard]] double median_of(const StridedRanges& values);
+[[nodiscard]] Baseline upper_robust_baseline_of(const StridedRanges& values);
+
 // Default threshold multiplier of every detector here and of the product's onset settings
 // (exercise::OnsetSettings::k_sd): 5 SD, the value docs/VALIDATION.md chose on simulator seeds 1-3 (k 3 let
 // motion artefacts at movement onset through: p95 onset error 72 ms vs 27 ms at 30 dB, contaminated) and

@@ -20,9 +20,10 @@ std::size_t samples_of(double ms, double rate_hz) {
 }
 
 // The values of `parts` (absolute indices) of x, concatenated, in this thread's scratch buffer: valid until
-// the next gather on the thread (every caller here is done with it before it gathers again). A set of an hour
-// gathers tens of MB per channel; a fresh vector each time made the kernel map and clear those pages anew for
-// every channel and rest (half the analysis's page faults), where the scratch keeps its capacity. It only
+// the next gather on the thread (every caller here is done with it before it gathers again). It serves one
+// rest, the quietest window and the non-robust pooled statistics (the robust ones and the active level read
+// the buffer in place: dsp::StridedRanges); a fresh vector each time made the kernel map and clear those
+// pages anew for every channel and rest, where the scratch keeps its capacity. It only
 // grows, to exactly what the call needs, the old block freed first and the new one not zeroed (a
 // std::vector's resize doubled the capacity, kept both blocks during the copy of contents no caller reads
 // again, and cleared the rest: 83 MB for a 42-MB gather), then filled by an index loop over each part.
@@ -66,10 +67,27 @@ dsp::Baseline stats_of(std::span<double> v, bool robust, double rate_hz, Interva
   return b;
 }
 
-// Baseline statistics of the pooled parts.
+// The parts (absolute indices) of x as dsp's strided ranges; `ranges` holds them.
+dsp::StridedRanges ranges_of(const StridedSignal& x, std::size_t first, std::span<const Interval> parts,
+                             std::vector<dsp::IndexRange>& ranges) {
+  ranges.clear();
+  for (const Interval& p : parts) {
+    if (p.end > p.begin) ranges.push_back({p.begin - first, p.end - first});
+  }
+  return {x.data, x.stride, ranges};
+}
+
+// Baseline statistics of the pooled parts. The robust ones are selected where the values lie (no copy: the
+// pooled rests of an hour's set are 5 M values); the mean and SD are summed over a gathered copy, in order.
 dsp::Baseline pooled_stats(const StridedSignal& x, std::size_t first, std::span<const Interval> parts,
                            bool robust, double rate_hz) {
-  return stats_of(gather(x, first, parts), robust, rate_hz, {parts.front().begin, parts.back().end});
+  const Interval where{parts.front().begin, parts.back().end};
+  if (!robust) return stats_of(gather(x, first, parts), robust, rate_hz, where);
+  std::vector<dsp::IndexRange> ranges;
+  dsp::Baseline b = dsp::upper_robust_baseline_of(ranges_of(x, first, parts, ranges));
+  b.begin_index = where.begin;
+  b.end_index = where.end;
+  return b;
 }
 
 double threshold_of(const dsp::Baseline& b, const OnsetSettings& s) { return b.mean + s.k_sd * b.sd; }
@@ -102,8 +120,9 @@ double active_level(const StridedSignal& x, std::size_t first, std::span<const R
   for (const RepSpan& r : reps) {
     if (r.mh > r.m0) moving.push_back({r.m0, r.mh});
   }
-  const std::span<double> v = gather(x, first, moving);
-  return v.empty() ? kNaN : dsp::median_in_place(v);
+  std::vector<dsp::IndexRange> ranges;
+  const dsp::StridedRanges values = ranges_of(x, first, moving, ranges);
+  return ranges.empty() ? kNaN : dsp::median_of(values);
 }
 
 // Rest-to-active contrast (dB): 10 log10 of the active level over the rest's median (power ratio).
@@ -132,10 +151,9 @@ Interval settled(const StridedSignal& x, std::size_t first, Interval rest) {
 // (all but the first) that are long enough, with the set's still period after its last rep (`final_rest`,
 // rest_after_reps: one of the rests the segmenter knows), pool at least baseline_ms, their pooled
 // statistics. Whether a rest counts is decided on its length as the segmenter gives it; its statistics come
-// from its settled part (settled(): the previous contraction's decay left out). The settled parts of the
-// pooled rests are gathered once, out of the [samples x lanes] onset buffer: each one's statistics come from
-// a copy of its stretch of the gather (the same values in the same order as gathering it alone), and only
-// then the pooled statistics from the gather itself (which reorders it).
+// from its settled part (settled(): the previous contraction's decay left out). Each rest is gathered alone
+// for its own statistics (tens of thousands of values); the pooled statistics read the settled parts where
+// they lie in the [samples x lanes] onset buffer (pooled_stats).
 struct RestStats {
   std::vector<std::optional<dsp::Baseline>> local;  // per rest
   std::optional<dsp::Baseline> pooled;              // the between-rep rests
@@ -173,18 +191,12 @@ RestStats rest_stats(const StridedSignal& x, std::size_t first, std::span<const 
     }
     return out;
   }
-  const std::span<double> all = gather(x, first, between);
-  thread_local std::vector<double> one;
-  std::size_t at = 0;
   for (std::size_t k = 1; k < rests.size(); ++k) {
     if (!long_enough(rests[k], rate_hz)) continue;
-    const std::size_t length = calm[k].end - calm[k].begin;
-    one.assign(all.begin() + static_cast<std::ptrdiff_t>(at),
-               all.begin() + static_cast<std::ptrdiff_t>(at + length));
-    out.local[k] = stats_of(one, s.robust_baseline, rate_hz, calm[k]);
-    at += length;
+    const Interval one[] = {calm[k]};
+    out.local[k] = stats_of(gather(x, first, one), s.robust_baseline, rate_hz, calm[k]);
   }
-  out.pooled = stats_of(all, s.robust_baseline, rate_hz, {between.front().begin, between.back().end});
+  out.pooled = pooled_stats(x, first, between, s.robust_baseline, rate_hz);
   return out;
 }
 

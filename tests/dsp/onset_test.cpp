@@ -9,6 +9,7 @@
 #include <functional>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "dsp/envelope.hpp"
@@ -146,6 +147,64 @@ TEST(Median, RadixSelectEqualsNthElementBitForBit) {
   }
   std::vector<double> none;
   EXPECT_THROW((void)median_in_place(none), std::invalid_argument);
+}
+
+// median_of and upper_robust_baseline_of read ranges of a strided column in place: the same doubles as the
+// in-place functions on a gathered copy, for every kind of value above, for totals on both sides of the
+// 4096-value switch to the selections, and for ranges that are empty, reversed, overlapping or out of order.
+TEST(Median, RangesEqualInPlaceOnAGatheredCopy) {
+  std::mt19937_64 rng(23);
+  std::normal_distribution<double> gauss(0.0, 1.0);
+  std::uniform_int_distribution<int> small(-3, 3);
+  const auto kinds = std::to_array<std::function<double()>>({
+      [&] { return std::abs(gauss(rng)) * 1e-3; },                                    // onset-like
+      [&] { return gauss(rng); },                                                     // signed
+      [&] { return small(rng) == 0 ? (rng() % 2 ? 0.0 : -0.0) : small(rng) * 0.5; },  // duplicates, +-0
+      [&] { return 1.0 + static_cast<double>(rng() % 8) * 0x1p-52; },                 // last bits only
+  });
+  const auto same = [](double got, double want) {
+    return want == 0.0 ? got == 0.0 : std::bit_cast<std::uint64_t>(got) == std::bit_cast<std::uint64_t>(want);
+  };
+  for (std::size_t kind = 0; kind < kinds.size(); ++kind) {
+    for (const std::size_t stride : {std::size_t{1}, std::size_t{3}, std::size_t{4}}) {
+      for (const std::size_t rows : {std::size_t{50}, std::size_t{5000}, std::size_t{300000}}) {
+        std::vector<double> column(rows * stride);
+        for (double& x : column) x = kinds[kind]();
+        const std::vector<double> before = column;
+        for (int trial = 0; trial < 4; ++trial) {
+          std::vector<IndexRange> ranges;
+          const std::size_t parts = 1 + rng() % 12;
+          for (std::size_t p = 0; p < parts; ++p) {
+            const std::size_t a = rng() % rows, b = rng() % (rows + 1);
+            ranges.push_back(trial == 0 ? IndexRange{std::min(a, b), std::max(a, b)} : IndexRange{a, b});
+          }
+          if (trial == 3) ranges = {{0, rows}};  // one range, the whole column
+          std::vector<double> copy;
+          for (const IndexRange& r : ranges) {
+            for (std::size_t i = r.begin; i < r.end; ++i) copy.push_back(column[i * stride]);
+          }
+          const StridedRanges values{column.data(), stride, ranges};
+          if (copy.empty()) {
+            EXPECT_THROW((void)upper_robust_baseline_of(values), std::invalid_argument);
+            continue;
+          }
+          std::vector<double> a = copy, b = copy;
+          const double want_median = median_in_place(a);
+          const Baseline want = upper_robust_baseline_in_place(b);
+          const double got_median = median_of(values);
+          const Baseline got = upper_robust_baseline_of(values);
+          const std::string where = "kind " + std::to_string(kind) + ", stride " + std::to_string(stride) +
+                                    ", " + std::to_string(copy.size()) + " values";
+          EXPECT_TRUE(same(got_median, want_median)) << where << ": " << got_median << " vs " << want_median;
+          EXPECT_TRUE(same(got.mean, want.mean)) << where;
+          EXPECT_TRUE(same(got.sd, want.sd)) << where << ": " << got.sd << " vs " << want.sd;
+          EXPECT_EQ(got.begin_index, 0U);
+          EXPECT_EQ(got.end_index, copy.size());
+        }
+        EXPECT_EQ(column, before);  // read, never reordered
+      }
+    }
+  }
 }
 
 // Median and MAD scaled to an SD (Rousseeuw & Croux 1993): worked by hand, then on Gaussian rest noise
