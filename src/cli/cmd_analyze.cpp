@@ -80,6 +80,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     options.files = a->files;
     options.events_tsv = a->events;
     options.jobs = a->jobs;
+    options.settings.threads = pipeline::analysis_threads(a->jobs);
     options.summary_csv = a->summary;
     options.json = a->json;
     options.progress = ::isatty(STDERR_FILENO) != 0;
@@ -91,6 +92,7 @@ void add_analyze_command(CLI::App& app, int& exit_status) {
     watchdog.exercise = a->exercise;
     watchdog.events_tsv = a->events;
     watchdog.timeout_s = a->file_timeout_s;
+    watchdog.threads = options.settings.threads;
     const std::uint64_t physical = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
                                    static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
     const std::uint64_t mib =
@@ -130,6 +132,7 @@ void add_analyze_one_command(CLI::App& app, int& exit_status) {
   struct Args {
     std::string file, config, exercise, events;
     std::uint64_t memory_limit_bytes = 0;
+    std::size_t threads = 1;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
@@ -140,6 +143,7 @@ void add_analyze_one_command(CLI::App& app, int& exit_status) {
   cmd->add_option("--exercise", a->exercise);
   cmd->add_option("--events", a->events);
   cmd->add_option("--memory-limit-bytes", a->memory_limit_bytes);
+  cmd->add_option("--threads", a->threads)->check(CLI::Range(std::size_t{1}, pipeline::kMaxAnalysisThreads));
   cmd->add_flag("--json", a->json);
   cmd->callback([a, &exit_status] {
     store::enable_hdf5_watchdog();  // a damaged file cannot hang or crash the command
@@ -152,6 +156,7 @@ void add_analyze_one_command(CLI::App& app, int& exit_status) {
       auto settings = a->config.empty() ? pipeline::kDefaultAnalysisPipelineSettings
                                         : pipeline::load_analysis_settings(a->config);
       if (!a->exercise.empty()) pipeline::set_exercise_without_markers(settings, a->exercise, "--exercise");
+      settings.threads = a->threads;
       outcome = pipeline::analyse_one_outcome(a->file, settings, a->json, a->events);
     } catch (const std::exception& e) {
       outcome.error = e.what();

@@ -30,6 +30,21 @@ bool advise_huge_pages(void* data, std::size_t bytes) noexcept {
 #endif
 }
 
+bool populate_pages(void* data, std::size_t bytes) noexcept {
+#ifndef MADV_POPULATE_WRITE
+  constexpr int MADV_POPULATE_WRITE = 23;  // linux/mman.h, Linux 5.14; older kernels answer EINVAL
+#endif
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (data == nullptr || page_size <= 0) return false;
+  const auto page = static_cast<std::uintptr_t>(page_size);
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t first = (begin + page - 1) / page * page;  // whole pages only: the neighbours' bytes
+  const std::uintptr_t last = (begin + bytes) / page * page;      // in the partial ones are not ours
+  if (last <= first) return false;
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): the address comes from a pointer of this process
+  return madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE) == 0;
+}
+
 bool fix_malloc_mmap_threshold() noexcept {
 #if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
   // A fixed mmap threshold also stops glibc from raising its trim threshold with it (to twice the mmap

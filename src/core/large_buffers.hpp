@@ -48,4 +48,12 @@ bool advise_huge_pages(void* data, std::size_t bytes) noexcept;
 // accepted both settings.
 bool fix_malloc_mmap_threshold() noexcept;
 
+// Have the kernel map (and clear) every whole page of [data, data + bytes) now, on the calling thread, so
+// that whoever writes the buffer later does not stop for page faults: madvise(MADV_POPULATE_WRITE),
+// Linux 5.14. It writes no byte a program could see (a page already mapped is left as it is), so it may run
+// while another thread writes the buffer. The partly covered first and last pages are left to fault as usual.
+// Returns false where the kernel does not support it or refuses (the buffer then faults page by page as
+// before).
+bool populate_pages(void* data, std::size_t bytes) noexcept;
+
 }  // namespace glutescope::core

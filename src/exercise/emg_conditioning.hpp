@@ -178,12 +178,16 @@ struct ChannelSignalsView {
 // sums without dividing at every sample (for a full window the division by the window length is monotonic,
 // so the largest sum gives the largest average: one division per range piece, the same value peak_amplitude
 // finds). Only one group of at most kConditioningGroupChannels channels is alive at a time. visit(channel,
-// view) is called once per channel, in group order; the view is valid only during the call. Throws
-// std::invalid_argument as condition_channel does.
+// view) is called once per channel, the groups in order; the view is valid only during the call. With
+// threads > 1 the visits of one group's channels run on up to that many threads at once (a visitor that
+// writes only its own channel's results gives the same results as with one thread); an exception from a
+// visit is rethrown after the group's other visits end (the one of the lowest channel when several throw).
+// Throws std::invalid_argument as condition_channel does.
 inline constexpr std::size_t kConditioningGroupChannels = 4;
 void condition_session_offline(const SessionData& data, const AnalysisSettings& settings,
                                const ConditioningRequests& requests,
-                               const std::function<void(std::size_t, const ChannelSignalsView&)>& visit);
+                               const std::function<void(std::size_t, const ChannelSignalsView&)>& visit,
+                               std::size_t threads = 1);
 
 // Live (causal, streaming) conditioning of every channel of a device, with the filtered and onset signals
 // of the last `history_samples` samples kept in rings (sample n in row n % history).

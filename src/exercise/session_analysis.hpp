@@ -81,10 +81,12 @@ struct SessionAnalysis {
 // Throws std::invalid_argument for unusable data (no EMG channels, counts not a whole number of rows, rates
 // not positive, IMU streams of different lengths) or invalid settings. A set that cannot be scored is not
 // an error: it carries a status and a message.
-// envelope_rate_hz > 0 also fills SessionAnalysis::envelope_uv (plots); 0 = not computed.
+// envelope_rate_hz > 0 also fills SessionAnalysis::envelope_uv (plots); 0 = not computed. threads > 1: the
+// set statistics and scores of a channel group's channels run on that many threads at once (the results are
+// the same with any number: each channel's are computed alone; condition_session_offline).
 SessionAnalysis analyse_session(const SessionData& data,
                                 const AnalysisSettings& settings = kDefaultAnalysisSettings,
-                                double envelope_rate_hz = 0.0);
+                                double envelope_rate_hz = 0.0, std::size_t threads = 1);
 
 nlohmann::json to_json(const SessionAnalysis& analysis, const Montage& montage);
 // One rep as in to_json(SessionAnalysis) (the live web feed sends each scored rep in this form).

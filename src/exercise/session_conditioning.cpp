@@ -4,16 +4,25 @@
 // live paths are in emg_conditioning.cpp.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <stdexcept>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "core/large_buffers.hpp"
 #include "dsp/envelope.hpp"
 #include "dsp/zero_phase.hpp"
 #include "exercise/emg_conditioning.hpp"
@@ -543,11 +552,142 @@ class WindowCopies {
   std::vector<std::vector<double>> copies_;
 };
 
+// Hands the chain's filtered rows to their consumer (the envelope streams and window copies): directly, or,
+// when `threaded`, on a thread of its own that takes copies of the blocks in order through a short queue, so
+// that the consumer's running sums overlap the filters of the next blocks. The consumer sees the same blocks
+// in the same order either way. finish() waits until every block is consumed and rethrows the consumer's
+// exception; the destructor stops a consumer that finish() did not wait for.
+class FilteredRelay {
+ public:
+  using Consume = std::function<void(std::size_t, std::span<const double>)>;
+  FilteredRelay(bool threaded, Consume consume) : consume_(std::move(consume)) {
+    if (!threaded) return;
+    try {
+      worker_ = std::thread([this] { run(); });
+    } catch (const std::system_error&) {
+      // No thread to be had: consumed directly.
+    }
+  }
+  FilteredRelay(const FilteredRelay&) = delete;
+  FilteredRelay& operator=(const FilteredRelay&) = delete;
+  ~FilteredRelay() {
+    if (!worker_.joinable()) return;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      abandon_ = true;
+      done_ = true;
+    }
+    ready_.notify_all();
+    worker_.join();
+  }
+
+  void take(std::size_t first, std::span<const double> rows) {
+    if (!worker_.joinable()) {
+      consume_(first, rows);
+      return;
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    space_.wait(lock, [&] { return queue_.size() < kQueuedBlocks; });
+    std::vector<double> block;
+    if (!spare_.empty()) {
+      block = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    lock.unlock();
+    block.assign(rows.begin(), rows.end());
+    lock.lock();
+    queue_.push_back({first, std::move(block)});
+    lock.unlock();
+    ready_.notify_one();
+  }
+
+  void finish() {
+    if (!worker_.joinable()) return;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    ready_.notify_one();
+    worker_.join();
+    if (failed_) std::rethrow_exception(failed_);
+  }
+
+ private:
+  static constexpr std::size_t kQueuedBlocks = 8;  // a few pieces of rows: 1 MiB at 4 lanes
+  struct Block {
+    std::size_t first = 0;
+    std::vector<double> rows;
+  };
+  void run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      ready_.wait(lock, [&] { return !queue_.empty() || done_; });
+      if (queue_.empty() || abandon_) return;
+      Block block = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      space_.notify_one();
+      if (!failed_) {
+        try {
+          consume_(block.first, block.rows);
+        } catch (...) {
+          failed_ = std::current_exception();  // the rest is drained unconsumed; finish() rethrows
+        }
+      }
+      lock.lock();
+      spare_.push_back(std::move(block.rows));
+    }
+  }
+
+  Consume consume_;
+  std::mutex mutex_;
+  std::condition_variable ready_, space_;
+  std::deque<Block> queue_;
+  std::vector<std::vector<double>> spare_;
+  bool done_ = false, abandon_ = false;
+  std::exception_ptr failed_;  // written by the worker only, read after join
+  std::thread worker_;         // last: started after every member it uses exists
+};
+
+// f(lane) for every lane in [0, count), on up to `threads` threads (this one included), each lane once.
+// Exceptions are kept per lane and the lowest lane's is rethrown once every thread is done.
+void each_lane(std::size_t count, std::size_t threads, const std::function<void(std::size_t)>& f) {
+  threads = std::min(threads, count);
+  if (threads <= 1) {
+    for (std::size_t lane = 0; lane < count; ++lane) f(lane);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  std::vector<std::exception_ptr> failed(count);
+  const auto work = [&] {
+    for (std::size_t lane = next++; lane < count; lane = next++) {
+      try {
+        f(lane);
+      } catch (...) {
+        failed[lane] = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  helpers.reserve(threads - 1);
+  try {
+    for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
+  } catch (const std::system_error&) {
+    // No thread to be had (a process at its limit): the lanes left run here.
+  }
+  work();
+  for (std::thread& t : helpers) t.join();
+  for (const std::exception_ptr& e : failed) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
 }  // namespace
 
 void condition_session_offline(const SessionData& data, const AnalysisSettings& s,
                                const ConditioningRequests& requests,
-                               const std::function<void(std::size_t, const ChannelSignalsView&)>& visit) {
+                               const std::function<void(std::size_t, const ChannelSignalsView&)>& visit,
+                               std::size_t threads) {
   const std::size_t channels = data.emg_channels();
   const std::size_t n = data.emg_samples();
   if (channels == 0) return;
@@ -577,6 +717,19 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
   for (const ConditioningGroup& g : groups) widest = std::max(widest, (g.members.size() + 3) / 4 * 4);
   // The one whole-record buffer: the group's onset signal (the set statistics need it whole).
   const auto onset_buffer = uninitialised(widest * n);
+  // With a second thread, the kernel maps and clears the buffer's pages there, ahead of the chain that fills
+  // it (an hour's 232 MB: a quarter of a second of page faults on a virtual machine). Joined before the
+  // buffer is freed (declared after it).
+  std::jthread populate;
+  if (threads > 1) {
+    try {
+      populate = std::jthread([p = onset_buffer.get(), bytes = widest * n * sizeof(double)] {
+        (void)core::populate_pages(p, bytes);
+      });
+    } catch (const std::system_error&) {
+      // No thread to be had: the chain's writes fault the pages in, as with one thread.
+    }
+  }
   std::vector<double> piece(kConditioningPieceRows * widest);
   const PeakPlan plan = peak_plan(requests.peak_ranges, n);
   const std::vector<Interval> gaps = merged_emg_gaps(data);
@@ -603,15 +756,16 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
     }
     WindowCopies windows(requests.filtered_windows, n, width);
     // The chain runs in time blocks from a piece of µV rows (cache-resident); the filtered rows feed the
-    // envelopes and windows as they become final, the onset rows go to the group's buffer.
+    // envelopes and windows as they become final (on a second thread when there is one), the onset rows go
+    // to the group's buffer.
+    FilteredRelay relay(threads > 1, [&](std::size_t first, std::span<const double> f) {
+      const std::size_t rows = f.size() / lanes;
+      for (std::size_t p = 0; p < pairs.size(); ++p) pairs[p]->push(first, f.data() + 2 * p, rows, lanes);
+      if (single) single->push(first, f.data() + (width - 1), rows, lanes);
+      windows.take(first, f, lanes);
+    });
     ConditioningStream stream(
-        group.design, lanes, n,
-        [&](std::size_t first, std::span<const double> f) {
-          const std::size_t rows = f.size() / lanes;
-          for (std::size_t p = 0; p < pairs.size(); ++p) pairs[p]->push(first, f.data() + 2 * p, rows, lanes);
-          if (single) single->push(first, f.data() + (width - 1), rows, lanes);
-          windows.take(first, f, lanes);
-        },
+        group.design, lanes, n, [&](std::size_t first, std::span<const double> f) { relay.take(first, f); },
         [&](std::size_t first, std::span<const double> p) {
           std::copy(p.begin(), p.end(), psi.begin() + static_cast<std::ptrdiff_t>(first * lanes));
         });
@@ -622,25 +776,31 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
       stream.push(rows);
     }
     stream.finish();
+    relay.finish();
     for (const auto& p : pairs) p->finish();
     if (single) single->finish();
 
+    std::vector<ChannelAnswers> answers(width);
     for (std::size_t lane = 0; lane < width; ++lane) {
-      ChannelAnswers answers;
-      answers.range_peaks.assign(plan.ranges.size(), kNaN);
+      ChannelAnswers& a = answers[lane];
+      a.range_peaks.assign(plan.ranges.size(), kNaN);
       const auto collect = [&](const auto& envelope, std::size_t k) {
-        range_peaks_of(plan, envelope.piece_peaks(k).data(), answers.range_peaks);
-        answers.range_means = envelope.range_means(k);
-        answers.envelope = envelope.envelope(k);
+        range_peaks_of(plan, envelope.piece_peaks(k).data(), a.range_peaks);
+        a.range_means = envelope.range_means(k);
+        a.envelope = envelope.envelope(k);
       };
       if (lane / 2 < pairs.size()) {
         collect(*pairs[lane / 2], lane % 2);
       } else {
         collect(*single, 0);
       }
-      windows.move_to(lane, answers);
-      visit(group.members[lane], view_of(StridedSignal{psi.data() + lane, lanes, n}, answers));
+      windows.move_to(lane, a);
     }
+    // The visits (the set statistics and scores: a quarter of an hour's analysis) only read the onset
+    // buffer, so the group's channels can be visited at once.
+    each_lane(width, threads, [&](std::size_t lane) {
+      visit(group.members[lane], view_of(StridedSignal{psi.data() + lane, lanes, n}, answers[lane]));
+    });
   }
 }
 

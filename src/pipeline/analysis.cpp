@@ -302,7 +302,8 @@ AnalysisResult analyse(const LoadedSession& session, const AnalysisPipelineSetti
     with_set.events = std::move(events);
     data = &with_set;
   }
-  result.analysis = exercise::analyse_session(*data, settings.scoring, settings.output.envelope_rate_hz);
+  result.analysis =
+      exercise::analyse_session(*data, settings.scoring, settings.output.envelope_rate_hz, settings.threads);
   if (data == &with_set) {
     result.analysis.warnings.push_back(
         fmt::format("no set markers: the whole recording was analysed as one {} set (settings "

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -23,6 +24,7 @@
 #include <zlib.h>
 #include <nlohmann/json.hpp>
 
+#include "exercise/emg_conditioning.hpp"
 #include "pipeline/analysis_file.hpp"
 #include "store/hdf5_watchdog.hpp"
 #include "store/import_motion.hpp"
@@ -389,6 +391,15 @@ std::string outcome_to_json(const FileOutcome& o) {
       .dump();
 }
 
+std::size_t analysis_threads(unsigned jobs) {
+  static_assert(kMaxAnalysisThreads == exercise::kConditioningGroupChannels);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int cpus = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  const std::size_t share = static_cast<std::size_t>(std::max(cpus, 1)) / std::max(jobs, 1U);
+  return std::clamp<std::size_t>(share, 1, kMaxAnalysisThreads);
+}
+
 namespace {
 
 // Reads everything the child writes to `fd` until EOF or the deadline; false on timeout.
@@ -417,6 +428,7 @@ FileOutcome analyse_in_child(const std::string& path, const BatchOptions& option
   std::vector<std::string> args = {w.executable};
   if (w.verbose) args.emplace_back("--verbose");
   args.insert(args.end(), {"analyze-one", "--memory-limit-bytes", std::to_string(w.memory_bytes)});
+  if (w.threads > 1) args.insert(args.end(), {"--threads", std::to_string(w.threads)});
   if (!w.settings_path.empty()) args.insert(args.end(), {"--config", w.settings_path});
   if (!w.exercise.empty()) args.insert(args.end(), {"--exercise", w.exercise});
   if (!w.events_tsv.empty()) args.insert(args.end(), {"--events", w.events_tsv});

@@ -52,7 +52,15 @@ struct FileWatchdog {
   bool verbose = false;            // pass --verbose (HDF5 error stacks in messages)
   std::string exercise;            // analyze --exercise, passed on to the child (empty = the settings')
   std::string events_tsv;          // analyze --events, passed on to the child (empty = none)
+  std::size_t threads = 1;         // the child's AnalysisPipelineSettings::threads
 };
+
+// Threads for one file's analysis when `jobs` files run at once: the CPUs this process may run on
+// (sched_getaffinity: a Slurm or taskset allocation, not the whole node) shared among the jobs, at least 1
+// and at most kMaxAnalysisThreads.
+inline constexpr std::size_t kMaxAnalysisThreads = 4;  // exercise::kConditioningGroupChannels: the channels
+                                                       // whose statistics can run at once
+std::size_t analysis_threads(unsigned jobs);
 
 struct BatchOptions {
   std::vector<std::string> files;

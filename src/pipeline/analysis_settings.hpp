@@ -52,6 +52,9 @@ struct AnalysisPipelineSettings {
   SetDefaults sets;
   OutputSettings output;
   LiveSettings live;
+  // Not a setting (not in the TOML, not stored): threads one file's analysis may use
+  // (exercise::analyse_session); the results are the same with any number.
+  std::size_t threads = 1;
 };
 
 // "bridge", "clamshell" or "other:NAME" (NAME: letters, digits, '_') into sets.exercise_without_markers

@@ -1,6 +1,8 @@
 // core/large_buffers and the executables' operator new (src/core/operator_new.cpp, linked
 // into this test): what the kernel records for the buffers, read back from /proc/self/smaps.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -92,6 +94,36 @@ TEST(LargeBuffers, SmallBuffersAndNullAreLeftAlone) {
 
 // Operator new of the executable: large allocations get a mapping of their own, advised, even after a freed
 // larger one (by default glibc then raises its mmap threshold and serves the next ones from its heap).
+// populate_pages maps every whole page of the range at once (mincore: resident) and leaves the partly
+// covered first and last pages alone; nothing is written: what another thread wrote stays, the rest reads 0.
+TEST(LargeBuffers, PopulateMapsTheWholePagesWithoutWritingThem) {
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  constexpr std::size_t kPages = 64;
+  void* const map = mmap(nullptr, kPages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  auto* const bytes = static_cast<unsigned char*>(map);
+  bytes[5 * page + 7] = 42;  // written before: kept
+  std::vector<unsigned char> resident(kPages);
+  ASSERT_EQ(mincore(map, kPages * page, resident.data()), 0);
+  std::size_t before = 0;
+  for (const unsigned char r : resident) before += r & 1U;
+  EXPECT_EQ(before, 1U);  // only the page written to
+  // From the middle of page 1 to the middle of page 60: whole pages 2..59.
+  ASSERT_TRUE(glutescope::core::populate_pages(bytes + page + 100, 59 * page));
+  ASSERT_EQ(mincore(map, kPages * page, resident.data()), 0);
+  for (std::size_t k = 0; k < kPages; ++k) {
+    const bool expected = (k >= 2 && k < 60) || k == 5;
+    EXPECT_EQ((resident[k] & 1U) != 0, expected) << "page " << k;
+  }
+  std::size_t nonzero = 0;
+  for (std::size_t i = 0; i < kPages * page; ++i) nonzero += bytes[i] != 0 ? 1 : 0;
+  EXPECT_EQ(nonzero, 1U);
+  EXPECT_EQ(bytes[5 * page + 7], 42);
+  EXPECT_FALSE(glutescope::core::populate_pages(bytes + 1, page / 2));  // no whole page
+  EXPECT_FALSE(glutescope::core::populate_pages(nullptr, page));
+  munmap(map, kPages * page);
+}
+
 TEST(LargeAllocations, LargeNewIsAnAdvisedMappingOfItsOwnAfterALargerFree) {
   const bool advised = kReplacesOperatorNew && kernel_has_thp();
   {  // written and read through a volatile pointer, so that the compiler cannot elide the pair

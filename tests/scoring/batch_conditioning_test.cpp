@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "dsp/envelope.hpp"
 #include "dsp/zero_phase.hpp"
@@ -140,7 +141,8 @@ double mean_over(const std::vector<double>& x, std::size_t begin, std::size_t en
   return sum / static_cast<double>(end - begin);
 }
 
-void expect_identical(const ex::SessionData& d, const ex::AnalysisSettings& s, const char* what) {
+void expect_identical(const ex::SessionData& d, const ex::AnalysisSettings& s, const char* what,
+                      std::size_t threads = 1) {
   const std::size_t channels = d.emg_channels();
   const std::size_t samples = d.emg_samples();
   std::vector<int> visits(channels, 0);
@@ -149,69 +151,72 @@ void expect_identical(const ex::SessionData& d, const ex::AnalysisSettings& s, c
   const std::vector<ex::Interval> windows(ranges.begin() + 1, ranges.end());
   constexpr std::size_t kEnvelopeBlock = 37;
   const ex::ConditioningRequests requests{ranges, ranges, windows, kEnvelopeBlock};
-  ex::condition_session_offline(d, s, requests, [&](std::size_t c, const ex::ChannelSignalsView& v) {
-    ASSERT_LT(c, channels);
-    ++visits[c];
-    const ex::ChannelSignals ref =
-        reference_chain(channel_uv(d, c), d.montage.emg[c].muscle, d.device.emg_rate_hz, s);
-    const ex::ChannelSignals single =
-        ex::condition_channel(channel_uv(d, c), d.montage.emg[c].muscle, d.device.emg_rate_hz, s);
-    const std::string where = std::string(what) + ", channel " + d.montage.emg[c].label;
-    ASSERT_EQ(v.onset_signal.size, samples);
-    ASSERT_EQ(v.range_peaks_uv.size(), ranges.size());
-    ASSERT_EQ(v.range_means_uv.size(), ranges.size());
-    ASSERT_EQ(v.envelope_uv.size(), samples / kEnvelopeBlock);
-    ASSERT_EQ(v.window_start.size(), windows.size() + 1);
-    ASSERT_EQ(single.filtered_uv.size(), samples);
-    // The batch path and condition_channel: the same blocks, the same kernels, bit for bit.
-    std::size_t onset = 0;
-    for (std::size_t n = 0; n < samples; ++n)
-      onset += same_bits(v.onset_signal[n], single.onset_signal[n]) ? 0 : 1;
-    EXPECT_EQ(onset, 0u) << where;
-    for (std::size_t r = 0; r < ranges.size(); ++r) {
-      const double expected = ex::peak_amplitude(single.smoothed_uv, ranges[r].begin, ranges[r].end);
-      const double got = v.range_peaks_uv[r];
-      EXPECT_TRUE(std::isnan(expected) ? std::isnan(got) : same_bits(got, expected))
-          << where << ", peak over [" << ranges[r].begin << ", " << ranges[r].end << "): " << got << " vs "
-          << expected;
-      // Against the whole-vector chain's smoothed envelope, within the bound.
-      const double whole = ex::peak_amplitude(ref.smoothed_uv, ranges[r].begin, ranges[r].end);
-      if (std::isnan(whole)) {
-        EXPECT_TRUE(std::isnan(got)) << where << ", range " << r;
-      } else {
-        EXPECT_LE(std::abs(got - whole), kBlockedBound * std::abs(whole)) << where << ", range " << r;
-      }
-      const double mean = mean_over(single.rms_uv, ranges[r].begin, ranges[r].end);
-      const double got_mean = v.range_means_uv[r];
-      EXPECT_TRUE(std::isnan(mean) ? std::isnan(got_mean) : same_bits(got_mean, mean))
-          << where << ", mean over [" << ranges[r].begin << ", " << ranges[r].end << "): " << got_mean
-          << " vs " << mean;
-    }
-    std::size_t envelope = 0;
-    for (std::size_t r = 0; r < v.envelope_uv.size(); ++r)
-      envelope +=
-          same_bits(v.envelope_uv[r], mean_over(single.rms_uv, r * kEnvelopeBlock, (r + 1) * kEnvelopeBlock))
-              ? 0
-              : 1;
-    EXPECT_EQ(envelope, 0u) << where;
-    for (std::size_t k = 0; k < windows.size(); ++k) {
-      const std::size_t b = std::min(windows[k].begin, samples), e = std::min(windows[k].end, samples);
-      const std::span<const double> got = v.filtered_window(k);
-      ASSERT_EQ(got.size(), b < e ? e - b : 0) << where << ", window " << k;
-      std::size_t differ = 0;
-      for (std::size_t i = 0; i < got.size(); ++i)
-        differ += same_bits(got[i], single.filtered_uv[b + i]) ? 0 : 1;
-      EXPECT_EQ(differ, 0u) << where << ", window " << k;
-    }
-    // condition_channel against the whole-vector dsp chain.
-    EXPECT_LE(relative_error(single.filtered_uv, ref.filtered_uv, samples), kBlockedBound)
-        << where << ": filtered";
-    EXPECT_LE(relative_error(single.onset_signal, ref.onset_signal, samples), kBlockedBound)
-        << where << ": onset";
-    EXPECT_LE(relative_error(single.rms_uv, ref.rms_uv, samples), kBlockedBound) << where << ": RMS";
-    EXPECT_LE(relative_error(single.smoothed_uv, ref.smoothed_uv, samples), kBlockedBound)
-        << where << ": smoothed";
-  });
+  ex::condition_session_offline(
+      d, s, requests,
+      [&](std::size_t c, const ex::ChannelSignalsView& v) {
+        ASSERT_LT(c, channels);
+        ++visits[c];
+        const ex::ChannelSignals ref =
+            reference_chain(channel_uv(d, c), d.montage.emg[c].muscle, d.device.emg_rate_hz, s);
+        const ex::ChannelSignals single =
+            ex::condition_channel(channel_uv(d, c), d.montage.emg[c].muscle, d.device.emg_rate_hz, s);
+        const std::string where = std::string(what) + ", channel " + d.montage.emg[c].label;
+        ASSERT_EQ(v.onset_signal.size, samples);
+        ASSERT_EQ(v.range_peaks_uv.size(), ranges.size());
+        ASSERT_EQ(v.range_means_uv.size(), ranges.size());
+        ASSERT_EQ(v.envelope_uv.size(), samples / kEnvelopeBlock);
+        ASSERT_EQ(v.window_start.size(), windows.size() + 1);
+        ASSERT_EQ(single.filtered_uv.size(), samples);
+        // The batch path and condition_channel: the same blocks, the same kernels, bit for bit.
+        std::size_t onset = 0;
+        for (std::size_t n = 0; n < samples; ++n)
+          onset += same_bits(v.onset_signal[n], single.onset_signal[n]) ? 0 : 1;
+        EXPECT_EQ(onset, 0u) << where;
+        for (std::size_t r = 0; r < ranges.size(); ++r) {
+          const double expected = ex::peak_amplitude(single.smoothed_uv, ranges[r].begin, ranges[r].end);
+          const double got = v.range_peaks_uv[r];
+          EXPECT_TRUE(std::isnan(expected) ? std::isnan(got) : same_bits(got, expected))
+              << where << ", peak over [" << ranges[r].begin << ", " << ranges[r].end << "): " << got
+              << " vs " << expected;
+          // Against the whole-vector chain's smoothed envelope, within the bound.
+          const double whole = ex::peak_amplitude(ref.smoothed_uv, ranges[r].begin, ranges[r].end);
+          if (std::isnan(whole)) {
+            EXPECT_TRUE(std::isnan(got)) << where << ", range " << r;
+          } else {
+            EXPECT_LE(std::abs(got - whole), kBlockedBound * std::abs(whole)) << where << ", range " << r;
+          }
+          const double mean = mean_over(single.rms_uv, ranges[r].begin, ranges[r].end);
+          const double got_mean = v.range_means_uv[r];
+          EXPECT_TRUE(std::isnan(mean) ? std::isnan(got_mean) : same_bits(got_mean, mean))
+              << where << ", mean over [" << ranges[r].begin << ", " << ranges[r].end << "): " << got_mean
+              << " vs " << mean;
+        }
+        std::size_t envelope = 0;
+        for (std::size_t r = 0; r < v.envelope_uv.size(); ++r)
+          envelope += same_bits(v.envelope_uv[r],
+                                mean_over(single.rms_uv, r * kEnvelopeBlock, (r + 1) * kEnvelopeBlock))
+                          ? 0
+                          : 1;
+        EXPECT_EQ(envelope, 0u) << where;
+        for (std::size_t k = 0; k < windows.size(); ++k) {
+          const std::size_t b = std::min(windows[k].begin, samples), e = std::min(windows[k].end, samples);
+          const std::span<const double> got = v.filtered_window(k);
+          ASSERT_EQ(got.size(), b < e ? e - b : 0) << where << ", window " << k;
+          std::size_t differ = 0;
+          for (std::size_t i = 0; i < got.size(); ++i)
+            differ += same_bits(got[i], single.filtered_uv[b + i]) ? 0 : 1;
+          EXPECT_EQ(differ, 0u) << where << ", window " << k;
+        }
+        // condition_channel against the whole-vector dsp chain.
+        EXPECT_LE(relative_error(single.filtered_uv, ref.filtered_uv, samples), kBlockedBound)
+            << where << ": filtered";
+        EXPECT_LE(relative_error(single.onset_signal, ref.onset_signal, samples), kBlockedBound)
+            << where << ": onset";
+        EXPECT_LE(relative_error(single.rms_uv, ref.rms_uv, samples), kBlockedBound) << where << ": RMS";
+        EXPECT_LE(relative_error(single.smoothed_uv, ref.smoothed_uv, samples), kBlockedBound)
+            << where << ": smoothed";
+      },
+      threads);
   for (std::size_t c = 0; c < channels; ++c) EXPECT_EQ(visits[c], 1) << what << ", channel " << c;
 }
 
@@ -231,6 +236,9 @@ TEST(ScoringBatchConditioning, BatchBitIdenticalToSingleChannelAndBothWithinRoun
   ASSERT_LT(plain, d.emg_channels());
 
   expect_identical(d, ex::kDefaultAnalysisSettings, "defaults");
+  // Visits on three threads (uneven over a group's four channels), the filtered rows consumed on a thread of
+  // their own: the same numbers.
+  expect_identical(d, ex::kDefaultAnalysisSettings, "defaults, 3 threads", 3);
   ex::AnalysisSettings notch = ex::kDefaultAnalysisSettings;
   notch.emg.mains_hz = 50.0;
   expect_identical(d, notch, "50 Hz notch");
@@ -254,4 +262,41 @@ TEST(ScoringBatchConditioning, TooShortRecordIsTheSameClearError) {
   EXPECT_THROW((void)ex::condition_channel(std::vector<double>(10, 1.0), d.montage.emg[0].muscle,
                                            d.device.emg_rate_hz, ex::kDefaultAnalysisSettings),
                std::invalid_argument);
+}
+
+// With threads, a group's channels are visited at once; an exception from a visit still comes out of
+// condition_session_offline, the lowest channel's when several throw, after every visit has ended.
+TEST(ScoringBatchConditioning, ThreadedVisitsRethrowTheLowestChannelsException) {
+  const ex::SessionData d = simulated_session();
+  for (const std::size_t threads : {std::size_t{1}, std::size_t{2}, std::size_t{4}}) {
+    std::vector<int> visited(d.emg_channels(), 0);
+    try {
+      ex::condition_session_offline(
+          d, ex::kDefaultAnalysisSettings, ex::ConditioningRequests{},
+          [&](std::size_t c, const ex::ChannelSignalsView&) {
+            ++visited[c];
+            if (c == 1 || c == 2) throw std::runtime_error("channel " + std::to_string(c));
+          },
+          threads);
+      FAIL() << threads << " threads: expected the visit's exception";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "channel 1") << threads << " threads";
+    }
+    EXPECT_EQ(visited[1], 1) << threads << " threads";
+    // Channel 0 is visited before channel 1 in the first group whatever the threads.
+    EXPECT_EQ(visited[0], 1) << threads << " threads";
+  }
+}
+
+// analyse_session with the statistics and scores of a group's channels on several threads: the same
+// analysis, field for field (its JSON), as on one.
+TEST(ScoringBatchConditioning, AnalysisOnSeveralThreadsEqualsOneThread) {
+  const ex::SessionData d = simulated_session();
+  const auto one = ex::to_json(ex::analyse_session(d, ex::kDefaultAnalysisSettings, 25.0, 1), d.montage);
+  ASSERT_FALSE(one.at("sets").empty());
+  for (const std::size_t threads : {std::size_t{2}, std::size_t{4}}) {
+    const auto many =
+        ex::to_json(ex::analyse_session(d, ex::kDefaultAnalysisSettings, 25.0, threads), d.montage);
+    EXPECT_EQ(many.dump(), one.dump()) << threads << " threads";
+  }
 }
