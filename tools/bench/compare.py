@@ -354,8 +354,11 @@ def analysis_section(args, work, table_rows):
     variants = [(tag, e, {}) for tag, e in exe.items()]
     variants.insert(1, ("new, 4-KiB pages", exe["new"], {"GLUTESCOPE_HUGE_PAGES": "0"}))
     samples = {tag: [] for tag, _, _ in variants}
-    for _ in range(repeats):
-        for tag, e, env in variants:
+    # The order also rotates from one repeat to the next: here a process that starts right after one that
+    # freed a GB (the baseline) pays up to 0.5 s more system time for its page faults, so a fixed order
+    # would charge that to whichever variant follows the baseline every time.
+    for r in range(repeats):
+        for tag, e, env in variants[r % len(variants):] + variants[:r % len(variants)]:
             samples[tag].append(timed_process([e, "analyze", long_path], env))
     long_runs = {tag: [Stat(s[i] for s in runs) for i in range(4)] for tag, runs in samples.items()}
     for tag, (wall, cpu, rss, faults) in long_runs.items():
