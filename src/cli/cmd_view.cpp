@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "pipeline/analysis_batch.hpp"
 #include "pipeline/analysis_settings.hpp"
 #include "store/hdf5_watchdog.hpp"
 #include "web/review.hpp"
@@ -39,9 +40,11 @@ void add_view_command(CLI::App& app, int& exit_status) {
     std::unique_ptr<web::SessionReview> review;
     std::unique_ptr<web::WebServer> server;
     try {
-      review = std::make_unique<web::SessionReview>(*file, config->empty()
-                                                               ? pipeline::kDefaultAnalysisPipelineSettings
-                                                               : pipeline::load_analysis_settings(*config));
+      pipeline::AnalysisPipelineSettings analysis = config->empty()
+                                                        ? pipeline::kDefaultAnalysisPipelineSettings
+                                                        : pipeline::load_analysis_settings(*config);
+      analysis.threads = pipeline::analysis_threads(1);  // the one file, before the server starts
+      review = std::make_unique<web::SessionReview>(*file, analysis);
       const auto [address, port] = web::parse_bind(*bind);
       web::WebServerSettings settings;
       settings.address = address;

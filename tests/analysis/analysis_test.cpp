@@ -1,11 +1,13 @@
 // Analysis pipeline against simulator ground truth, with real session files on disk.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/core.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "analysis/import_truth.hpp"
@@ -448,10 +450,12 @@ TEST(AnalysisBatch, BitIdenticalAcrossJobsAndRunsAndBadFilesDoNotStopTheBatch) {
   files.push_back((dir / "foreign.h5").string());
   files.push_back((dir / "truncated.h5").string());
 
+  // Also each file's analysis on one thread and on four (AnalysisPipelineSettings::threads): the same bytes.
   auto run = [&](unsigned jobs, const std::string& csv) {
     pipeline::BatchOptions o;
     o.files = files;
     o.jobs = jobs;
+    o.settings.threads = jobs == 1 ? 1 : 4;
     o.summary_csv = (dir / csv).string();
     o.log = nullptr;
     return pipeline::run_batch(o);
@@ -495,6 +499,30 @@ TEST(AnalysisBatch, BitIdenticalAcrossJobsAndRunsAndBadFilesDoNotStopTheBatch) {
   EXPECT_EQ(reps, 12);
   EXPECT_EQ(sets, 4);
   fs::remove_all(dir);
+}
+
+// One file's threads: the CPUs this process may run on (its affinity mask, as Slurm or taskset set it) shared
+// among the jobs, 1 to 4.
+TEST(AnalysisBatch, ThreadsAreTheAllowedCpusSharedAmongTheJobs) {
+  cpu_set_t saved;
+  ASSERT_EQ(sched_getaffinity(0, sizeof saved, &saved), 0);
+  const auto allowed = static_cast<std::size_t>(CPU_COUNT(&saved));
+  EXPECT_EQ(pipeline::analysis_threads(1),
+            std::clamp<std::size_t>(allowed, 1, pipeline::kMaxAnalysisThreads));
+  EXPECT_EQ(pipeline::analysis_threads(1000), 1U);
+  EXPECT_EQ(pipeline::analysis_threads(0), pipeline::analysis_threads(1));
+  // Only the first allowed CPU: one thread whatever the jobs.
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &saved)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  }
+  ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  EXPECT_EQ(pipeline::analysis_threads(1), 1U);
+  ASSERT_EQ(sched_setaffinity(0, sizeof saved, &saved), 0);
 }
 
 TEST(AnalysisBatch, ShardsPartitionTheSortedFiles) {
