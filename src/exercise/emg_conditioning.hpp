@@ -177,11 +177,12 @@ struct ChannelSignalsView {
 // the whole record. The peaks of the smoothed envelope over the requested ranges are found from the running
 // sums without dividing at every sample (for a full window the division by the window length is monotonic,
 // so the largest sum gives the largest average: one division per range piece, the same value peak_amplitude
-// finds). Only one group of at most kConditioningGroupChannels channels is alive at a time. visit(channel,
-// view) is called once per channel, the groups in order; the view is valid only during the call. With
-// threads > 1 the visits of one group's channels run on up to that many threads at once (a visitor that
+// finds). Only groups whose members fit one group of kConditioningGroupChannels together are alive at a time
+// (a wave: consecutive groups, each in its own columns of one buffer). visit(channel, view) is called once
+// per channel, the waves in order; the view is valid only during the call. With threads > 1 a wave's groups
+// run side by side and the visits of a group's channels on up to that many threads at once (a visitor that
 // writes only its own channel's results gives the same results as with one thread); an exception from a
-// visit is rethrown after the group's other visits end (the one of the lowest channel when several throw).
+// visit is rethrown after the wave's other work ends (the lowest group's, and in it the lowest channel's).
 // Throws std::invalid_argument as condition_channel does.
 inline constexpr std::size_t kConditioningGroupChannels = 4;
 void condition_session_offline(const SessionData& data, const AnalysisSettings& settings,

@@ -649,9 +649,9 @@ class FilteredRelay {
   std::thread worker_;         // last: started after every member it uses exists
 };
 
-// f(lane) for every lane in [0, count), on up to `threads` threads (this one included), each lane once.
-// Exceptions are kept per lane and the lowest lane's is rethrown once every thread is done.
-void each_lane(std::size_t count, std::size_t threads, const std::function<void(std::size_t)>& f) {
+// f(k) for every k in [0, count) (a group's lanes, a wave's groups), on up to `threads` threads (this one
+// included), each k once. Exceptions are kept per k and the lowest k's is rethrown once every thread is done.
+void for_each_index(std::size_t count, std::size_t threads, const std::function<void(std::size_t)>& f) {
   threads = std::min(threads, count);
   if (threads <= 1) {
     for (std::size_t lane = 0; lane < count; ++lane) f(lane);
@@ -715,7 +715,8 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
   const std::size_t peak_window = std::max<std::size_t>(1, dsp::window_samples(s.emg.peak_window_ms, rate));
   std::size_t widest = 0;
   for (const ConditioningGroup& g : groups) widest = std::max(widest, (g.members.size() + 3) / 4 * 4);
-  // The one whole-record buffer: the group's onset signal (the set statistics need it whole).
+  // The one whole-record buffer: the onset signals of a wave's groups (below; the set statistics need them
+  // whole), [n x members] each, side by side.
   const auto onset_buffer = uninitialised(widest * n);
   // With a second thread, the kernel maps and clears the buffer's pages there, ahead of the chain that fills
   // it (an hour's 232 MB: a quarter of a second of page faults on a virtual machine). Joined before the
@@ -730,19 +731,20 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
       // No thread to be had: the chain's writes fault the pages in, as with one thread.
     }
   }
-  std::vector<double> piece(kConditioningPieceRows * widest);
   const PeakPlan plan = peak_plan(requests.peak_ranges, n);
   const std::vector<Interval> gaps = merged_emg_gaps(data);
   const std::vector<double> scale = channel_scales(data);
   const std::vector<double> mean = channel_means(data, gaps, scale);
 
-  for (const ConditioningGroup& group : groups) {
+  // One group: its chain, its envelopes, then its members' visits, on `budget` threads. Its onset signal goes
+  // to `psi` [n x width]: the members' lanes only (the padding lanes are silent and never read).
+  const auto run_group = [&](const ConditioningGroup& group, double* psi, std::size_t budget) {
     // Interleave `lanes` channels: the group's members padded with silent (all-zero) channels to a multiple
     // of 4, so that every group takes dsp's four-rows-at-a-time vector path (3 channels or fewer would take
     // the row-at-a-time path, several times slower per channel). Lanes never mix: padding changes no result.
     const std::size_t width = group.members.size();
     const std::size_t lanes = (width + 3) / 4 * 4;
-    const std::span<double> psi(onset_buffer.get(), lanes * n);
+    std::vector<double> piece(kConditioningPieceRows * lanes);
     // The members' envelopes, two lanes in lockstep (and a last one alone).
     std::vector<std::unique_ptr<EnvelopeStream<2>>> pairs;
     std::unique_ptr<EnvelopeStream<1>> single;
@@ -758,7 +760,7 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
     // The chain runs in time blocks from a piece of µV rows (cache-resident); the filtered rows feed the
     // envelopes and windows as they become final (on a second thread when there is one), the onset rows go
     // to the group's buffer.
-    FilteredRelay relay(threads > 1, [&](std::size_t first, std::span<const double> f) {
+    FilteredRelay relay(budget > 1, [&](std::size_t first, std::span<const double> f) {
       const std::size_t rows = f.size() / lanes;
       for (std::size_t p = 0; p < pairs.size(); ++p) pairs[p]->push(first, f.data() + 2 * p, rows, lanes);
       if (single) single->push(first, f.data() + (width - 1), rows, lanes);
@@ -767,7 +769,14 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
     ConditioningStream stream(
         group.design, lanes, n, [&](std::size_t first, std::span<const double> f) { relay.take(first, f); },
         [&](std::size_t first, std::span<const double> p) {
-          std::copy(p.begin(), p.end(), psi.begin() + static_cast<std::ptrdiff_t>(first * lanes));
+          if (width == lanes) {
+            std::copy(p.begin(), p.end(), psi + first * lanes);
+            return;
+          }
+          const std::size_t rows = p.size() / lanes;
+          for (std::size_t r = 0; r < rows; ++r) {
+            for (std::size_t k = 0; k < width; ++k) psi[(first + r) * width + k] = p[r * lanes + k];
+          }
         });
     for (std::size_t i = 0; i < n; i += kConditioningPieceRows) {
       const std::size_t end = std::min(n, i + kConditioningPieceRows);
@@ -798,9 +807,32 @@ void condition_session_offline(const SessionData& data, const AnalysisSettings& 
     }
     // The visits (the set statistics and scores: a quarter of an hour's analysis) only read the onset
     // buffer, so the group's channels can be visited at once.
-    each_lane(width, threads, [&](std::size_t lane) {
-      visit(group.members[lane], view_of(StridedSignal{psi.data() + lane, lanes, n}, answers[lane]));
+    for_each_index(width, budget, [&](std::size_t lane) {
+      visit(group.members[lane], view_of(StridedSignal{psi + lane, width, n}, answers[lane]));
     });
+  };
+
+  // Groups in waves: consecutive groups whose members fit the buffer together share it, each in its own
+  // columns, and with threads they run side by side (an 8-channel montage's groups of 4, 2 and 2 channels run
+  // as [4] then [2, 2]: the two half groups' padded chains no longer one after the other). The threads are
+  // shared among a wave's groups.
+  for (std::size_t g = 0; g < groups.size();) {
+    std::size_t end = g, used = 0;
+    while (end < groups.size() && (end == g || used + groups[end].members.size() <= widest))
+      used += groups[end++].members.size();
+    const std::size_t count = end - g;
+    std::vector<double*> psi(count);
+    for (std::size_t k = 0, at = 0; k < count; at += groups[g + k].members.size() * n, ++k)
+      psi[k] = onset_buffer.get() + at;
+    if (threads <= 1 || count == 1) {
+      for (std::size_t k = 0; k < count; ++k) run_group(groups[g + k], psi[k], threads);
+    } else {
+      for_each_index(count, std::min(threads, count), [&](std::size_t k) {
+        const std::size_t share = threads / count + (k < threads % count ? 1 : 0);
+        run_group(groups[g + k], psi[k], std::max<std::size_t>(1, share));
+      });
+    }
+    g = end;
   }
 }
 
